@@ -1,0 +1,10 @@
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace Referral.SmartApp.Pages;
+
+public sealed class IndexModel : PageModel
+{
+    public string LaunchUrl { get; private set; } = "/launch";
+
+    public void OnGet() => LaunchUrl = $"{Request.Scheme}://{Request.Host}{Request.PathBase}/launch";
+}

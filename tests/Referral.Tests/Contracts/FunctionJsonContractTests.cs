@@ -1,0 +1,75 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Referral.Tests.Infrastructure;
+
+namespace Referral.Tests.Contracts;
+
+/// <summary>
+/// The Functions host forwards each HTTP-triggered function's request to the app at its original path
+/// (DESIGN.md §3), so every function.json must name a route and methods that the app really serves.
+/// </summary>
+public sealed class FunctionJsonContractTests(AzuriteFixture azurite)
+{
+    public static TheoryData<string> FunctionFolders()
+    {
+        var data = new TheoryData<string>();
+        foreach (var file in Directory.EnumerateFiles(Repository.PathTo("functions"), "function.json", SearchOption.AllDirectories)
+                     .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                              && !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
+        {
+            data.Add(Path.GetFileName(Path.GetDirectoryName(file)!));
+        }
+
+        return data;
+    }
+
+    [Fact]
+    public void The_functions_app_declares_at_least_the_health_function()
+    {
+        Assert.Contains("health", FunctionFolders().Select(row => row.Data));
+    }
+
+    [Theory]
+    [MemberData(nameof(FunctionFolders))]
+    public async Task Each_http_function_json_matches_a_route_and_methods_the_app_serves(string function)
+    {
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(
+            Repository.PathTo("functions", function, "function.json"), TestContext.Current.CancellationToken));
+        var trigger = json.RootElement.GetProperty("bindings").EnumerateArray()
+            .Single(b => b.GetProperty("direction").GetString() == "in");
+        if (trigger.GetProperty("type").GetString() != "httpTrigger")
+        {
+            return; // Queue and timer functions are pinned by their own contract tests.
+        }
+
+        var route = "api/" + trigger.GetProperty("route").GetString();
+        var methods = trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToUpperInvariant()).ToArray();
+
+        await using var app = new FunctionsApp(azurite.ConnectionString);
+        var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>();
+        foreach (var method in methods)
+        {
+            Assert.Contains(endpoints, e =>
+                string.Equals(e.RoutePattern.RawText?.TrimStart('/'), route, StringComparison.OrdinalIgnoreCase)
+                && (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.Contains(method) ?? false));
+        }
+
+        var output = json.RootElement.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("direction").GetString() == "out");
+        Assert.Equal("http", output.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task Host_json_runs_the_app_as_a_custom_handler_that_receives_forwarded_http_requests()
+    {
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(
+            Repository.PathTo("functions", "host.json"), TestContext.Current.CancellationToken));
+        var handler = json.RootElement.GetProperty("customHandler");
+
+        Assert.Equal("2.0", json.RootElement.GetProperty("version").GetString());
+        Assert.True(handler.GetProperty("enableForwardingHttpRequest").GetBoolean());
+        Assert.Equal(typeof(Functions.Program).Assembly.GetName().Name,
+            handler.GetProperty("description").GetProperty("defaultExecutablePath").GetString());
+        Assert.Equal("api", json.RootElement.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
+    }
+}

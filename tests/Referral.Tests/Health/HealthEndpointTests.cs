@@ -1,0 +1,42 @@
+using System.Net;
+using System.Net.Http.Json;
+using Referral.Functions.Health;
+using Referral.Tests.Infrastructure;
+
+namespace Referral.Tests.Health;
+
+public sealed class HealthEndpointTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public async Task Health_answers_ok_with_storage_up_when_azurite_runs()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = new FunctionsApp(azurite.ConnectionString);
+        using var client = app.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/api/health", UriKind.Relative), ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var report = await response.Content.ReadFromJsonAsync<HealthReport>(ct);
+        Assert.Equal(new HealthReport("ok", new StorageReport("up", "up")), report);
+    }
+
+    [Fact]
+    public async Task Health_still_answers_and_reports_storage_down_when_storage_is_unreachable()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // Port 9 (discard) is closed on loopback: a storage account that never answers.
+        var unreachable = azurite.ConnectionString.Replace($":{azurite.TablePort}/", ":9/", StringComparison.Ordinal);
+        await using var app = new FunctionsApp(unreachable);
+        using var client = app.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/api/health", UriKind.Relative), ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var report = await response.Content.ReadFromJsonAsync<HealthReport>(ct);
+        Assert.Equal("degraded", report?.Status);
+        Assert.Equal("down", report?.Storage.Tables);
+        Assert.Equal("up", report?.Storage.Queues);
+    }
+}

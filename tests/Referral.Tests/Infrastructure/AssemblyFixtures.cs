@@ -1,0 +1,3 @@
+using Referral.Tests.Infrastructure;
+
+[assembly: AssemblyFixture(typeof(AzuriteFixture))]

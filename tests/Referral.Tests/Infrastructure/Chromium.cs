@@ -1,0 +1,56 @@
+using Microsoft.Playwright;
+
+namespace Referral.Tests.Infrastructure;
+
+/// <summary>
+/// Debian's Chromium driven by Playwright: never a browser download. The flags keep it off the
+/// network it cannot reach here (background services, component updates, sync).
+/// </summary>
+public sealed class Chromium : IAsyncLifetime
+{
+    public static string ExecutablePath =>
+        Environment.GetEnvironmentVariable("CHROMIUM_PATH") is { Length: > 0 } path ? path : "/usr/bin/chromium";
+
+    private IPlaywright? playwright;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        if (!File.Exists(ExecutablePath))
+        {
+            throw new InvalidOperationException(
+                $"Chromium was not found at {ExecutablePath}. The test command installs it (apt-get install chromium); set CHROMIUM_PATH to use another.");
+        }
+
+        playwright = await Playwright.CreateAsync();
+        Browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ExecutablePath,
+            Headless = true,
+            Args =
+            [
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            ],
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.DisposeAsync();
+        }
+
+        playwright?.Dispose();
+    }
+
+    /// <summary>Saves a full-page screenshot where the test run keeps its artifacts, and returns the file.</summary>
+    public static async Task<string> ScreenshotAsync(IPage page, string name)
+    {
+        var file = Path.Combine(Repository.ArtifactsDirectory("screenshots"), $"{name}.png");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = file, FullPage = true });
+        return file;
+    }
+}
