@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The one-command local run (README.md): Azurite, the sandbox EHR, the functions app and the smart-app,
+# on loopback, in Development. Prints where to click; Ctrl-C stops everything it started.
+#
+# Ports (override with the environment):
+#   SANDBOX_EHR_PORT=5100  SMART_APP_PORT=5200  FUNCTIONS_PORT=7071
+#   AZURITE_BLOB_PORT=10000  AZURITE_QUEUE_PORT=10001  AZURITE_TABLE_PORT=10002
+set -euo pipefail
+set -m # each background job gets its own process group, so stopping one stops its children too
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+
+ehr_port=${SANDBOX_EHR_PORT:-5100}
+app_port=${SMART_APP_PORT:-5200}
+fn_port=${FUNCTIONS_PORT:-7071}
+blob_port=${AZURITE_BLOB_PORT:-10000}
+queue_port=${AZURITE_QUEUE_PORT:-10001}
+table_port=${AZURITE_TABLE_PORT:-10002}
+
+ehr_url="http://127.0.0.1:$ehr_port"
+app_url="http://127.0.0.1:$app_port"
+fn_url="http://127.0.0.1:$fn_port"
+
+logs="$root/artifacts/local"
+mkdir -p "$logs"
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  if [ "${#pids[@]}" -gt 0 ]; then
+    echo
+    echo "Stopping..."
+    for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+  fi
+}
+trap 'stop_all; exit 130' INT TERM
+trap stop_all EXIT
+
+port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() { # name port log
+  local i
+  for i in $(seq 1 240); do
+    if port_answers "$2"; then return 0; fi
+    if ! kill -0 "${pids[-1]}" 2>/dev/null; then
+      echo "$1 stopped while starting; its log ($3):" >&2
+      tail -n 30 "$3" >&2
+      exit 1
+    fi
+    sleep 0.5
+  done
+  echo "$1 did not answer on port $2 within 2 minutes; see $3" >&2
+  exit 1
+}
+
+for port in "$ehr_port" "$app_port" "$fn_port" "$blob_port" "$queue_port" "$table_port"; do
+  if port_answers "$port"; then
+    echo "Port $port is already in use on 127.0.0.1: stop what uses it, or choose other ports (see the top of $0)." >&2
+    exit 1
+  fi
+done
+
+if [ ! -f infra/local/node_modules/azurite/package.json ]; then
+  echo "Installing Azurite (npm ci in infra/local)..."
+  (cd infra/local && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+echo "Building..."
+dotnet build Referral.sln --nologo --verbosity quiet
+
+echo "Starting Azurite..."
+node infra/local/node_modules/azurite/dist/src/azurite.js \
+  --blobHost 127.0.0.1 --blobPort "$blob_port" \
+  --queueHost 127.0.0.1 --queuePort "$queue_port" \
+  --tableHost 127.0.0.1 --tablePort "$table_port" \
+  --inMemoryPersistence --disableTelemetry --skipApiVersionCheck \
+  >"$logs/azurite.log" 2>&1 &
+pids+=($!)
+wait_for_port Azurite "$table_port" "$logs/azurite.log"
+wait_for_port Azurite "$queue_port" "$logs/azurite.log"
+
+# Azurite's published development account: not a secret, it opens only the local emulator.
+account=devstoreaccount1
+key='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+storage="DefaultEndpointsProtocol=http;AccountName=$account;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$blob_port/$account;QueueEndpoint=http://127.0.0.1:$queue_port/$account;TableEndpoint=http://127.0.0.1:$table_port/$account;"
+
+export ASPNETCORE_ENVIRONMENT=Development DOTNET_ENVIRONMENT=Development
+
+start_app() { # name project url log [env assignments...]
+  local name=$1 project=$2 url=$3 log=$4
+  shift 4
+  echo "Starting $name..."
+  env "$@" dotnet run --no-build --no-launch-profile --project "$project" --urls "$url" >"$log" 2>&1 &
+  pids+=($!)
+}
+
+if [ -f infra/local/SandboxEhr/SandboxEhr.csproj ]; then
+  start_app "the sandbox EHR" infra/local/SandboxEhr "$ehr_url" "$logs/sandbox-ehr.log" \
+    "Sandbox__BaseUrl=$ehr_url"
+  wait_for_port "The sandbox EHR" "$ehr_port" "$logs/sandbox-ehr.log"
+fi
+
+start_app "the functions app" functions "$fn_url" "$logs/functions.log" \
+  "AzureWebJobsStorage=$storage"
+wait_for_port "The functions app" "$fn_port" "$logs/functions.log"
+
+start_app "the smart-app" smart-app "$app_url" "$logs/smart-app.log" \
+  "Security__FrameAncestors__0=$ehr_url"
+wait_for_port "The smart-app" "$app_port" "$logs/smart-app.log"
+
+cat <<MSG
+
+Everything is running (logs in $logs):
+
+  Sandbox EHR   $ehr_url        <- start here: pick a patient, press "Medical massage referral"
+  smart-app     $app_url
+  functions     $fn_url/api/health
+  Azurite       tables 127.0.0.1:$table_port, queues 127.0.0.1:$queue_port, blobs 127.0.0.1:$blob_port
+                connection string: $storage
+
+Press Ctrl-C to stop everything.
+MSG
+
+# Stop everything as soon as any part stops on its own.
+wait -n "${pids[@]}" || true
+echo "A part of the local run stopped on its own; see the logs in $logs." >&2
+exit 1
