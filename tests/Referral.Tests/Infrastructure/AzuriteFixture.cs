@@ -34,7 +34,7 @@ public sealed class AzuriteFixture : IAsyncLifetime
             await RunToEndAsync("npm", ["ci", "--no-audit", "--no-fund"], localDir);
         }
 
-        var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
+        var (blob, queue, table) = (Loopback.FreePort(), Loopback.FreePort(), Loopback.FreePort());
         TablePort = table;
         var workspace = Directory.CreateTempSubdirectory("azurite-").FullName;
         var start = new ProcessStartInfo("node")
@@ -120,12 +120,6 @@ public sealed class AzuriteFixture : IAsyncLifetime
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static async Task RunToEndAsync(string fileName, string[] args, string workingDirectory)
     {
