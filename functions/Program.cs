@@ -1,4 +1,7 @@
+using Referral.Functions.Audit;
+using Referral.Functions.Fhir;
 using Referral.Functions.Health;
+using Referral.Functions.Security;
 using Referral.Functions.Storage;
 
 namespace Referral.Functions;
@@ -20,14 +23,22 @@ public sealed class Program
             builder.WebHost.UseUrls($"http://127.0.0.1:{customHandlerPort}");
         }
 
+        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<StorageAccount>();
+        builder.Services.AddSingleton<AuditTrail>();
+        builder.Services.AddApiAuthentication(builder.Configuration);
 
         var app = builder.Build();
 
         // Fail at start, naming the missing setting, rather than on the first request.
         _ = app.Services.GetRequiredService<StorageAccount>();
 
+        app.UseFhirErrors();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
         app.MapHealth();
+        app.MapAudit();
 
         await app.RunAsync();
     }

@@ -10,7 +10,7 @@ namespace Referral.Tests.Contracts;
 /// The Functions host starts the built app from its own folder and forwards requests to the port it
 /// names in FUNCTIONS_CUSTOMHANDLER_PORT: this starts the real executable the same way.
 /// </summary>
-public sealed class CustomHandlerProcessTests(AzuriteFixture azurite)
+public sealed class CustomHandlerProcessTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
 {
     [Fact]
     public async Task The_built_app_started_as_the_host_starts_it_listens_on_the_custom_handler_port()
@@ -33,6 +33,10 @@ public sealed class CustomHandlerProcessTests(AzuriteFixture azurite)
         start.Environment["AzureWebJobsStorage"] = azurite.ConnectionString;
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment.Remove("ASPNETCORE_URLS");
+        foreach (var (key, value) in identity.Settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
 
         using var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };

@@ -1,0 +1,134 @@
+using System.Globalization;
+using Azure.Data.Tables;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
+using Referral.Functions.Security;
+using Referral.Functions.Storage;
+
+namespace Referral.Functions.Audit;
+
+/// <summary>What one access to patient data was, for the audit trail.</summary>
+public sealed record AuditEntry
+{
+    public required Caller Caller { get; init; }
+
+    /// <summary>The FHIR restful interaction: read, search-type, create, update or operation.</summary>
+    public required string Interaction { get; init; }
+
+    public required AuditEvent.AuditEventAction Action { get; init; }
+
+    /// <summary>What was touched: <c>ServiceRequest/{id}</c>, or the resource type searched.</summary>
+    public required string Entity { get; init; }
+
+    /// <summary>The patient whose data it was, as <c>Patient/{id}</c>, where known.</summary>
+    public string? Patient { get; init; }
+
+    public required bool Success { get; init; }
+
+    public string? SourceAddress { get; init; }
+}
+
+/// <summary>
+/// Every read or write of patient data leaves a FHIR AuditEvent (who, what, when, from where), stored per day
+/// so an administrator's query is one partition. Patient data goes here, never into the logs.
+/// </summary>
+public sealed class AuditTrail(StorageAccount storage, TimeProvider time)
+{
+    public const string TableName = "AuditEvents";
+
+    private static readonly FhirJsonSerializer Serializer = new();
+    private static readonly FhirJsonDeserializer Deserializer = FhirJsonDeserializer.DEFAULT;
+
+    public async Task RecordAsync(AuditEntry entry, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var recorded = time.GetUtcNow();
+        var id = Guid.NewGuid().ToString("D");
+        var auditEvent = new AuditEvent
+        {
+            Id = id,
+            Type = new Coding("http://terminology.hl7.org/CodeSystem/audit-event-type", "rest", "RESTful Operation"),
+            Subtype = [new Coding("http://hl7.org/fhir/restful-interaction", entry.Interaction)],
+            Action = entry.Action,
+            Recorded = recorded,
+            Outcome = entry.Success ? AuditEvent.AuditEventOutcome.N0 : AuditEvent.AuditEventOutcome.N4,
+            Agent =
+            [
+                new AuditEvent.AgentComponent
+                {
+                    Who = entry.Caller.Kind == CallerKind.Admin
+                        ? new ResourceReference { Display = entry.Caller.Display }
+                        : new ResourceReference(entry.Caller.Display),
+                    Role = [new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-RoleClass", RoleCode(entry.Caller.Kind))],
+                    Requestor = true,
+                    Network = entry.SourceAddress is null ? null : new AuditEvent.NetworkComponent
+                    {
+                        Address = entry.SourceAddress,
+                        Type = AuditEvent.AuditEventAgentNetworkType.N2,
+                    },
+                },
+            ],
+            Source = new AuditEvent.SourceComponent
+            {
+                Observer = new ResourceReference { Display = "Medical-massage referral functions" },
+                Type = [new Coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server")],
+            },
+            Entity = [new AuditEvent.EntityComponent { What = new ResourceReference(entry.Entity) }],
+        };
+        if (entry.Patient is not null)
+        {
+            auditEvent.Entity.Add(new AuditEvent.EntityComponent
+            {
+                What = new ResourceReference(entry.Patient),
+                Role = new Coding("http://terminology.hl7.org/CodeSystem/object-role", "1", "Patient"),
+            });
+        }
+
+        var table = await storage.TableAsync(TableName);
+        await table.AddEntityAsync(new TableEntity(PartitionOf(recorded), RowKeyOf(recorded, id))
+        {
+            ["Patient"] = entry.Patient ?? "",
+            ["Agent"] = entry.Caller.Display,
+            ["Json"] = Serializer.SerializeToString(auditEvent),
+        }, cancellationToken);
+    }
+
+    /// <summary>One day's audit trail, newest first, optionally narrowed to a patient or an agent.</summary>
+    public async Task<IReadOnlyList<AuditEvent>> SearchAsync(DateOnly day, string? patient, string? agent, int count, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableName);
+        var partition = day.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+        var filter = (patient, agent) switch
+        {
+            (null, null) => TableClient.CreateQueryFilter($"PartitionKey eq {partition}"),
+            (not null, null) => TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Patient eq {patient}"),
+            (null, not null) => TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Agent eq {agent}"),
+            _ => TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Patient eq {patient} and Agent eq {agent}"),
+        };
+
+        var events = new List<AuditEvent>(count);
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: count, select: ["Json"], cancellationToken: cancellationToken))
+        {
+            events.Add(Deserializer.Deserialize<AuditEvent>(row.GetString("Json")));
+            if (events.Count == count)
+            {
+                break;
+            }
+        }
+
+        return events;
+    }
+
+    public static string PartitionOf(DateTimeOffset day) => day.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+
+    /// <summary>Newest first within a day: the row key counts down as time goes on.</summary>
+    private static string RowKeyOf(DateTimeOffset recorded, string id) =>
+        $"{DateTimeOffset.MaxValue.UtcTicks - recorded.UtcTicks:D19}-{id}";
+
+    private static string RoleCode(CallerKind kind) => kind switch
+    {
+        CallerKind.Physician => "PROV",
+        CallerKind.Therapist => "PROV",
+        _ => "EMP",
+    };
+}

@@ -1,0 +1,173 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Protocols;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Referral.Functions.Security;
+
+/// <summary>
+/// Two JwtBearer schemes behind one: tokens the smart-app signs for physicians, and therapists' access tokens
+/// from their identity provider. The token's <c>iss</c> picks the scheme; each scheme then checks
+/// signature, issuer, audience and lifetime on its own, so a token can never borrow the other's trust.
+/// </summary>
+public static class ApiAuthentication
+{
+    public const string Scheme = "Bearer";
+    public const string PhysicianScheme = "Physician";
+    public const string TherapistScheme = "Therapist";
+
+    public const string PhysicianPolicy = "physician";
+    public const string TherapistPolicy = "therapist";
+    public const string AdminPolicy = "admin";
+
+    /// <summary>Asymmetric algorithms only: <c>none</c> and shared-secret HMAC are refused.</summary>
+    private static readonly string[] Algorithms =
+    [
+        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
+        SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
+    ];
+
+    private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
+
+    public static IServiceCollection AddApiAuthentication(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<AuthOptions>()
+            .Bind(configuration.GetSection(AuthOptions.Section))
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Audience), "Auth:Audience is missing: the aud every token for this API carries.")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Physician.Issuer), "Auth:Physician:Issuer is missing: the smart-app's base URL, its tokens' iss.")
+            .Validate(o => Uri.TryCreate(o.Physician.JwksUrl, UriKind.Absolute, out _), "Auth:Physician:JwksUrl must be the absolute URL of the smart-app's JWKS.")
+            .Validate(o => Uri.TryCreate(o.Therapist.Authority, UriKind.Absolute, out _), "Auth:Therapist:Authority must be the absolute URL of the therapists' OpenID Connect issuer.")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Therapist.TherapistClaim), "Auth:Therapist:TherapistClaim is missing.")
+            .Validate(o => !o.RequireHttpsMetadata || (IsHttps(o.Physician.JwksUrl) && IsHttps(o.Therapist.Authority)),
+                "Auth:Physician:JwksUrl and Auth:Therapist:Authority must be https URLs (Auth:RequireHttpsMetadata is true).")
+            .ValidateOnStart();
+
+        var auth = configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+
+        services.AddAuthentication(Scheme)
+            .AddPolicyScheme(Scheme, "Physician or therapist token", options =>
+            {
+                options.ForwardDefaultSelector = context =>
+                    string.Equals(IssuerOf(context.Request), auth.Physician.Issuer, StringComparison.Ordinal) ? PhysicianScheme : TherapistScheme;
+            })
+            .AddJwtBearer(PhysicianScheme, options =>
+            {
+                options.MapInboundClaims = false;
+                options.RequireHttpsMetadata = auth.RequireHttpsMetadata;
+                options.ConfigurationManager = new ConfigurationManager<OpenIdConnectConfiguration>(
+                    auth.Physician.JwksUrl,
+                    new JwksRetriever(auth.Physician.Issuer),
+                    new HttpDocumentRetriever { RequireHttps = auth.RequireHttpsMetadata });
+                options.TokenValidationParameters = Parameters(auth.Physician.Issuer, auth.Audience);
+                options.Events = new JwtBearerEvents { OnTokenValidated = context => AddRoles(context, PhysicianScheme, auth) };
+            })
+            .AddJwtBearer(TherapistScheme, options =>
+            {
+                options.MapInboundClaims = false;
+                options.RequireHttpsMetadata = auth.RequireHttpsMetadata;
+                options.Authority = auth.Therapist.Authority;
+                options.Audience = auth.Audience;
+                options.TokenValidationParameters = Parameters(auth.Therapist.Authority, auth.Audience);
+                options.Events = new JwtBearerEvents { OnTokenValidated = context => AddRoles(context, TherapistScheme, auth) };
+            });
+
+        services.AddAuthorizationBuilder()
+            .SetDefaultPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(Scheme)
+                .RequireAuthenticatedUser().Build())
+            .AddPolicy(PhysicianPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireRole(Caller.PhysicianRole))
+            .AddPolicy(TherapistPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireRole(Caller.TherapistRole))
+            .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireRole(Caller.AdminRole));
+
+        return services;
+    }
+
+    private static bool IsHttps(string url) => Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps;
+
+    private static TokenValidationParameters Parameters(string issuer, string audience) => new()
+    {
+        ValidIssuer = issuer.TrimEnd('/'),
+        ValidIssuers = [issuer.TrimEnd('/'), issuer.TrimEnd('/') + "/"],
+        ValidAudience = audience,
+        ValidateIssuer = true,
+        ValidateAudience = true,
+        ValidateLifetime = true,
+        ValidateIssuerSigningKey = true,
+        RequireExpirationTime = true,
+        RequireSignedTokens = true,
+        ValidAlgorithms = Algorithms,
+        ClockSkew = ClockSkew,
+        RoleClaimType = Caller.RoleClaim,
+        NameClaimType = "sub",
+    };
+
+    private static string? IssuerOf(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        const string prefix = "Bearer ";
+        if (!header.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        var token = header[prefix.Length..].Trim();
+        var handler = new JsonWebTokenHandler();
+        return handler.CanReadToken(token) ? handler.ReadJsonWebToken(token).Issuer : null;
+    }
+
+    /// <summary>Turns a validated token into the caller's roles, refusing tokens that lack the identity the API needs.</summary>
+    private static Task AddRoles(TokenValidatedContext context, string scheme, AuthOptions auth)
+    {
+        var principal = context.Principal!;
+        var roles = new List<string>();
+        if (scheme == PhysicianScheme)
+        {
+            if (string.IsNullOrEmpty(principal.FindFirstValue(Caller.FhirUserClaim)) || string.IsNullOrEmpty(principal.FindFirstValue(Caller.EhrClaim)))
+            {
+                context.Fail("The physician token must carry fhirUser and ehr.");
+                return Task.CompletedTask;
+            }
+
+            roles.Add(Caller.PhysicianRole);
+        }
+        else
+        {
+            if (!string.IsNullOrEmpty(principal.FindFirstValue(auth.Therapist.TherapistClaim)))
+            {
+                roles.Add(Caller.TherapistRole);
+            }
+
+            if (principal.FindAll("roles").Any(c => c.Value == auth.Therapist.AdminRole))
+            {
+                roles.Add(Caller.AdminRole);
+            }
+
+            if (roles.Count == 0)
+            {
+                context.Fail("The token names neither a therapist nor an administrator.");
+                return Task.CompletedTask;
+            }
+        }
+
+        var identity = new ClaimsIdentity(roles.Select(r => new Claim(Caller.RoleClaim, r)), scheme, "sub", Caller.RoleClaim);
+        principal.AddIdentity(identity);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Reads a bare JWKS document (the smart-app publishes no OpenID discovery) as signing keys for one issuer.</summary>
+    private sealed class JwksRetriever(string issuer) : IConfigurationRetriever<OpenIdConnectConfiguration>
+    {
+        public async Task<OpenIdConnectConfiguration> GetConfigurationAsync(string address, IDocumentRetriever retriever, CancellationToken cancel)
+        {
+            var document = await retriever.GetDocumentAsync(address, cancel);
+            var configuration = new OpenIdConnectConfiguration { Issuer = issuer, JwksUri = address };
+            foreach (var key in new JsonWebKeySet(document).GetSigningKeys())
+            {
+                configuration.SigningKeys.Add(key);
+            }
+
+            return configuration;
+        }
+    }
+}
