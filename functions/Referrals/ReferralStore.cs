@@ -1,0 +1,312 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Azure;
+using Azure.Data.Tables;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
+using Referral.Functions.Storage;
+using FhirTask = Hl7.Fhir.Model.Task;
+
+namespace Referral.Functions.Referrals;
+
+/// <summary>A referral as stored: the ServiceRequest, its Task, and the versions a change must name.</summary>
+public sealed record StoredReferral
+{
+    public required string Id { get; init; }
+
+    public required string Owner { get; init; }
+
+    /// <summary>The EHR (FHIR base) the referral came from: its patient and requester ids belong to it.</summary>
+    public required string Ehr { get; init; }
+
+    public required ServiceRequest Request { get; init; }
+
+    public required FhirTask Task { get; init; }
+
+    /// <summary>Bumped on every change of the Task; clients send it back in If-Match.</summary>
+    public required int Version { get; init; }
+
+    public required ETag RequestETag { get; init; }
+
+    public required ETag TaskETag { get; init; }
+
+    public required string InboxRow { get; init; }
+}
+
+public enum SubmitOutcome
+{
+    Created,
+
+    /// <summary>A retry: the same placer identifier was already stored, and this is the original.</summary>
+    Existing,
+}
+
+public sealed record InboxPage(IReadOnlyList<FhirTask> Tasks, string? Continuation);
+
+/// <summary>
+/// Referrals in Azure Table Storage (DESIGN.md §5). Everything about one referral lives in its therapist's
+/// partition, so each user action is one table transaction and the inbox is one partition range query:
+/// <list type="bullet">
+/// <item><c>sr|{key}</c>: the ServiceRequest; <c>task|{key}</c>: its Task (the row a change's ETag guards);</item>
+/// <item><c>inbox|{inverted time}|{key}</c>: the Task again, ordered newest first for the inbox.</item>
+/// </list>
+/// The id is <c>{therapist id}.{key}</c>, the key a hash of the EHR and the placer identifier, so a read by id
+/// needs no index and a retried submit lands on the row it wrote the first time. Search by patient and by
+/// requester goes through pointer rows in a second table, written beside the transaction; a pointer whose
+/// referral is missing is skipped, so a failed submit leaves nothing a reader can see.
+/// </summary>
+public sealed class ReferralStore(StorageAccount storage)
+{
+    public const string TableName = "Referrals";
+    public const string IndexTableName = "ReferralIndex";
+
+    private const string RequestPrefix = "sr|";
+    private const string TaskPrefix = "task|";
+    private const string InboxPrefix = "inbox|";
+
+    private static readonly FhirJsonSerializer Serializer = new();
+    private static readonly FhirJsonDeserializer Deserializer = FhirJsonDeserializer.DEFAULT;
+
+    /// <summary>The referral's id, from where it goes and what identifies it: the same inputs always give the same id.</summary>
+    public static string IdFor(string owner, string ehr, Identifier placer)
+    {
+        ArgumentNullException.ThrowIfNull(placer);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{ehr}\n{placer.System}\n{placer.Value}"));
+        return $"{owner}.{Convert.ToHexStringLower(hash.AsSpan(0, 10))}";
+    }
+
+    /// <summary>The therapist (partition) and key an id names, or null for an id this store never makes.</summary>
+    public static (string Owner, string Key)? Parse(string id)
+    {
+        var dot = id.LastIndexOf('.');
+        if (dot <= 0 || dot == id.Length - 1 || id.Length > 64 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.'))
+        {
+            return null;
+        }
+
+        return (id[..dot], id[(dot + 1)..]);
+    }
+
+    /// <summary>
+    /// Stores a new referral with its Task in one transaction. When the id is already stored (a retry), nothing is
+    /// written and the original comes back.
+    /// </summary>
+    public async Task<(SubmitOutcome Outcome, StoredReferral Referral)> SubmitAsync(
+        ServiceRequest request, FhirTask task, string ehr, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(task);
+        var id = request.Id ?? throw new ArgumentException("The ServiceRequest needs the id IdFor made.", nameof(request));
+        var (owner, key) = Parse(id) ?? throw new ArgumentException("The ServiceRequest id was not made by IdFor.", nameof(request));
+        var table = await storage.TableAsync(TableName);
+        var inboxRow = $"{InboxPrefix}{DateTimeOffset.MaxValue.UtcTicks - now.UtcTicks:D19}|{key}";
+        const int version = 1;
+        Stamp(request, task, version, now);
+
+        var requestEntity = new TableEntity(owner, RequestPrefix + key)
+        {
+            ["Json"] = Serializer.SerializeToString(request),
+            ["Ehr"] = ehr,
+            ["Subject"] = request.Subject?.Reference,
+            ["Requester"] = request.Requester?.Reference,
+            ["Status"] = Code(request.Status),
+        };
+        var taskEntity = TaskEntity(owner, TaskPrefix + key, task, version, inboxRow);
+        var inboxEntity = TaskEntity(owner, inboxRow, task, version, inboxRow);
+
+        var pointers = WritePointersAsync(request, ehr, owner, cancellationToken);
+        try
+        {
+            await table.SubmitTransactionAsync(
+            [
+                new TableTransactionAction(TableTransactionActionType.Add, requestEntity),
+                new TableTransactionAction(TableTransactionActionType.Add, taskEntity),
+                new TableTransactionAction(TableTransactionActionType.Add, inboxEntity),
+            ], cancellationToken);
+        }
+        catch (TableTransactionFailedException e) when (e.Status == StatusCodes.Status409Conflict)
+        {
+            await pointers;
+            var existing = await GetAsync(id, cancellationToken)
+                ?? throw new InvalidOperationException("A referral conflicted on submit but cannot be read back.", e);
+            return (SubmitOutcome.Existing, existing);
+        }
+
+        await pointers;
+        return (SubmitOutcome.Created, new StoredReferral
+        {
+            Id = id,
+            Owner = owner,
+            Ehr = ehr,
+            Request = request,
+            Task = task,
+            Version = version,
+            RequestETag = ETag.All,
+            TaskETag = ETag.All,
+            InboxRow = inboxRow,
+        });
+    }
+
+    public async Task<StoredReferral?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        if (Parse(id) is not var (owner, key))
+        {
+            return null;
+        }
+
+        var table = await storage.TableAsync(TableName);
+        var requestRead = table.GetEntityIfExistsAsync<TableEntity>(owner, RequestPrefix + key, cancellationToken: cancellationToken);
+        var taskRead = table.GetEntityIfExistsAsync<TableEntity>(owner, TaskPrefix + key, cancellationToken: cancellationToken);
+        var (requestRow, taskRow) = (await requestRead, await taskRead);
+        if (!requestRow.HasValue || !taskRow.HasValue)
+        {
+            return null;
+        }
+
+        return Read(id, owner, requestRow.Value!, taskRow.Value!);
+    }
+
+    /// <summary>
+    /// Writes the changed Task (and ServiceRequest, when its status moves) in one transaction, only if nobody
+    /// changed the Task since <paramref name="current"/> was read. False when someone did.
+    /// </summary>
+    public async Task<StoredReferral?> UpdateAsync(StoredReferral current, FhirTask task, ServiceRequest? request, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        ArgumentNullException.ThrowIfNull(task);
+        var table = await storage.TableAsync(TableName);
+        var (_, key) = Parse(current.Id)!.Value;
+        var version = current.Version + 1;
+        var changedRequest = request ?? current.Request;
+        Stamp(request, task, version, now);
+
+        var actions = new List<TableTransactionAction>
+        {
+            new(TableTransactionActionType.UpdateReplace, TaskEntity(current.Owner, TaskPrefix + key, task, version, current.InboxRow), current.TaskETag),
+            new(TableTransactionActionType.UpsertReplace, TaskEntity(current.Owner, current.InboxRow, task, version, current.InboxRow)),
+        };
+        if (request is not null)
+        {
+            actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateMerge, new TableEntity(current.Owner, RequestPrefix + key)
+            {
+                ["Json"] = Serializer.SerializeToString(request),
+                ["Status"] = Code(request.Status),
+            }, current.RequestETag));
+        }
+
+        try
+        {
+            await table.SubmitTransactionAsync(actions, cancellationToken);
+        }
+        catch (TableTransactionFailedException e) when (e.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status409Conflict)
+        {
+            return null;
+        }
+
+        return await GetAsync(current.Id, cancellationToken)
+            ?? throw new InvalidOperationException("A referral disappeared right after it was changed.");
+    }
+
+    /// <summary>A therapist's Tasks, newest first, one page at a time.</summary>
+    public async Task<InboxPage> InboxAsync(string owner, FhirTask.TaskStatus? status, int count, string? continuation, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableName);
+        var filter = status is null
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {owner} and RowKey gt {InboxPrefix} and RowKey lt {InboxEnd}")
+            : TableClient.CreateQueryFilter($"PartitionKey eq {owner} and RowKey gt {InboxPrefix} and RowKey lt {InboxEnd} and Status eq {Code(status)}");
+        await foreach (var page in table.QueryAsync<TableEntity>(filter, maxPerPage: count, select: ["Json"], cancellationToken: cancellationToken)
+                           .AsPages(continuation, count).WithCancellation(cancellationToken))
+        {
+            return new InboxPage([.. page.Values.Select(row => Deserializer.Deserialize<FhirTask>(row.GetString("Json")))], page.ContinuationToken);
+        }
+
+        return new InboxPage([], null);
+    }
+
+    /// <summary>The referrals for a patient of an EHR, or written by a practitioner of it, newest first.</summary>
+    public async Task<IReadOnlyList<StoredReferral>> FindAsync(ReferralLookup kind, string ehr, string reference, CancellationToken cancellationToken)
+    {
+        var index = await storage.TableAsync(IndexTableName);
+        var ids = new List<string>();
+        await foreach (var row in index.QueryAsync<TableEntity>(
+                           TableClient.CreateQueryFilter($"PartitionKey eq {PointerPartition(kind, ehr, reference)}"),
+                           select: ["RowKey"], cancellationToken: cancellationToken))
+        {
+            ids.Add(row.RowKey);
+        }
+
+        var referrals = await Task.WhenAll(ids.Select(id => GetAsync(id, cancellationToken)));
+        return [.. referrals.OfType<StoredReferral>().OrderByDescending(r => r.Request.AuthoredOn, StringComparer.Ordinal)];
+    }
+
+    /// <summary>Just past every inbox row key ('}' sorts after '|').</summary>
+    private const string InboxEnd = "inbox}";
+
+    private async Task WritePointersAsync(ServiceRequest request, string ehr, string owner, CancellationToken cancellationToken)
+    {
+        var index = await storage.TableAsync(IndexTableName);
+        var writes = new List<Task>();
+        foreach (var (kind, reference) in new[] { (ReferralLookup.Patient, request.Subject?.Reference), (ReferralLookup.Requester, request.Requester?.Reference) })
+        {
+            if (reference is not null)
+            {
+                writes.Add(index.UpsertEntityAsync(new TableEntity(PointerPartition(kind, ehr, reference), request.Id) { ["Owner"] = owner },
+                    TableUpdateMode.Replace, cancellationToken));
+            }
+        }
+
+        await Task.WhenAll(writes);
+    }
+
+    /// <summary>One partition per patient (or requester) of an EHR; keys may not hold '/', so the reference is hashed with its EHR.</summary>
+    private static string PointerPartition(ReferralLookup kind, string ehr, string reference)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{ehr}\n{Security.FhirReference.Key(reference)}"));
+        return $"{kind.ToString().ToLowerInvariant()}-{Convert.ToHexStringLower(hash.AsSpan(0, 16))}";
+    }
+
+    /// <summary>meta.versionId and lastUpdated on both resources, so a client sees which version it holds.</summary>
+    private static void Stamp(ServiceRequest? request, FhirTask task, int version, DateTimeOffset now)
+    {
+        var versionId = version.ToString(CultureInfo.InvariantCulture);
+        task.Meta ??= new Meta();
+        task.Meta.VersionId = versionId;
+        task.Meta.LastUpdated = now;
+        if (request is not null)
+        {
+            request.Meta ??= new Meta();
+            request.Meta.LastUpdated = now;
+        }
+    }
+
+    private static TableEntity TaskEntity(string owner, string rowKey, FhirTask task, int version, string inboxRow) => new(owner, rowKey)
+    {
+        ["Json"] = Serializer.SerializeToString(task),
+        ["Status"] = Code(task.Status),
+        ["Version"] = version,
+        ["InboxRow"] = inboxRow,
+    };
+
+    private static StoredReferral Read(string id, string owner, TableEntity requestRow, TableEntity taskRow) => new()
+    {
+        Id = id,
+        Owner = owner,
+        Ehr = requestRow.GetString("Ehr"),
+        Request = Deserializer.Deserialize<ServiceRequest>(requestRow.GetString("Json")),
+        Task = Deserializer.Deserialize<FhirTask>(taskRow.GetString("Json")),
+        Version = taskRow.GetInt32("Version") ?? 1,
+        RequestETag = requestRow.ETag,
+        TaskETag = taskRow.ETag,
+        InboxRow = taskRow.GetString("InboxRow"),
+    };
+
+    private static string? Code<T>(T? value) where T : struct, Enum =>
+        value is null ? null : Hl7.Fhir.Utility.EnumUtility.GetLiteral(value.Value);
+}
+
+public enum ReferralLookup
+{
+    Patient,
+    Requester,
+}
