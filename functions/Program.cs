@@ -3,6 +3,7 @@ using Referral.Functions.Fhir;
 using Referral.Functions.Health;
 using Referral.Functions.Security;
 using Referral.Functions.Storage;
+using Referral.Functions.Therapists;
 
 namespace Referral.Functions;
 
@@ -26,6 +27,7 @@ public sealed class Program
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<StorageAccount>();
         builder.Services.AddSingleton<AuditTrail>();
+        builder.Services.AddSingleton<TherapistDirectory>();
         builder.Services.AddApiAuthentication(builder.Configuration);
 
         var app = builder.Build();
@@ -39,6 +41,7 @@ public sealed class Program
 
         app.MapHealth();
         app.MapAudit();
+        app.MapTherapistDirectory();
 
         await app.RunAsync();
     }

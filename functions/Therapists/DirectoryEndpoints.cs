@@ -1,0 +1,141 @@
+using System.Globalization;
+using Hl7.Fhir.Model;
+using Referral.Functions.Fhir;
+
+namespace Referral.Functions.Therapists;
+
+/// <summary>
+/// <c>GET /api/fhir/PractitionerRole</c>: the therapist directory the referral form ranks from.
+/// Search parameters: <c>specialty</c> (training, <c>code</c> or <c>system|code</c>; commas mean "any of",
+/// repeats mean "all of"), <c>accepting-new-referrals</c>, <c>coverage-type</c>, <c>address-postalcode</c>
+/// (prefix), <c>near</c> (<c>latitude|longitude|distance|km</c>, nearest first), <c>_count</c>.
+/// </summary>
+public static class DirectoryEndpoints
+{
+    public static readonly IReadOnlyList<string> SearchParameters =
+        ["specialty", "accepting-new-referrals", "coverage-type", "address-postalcode", "near", "_count"];
+
+    public static IEndpointRouteBuilder MapTherapistDirectory(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/fhir/PractitionerRole", SearchAsync).RequireAuthorization().WithName("practitionerrole-search");
+        app.MapGet("/api/fhir/PractitionerRole/{id}", ReadAsync).RequireAuthorization().WithName("practitionerrole-read");
+        return app;
+    }
+
+    private static async Task<FhirResult> ReadAsync(string id, TherapistDirectory directory, CancellationToken cancellationToken) =>
+        await directory.FindAsync(id, cancellationToken) is { } role ? new FhirResult(role) : Outcome.NotFound("PractitionerRole", id);
+
+    private static async Task<FhirResult> SearchAsync(HttpRequest request, TherapistDirectory directory, CancellationToken cancellationToken)
+    {
+        var query = request.Query;
+        var unknown = query.Keys.FirstOrDefault(k => !SearchParameters.Contains(k, StringComparer.Ordinal));
+        if (unknown is not null)
+        {
+            return Outcome.BadRequest($"The search parameter '{unknown}' is not supported; use {string.Join(", ", SearchParameters)}.", unknown);
+        }
+
+        var count = 50;
+        if (query.TryGetValue("_count", out var countText) && (!int.TryParse(countText, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > 200))
+        {
+            return Outcome.BadRequest("_count must be a whole number from 1 to 200.", "_count");
+        }
+
+        bool? accepting = null;
+        if (query.TryGetValue("accepting-new-referrals", out var acceptingText))
+        {
+            if (!bool.TryParse(acceptingText, out var value))
+            {
+                return Outcome.BadRequest("accepting-new-referrals must be true or false.", "accepting-new-referrals");
+            }
+
+            accepting = value;
+        }
+
+        (double Latitude, double Longitude, double Km)? near = null;
+        if (query.TryGetValue("near", out var nearText))
+        {
+            if (ParseNear(nearText.ToString()) is not { } parsed)
+            {
+                return Outcome.BadRequest("near must be latitude|longitude|distance|km, e.g. 59.33|18.06|25|km.", "near");
+            }
+
+            near = parsed;
+        }
+
+        var roles = (await directory.AllAsync(cancellationToken)).Values.Where(r => r.Active != false);
+        foreach (var specialty in query["specialty"])
+        {
+            var wanted = (specialty ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            roles = roles.Where(r => TherapistDirectory.Trainings(r).Any(t => wanted.Any(w => TokenMatches(t, w))));
+        }
+
+        foreach (var coverage in query["coverage-type"])
+        {
+            var wanted = (coverage ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            roles = roles.Where(r => TherapistDirectory.CoverageTypesAccepted(r).Any(t => wanted.Any(w => TokenMatches(t, w))));
+        }
+
+        if (accepting is { } acceptingValue)
+        {
+            roles = roles.Where(r => TherapistDirectory.AcceptsNewReferrals(r) == acceptingValue);
+        }
+
+        if (query.TryGetValue("address-postalcode", out var postalCode))
+        {
+            var prefix = postalCode.ToString().Replace(" ", "", StringComparison.Ordinal);
+            roles = roles.Where(r => (TherapistDirectory.PracticeLocation(r)?.Address?.PostalCode ?? "")
+                .Replace(" ", "", StringComparison.Ordinal).StartsWith(prefix, StringComparison.OrdinalIgnoreCase));
+        }
+
+        var ranked = near is { } point
+            ? roles.Select(r => (Role: r, Km: TherapistDirectory.DistanceKm(r, point.Latitude, point.Longitude)))
+                .Where(x => x.Km <= point.Km).OrderBy(x => x.Km).Select(x => x.Role)
+            : roles.OrderBy(r => r.Practitioner?.Display, StringComparer.Ordinal);
+
+        var matches = ranked.ToList();
+        var bundle = new Bundle { Type = Bundle.BundleType.Searchset, Total = matches.Count };
+        foreach (var role in matches.Take(count))
+        {
+            bundle.Entry.Add(new Bundle.EntryComponent
+            {
+                FullUrl = $"{request.Scheme}://{request.Host}/api/fhir/PractitionerRole/{role.Id}",
+                Resource = role,
+                Search = new Bundle.SearchComponent { Mode = Bundle.SearchEntryMode.Match },
+            });
+        }
+
+        return new FhirResult(bundle);
+    }
+
+    private static bool TokenMatches(Coding coding, string token)
+    {
+        var bar = token.IndexOf('|', StringComparison.Ordinal);
+        return bar < 0
+            ? string.Equals(coding.Code, token, StringComparison.Ordinal)
+            : string.Equals(coding.System, token[..bar], StringComparison.Ordinal) && string.Equals(coding.Code, token[(bar + 1)..], StringComparison.Ordinal);
+    }
+
+    private static (double, double, double)? ParseNear(string text)
+    {
+        var parts = text.Split('|');
+        if (parts.Length is < 2 or > 4
+            || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var latitude) || latitude is < -90 or > 90
+            || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var longitude) || longitude is < -180 or > 180)
+        {
+            return null;
+        }
+
+        var km = 50.0;
+        if (parts.Length >= 3 && (!double.TryParse(parts[2], NumberStyles.Float, CultureInfo.InvariantCulture, out km) || km <= 0))
+        {
+            return null;
+        }
+
+        if (parts.Length == 4 && parts[3] is not ("km" or "[mi_i]" or "mi"))
+        {
+            return null;
+        }
+
+        return (latitude, longitude, parts.Length == 4 && parts[3] != "km" ? km * 1.609344 : km);
+    }
+}

@@ -1,0 +1,102 @@
+using Azure.Data.Tables;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
+using Referral.Functions.Storage;
+
+namespace Referral.Functions.Therapists;
+
+/// <summary>
+/// The massage therapists referrals can go to, as FHIR PractitionerRoles: their training (specialty), whether
+/// they take new referrals, which insurance they bill, and where they practise (a contained Location).
+/// The directory is small (one partition); it is read whole and kept for a minute, so ranking and the
+/// submit path's "does this therapist exist, what training do they hold" cost no storage round trip.
+/// </summary>
+public sealed class TherapistDirectory(StorageAccount storage, TimeProvider time) : IDisposable
+{
+    public const string TableName = "Therapists";
+    private const string Partition = "therapist";
+
+    public const string AcceptingNewReferralsExtension = "https://medical-massage-referral.example/fhir/StructureDefinition/accepting-new-referrals";
+    public const string CoverageTypeAcceptedExtension = "https://medical-massage-referral.example/fhir/StructureDefinition/coverage-type-accepted";
+
+    private static readonly TimeSpan CacheFor = TimeSpan.FromMinutes(1);
+    private static readonly FhirJsonSerializer Serializer = new();
+
+    private readonly SemaphoreSlim refresh = new(1, 1);
+    private (DateTimeOffset Until, IReadOnlyDictionary<string, PractitionerRole> Roles)? cache;
+
+    public async Task UpsertAsync(PractitionerRole role, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(role);
+        var table = await storage.TableAsync(TableName);
+        await table.UpsertEntityAsync(new TableEntity(Partition, role.Id) { ["Json"] = Serializer.SerializeToString(role) },
+            TableUpdateMode.Replace, cancellationToken);
+        cache = null;
+    }
+
+    public async Task<PractitionerRole?> FindAsync(string id, CancellationToken cancellationToken) =>
+        (await AllAsync(cancellationToken)).GetValueOrDefault(id);
+
+    public async Task<IReadOnlyDictionary<string, PractitionerRole>> AllAsync(CancellationToken cancellationToken)
+    {
+        if (cache is { } current && current.Until > time.GetUtcNow())
+        {
+            return current.Roles;
+        }
+
+        await refresh.WaitAsync(cancellationToken);
+        try
+        {
+            if (cache is { } fresh && fresh.Until > time.GetUtcNow())
+            {
+                return fresh.Roles;
+            }
+
+            var table = await storage.TableAsync(TableName);
+            var roles = new Dictionary<string, PractitionerRole>(StringComparer.Ordinal);
+            await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {Partition}"),
+                               select: ["RowKey", "Json"], cancellationToken: cancellationToken))
+            {
+                roles[row.RowKey] = FhirJsonDeserializer.DEFAULT.Deserialize<PractitionerRole>(row.GetString("Json"));
+            }
+
+            cache = (time.GetUtcNow() + CacheFor, roles);
+            return roles;
+        }
+        finally
+        {
+            refresh.Release();
+        }
+    }
+
+    public static bool AcceptsNewReferrals(PractitionerRole role) =>
+        role.Active != false
+        && (role.GetExtensionValue<FhirBoolean>(AcceptingNewReferralsExtension)?.Value ?? false);
+
+    public static IEnumerable<Coding> CoverageTypesAccepted(PractitionerRole role) =>
+        role.GetExtensions(CoverageTypeAcceptedExtension).Select(e => e.Value).OfType<Coding>();
+
+    public static IEnumerable<Coding> Trainings(PractitionerRole role) => role.Specialty.SelectMany(s => s.Coding);
+
+    public static Location? PracticeLocation(PractitionerRole role) => role.Contained.OfType<Location>().FirstOrDefault();
+
+    /// <summary>Great-circle distance in kilometres between the practice and a point, or null without a position.</summary>
+    public static double? DistanceKm(PractitionerRole role, double latitude, double longitude)
+    {
+        var position = PracticeLocation(role)?.Position;
+        if (position?.Latitude is not { } lat || position.Longitude is not { } lon)
+        {
+            return null;
+        }
+
+        const double earthRadiusKm = 6371.0;
+        static double Radians(decimal degrees) => (double)degrees * Math.PI / 180;
+        var dLat = Radians(lat) - (latitude * Math.PI / 180);
+        var dLon = Radians(lon) - (longitude * Math.PI / 180);
+        var a = Math.Pow(Math.Sin(dLat / 2), 2)
+            + (Math.Cos(latitude * Math.PI / 180) * Math.Cos(Radians(lat)) * Math.Pow(Math.Sin(dLon / 2), 2));
+        return 2 * earthRadiusKm * Math.Asin(Math.Min(1, Math.Sqrt(a)));
+    }
+
+    public void Dispose() => refresh.Dispose();
+}
