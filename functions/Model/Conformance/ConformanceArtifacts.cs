@@ -60,7 +60,7 @@ public static class ConformanceArtifacts
                     Status = PublicationStatus.Active,
                     Experimental = false,
                     Publisher = "Medical-massage referral",
-                    Description = new Markdown(system.Description),
+                    Description = system.Description,
                     CaseSensitive = true,
                     Content = CodeSystemContentMode.Complete,
                     Count = members.Count,
@@ -86,7 +86,7 @@ public static class ConformanceArtifacts
             Experimental = false,
             Date = FhirTime.DateTime(date),
             Publisher = "Medical-massage referral",
-            Description = new Markdown("Receives medical-massage referrals, tracks their fulfilment as Tasks and returns session results as Procedures and Observations."),
+            Description = "Receives medical-massage referrals, tracks their fulfilment as Tasks and returns session results as Procedures and Observations.",
             Kind = CapabilityStatementKind.Instance,
             Software = new CapabilityStatement.SoftwareComponent { Name = "Referral.Functions", Version = ReferralValueSets.Version },
             Implementation = new CapabilityStatement.ImplementationComponent
@@ -132,7 +132,7 @@ public static class ConformanceArtifacts
         {
             Name = "expand",
             Definition = "http://hl7.org/fhir/OperationDefinition/ValueSet-expand",
-            Documentation = new Markdown("Supports url, filter (each word starts a word of the display, synonyms or code) and count."),
+            Documentation = "Supports url, filter (each word starts a word of the display, synonyms or code) and count.",
         });
         return resource;
     }

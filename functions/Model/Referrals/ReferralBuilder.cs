@@ -43,7 +43,7 @@ public sealed class ReferralBuilder(TimeProvider time)
 
         if (!string.IsNullOrWhiteSpace(draft.Note))
         {
-            request.Note.Add(new Annotation { Text = new Markdown(draft.Note) });
+            request.Note.Add(new Annotation { Text = draft.Note });
         }
 
         if (draft.Coverage is { } coverage)

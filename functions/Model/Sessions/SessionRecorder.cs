@@ -270,7 +270,7 @@ public sealed class SessionRecorder(TimeProvider time)
 
         if (!string.IsNullOrWhiteSpace(session.Note))
         {
-            procedure.Note.Add(new Annotation { Text = new Markdown(session.Note) });
+            procedure.Note.Add(new Annotation { Text = session.Note });
         }
 
         return procedure;

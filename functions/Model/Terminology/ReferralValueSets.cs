@@ -114,7 +114,7 @@ public static class ReferralValueSets
         Status = PublicationStatus.Active,
         Experimental = false,
         Publisher = "Medical-massage referral",
-        Description = new Markdown(definition.Description),
+        Description = definition.Description,
     };
 
     internal static Coding SynonymUse { get; } = new(Canonicals.Snomed, "900000000000013009", "Synonym");
