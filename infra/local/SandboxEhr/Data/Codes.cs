@@ -45,7 +45,7 @@ public static class Diagnoses
     public static readonly Diagnosis BreastCancerLeft = new("C50.912", "Malignant neoplasm of unspecified site of left female breast", "254837009", "Malignant neoplasm of breast", "Breast cancer, left, after mastectomy and radiotherapy");
 
     // Not checked here: §4 names pregnancy but gives no code.
-    public static readonly Diagnosis Pregnancy = new("Z33.1", "Pregnant state, incidental", "77386006", "Pregnant", "Pregnancy, second trimester");
+    public static readonly Diagnosis Pregnancy = new("Z33.1", "Pregnant state, incidental", "77386006", "Pregnancy", "Pregnancy, second trimester");
 
     public static readonly Diagnosis LowBackPain = new("M54.50", "Low back pain, unspecified", "279039007", "Low back pain", "Low back pain");
     public static readonly Diagnosis SciaticaRight = new("M54.31", "Sciatica, right side", "23056005", "Sciatica", "Sciatica, right side");
@@ -71,11 +71,11 @@ public static class BodySites
     public static readonly (string Code, string Display) Head = ("69536005", "Head structure");
 }
 
-/// <summary>Codes of the local therapist-training code system (DESIGN.md §4).</summary>
+/// <summary>Codes of the local therapist-training code system (DESIGN.md §4), the same as Referral.Model's TherapistTrainings.</summary>
 public static class TherapistTraining
 {
     public static readonly (string Code, string Display) OncologyMassage = ("oncology-massage", "Oncology massage");
-    public static readonly (string Code, string Display) LymphDrainage = ("mld-clt", "Manual lymph drainage / certified lymphedema therapist");
+    public static readonly (string Code, string Display) LymphDrainage = ("manual-lymph-drainage", "Manual lymph drainage (certified lymphedema therapist)");
     public static readonly (string Code, string Display) Prenatal = ("prenatal", "Prenatal massage");
     public static readonly (string Code, string Display) TraumaInformed = ("trauma-informed", "Trauma-informed care");
     public static readonly (string Code, string Display) Sports = ("sports", "Sports massage");

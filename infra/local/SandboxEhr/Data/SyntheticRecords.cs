@@ -141,12 +141,15 @@ public static class SyntheticRecords
         yield return Organization("org-silver-years-health", "Silver Years Health Plan", "ins", "Insurance Company");
     }
 
+    /// <summary>A coded concept with its display (Firely's three-argument CodeableConcept constructor sets text, not display).</summary>
+    private static CodeableConcept Concept(string system, string code, string display) => new() { Coding = [new Coding(system, code, display)] };
+
     private static Organization Organization(string id, string name, string typeCode, string typeDisplay) => new()
     {
         Id = id,
         Active = true,
         Name = name,
-        Type = [new CodeableConcept(CodeSystems.OrganizationType, typeCode, typeDisplay)],
+        Type = [Concept(CodeSystems.OrganizationType, typeCode, typeDisplay)],
     };
 
     private static IEnumerable<Resource> Physician(string id, string given, string family, AdministrativeGender gender, string specialty)
@@ -167,7 +170,7 @@ public static class SyntheticRecords
             Active = true,
             Practitioner = new ResourceReference($"Practitioner/{id}", $"Dr. {given} {family}"),
             Organization = new ResourceReference($"Organization/{SyntheticIds.Clinic}", "Sandbox Family Clinic"),
-            Code = [new CodeableConcept(CodeSystems.PractitionerRole, "doctor", "Doctor")],
+            Code = [Concept(CodeSystems.PractitionerRole, "doctor", "Doctor")],
             Specialty = [new CodeableConcept { Text = specialty }],
         };
     }
@@ -199,8 +202,8 @@ public static class SyntheticRecords
             Active = true,
             Practitioner = new ResourceReference($"Practitioner/{id}", $"{given} {family}, LMT"),
             Organization = new ResourceReference($"Organization/{SyntheticIds.MassagePractice}", "Harbor Medical Massage"),
-            Code = [new CodeableConcept(CodeSystems.Snomed, SnomedMassageTherapist, "Massage therapist")],
-            Specialty = [.. training.Select(t => new CodeableConcept(CodeSystems.TherapistTraining, t.Code, t.Display))],
+            Code = [Concept(CodeSystems.Snomed, SnomedMassageTherapist, "Massage therapist")],
+            Specialty = [.. training.Select(t => Concept(CodeSystems.TherapistTraining, t.Code, t.Display))],
             Telecom = [new ContactPoint(ContactPoint.ContactPointSystem.Email, ContactPoint.ContactPointUse.Work, $"{given.ToLowerInvariant()}.{family.ToLowerInvariant()}@therapists.example")],
         };
     }
@@ -225,7 +228,7 @@ public static class SyntheticRecords
                 [
                     new Identifier($"{CodeSystems.SandboxIdentifiers}/mrn", $"MRN-{records.OfType<Patient>().Count() + 100001}")
                     {
-                        Type = new CodeableConcept(CodeSystems.IdentifierType, "MR", "Medical record number"),
+                        Type = Concept(CodeSystems.IdentifierType, "MR", "Medical record number"),
                     },
                 ],
                 Name = [new HumanName { Use = HumanName.NameUse.Official, Given = [given], Family = family, Text = $"{given} {family}" }],
@@ -264,9 +267,9 @@ public static class SyntheticRecords
             var condition = new Condition
             {
                 Id = $"{patient!.Id}-{diagnosis.Icd10Code.ToLowerInvariant().Replace('.', '-')}",
-                ClinicalStatus = new CodeableConcept(CodeSystems.ConditionClinical, status.Code, status.Display),
-                VerificationStatus = new CodeableConcept(CodeSystems.ConditionVerification, "confirmed", "Confirmed"),
-                Category = [new CodeableConcept(CodeSystems.ConditionCategory, "problem-list-item", "Problem List Item")],
+                ClinicalStatus = Concept(CodeSystems.ConditionClinical, status.Code, status.Display),
+                VerificationStatus = Concept(CodeSystems.ConditionVerification, "confirmed", "Confirmed"),
+                Category = [Concept(CodeSystems.ConditionCategory, "problem-list-item", "Problem List Item")],
                 Code = new CodeableConcept { Coding = coding, Text = diagnosis.Text },
                 Subject = PatientReference,
                 Encounter = new ResourceReference($"Encounter/{encounter!.Id}"),
@@ -294,11 +297,11 @@ public static class SyntheticRecords
             {
                 Id = $"{patient!.Id}-coverage",
                 Status = FinancialResourceStatusCodes.Active,
-                Type = new CodeableConcept(CodeSystems.ActCode, typeCode, typeDisplay),
+                Type = Concept(CodeSystems.ActCode, typeCode, typeDisplay),
                 PolicyHolder = policyHolder is null ? PatientReference : new ResourceReference($"Organization/{policyHolder}"),
                 Subscriber = PatientReference,
                 Beneficiary = PatientReference,
-                Relationship = new CodeableConcept(CodeSystems.SubscriberRelationship, "self", "Self"),
+                Relationship = Concept(CodeSystems.SubscriberRelationship, "self", "Self"),
                 Period = new Period { Start = Date(startDaysAgo) },
                 Payor = [new ResourceReference($"Organization/{payorId}")],
             };
@@ -306,7 +309,7 @@ public static class SyntheticRecords
             {
                 coverage.Identifier.Add(new Identifier($"{CodeSystems.SandboxIdentifiers}/member-id", memberId)
                 {
-                    Type = new CodeableConcept(CodeSystems.IdentifierType, "MB", "Member Number"),
+                    Type = Concept(CodeSystems.IdentifierType, "MB", "Member Number"),
                 });
             }
 

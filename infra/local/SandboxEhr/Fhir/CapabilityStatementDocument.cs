@@ -23,7 +23,7 @@ public static class CapabilityStatementDocument
                 Mode = CapabilityStatement.RestfulCapabilityMode.Server,
                 Security = new CapabilityStatement.SecurityComponent
                 {
-                    Service = [new CodeableConcept("http://terminology.hl7.org/CodeSystem/restful-security-service", "SMART-on-FHIR", "SMART-on-FHIR")],
+                    Service = [new CodeableConcept { Coding = [new Coding("http://terminology.hl7.org/CodeSystem/restful-security-service", "SMART-on-FHIR", "SMART-on-FHIR")] }],
                     Description = "OAuth 2.0 with SMART App Launch 2.2; see .well-known/smart-configuration.",
                     Extension =
                     [
