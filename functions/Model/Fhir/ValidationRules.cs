@@ -1,0 +1,171 @@
+using Referral.Model.Terminology;
+
+namespace Referral.Model.Fhir;
+
+/// <summary>
+/// The codes of every rule the model checks (the local validation-rule code system). Each issue carries its rule in
+/// issue.details.coding, so a client can react to a rule without parsing messages.
+/// </summary>
+public static class ValidationRules
+{
+    // Parsing.
+    public const string Unparseable = "unparseable";
+    public const string ResourceType = "resource-type";
+
+    // The MedicalMassageServiceRequest profile.
+    public const string Status = "status";
+    public const string Intent = "intent";
+    public const string DoNotPerform = "do-not-perform";
+    public const string PlacerIdentifier = "placer-identifier";
+    public const string Category = "category";
+    public const string CodeMissing = "code-missing";
+    public const string CodeUnknown = "code-unknown";
+    public const string SubjectMissing = "subject-missing";
+    public const string SubjectType = "subject-type";
+    public const string RequesterMissing = "requester-missing";
+    public const string RequesterType = "requester-type";
+    public const string AuthoredOnMissing = "authored-on-missing";
+    public const string AuthoredOnFuture = "authored-on-future";
+    public const string DiagnosisMissing = "diagnosis-missing";
+    public const string DiagnosisIcd10CmMissing = "diagnosis-icd10cm-missing";
+    public const string DiagnosisUnknown = "diagnosis-unknown";
+    public const string DiagnosisCodesDisagree = "diagnosis-codes-disagree";
+    public const string DiagnosisDuplicate = "diagnosis-duplicate";
+    public const string DiagnosisLaterality = "diagnosis-laterality";
+    public const string ConditionReferenceType = "condition-reference-type";
+    public const string DisplayMismatch = "display-mismatch";
+    public const string BodySiteMissing = "body-site-missing";
+    public const string BodySiteUnknown = "body-site-unknown";
+    public const string BodySiteDuplicate = "body-site-duplicate";
+    public const string LateralityMissing = "laterality-missing";
+    public const string LateralityNotApplicable = "laterality-not-applicable";
+    public const string LateralityUnknown = "laterality-unknown";
+    public const string TimingMissing = "timing-missing";
+    public const string SessionsMissing = "sessions-missing";
+    public const string SessionsRange = "sessions-range";
+    public const string FrequencyMissing = "frequency-missing";
+    public const string FrequencyInvalid = "frequency-invalid";
+    public const string FrequencyTooHigh = "frequency-too-high";
+    public const string MinutesMissing = "minutes-missing";
+    public const string MinutesRange = "minutes-range";
+    public const string ValidityMissing = "validity-missing";
+    public const string ValidityOrder = "validity-order";
+    public const string ValidityExpired = "validity-expired";
+    public const string ValidityTooLong = "validity-too-long";
+    public const string SessionsExceedValidity = "sessions-exceed-validity";
+    public const string PerformerType = "performer-type";
+    public const string PerformerMissing = "performer-missing";
+    public const string PerformerReferenceType = "performer-reference-type";
+    public const string PerformerUnknown = "performer-unknown";
+    public const string TrainingMissing = "training-missing";
+    public const string PrecautionUnknown = "precaution-unknown";
+    public const string InsuranceUnresolved = "insurance-unresolved";
+    public const string CoverageTypeMissing = "coverage-type-missing";
+    public const string CoverageTypeUnknown = "coverage-type-unknown";
+    public const string ClaimNumberMissing = "claim-number-missing";
+
+    // The Task state machine.
+    public const string TaskStateUnknown = "task-state-unknown";
+    public const string TaskTransitionInvalid = "task-transition-invalid";
+    public const string TaskActorNotAllowed = "task-actor-not-allowed";
+    public const string TaskNotOwner = "task-not-owner";
+    public const string TaskReasonRequired = "task-reason-required";
+
+    // Session results.
+    public const string SessionTaskNotAccepted = "session-task-not-accepted";
+    public const string SessionTaskFocus = "session-task-focus";
+    public const string SessionPrescriptionUnreadable = "session-prescription-unreadable";
+    public const string SessionCountExceeded = "session-count-exceeded";
+    public const string SessionBeforeValidity = "session-before-validity";
+    public const string SessionAfterValidity = "session-after-validity";
+    public const string SessionInFuture = "session-in-future";
+    public const string SessionMinutesRange = "session-minutes-range";
+    public const string SessionBodySiteMissing = "session-body-site-missing";
+    public const string SessionBodySiteNotPrescribed = "session-body-site-not-prescribed";
+    public const string SessionTechniqueMissing = "session-technique-missing";
+    public const string SessionPainRange = "session-pain-range";
+    public const string SessionRangeOfMotion = "session-range-of-motion";
+    public const string SessionFunctionalScoreRange = "session-functional-score-range";
+
+    private static readonly Dictionary<string, string> Displays = new(StringComparer.Ordinal)
+    {
+        [Unparseable] = "The body is not a strictly valid FHIR resource",
+        [ResourceType] = "The resource is of the wrong type",
+        [Status] = "A submitted referral is active",
+        [Intent] = "A referral is an order",
+        [DoNotPerform] = "A referral cannot forbid its own service",
+        [PlacerIdentifier] = "A referral carries the app's placer identifier",
+        [Category] = "A referral is categorised as a patient referral",
+        [CodeMissing] = "A referral names the ordered procedure",
+        [CodeUnknown] = "The ordered procedure is a medical-massage procedure",
+        [SubjectMissing] = "A referral names its patient",
+        [SubjectType] = "The subject is a Patient",
+        [RequesterMissing] = "A referral names the prescribing physician",
+        [RequesterType] = "The requester is a Practitioner or PractitionerRole",
+        [AuthoredOnMissing] = "A referral has its authoring time",
+        [AuthoredOnFuture] = "A referral is not authored in the future",
+        [DiagnosisMissing] = "A referral has at least one diagnosis",
+        [DiagnosisIcd10CmMissing] = "Each diagnosis has an ICD-10-CM code",
+        [DiagnosisUnknown] = "Each diagnosis code is a medical-massage condition",
+        [DiagnosisCodesDisagree] = "The codes of one diagnosis name the same condition",
+        [DiagnosisDuplicate] = "A diagnosis is listed once",
+        [DiagnosisLaterality] = "A sided diagnosis has a body site on that side",
+        [ConditionReferenceType] = "A diagnosis reference points to a Condition",
+        [DisplayMismatch] = "A known code carries its own display",
+        [BodySiteMissing] = "A referral names at least one body site",
+        [BodySiteUnknown] = "Each body site is a known body region",
+        [BodySiteDuplicate] = "A body site is listed once",
+        [LateralityMissing] = "A paired body region has a laterality",
+        [LateralityNotApplicable] = "A midline body region has no laterality",
+        [LateralityUnknown] = "The laterality is left, right or both",
+        [TimingMissing] = "A referral's occurrence is a Timing",
+        [SessionsMissing] = "A referral states its number of sessions",
+        [SessionsRange] = "The number of sessions is between 1 and 52",
+        [FrequencyMissing] = "A referral states its session frequency",
+        [FrequencyInvalid] = "The frequency is a positive count per day, week or month",
+        [FrequencyTooHigh] = "At most one session a day",
+        [MinutesMissing] = "A referral states the minutes per session",
+        [MinutesRange] = "Minutes per session are between 15 and 120",
+        [ValidityMissing] = "A referral states its validity period",
+        [ValidityOrder] = "The validity period ends after it starts",
+        [ValidityExpired] = "The validity period has not ended",
+        [ValidityTooLong] = "The validity period is at most a year",
+        [SessionsExceedValidity] = "The frequency and validity can hold the sessions",
+        [PerformerType] = "The performer type is massage therapist",
+        [PerformerMissing] = "A referral names one therapist",
+        [PerformerReferenceType] = "The therapist is a PractitionerRole or Practitioner",
+        [PerformerUnknown] = "The therapist is registered with the service",
+        [TrainingMissing] = "The therapist has the training the diagnoses and precautions require",
+        [PrecautionUnknown] = "Each precaution is a known precaution",
+        [InsuranceUnresolved] = "An insurance reference resolves to a Coverage",
+        [CoverageTypeMissing] = "A contained Coverage states its type",
+        [CoverageTypeUnknown] = "The coverage type is workers' compensation, auto or health plan",
+        [ClaimNumberMissing] = "Workers' compensation and auto coverage carry a claim number",
+        [TaskStateUnknown] = "The Task's status and business status form a known state",
+        [TaskTransitionInvalid] = "The Task can move from its state to the requested one",
+        [TaskActorNotAllowed] = "The actor may make this transition",
+        [TaskNotOwner] = "Only the assigned therapist acts as the therapist",
+        [TaskReasonRequired] = "A decline or cancellation states its reason",
+        [SessionTaskNotAccepted] = "Sessions are recorded only on an accepted referral",
+        [SessionTaskFocus] = "The Task is the one for this referral",
+        [SessionPrescriptionUnreadable] = "The referral's prescription can be read",
+        [SessionCountExceeded] = "No session beyond the prescribed count",
+        [SessionBeforeValidity] = "No session before the validity period starts",
+        [SessionAfterValidity] = "No session after the validity period ends",
+        [SessionInFuture] = "A session is recorded after it happened",
+        [SessionMinutesRange] = "A session lasts between 1 and 180 minutes",
+        [SessionBodySiteMissing] = "A session names the body sites treated",
+        [SessionBodySiteNotPrescribed] = "Body sites treated are among those prescribed",
+        [SessionTechniqueMissing] = "A session names at least one technique",
+        [SessionPainRange] = "Pain is scored 0 to 10",
+        [SessionRangeOfMotion] = "A range of motion is 0 to 360 degrees on a known joint",
+        [SessionFunctionalScoreRange] = "A functional score lies within its instrument's scale",
+    };
+
+    /// <summary>Every rule, as concepts of the local validation-rule code system.</summary>
+    public static IReadOnlyList<Concept> All { get; } =
+        [.. Displays.Select(d => new Concept(Canonicals.ValidationRuleSystem, d.Key, d.Value))];
+
+    public static string Describe(string rule) =>
+        Displays.TryGetValue(rule, out var display) ? display : throw new ArgumentOutOfRangeException(nameof(rule), rule, "Unknown rule.");
+}

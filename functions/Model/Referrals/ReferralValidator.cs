@@ -1,0 +1,650 @@
+using Hl7.Fhir.Model;
+using Referral.Model.Fhir;
+using Referral.Model.Terminology;
+using IssueType = Hl7.Fhir.Model.OperationOutcome.IssueType;
+
+namespace Referral.Model.Referrals;
+
+/// <summary>
+/// The training a registered therapist holds, by the reference the referral names them with; null when the
+/// reference is not a registered therapist.
+/// </summary>
+public delegate IReadOnlyCollection<TherapistTraining>? TherapistTrainingLookup(string performerReference);
+
+public sealed record ReferralValidationResult
+{
+    /// <summary>Every problem, each with the FHIRPath of its element; or one "all OK" information issue.</summary>
+    public required OperationOutcome Outcome { get; init; }
+
+    /// <summary>The parsed referral; null when the body did not parse strictly as a ServiceRequest.</summary>
+    public ServiceRequest? Request { get; init; }
+
+    /// <summary>False: the body is not a strictly valid ServiceRequest (a 400). True with errors: it breaks the profile (a 422).</summary>
+    public bool Parsed => Request is not null;
+
+    public bool IsValid => Parsed && Outcome.IsValid();
+}
+
+/// <summary>
+/// Checks a ServiceRequest against the MedicalMassageServiceRequest profile, as submitted: every rule runs and
+/// every problem is reported, each with its FHIRPath in issue.expression and its rule in issue.details.
+/// </summary>
+public sealed class ReferralValidator(TimeProvider time)
+{
+    /// <summary>How far authoredOn may run ahead of this server's clock (the smart-app's clock may be a little fast).</summary>
+    private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
+
+    private static readonly HashSet<string> RequesterTypes = ["Practitioner", "PractitionerRole"];
+
+    public ReferralValidationResult Validate(string json, TherapistTrainingLookup trainingOf)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        if (!FhirJson.TryParse<ServiceRequest>(json, out var request, out var parseOutcome))
+        {
+            return new ReferralValidationResult { Outcome = parseOutcome };
+        }
+
+        return new ReferralValidationResult { Outcome = Validate(request!, trainingOf), Request = request };
+    }
+
+    public OperationOutcome Validate(ServiceRequest request, TherapistTrainingLookup trainingOf)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(trainingOf);
+        var now = time.GetUtcNow();
+        var issues = new List<OperationOutcome.IssueComponent>();
+
+        CheckOrder(request, now, issues);
+        var conditions = CheckDiagnoses(request, issues);
+        var sites = CheckBodySites(request, issues);
+        CheckDiagnosisSides(request, sites, issues);
+        CheckTiming(request, DateOnly.FromDateTime(now.UtcDateTime), issues);
+        var precautions = CheckPrecautions(request, issues);
+        CheckPerformer(request, conditions, precautions, trainingOf, issues);
+        CheckInsurance(request, issues);
+
+        return Outcomes.From(issues);
+    }
+
+    private static void CheckOrder(ServiceRequest request, DateTimeOffset now, List<OperationOutcome.IssueComponent> issues)
+    {
+        if (request.Status != RequestStatus.Active)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.Status, IssueType.Value, "ServiceRequest.status",
+                $"A submitted referral is active, not '{request.Status}'."));
+        }
+
+        if (request.Intent != RequestIntent.Order)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.Intent, IssueType.Value, "ServiceRequest.intent",
+                $"A referral's intent is 'order', not '{request.Intent}'."));
+        }
+
+        if (request.DoNotPerform == true)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.DoNotPerform, IssueType.BusinessRule, "ServiceRequest.doNotPerform",
+                "A medical-massage referral orders the service; it cannot forbid it."));
+        }
+
+        if (!request.Identifier.Any(i => i.System == Canonicals.PlacerIdentifierSystem && !string.IsNullOrWhiteSpace(i.Value)))
+        {
+            issues.Add(Outcomes.Error(ValidationRules.PlacerIdentifier, IssueType.Required, "ServiceRequest.identifier",
+                $"The referral needs the app's placer identifier (system {Canonicals.PlacerIdentifierSystem})."));
+        }
+
+        if (!request.Category.Any(c => c.Coding.Any(MedicalMassageServiceRequest.Category.Matches)))
+        {
+            issues.Add(Outcomes.Error(ValidationRules.Category, IssueType.Required, "ServiceRequest.category",
+                $"The referral's category must include SNOMED CT {MedicalMassageServiceRequest.Category.Code} {MedicalMassageServiceRequest.Category.Display}."));
+        }
+
+        if (request.Code is null || request.Code.Coding.Count == 0)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.CodeMissing, IssueType.Required, "ServiceRequest.code",
+                "The referral must name the ordered procedure (CPT 97124 or 97140)."));
+        }
+        else
+        {
+            for (var j = 0; j < request.Code.Coding.Count; j++)
+            {
+                var coding = request.Code.Coding[j];
+                var known = MassageProcedures.All.FirstOrDefault(c => c.Matches(coding));
+                var path = $"ServiceRequest.code.coding[{j}]";
+                if (known is null)
+                {
+                    issues.Add(Outcomes.Error(ValidationRules.CodeUnknown, IssueType.CodeInvalid, path,
+                        $"{coding.System}|{coding.Code} is not a medical-massage procedure."));
+                }
+                else
+                {
+                    CheckDisplay(known, coding, path, issues);
+                }
+            }
+        }
+
+        CheckReference(request.Subject, "ServiceRequest.subject", ["Patient"], ValidationRules.SubjectMissing, ValidationRules.SubjectType,
+            "the patient", issues);
+        CheckReference(request.Requester, "ServiceRequest.requester", RequesterTypes, ValidationRules.RequesterMissing, ValidationRules.RequesterType,
+            "the prescribing physician", issues);
+
+        if (string.IsNullOrEmpty(request.AuthoredOn))
+        {
+            issues.Add(Outcomes.Error(ValidationRules.AuthoredOnMissing, IssueType.Required, "ServiceRequest.authoredOn",
+                "The referral must say when it was written."));
+        }
+        else if (FhirTime.TryDateTime(request.AuthoredOn, out var authored) && authored > now + ClockSkew)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.AuthoredOnFuture, IssueType.Value, "ServiceRequest.authoredOn",
+                $"The referral says it was written at {request.AuthoredOn}, which is in the future."));
+        }
+    }
+
+    private static List<MassageCondition> CheckDiagnoses(ServiceRequest request, List<OperationOutcome.IssueComponent> issues)
+    {
+        var conditions = new List<MassageCondition>();
+        if (request.ReasonCode.Count == 0)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.DiagnosisMissing, IssueType.Required, "ServiceRequest.reasonCode",
+                "Medical massage is prescribed for a diagnosis: the referral needs at least one (ICD-10-CM)."));
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < request.ReasonCode.Count; i++)
+        {
+            var path = $"ServiceRequest.reasonCode[{i}]";
+            var concept = request.ReasonCode[i];
+            MassageCondition? condition = null;
+            for (var j = 0; j < concept.Coding.Count; j++)
+            {
+                var coding = concept.Coding[j];
+                var codingPath = $"{path}.coding[{j}]";
+                var found = MassageConditions.Find(coding);
+                if (found is null)
+                {
+                    issues.Add(Outcomes.Error(ValidationRules.DiagnosisUnknown, IssueType.CodeInvalid, codingPath,
+                        $"{coding.System}|{coding.Code} is not one of the medical-massage conditions."));
+                    continue;
+                }
+
+                if (condition is not null && condition != found)
+                {
+                    issues.Add(Outcomes.Error(ValidationRules.DiagnosisCodesDisagree, IssueType.Value, codingPath,
+                        $"{coding.System}|{coding.Code} is {found.Display}, but this diagnosis is {condition.Display}; put each diagnosis in its own reasonCode."));
+                    continue;
+                }
+
+                condition = found;
+                CheckDisplay(found.Concepts.First(c => c.Matches(coding)), coding, codingPath, issues);
+            }
+
+            var icd = concept.Coding.FirstOrDefault(c => c.System == Canonicals.Icd10Cm);
+            if (icd is null)
+            {
+                issues.Add(Outcomes.Error(ValidationRules.DiagnosisIcd10CmMissing, IssueType.Required, path,
+                    "Each diagnosis needs an ICD-10-CM code: insurers pay by it."));
+            }
+            else if (icd.Code is not null && !seen.Add(icd.Code))
+            {
+                issues.Add(Outcomes.Error(ValidationRules.DiagnosisDuplicate, IssueType.Duplicate, path,
+                    $"ICD-10-CM {icd.Code} is listed more than once."));
+            }
+
+            if (condition is not null)
+            {
+                conditions.Add(condition);
+            }
+        }
+
+        for (var i = 0; i < request.ReasonReference.Count; i++)
+        {
+            if (ResourceRef.TypeOf(request.ReasonReference[i].Reference) != "Condition")
+            {
+                issues.Add(Outcomes.Error(ValidationRules.ConditionReferenceType, IssueType.Value, $"ServiceRequest.reasonReference[{i}]",
+                    "A diagnosis reference must point to the patient's Condition."));
+            }
+        }
+
+        return conditions;
+    }
+
+    private static List<BodyArea> CheckBodySites(ServiceRequest request, List<OperationOutcome.IssueComponent> issues)
+    {
+        var sites = new List<BodyArea>();
+        if (request.BodySite.Count == 0)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.BodySiteMissing, IssueType.Required, "ServiceRequest.bodySite",
+                "Medical massage is applied only to the body sites the prescription names: the referral needs at least one."));
+        }
+
+        for (var i = 0; i < request.BodySite.Count; i++)
+        {
+            var path = $"ServiceRequest.bodySite[{i}]";
+            var concept = request.BodySite[i];
+            BodyRegion? region = null;
+            if (concept.Coding.Count == 0)
+            {
+                issues.Add(Outcomes.Error(ValidationRules.BodySiteUnknown, IssueType.Required, path,
+                    "A body site needs a SNOMED CT body structure code."));
+            }
+
+            for (var j = 0; j < concept.Coding.Count; j++)
+            {
+                var coding = concept.Coding[j];
+                if (BodyRegions.Regions.TryFind(coding, out var found))
+                {
+                    region ??= found;
+                    CheckDisplay(BodyRegions.Regions.For(found), coding, $"{path}.coding[{j}]", issues);
+                }
+                else
+                {
+                    issues.Add(Outcomes.Error(ValidationRules.BodySiteUnknown, IssueType.CodeInvalid, $"{path}.coding[{j}]",
+                        $"{coding.System}|{coding.Code} is not one of the body regions."));
+                }
+            }
+
+            var lateralityPath = $"{path}.extension('{Canonicals.LateralityExtension}')";
+            var extensions = concept.GetExtensions(Canonicals.LateralityExtension).ToList();
+            Laterality? laterality = null;
+            if (extensions.Count > 1)
+            {
+                issues.Add(Outcomes.Error(ValidationRules.LateralityUnknown, IssueType.Structure, lateralityPath,
+                    "A body site has one laterality."));
+            }
+            else if (extensions.Count == 1)
+            {
+                if (BodyRegions.Lateralities.TryFind(extensions[0].Value as CodeableConcept, out var found))
+                {
+                    laterality = found;
+                }
+                else
+                {
+                    issues.Add(Outcomes.Error(ValidationRules.LateralityUnknown, IssueType.CodeInvalid, lateralityPath,
+                        "The laterality must be SNOMED CT 7771000 left, 24028007 right or 51440002 both."));
+                }
+            }
+
+            if (region is not { } known)
+            {
+                continue;
+            }
+
+            var paired = BodyRegions.IsPaired(known);
+            if (paired && extensions.Count == 0)
+            {
+                issues.Add(Outcomes.Error(ValidationRules.LateralityMissing, IssueType.Required, path,
+                    $"{BodyRegions.Regions.For(known).Display} has a left and a right: say which (or both)."));
+            }
+            else if (!paired && extensions.Count > 0)
+            {
+                issues.Add(Outcomes.Error(ValidationRules.LateralityNotApplicable, IssueType.Value, lateralityPath,
+                    $"{BodyRegions.Regions.For(known).Display} is a midline region: it has no side."));
+            }
+
+            var site = new BodyArea(known, paired ? laterality : null);
+            if (sites.Contains(site))
+            {
+                issues.Add(Outcomes.Error(ValidationRules.BodySiteDuplicate, IssueType.Duplicate, path,
+                    $"{site.Display} is listed more than once."));
+            }
+            else
+            {
+                sites.Add(site);
+            }
+        }
+
+        return sites;
+    }
+
+    /// <summary>A right-sided diagnosis with only left-sided body sites is most likely a slip of the mouse: warn.</summary>
+    private static void CheckDiagnosisSides(ServiceRequest request, List<BodyArea> sites, List<OperationOutcome.IssueComponent> issues)
+    {
+        var sided = sites.Where(s => s.Laterality is not null).Select(s => s.Laterality!.Value).ToHashSet();
+        if (sided.Count == 0)
+        {
+            return;
+        }
+
+        for (var i = 0; i < request.ReasonCode.Count; i++)
+        {
+            var icd = request.ReasonCode[i].Coding.FirstOrDefault(c => c.System == Canonicals.Icd10Cm);
+            var concept = icd?.Code is null ? null : MassageConditions.FindIcd10Cm(icd.Code);
+            var side = concept is null ? null : MassageConditions.LateralityOf(concept);
+            var consistent = side switch
+            {
+                Laterality.Right => sided.Contains(Laterality.Right) || sided.Contains(Laterality.Both),
+                Laterality.Left => sided.Contains(Laterality.Left) || sided.Contains(Laterality.Both),
+                Laterality.Both => sided.Contains(Laterality.Both) || (sided.Contains(Laterality.Left) && sided.Contains(Laterality.Right)),
+                _ => true,
+            };
+            if (!consistent)
+            {
+                issues.Add(Outcomes.Warning(ValidationRules.DiagnosisLaterality, IssueType.BusinessRule, $"ServiceRequest.reasonCode[{i}]",
+                    $"ICD-10-CM {icd!.Code} is {side?.ToString().ToUpperInvariant()}-sided, but no body site is on that side."));
+            }
+        }
+    }
+
+    private static void CheckTiming(ServiceRequest request, DateOnly today, List<OperationOutcome.IssueComponent> issues)
+    {
+        if (request.Occurrence is not Timing timing)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.TimingMissing, IssueType.Required, "ServiceRequest.occurrence",
+                "The referral's occurrence must be a Timing: sessions, frequency, minutes and validity."));
+            return;
+        }
+
+        const string path = "ServiceRequest.occurrence.repeat";
+        var repeat = timing.Repeat ?? new Timing.RepeatComponent();
+
+        var count = repeat.Count;
+        if (count is null)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.SessionsMissing, IssueType.Required, path + ".count", "The referral must state the number of sessions."));
+        }
+        else if (count is < MedicalMassageServiceRequest.MinSessions or > MedicalMassageServiceRequest.MaxSessions)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.SessionsRange, IssueType.Value, path + ".count",
+                $"{count} sessions: a referral prescribes {MedicalMassageServiceRequest.MinSessions} to {MedicalMassageServiceRequest.MaxSessions}."));
+            count = null;
+        }
+
+        var frequency = CheckFrequency(repeat, path, issues);
+        CheckMinutes(repeat, path, issues);
+        var validity = CheckValidity(repeat, path, today, issues);
+
+        if (count is { } sessions && frequency is { } perPeriod && validity is { } days)
+        {
+            var periods = (int)Math.Ceiling(days / perPeriod.PeriodDays);
+            var capacity = perPeriod.Times * periods;
+            if (sessions > capacity)
+            {
+                issues.Add(Outcomes.Error(ValidationRules.SessionsExceedValidity, IssueType.BusinessRule, path,
+                    $"{sessions} sessions at {perPeriod.Times} per {perPeriod.PeriodDays:0.##} days do not fit in a validity of {days} days (at most {capacity})."));
+            }
+        }
+    }
+
+    private static (int Times, decimal PeriodDays)? CheckFrequency(Timing.RepeatComponent repeat, string path, List<OperationOutcome.IssueComponent> issues)
+    {
+        var ok = true;
+        if (repeat.Frequency is null)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.FrequencyMissing, IssueType.Required, path + ".frequency", "The referral must state how many sessions per period."));
+            ok = false;
+        }
+        else if (repeat.Frequency < 1)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.FrequencyInvalid, IssueType.Value, path + ".frequency", "The frequency must be at least 1 session per period."));
+            ok = false;
+        }
+
+        if (repeat.Period is null)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.FrequencyMissing, IssueType.Required, path + ".period", "The referral must state the period of its frequency."));
+            ok = false;
+        }
+        else if (repeat.Period <= 0)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.FrequencyInvalid, IssueType.Value, path + ".period", "The period must be positive."));
+            ok = false;
+        }
+
+        var unit = FrequencyUnits.FromUnitsOfTime(repeat.PeriodUnit);
+        if (repeat.PeriodUnit is null)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.FrequencyMissing, IssueType.Required, path + ".periodUnit", "The referral must state the unit of its period (d, wk or mo)."));
+            ok = false;
+        }
+        else if (unit is null)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.FrequencyInvalid, IssueType.CodeInvalid, path + ".periodUnit",
+                $"Sessions are counted per day, week or month, not per '{repeat.PeriodUnit}'."));
+            ok = false;
+        }
+
+        if (!ok)
+        {
+            return null;
+        }
+
+        var periodDays = repeat.Period!.Value * FrequencyUnits.Days(unit!.Value);
+        if (repeat.Frequency!.Value > periodDays)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.FrequencyTooHigh, IssueType.BusinessRule, path + ".frequency",
+                $"{repeat.Frequency} sessions per {periodDays:0.##} days is more than one a day."));
+            return null;
+        }
+
+        return (repeat.Frequency.Value, periodDays);
+    }
+
+    private static void CheckMinutes(Timing.RepeatComponent repeat, string path, List<OperationOutcome.IssueComponent> issues)
+    {
+        if (repeat.Duration is null)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.MinutesMissing, IssueType.Required, path + ".duration", "The referral must state the minutes per session."));
+            return;
+        }
+
+        decimal? minutes = repeat.DurationUnit switch
+        {
+            Timing.UnitsOfTime.Min => repeat.Duration,
+            Timing.UnitsOfTime.H => repeat.Duration * 60,
+            _ => null,
+        };
+        if (minutes is null)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.MinutesMissing, IssueType.Required, path + ".durationUnit",
+                "The session length must be given in minutes (min) or hours (h)."));
+        }
+        else if (minutes is < MedicalMassageServiceRequest.MinMinutesPerSession or > MedicalMassageServiceRequest.MaxMinutesPerSession)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.MinutesRange, IssueType.Value, path + ".duration",
+                $"{minutes:0.##} minutes per session: a session lasts {MedicalMassageServiceRequest.MinMinutesPerSession} to {MedicalMassageServiceRequest.MaxMinutesPerSession} minutes."));
+        }
+    }
+
+    /// <summary>The validity in days (both ends included), or null when it cannot be used.</summary>
+    private static int? CheckValidity(Timing.RepeatComponent repeat, string path, DateOnly today, List<OperationOutcome.IssueComponent> issues)
+    {
+        var boundsPath = path + ".bounds";
+        if (repeat.Bounds is not Period bounds)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.ValidityMissing, IssueType.Required, boundsPath,
+                "The referral must state its validity as a period (boundsPeriod) with a start and an end date."));
+            return null;
+        }
+
+        var hasStart = FhirTime.TryDate(bounds.Start, out var start);
+        var hasEnd = FhirTime.TryDate(bounds.End, out var end);
+        if (!hasStart)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.ValidityMissing, IssueType.Required, boundsPath + ".start", "The validity period needs a start date."));
+        }
+
+        if (!hasEnd)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.ValidityMissing, IssueType.Required, boundsPath + ".end", "The validity period needs an end date."));
+        }
+
+        if (hasEnd && end < today)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.ValidityExpired, IssueType.BusinessRule, boundsPath + ".end",
+                $"The validity period ended on {FhirTime.Date(end)}."));
+        }
+
+        if (!hasStart || !hasEnd)
+        {
+            return null;
+        }
+
+        if (end < start)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.ValidityOrder, IssueType.Value, boundsPath + ".end",
+                $"The validity period ends ({FhirTime.Date(end)}) before it starts ({FhirTime.Date(start)})."));
+            return null;
+        }
+
+        var days = end.DayNumber - start.DayNumber + 1;
+        if (days > MedicalMassageServiceRequest.MaxValidityDays)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.ValidityTooLong, IssueType.BusinessRule, boundsPath,
+                $"A validity of {days} days is longer than a year."));
+        }
+
+        return days;
+    }
+
+    private static List<Precaution> CheckPrecautions(ServiceRequest request, List<OperationOutcome.IssueComponent> issues)
+    {
+        var precautions = new List<Precaution>();
+        for (var i = 0; i < request.OrderDetail.Count; i++)
+        {
+            var path = $"ServiceRequest.orderDetail[{i}]";
+            var concept = request.OrderDetail[i];
+            if (concept.Coding.Count == 0)
+            {
+                issues.Add(Outcomes.Error(ValidationRules.PrecautionUnknown, IssueType.Required, path, "A precaution needs a code."));
+            }
+
+            for (var j = 0; j < concept.Coding.Count; j++)
+            {
+                var coding = concept.Coding[j];
+                if (Precautions.Codes.TryFind(coding, out var precaution))
+                {
+                    precautions.Add(precaution);
+                    CheckDisplay(Precautions.Codes.For(precaution), coding, $"{path}.coding[{j}]", issues);
+                }
+                else
+                {
+                    issues.Add(Outcomes.Error(ValidationRules.PrecautionUnknown, IssueType.CodeInvalid, $"{path}.coding[{j}]",
+                        $"{coding.System}|{coding.Code} is not one of the precautions."));
+                }
+            }
+        }
+
+        return precautions;
+    }
+
+    private static void CheckPerformer(
+        ServiceRequest request,
+        List<MassageCondition> conditions,
+        List<Precaution> precautions,
+        TherapistTrainingLookup trainingOf,
+        List<OperationOutcome.IssueComponent> issues)
+    {
+        if (request.PerformerType?.Coding.Any(MedicalMassageServiceRequest.PerformerType.Matches) != true)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.PerformerType, IssueType.Required, "ServiceRequest.performerType",
+                $"The performer type must be SNOMED CT {MedicalMassageServiceRequest.PerformerType.Code} {MedicalMassageServiceRequest.PerformerType.Display}."));
+        }
+
+        if (request.Performer.Count == 0)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.PerformerMissing, IssueType.Required, "ServiceRequest.performer",
+                "The referral must name the therapist it is routed to."));
+            return;
+        }
+
+        if (request.Performer.Count > 1)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.PerformerMissing, IssueType.Value, "ServiceRequest.performer[1]",
+                "A referral goes to one therapist."));
+        }
+
+        const string path = "ServiceRequest.performer[0]";
+        var reference = request.Performer[0].Reference;
+        if (reference is null || !RequesterTypes.Contains(ResourceRef.TypeOf(reference) ?? string.Empty))
+        {
+            issues.Add(Outcomes.Error(ValidationRules.PerformerReferenceType, IssueType.Value, path,
+                "The therapist must be referenced as a PractitionerRole or Practitioner."));
+            return;
+        }
+
+        var held = trainingOf(reference);
+        if (held is null)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.PerformerUnknown, IssueType.NotFound, path,
+                $"{reference} is not a therapist registered with the service."));
+            return;
+        }
+
+        foreach (var unmet in TrainingRules.Unmet(TrainingRules.Requirements(conditions, precautions), held))
+        {
+            issues.Add(Outcomes.Error(ValidationRules.TrainingMissing, IssueType.BusinessRule, path,
+                $"{unmet.Reason} needs a therapist trained in {TherapistTrainings.Codes.For(unmet.Training).Display}, which {reference} is not."));
+        }
+    }
+
+    private static void CheckInsurance(ServiceRequest request, List<OperationOutcome.IssueComponent> issues)
+    {
+        for (var i = 0; i < request.Insurance.Count; i++)
+        {
+            var path = $"ServiceRequest.insurance[{i}]";
+            var reference = request.Insurance[i].Reference;
+            if (reference is null || !reference.StartsWith('#'))
+            {
+                if (ResourceRef.TypeOf(reference) != "Coverage")
+                {
+                    issues.Add(Outcomes.Error(ValidationRules.InsuranceUnresolved, IssueType.Value, path, "Insurance must reference a Coverage."));
+                }
+
+                continue;
+            }
+
+            var index = request.Contained.FindIndex(r => r.Id == reference[1..]);
+            if (index < 0 || request.Contained[index] is not Coverage coverage)
+            {
+                issues.Add(Outcomes.Error(ValidationRules.InsuranceUnresolved, IssueType.NotFound, path,
+                    $"{reference} is not a Coverage contained in the referral."));
+                continue;
+            }
+
+            var coveragePath = $"ServiceRequest.contained[{index}]";
+            if (coverage.Type is null || coverage.Type.Coding.Count == 0)
+            {
+                issues.Add(Outcomes.Error(ValidationRules.CoverageTypeMissing, IssueType.Required, coveragePath + ".type",
+                    "The coverage must say whether it is workers' compensation, auto or a health plan."));
+                continue;
+            }
+
+            if (!CoverageTypes.Codes.TryFind(coverage.Type, out var type))
+            {
+                issues.Add(Outcomes.Error(ValidationRules.CoverageTypeUnknown, IssueType.CodeInvalid, coveragePath + ".type",
+                    "The coverage type must be v3 ActCode WCBPOL, AUTOPOL or HIP."));
+                continue;
+            }
+
+            if (CoverageTypes.NeedsClaimNumber(type)
+                && !coverage.Identifier.Any(id => id.System == Canonicals.ClaimNumberSystem && !string.IsNullOrWhiteSpace(id.Value)))
+            {
+                issues.Add(Outcomes.Error(ValidationRules.ClaimNumberMissing, IssueType.Required, coveragePath + ".identifier",
+                    $"{CoverageTypes.Codes.For(type).Display} pays against a claim: the coverage needs its claim number."));
+            }
+        }
+    }
+
+    private static void CheckReference(
+        ResourceReference? reference, string path, IReadOnlyCollection<string> types, string missingRule, string typeRule, string what,
+        List<OperationOutcome.IssueComponent> issues)
+    {
+        if (string.IsNullOrWhiteSpace(reference?.Reference))
+        {
+            issues.Add(Outcomes.Error(missingRule, IssueType.Required, path, $"The referral must reference {what}."));
+        }
+        else if (!types.Contains(ResourceRef.TypeOf(reference.Reference) ?? string.Empty))
+        {
+            issues.Add(Outcomes.Error(typeRule, IssueType.Value, path,
+                $"{reference.Reference} is not a {string.Join(" or ", types)} reference."));
+        }
+    }
+
+    private static void CheckDisplay(Concept known, Coding coding, string path, List<OperationOutcome.IssueComponent> issues)
+    {
+        if (coding.Display is not null && !string.Equals(coding.Display, known.Display, StringComparison.OrdinalIgnoreCase))
+        {
+            issues.Add(Outcomes.Warning(ValidationRules.DisplayMismatch, IssueType.Value, path + ".display",
+                $"'{coding.Display}' is not the display of {known.System}|{known.Code}; expected '{known.Display}'."));
+        }
+    }
+}

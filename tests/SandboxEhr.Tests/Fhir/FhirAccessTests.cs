@@ -1,0 +1,217 @@
+using System.Net;
+using Hl7.Fhir.Model;
+using Task = System.Threading.Tasks.Task;
+using Hl7.Fhir.Serialization;
+using SandboxEhr.Data;
+using SandboxEhr.Tests.Auth;
+using SandboxEhr.Tests.Infrastructure;
+
+namespace SandboxEhr.Tests.Fhir;
+
+/// <summary>The FHIR endpoint: bearer tokens required, SMART scopes enforced, strict parsing of what is created.</summary>
+public sealed class FhirAccessTests : IAsyncLifetime
+{
+    private static readonly FhirJsonDeserializer Strict = new(new DeserializerSettings().UsingMode(DeserializationMode.Strict));
+
+    private readonly SandboxApp app = new();
+    private readonly ClientKey key = ClientKey.Rsa("smart-app-1");
+    private SmartFlow flow = null!;
+
+    public ValueTask InitializeAsync()
+    {
+        app.Jwks.Serve(SmartFlow.SmartAppJwks, ClientKey.JwksJson(key));
+        flow = new SmartFlow(app);
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        flow.Dispose();
+        key.Dispose();
+        await app.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_call_without_a_token_is_refused_with_401_a_bearer_challenge_and_an_operation_outcome()
+    {
+        using var response = await flow.FhirGetAsync($"Patient/{SyntheticIds.LymphedemaPatient}", accessToken: null);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal($"Bearer realm=\"{app.FhirBase}\"", response.Headers.WwwAuthenticate.ToString());
+        var outcome = await OutcomeAsync(response);
+        Assert.Equal(OperationOutcome.IssueType.Login, outcome.Issue[0].Code);
+    }
+
+    [Fact]
+    public async Task A_forged_or_expired_token_is_refused_with_invalid_token()
+    {
+        var accessToken = await EhrLaunchTokenAsync(SyntheticIds.LymphedemaPatient);
+
+        using var forged = await flow.FhirGetAsync($"Patient/{SyntheticIds.LymphedemaPatient}", accessToken[..^4] + "AAAA");
+        app.Time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
+        using var expired = await flow.FhirGetAsync($"Patient/{SyntheticIds.LymphedemaPatient}", accessToken);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
+        Assert.Contains("error=\"invalid_token\"", forged.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, expired.StatusCode);
+    }
+
+    [Fact]
+    public async Task Patient_scopes_reach_only_the_launch_patient()
+    {
+        var accessToken = await EhrLaunchTokenAsync(SyntheticIds.LymphedemaPatient);
+
+        using var own = await flow.FhirGetAsync($"Condition/{SyntheticIds.LymphedemaPatient}-i89-0", accessToken);
+        using var other = await flow.FhirGetAsync($"Condition/{SyntheticIds.PregnantPatient}-z33-1", accessToken);
+        using var otherSearch = await flow.FhirGetAsync($"Condition?patient={SyntheticIds.PregnantPatient}", accessToken);
+        using var otherPatient = await flow.FhirGetAsync($"Patient/{SyntheticIds.PregnantPatient}", accessToken);
+
+        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, other.StatusCode);
+        Assert.Equal(OperationOutcome.IssueType.Forbidden, (await OutcomeAsync(other)).Issue[0].Code);
+        Assert.Equal(HttpStatusCode.Forbidden, otherSearch.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, otherPatient.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_type_outside_the_granted_scopes_is_refused_with_403()
+    {
+        var accessToken = await EhrLaunchTokenAsync(SyntheticIds.AnticoagulatedSciaticaPatient);
+
+        using var response = await flow.FhirGetAsync($"MedicationRequest?patient={SyntheticIds.AnticoagulatedSciaticaPatient}", accessToken);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("insufficient_scope", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Searching_the_problem_list_by_patient_and_clinical_status_returns_a_searchset_bundle()
+    {
+        var accessToken = await EhrLaunchTokenAsync(SyntheticIds.LymphedemaPatient);
+
+        using var response = await flow.FhirGetAsync($"Condition?patient=Patient/{SyntheticIds.LymphedemaPatient}&clinical-status=active&_count=50", accessToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/fhir+json", response.Content.Headers.ContentType?.MediaType);
+        var bundle = Strict.Deserialize<Bundle>(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(Bundle.BundleType.Searchset, bundle.Type);
+        var condition = (Condition)Assert.Single(bundle.Entry).Resource!;
+        Assert.Equal("I89.0", condition.Code!.Coding[0].Code);
+        Assert.Equal(1, bundle.Total);
+        Assert.Equal($"{app.FhirBase}/Condition/{condition.Id}", bundle.Entry[0].FullUrl);
+    }
+
+    [Fact]
+    public async Task A_patient_scoped_search_without_a_patient_stays_inside_the_launch_patient()
+    {
+        var accessToken = await EhrLaunchTokenAsync(SyntheticIds.FibromyalgiaPatient);
+
+        using var response = await flow.FhirGetAsync("Condition", accessToken);
+
+        var bundle = Strict.Deserialize<Bundle>(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal(4, bundle.Entry.Count);
+        Assert.All(bundle.Entry, e => Assert.Equal($"Patient/{SyntheticIds.FibromyalgiaPatient}", ((Condition)e.Resource!).Subject!.Reference));
+    }
+
+    [Fact]
+    public async Task A_service_request_can_be_created_with_a_create_scope_and_gets_201_and_a_location()
+    {
+        var accessToken = await EhrLaunchTokenAsync(SyntheticIds.WorkersCompWristPatient);
+
+        using var response = await flow.FhirPostAsync("ServiceRequest", ServiceRequest(SyntheticIds.WorkersCompWristPatient), accessToken);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var created = Strict.Deserialize<ServiceRequest>(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        Assert.Equal($"{app.FhirBase}/ServiceRequest/{created.Id}/_history/1", response.Headers.Location!.ToString());
+        Assert.Equal("1", created.Meta!.VersionId);
+    }
+
+    [Fact]
+    public async Task Creating_for_another_patient_or_a_type_without_create_scope_is_refused_with_403()
+    {
+        var accessToken = await EhrLaunchTokenAsync(SyntheticIds.WorkersCompWristPatient);
+
+        using var otherPatient = await flow.FhirPostAsync("ServiceRequest", ServiceRequest(SyntheticIds.PregnantPatient), accessToken);
+        using var observation = await flow.FhirPostAsync("Observation", ClientAssertionTests.PainObservation(SyntheticIds.WorkersCompWristPatient), accessToken);
+
+        Assert.Equal(HttpStatusCode.Forbidden, otherPatient.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, observation.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("""{"resourceType":"ServiceRequest","status":"active","intent":"order","subject":{"reference":"Patient/dana-whitfield"},"bogus":1}""", "ServiceRequest.bogus")]
+    [InlineData("""{"resourceType":"ServiceRequest","status":"sleeping","intent":"order","subject":{"reference":"Patient/dana-whitfield"}}""", "ServiceRequest.status")]
+    [InlineData("""{"resourceType":"ServiceRequest","intent":"order","subject":{"reference":"Patient/dana-whitfield"}}""", null)]
+    [InlineData("""{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"Patient/dana-whitfield"}}""", null)]
+    [InlineData("""not json""", null)]
+    public async Task A_bad_body_is_refused_with_400_and_an_operation_outcome_naming_the_element(string json, string? expression)
+    {
+        var accessToken = await EhrLaunchTokenAsync(SyntheticIds.WorkersCompWristPatient);
+
+        using var response = await flow.FhirPostAsync("ServiceRequest", json, accessToken);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var outcome = await OutcomeAsync(response);
+        Assert.Equal(OperationOutcome.IssueSeverity.Error, outcome.Issue[0].Severity);
+        if (expression is not null)
+        {
+            Assert.Contains(expression, outcome.Issue[0].Expression);
+        }
+    }
+
+    [Fact]
+    public async Task The_capability_statement_is_open_and_names_the_oauth_endpoints()
+    {
+        using var response = await flow.FhirGetAsync("metadata", accessToken: null);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var capabilities = Strict.Deserialize<CapabilityStatement>(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        var oauth = capabilities.Rest[0].Security!.GetExtension("http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris");
+        Assert.Equal($"{app.Base}/auth/token", ((FhirUri)oauth!.GetExtension("token")!.Value!).Value);
+    }
+
+    [Fact]
+    public async Task User_and_v1_scopes_reach_any_patient_the_physician_can_see()
+    {
+        var pkce = Pkce.Create();
+        using var authorize = await flow.AuthorizeAsync(SmartFlow.AuthorizeParameters(pkce, "openid fhirUser user/Patient.read user/Coverage.read user/Practitioner.read", launch: null));
+        using var approved = await flow.AnswerConsentAsync(authorize, SyntheticIds.FamilyPhysician, patientId: null);
+        var (_, body, _) = await flow.RedeemCodeAsync(SmartFlow.RedirectParameters(approved)["code"], pkce.Verifier, key);
+        var accessToken = body.GetProperty("access_token").GetString();
+
+        using var patient = await flow.FhirGetAsync($"Patient/{SyntheticIds.AutoWhiplashPatient}", accessToken);
+        using var coverage = await flow.FhirGetAsync($"Coverage?patient={SyntheticIds.AutoWhiplashPatient}", accessToken);
+        var fhirUser = (await Tokens.ValidateAsync(app, body.GetProperty("id_token").GetString()!, SmartFlow.SmartAppId)).Claim("fhirUser");
+        using var me = await flow.FhirGetAsync(fhirUser[(app.FhirBase.Length + 1)..], accessToken);
+
+        Assert.Equal(HttpStatusCode.OK, patient.StatusCode);
+        var bundle = Strict.Deserialize<Bundle>(await coverage.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        var autoCoverage = (Coverage)Assert.Single(bundle.Entry).Resource!;
+        Assert.Equal("AUTOPOL", autoCoverage.Type!.Coding[0].Code);
+        Assert.Equal(HttpStatusCode.OK, me.StatusCode);
+        Assert.False(body.TryGetProperty("patient", out _));
+    }
+
+    private async Task<string> EhrLaunchTokenAsync(string patientId)
+    {
+        var (code, pkce) = await flow.EhrLaunchCodeAsync(patientId);
+        var (status, body, _) = await flow.RedeemCodeAsync(code, pkce.Verifier, key);
+        Assert.Equal(HttpStatusCode.OK, status);
+        return body.GetProperty("access_token").GetString()!;
+    }
+
+    private static async Task<OperationOutcome> OutcomeAsync(HttpResponseMessage response) =>
+        Strict.Deserialize<OperationOutcome>(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+
+    private static string ServiceRequest(string patientId) => $$"""
+        {
+          "resourceType": "ServiceRequest",
+          "status": "active",
+          "intent": "order",
+          "category": [{ "coding": [{ "system": "http://snomed.info/sct", "code": "3457005", "display": "Patient referral" }] }],
+          "code": { "coding": [{ "system": "http://www.ama-assn.org/go/cpt", "code": "97124" }] },
+          "subject": { "reference": "Patient/{{patientId}}" },
+          "reasonCode": [{ "coding": [{ "system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G56.01" }] }]
+        }
+        """;
+}
