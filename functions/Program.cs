@@ -1,6 +1,7 @@
 using Referral.Functions.Audit;
 using Referral.Functions.Fhir;
 using Referral.Functions.Health;
+using Referral.Functions.Referrals;
 using Referral.Functions.Security;
 using Referral.Functions.Storage;
 using Referral.Functions.Therapists;
@@ -28,6 +29,9 @@ public sealed class Program
         builder.Services.AddSingleton<StorageAccount>();
         builder.Services.AddSingleton<AuditTrail>();
         builder.Services.AddSingleton<TherapistDirectory>();
+        builder.Services.AddSingleton<ReferralStore>();
+        builder.Services.AddSingleton<ReferralNotifications>();
+        builder.Services.AddSingleton<Referral.Model.Referrals.ReferralValidator>();
         builder.Services.AddApiAuthentication(builder.Configuration);
 
         var app = builder.Build();
@@ -42,6 +46,7 @@ public sealed class Program
         app.MapHealth();
         app.MapAudit();
         app.MapTherapistDirectory();
+        app.MapReferrals();
 
         await app.RunAsync();
     }

@@ -224,6 +224,31 @@ public sealed class ReferralStore(StorageAccount storage)
         return new InboxPage([], null);
     }
 
+    /// <summary>Every referral sent to one therapist: one partition, newest first.</summary>
+    public async Task<IReadOnlyList<StoredReferral>> ForOwnerAsync(string owner, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(TableName);
+        var requests = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
+        var tasks = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
+        await foreach (var row in table.QueryAsync<TableEntity>(
+                           TableClient.CreateQueryFilter($"PartitionKey eq {owner} and RowKey gt {RequestPrefix} and RowKey lt {RequestEnd}"),
+                           cancellationToken: cancellationToken))
+        {
+            requests[row.RowKey[RequestPrefix.Length..]] = row;
+        }
+
+        await foreach (var row in table.QueryAsync<TableEntity>(
+                           TableClient.CreateQueryFilter($"PartitionKey eq {owner} and RowKey gt {TaskPrefix} and RowKey lt {TaskEnd}"),
+                           cancellationToken: cancellationToken))
+        {
+            tasks[row.RowKey[TaskPrefix.Length..]] = row;
+        }
+
+        return [.. requests.Where(r => tasks.ContainsKey(r.Key))
+            .Select(r => Read($"{owner}.{r.Key}", owner, r.Value, tasks[r.Key]))
+            .OrderByDescending(r => r.Request.AuthoredOn, StringComparer.Ordinal)];
+    }
+
     /// <summary>The referrals for a patient of an EHR, or written by a practitioner of it, newest first.</summary>
     public async Task<IReadOnlyList<StoredReferral>> FindAsync(ReferralLookup kind, string ehr, string reference, CancellationToken cancellationToken)
     {
@@ -242,6 +267,8 @@ public sealed class ReferralStore(StorageAccount storage)
 
     /// <summary>Just past every inbox row key ('}' sorts after '|').</summary>
     private const string InboxEnd = "inbox}";
+    private const string RequestEnd = "sr}";
+    private const string TaskEnd = "task}";
 
     private async Task WritePointersAsync(ServiceRequest request, string ehr, string owner, CancellationToken cancellationToken)
     {

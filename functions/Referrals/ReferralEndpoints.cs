@@ -1,0 +1,448 @@
+using System.Globalization;
+using Hl7.Fhir.Model;
+using Microsoft.Extensions.Options;
+using Referral.Functions.Audit;
+using Referral.Functions.Fhir;
+using Referral.Functions.Security;
+using Referral.Functions.Therapists;
+using Referral.Model;
+using Referral.Model.Fhir;
+using Referral.Model.Referrals;
+using Referral.Model.Tasks;
+using Referral.Model.Terminology;
+using FhirTask = Hl7.Fhir.Model.Task;
+
+namespace Referral.Functions.Referrals;
+
+/// <summary>
+/// Referrals in (<c>POST /api/fhir/ServiceRequest</c>), read and searched; each Task read, the therapist's
+/// inbox, and the Task's transitions as FHIR operations. Every patient-data access is audited.
+/// </summary>
+public static class ReferralEndpoints
+{
+    public static readonly IReadOnlyList<string> ServiceRequestSearchParameters = ["patient", "requester", "performer", "status"];
+    public static readonly IReadOnlyList<string> TaskSearchParameters = ["owner", "status", "_count", "_page"];
+
+    private static readonly Dictionary<string, ReferralTaskState> Operations = new(StringComparer.Ordinal)
+    {
+        ["accept"] = ReferralTaskState.Accepted,
+        ["decline"] = ReferralTaskState.Declined,
+        ["cancel"] = ReferralTaskState.Cancelled,
+        ["complete"] = ReferralTaskState.Completed,
+    };
+
+    public static IEndpointRouteBuilder MapReferrals(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/fhir/ServiceRequest", SubmitAsync).RequireAuthorization(ApiAuthentication.PhysicianPolicy).WithName("servicerequest-create");
+        app.MapGet("/api/fhir/ServiceRequest/{id}", ReadRequestAsync).RequireAuthorization().WithName("servicerequest-read");
+        app.MapGet("/api/fhir/ServiceRequest", SearchRequestsAsync).RequireAuthorization().WithName("servicerequest-search");
+        app.MapGet("/api/fhir/Task/{id}", ReadTaskAsync).RequireAuthorization().WithName("task-read");
+        app.MapGet("/api/fhir/Task", InboxAsync).RequireAuthorization(ApiAuthentication.TherapistPolicy).WithName("task-search");
+        foreach (var operation in Operations.Keys)
+        {
+            app.MapPost($"/api/fhir/Task/{{id}}/${operation}", (HttpContext http, string id, [AsParameters] Services services, CancellationToken ct) =>
+                    TransitionAsync(http, id, operation, services, ct))
+                .RequireAuthorization()
+                .WithName($"task-{operation}");
+        }
+
+        return app;
+    }
+
+    /// <summary>What the endpoints use, gathered so handlers stay readable.</summary>
+    public sealed record Services(
+        ReferralStore Store,
+        TherapistDirectory Directory,
+        ReferralValidator Validator,
+        ReferralNotifications Notifications,
+        AuditTrail Audit,
+        TimeProvider Time,
+        IOptions<AuthOptions> Auth);
+
+    private static async Task<FhirResult> SubmitAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        var (json, error) = await FhirBody.ReadAsync(http.Request, cancellationToken);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var caller = Caller.From(http.User, services.Auth.Value);
+        var therapists = await services.Directory.AllAsync(cancellationToken);
+        var result = services.Validator.Validate(json!, reference => TrainingOf(therapists, reference));
+        if (!result.Parsed)
+        {
+            return Outcome.Of(result.Outcome, StatusCodes.Status400BadRequest);
+        }
+
+        if (!result.IsValid)
+        {
+            return Outcome.Of(result.Outcome, StatusCodes.Status422UnprocessableEntity);
+        }
+
+        var request = result.Request!;
+        if (FhirReference.Key(request.Requester?.Reference ?? "") != caller.Id)
+        {
+            return Outcome.Forbidden("A physician can only send referrals as themselves: ServiceRequest.requester must be the signed-in user.");
+        }
+
+        if (caller.Patient is not null && FhirReference.Key(request.Subject?.Reference ?? "") != caller.Patient)
+        {
+            return Outcome.Forbidden("ServiceRequest.subject must be the patient the app was launched for.");
+        }
+
+        var owner = FhirReference.IdOf(request.Performer[0].Reference ?? "");
+        var placer = request.Identifier.First(i => i.System == Canonicals.PlacerIdentifierSystem);
+        var now = services.Time.GetUtcNow();
+        request.Id = ReferralStore.IdFor(owner, caller.Ehr!, placer);
+        var task = ReferralTasks.Create(request, now);
+        task.Id = request.Id;
+
+        var (submitted, referral) = await services.Store.SubmitAsync(request, task, caller.Ehr!, now, cancellationToken);
+        // Also on a retry: the first attempt may have stored the referral and failed before this line.
+        await services.Notifications.EnqueueAsync(new ReferralEvent(ReferralEvent.Submitted, referral.Id), cancellationToken);
+        await services.Audit.RecordAsync(Entry(http, caller, "create", AuditEvent.AuditEventAction.C, referral, success: true), cancellationToken);
+
+        return new FhirResult(referral.Request, submitted == SubmitOutcome.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK)
+        {
+            Location = new Uri($"{http.Request.Scheme}://{http.Request.Host}/api/fhir/ServiceRequest/{referral.Id}"),
+            ETag = ETagOf(referral),
+        };
+    }
+
+    private static async Task<FhirResult> ReadRequestAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
+        if (referral is null)
+        {
+            await services.Audit.RecordAsync(Denied(http, caller, "read", $"ServiceRequest/{id}"), cancellationToken);
+            return Outcome.NotFound("ServiceRequest", id);
+        }
+
+        await services.Audit.RecordAsync(Entry(http, caller, "read", AuditEvent.AuditEventAction.R, referral, success: true), cancellationToken);
+        return new FhirResult(referral.Request) { ETag = ETagOf(referral) };
+    }
+
+    private static async Task<FhirResult> ReadTaskAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
+        if (referral is null)
+        {
+            await services.Audit.RecordAsync(Denied(http, caller, "read", $"Task/{id}"), cancellationToken);
+            return Outcome.NotFound("Task", id);
+        }
+
+        await services.Audit.RecordAsync(Entry(http, caller, "read", AuditEvent.AuditEventAction.R, referral, success: true, entity: $"Task/{id}"), cancellationToken);
+        return new FhirResult(referral.Task) { ETag = ETagOf(referral) };
+    }
+
+    /// <summary>
+    /// <c>GET /api/fhir/ServiceRequest?patient=&amp;requester=&amp;performer=&amp;status=</c>. A physician searches
+    /// their launched patient's referrals or their own; a therapist the referrals sent to them.
+    /// </summary>
+    private static async Task<FhirResult> SearchRequestsAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        var query = http.Request.Query;
+        if (UnknownParameter(query, ServiceRequestSearchParameters) is { } unknown)
+        {
+            return unknown;
+        }
+
+        RequestStatus? status = null;
+        if (query.TryGetValue("status", out var statusText))
+        {
+            if (Hl7.Fhir.Utility.EnumUtility.ParseLiteral<RequestStatus>(statusText.ToString()) is not { } parsed)
+            {
+                return Outcome.BadRequest($"status must be a ServiceRequest status code (active, completed, revoked, ...).", "status");
+            }
+
+            status = parsed;
+        }
+
+        var caller = Caller.From(http.User, services.Auth.Value);
+        var patient = Reference(query, "patient", "Patient");
+        var requester = Reference(query, "requester", "Practitioner");
+        var performer = Reference(query, "performer", "PractitionerRole");
+
+        IReadOnlyList<StoredReferral> found;
+        if (caller.Kind == CallerKind.Therapist)
+        {
+            if (performer is not null && FhirReference.IdOf(performer) != caller.Id)
+            {
+                return Outcome.Forbidden("A therapist can only search the referrals sent to them.");
+            }
+
+            found = await services.Store.ForOwnerAsync(caller.Id, cancellationToken);
+        }
+        else if (patient is not null)
+        {
+            found = await services.Store.FindAsync(ReferralLookup.Patient, caller.Ehr!, patient, cancellationToken);
+        }
+        else
+        {
+            if (requester is not null && requester != caller.Id)
+            {
+                return Outcome.Forbidden("A physician can search their own referrals, or their launched patient's.");
+            }
+
+            found = await services.Store.FindAsync(ReferralLookup.Requester, caller.Ehr!, caller.Id, cancellationToken);
+        }
+
+        var matches = found
+            .Where(r => ReferralAccess.CanSee(caller, r))
+            .Where(r => patient is null || FhirReference.Key(r.Request.Subject?.Reference ?? "") == patient)
+            .Where(r => requester is null || FhirReference.Key(r.Request.Requester?.Reference ?? "") == requester)
+            .Where(r => performer is null || r.Owner == FhirReference.IdOf(performer))
+            .Where(r => status is null || r.Request.Status == status)
+            .ToList();
+
+        await services.Audit.RecordAsync(new AuditEntry
+        {
+            Caller = caller,
+            Interaction = "search-type",
+            Action = AuditEvent.AuditEventAction.R,
+            Entity = "ServiceRequest",
+            Patient = patient,
+            Success = true,
+            SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
+        }, cancellationToken);
+
+        return new FhirResult(Searchset(http, matches.Select(r => (Resource)r.Request), $"ServiceRequest", null));
+    }
+
+    /// <summary><c>GET /api/fhir/Task?owner=&amp;status=&amp;_count=</c>: a therapist's inbox, newest first, paged.</summary>
+    private static async Task<FhirResult> InboxAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        var query = http.Request.Query;
+        if (UnknownParameter(query, TaskSearchParameters) is { } unknown)
+        {
+            return unknown;
+        }
+
+        var caller = Caller.From(http.User, services.Auth.Value);
+        var owner = Reference(query, "owner", "PractitionerRole");
+        if (owner is not null && FhirReference.IdOf(owner) != caller.Id)
+        {
+            return Outcome.Forbidden("A therapist can only list their own referrals.");
+        }
+
+        FhirTask.TaskStatus? status = null;
+        if (query.TryGetValue("status", out var statusText))
+        {
+            if (Hl7.Fhir.Utility.EnumUtility.ParseLiteral<FhirTask.TaskStatus>(statusText.ToString()) is not { } parsed)
+            {
+                return Outcome.BadRequest("status must be a Task status code (requested, accepted, in-progress, completed, ...).", "status");
+            }
+
+            status = parsed;
+        }
+
+        var count = 20;
+        if (query.TryGetValue("_count", out var countText) && (!int.TryParse(countText, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > 100))
+        {
+            return Outcome.BadRequest("_count must be a whole number from 1 to 100.", "_count");
+        }
+
+        var page = await services.Store.InboxAsync(caller.Id, status, count, Single(query, "_page"), cancellationToken);
+        await services.Audit.RecordAsync(new AuditEntry
+        {
+            Caller = caller,
+            Interaction = "search-type",
+            Action = AuditEvent.AuditEventAction.R,
+            Entity = "Task",
+            Success = true,
+            SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
+        }, cancellationToken);
+
+        string? next = null;
+        if (page.Continuation is not null)
+        {
+            var parameters = new Dictionary<string, string?> { ["_count"] = count.ToString(CultureInfo.InvariantCulture), ["_page"] = page.Continuation };
+            if (status is not null)
+            {
+                parameters["status"] = Hl7.Fhir.Utility.EnumUtility.GetLiteral(status.Value);
+            }
+
+            next = Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString($"{BaseUrl(http)}/api/fhir/Task", parameters);
+        }
+
+        return new FhirResult(Searchset(http, page.Tasks, "Task", next));
+    }
+
+    /// <summary>
+    /// <c>POST /api/fhir/Task/{id}/$accept|$decline|$cancel|$complete</c>, with a Parameters body carrying
+    /// <c>reason</c> where one is needed. <c>If-Match</c> with the version last read makes a stale change a 412.
+    /// </summary>
+    private static async Task<FhirResult> TransitionAsync(HttpContext http, string id, string operation, Services services, CancellationToken cancellationToken)
+    {
+        var reason = (string?)null;
+        if (http.Request.ContentLength is > 0 || http.Request.Headers.ContentType.Count > 0)
+        {
+            var (json, error) = await FhirBody.ReadAsync(http.Request, cancellationToken);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            if (!FhirJson.TryParse<Parameters>(json!, out var parameters, out var parseOutcome))
+            {
+                return Outcome.Of(parseOutcome, StatusCodes.Status400BadRequest);
+            }
+
+            var unknown = parameters!.Parameter.FirstOrDefault(p => p.Name is not ("reason" or "note"));
+            if (unknown is not null)
+            {
+                return Outcome.BadRequest($"${operation} takes a 'reason', not '{unknown.Name}'.", $"Parameters.parameter.where(name='{unknown.Name}')");
+            }
+
+            reason = parameters.Parameter.FirstOrDefault(p => p.Name == "reason")?.Value switch
+            {
+                FhirString text => text.Value,
+                CodeableConcept concept => concept.Text ?? concept.Coding.FirstOrDefault()?.Display,
+                null => null,
+                _ => "",
+            };
+            if (reason == "")
+            {
+                return Outcome.BadRequest("reason must be a valueString or a valueCodeableConcept.", "Parameters.parameter.where(name='reason').value");
+            }
+        }
+
+        var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
+        if (referral is null)
+        {
+            await services.Audit.RecordAsync(Denied(http, caller, "operation", $"Task/{id}"), cancellationToken);
+            return Outcome.NotFound("Task", id);
+        }
+
+        if (http.Request.Headers.IfMatch.Count > 0 && http.Request.Headers.IfMatch.ToString() != ETagOf(referral))
+        {
+            return Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
+                $"The Task has changed since you read it (it is now {ETagOf(referral)}): read it again and retry.");
+        }
+
+        var actor = caller.Kind == CallerKind.Physician ? TaskActor.Physician : TaskActor.Therapist;
+        var now = services.Time.GetUtcNow();
+        var change = ReferralTaskStateMachine.Apply(referral.Task, new TaskChange
+        {
+            To = Operations[operation],
+            Actor = actor,
+            ActorReference = actor == TaskActor.Therapist ? referral.Task.Owner?.Reference : null,
+            Reason = reason,
+        }, now);
+        if (!change.Succeeded)
+        {
+            var issues = change.Outcome.Issue;
+            var statusCode = issues.Any(i => i.Code == OperationOutcome.IssueType.Forbidden) ? StatusCodes.Status403Forbidden
+                : issues.Any(i => i.Code == OperationOutcome.IssueType.BusinessRule) ? StatusCodes.Status409Conflict
+                : StatusCodes.Status422UnprocessableEntity;
+            return Outcome.Of(change.Outcome, statusCode);
+        }
+
+        ServiceRequest? request = null;
+        if (change.ServiceRequestStatus is { } requestStatus)
+        {
+            request = (ServiceRequest)referral.Request.DeepCopy();
+            request.Status = requestStatus;
+        }
+
+        var updated = await services.Store.UpdateAsync(referral, change.Task!, request, now, cancellationToken);
+        if (updated is null)
+        {
+            return Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
+                "The Task changed while this change was being made: read it again and retry.");
+        }
+
+        await services.Audit.RecordAsync(Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);
+        return new FhirResult(updated.Task) { ETag = ETagOf(updated) };
+    }
+
+    private static async Task<(Caller Caller, StoredReferral? Referral)> LoadAsync(HttpContext http, string id, Services services, CancellationToken cancellationToken)
+    {
+        var caller = Caller.From(http.User, services.Auth.Value);
+        var referral = ReferralStore.Parse(id) is null ? null : await services.Store.GetAsync(id, cancellationToken);
+        return (caller, referral is not null && ReferralAccess.CanSee(caller, referral) ? referral : null);
+    }
+
+    private static List<TherapistTraining>? TrainingOf(IReadOnlyDictionary<string, PractitionerRole> therapists, string reference)
+    {
+        if (ResourceRef.TypeOf(reference) != "PractitionerRole" || !therapists.TryGetValue(FhirReference.IdOf(reference), out var role))
+        {
+            return null;
+        }
+
+        var held = new List<TherapistTraining>();
+        foreach (var coding in TherapistDirectory.Trainings(role))
+        {
+            if (TherapistTrainings.Codes.TryFind(coding, out var training))
+            {
+                held.Add(training);
+            }
+        }
+
+        return held;
+    }
+
+    private static string ETagOf(StoredReferral referral) => $"W/\"{referral.Version.ToString(CultureInfo.InvariantCulture)}\"";
+
+    private static string BaseUrl(HttpContext http) => $"{http.Request.Scheme}://{http.Request.Host}";
+
+    private static Bundle Searchset(HttpContext http, IEnumerable<Resource> resources, string type, string? next)
+    {
+        var bundle = new Bundle { Type = Bundle.BundleType.Searchset };
+        foreach (var resource in resources)
+        {
+            bundle.Entry.Add(new Bundle.EntryComponent
+            {
+                FullUrl = $"{BaseUrl(http)}/api/fhir/{type}/{resource.Id}",
+                Resource = resource,
+                Search = new Bundle.SearchComponent { Mode = Bundle.SearchEntryMode.Match },
+            });
+        }
+
+        if (next is null)
+        {
+            bundle.Total = bundle.Entry.Count;
+        }
+        else
+        {
+            bundle.Link.Add(new Bundle.LinkComponent { Relation = "next", Url = next });
+        }
+
+        return bundle;
+    }
+
+    private static FhirResult? UnknownParameter(IQueryCollection query, IReadOnlyList<string> supported)
+    {
+        var unknown = query.Keys.FirstOrDefault(k => !supported.Contains(k, StringComparer.Ordinal));
+        return unknown is null ? null : Outcome.BadRequest($"The search parameter '{unknown}' is not supported; use {string.Join(", ", supported)}.", unknown);
+    }
+
+    private static string? Single(IQueryCollection query, string name) =>
+        query.TryGetValue(name, out var value) && !string.IsNullOrEmpty(value) ? value.ToString() : null;
+
+    /// <summary>A reference search value as <c>Type/id</c>, whether given as an id, a relative or an absolute reference.</summary>
+    private static string? Reference(IQueryCollection query, string name, string type) =>
+        Single(query, name) is { } value ? FhirReference.Key(value.Contains('/', StringComparison.Ordinal) ? value : $"{type}/{value}") : null;
+
+    private static AuditEntry Entry(HttpContext http, Caller caller, string interaction, AuditEvent.AuditEventAction action, StoredReferral referral, bool success, string? entity = null) => new()
+    {
+        Caller = caller,
+        Interaction = interaction,
+        Action = action,
+        Entity = entity ?? $"ServiceRequest/{referral.Id}",
+        Patient = referral.Request.Subject?.Reference is { } subject ? FhirReference.Key(subject) : null,
+        Success = success,
+        SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
+    };
+
+    private static AuditEntry Denied(HttpContext http, Caller caller, string interaction, string entity) => new()
+    {
+        Caller = caller,
+        Interaction = interaction,
+        Action = AuditEvent.AuditEventAction.R,
+        Entity = entity,
+        Success = false,
+        SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
+    };
+}
