@@ -41,6 +41,11 @@ public static class AuditEndpoints
         }
 
         var patient = Single(query, "patient");
+        if (patient is not null && !(patient.StartsWith("Patient/", StringComparison.Ordinal) && Referrals.ReferralEndpoints.IsFhirId(patient["Patient/".Length..])))
+        {
+            return Outcome.BadRequest("patient must be written Patient/[id].", "patient");
+        }
+
         var agent = Single(query, "agent");
         var caller = Caller.From(http.User, auth.Value);
         var events = await trail.SearchAsync(day, patient, agent, count, cancellationToken);

@@ -81,6 +81,13 @@ public static class ReferralEndpoints
         }
 
         var request = result.Request!;
+        var markup = PlainText.MarkupIn(request).ToArray();
+        if (markup.Length > 0)
+        {
+            return Outcome.Error(StatusCodes.Status422UnprocessableEntity, OperationOutcome.IssueType.Value,
+                "Free text must be plain text: markup (such as <script>) is not accepted, and a narrative is not needed.", markup);
+        }
+
         if (FhirReference.Key(request.Requester?.Reference ?? "") != caller.Id)
         {
             return Outcome.Forbidden("A physician can only send referrals as themselves: ServiceRequest.requester must be the signed-in user.");
@@ -112,6 +119,11 @@ public static class ReferralEndpoints
 
     private static async Task<FhirResult> ReadRequestAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
+        if (InvalidId(id) is { } invalid)
+        {
+            return invalid;
+        }
+
         var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
         if (referral is null)
         {
@@ -125,6 +137,11 @@ public static class ReferralEndpoints
 
     private static async Task<FhirResult> ReadTaskAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
+        if (InvalidId(id) is { } invalid)
+        {
+            return invalid;
+        }
+
         var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
         if (referral is null)
         {
@@ -160,9 +177,13 @@ public static class ReferralEndpoints
         }
 
         var caller = Caller.From(http.User, services.Auth.Value);
-        var patient = Reference(query, "patient", "Patient");
-        var requester = Reference(query, "requester", "Practitioner");
-        var performer = Reference(query, "performer", "PractitionerRole");
+        var patient = Reference(query, "patient", "Patient", out var patientError);
+        var requester = Reference(query, "requester", "Practitioner", out var requesterError);
+        var performer = Reference(query, "performer", "PractitionerRole", out var performerError);
+        if ((patientError ?? requesterError ?? performerError) is { } referenceError)
+        {
+            return referenceError;
+        }
 
         IReadOnlyList<StoredReferral> found;
         if (caller.Kind == CallerKind.Therapist)
@@ -220,7 +241,12 @@ public static class ReferralEndpoints
         }
 
         var caller = Caller.From(http.User, services.Auth.Value);
-        var owner = Reference(query, "owner", "PractitionerRole");
+        var owner = Reference(query, "owner", "PractitionerRole", out var ownerError);
+        if (ownerError is not null)
+        {
+            return ownerError;
+        }
+
         if (owner is not null && FhirReference.IdOf(owner) != caller.Id)
         {
             return Outcome.Forbidden("A therapist can only list their own referrals.");
@@ -275,6 +301,11 @@ public static class ReferralEndpoints
     /// </summary>
     private static async Task<FhirResult> TransitionAsync(HttpContext http, string id, string operation, Services services, CancellationToken cancellationToken)
     {
+        if (InvalidId(id) is { } invalid)
+        {
+            return invalid;
+        }
+
         var reason = (string?)null;
         if (http.Request.ContentLength is > 0 || http.Request.Headers.ContentType.Count > 0)
         {
@@ -302,6 +333,11 @@ public static class ReferralEndpoints
                 null => null,
                 _ => "",
             };
+            if (PlainText.LooksLikeMarkup(reason))
+            {
+                return Outcome.BadRequest("reason must be plain text, without markup.", "Parameters.parameter.where(name='reason').value");
+            }
+
             if (reason == "")
             {
                 return Outcome.BadRequest("reason must be a valueString or a valueCodeableConcept.", "Parameters.parameter.where(name='reason').value");
@@ -360,7 +396,7 @@ public static class ReferralEndpoints
     private static async Task<(Caller Caller, StoredReferral? Referral)> LoadAsync(HttpContext http, string id, Services services, CancellationToken cancellationToken)
     {
         var caller = Caller.From(http.User, services.Auth.Value);
-        var referral = ReferralStore.Parse(id) is null ? null : await services.Store.GetAsync(id, cancellationToken);
+        var referral = await services.Store.GetAsync(id, cancellationToken);
         return (caller, referral is not null && ReferralAccess.CanSee(caller, referral) ? referral : null);
     }
 
@@ -421,9 +457,34 @@ public static class ReferralEndpoints
     private static string? Single(IQueryCollection query, string name) =>
         query.TryGetValue(name, out var value) && !string.IsNullOrEmpty(value) ? value.ToString() : null;
 
-    /// <summary>A reference search value as <c>Type/id</c>, whether given as an id, a relative or an absolute reference.</summary>
-    private static string? Reference(IQueryCollection query, string name, string type) =>
-        Single(query, name) is { } value ? FhirReference.Key(value.Contains('/', StringComparison.Ordinal) ? value : $"{type}/{value}") : null;
+    /// <summary>
+    /// A reference search value as <c>Type/id</c>, whether given as an id, a relative or an absolute reference;
+    /// <paramref name="error"/> when it is no reference to a <paramref name="type"/> with a valid id.
+    /// </summary>
+    private static string? Reference(IQueryCollection query, string name, string type, out FhirResult? error)
+    {
+        error = null;
+        if (Single(query, name) is not { } value)
+        {
+            return null;
+        }
+
+        var key = FhirReference.Key(value.Contains('/', StringComparison.Ordinal) ? value : $"{type}/{value}");
+        if (!key.StartsWith(type + "/", StringComparison.Ordinal) || !IsFhirId(key[(type.Length + 1)..]))
+        {
+            error = Outcome.BadRequest($"{name} must be a {type} id or reference ({type}/[id]; ids are letters, digits, '-' and '.').", name);
+            return null;
+        }
+
+        return key;
+    }
+
+    /// <summary>FHIR's id rule: 1-64 of A-Z, a-z, 0-9, '-' and '.'. Anything else (slashes, quotes, OData) is refused before it reaches storage.</summary>
+    public static bool IsFhirId(string id) =>
+        id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.');
+
+    private static FhirResult? InvalidId(string id) =>
+        IsFhirId(id) ? null : Outcome.BadRequest("The id in the address is not a FHIR id (letters, digits, '-' and '.', at most 64).", "id");
 
     private static AuditEntry Entry(HttpContext http, Caller caller, string interaction, AuditEvent.AuditEventAction action, StoredReferral referral, bool success, string? entity = null) => new()
     {

@@ -53,6 +53,13 @@ public static class FhirJson
                 $"The body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})."));
             return false;
         }
+        catch (InvalidOperationException e) when (e.Message.Contains("unexpected token", StringComparison.OrdinalIgnoreCase))
+        {
+            // A root that is not a JSON object ([], a string, a number) makes the Firely parser throw rather than report.
+            outcome.Issue.Add(Outcomes.Error(ValidationRules.Unparseable, OperationOutcome.IssueType.Structure, null,
+                "The body must be a JSON object holding one FHIR resource."));
+            return false;
+        }
     }
 
     /// <summary>Parses strictly and requires the resource to be a <typeparamref name="T"/>.</summary>

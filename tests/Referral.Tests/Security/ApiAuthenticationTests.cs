@@ -101,7 +101,20 @@ public sealed class ApiAuthenticationTests(AzuriteFixture azurite, TestIdentity 
     }
 
     [Fact]
-    public async Task OData_characters_in_a_search_value_are_data_not_query()
+    public async Task OData_characters_in_an_agent_search_value_are_data_not_query()
+    {
+        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        using var client = app.ClientWith(identity.Admin());
+        var injection = Uri.EscapeDataString("x' or PartitionKey ne 'y");
+
+        using var response = await client.GetAsync(new Uri($"/api/fhir/AuditEvent?agent={injection}", UriKind.Relative), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Empty((await ReadAsync<Bundle>(response)).Entry);
+    }
+
+    [Fact]
+    public async Task OData_characters_in_a_patient_search_value_are_refused_before_they_reach_storage()
     {
         await using var app = new FunctionsApp(azurite.ConnectionString, identity);
         using var client = app.ClientWith(identity.Admin());
@@ -109,8 +122,8 @@ public sealed class ApiAuthenticationTests(AzuriteFixture azurite, TestIdentity 
 
         using var response = await client.GetAsync(new Uri($"/api/fhir/AuditEvent?patient={injection}", UriKind.Relative), TestContext.Current.CancellationToken);
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Empty((await ReadAsync<Bundle>(response)).Entry);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("patient", (await ReadAsync<OperationOutcome>(response)).Issue.Single().Expression.Single());
     }
 
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response) where T : Resource =>

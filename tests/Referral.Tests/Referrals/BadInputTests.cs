@@ -1,0 +1,185 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using Hl7.Fhir.Model;
+using Referral.Functions.Referrals;
+using Referral.Tests.Infrastructure;
+using static Referral.Tests.Infrastructure.ReferralScenario;
+using Task = System.Threading.Tasks.Task;
+
+namespace Referral.Tests.Referrals;
+
+[CollectionDefinition(nameof(StorageSnapshot), DisableParallelization = true)]
+public sealed class StorageSnapshot;
+
+/// <summary>
+/// Bad input of every kind: each gets a 4xx OperationOutcome, never a 500, and leaves storage as it was.
+/// The class runs alone so that counting every row and message in storage is a fair test of "nothing written".
+/// </summary>
+[Collection(nameof(StorageSnapshot))]
+public sealed class BadInputTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+{
+    public enum Caller
+    {
+        Physician,
+        Therapist,
+    }
+
+    /// <summary>One bad request: how to make it from a valid referral's JSON, and what the answer must name.</summary>
+    public sealed record BadRequest(string Name, HttpMethod Method, string Path, Caller Caller, Func<string, HttpContent?> Body, int? Status = null, string? Expression = null)
+    {
+        public override string ToString() => Name;
+    }
+
+    private static StringContent Json(string json) => Body(json);
+
+    private static Func<string, HttpContent?> Mutate(Action<JsonObject> change) => valid =>
+    {
+        var node = JsonNode.Parse(valid)!.AsObject();
+        change(node);
+        return Json(node.ToJsonString());
+    };
+
+    private static Func<string, HttpContent?> Raw(string text) => _ => Json(text);
+
+    private static BadRequest Submit(string name, Func<string, HttpContent?> body, int? status = null, string? expression = null) =>
+        new(name, HttpMethod.Post, "/api/fhir/ServiceRequest", Caller.Physician, body, status, expression);
+
+    private static BadRequest Get(string name, string path, Caller caller = Caller.Physician, string? expression = null) =>
+        new(name, HttpMethod.Get, path, caller, _ => null, 400, expression);
+
+    public static TheoryData<BadRequest> Requests() =>
+    [
+        // Malformed JSON.
+        Submit("truncated object", Raw("{"), 400),
+        Submit("empty body", Raw(""), 400),
+        Submit("a JSON array", Raw("[]"), 400),
+        Submit("JSON null", Raw("null"), 400),
+        Submit("cut off mid-element", Raw("{\"resourceType\":\"ServiceRequest\",\"status\":"), 400),
+        Submit("bytes that are not UTF-8", _ => new ByteArrayContent([0x7b, 0xff, 0xfe, 0x7d]) { Headers = { ContentType = new MediaTypeHeaderValue("application/fhir+json") } }, 400),
+        Submit("not JSON at all", Raw("resourceType=ServiceRequest"), 400),
+        // Wrong resource type.
+        Submit("a Patient instead", Raw("{\"resourceType\":\"Patient\",\"id\":\"p1\"}"), 400, "Patient"),
+        Submit("a Task instead", Raw("{\"resourceType\":\"Task\",\"status\":\"requested\",\"intent\":\"order\"}"), 400),
+        Submit("an unknown resource type", Mutate(j => j["resourceType"] = "MassageOrder"), 400),
+        Submit("no resourceType", Mutate(j => j.Remove("resourceType")), 400),
+        // Missing elements.
+        Submit("no subject", Mutate(j => j.Remove("subject")), 400),
+        Submit("no requester", Mutate(j => j.Remove("requester")), 422, "ServiceRequest.requester"),
+        Submit("no code", Mutate(j => j.Remove("code")), 422, "ServiceRequest.code"),
+        Submit("no body site", Mutate(j => j.Remove("bodySite")), 422, "ServiceRequest.bodySite"),
+        Submit("no diagnosis", Mutate(j => j.Remove("reasonCode")), 422),
+        Submit("no therapist", Mutate(j => j.Remove("performer")), 422, "ServiceRequest.performer"),
+        Submit("no placer identifier", Mutate(j => j.Remove("identifier")), 422, "ServiceRequest.identifier"),
+        Submit("no timing", Mutate(j => j.Remove("occurrenceTiming")), 422),
+        Submit("no status", Mutate(j => j.Remove("status")), 400),
+        Submit("no intent", Mutate(j => j.Remove("intent")), 400),
+        // Unknown elements.
+        Submit("an unknown root element", Mutate(j => j["massagePressure"] = "firm"), 400),
+        Submit("an unknown element in a body site", Mutate(j => j["bodySite"]![0]!.AsObject()["side"] = "left"), 400),
+        // Wrong types.
+        Submit("status as a number", Mutate(j => j["status"] = 5), 400),
+        Submit("bodySite as an object", Mutate(j => j["bodySite"] = new JsonObject { ["text"] = "wrist" }), 400),
+        Submit("timing as a string", Mutate(j => j["occurrenceTiming"] = "weekly"), 400),
+        Submit("authoredOn not a date", Mutate(j => j["authoredOn"] = "yesterday"), 400),
+        // Wrong codes and values.
+        Submit("an unknown diagnosis code", Mutate(j => j["reasonCode"]![0]!["coding"]![0]!["code"] = "Z99.999"), 422),
+        Submit("an unknown body site code", Mutate(j => j["bodySite"]![0]!["coding"]![0]!["code"] = "123"), 422),
+        Submit("status draft", Mutate(j => j["status"] = "draft"), 422, "ServiceRequest.status"),
+        Submit("intent plan", Mutate(j => j["intent"] = "plan"), 422, "ServiceRequest.intent"),
+        Submit("status not a code of its value set", Mutate(j => j["status"] = "sent"), 400),
+        Submit("no sessions (count 0 is no positiveInt)", Mutate(j => j["occurrenceTiming"]!["repeat"]!["count"] = 0), 400),
+        Submit("53 sessions", Mutate(j => j["occurrenceTiming"]!["repeat"]!["count"] = 53), 422),
+        Submit("a therapist who is not registered", Mutate(j => j["performer"]![0]!["reference"] = "PractitionerRole/nobody"), 422, "ServiceRequest.performer[0]"),
+        // Size.
+        Submit("a body over the limit", Mutate(j => j["note"]![0]!["text"] = new string('x', 70_000)), 413),
+        // Markup in free text.
+        Submit("a script in the note", Mutate(j => j["note"]![0]!["text"] = "<script>alert(1)</script>"), 422, "ServiceRequest.note[0].text"),
+        Submit("an image tag in the patient instruction", Mutate(j => j["patientInstruction"] = "<img src=x onerror=alert(1)>"), 422, "ServiceRequest.patientInstruction"),
+        Submit("a narrative with a script", Mutate(j => j["text"] = new JsonObject { ["status"] = "generated", ["div"] = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script></div>" }), null),
+        // Who may send.
+        new BadRequest("a therapist sending a referral", HttpMethod.Post, "/api/fhir/ServiceRequest", Caller.Therapist, Json, 403),
+        Submit("a requester who is not the signed-in physician", Mutate(j => j["requester"]!["reference"] = "Practitioner/someone-else"), 403),
+        Submit("a patient other than the launched one", Mutate(j => j["subject"]!["reference"] = "Patient/someone-else"), 403),
+        Submit("text/plain", valid => new StringContent(valid, Encoding.UTF8, "text/plain"), 415),
+        // OData and path characters in search values and ids.
+        Get("OData in patient", "/api/fhir/ServiceRequest?patient=x%27%20or%20%271%27%20eq%20%271", expression: "patient"),
+        Get("OData in requester", "/api/fhir/ServiceRequest?requester=Practitioner/a%27b", expression: "requester"),
+        Get("OData in status", "/api/fhir/ServiceRequest?status=active%27%20or%20%27x", expression: "status"),
+        Get("OData in owner", "/api/fhir/Task?owner=a%27%20or%20PartitionKey%20ne%20%27b", Caller.Therapist, "owner"),
+        Get("a count that is not a number", "/api/fhir/Task?_count=1;drop", Caller.Therapist, "_count"),
+        Get("an unknown search parameter", "/api/fhir/ServiceRequest?_filter=status%20eq%20active", expression: "_filter"),
+        Get("a quote in an id", "/api/fhir/ServiceRequest/a%27b", expression: "id"),
+        Get("a backslash in an id", "/api/fhir/Task/a%5Cb", Caller.Therapist, "id"),
+        Get("an encoded slash in an id", "/api/fhir/ServiceRequest/..%2F..%2Fsecrets", expression: "id"),
+        new BadRequest("path characters in an operation's id", HttpMethod.Post, "/api/fhir/Task/..%2Fx/$accept", Caller.Therapist, _ => null, 400, "id"),
+        new BadRequest("an operation that does not exist", HttpMethod.Post, "/api/fhir/Task/abc.def/$approve", Caller.Therapist, _ => null, 404),
+        // Operation bodies.
+        new BadRequest("a Patient as the operation's Parameters", HttpMethod.Post, "/api/fhir/Task/abc.def/$decline", Caller.Therapist, Raw("{\"resourceType\":\"Patient\"}"), 400),
+        new BadRequest("an unknown operation parameter", HttpMethod.Post, "/api/fhir/Task/abc.def/$decline", Caller.Therapist,
+            _ => Body(new Parameters { Parameter = [new Parameters.ParameterComponent { Name = "priority", Value = new FhirString("high") }] }), 400),
+        new BadRequest("a script as the decline reason", HttpMethod.Post, "/api/fhir/Task/abc.def/$decline", Caller.Therapist,
+            _ => Body(Reason("<script>alert(1)</script>")), 400),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Requests))]
+    public async Task Bad_input_gets_a_4xx_OperationOutcome_and_leaves_storage_unchanged(BadRequest badInput)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var scenario = new ReferralScenario(azurite, identity);
+        await scenario.SeedTherapistsAsync();
+        var before = await SnapshotAsync(ct);
+
+        using var client = badInput.Caller == Caller.Physician ? scenario.AsPhysician() : scenario.AsTherapist();
+        using var request = new HttpRequestMessage(badInput.Method, new Uri(badInput.Path, UriKind.Relative))
+        {
+            Content = badInput.Body(ReferralScenario.Json(scenario.Draft())),
+        };
+        using var response = await client.SendAsync(request, ct);
+
+        var status = (int)response.StatusCode;
+        Assert.True(status is >= 400 and < 500, $"{badInput.Name}: expected a 4xx, got {status}.");
+        if (badInput.Status is { } expected)
+        {
+            Assert.Equal(expected, status);
+        }
+
+        Assert.Equal("application/fhir+json", response.Content.Headers.ContentType?.MediaType);
+        var outcome = await ReadAsync<OperationOutcome>(response);
+        Assert.NotEmpty(outcome.Issue);
+        if (badInput.Expression is not null)
+        {
+            Assert.Contains(badInput.Expression, outcome.Issue.SelectMany(i => i.Expression));
+        }
+
+        Assert.Equal(before, await SnapshotAsync(ct));
+    }
+
+    [Fact]
+    public void The_suite_has_at_least_forty_bad_requests() => Assert.True(Requests().Count >= 40);
+
+    /// <summary>Every referral row, index row and queued notification, counted.</summary>
+    private async Task<(int Referrals, int Index, int Queued)> SnapshotAsync(CancellationToken ct)
+    {
+        async Task<int> CountAsync(string table)
+        {
+            var client = new TableClient(azurite.ConnectionString, table);
+            await client.CreateIfNotExistsAsync(ct);
+            var count = 0;
+            await foreach (var _ in client.QueryAsync<TableEntity>(select: ["PartitionKey"], cancellationToken: ct))
+            {
+                count++;
+            }
+
+            return count;
+        }
+
+        var queue = new QueueClient(azurite.ConnectionString, ReferralNotifications.QueueName);
+        await queue.CreateIfNotExistsAsync(cancellationToken: ct);
+        var properties = await queue.GetPropertiesAsync(ct);
+        return (await CountAsync(ReferralStore.TableName), await CountAsync(ReferralStore.IndexTableName), properties.Value.ApproximateMessagesCount);
+    }
+}
