@@ -1,4 +1,5 @@
 using Referral.Functions.Audit;
+using Referral.Functions.Conformance;
 using Referral.Functions.Fhir;
 using Referral.Functions.Health;
 using Referral.Functions.Referrals;
@@ -32,6 +33,7 @@ public sealed class Program
         builder.Services.AddSingleton<ReferralStore>();
         builder.Services.AddSingleton<ReferralNotifications>();
         builder.Services.AddSingleton<Referral.Model.Referrals.ReferralValidator>();
+        builder.Services.AddSingleton<Referral.Model.Terminology.ValueSetExpander>();
         builder.Services.AddApiAuthentication(builder.Configuration);
 
         var app = builder.Build();
@@ -47,6 +49,7 @@ public sealed class Program
         app.MapAudit();
         app.MapTherapistDirectory();
         app.MapReferrals();
+        app.MapConformance();
 
         await app.RunAsync();
     }

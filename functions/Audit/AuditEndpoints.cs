@@ -8,7 +8,7 @@ namespace Referral.Functions.Audit;
 
 public static class AuditEndpoints
 {
-    private static readonly string[] Parameters = ["date", "patient", "agent", "_count"];
+    public static readonly IReadOnlyList<string> Parameters = ["date", "patient", "agent", "_count"];
 
     public static IEndpointRouteBuilder MapAudit(this IEndpointRouteBuilder app)
     {

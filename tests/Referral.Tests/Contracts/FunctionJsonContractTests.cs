@@ -48,15 +48,30 @@ public sealed class FunctionJsonContractTests(AzuriteFixture azurite)
 
         await using var app = new FunctionsApp(azurite.ConnectionString);
         var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>();
+        var served = endpoints.Where(e => string.Equals(e.RoutePattern.RawText?.TrimStart('/'), route, StringComparison.Ordinal)).ToList();
         foreach (var method in methods)
         {
-            Assert.Contains(endpoints, e =>
-                string.Equals(e.RoutePattern.RawText?.TrimStart('/'), route, StringComparison.OrdinalIgnoreCase)
-                && (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.Contains(method) ?? false));
+            Assert.Contains(served, e => e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.Contains(method) ?? false);
         }
+
+        // The endpoint carries the function's name, so logs and the host's function list read the same.
+        Assert.Contains(served, e => e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == function);
 
         var output = json.RootElement.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("direction").GetString() == "out");
         Assert.Equal("http", output.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task Every_api_endpoint_the_app_serves_is_declared_as_a_function()
+    {
+        await using var app = new FunctionsApp(azurite.ConnectionString);
+        var declared = FunctionFolders().Select(row => row.Data).ToHashSet(StringComparer.Ordinal);
+        var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/", StringComparison.Ordinal) == true)
+            .ToList();
+
+        Assert.NotEmpty(endpoints);
+        Assert.All(endpoints, e => Assert.Contains(e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? e.RoutePattern.RawText!, declared));
     }
 
     [Fact]

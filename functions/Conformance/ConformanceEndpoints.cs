@@ -1,0 +1,141 @@
+using System.Globalization;
+using Hl7.Fhir.Model;
+using Referral.Functions.Fhir;
+using Referral.Model.Conformance;
+using Referral.Model.Terminology;
+using SearchParamType = Hl7.Fhir.Model.SearchParamType;
+
+namespace Referral.Functions.Conformance;
+
+/// <summary>
+/// <c>GET /api/fhir/metadata</c>: the CapabilityStatement, built from the shared model's fragment and narrowed
+/// to what this app really serves (read off its own endpoints), plus the terminology the model defines
+/// (<c>ValueSet</c> read and <c>$expand</c>, <c>CodeSystem</c> read).
+/// </summary>
+public static class ConformanceEndpoints
+{
+    private static readonly Dictionary<string, (string Name, SearchParamType Type, string Documentation)[]> SearchParameters = new(StringComparer.Ordinal)
+    {
+        ["ServiceRequest"] =
+        [
+            ("patient", SearchParamType.Reference, "The patient; a physician sees their launched patient's referrals."),
+            ("requester", SearchParamType.Reference, "The prescribing physician (defaults to the caller)."),
+            ("performer", SearchParamType.Reference, "The therapist's PractitionerRole."),
+            ("status", SearchParamType.Token, "active, completed, revoked, ..."),
+        ],
+        ["Task"] =
+        [
+            ("owner", SearchParamType.Reference, "The therapist (a therapist lists only their own inbox)."),
+            ("status", SearchParamType.Token, "requested, accepted, rejected, in-progress, cancelled, completed."),
+            ("_count", SearchParamType.Number, "Page size, 1-100; the next page is the Bundle's next link."),
+        ],
+        ["PractitionerRole"] =
+        [
+            ("specialty", SearchParamType.Token, "Therapist training (comma: any of; repeated: all of)."),
+            ("accepting-new-referrals", SearchParamType.Token, "true or false."),
+            ("coverage-type", SearchParamType.Token, "Insurance billed: WCBPOL, AUTOPOL, HIP (v3 ActCode)."),
+            ("address-postalcode", SearchParamType.String, "Practice postal code (prefix)."),
+            ("near", SearchParamType.Special, "latitude|longitude|distance|km, nearest first."),
+        ],
+        ["AuditEvent"] =
+        [
+            ("date", SearchParamType.Date, "The day (YYYY-MM-DD), default today; administrators only."),
+            ("patient", SearchParamType.Reference, "Patient/[id]."),
+            ("agent", SearchParamType.String, "Who acted, as recorded."),
+        ],
+    };
+
+    public static IEndpointRouteBuilder MapConformance(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/fhir/metadata", (HttpRequest request, EndpointDataSource endpoints, TimeProvider time) =>
+            new FhirResult(BuildCapabilityStatement(endpoints, time.GetUtcNow(), $"{request.Scheme}://{request.Host}/api/fhir")))
+            .AllowAnonymous().WithName("metadata");
+        app.MapGet("/api/fhir/ValueSet/{id}", (string id) =>
+            ConformanceArtifacts.ValueSets().FirstOrDefault(v => v.Id == id) is { } valueSet ? new FhirResult(valueSet) : Outcome.NotFound("ValueSet", id))
+            .RequireAuthorization().WithName("valueset-read");
+        app.MapGet("/api/fhir/ValueSet/$expand", (HttpRequest request, ValueSetExpander expander) => Expand(request, expander, request.Query["url"].ToString()))
+            .RequireAuthorization().WithName("valueset-expand");
+        app.MapGet("/api/fhir/CodeSystem/{id}", (string id) =>
+            ConformanceArtifacts.CodeSystems().FirstOrDefault(c => c.Id == id) is { } codeSystem ? new FhirResult(codeSystem) : Outcome.NotFound("CodeSystem", id))
+            .RequireAuthorization().WithName("codesystem-read");
+        return app;
+    }
+
+    private static FhirResult Expand(HttpRequest request, ValueSetExpander expander, string url)
+    {
+        if (string.IsNullOrEmpty(url))
+        {
+            return Outcome.BadRequest("$expand needs the ValueSet's canonical url.", "url");
+        }
+
+        int? count = null;
+        if (request.Query.TryGetValue("count", out var countText))
+        {
+            if (!int.TryParse(countText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed is < 1 or > 1000)
+            {
+                return Outcome.BadRequest("count must be a whole number from 1 to 1000.", "count");
+            }
+
+            count = parsed;
+        }
+
+        return expander.Expand(url, request.Query["filter"].ToString(), count) is { } expansion
+            ? new FhirResult(expansion)
+            : Outcome.Error(StatusCodes.Status404NotFound, OperationOutcome.IssueType.NotFound, $"No ValueSet has the url {url}.", "url");
+    }
+
+    public static CapabilityStatement BuildCapabilityStatement(EndpointDataSource endpoints, DateTimeOffset now, string baseAddress)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var routes = endpoints.Endpoints.OfType<RouteEndpoint>()
+            .Select(e => (Pattern: e.RoutePattern.RawText ?? "", Methods: e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []))
+            .Where(r => r.Pattern.StartsWith("/api/fhir/", StringComparison.Ordinal))
+            .ToList();
+        var servedTypes = routes.Select(r => r.Pattern.Split('/')[3]).Where(t => ModelInfo.IsKnownResource(t)).ToHashSet(StringComparer.Ordinal);
+
+        var statement = ConformanceArtifacts.CreateCapabilityStatement(now, baseAddress);
+        var rest = statement.Rest[0];
+        rest.Resource.RemoveAll(r => !servedTypes.Contains(r.Type!));
+        foreach (var type in servedTypes.Where(t => rest.Resource.All(r => r.Type != t)).Order(StringComparer.Ordinal))
+        {
+            rest.Resource.Add(new CapabilityStatement.ResourceComponent { Type = type });
+        }
+
+        foreach (var resource in rest.Resource)
+        {
+            var own = routes.Where(r => r.Pattern.Split('/')[3] == resource.Type).ToList();
+            resource.Interaction =
+            [
+                .. Interaction(own.Any(r => r.Methods.Contains("GET") && r.Pattern.EndsWith("/{id}", StringComparison.Ordinal)), CapabilityStatement.TypeRestfulInteraction.Read),
+                .. Interaction(own.Any(r => r.Methods.Contains("GET") && r.Pattern == $"/api/fhir/{resource.Type}"), CapabilityStatement.TypeRestfulInteraction.SearchType),
+                .. Interaction(own.Any(r => r.Methods.Contains("POST") && r.Pattern == $"/api/fhir/{resource.Type}"), CapabilityStatement.TypeRestfulInteraction.Create),
+            ];
+            resource.SearchParam = [.. SearchParameters.GetValueOrDefault(resource.Type!, []).Select(p =>
+                new CapabilityStatement.SearchParamComponent { Name = p.Name, Type = p.Type, Documentation = p.Documentation })];
+            foreach (var operation in own.Select(r => r.Pattern.Split('/')[^1]).Where(s => s.StartsWith('$')).Distinct(StringComparer.Ordinal))
+            {
+                if (resource.Operation.All(o => o.Name != operation[1..]))
+                {
+                    resource.Operation.Add(new CapabilityStatement.OperationComponent
+                    {
+                        Name = operation[1..],
+                        Definition = $"{Referral.Model.Canonicals.Base}/OperationDefinition/{resource.Type}-{operation[1..]}",
+                        Documentation = resource.Type == "Task"
+                            ? "A transition of the referral's Task, checked by the referral state machine; a Parameters body with 'reason' where one is needed; If-Match guards against stale changes."
+                            : null,
+                    });
+                }
+            }
+        }
+
+        rest.Security = new CapabilityStatement.SecurityComponent
+        {
+            Description = "Bearer JWTs only: physicians' tokens signed per call by the smart-app (validated against its JWKS), " +
+                "therapists' and administrators' access tokens from the configured OpenID Connect provider.",
+        };
+        return statement;
+    }
+
+    private static IEnumerable<CapabilityStatement.ResourceInteractionComponent> Interaction(bool served, CapabilityStatement.TypeRestfulInteraction code) =>
+        served ? [new CapabilityStatement.ResourceInteractionComponent { Code = code }] : [];
+}
