@@ -42,6 +42,7 @@ public sealed class TherapistOpenIdConnectTests : IClassFixture<Chromium>
 
         await page.GotoAsync($"{inboxBase}/inbox");
         await page.GetByRole(AriaRole.Heading, new() { Name = "Sign in to the therapist inbox" }).WaitForAsync();
+        await Accessibility.AssertNoViolationsAsync(page);
         await Chromium.ScreenshotAsync(page, "sandbox-ehr-therapist-sign-in");
         await page.GetByLabel("Olivia Hart, LMT").CheckAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
