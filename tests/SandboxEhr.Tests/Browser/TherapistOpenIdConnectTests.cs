@@ -91,12 +91,6 @@ public sealed class TherapistOpenIdConnectTests : IClassFixture<Chromium>
                     options.Scope.Add("referral.inbox");
                     options.SaveTokens = true;
                     options.MapInboundClaims = false;
-
-                    // Plain http on loopback in the test: the handler's SameSite=None cookies would need https.
-                    options.CorrelationCookie.SameSite = SameSiteMode.Lax;
-                    options.CorrelationCookie.SecurePolicy = Microsoft.AspNetCore.Http.CookieSecurePolicy.SameAsRequest;
-                    options.NonceCookie.SameSite = SameSiteMode.Lax;
-                    options.NonceCookie.SecurePolicy = Microsoft.AspNetCore.Http.CookieSecurePolicy.SameAsRequest;
                     options.SignedOutCallbackPath = "/signout-callback-oidc";
                     options.SignedOutRedirectUri = "/signed-out";
                 })
