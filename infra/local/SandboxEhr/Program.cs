@@ -54,7 +54,17 @@ public sealed class Program
 
         var app = builder.Build();
 
-        app.UseStaticFiles();
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            // A browser-based SMART app may fetch smart_style_url from its own origin.
+            OnPrepareResponse = file =>
+            {
+                if (file.File.Name == "smart-style.json")
+                {
+                    file.Context.Response.Headers.AccessControlAllowOrigin = "*";
+                }
+            },
+        });
         app.UseRouting();
         app.UseCors();
         app.UseAuthentication();

@@ -115,7 +115,7 @@ public sealed class SandboxOptionsValidator : IValidateOptions<SandboxOptions>
 
             if (!AuthMethods.All.Contains(client.TokenEndpointAuthMethod))
             {
-                failures.Add($"{where}: TokenEndpointAuthMethod must be one of {string.Join(", ", AuthMethods.All)}.");
+                failures.Add($"{where}: TokenEndpointAuthMethod '{client.TokenEndpointAuthMethod}' is not one of {string.Join(", ", AuthMethods.All)}.");
             }
 
             if (client.TokenEndpointAuthMethod == AuthMethods.PrivateKeyJwt && !IsAbsoluteHttp(client.JwksUrl))

@@ -41,9 +41,13 @@ public sealed class EhrLaunchBrowserTests : IClassFixture<Chromium>
         var page = await chromium.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 1000 } });
 
         await page.GotoAsync(sandboxAddress.ToString());
+        await Accessibility.AssertNoViolationsAsync(page);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in as Dr. Amelia Stone, MD" }).ClickAsync();
+        await Accessibility.AssertNoViolationsAsync(page);
+        await Chromium.ScreenshotAsync(page, "sandbox-ehr-patients");
         await page.GetByRole(AriaRole.Link, new() { Name = "Helen Park" }).ClickAsync();
         Assert.Equal("Helen Park", await page.Locator("h1").InnerTextAsync());
+        await Accessibility.AssertNoViolationsAsync(page);
         await Chromium.ScreenshotAsync(page, "sandbox-ehr-chart");
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Medical massage referral" }).ClickAsync();

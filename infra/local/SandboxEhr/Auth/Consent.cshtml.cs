@@ -109,6 +109,7 @@ public sealed class ConsentModel(AuthorizationStore store, AuthorizationResponde
             Scopes.LaunchEncounter => "know the patient's current visit",
             Scopes.OnlineAccess => "stay connected while you are online",
             Scopes.OfflineAccess => "stay connected when you are not using it",
+            "referral.inbox" => "work with the referrals sent to you",
             _ => $"use '{scope}'",
         };
     }

@@ -6,7 +6,7 @@ using SandboxEhr.Auth;
 namespace SandboxEhr.Fhir;
 
 /// <summary>A caller of the FHIR endpoint, from a checked access token.</summary>
-public sealed record FhirCaller(string ClientId, IReadOnlyList<ResourceScope> Scopes, string? PatientId)
+public sealed record FhirCaller(IReadOnlyList<ResourceScope> Scopes, string? PatientId)
 {
     /// <summary>May this caller do <paramref name="needed"/> on this record (or, with no record, on the type at all)?</summary>
     public bool May(string resourceType, FhirPermissions needed, Resource? resource)
@@ -68,8 +68,7 @@ public sealed class FhirAccess(SigningKeys keys, TimeProvider time, Authorizatio
 
         var scopes = Scopes.ResourceScopes(Scopes.Split(token.TryGetPayloadValue<string>("scope", out var scope) ? scope : ""));
         string? patient = token.TryGetPayloadValue<string>("patient", out var p) ? p : null;
-        var clientId = token.TryGetPayloadValue<string>("client_id", out var c) ? c ?? "" : "";
-        return (new FhirCaller(clientId, scopes, patient), null);
+        return (new FhirCaller(scopes, patient), null);
     }
 
     public static IResult Forbidden(HttpContext context, SandboxEndpoints urls, string diagnostics)
