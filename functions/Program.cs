@@ -30,6 +30,7 @@ public sealed class Program
         builder.Services.AddSingleton<StorageAccount>();
         builder.Services.AddSingleton<AuditTrail>();
         builder.Services.AddSingleton<TherapistDirectory>();
+        builder.Services.AddHostedService<TherapistSeed>();
         builder.Services.AddSingleton<ReferralStore>();
         builder.Services.AddSingleton<ReferralNotifications>();
         builder.Services.AddSingleton<Referral.Model.Referrals.ReferralValidator>();
