@@ -26,6 +26,9 @@ public sealed class Program
             builder.WebHost.UseUrls($"http://127.0.0.1:{customHandlerPort}");
         }
 
+        // No request of this API is near this size; FHIR bodies have their own, smaller limit (FhirBody).
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 256 * 1024);
+
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<StorageAccount>();
         builder.Services.AddSingleton<AuditTrail>();

@@ -16,11 +16,16 @@ public sealed class FunctionsApp(string storageConnectionString, TestIdentity? i
             builder.UseSetting(key, value);
         }
     }
+}
 
-    /// <summary>A client that sends the given bearer token.</summary>
-    public HttpClient ClientWith(string token)
+public static class FactoryClients
+{
+    /// <summary>A client of the app that sends the given bearer token.</summary>
+    public static HttpClient ClientWith<TEntryPoint>(this WebApplicationFactory<TEntryPoint> app, string token)
+        where TEntryPoint : class
     {
-        var client = CreateClient();
+        ArgumentNullException.ThrowIfNull(app);
+        var client = app.CreateClient();
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         return client;
     }
