@@ -97,13 +97,23 @@ start_app() { # name project url log [env assignments...]
 }
 
 if [ -f infra/local/SandboxEhr/SandboxEhr.csproj ]; then
+  # The apps are registered in the sandbox out of the box on the default ports; these keep them so on others.
   start_app "the sandbox EHR" infra/local/SandboxEhr "$ehr_url" "$logs/sandbox-ehr.log" \
-    "Sandbox__BaseUrl=$ehr_url"
+    "Sandbox__BaseUrl=$ehr_url" \
+    "Sandbox__Clients__0__LaunchUrl=$app_url/launch" \
+    "Sandbox__Clients__0__RedirectUris__0=$app_url/callback" \
+    "Sandbox__Clients__0__JwksUrl=$app_url/.well-known/jwks.json" \
+    "Sandbox__Clients__1__JwksUrl=$fn_url/api/backend/jwks.json" \
+    "Sandbox__Clients__2__RedirectUris__0=$app_url/signin-oidc" \
+    "Sandbox__Clients__2__PostLogoutRedirectUris__0=$app_url/signout-callback-oidc"
   wait_for_port "The sandbox EHR" "$ehr_port" "$logs/sandbox-ehr.log"
 fi
 
 start_app "the functions app" functions "$fn_url" "$logs/functions.log" \
-  "AzureWebJobsStorage=$storage"
+  "AzureWebJobsStorage=$storage" \
+  "Auth__Physician__Issuer=$app_url" \
+  "Auth__Physician__JwksUrl=$app_url/.well-known/jwks.json" \
+  "Auth__Therapist__Authority=$ehr_url"
 wait_for_port "The functions app" "$fn_port" "$logs/functions.log"
 
 start_app "the smart-app" smart-app "$app_url" "$logs/smart-app.log" \
