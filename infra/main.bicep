@@ -1,0 +1,181 @@
+import { ehr, signingKeyNames } from 'modules/types.bicep'
+
+// The whole product in one resource group (infra/README.md): monitoring, storage, Key Vault with the signing keys,
+// one Linux App Service plan running the functions app (custom handler) and the smart-app, and the role
+// assignments that let each app's managed identity do only its own work. No secret is a parameter or an output.
+targetScope = 'resourceGroup'
+
+@description('Name of the environment (azd: AZURE_ENV_NAME), e.g. dev, test, prod. Part of every resource name\'s hash.')
+@minLength(1)
+@maxLength(64)
+param environmentName string
+
+@description('Azure region of every resource. Defaults to the resource group\'s.')
+param location string = resourceGroup().location
+
+@description('Short prefix of resource names: 2-8 lowercase letters or digits.')
+@minLength(2)
+@maxLength(8)
+param namePrefix string = 'mmr'
+
+@description('Size of the App Service plan that runs both apps.')
+param planSku string = 'P0v3'
+
+@description('Instances of the App Service plan.')
+@minValue(1)
+param planCapacity int = 1
+
+@description('Replication of the storage account.')
+param storageSku string = 'Standard_LRS'
+
+@description('Days deleted blobs and containers can be restored.')
+param softDeleteRetentionDays int = 14
+
+@description('Days Log Analytics keeps logs, including the audit events.')
+param logRetentionDays int = 90
+
+@description('Key Vault tier: premium keeps the signing keys in HSMs.')
+param vaultSku string = 'standard'
+
+@description('Key Vault public endpoint. The apps reach the vault over it until they get VNet integration.')
+param vaultPublicNetworkAccess string = 'Enabled'
+
+@description('The therapists\' OpenID Connect issuer, e.g. https://login.microsoftonline.com/<tenant id>/v2.0.')
+@minLength(1)
+param therapistAuthority string
+
+@description('The token claim naming a therapist\'s PractitionerRole.')
+param therapistClaim string = 'fhirUser'
+
+@description('The app role that makes a therapist-side user an administrator (audit trail).')
+param adminRole string = 'referral-admin'
+
+@description('The aud of every token for the functions API.')
+param apiAudience string = 'medical-massage-functions'
+
+@description('EHRs allowed to launch the smart-app (the allow-list by iss). Nothing secret: client ids are public.')
+param ehrs ehr[] = []
+
+@description('Web origins of the EHRs allowed to frame the smart-app (CSP frame-ancestors).')
+param frameAncestors string[] = []
+
+var token = uniqueString(subscription().id, resourceGroup().id, environmentName)
+var tags = {
+  'azd-env-name': environmentName
+  product: 'medical-massage-referral'
+}
+
+var names = {
+  workspace: '${namePrefix}-log-${token}'
+  appInsights: '${namePrefix}-appi-${token}'
+  storage: take('${namePrefix}st${token}', 24)
+  vault: take('${namePrefix}-kv-${token}', 24)
+  plan: '${namePrefix}-plan-${token}'
+  functions: '${namePrefix}-func-${token}'
+  smartApp: '${namePrefix}-app-${token}'
+}
+
+var keyNames signingKeyNames = {
+  smartAppClientRsa: 'smart-app-client-rs384'
+  smartAppClientEc: 'smart-app-client-es384'
+  smartAppApiSigning: 'smart-app-api-es384'
+  functionsBackendServices: 'functions-backend-rs384'
+}
+
+// The two apps name each other: the functions app trusts tokens whose iss is the smart-app's URL, and the smart-app
+// calls the functions app. The smart-app's default host name follows from its name, which breaks the cycle.
+var smartAppUrl = 'https://${names.smartApp}.azurewebsites.net'
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    location: location
+    tags: tags
+    workspaceName: names.workspace
+    appInsightsName: names.appInsights
+    retentionInDays: logRetentionDays
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    location: location
+    tags: tags
+    name: names.storage
+    skuName: storageSku
+    softDeleteRetentionDays: softDeleteRetentionDays
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module vault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  params: {
+    location: location
+    tags: tags
+    name: names.vault
+    skuName: vaultSku
+    publicNetworkAccess: vaultPublicNetworkAccess
+    workspaceId: monitoring.outputs.workspaceId
+    keyNames: keyNames
+  }
+}
+
+module plan 'modules/plan.bicep' = {
+  name: 'plan'
+  params: {
+    location: location
+    tags: tags
+    name: names.plan
+    skuName: planSku
+    capacity: planCapacity
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module functions 'modules/functions.bicep' = {
+  name: 'functions'
+  params: {
+    location: location
+    tags: tags
+    name: names.functions
+    planId: plan.outputs.id
+    workspaceId: monitoring.outputs.workspaceId
+    appInsightsName: monitoring.outputs.appInsightsName
+    storageAccountName: storage.outputs.name
+    vaultName: vault.outputs.name
+    backendServicesKeyName: keyNames.functionsBackendServices
+    smartAppUrl: smartAppUrl
+    audience: apiAudience
+    therapistAuthority: therapistAuthority
+    therapistClaim: therapistClaim
+    adminRole: adminRole
+  }
+}
+
+module smartApp 'modules/smartapp.bicep' = {
+  name: 'smart-app'
+  params: {
+    location: location
+    tags: tags
+    name: names.smartApp
+    planId: plan.outputs.id
+    workspaceId: monitoring.outputs.workspaceId
+    appInsightsName: monitoring.outputs.appInsightsName
+    vaultName: vault.outputs.name
+    keyNames: keyNames
+    functionsUrl: functions.outputs.url
+    functionsAudience: apiAudience
+    ehrs: ehrs
+    frameAncestors: frameAncestors
+  }
+}
+
+// azd stores outputs in the environment (.azure/<env>/.env): names and URLs only.
+output FUNCTIONS_APP_NAME string = functions.outputs.name
+output FUNCTIONS_URL string = functions.outputs.url
+output SMART_APP_NAME string = smartApp.outputs.name
+output SMART_APP_URL string = smartAppUrl
+output VAULT_URI string = vault.outputs.uri
+output STORAGE_ACCOUNT_NAME string = storage.outputs.name

@@ -1,0 +1,238 @@
+// The functions app: an ASP.NET Core app that the Azure Functions host starts as a custom handler
+// (DESIGN.md §3), on the shared Linux Dedicated plan, with a system-assigned identity and the roles it needs.
+
+@description('Azure region of the resources.')
+param location string
+
+@description('Tags put on every resource (the azd service tag is added here).')
+param tags object
+
+@description('Function app name (also its default host name).')
+param name string
+
+@description('The Linux App Service plan it runs on.')
+param planId string
+
+@description('Log Analytics workspace that receives its logs.')
+param workspaceId string
+
+@description('Application Insights component its telemetry goes to.')
+param appInsightsName string
+
+@description('The storage account (tables, queues, and the host\'s own blobs).')
+param storageAccountName string
+
+@description('Key Vault holding its SMART Backend Services key.')
+param vaultName string
+
+@description('Name of its SMART Backend Services key in the vault.')
+param backendServicesKeyName string
+
+@description('The smart-app\'s public https URL: the iss of the physician tokens it signs, and where its JWKS is.')
+param smartAppUrl string
+
+@description('The aud every token for the API carries.')
+param audience string
+
+@description('The therapists\' OpenID Connect issuer (e.g. https://login.microsoftonline.com/<tenant>/v2.0).')
+param therapistAuthority string
+
+@description('The token claim naming the therapist\'s PractitionerRole.')
+param therapistClaim string
+
+@description('The app role that makes a signed-in user an administrator.')
+param adminRole string
+
+// Built-in role definitions (Azure RBAC built-in roles reference).
+var roles = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  keyVaultCryptoUser: '12338af0-0e69-4776-bea7-57ae8d297424'
+}
+
+// Blob Data Owner: the Functions host keeps its keys, leases and timer schedules in blobs (identity-based
+// AzureWebJobsStorage). Queue and Table Data Contributor: the app's own queues (with their poison queues) and tables.
+var storageRoles = [
+  roles.storageBlobDataOwner
+  roles.storageQueueDataContributor
+  roles.storageTableDataContributor
+]
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' existing = {
+  name: storageAccountName
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2026-02-01' existing = {
+  name: vaultName
+
+  resource backendServicesKey 'keys' existing = {
+    name: backendServicesKeyName
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
+  name: name
+  location: location
+  tags: union(tags, {
+    'azd-service-name': 'functions'
+  })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    serverFarmId: planId
+    // reserved = Linux.
+    reserved: true
+    httpsOnly: true
+    clientAffinityEnabled: false
+    publicNetworkAccess: 'Enabled'
+    siteConfig: {
+      // Without Always On a Dedicated plan idles the host and queue and timer triggers stop firing.
+      alwaysOn: true
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      remoteDebuggingEnabled: false
+      use32BitWorkerProcess: false
+      healthCheckPath: '/api/health'
+      appSettings: [
+        {
+          name: 'FUNCTIONS_EXTENSION_VERSION'
+          value: '~4'
+        }
+        {
+          name: 'FUNCTIONS_WORKER_RUNTIME'
+          value: 'custom'
+        }
+        // Identity-based host storage: the service URIs and the app's managed identity, never a key.
+        {
+          name: 'AzureWebJobsStorage__blobServiceUri'
+          value: storage.properties.primaryEndpoints.blob
+        }
+        {
+          name: 'AzureWebJobsStorage__queueServiceUri'
+          value: storage.properties.primaryEndpoints.queue
+        }
+        {
+          name: 'AzureWebJobsStorage__tableServiceUri'
+          value: storage.properties.primaryEndpoints.table
+        }
+        {
+          name: 'AzureWebJobsStorage__credential'
+          value: 'managedidentity'
+        }
+        {
+          name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+          value: appInsights.properties.ConnectionString
+        }
+        {
+          name: 'Auth__Audience'
+          value: audience
+        }
+        {
+          name: 'Auth__RequireHttpsMetadata'
+          value: 'true'
+        }
+        {
+          name: 'Auth__Physician__Issuer'
+          value: smartAppUrl
+        }
+        {
+          name: 'Auth__Physician__JwksUrl'
+          value: '${smartAppUrl}/.well-known/jwks.json'
+        }
+        {
+          name: 'Auth__Therapist__Authority'
+          value: therapistAuthority
+        }
+        {
+          name: 'Auth__Therapist__TherapistClaim'
+          value: therapistClaim
+        }
+        {
+          name: 'Auth__Therapist__AdminRole'
+          value: adminRole
+        }
+        {
+          name: 'KeyVault__Uri'
+          value: vault.properties.vaultUri
+        }
+        {
+          name: 'KeyVault__Keys__BackendServices'
+          value: backendServicesKeyName
+        }
+      ]
+    }
+  }
+}
+
+// azd deploys with the deploying user's Microsoft Entra token: FTP and Kudu basic authentication stay off.
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource storageRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for roleId in storageRoles: {
+    name: guid(storage.id, functionApp.id, roleId)
+    scope: storage
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
+      principalId: functionApp.identity.principalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
+
+// Sign with its own Backend Services key only: the role is scoped to that key, not to the vault.
+resource backendServicesKeyUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault::backendServicesKey.id, functionApp.id, roles.keyVaultCryptoUser)
+  scope: vault::backendServicesKey
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCryptoUser)
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: functionApp
+  properties: {
+    workspaceId: workspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
+output name string = functionApp.name
+output url string = 'https://${functionApp.properties.defaultHostName}'
+output principalId string = functionApp.identity.principalId

@@ -1,0 +1,36 @@
+// Types shared by main.bicep and its modules.
+
+@export()
+@description('An EHR allowed to launch the smart-app (DESIGN.md §6: only EHRs on this list, matched by iss).')
+type ehr = {
+  @description('Shown to people: the EHR\'s or organisation\'s name.')
+  name: string
+
+  @description('The EHR\'s FHIR base URL, exactly as it sends it in the launch\'s iss parameter.')
+  iss: string
+
+  @description('The client_id the EHR gave the smart-app when it was registered there (public; not a secret).')
+  clientId: string
+
+  @description('The scopes to request, space separated (SMART v2, e.g. "launch openid fhirUser patient/Patient.rs ...").')
+  scopes: string
+
+  @description('Whether the EHR accepts Observations written back (SMART Backend Services).')
+  acceptsWrites: bool
+}
+
+@export()
+@description('Names of the signing keys in Key Vault.')
+type signingKeyNames = {
+  @description('RS384 client assertion key of the smart-app (private_key_jwt).')
+  smartAppClientRsa: string
+
+  @description('ES384 client assertion key of the smart-app (private_key_jwt).')
+  smartAppClientEc: string
+
+  @description('The key the smart-app signs its per-call tokens for the functions API with.')
+  smartAppApiSigning: string
+
+  @description('The functions app\'s SMART Backend Services client assertion key.')
+  functionsBackendServices: string
+}
