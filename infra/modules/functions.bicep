@@ -43,22 +43,6 @@ param therapistClaim string
 @description('The app role that makes a signed-in user an administrator.')
 param adminRole string
 
-// Built-in role definitions (Azure RBAC built-in roles reference).
-var roles = {
-  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
-  keyVaultCryptoUser: '12338af0-0e69-4776-bea7-57ae8d297424'
-}
-
-// Blob Data Owner: the Functions host keeps its keys, leases and timer schedules in blobs (identity-based
-// AzureWebJobsStorage). Queue and Table Data Contributor: the app's own queues (with their poison queues) and tables.
-var storageRoles = [
-  roles.storageBlobDataOwner
-  roles.storageQueueDataContributor
-  roles.storageTableDataContributor
-]
-
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
@@ -190,24 +174,52 @@ resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
   }
 }
 
-resource storageRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for roleId in storageRoles: {
-    name: guid(storage.id, functionApp.id, roleId)
-    scope: storage
-    properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
-      principalId: functionApp.identity.principalId
-      principalType: 'ServicePrincipal'
-    }
+// Each grant is spelled out with its built-in role id (Azure RBAC built-in roles reference), so a reviewer and the
+// template test see exactly what this identity may do.
+
+// The Functions host keeps its keys, leases and timer schedules in blobs (identity-based AzureWebJobsStorage).
+resource hostBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionApp.id, 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b')
+  scope: storage
+  properties: {
+    // Storage Blob Data Owner
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b')
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
   }
-]
+}
+
+// The app's queues (notifications, EHR write-back) and the poison queues the host moves failures to.
+resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionApp.id, '974c5e8b-45b9-4653-ba55-5f855dd0fb88')
+  scope: storage
+  properties: {
+    // Storage Queue Data Contributor
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '974c5e8b-45b9-4653-ba55-5f855dd0fb88')
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// The app's tables: referrals, index, therapist directory, audit events.
+resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionApp.id, '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3')
+  scope: storage
+  properties: {
+    // Storage Table Data Contributor
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3')
+    principalId: functionApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
 
 // Sign with its own Backend Services key only: the role is scoped to that key, not to the vault.
 resource backendServicesKeyUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault::backendServicesKey.id, functionApp.id, roles.keyVaultCryptoUser)
+  name: guid(vault::backendServicesKey.id, functionApp.id, '12338af0-0e69-4776-bea7-57ae8d297424')
   scope: vault::backendServicesKey
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultCryptoUser)
+    // Key Vault Crypto User
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '12338af0-0e69-4776-bea7-57ae8d297424')
     principalId: functionApp.identity.principalId
     principalType: 'ServicePrincipal'
   }

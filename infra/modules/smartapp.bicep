@@ -39,14 +39,6 @@ param ehrs ehr[]
 @description('Origins allowed to show the app in an iframe (CSP frame-ancestors): the EHRs\' web origins.')
 param frameAncestors string[]
 
-var keyVaultCryptoUser = '12338af0-0e69-4776-bea7-57ae8d297424'
-
-var ownKeys = [
-  keyNames.smartAppClientRsa
-  keyNames.smartAppClientEc
-  keyNames.smartAppApiSigning
-]
-
 // Configuration binds arrays from numbered keys: Ehrs__0__Iss, Ehrs__0__ClientId, ...
 var ehrSettings = flatten(map(range(0, length(ehrs)), i => [
   {
@@ -84,12 +76,20 @@ resource vault 'Microsoft.KeyVault/vaults@2026-02-01' existing = {
   name: vaultName
 }
 
-resource signingKeys 'Microsoft.KeyVault/vaults/keys@2026-02-01' existing = [
-  for keyName in ownKeys: {
-    parent: vault
-    name: keyName
-  }
-]
+resource clientRsaKey 'Microsoft.KeyVault/vaults/keys@2026-02-01' existing = {
+  parent: vault
+  name: keyNames.smartAppClientRsa
+}
+
+resource clientEcKey 'Microsoft.KeyVault/vaults/keys@2026-02-01' existing = {
+  parent: vault
+  name: keyNames.smartAppClientEc
+}
+
+resource apiSigningKey 'Microsoft.KeyVault/vaults/keys@2026-02-01' existing = {
+  parent: vault
+  name: keyNames.smartAppApiSigning
+}
 
 resource smartApp 'Microsoft.Web/sites@2025-03-01' = {
   name: name
@@ -173,18 +173,43 @@ resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
   }
 }
 
-// Sign with its own keys only: one assignment per key, scoped to the key, not to the vault.
-resource signingKeyUsers 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
-  for (keyName, i) in ownKeys: {
-    name: guid(signingKeys[i].id, smartApp.id, keyVaultCryptoUser)
-    scope: signingKeys[i]
-    properties: {
-      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultCryptoUser)
-      principalId: smartApp.identity.principalId
-      principalType: 'ServicePrincipal'
-    }
+// Sign with its own keys only: one Key Vault Crypto User assignment per key, scoped to the key, not to the vault.
+
+// Signs its RS384 client assertions to EHRs.
+resource clientRsaKeyUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(clientRsaKey.id, smartApp.id, '12338af0-0e69-4776-bea7-57ae8d297424')
+  scope: clientRsaKey
+  properties: {
+    // Key Vault Crypto User
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '12338af0-0e69-4776-bea7-57ae8d297424')
+    principalId: smartApp.identity.principalId
+    principalType: 'ServicePrincipal'
   }
-]
+}
+
+// Signs its ES384 client assertions to EHRs.
+resource clientEcKeyUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(clientEcKey.id, smartApp.id, '12338af0-0e69-4776-bea7-57ae8d297424')
+  scope: clientEcKey
+  properties: {
+    // Key Vault Crypto User
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '12338af0-0e69-4776-bea7-57ae8d297424')
+    principalId: smartApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Signs the per-call physician tokens for the functions API.
+resource apiSigningKeyUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(apiSigningKey.id, smartApp.id, '12338af0-0e69-4776-bea7-57ae8d297424')
+  scope: apiSigningKey
+  properties: {
+    // Key Vault Crypto User
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '12338af0-0e69-4776-bea7-57ae8d297424')
+    principalId: smartApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
 
 resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'to-log-analytics'
