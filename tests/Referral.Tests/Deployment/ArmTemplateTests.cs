@@ -1,0 +1,279 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace Referral.Tests.Deployment;
+
+/// <summary>
+/// The security settings issue 9 asks of the deployment, checked in the compiled ARM template rather than trusted to
+/// review: storage reachable only by Entra identities, HTTPS-only Linux apps with managed identities, each identity
+/// holding only its own roles, Key Vault with RBAC and purge protection, rotating keys, diagnostics everywhere,
+/// and no secret in a parameter or an output.
+/// </summary>
+public sealed partial class ArmTemplateTests
+{
+    private const string StorageBlobDataOwner = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b";
+    private const string StorageQueueDataContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
+    private const string StorageTableDataContributor = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3";
+    private const string KeyVaultCryptoUser = "12338af0-0e69-4776-bea7-57ae8d297424";
+
+    private const string StorageAccount = "Microsoft.Storage/storageAccounts";
+    private const string VaultKey = "Microsoft.KeyVault/vaults/keys";
+    private const string Site = "Microsoft.Web/sites";
+    private const string RoleAssignment = "Microsoft.Authorization/roleAssignments";
+
+    [Fact]
+    public async Task The_storage_account_accepts_only_Entra_identities_over_HTTPS_with_TLS_1_2()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var storage = arm.Only(StorageAccount).Properties;
+
+        Assert.Equal("false", Resource.Literal(storage["allowSharedKeyAccess"]));
+        Assert.Equal("true", Resource.Literal(storage["defaultToOAuthAuthentication"]));
+        Assert.Equal("false", Resource.Literal(storage["allowBlobPublicAccess"]));
+        Assert.Equal("\"TLS1_2\"", Resource.Literal(storage["minimumTlsVersion"]));
+        Assert.Equal("true", Resource.Literal(storage["supportsHttpsTrafficOnly"]));
+        Assert.Equal("true", Resource.Literal(storage["encryption"]?["requireInfrastructureEncryption"]));
+    }
+
+    [Fact]
+    public async Task Deleted_blobs_and_containers_stay_restorable()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var blobs = arm.Only("Microsoft.Storage/storageAccounts/blobServices").Properties;
+
+        Assert.Equal("true", Resource.Literal(blobs["deleteRetentionPolicy"]?["enabled"]));
+        Assert.Equal("true", Resource.Literal(blobs["containerDeleteRetentionPolicy"]?["enabled"]));
+    }
+
+    [Fact]
+    public async Task Both_apps_run_on_Linux_over_HTTPS_only_with_their_own_identity_and_no_FTP_or_remote_debugging()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var plan = arm.Only("Microsoft.Web/serverfarms");
+        Assert.Equal("linux", plan.Kind);
+        Assert.Equal("true", Resource.Literal(plan.Properties["reserved"]));
+
+        var sites = arm.OfType(Site).ToList();
+        Assert.Equal(2, sites.Count);
+        foreach (var site in sites)
+        {
+            var config = site.Properties["siteConfig"];
+            Assert.Contains("linux", site.Kind, StringComparison.Ordinal);
+            Assert.Equal("true", Resource.Literal(site.Properties["reserved"]));
+            Assert.Equal("\"SystemAssigned\"", Resource.Literal(site.Json["identity"]?["type"]));
+            Assert.Equal("true", Resource.Literal(site.Properties["httpsOnly"]));
+            Assert.Equal("\"1.2\"", Resource.Literal(config?["minTlsVersion"]));
+            Assert.Equal("\"1.2\"", Resource.Literal(config?["scmMinTlsVersion"]));
+            Assert.Equal("\"Disabled\"", Resource.Literal(config?["ftpsState"]));
+            Assert.Equal("false", Resource.Literal(config?["remoteDebuggingEnabled"]));
+        }
+    }
+
+    [Fact]
+    public async Task Neither_app_accepts_FTP_or_deployment_basic_authentication()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+
+        foreach (var site in arm.OfType(Site))
+        {
+            var policies = site.Template.Resources
+                .Where(r => r.Type == "Microsoft.Web/sites/basicPublishingCredentialsPolicies")
+                .ToList();
+            Assert.Equal(2, policies.Count);
+            Assert.All(policies, p => Assert.Equal("false", Resource.Literal(p.Properties["allow"])));
+        }
+    }
+
+    [Fact]
+    public async Task The_functions_app_runs_as_a_custom_handler_with_identity_based_host_storage()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var functions = FunctionsApp(arm);
+        var settings = AppSettings(functions);
+
+        Assert.Equal("custom", settings["FUNCTIONS_WORKER_RUNTIME"]);
+        Assert.Equal("~4", settings["FUNCTIONS_EXTENSION_VERSION"]);
+        Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"]);
+        Assert.Contains("AzureWebJobsStorage__blobServiceUri", settings.Keys);
+        Assert.Contains("AzureWebJobsStorage__queueServiceUri", settings.Keys);
+        Assert.Contains("AzureWebJobsStorage__tableServiceUri", settings.Keys);
+        Assert.DoesNotContain("AzureWebJobsStorage", settings.Keys);
+        Assert.Equal("true", settings["Auth__RequireHttpsMetadata"]);
+        Assert.Contains("Auth__Physician__Issuer", settings.Keys);
+        Assert.Contains("Auth__Physician__JwksUrl", settings.Keys);
+        Assert.Contains("Auth__Therapist__Authority", settings.Keys);
+        Assert.Contains("APPLICATIONINSIGHTS_CONNECTION_STRING", settings.Keys);
+        Assert.Contains("KeyVault__Uri", settings.Keys);
+        // A Dedicated plan idles an app without Always On, and then queue and timer triggers stop firing.
+        Assert.Equal("true", Resource.Literal(functions.Properties["siteConfig"]?["alwaysOn"]));
+    }
+
+    [Fact]
+    public async Task The_smart_app_is_told_the_functions_url_its_vault_and_the_EHR_allow_list()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var smartApp = SmartApp(arm);
+        // The EHR and frame-ancestor settings are built from the parameters by the template's variables.
+        var variables = smartApp.Template.Json["variables"]?.AsObject().Select(v => v.Value is JsonValue value ? value.GetValue<string>() : "");
+        var settings = smartApp.Properties["siteConfig"]?["appSettings"]?.GetValue<string>() + string.Concat(variables ?? []);
+
+        foreach (var name in new[]
+        {
+            "'Functions__BaseUrl'", "'Functions__Audience'", "'KeyVault__Uri'", "'APPLICATIONINSIGHTS_CONNECTION_STRING'",
+            "'Ehrs__{0}__Iss'", "'Ehrs__{0}__ClientId'", "'Security__FrameAncestors__{0}'",
+        })
+        {
+            Assert.Contains(name, settings, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task The_functions_identity_holds_the_storage_data_roles_and_its_own_key_only()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+
+        var grants = Grants(FunctionsApp(arm));
+
+        (string, string)[] expected =
+        [
+            (StorageBlobDataOwner, StorageAccount),
+            (StorageQueueDataContributor, StorageAccount),
+            (StorageTableDataContributor, StorageAccount),
+            (KeyVaultCryptoUser, VaultKey),
+        ];
+        Assert.Equal(expected.Order(), grants.Select(g => (g.RoleId, g.ScopeType)).Order());
+    }
+
+    [Fact]
+    public async Task The_smart_app_identity_may_only_sign_with_its_own_three_keys()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+
+        var grants = Grants(SmartApp(arm));
+
+        Assert.Equal(3, grants.Count);
+        Assert.All(grants, g => Assert.Equal((KeyVaultCryptoUser, VaultKey), (g.RoleId, g.ScopeType)));
+        Assert.Equal(3, grants.Select(g => g.Json["scope"]!.GetValue<string>()).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task No_role_is_granted_wider_than_one_storage_account_or_one_key()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var assignments = arm.OfType(RoleAssignment).ToList();
+
+        Assert.Equal(7, assignments.Count);
+        Assert.All(assignments, a => Assert.Contains(a.ScopeType, new[] { StorageAccount, VaultKey }));
+        Assert.All(assignments, a => Assert.Equal("\"ServicePrincipal\"", Resource.Literal(a.Properties["principalType"])));
+    }
+
+    [Fact]
+    public async Task Key_Vault_authorizes_with_RBAC_and_keeps_deleted_keys_unpurgeable()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var vault = arm.Only("Microsoft.KeyVault/vaults").Properties;
+
+        Assert.Equal("true", Resource.Literal(vault["enableRbacAuthorization"]));
+        Assert.Equal("true", Resource.Literal(vault["enableSoftDelete"]));
+        Assert.Equal("true", Resource.Literal(vault["enablePurgeProtection"]));
+        Assert.Equal("90", Resource.Literal(vault["softDeleteRetentionInDays"]));
+    }
+
+    [Fact]
+    public async Task Every_signing_key_expires_and_is_rotated_before_it_does()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var keys = arm.Only(VaultKey);
+
+        // One resource, copied over the list of keys: two RSA keys (RS384) and two EC P-384 keys (ES384).
+        var list = keys.Template.Resolve(JsonValue.Create("[variables('keys')]"))!.AsArray();
+        Assert.Equal(4, list.Count);
+        Assert.Equal(2, list.Count(k => k!["kty"]!.GetValue<string>().Contains("'RSA'", StringComparison.Ordinal)));
+        Assert.Equal(2, list.Count(k => k!["kty"]!.GetValue<string>().Contains("'EC'", StringComparison.Ordinal)
+            && k["curveName"]!.GetValue<string>() == "P-384"));
+        Assert.All(list.Where(k => k!["kty"]!.GetValue<string>().Contains("'RSA'", StringComparison.Ordinal)),
+            k => Assert.True(k!["keySize"]!.GetValue<int>() >= 2048));
+
+        var attributes = keys.Properties["attributes"];
+        Assert.Equal("false", Resource.Literal(attributes?["exportable"]));
+        Assert.NotNull(attributes?["exp"]);
+        Assert.Equal("[\"sign\",\"verify\"]", Resource.Literal(keys.Properties["keyOps"]));
+
+        var policy = keys.Template.Resolve(keys.Properties["rotationPolicy"]);
+        Assert.NotNull(policy?["attributes"]?["expiryTime"]);
+        var rotate = Assert.Single(policy!["lifetimeActions"]!.AsArray(), a => a!["action"]!["type"]!.GetValue<string>() == "rotate");
+        Assert.NotNull(rotate!["trigger"]!["timeBeforeExpiry"]);
+    }
+
+    [Fact]
+    public async Task Logs_of_both_apps_the_vault_and_every_storage_service_go_to_Log_Analytics()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var diagnostics = arm.OfType("Microsoft.Insights/diagnosticSettings").ToList();
+        Assert.All(diagnostics, d => Assert.NotNull(d.Properties["workspaceId"]));
+
+        Assert.Equal(2, diagnostics.Count(d => d.ScopeType == Site));
+        foreach (var service in new[] { StorageAccount, $"{StorageAccount}/blobServices", $"{StorageAccount}/queueServices", $"{StorageAccount}/tableServices" })
+        {
+            Assert.Single(diagnostics, d => d.ScopeType == service);
+        }
+
+        var vault = Assert.Single(diagnostics, d => d.ScopeType == "Microsoft.KeyVault/vaults");
+        Assert.Contains(vault.Properties["logs"]!.AsArray(), l => l!["category"]?.GetValue<string>() == "AuditEvent");
+
+        var appInsights = arm.Only("Microsoft.Insights/components");
+        Assert.NotNull(appInsights.Properties["WorkspaceResourceId"]);
+    }
+
+    [Fact]
+    public async Task No_parameter_or_output_carries_a_secret()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+
+        foreach (var template in arm.Templates)
+        {
+            foreach (var (name, declaration) in template.Parameters)
+            {
+                var parameter = declaration!;
+                var secure = template.TypeOf(parameter).StartsWith("secure", StringComparison.OrdinalIgnoreCase);
+                Assert.False(secure && parameter["defaultValue"] is not null, $"{template.DeploymentName}: secure parameter '{name}' has a default value.");
+                Assert.False(LooksSecret(name) && !secure, $"{template.DeploymentName}: parameter '{name}' looks like a secret but is not secure.");
+            }
+
+            foreach (var (name, output) in template.Outputs)
+            {
+                var value = output!["value"]?.ToJsonString() ?? "";
+                Assert.False(LooksSecret(name), $"{template.DeploymentName}: output '{name}' looks like a secret.");
+                Assert.False(SecretSource().IsMatch(value), $"{template.DeploymentName}: output '{name}' reads a secret: {value}");
+                Assert.False(template.TypeOf(output).StartsWith("secure", StringComparison.OrdinalIgnoreCase), $"{template.DeploymentName}: output '{name}' is secure-typed.");
+            }
+        }
+    }
+
+    private static Resource FunctionsApp(ArmTemplate arm) =>
+        Assert.Single(arm.OfType(Site), s => s.Kind.Contains("functionapp", StringComparison.Ordinal));
+
+    private static Resource SmartApp(ArmTemplate arm) =>
+        Assert.Single(arm.OfType(Site), s => !s.Kind.Contains("functionapp", StringComparison.Ordinal));
+
+    /// <summary>The role assignments made to this site's system-assigned identity (they sit in its module).</summary>
+    private static List<Resource> Grants(Resource site)
+    {
+        var grants = site.Template.Resources.Where(r => r.Type == RoleAssignment).ToList();
+        Assert.All(grants, g => Assert.EndsWith(".identity.principalId]", g.Properties["principalId"]!.GetValue<string>(), StringComparison.Ordinal));
+        Assert.Single(site.Template.Resources, r => r.Type == Site);
+        return grants;
+    }
+
+    private static Dictionary<string, string> AppSettings(Resource site) =>
+        site.Properties["siteConfig"]!["appSettings"]!.AsArray()
+            .ToDictionary(s => s!["name"]!.GetValue<string>(), s => s!["value"]!.GetValue<string>(), StringComparer.Ordinal);
+
+    private static bool LooksSecret(string name) => SecretName().IsMatch(name);
+
+    [GeneratedRegex("secret|password|passwd|connectionstring|sastoken|accountkey|accesskey|privatekey|apikey|keys?$", RegexOptions.IgnoreCase)]
+    private static partial Regex SecretName();
+
+    [GeneratedRegex(@"list(Keys|Secrets|ConnectionStrings|AccountSas|ServiceSas)\(|ConnectionString|InstrumentationKey", RegexOptions.IgnoreCase)]
+    private static partial Regex SecretSource();
+}
