@@ -73,31 +73,16 @@ var rotationPolicy = {
 
 var firstExpiry = dateTimeToEpoch(dateTimeAdd(now, keyLifetime))
 
-var keys = [
-  {
-    name: keyNames.smartAppClientRsa
-    kty: hsm ? 'RSA-HSM' : 'RSA'
-    keySize: 3072
-    curveName: null
-  }
-  {
-    name: keyNames.smartAppClientEc
-    kty: hsm ? 'EC-HSM' : 'EC'
-    keySize: null
-    curveName: 'P-384'
-  }
-  {
-    name: keyNames.smartAppApiSigning
-    kty: hsm ? 'EC-HSM' : 'EC'
-    keySize: null
-    curveName: 'P-384'
-  }
-  {
-    name: keyNames.functionsBackendServices
-    kty: hsm ? 'RSA-HSM' : 'RSA'
-    keySize: 3072
-    curveName: null
-  }
+// RS384 needs an RSA key (3072 bits: NIST SP 800-57 keeps 2048-bit RSA only until 2030), ES384 an EC P-384 key.
+// Two resources rather than one, so that no key is sent a property of the other kind.
+var rsaKeys = [
+  keyNames.smartAppClientRsa
+  keyNames.functionsBackendServices
+]
+
+var ecKeys = [
+  keyNames.smartAppClientEc
+  keyNames.smartAppApiSigning
 ]
 
 resource vault 'Microsoft.KeyVault/vaults@2026-02-01' = {
@@ -128,15 +113,36 @@ resource vault 'Microsoft.KeyVault/vaults@2026-02-01' = {
 }
 
 // ARM creates a key only when it does not exist yet: a redeployment never replaces a key or adds a version.
-resource signingKeys 'Microsoft.KeyVault/vaults/keys@2026-02-01' = [
-  for key in keys: {
+resource rsaSigningKeys 'Microsoft.KeyVault/vaults/keys@2026-02-01' = [
+  for keyName in rsaKeys: {
     parent: vault
-    name: key.name
+    name: keyName
     tags: tags
     properties: {
-      kty: key.kty
-      keySize: key.keySize
-      curveName: key.curveName
+      kty: hsm ? 'RSA-HSM' : 'RSA'
+      keySize: 3072
+      keyOps: [
+        'sign'
+        'verify'
+      ]
+      attributes: {
+        enabled: true
+        exportable: false
+        exp: firstExpiry
+      }
+      rotationPolicy: rotationPolicy
+    }
+  }
+]
+
+resource ecSigningKeys 'Microsoft.KeyVault/vaults/keys@2026-02-01' = [
+  for keyName in ecKeys: {
+    parent: vault
+    name: keyName
+    tags: tags
+    properties: {
+      kty: hsm ? 'EC-HSM' : 'EC'
+      curveName: 'P-384'
       keyOps: [
         'sign'
         'verify'

@@ -183,26 +183,27 @@ public sealed partial class ArmTemplateTests
     public async Task Every_signing_key_expires_and_is_rotated_before_it_does()
     {
         var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
-        var keys = arm.Only(VaultKey);
+        var keys = arm.OfType(VaultKey).ToList();
 
-        // One resource, copied over the list of keys: two RSA keys (RS384) and two EC P-384 keys (ES384).
-        var list = keys.Template.Resolve(JsonValue.Create("[variables('keys')]"))!.AsArray();
-        Assert.Equal(4, list.Count);
-        Assert.Equal(2, list.Count(k => k!["kty"]!.GetValue<string>().Contains("'RSA'", StringComparison.Ordinal)));
-        Assert.Equal(2, list.Count(k => k!["kty"]!.GetValue<string>().Contains("'EC'", StringComparison.Ordinal)
-            && k["curveName"]!.GetValue<string>() == "P-384"));
-        Assert.All(list.Where(k => k!["kty"]!.GetValue<string>().Contains("'RSA'", StringComparison.Ordinal)),
-            k => Assert.True(k!["keySize"]!.GetValue<int>() >= 2048));
+        // Two resources, each copied over its list of key names: RSA keys for RS384 and EC P-384 keys for ES384.
+        var rsa = Assert.Single(keys, k => k.Properties["kty"]!.GetValue<string>().Contains("'RSA'", StringComparison.Ordinal));
+        Assert.True(rsa.Properties["keySize"]!.GetValue<int>() >= 2048);
+        var ec = Assert.Single(keys, k => k.Properties["kty"]!.GetValue<string>().Contains("'EC'", StringComparison.Ordinal));
+        Assert.Equal("\"P-384\"", Resource.Literal(ec.Properties["curveName"]));
+        Assert.Equal(4, keys.Sum(k => CopiedOver(k).Count));
 
-        var attributes = keys.Properties["attributes"];
-        Assert.Equal("false", Resource.Literal(attributes?["exportable"]));
-        Assert.NotNull(attributes?["exp"]);
-        Assert.Equal("[\"sign\",\"verify\"]", Resource.Literal(keys.Properties["keyOps"]));
+        foreach (var key in keys)
+        {
+            var attributes = key.Properties["attributes"];
+            Assert.Equal("false", Resource.Literal(attributes?["exportable"]));
+            Assert.NotNull(attributes?["exp"]);
+            Assert.Equal("[\"sign\",\"verify\"]", Resource.Literal(key.Properties["keyOps"]));
 
-        var policy = keys.Template.Resolve(keys.Properties["rotationPolicy"]);
-        Assert.NotNull(policy?["attributes"]?["expiryTime"]);
-        var rotate = Assert.Single(policy!["lifetimeActions"]!.AsArray(), a => a!["action"]!["type"]!.GetValue<string>() == "rotate");
-        Assert.NotNull(rotate!["trigger"]!["timeBeforeExpiry"]);
+            var policy = key.Template.Resolve(key.Properties["rotationPolicy"]);
+            Assert.NotNull(policy?["attributes"]?["expiryTime"]);
+            var rotate = Assert.Single(policy!["lifetimeActions"]!.AsArray(), a => a!["action"]!["type"]!.GetValue<string>() == "rotate");
+            Assert.NotNull(rotate!["trigger"]!["timeBeforeExpiry"]);
+        }
     }
 
     [Fact]
@@ -265,11 +266,23 @@ public sealed partial class ArmTemplateTests
         return grants;
     }
 
+    /// <summary>The list a resource's copy loop runs over ("count": "[length(variables('list'))]").</summary>
+    private static JsonArray CopiedOver(Resource resource)
+    {
+        var count = resource.Json["copy"]?["count"]?.GetValue<string>() ?? "";
+        var list = CopyCount().Match(count);
+        Assert.True(list.Success, $"{resource.Name} is not copied over a variable: {count}");
+        return resource.Template.Resolve(JsonValue.Create($"[variables('{list.Groups[1].Value}')]"))!.AsArray();
+    }
+
     private static Dictionary<string, string> AppSettings(Resource site) =>
         site.Properties["siteConfig"]!["appSettings"]!.AsArray()
             .ToDictionary(s => s!["name"]!.GetValue<string>(), s => s!["value"]!.GetValue<string>(), StringComparer.Ordinal);
 
     private static bool LooksSecret(string name) => SecretName().IsMatch(name);
+
+    [GeneratedRegex(@"^\[length\(variables\('([^']+)'\)\)\]$")]
+    private static partial Regex CopyCount();
 
     [GeneratedRegex("secret|password|passwd|connectionstring|sastoken|accountkey|accesskey|privatekey|apikey|keys?$", RegexOptions.IgnoreCase)]
     private static partial Regex SecretName();
