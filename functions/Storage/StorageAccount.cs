@@ -1,12 +1,16 @@
 using System.Collections.Concurrent;
 using Azure.Data.Tables;
+using Azure.Identity;
 using Azure.Storage.Queues;
 
 namespace Referral.Functions.Storage;
 
 /// <summary>
 /// The app's one storage account, read from the <c>AzureWebJobsStorage</c> setting that the
-/// Functions host and its bindings use too, so the app and its triggers always agree on where data lives.
+/// Functions host and its bindings use too, so the app and its triggers always agree on where data lives:
+/// a connection string locally (Azurite), or in Azure the identity-based form the host also reads
+/// (<c>AzureWebJobsStorage__tableServiceUri</c>, <c>__queueServiceUri</c>, or <c>__accountName</c>),
+/// reached with the app's managed identity through <see cref="DefaultAzureCredential"/> since shared keys are off.
 /// Tables and queues are created on first use and remembered, so a request path never pays for it twice.
 /// </summary>
 public sealed class StorageAccount
@@ -21,17 +25,37 @@ public sealed class StorageAccount
     public StorageAccount(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        // The Functions host's queue trigger reads and writes base64 messages; the app must match it.
+        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
         var connectionString = configuration[SettingName];
-        if (string.IsNullOrWhiteSpace(connectionString))
+        if (!string.IsNullOrWhiteSpace(connectionString))
         {
-            throw new InvalidOperationException(
-                $"The setting '{SettingName}' is missing: set it to the storage connection string " +
-                "(locally the Azurite connection string that infra/local/run.sh prints).");
+            tables = new TableServiceClient(connectionString);
+            queues = new QueueServiceClient(connectionString, queueOptions);
+            return;
         }
 
-        tables = new TableServiceClient(connectionString);
-        queues = new QueueServiceClient(connectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        var identityBased = configuration.GetSection(SettingName);
+        var account = identityBased["accountName"];
+        var tableUri = identityBased["tableServiceUri"] ?? (account is null ? null : $"https://{account}.table.core.windows.net");
+        var queueUri = identityBased["queueServiceUri"] ?? (account is null ? null : $"https://{account}.queue.core.windows.net");
+        if (!Uri.TryCreate(tableUri, UriKind.Absolute, out var tableService) || !Uri.TryCreate(queueUri, UriKind.Absolute, out var queueService))
+        {
+            throw new InvalidOperationException(
+                $"The setting '{SettingName}' is missing: set it to the storage connection string (locally the Azurite " +
+                $"connection string that infra/local/run.sh prints), or in Azure set '{SettingName}__tableServiceUri' and " +
+                $"'{SettingName}__queueServiceUri' (or '{SettingName}__accountName') for the app's managed identity.");
+        }
+
+        var credential = new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = identityBased["clientId"] });
+        tables = new TableServiceClient(tableService, credential);
+        queues = new QueueServiceClient(queueService, credential, queueOptions);
     }
+
+    /// <summary>Where the account's table service is: the connection string's endpoint or the identity-based URI.</summary>
+    public Uri TableServiceUri => tables.Uri;
+
+    public Uri QueueServiceUri => queues.Uri;
 
     public Task<TableClient> TableAsync(string name) =>
         tableClients.GetOrAdd(name, n => new Lazy<Task<TableClient>>(() => CreateTableAsync(n))).Value;

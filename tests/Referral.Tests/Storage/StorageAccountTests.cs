@@ -1,4 +1,5 @@
 using Azure.Data.Tables;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Referral.Functions.Storage;
 using Referral.Tests.Infrastructure;
@@ -33,6 +34,23 @@ public sealed class StorageAccountTests(AzuriteFixture azurite)
         var second = await storage.TableAsync("foundationonce");
 
         Assert.Same(first, second);
+    }
+
+    [Theory]
+    [InlineData("tableServiceUri", "https://stref.table.core.windows.net", "https://stref.table.core.windows.net/")]
+    [InlineData("accountName", "stref", "https://stref.table.core.windows.net/")]
+    public void In_Azure_the_identity_based_setting_the_host_reads_points_the_app_at_the_account(string key, string value, string expectedTables)
+    {
+        var settings = new Dictionary<string, string?> { [$"{StorageAccount.SettingName}:{key}"] = value };
+        if (key == "tableServiceUri")
+        {
+            settings[$"{StorageAccount.SettingName}:queueServiceUri"] = "https://stref.queue.core.windows.net";
+        }
+
+        var storage = new StorageAccount(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+
+        Assert.Equal(expectedTables, storage.TableServiceUri.ToString());
+        Assert.Equal("https://stref.queue.core.windows.net/", storage.QueueServiceUri.ToString());
     }
 
     [Fact]
