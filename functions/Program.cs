@@ -4,8 +4,10 @@ using Referral.Functions.Fhir;
 using Referral.Functions.Health;
 using Referral.Functions.Referrals;
 using Referral.Functions.Security;
+using Referral.Functions.Sessions;
 using Referral.Functions.Storage;
 using Referral.Functions.Therapists;
+using Referral.Functions.WriteBack;
 
 namespace Referral.Functions;
 
@@ -38,6 +40,8 @@ public sealed class Program
         builder.Services.AddSingleton<ReferralNotifications>();
         builder.Services.AddSingleton<Referral.Model.Referrals.ReferralValidator>();
         builder.Services.AddSingleton<Referral.Model.Terminology.ValueSetExpander>();
+        builder.Services.AddSingleton<Referral.Model.Sessions.SessionRecorder>();
+        EhrRegistry.AddEhrRegistry(builder.Services, builder.Configuration);
         builder.Services.AddApiAuthentication(builder.Configuration);
 
         var app = builder.Build();
@@ -53,6 +57,7 @@ public sealed class Program
         app.MapAudit();
         app.MapTherapistDirectory();
         app.MapReferrals();
+        app.MapSessions();
         app.MapConformance();
 
         await app.RunAsync();

@@ -419,11 +419,11 @@ public static class ReferralEndpoints
         return held;
     }
 
-    private static string ETagOf(StoredReferral referral) => $"W/\"{referral.Version.ToString(CultureInfo.InvariantCulture)}\"";
+    internal static string ETagOf(StoredReferral referral) => $"W/\"{referral.Version.ToString(CultureInfo.InvariantCulture)}\"";
 
-    private static string BaseUrl(HttpContext http) => $"{http.Request.Scheme}://{http.Request.Host}";
+    internal static string BaseUrl(HttpContext http) => $"{http.Request.Scheme}://{http.Request.Host}";
 
-    private static Bundle Searchset(HttpContext http, IEnumerable<Resource> resources, string type, string? next)
+    internal static Bundle Searchset(HttpContext http, IEnumerable<Resource> resources, string type, string? next)
     {
         var bundle = new Bundle { Type = Bundle.BundleType.Searchset };
         foreach (var resource in resources)
@@ -448,20 +448,20 @@ public static class ReferralEndpoints
         return bundle;
     }
 
-    private static FhirResult? UnknownParameter(IQueryCollection query, IReadOnlyList<string> supported)
+    internal static FhirResult? UnknownParameter(IQueryCollection query, IReadOnlyList<string> supported)
     {
         var unknown = query.Keys.FirstOrDefault(k => !supported.Contains(k, StringComparer.Ordinal));
         return unknown is null ? null : Outcome.BadRequest($"The search parameter '{unknown}' is not supported; use {string.Join(", ", supported)}.", unknown);
     }
 
-    private static string? Single(IQueryCollection query, string name) =>
+    internal static string? Single(IQueryCollection query, string name) =>
         query.TryGetValue(name, out var value) && !string.IsNullOrEmpty(value) ? value.ToString() : null;
 
     /// <summary>
     /// A reference search value as <c>Type/id</c>, whether given as an id, a relative or an absolute reference;
     /// <paramref name="error"/> when it is no reference to a <paramref name="type"/> with a valid id.
     /// </summary>
-    private static string? Reference(IQueryCollection query, string name, string type, out FhirResult? error)
+    internal static string? Reference(IQueryCollection query, string name, string type, out FhirResult? error)
     {
         error = null;
         if (Single(query, name) is not { } value)
@@ -483,10 +483,10 @@ public static class ReferralEndpoints
     public static bool IsFhirId(string id) =>
         id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.');
 
-    private static FhirResult? InvalidId(string id) =>
+    internal static FhirResult? InvalidId(string id) =>
         IsFhirId(id) ? null : Outcome.BadRequest("The id in the address is not a FHIR id (letters, digits, '-' and '.', at most 64).", "id");
 
-    private static AuditEntry Entry(HttpContext http, Caller caller, string interaction, AuditEvent.AuditEventAction action, StoredReferral referral, bool success, string? entity = null) => new()
+    internal static AuditEntry Entry(HttpContext http, Caller caller, string interaction, AuditEvent.AuditEventAction action, StoredReferral referral, bool success, string? entity = null) => new()
     {
         Caller = caller,
         Interaction = interaction,
@@ -497,7 +497,7 @@ public static class ReferralEndpoints
         SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
     };
 
-    private static AuditEntry Denied(HttpContext http, Caller caller, string interaction, string entity) => new()
+    internal static AuditEntry Denied(HttpContext http, Caller caller, string interaction, string entity) => new()
     {
         Caller = caller,
         Interaction = interaction,
