@@ -17,10 +17,13 @@ namespace Referral.Tests.Infrastructure;
 /// </summary>
 public sealed class ReferralScenario : IAsyncDisposable
 {
-    public ReferralScenario(AzuriteFixture azurite, TestIdentity identity)
+    public ReferralScenario(
+        AzuriteFixture azurite, TestIdentity identity, string? ehr = null, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
+        ArgumentNullException.ThrowIfNull(azurite);
         Identity = identity;
-        App = new FunctionsApp(azurite.ConnectionString, identity);
+        Ehr = ehr ?? TestIdentity.Ehr;
+        App = new FunctionsApp(azurite.ConnectionString, identity, settings, time);
         var suffix = Guid.NewGuid().ToString("N")[..8];
         Therapist = $"t-{suffix}";
         OtherTherapist = $"t2-{suffix}";
@@ -30,6 +33,9 @@ public sealed class ReferralScenario : IAsyncDisposable
     }
 
     public FunctionsApp App { get; }
+
+    /// <summary>The EHR the physician launched from (the FHIR base in their token's <c>ehr</c>).</summary>
+    public string Ehr { get; }
 
     public TestIdentity Identity { get; }
 
@@ -43,7 +49,7 @@ public sealed class ReferralScenario : IAsyncDisposable
 
     public string Patient { get; }
 
-    public HttpClient AsPhysician(string? patient = null) => App.ClientWith(Identity.Physician(Physician, patient ?? Patient));
+    public HttpClient AsPhysician(string? patient = null) => App.ClientWith(Identity.Physician(Physician, patient ?? Patient, ehr: Ehr));
 
     public HttpClient AsTherapist(string? therapist = null) => App.ClientWith(Identity.Therapist(therapist ?? Therapist));
 
