@@ -81,7 +81,9 @@ public static class SessionEndpoints
         }
 
         var recorded = await services.Store.ProceduresAsync(id, cancellationToken);
-        if (recorded.FirstOrDefault(p => p.Date == session!.Start) is { } earlier)
+        // Stored at second precision (FHIR dateTime as the model writes it), so compared at that precision.
+        var start = session!.Start.AddTicks(-(session.Start.Ticks % TimeSpan.TicksPerSecond));
+        if (recorded.FirstOrDefault(p => p.Date == start) is { } earlier)
         {
             var observations = await services.Store.ObservationsAsync(id, earlier.Session, cancellationToken);
             await QueueWriteBackAsync(services, referral, earlier.Session, cancellationToken);
