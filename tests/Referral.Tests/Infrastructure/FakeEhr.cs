@@ -1,8 +1,10 @@
 using System.Text.Json;
+using WireMock;
 using WireMock.Logging;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 using WireMock.Server;
+using WireMock.Types;
 
 namespace Referral.Tests.Infrastructure;
 
@@ -74,12 +76,15 @@ public sealed class FakeEhr : IDisposable
     /// <summary>The first Observation create answers 503; every one after it 201.</summary>
     public FakeEhr FailingOnceThenAccepting()
     {
+        var calls = 0;
         server.Given(Request.Create().WithPath("/fhir/Observation").UsingPost())
-            .InScenario("flaky").WillSetStateTo("recovered")
-            .RespondWith(Response.Create().WithStatusCode(503));
-        server.Given(Request.Create().WithPath("/fhir/Observation").UsingPost())
-            .InScenario("flaky").WhenStateIs("recovered")
-            .RespondWith(Created("Observation"));
+            .RespondWith(Response.Create().WithCallback(_ => Interlocked.Increment(ref calls) == 1
+                ? new ResponseMessage { StatusCode = 503 }
+                : new ResponseMessage
+                {
+                    StatusCode = 201,
+                    Headers = new Dictionary<string, WireMockList<string>> { ["Location"] = new($"{FhirBase}/Observation/ehr-observation-{calls}/_history/1") },
+                }));
         return this;
     }
 
