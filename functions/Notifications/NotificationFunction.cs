@@ -27,6 +27,9 @@ public static partial class NotificationFunction
     public const string PhysicianUnanswered = "physician-unanswered";
     public const string PrescriptionExpiring = "prescription-expiring";
 
+    /// <summary>How long an event may wait for its referral's transaction before it counts as one that never stored.</summary>
+    private static readonly TimeSpan NotYetStoredFor = TimeSpan.FromMinutes(10);
+
     public static IEndpointRouteBuilder MapNotifications(this IEndpointRouteBuilder app)
     {
         app.MapTrigger(Name, HandleAsync);
@@ -68,7 +71,10 @@ public static partial class NotificationFunction
         var referral = await services.Store.GetAsync(message.Referral, cancellationToken);
         if (referral is null)
         {
-            return InvocationResponse.Ok("The referral is not stored; nothing to tell.");
+            // Submit queues the event while its transaction runs: a young message may simply have come first.
+            return invocation!.InsertionTime() is { } inserted && services.Time.GetUtcNow() - inserted < NotYetStoredFor
+                ? InvocationResponse.Failed("The referral is not stored yet; the message will be retried.", StatusCodes.Status503ServiceUnavailable)
+                : InvocationResponse.Ok("The referral is not stored; nothing to tell.");
         }
 
         var sent = Flag("Sent", message.Kind);

@@ -105,10 +105,37 @@ public static class ReferralEndpoints
         var task = ReferralTasks.Create(request, now);
         task.Id = request.Id;
 
-        var (submitted, referral) = await services.Store.SubmitAsync(request, task, caller.Ehr!, now, cancellationToken);
-        // Also on a retry: the first attempt may have stored the referral and failed before this line.
-        await services.Notifications.EnqueueAsync(new ReferralEvent(ReferralEvent.Submitted, referral.Id), cancellationToken);
-        await services.Audit.RecordAsync(Entry(http, caller, "create", AuditEvent.AuditEventAction.C, referral, success: true), cancellationToken);
+        // The transaction, the notification and the audit record are three round trips; they run at the same time
+        // (DESIGN.md's submit budget). The notification consumer retries a referral it cannot read yet, so a message
+        // that outruns the transaction is not lost. Also on a retry the event is queued again: the first attempt may
+        // have stored the referral and failed before queuing it (the consumer sends each kind once).
+        var audit = new AuditEntry
+        {
+            Caller = caller,
+            Interaction = "create",
+            Action = AuditEvent.AuditEventAction.C,
+            Entity = $"ServiceRequest/{request.Id}",
+            Patient = request.Subject?.Reference is { } subject ? FhirReference.Key(subject) : null,
+            Success = true,
+            SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
+        };
+        var storing = services.Store.SubmitAsync(request, task, caller.Ehr!, now, cancellationToken);
+        var queued = services.Notifications.EnqueueAsync(new ReferralEvent(ReferralEvent.Submitted, request.Id), cancellationToken);
+        var audited = services.Audit.RecordAsync(audit, cancellationToken);
+        (SubmitOutcome Outcome, StoredReferral Referral) stored;
+        try
+        {
+            stored = await storing;
+        }
+        catch (Exception e) when (e is Azure.RequestFailedException or InvalidOperationException)
+        {
+            await audited;
+            await services.Audit.RecordAsync(audit with { Success = false }, cancellationToken);
+            throw;
+        }
+
+        await Task.WhenAll(queued, audited);
+        var (submitted, referral) = stored;
 
         return new FhirResult(referral.Request, submitted == SubmitOutcome.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK)
         {
@@ -269,8 +296,9 @@ public static class ReferralEndpoints
             return Outcome.BadRequest("_count must be a whole number from 1 to 100.", "_count");
         }
 
-        var page = await services.Store.InboxAsync(caller.Id, status, count, Single(query, "_page"), cancellationToken);
-        await services.Audit.RecordAsync(new AuditEntry
+        // The query and the audit record are independent round trips: at the same time.
+        var reading = services.Store.InboxAsync(caller.Id, status, count, Single(query, "_page"), cancellationToken);
+        var audited = services.Audit.RecordAsync(new AuditEntry
         {
             Caller = caller,
             Interaction = "search-type",
@@ -279,6 +307,8 @@ public static class ReferralEndpoints
             Success = true,
             SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
         }, cancellationToken);
+        var page = await reading;
+        await audited;
 
         string? next = null;
         if (page.Continuation is not null)

@@ -52,6 +52,13 @@ public sealed record InvocationRequest
         }
     }
 
+    /// <summary>When the message was put on the queue, where the metadata says (a string, possibly JSON-encoded once more).</summary>
+    public DateTimeOffset? InsertionTime() =>
+        Metadata.TryGetValue("InsertionTime", out var value) && value.ValueKind == JsonValueKind.String
+        && DateTimeOffset.TryParse(value.GetString()!.Trim('"'), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
+            ? time
+            : null;
+
     /// <summary>How many times the queue has handed this message out, 1 the first time: a number, or a string holding one.</summary>
     public int DequeueCount()
     {

@@ -227,6 +227,8 @@ public static class Program
     {
         public Uri Start()
         {
+            // A test project gets its content root from Mvc.Testing's build step; a console tool names it.
+            Environment.SetEnvironmentVariable("ASPNETCORE_TEST_CONTENTROOT_REFERRAL_FUNCTIONS", Repository.PathTo("functions"));
             UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
             StartServer();
             return new Uri(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
