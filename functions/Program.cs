@@ -2,10 +2,15 @@ using Referral.Functions.Audit;
 using Referral.Functions.Conformance;
 using Referral.Functions.Fhir;
 using Referral.Functions.Health;
+using Referral.Functions.Notifications;
 using Referral.Functions.Referrals;
+using Referral.Functions.Reminders;
 using Referral.Functions.Security;
+using Referral.Functions.Sessions;
 using Referral.Functions.Storage;
 using Referral.Functions.Therapists;
+using Referral.Functions.Triggers;
+using Referral.Functions.WriteBack;
 
 namespace Referral.Functions;
 
@@ -38,6 +43,9 @@ public sealed class Program
         builder.Services.AddSingleton<ReferralNotifications>();
         builder.Services.AddSingleton<Referral.Model.Referrals.ReferralValidator>();
         builder.Services.AddSingleton<Referral.Model.Terminology.ValueSetExpander>();
+        builder.Services.AddSingleton<Referral.Model.Sessions.SessionRecorder>();
+        EhrRegistry.AddEhrRegistry(builder.Services, builder.Configuration);
+        AddBackgroundWork(builder);
         builder.Services.AddApiAuthentication(builder.Configuration);
 
         var app = builder.Build();
@@ -53,8 +61,56 @@ public sealed class Program
         app.MapAudit();
         app.MapTherapistDirectory();
         app.MapReferrals();
+        app.MapSessions();
+        app.MapNotifications();
+        app.MapEhrWriteBack();
+        app.MapReminders();
         app.MapConformance();
 
         await app.RunAsync();
+    }
+
+    /// <summary>The queue- and timer-triggered functions' services, and in Development the local trigger runner that fires them.</summary>
+    private static void AddBackgroundWork(WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        services.AddHttpClient();
+        // An EHR that hangs must not hold a queue message for ever: the try fails and is retried later.
+        services.AddHttpClient(BackendServicesTokens.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(30));
+
+        services.AddOptions<BackendServicesOptions>().Bind(configuration.GetSection(BackendServicesOptions.Section))
+            .Validate(o => o.AssertionLifetime > TimeSpan.Zero && o.AssertionLifetime <= TimeSpan.FromMinutes(5),
+                "BackendServices:AssertionLifetime must be more than zero and at most five minutes (SMART).")
+            .ValidateOnStart();
+        services.AddSingleton<BackendSigningKeys>();
+        services.AddSingleton<BackendServicesTokens>();
+
+        services.AddOptions<SmartAppOptions>().Bind(configuration.GetSection(SmartAppOptions.Section))
+            .Validate(o => Uri.TryCreate(o.BaseUrl, UriKind.Absolute, out _), "SmartApp:BaseUrl must be the smart-app's absolute base URL (messages link to it).")
+            .ValidateOnStart();
+        services.AddOptions<NotificationOptions>().Bind(configuration.GetSection(NotificationOptions.Section))
+            .Validate(o => MimeKit.MailboxAddress.TryParse(o.From, out _), "Notifications:From must be the email address notifications come from.")
+            .Validate(o => o.Sender != SenderKind.Smtp || !string.IsNullOrWhiteSpace(o.Smtp.Host), "Notifications:Smtp:Host is missing (Notifications:Sender is Smtp).")
+            .Validate(o => o.Sender != SenderKind.PickupFolder || !string.IsNullOrWhiteSpace(o.PickupFolder), "Notifications:PickupFolder is missing (Notifications:Sender is PickupFolder).")
+            .ValidateOnStart();
+        services.AddSingleton<INotificationSender>(sp =>
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<NotificationOptions>>().Value.Sender == SenderKind.PickupFolder
+                ? ActivatorUtilities.CreateInstance<PickupFolderSender>(sp)
+                : ActivatorUtilities.CreateInstance<SmtpSender>(sp));
+
+        services.AddOptions<ReminderOptions>().Bind(configuration.GetSection(ReminderOptions.Section))
+            .Validate(o => o.RemindTherapistAfter > TimeSpan.Zero && o.TellPhysicianAfter >= o.RemindTherapistAfter && o.ExpiryWarningBefore >= TimeSpan.Zero,
+                "Reminders: RemindTherapistAfter must be positive, TellPhysicianAfter at least as long, ExpiryWarningBefore not negative.")
+            .ValidateOnStart();
+
+        // Without the Functions host nothing fires queue or timer triggers; in Development this runner does (DESIGN.md §3).
+        if (builder.Environment.IsDevelopment())
+        {
+            services.AddOptions<TriggerRunnerOptions>().Bind(configuration.GetSection(TriggerRunnerOptions.Section));
+            services.AddHttpClient(LocalTriggerRunner.HttpClientName);
+            services.AddSingleton<LocalTriggerRunner>();
+            services.AddHostedService(sp => sp.GetRequiredService<LocalTriggerRunner>());
+        }
     }
 }

@@ -29,6 +29,16 @@ public static class ConformanceEndpoints
             ("status", SearchParamType.Token, "requested, accepted, rejected, in-progress, cancelled, completed."),
             ("_count", SearchParamType.Number, "Page size, 1-100; the next page is the Bundle's next link."),
         ],
+        ["Observation"] =
+        [
+            ("based-on", SearchParamType.Reference, "The referral (ServiceRequest/[id]): its session outcomes, oldest first."),
+            ("patient", SearchParamType.Reference, "Patient/[id]: the outcomes of every referral of the patient the caller may see, oldest first."),
+        ],
+        ["Procedure"] =
+        [
+            ("based-on", SearchParamType.Reference, "The referral (ServiceRequest/[id]): its sessions, oldest first."),
+            ("patient", SearchParamType.Reference, "Patient/[id]: the sessions of every referral of the patient the caller may see, oldest first."),
+        ],
         ["PractitionerRole"] =
         [
             ("specialty", SearchParamType.Token, "Therapist training (comma: any of; repeated: all of)."),
@@ -120,9 +130,21 @@ public static class ConformanceEndpoints
                     {
                         Name = operation[1..],
                         Definition = $"{Referral.Model.Canonicals.Base}/OperationDefinition/{resource.Type}-{operation[1..]}",
-                        Documentation = resource.Type == "Task"
-                            ? "A transition of the referral's Task, checked by the referral state machine; a Parameters body with 'reason' where one is needed; If-Match guards against stale changes."
-                            : null,
+                        Documentation = (resource.Type, operation[1..]) switch
+                        {
+                            ("Task", Sessions.SessionEndpoints.RecordSessionOperation) =>
+                                "Records one session, by the therapist the referral is assigned to: a Parameters body with start (dateTime), minutes, " +
+                                "bodySite (CodeableConcept with laterality, 1..*), technique (Coding, 1..*), painBefore, painAfter (0-10), " +
+                                "rangeOfMotion (parts joint, movement, degrees), functionalScore (parts instrument, score) and note. The server makes the " +
+                                "Procedure and Observations (LOINC 72514-3 pain, range of motion, functional score), stores them with the Task's change in " +
+                                "one transaction and queues their write-back to the EHR; it answers a Parameters with task, procedure, observation, session " +
+                                "and remainingSessions. A session past the prescribed count or validity, on a body site not prescribed, or on a referral " +
+                                "not accepted is a 422 naming the parameter; the same session sent again is answered with what was stored; If-Match guards " +
+                                "against stale changes.",
+                            ("Task", _) =>
+                                "A transition of the referral's Task, checked by the referral state machine; a Parameters body with 'reason' where one is needed; If-Match guards against stale changes.",
+                            _ => null,
+                        },
                     });
                 }
             }

@@ -105,10 +105,37 @@ public static class ReferralEndpoints
         var task = ReferralTasks.Create(request, now);
         task.Id = request.Id;
 
-        var (submitted, referral) = await services.Store.SubmitAsync(request, task, caller.Ehr!, now, cancellationToken);
-        // Also on a retry: the first attempt may have stored the referral and failed before this line.
-        await services.Notifications.EnqueueAsync(new ReferralEvent(ReferralEvent.Submitted, referral.Id), cancellationToken);
-        await services.Audit.RecordAsync(Entry(http, caller, "create", AuditEvent.AuditEventAction.C, referral, success: true), cancellationToken);
+        // The transaction, the notification and the audit record are three round trips; they run at the same time
+        // (DESIGN.md's submit budget). The notification consumer retries a referral it cannot read yet, so a message
+        // that outruns the transaction is not lost. Also on a retry the event is queued again: the first attempt may
+        // have stored the referral and failed before queuing it (the consumer sends each kind once).
+        var audit = new AuditEntry
+        {
+            Caller = caller,
+            Interaction = "create",
+            Action = AuditEvent.AuditEventAction.C,
+            Entity = $"ServiceRequest/{request.Id}",
+            Patient = request.Subject?.Reference is { } subject ? FhirReference.Key(subject) : null,
+            Success = true,
+            SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
+        };
+        var storing = services.Store.SubmitAsync(request, task, caller.Ehr!, now, cancellationToken);
+        var queued = services.Notifications.EnqueueAsync(new ReferralEvent(ReferralEvent.Submitted, request.Id), cancellationToken);
+        var audited = services.Audit.RecordAsync(audit, cancellationToken);
+        (SubmitOutcome Outcome, StoredReferral Referral) stored;
+        try
+        {
+            stored = await storing;
+        }
+        catch (Exception e) when (e is Azure.RequestFailedException or InvalidOperationException)
+        {
+            await audited;
+            await services.Audit.RecordAsync(audit with { Success = false }, cancellationToken);
+            throw;
+        }
+
+        await Task.WhenAll(queued, audited);
+        var (submitted, referral) = stored;
 
         return new FhirResult(referral.Request, submitted == SubmitOutcome.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK)
         {
@@ -269,8 +296,9 @@ public static class ReferralEndpoints
             return Outcome.BadRequest("_count must be a whole number from 1 to 100.", "_count");
         }
 
-        var page = await services.Store.InboxAsync(caller.Id, status, count, Single(query, "_page"), cancellationToken);
-        await services.Audit.RecordAsync(new AuditEntry
+        // The query and the audit record are independent round trips: at the same time.
+        var reading = services.Store.InboxAsync(caller.Id, status, count, Single(query, "_page"), cancellationToken);
+        var audited = services.Audit.RecordAsync(new AuditEntry
         {
             Caller = caller,
             Interaction = "search-type",
@@ -279,6 +307,8 @@ public static class ReferralEndpoints
             Success = true,
             SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
         }, cancellationToken);
+        var page = await reading;
+        await audited;
 
         string? next = null;
         if (page.Continuation is not null)
@@ -419,11 +449,11 @@ public static class ReferralEndpoints
         return held;
     }
 
-    private static string ETagOf(StoredReferral referral) => $"W/\"{referral.Version.ToString(CultureInfo.InvariantCulture)}\"";
+    internal static string ETagOf(StoredReferral referral) => $"W/\"{referral.Version.ToString(CultureInfo.InvariantCulture)}\"";
 
-    private static string BaseUrl(HttpContext http) => $"{http.Request.Scheme}://{http.Request.Host}";
+    internal static string BaseUrl(HttpContext http) => $"{http.Request.Scheme}://{http.Request.Host}";
 
-    private static Bundle Searchset(HttpContext http, IEnumerable<Resource> resources, string type, string? next)
+    internal static Bundle Searchset(HttpContext http, IEnumerable<Resource> resources, string type, string? next)
     {
         var bundle = new Bundle { Type = Bundle.BundleType.Searchset };
         foreach (var resource in resources)
@@ -448,20 +478,20 @@ public static class ReferralEndpoints
         return bundle;
     }
 
-    private static FhirResult? UnknownParameter(IQueryCollection query, IReadOnlyList<string> supported)
+    internal static FhirResult? UnknownParameter(IQueryCollection query, IReadOnlyList<string> supported)
     {
         var unknown = query.Keys.FirstOrDefault(k => !supported.Contains(k, StringComparer.Ordinal));
         return unknown is null ? null : Outcome.BadRequest($"The search parameter '{unknown}' is not supported; use {string.Join(", ", supported)}.", unknown);
     }
 
-    private static string? Single(IQueryCollection query, string name) =>
+    internal static string? Single(IQueryCollection query, string name) =>
         query.TryGetValue(name, out var value) && !string.IsNullOrEmpty(value) ? value.ToString() : null;
 
     /// <summary>
     /// A reference search value as <c>Type/id</c>, whether given as an id, a relative or an absolute reference;
     /// <paramref name="error"/> when it is no reference to a <paramref name="type"/> with a valid id.
     /// </summary>
-    private static string? Reference(IQueryCollection query, string name, string type, out FhirResult? error)
+    internal static string? Reference(IQueryCollection query, string name, string type, out FhirResult? error)
     {
         error = null;
         if (Single(query, name) is not { } value)
@@ -483,10 +513,10 @@ public static class ReferralEndpoints
     public static bool IsFhirId(string id) =>
         id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.');
 
-    private static FhirResult? InvalidId(string id) =>
+    internal static FhirResult? InvalidId(string id) =>
         IsFhirId(id) ? null : Outcome.BadRequest("The id in the address is not a FHIR id (letters, digits, '-' and '.', at most 64).", "id");
 
-    private static AuditEntry Entry(HttpContext http, Caller caller, string interaction, AuditEvent.AuditEventAction action, StoredReferral referral, bool success, string? entity = null) => new()
+    internal static AuditEntry Entry(HttpContext http, Caller caller, string interaction, AuditEvent.AuditEventAction action, StoredReferral referral, bool success, string? entity = null) => new()
     {
         Caller = caller,
         Interaction = interaction,
@@ -497,7 +527,7 @@ public static class ReferralEndpoints
         SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
     };
 
-    private static AuditEntry Denied(HttpContext http, Caller caller, string interaction, string entity) => new()
+    internal static AuditEntry Denied(HttpContext http, Caller caller, string interaction, string entity) => new()
     {
         Caller = caller,
         Interaction = interaction,

@@ -56,7 +56,7 @@ public sealed record InboxPage(IReadOnlyList<FhirTask> Tasks, string? Continuati
 /// requester goes through pointer rows in a second table, written beside the transaction; a pointer whose
 /// referral is missing is skipped, so a failed submit leaves nothing a reader can see.
 /// </summary>
-public sealed class ReferralStore(StorageAccount storage)
+public sealed partial class ReferralStore(StorageAccount storage)
 {
     public const string TableName = "Referrals";
     public const string IndexTableName = "ReferralIndex";

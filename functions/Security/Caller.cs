@@ -7,6 +7,9 @@ public enum CallerKind
     Physician,
     Therapist,
     Admin,
+
+    /// <summary>The app itself, doing queued work (EHR write-back): never a caller of the API.</summary>
+    System,
 }
 
 /// <summary>The verified identity behind a request, as the authorization rules need it.</summary>
@@ -34,6 +37,9 @@ public sealed record Caller
 
     /// <summary>The identity as an audit record names it (the absolute fhirUser where there is one).</summary>
     public required string Display { get; init; }
+
+    /// <summary>The app acting on its own, as audit records name it.</summary>
+    public static Caller System { get; } = new() { Kind = CallerKind.System, Id = "system", Display = "Medical-massage referral functions (backend services)" };
 
     public static Caller From(ClaimsPrincipal user, AuthOptions options)
     {

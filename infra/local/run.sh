@@ -113,7 +113,10 @@ start_app "the functions app" functions "$fn_url" "$logs/functions.log" \
   "AzureWebJobsStorage=$storage" \
   "Auth__Physician__Issuer=$app_url" \
   "Auth__Physician__JwksUrl=$app_url/.well-known/jwks.json" \
-  "Auth__Therapist__Authority=$ehr_url"
+  "Auth__Therapist__Authority=$ehr_url" \
+  "Ehrs__0__Iss=$ehr_url/fhir" \
+  "SmartApp__BaseUrl=$app_url" \
+  "Notifications__PickupFolder=$logs/mail"
 wait_for_port "The functions app" "$fn_port" "$logs/functions.log"
 
 start_app "the smart-app" smart-app "$app_url" "$logs/smart-app.log" \
@@ -126,7 +129,8 @@ Everything is running (logs in $logs):
 
   Sandbox EHR   $ehr_url        <- start here: pick a patient, press "Medical massage referral"
   smart-app     $app_url
-  functions     $fn_url/api/health
+  functions     $fn_url/api/health   (queue and timer functions fired by its local trigger runner)
+  mail          $logs/mail         (notifications, as .eml files)
   Azurite       tables 127.0.0.1:$table_port, queues 127.0.0.1:$queue_port, blobs 127.0.0.1:$blob_port
                 connection string: $storage
 

@@ -2,6 +2,7 @@ using System.Net;
 using Hl7.Fhir.Model;
 using Referral.Functions.Audit;
 using Referral.Functions.Referrals;
+using Referral.Functions.Sessions;
 using Referral.Functions.Therapists;
 using Referral.Model.Terminology;
 using Referral.Tests.Infrastructure;
@@ -25,12 +26,15 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var statement = await ReadAsync<CapabilityStatement>(response);
         var resources = statement.Rest.Single().Resource.ToDictionary(r => r.Type!);
-        Assert.Equal(["AuditEvent", "CodeSystem", "PractitionerRole", "ServiceRequest", "Task", "ValueSet"], resources.Keys.Order());
+        Assert.Equal(["AuditEvent", "CodeSystem", "Observation", "PractitionerRole", "Procedure", "ServiceRequest", "Task", "ValueSet"], resources.Keys.Order());
 
         string[] Interactions(string type) => [.. resources[type].Interaction.Select(i => i.Code!.Value.ToString()).Order()];
         Assert.Equal(["Create", "Read", "SearchType"], Interactions("ServiceRequest"));
         Assert.Equal(["Read", "SearchType"], Interactions("Task"));
-        Assert.Equal(["accept", "cancel", "complete", "decline"], resources["Task"].Operation.Select(o => o.Name).Order());
+        Assert.Equal(["accept", "cancel", "complete", "decline", "record-session"], resources["Task"].Operation.Select(o => o.Name).Order());
+        Assert.Equal(["SearchType"], Interactions("Observation"));
+        Assert.Equal(["SearchType"], Interactions("Procedure"));
+        Assert.Contains("Parameters body with start", resources["Task"].Operation.Single(o => o.Name == "record-session").Documentation, StringComparison.Ordinal);
         Assert.Contains("expand", resources["ValueSet"].Operation.Select(o => o.Name));
         Assert.Contains(resources["ServiceRequest"].SupportedProfile, p => p!.EndsWith("MedicalMassageServiceRequest", StringComparison.Ordinal));
     }
@@ -46,6 +50,8 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
         static string[] Accepted(IEnumerable<string> names) => [.. names.Where(n => n != "_page").Order()];
         Assert.Equal(Accepted(ReferralEndpoints.ServiceRequestSearchParameters), declared["ServiceRequest"]);
         Assert.Equal(Accepted(ReferralEndpoints.TaskSearchParameters), declared["Task"]);
+        Assert.Equal(Accepted(SessionEndpoints.ObservationSearchParameters), declared["Observation"]);
+        Assert.Equal(Accepted(SessionEndpoints.ProcedureSearchParameters), declared["Procedure"]);
         Assert.Equal(Accepted(DirectoryEndpoints.SearchParameters.Where(n => n != "_count")), declared["PractitionerRole"]);
         Assert.Equal(Accepted(AuditEndpoints.Parameters.Where(n => n != "_count")), declared["AuditEvent"]);
     }

@@ -33,6 +33,11 @@ public sealed class CustomHandlerProcessTests(AzuriteFixture azurite, TestIdenti
         start.Environment["AzureWebJobsStorage"] = azurite.ConnectionString;
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment.Remove("ASPNETCORE_URLS");
+        // What the host's app settings must hold in Azure besides storage and the issuers.
+        start.Environment["Notifications__Sender"] = "PickupFolder";
+        start.Environment["Notifications__PickupFolder"] = Path.Combine(Path.GetTempPath(), "referral-mail-" + Guid.NewGuid().ToString("N"));
+        start.Environment["Notifications__From"] = "referrals@example.org";
+        start.Environment["SmartApp__BaseUrl"] = "https://smart-app.example.org";
         foreach (var (key, value) in identity.Settings)
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

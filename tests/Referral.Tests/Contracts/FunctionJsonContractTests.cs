@@ -1,6 +1,11 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Referral.Functions.Notifications;
+using Referral.Functions.Referrals;
+using Referral.Functions.Storage;
+using Referral.Functions.Triggers;
+using Referral.Functions.WriteBack;
 using Referral.Tests.Infrastructure;
 
 namespace Referral.Tests.Contracts;
@@ -59,6 +64,73 @@ public sealed class FunctionJsonContractTests(AzuriteFixture azurite)
 
         var output = json.RootElement.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("direction").GetString() == "out");
         Assert.Equal("http", output.GetProperty("type").GetString());
+    }
+
+    [Theory]
+    [MemberData(nameof(FunctionFolders))]
+    public async Task Each_queue_and_timer_function_json_matches_a_POST_endpoint_named_after_its_folder(string function)
+    {
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(
+            Repository.PathTo("functions", function, "function.json"), TestContext.Current.CancellationToken));
+        var trigger = json.RootElement.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("direction").GetString() == "in");
+        var type = trigger.GetProperty("type").GetString();
+        if (type == "httpTrigger")
+        {
+            return;
+        }
+
+        Assert.True(type is "queueTrigger" or "timerTrigger", $"{function}: an unexpected trigger {type}.");
+        await using var app = new FunctionsApp(azurite.ConnectionString);
+        var served = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText == $"/{function}").ToList();
+        Assert.Contains(served, e => e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.SequenceEqual(["POST"]) == true
+            && e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == function);
+
+        if (type == "queueTrigger")
+        {
+            // The queue the function listens to is the queue the app writes that work to.
+            var expected = function switch
+            {
+                NotificationFunction.Name => ReferralNotifications.QueueName,
+                EhrWriteBackFunction.Name => EhrWriteBackRequests.QueueName,
+                _ => null,
+            };
+            Assert.Equal(expected, trigger.GetProperty("queueName").GetString());
+            Assert.Equal(StorageAccount.SettingName, trigger.GetProperty("connection").GetString());
+            Assert.Equal("message", trigger.GetProperty("name").GetString());
+        }
+        else
+        {
+            var schedule = trigger.GetProperty("schedule").GetString()!;
+            Assert.Equal(6, schedule.Split(' ').Length);
+            Assert.NotNull(LocalTriggerRunner.Parse(schedule));
+        }
+    }
+
+    [Fact]
+    public async Task Every_POST_endpoint_outside_api_is_a_declared_queue_or_timer_function()
+    {
+        await using var app = new FunctionsApp(azurite.ConnectionString);
+        var manifest = app.Triggers.Manifest;
+        var triggered = manifest.Functions.Where(f => f.Kind is TriggerKind.Queue or TriggerKind.Timer).Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/", StringComparison.Ordinal) == false)
+            .ToList();
+
+        Assert.Equal(["ehr-writeback", "referral-notify", "referral-reminders"], triggered.Order(StringComparer.Ordinal));
+        Assert.All(endpoints, e => Assert.Contains(e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? e.RoutePattern.RawText!, triggered));
+        Assert.Equal(triggered.Count, endpoints.Count);
+    }
+
+    [Fact]
+    public async Task Host_json_sets_the_queue_retries_backoff_and_poison_rule()
+    {
+        await using var app = new FunctionsApp(azurite.ConnectionString);
+
+        var queues = app.Triggers.Manifest.Queues;
+
+        Assert.Equal(5, queues.MaxDequeueCount);
+        Assert.Equal(TimeSpan.FromSeconds(30), queues.VisibilityTimeout);
     }
 
     [Fact]

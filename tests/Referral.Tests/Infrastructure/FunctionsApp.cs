@@ -1,21 +1,60 @@
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Referral.Functions.Storage;
+using Referral.Functions.Triggers;
 
 namespace Referral.Tests.Infrastructure;
 
-/// <summary>The functions app with its real pipeline, pointed at the test run's Azurite and, where given, the test issuers.</summary>
-public sealed class FunctionsApp(string storageConnectionString, TestIdentity? identity = null) : WebApplicationFactory<Functions.Program>
+/// <summary>
+/// The functions app with its real pipeline, pointed at the test run's Azurite and, where given, the test issuers.
+/// Its local trigger runner is registered (Development) but its background loop is off unless a test turns it on:
+/// tests drive it with <see cref="Triggers"/>, and it calls the app through the test server as the host would.
+/// </summary>
+public sealed class FunctionsApp(
+    string storageConnectionString,
+    TestIdentity? identity = null,
+    IReadOnlyDictionary<string, string?>? settings = null,
+    TimeProvider? time = null) : WebApplicationFactory<Functions.Program>
 {
+    /// <summary>Where this app's pickup-folder sender writes its messages.</summary>
+    public string MailFolder { get; } = Path.Combine(Path.GetTempPath(), "referral-mail-" + Guid.NewGuid().ToString("N"));
+
+    public LocalTriggerRunner Triggers => Services.GetRequiredService<LocalTriggerRunner>();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
         builder.UseSetting(StorageAccount.SettingName, storageConnectionString);
+        builder.UseSetting("TriggerRunner:Enabled", "false");
+        builder.UseSetting("TriggerRunner:BaseAddress", "http://localhost");
+        builder.UseSetting("Notifications:PickupFolder", MailFolder);
         foreach (var (key, value) in identity?.Settings ?? new Dictionary<string, string>())
         {
             builder.UseSetting(key, value);
         }
+
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            builder.UseSetting(key, value);
+        }
+
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddHttpClient(LocalTriggerRunner.HttpClientName)
+                .ConfigurePrimaryHttpMessageHandler(sp => ((TestServer)sp.GetRequiredService<IServer>()).CreateHandler());
+            if (time is not null)
+            {
+                services.AddSingleton(time);
+            }
+        });
     }
+
+    /// <summary>The messages the app has "sent" so far, as the text of each .eml file.</summary>
+    public IReadOnlyList<string> Mail() =>
+        Directory.Exists(MailFolder) ? [.. Directory.EnumerateFiles(MailFolder, "*.eml").Order(StringComparer.Ordinal).Select(File.ReadAllText)] : [];
 }
 
 public static class FactoryClients

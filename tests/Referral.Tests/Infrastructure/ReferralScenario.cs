@@ -17,10 +17,13 @@ namespace Referral.Tests.Infrastructure;
 /// </summary>
 public sealed class ReferralScenario : IAsyncDisposable
 {
-    public ReferralScenario(AzuriteFixture azurite, TestIdentity identity)
+    public ReferralScenario(
+        AzuriteFixture azurite, TestIdentity identity, string? ehr = null, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? time = null)
     {
+        ArgumentNullException.ThrowIfNull(azurite);
         Identity = identity;
-        App = new FunctionsApp(azurite.ConnectionString, identity);
+        Ehr = ehr ?? TestIdentity.Ehr;
+        App = new FunctionsApp(azurite.ConnectionString, identity, settings, time);
         var suffix = Guid.NewGuid().ToString("N")[..8];
         Therapist = $"t-{suffix}";
         OtherTherapist = $"t2-{suffix}";
@@ -30,6 +33,9 @@ public sealed class ReferralScenario : IAsyncDisposable
     }
 
     public FunctionsApp App { get; }
+
+    /// <summary>The EHR the physician launched from (the FHIR base in their token's <c>ehr</c>).</summary>
+    public string Ehr { get; }
 
     public TestIdentity Identity { get; }
 
@@ -43,7 +49,7 @@ public sealed class ReferralScenario : IAsyncDisposable
 
     public string Patient { get; }
 
-    public HttpClient AsPhysician(string? patient = null) => App.ClientWith(Identity.Physician(Physician, patient ?? Patient));
+    public HttpClient AsPhysician(string? patient = null) => App.ClientWith(Identity.Physician(Physician, patient ?? Patient, ehr: Ehr));
 
     public HttpClient AsTherapist(string? therapist = null) => App.ClientWith(Identity.Therapist(therapist ?? Therapist));
 
@@ -66,6 +72,7 @@ public sealed class ReferralScenario : IAsyncDisposable
         Practitioner = new ResourceReference($"Practitioner/{id}", name),
         Code = [MedicalMassageServiceRequest.PerformerType.ToCodeableConcept()],
         Specialty = [.. trainings.Select(t => TherapistTrainings.Codes.For(t).ToCodeableConcept())],
+        Telecom = [new ContactPoint(ContactPoint.ContactPointSystem.Email, ContactPoint.ContactPointUse.Work, $"{id}@therapists.test")],
         Extension =
         [
             new Extension(TherapistDirectory.AcceptingNewReferralsExtension, new FhirBoolean(true)),
@@ -117,6 +124,74 @@ public sealed class ReferralScenario : IAsyncDisposable
     }
 
     public static Uri Url(string path) => new(path, UriKind.Relative);
+
+    /// <summary>A referral valid since a week ago, so a session earlier today is within it whatever the time of day.</summary>
+    public ReferralDraft DraftValidSinceLastWeek() => Draft() with { ValidFrom = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-7) };
+
+    /// <summary>Submits a valid referral (by default <see cref="DraftValidSinceLastWeek"/>) and has the therapist accept it; the referral's id.</summary>
+    public async Task<string> SubmitAndAcceptAsync(ReferralDraft? draft = null)
+    {
+        var (submitted, request) = await SubmitAsync(draft ?? DraftValidSinceLastWeek());
+        Assert.True(submitted.IsSuccessStatusCode, await submitted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        using var therapist = AsTherapist();
+        using var accepted = await therapist.PostAsync(Url($"/api/fhir/Task/{request!.Id}/$accept"), null, TestContext.Current.CancellationToken);
+        Assert.True(accepted.IsSuccessStatusCode, await accepted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        return request.Id!;
+    }
+
+    /// <summary>
+    /// A <c>$record-session</c> body: the right wrist treated with myofascial release, pain 6 then 3, wrist extension
+    /// 55 degrees, a QuickDASH score, ended an hour ago (or starting at <paramref name="start"/>).
+    /// </summary>
+    public static Parameters Session(DateTimeOffset? start = null, IReadOnlyList<BodyArea>? sites = null, int painBefore = 6, int painAfter = 3)
+    {
+        var begin = start ?? DateTimeOffset.UtcNow.AddHours(-2);
+        var parameters = new Parameters();
+        parameters.Add("start", new FhirDateTime(begin));
+        parameters.Add("minutes", new Integer(45));
+        foreach (var site in sites ?? [new BodyArea(BodyRegion.Wrist, Laterality.Right)])
+        {
+            parameters.Add("bodySite", BodyRegions.ToCodeableConcept(site));
+        }
+
+        parameters.Add("technique", MassageTechniques.Codes.For(MassageTechnique.MyofascialRelease).ToCoding());
+        parameters.Add("painBefore", new Integer(painBefore));
+        parameters.Add("painAfter", new Integer(painAfter));
+        parameters.Parameter.Add(new Parameters.ParameterComponent
+        {
+            Name = "rangeOfMotion",
+            Part =
+            [
+                new Parameters.ParameterComponent { Name = "joint", Value = BodyRegions.ToCodeableConcept(new BodyArea(BodyRegion.Wrist, Laterality.Right)) },
+                new Parameters.ParameterComponent { Name = "movement", Value = OutcomeMeasures.RangeOfMotion.For(JointMovement.Extension).ToCoding() },
+                new Parameters.ParameterComponent { Name = "degrees", Value = new FhirDecimal(55) },
+            ],
+        });
+        parameters.Parameter.Add(new Parameters.ParameterComponent
+        {
+            Name = "functionalScore",
+            Part =
+            [
+                new Parameters.ParameterComponent { Name = "instrument", Value = OutcomeMeasures.Instruments.For(FunctionalInstrument.QuickDash).ToCoding() },
+                new Parameters.ParameterComponent { Name = "score", Value = new FhirDecimal(40.9m) },
+            ],
+        });
+        parameters.Add("note", new FhirString("Tingling eased."));
+        return parameters;
+    }
+
+    /// <summary>Records a session as the therapist; the answer.</summary>
+    public async Task<HttpResponseMessage> RecordSessionAsync(string id, Parameters session, HttpClient? client = null, string? ifMatch = null)
+    {
+        using var own = client is null ? AsTherapist() : null;
+        using var request = new HttpRequestMessage(HttpMethod.Post, Url($"/api/fhir/Task/{id}/$record-session")) { Content = Body(session) };
+        if (ifMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+
+        return await (client ?? own!).SendAsync(request, TestContext.Current.CancellationToken);
+    }
 
     public ValueTask DisposeAsync() => App.DisposeAsync();
 }

@@ -68,13 +68,14 @@ public sealed class TestIdentity : IDisposable
     };
 
     /// <summary>A token as the smart-app signs it for a physician it launched (fhirUser absolute, as the EHR gave it).</summary>
-    public string Physician(string practitionerId = "dr-lee", string? patientId = "pat-1", Action<SecurityTokenDescriptor>? change = null)
+    public string Physician(string practitionerId = "dr-lee", string? patientId = "pat-1", Action<SecurityTokenDescriptor>? change = null, string? ehr = null)
     {
+        ehr ??= Ehr;
         var claims = new Dictionary<string, object>
         {
-            ["sub"] = $"{Ehr}/Practitioner/{practitionerId}",
-            ["fhirUser"] = $"{Ehr}/Practitioner/{practitionerId}",
-            ["ehr"] = Ehr,
+            ["sub"] = $"{ehr}/Practitioner/{practitionerId}",
+            ["fhirUser"] = $"{ehr}/Practitioner/{practitionerId}",
+            ["ehr"] = ehr,
             ["jti"] = Guid.NewGuid().ToString("N"),
         };
         if (patientId is not null)

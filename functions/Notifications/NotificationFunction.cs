@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Text.Json;
+using Hl7.Fhir.Model;
+using Microsoft.Extensions.Options;
+using MimeKit;
+using Referral.Functions.Referrals;
+using Referral.Functions.Security;
+using Referral.Functions.Therapists;
+using Referral.Functions.Triggers;
+using Referral.Functions.WriteBack;
+using Referral.Model.Tasks;
+
+namespace Referral.Functions.Notifications;
+
+/// <summary>
+/// The queue-triggered function <c>referral-notify</c> (queue <c>referral-notifications</c>): tells the therapist of a
+/// new referral, reminds them of one left unanswered, tells the physician when it stays unanswered, and warns both
+/// before a prescription expires. Messages carry no patient data (email is not a place for it): they say what
+/// happened and link to the referral. Each kind is sent once per referral, so a redelivered message sends nothing.
+/// </summary>
+public static partial class NotificationFunction
+{
+    public const string Name = "referral-notify";
+    public const string Binding = "message";
+
+    public const string TherapistReminder = "therapist-reminder";
+    public const string PhysicianUnanswered = "physician-unanswered";
+    public const string PrescriptionExpiring = "prescription-expiring";
+
+    /// <summary>How long an event may wait for its referral's transaction before it counts as one that never stored.</summary>
+    private static readonly TimeSpan NotYetStoredFor = TimeSpan.FromMinutes(10);
+
+    public static IEndpointRouteBuilder MapNotifications(this IEndpointRouteBuilder app)
+    {
+        app.MapTrigger(Name, HandleAsync);
+        return app;
+    }
+
+    public sealed record Services(
+        ReferralStore Store,
+        TherapistDirectory Directory,
+        INotificationSender Sender,
+        EhrRegistry Ehrs,
+        EhrWriteBackRequests WriteBack,
+        IOptions<NotificationOptions> Options,
+        IOptions<SmartAppOptions> SmartApp,
+        TimeProvider Time,
+        ILogger<ReferralNotifications> Logger);
+
+    /// <summary>The work-row property that records a kind of message as sent (or, with "Queued", as queued by the timer).</summary>
+    public static string Flag(string prefix, string kind) =>
+        prefix + string.Concat(kind.Split('-').Select(part => char.ToUpperInvariant(part[0]) + part[1..]));
+
+    private static async Task<IResult> HandleAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        var invocation = await TriggerEndpoints.ReadInvocationAsync(http.Request, cancellationToken);
+        ReferralEvent? message = null;
+        try
+        {
+            message = invocation?.MessageText(Binding) is { } text ? JsonSerializer.Deserialize<ReferralEvent>(text) : null;
+        }
+        catch (JsonException)
+        {
+        }
+
+        if (message?.Referral is null || message.Kind is not (ReferralEvent.Submitted or TherapistReminder or PhysicianUnanswered or PrescriptionExpiring))
+        {
+            return InvocationResponse.Failed("The message is not a referral event.", StatusCodes.Status400BadRequest);
+        }
+
+        var referral = await services.Store.GetAsync(message.Referral, cancellationToken);
+        if (referral is null)
+        {
+            // Submit queues the event while its transaction runs: a young message may simply have come first.
+            return invocation!.InsertionTime() is { } inserted && services.Time.GetUtcNow() - inserted < NotYetStoredFor
+                ? InvocationResponse.Failed("The referral is not stored yet; the message will be retried.", StatusCodes.Status503ServiceUnavailable)
+                : InvocationResponse.Ok("The referral is not stored; nothing to tell.");
+        }
+
+        var sent = Flag("Sent", message.Kind);
+        var work = await services.Store.WorkAsync(referral.Id, cancellationToken);
+        if (work.Has(sent))
+        {
+            return InvocationResponse.Ok("Already sent.");
+        }
+
+        if (message.Kind == ReferralEvent.Submitted && services.Ehrs.WritesServiceRequest(referral.Ehr) && !work.Has(EhrWriteBackFunction.ServiceRequestWritten))
+        {
+            await services.WriteBack.EnqueueAsync(new EhrWriteBackMessage(EhrWriteBackMessage.ServiceRequestKind, referral.Id), cancellationToken);
+        }
+
+        var therapist = await services.Directory.FindAsync(referral.Owner, cancellationToken);
+        var messages = Compose(message.Kind, referral, therapist, services).ToList();
+        if (messages.Count == 0)
+        {
+            LogNoAddress(services.Logger, message.Kind, referral.Id);
+        }
+
+        foreach (var mail in messages)
+        {
+            await services.Sender.SendAsync(mail, cancellationToken);
+        }
+
+        await services.Store.MarkWorkAsync(referral.Id, sent, services.Time.GetUtcNow(), cancellationToken);
+        LogSent(services.Logger, message.Kind, referral.Id, messages.Count);
+        return InvocationResponse.Ok($"Sent {messages.Count} message(s).");
+    }
+
+    private static IEnumerable<MimeMessage> Compose(string kind, StoredReferral referral, PractitionerRole? therapist, Services services)
+    {
+        var link = $"{services.SmartApp.Value.BaseUrl.TrimEnd('/')}/inbox/referrals/{Uri.EscapeDataString(referral.Id)}";
+        var therapistEmail = therapist?.Telecom.FirstOrDefault(t => t.System == ContactPoint.ContactPointSystem.Email)?.Value;
+        var therapistName = therapist?.Practitioner?.Display ?? referral.Task.Owner?.Display ?? "the therapist";
+        var physicianEmail = PhysicianEmail(referral, services.Options.Value);
+        var written = referral.Request.AuthoredOn is { Length: >= 10 } authored ? authored[..10] : "recently";
+        var validUntil = ((referral.Request.Occurrence as Timing)?.Repeat?.Bounds as Period)?.End is { Length: >= 10 } end ? end[..10] : "soon";
+        var prescribed = (referral.Request.Occurrence as Timing)?.Repeat?.Count ?? 0;
+        var recorded = ReferralTasks.SessionsRecorded(referral.Task);
+
+        switch (kind)
+        {
+            case ReferralEvent.Submitted when therapistEmail is not null:
+                yield return Message(services, kind, referral, therapistEmail, "New medical-massage referral",
+                    $"A physician has sent you a medical-massage referral ({prescribed} sessions).\n\nOpen it to accept or decline:\n{link}\n");
+                break;
+            case TherapistReminder when therapistEmail is not null:
+                yield return Message(services, kind, referral, therapistEmail, "Reminder: a referral is waiting for your answer",
+                    $"A medical-massage referral sent to you on {written} has not been accepted or declined yet.\n\nOpen it:\n{link}\n");
+                break;
+            case PhysicianUnanswered when physicianEmail is not null:
+                yield return Message(services, kind, referral, physicianEmail, "Your medical-massage referral has not been answered",
+                    $"Your medical-massage referral {referral.Id} of {written} to {therapistName} has not been accepted or declined yet, " +
+                    "and the therapist has been reminded. You may wish to choose another therapist: open the patient's chart and launch the referral app.\n");
+                break;
+            case PrescriptionExpiring:
+                var text = $"The medical-massage prescription {referral.Id} is valid until {validUntil}; {recorded} of {prescribed} sessions are recorded.\n";
+                if (therapistEmail is not null)
+                {
+                    yield return Message(services, kind, referral, therapistEmail, "A medical-massage prescription expires soon",
+                        $"{text}\nSessions after that day cannot be recorded against it. Open the referral:\n{link}\n");
+                }
+
+                if (physicianEmail is not null)
+                {
+                    yield return Message(services, kind + "-physician", referral, physicianEmail, "A medical-massage prescription expires soon",
+                        $"{text}\nIf treatment should go on, a renewed prescription is needed.\n");
+                }
+
+                break;
+        }
+    }
+
+    private static string? PhysicianEmail(StoredReferral referral, NotificationOptions options)
+    {
+        var requester = referral.Request.Requester?.Reference is { } reference ? FhirReference.Key(reference) : null;
+        return options.Physicians.FirstOrDefault(p => requester is not null && FhirReference.Key(p.Reference) == requester)?.Email
+            ?? (string.IsNullOrWhiteSpace(options.PhysicianFallback) ? null : options.PhysicianFallback);
+    }
+
+    private static MimeMessage Message(Services services, string kind, StoredReferral referral, string to, string subject, string body)
+    {
+        var message = new MimeMessage
+        {
+            // One id per referral and kind: a mail client (and the pickup folder) sees a resend as the same message.
+            MessageId = $"{kind}.{referral.Id}@{new Uri(services.SmartApp.Value.BaseUrl).Host}",
+            Subject = subject,
+            Date = services.Time.GetUtcNow(),
+            Body = new TextPart("plain") { Text = body },
+        };
+        message.From.Add(MailboxAddress.Parse(services.Options.Value.From));
+        message.To.Add(MailboxAddress.Parse(to));
+        message.Headers.Add("X-Referral-Event", kind.ToString(CultureInfo.InvariantCulture));
+        return message;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Notification {Kind} for referral {Referral}: {Count} message(s) sent.")]
+    private static partial void LogSent(ILogger logger, string kind, string referral, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Notification {Kind} for referral {Referral}: no address to send it to.")]
+    private static partial void LogNoAddress(ILogger logger, string kind, string referral);
+}

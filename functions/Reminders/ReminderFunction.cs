@@ -1,0 +1,109 @@
+using Hl7.Fhir.Model;
+using Microsoft.Extensions.Options;
+using Referral.Functions.Notifications;
+using Referral.Functions.Referrals;
+using Referral.Functions.Therapists;
+using Referral.Functions.Triggers;
+using Referral.Model.Fhir;
+using Referral.Model.Tasks;
+
+namespace Referral.Functions.Reminders;
+
+public sealed class ReminderOptions
+{
+    public const string Section = "Reminders";
+
+    /// <summary>A referral unanswered this long gets the therapist a reminder.</summary>
+    public TimeSpan RemindTherapistAfter { get; set; } = TimeSpan.FromDays(2);
+
+    /// <summary>A referral unanswered this long gets the physician told.</summary>
+    public TimeSpan TellPhysicianAfter { get; set; } = TimeSpan.FromDays(5);
+
+    /// <summary>A prescription this close to the end of its validity gets the therapist and the physician warned.</summary>
+    public TimeSpan ExpiryWarningBefore { get; set; } = TimeSpan.FromDays(7);
+}
+
+/// <summary>
+/// The timer-triggered function <c>referral-reminders</c> (every 15 minutes): walks the therapists of the directory,
+/// reads each one's partition, and queues a reminder for each referral that has waited too long for an answer,
+/// a word to its physician when it waits longer still, and a warning when its prescription is about to expire.
+/// What it queued is recorded on the referral, so no reminder is ever queued twice. Timers may read whole
+/// partitions; requests may not.
+/// </summary>
+public static partial class ReminderFunction
+{
+    public const string Name = "referral-reminders";
+
+    public static IEndpointRouteBuilder MapReminders(this IEndpointRouteBuilder app)
+    {
+        app.MapTrigger(Name, RunAsync);
+        return app;
+    }
+
+    public sealed record Services(
+        ReferralStore Store,
+        TherapistDirectory Directory,
+        ReferralNotifications Notifications,
+        IOptions<ReminderOptions> Options,
+        TimeProvider Time,
+        ILogger<ReminderOptions> Logger);
+
+    private static async Task<IResult> RunAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        if (await TriggerEndpoints.ReadInvocationAsync(http.Request, cancellationToken) is null)
+        {
+            return InvocationResponse.Failed("The body is not a timer invocation.", StatusCodes.Status400BadRequest);
+        }
+
+        var now = services.Time.GetUtcNow();
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+        var rules = services.Options.Value;
+        var queued = 0;
+        foreach (var owner in (await services.Directory.AllAsync(cancellationToken)).Keys)
+        {
+            var referrals = await services.Store.ForOwnerAsync(owner, cancellationToken);
+            var work = await services.Store.WorkForOwnerAsync(owner, cancellationToken);
+            foreach (var referral in referrals.Where(r => r.Request.Status == RequestStatus.Active))
+            {
+                var done = work.GetValueOrDefault(referral.Id, ReferralWork.None);
+                var state = ReferralTaskStates.StateOf(referral.Task);
+                var waiting = FhirTime.TryDateTime(referral.Task.AuthoredOn, out var authored) ? now - authored : TimeSpan.Zero;
+                if (state == ReferralTaskState.Created && waiting >= rules.RemindTherapistAfter)
+                {
+                    queued += await QueueOnceAsync(services, referral, done, NotificationFunction.TherapistReminder, now, cancellationToken);
+                }
+
+                if (state == ReferralTaskState.Created && waiting >= rules.TellPhysicianAfter)
+                {
+                    queued += await QueueOnceAsync(services, referral, done, NotificationFunction.PhysicianUnanswered, now, cancellationToken);
+                }
+
+                var end = ((referral.Request.Occurrence as Timing)?.Repeat?.Bounds as Period)?.End;
+                if (state is { } current && !ReferralTaskStates.IsTerminal(current) && FhirTime.TryDate(end, out var validUntil)
+                    && validUntil >= today && validUntil.ToDateTime(TimeOnly.MinValue) - today.ToDateTime(TimeOnly.MinValue) <= rules.ExpiryWarningBefore)
+                {
+                    queued += await QueueOnceAsync(services, referral, done, NotificationFunction.PrescriptionExpiring, now, cancellationToken);
+                }
+            }
+        }
+
+        LogRun(services.Logger, queued);
+        return InvocationResponse.Ok($"Queued {queued} reminder(s).");
+    }
+
+    private static async Task<int> QueueOnceAsync(Services services, StoredReferral referral, ReferralWork done, string kind, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var flag = NotificationFunction.Flag("Queued", kind);
+        if (done.Has(flag))
+        {
+            return 0;
+        }
+
+        await services.Notifications.EnqueueAsync(new ReferralEvent(kind, referral.Id), cancellationToken);
+        await services.Store.MarkWorkAsync(referral.Id, flag, now, cancellationToken);
+        return 1;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reminders: {Count} queued.")]
+    private static partial void LogRun(ILogger logger, int count);
+}

@@ -1,0 +1,217 @@
+using Hl7.Fhir.Model;
+using Microsoft.Extensions.Options;
+using Referral.Functions.Audit;
+using Referral.Functions.Fhir;
+using Referral.Functions.Referrals;
+using Referral.Functions.Security;
+using Referral.Functions.WriteBack;
+using Referral.Model.Fhir;
+using Referral.Model.Sessions;
+using Referral.Model.Tasks;
+
+namespace Referral.Functions.Sessions;
+
+/// <summary>
+/// Sessions and progress: <c>POST /api/fhir/Task/{id}/$record-session</c> turns the therapist's report into a
+/// Procedure and Observations stored with the Task's change in one transaction, then queues the EHR write-back;
+/// <c>GET /api/fhir/Observation</c> and <c>GET /api/fhir/Procedure</c> search them by <c>based-on</c> (the referral)
+/// or <c>patient</c>, oldest first. Who may see them is who may see the referral; every access is audited.
+/// </summary>
+public static class SessionEndpoints
+{
+    public const string RecordSessionOperation = "record-session";
+
+    public static readonly IReadOnlyList<string> ObservationSearchParameters = ["based-on", "patient"];
+    public static readonly IReadOnlyList<string> ProcedureSearchParameters = ["based-on", "patient"];
+
+    public static IEndpointRouteBuilder MapSessions(this IEndpointRouteBuilder app)
+    {
+        app.MapPost($"/api/fhir/Task/{{id}}/${RecordSessionOperation}", RecordAsync)
+            .RequireAuthorization(ApiAuthentication.TherapistPolicy).WithName("task-record-session");
+        app.MapGet("/api/fhir/Observation", (HttpContext http, [AsParameters] Services services, CancellationToken ct) =>
+            SearchAsync<Observation>(http, services, ObservationSearchParameters, ct)).RequireAuthorization().WithName("observation-search");
+        app.MapGet("/api/fhir/Procedure", (HttpContext http, [AsParameters] Services services, CancellationToken ct) =>
+            SearchAsync<Procedure>(http, services, ProcedureSearchParameters, ct)).RequireAuthorization().WithName("procedure-search");
+        return app;
+    }
+
+    public sealed record Services(
+        ReferralStore Store,
+        SessionRecorder Recorder,
+        EhrRegistry Ehrs,
+        EhrWriteBackRequests WriteBack,
+        AuditTrail Audit,
+        TimeProvider Time,
+        IOptions<AuthOptions> Auth);
+
+    /// <summary>
+    /// Records one session. The same session sent again (same start) is a retry: it answers 200 with what was stored
+    /// the first time and queues the write-back again, so a lost answer never records a session twice.
+    /// </summary>
+    private static async Task<FhirResult> RecordAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        if (ReferralEndpoints.InvalidId(id) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var (json, error) = await FhirBody.ReadAsync(http.Request, cancellationToken);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (!FhirJson.TryParse<Parameters>(json!, out var parameters, out var parseOutcome))
+        {
+            return Outcome.Of(parseOutcome, StatusCodes.Status400BadRequest);
+        }
+
+        var (session, readError) = SessionParameters.Read(parameters!);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        var caller = Caller.From(http.User, services.Auth.Value);
+        var referral = await services.Store.GetAsync(id, cancellationToken);
+        if (referral is null || !ReferralAccess.CanSee(caller, referral))
+        {
+            await services.Audit.RecordAsync(ReferralEndpoints.Denied(http, caller, "operation", $"Task/{id}"), cancellationToken);
+            return Outcome.NotFound("Task", id);
+        }
+
+        var recorded = await services.Store.ProceduresAsync(id, cancellationToken);
+        // Stored at second precision (FHIR dateTime as the model writes it), so compared at that precision.
+        var start = session!.Start.AddTicks(-(session.Start.Ticks % TimeSpan.TicksPerSecond));
+        if (recorded.FirstOrDefault(p => p.Date == start) is { } earlier)
+        {
+            var observations = await services.Store.ObservationsAsync(id, earlier.Session, cancellationToken);
+            await QueueWriteBackAsync(services, referral, earlier.Session, cancellationToken);
+            await services.Audit.RecordAsync(ReferralEndpoints.Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, referral, success: true, entity: $"Task/{id}"), cancellationToken);
+            return Answer(referral, earlier.Session, earlier.Resource, [.. observations.Select(o => o.Resource)], StatusCodes.Status200OK);
+        }
+
+        if (http.Request.Headers.IfMatch.Count > 0 && http.Request.Headers.IfMatch.ToString() != ReferralEndpoints.ETagOf(referral))
+        {
+            return Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
+                $"The Task has changed since you read it (it is now {ReferralEndpoints.ETagOf(referral)}): read it again and retry.");
+        }
+
+        var result = services.Recorder.Record(referral.Request, referral.Task, session!);
+        if (!result.Succeeded)
+        {
+            return Outcome.Of(SessionParameters.InTermsOfParameters(result.Outcome), StatusCodes.Status422UnprocessableEntity);
+        }
+
+        var now = services.Time.GetUtcNow();
+        var updated = await services.Store.RecordSessionAsync(referral, result.Task!, result.SessionNumber, result.Procedure!, result.Observations, now, cancellationToken);
+        if (updated is null)
+        {
+            return Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
+                "The Task changed while the session was being recorded: read it again and retry.");
+        }
+
+        await QueueWriteBackAsync(services, updated, result.SessionNumber, cancellationToken);
+        await services.Audit.RecordAsync(ReferralEndpoints.Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);
+        return Answer(updated, result.SessionNumber, result.Procedure!, result.Observations, StatusCodes.Status201Created);
+    }
+
+    private static async Task QueueWriteBackAsync(Services services, StoredReferral referral, int session, CancellationToken cancellationToken)
+    {
+        if (services.Ehrs.WritesBack(referral.Ehr))
+        {
+            await services.WriteBack.EnqueueAsync(new EhrWriteBackMessage(EhrWriteBackMessage.SessionKind, referral.Id, session), cancellationToken);
+        }
+    }
+
+    /// <summary>The operation's answer: the changed Task, the session's Procedure and Observations, and where the course stands.</summary>
+    private static FhirResult Answer(StoredReferral referral, int session, Procedure procedure, IReadOnlyList<Observation> observations, int status)
+    {
+        var prescribed = ((referral.Request.Occurrence as Timing)?.Repeat?.Count) ?? 0;
+        var output = new Parameters();
+        output.Parameter.Add(new Parameters.ParameterComponent { Name = "task", Resource = referral.Task });
+        output.Parameter.Add(new Parameters.ParameterComponent { Name = "procedure", Resource = procedure });
+        output.Parameter.AddRange(observations.Select(o => new Parameters.ParameterComponent { Name = "observation", Resource = o }));
+        output.Parameter.Add(new Parameters.ParameterComponent { Name = "session", Value = new Integer(session) });
+        output.Parameter.Add(new Parameters.ParameterComponent { Name = "remainingSessions", Value = new Integer(Math.Max(0, prescribed - ReferralTasks.SessionsRecorded(referral.Task))) });
+        return new FhirResult(output, status) { ETag = ReferralEndpoints.ETagOf(referral) };
+    }
+
+    /// <summary>
+    /// <c>?based-on=ServiceRequest/{id}</c>: one referral's results, one partition query. <c>?patient=Patient/{id}</c>:
+    /// the results of every referral of that patient the caller may see (the patient index, then each referral's
+    /// partition). Both: their intersection. Oldest first, so a progress chart reads left to right.
+    /// </summary>
+    private static async Task<FhirResult> SearchAsync<T>(HttpContext http, Services services, IReadOnlyList<string> supported, CancellationToken cancellationToken)
+        where T : Resource
+    {
+        var query = http.Request.Query;
+        var type = ModelInfo.GetFhirTypeNameForType(typeof(T))!;
+        if (ReferralEndpoints.UnknownParameter(query, supported) is { } unknown)
+        {
+            return unknown;
+        }
+
+        var basedOn = ReferralEndpoints.Reference(query, "based-on", "ServiceRequest", out var basedOnError);
+        var patient = ReferralEndpoints.Reference(query, "patient", "Patient", out var patientError);
+        if ((basedOnError ?? patientError) is { } referenceError)
+        {
+            return referenceError;
+        }
+
+        if (basedOn is null && patient is null)
+        {
+            return Outcome.BadRequest($"Search {type} by based-on (ServiceRequest/[id]) or patient (Patient/[id]).", "based-on", "patient");
+        }
+
+        var caller = Caller.From(http.User, services.Auth.Value);
+        IReadOnlyList<StoredReferral> referrals;
+        if (basedOn is not null)
+        {
+            var referral = await services.Store.GetAsync(FhirReference.IdOf(basedOn), cancellationToken);
+            referrals = referral is null ? [] : [referral];
+        }
+        else if (caller.Kind == CallerKind.Physician)
+        {
+            referrals = await services.Store.FindAsync(ReferralLookup.Patient, caller.Ehr!, patient!, cancellationToken);
+        }
+        else if (caller.Kind == CallerKind.Therapist)
+        {
+            referrals = await services.Store.ForOwnerAsync(caller.Id, cancellationToken);
+        }
+        else
+        {
+            referrals = [];
+        }
+
+        var visible = referrals
+            .Where(r => ReferralAccess.CanSee(caller, r))
+            .Where(r => patient is null || FhirReference.Key(r.Request.Subject?.Reference ?? "") == patient)
+            .ToList();
+        var found = await Task.WhenAll(visible.Select(r => typeof(T) == typeof(Observation)
+            ? Results(services.Store.ObservationsAsync(r.Id, null, cancellationToken))
+            : Results(services.Store.ProceduresAsync(r.Id, cancellationToken))));
+        var resources = found.SelectMany(f => f)
+            .OrderBy(r => r.Date)
+            .ThenBy(r => r.RowKey, StringComparer.Ordinal)
+            .Select(r => r.Resource)
+            .ToList();
+
+        await services.Audit.RecordAsync(new AuditEntry
+        {
+            Caller = caller,
+            Interaction = "search-type",
+            Action = AuditEvent.AuditEventAction.R,
+            Entity = type,
+            Patient = patient ?? (visible.FirstOrDefault()?.Request.Subject?.Reference is { } subject ? FhirReference.Key(subject) : null),
+            Success = true,
+            SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
+        }, cancellationToken);
+
+        return new FhirResult(ReferralEndpoints.Searchset(http, resources, type, null));
+    }
+
+    private static async Task<IReadOnlyList<(Resource Resource, DateTimeOffset Date, string RowKey)>> Results<TResult>(Task<IReadOnlyList<StoredResult<TResult>>> results)
+        where TResult : Resource =>
+        [.. (await results).Select(r => ((Resource)r.Resource, r.Date, r.RowKey))];
+}

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Referral.Functions.Storage;
+
+namespace Referral.Functions.WriteBack;
+
+/// <summary>How this app is registered with one EHR for SMART Backend Services, and what that EHR lets it write.</summary>
+public sealed class EhrRegistration
+{
+    /// <summary>The EHR's FHIR base, as its launches give it in <c>iss</c> (and a referral stores as its Ehr).</summary>
+    public string Iss { get; set; } = "";
+
+    /// <summary>The client id the EHR gave this app's backend-services registration.</summary>
+    public string ClientId { get; set; } = "";
+
+    /// <summary>Write the therapist's Observations back into the EHR.</summary>
+    public bool WriteBack { get; set; }
+
+    /// <summary>Also create the ServiceRequest in the EHR (where the registration grants <c>system/ServiceRequest.c</c>).</summary>
+    public bool WriteServiceRequest { get; set; }
+}
+
+public sealed class EhrOptions
+{
+    public const string Section = "Ehrs";
+
+    public List<EhrRegistration> Registrations { get; } = [];
+}
+
+/// <summary>The EHRs this app writes to, by FHIR base (<c>Ehrs</c>: a list of registrations).</summary>
+public sealed class EhrRegistry(IOptions<EhrOptions> options)
+{
+    public EhrRegistration? Find(string? iss) => iss is null
+        ? null
+        : options.Value.Registrations.FirstOrDefault(r => string.Equals(r.Iss.TrimEnd('/'), iss.TrimEnd('/'), StringComparison.Ordinal));
+
+    public bool WritesBack(string? iss) => Find(iss) is { WriteBack: true };
+
+    public bool WritesServiceRequest(string? iss) => Find(iss) is { WriteServiceRequest: true };
+
+    public IReadOnlyList<EhrRegistration> All => options.Value.Registrations;
+
+    /// <summary>Binds the <c>Ehrs</c> list: each entry must name its FHIR base and client id.</summary>
+    public static IServiceCollection AddEhrRegistry(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<EhrOptions>()
+            .Configure(o => configuration.GetSection(EhrOptions.Section).Bind(o.Registrations))
+            .Validate(o => o.Registrations.All(r => Uri.TryCreate(r.Iss, UriKind.Absolute, out _)), "Each Ehrs entry needs Iss: the EHR's absolute FHIR base URL.")
+            .Validate(o => o.Registrations.All(r => !string.IsNullOrWhiteSpace(r.ClientId)), "Each Ehrs entry needs ClientId: this app's backend-services client id at that EHR.")
+            .ValidateOnStart();
+        services.AddSingleton<EhrRegistry>();
+        services.AddSingleton<EhrWriteBackRequests>();
+        return services;
+    }
+}
+
+/// <summary>What to write to an EHR: a referral's ServiceRequest, or one session's Observations.</summary>
+public sealed record EhrWriteBackMessage(string Kind, string Referral, int? Session = null)
+{
+    public const string ServiceRequestKind = "service-request";
+    public const string SessionKind = "session";
+}
+
+/// <summary>Puts EHR writes on their queue: a slow or failing EHR is retried there and never fails the user's request.</summary>
+public sealed class EhrWriteBackRequests(StorageAccount storage)
+{
+    public const string QueueName = "ehr-writeback";
+
+    public async Task EnqueueAsync(EhrWriteBackMessage message, CancellationToken cancellationToken)
+    {
+        var queue = await storage.QueueAsync(QueueName);
+        await queue.SendMessageAsync(JsonSerializer.Serialize(message), cancellationToken);
+    }
+}

@@ -1,0 +1,199 @@
+using System.Net;
+using System.Text.Json;
+using Azure.Storage.Queues;
+using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Referral.Functions.WriteBack;
+using Referral.Tests.Infrastructure;
+using static Referral.Tests.Infrastructure.ReferralScenario;
+using Task = System.Threading.Tasks.Task;
+
+namespace Referral.Tests.BackgroundWork;
+
+/// <summary>
+/// Sessions written back to the EHR (WireMock) by the queue-triggered function, fired by the local trigger runner
+/// exactly as the host fires it: with a SMART Backend Services token, retried on failure, and poisoned after the last try.
+/// </summary>
+[Collection(nameof(Infrastructure.BackgroundWork))]
+public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite own, TestIdentity identity) : IClassFixture<TestIdentity>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Accepted_then_two_sessions_are_searchable_and_written_back_to_the_EHR_with_a_backend_services_token()
+    {
+        using var ehr = new FakeEhr().AcceptingCreates();
+        var settings = new Dictionary<string, string?>(ehr.Settings()) { ["TriggerRunner:Enabled"] = "true", ["TriggerRunner:PollInterval"] = "00:00:00.100" };
+        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, settings);
+        await scenario.SeedTherapistsAsync();
+        var id = await scenario.SubmitAndAcceptAsync();
+
+        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(DateTimeOffset.UtcNow.AddHours(-5)))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(DateTimeOffset.UtcNow.AddHours(-2), painBefore: 4, painAfter: 1))).StatusCode);
+
+        // The runner's own background loop does the work here; the test only waits for its effect.
+        await Eventually(() => ehr.Creates("Observation").Count == 8);
+        using var physician = scenario.AsPhysician();
+        var observations = await ReadAsync<Bundle>(await physician.GetAsync(Url($"/api/fhir/Observation?based-on=ServiceRequest/{id}"), Ct));
+        Assert.Equal(8, observations.Total);
+
+        var posted = ehr.Creates("Observation");
+        Assert.All(posted, p => Assert.Equal($"Bearer {FakeEhr.AccessToken}", p.RequestMessage!.Headers!["Authorization"].Single()));
+        var copies = posted.Select(p => FhirJsonDeserializer.STRICT.Deserialize<Observation>(p.RequestMessage!.Body!)).ToList();
+        Assert.All(copies, o =>
+        {
+            Assert.Equal($"Patient/{scenario.Patient}", o.Subject!.Reference);
+            Assert.Null(o.Id);
+            Assert.Empty(o.PartOf);
+            Assert.Equal(EhrWriteBackFunction.ObservationIdentifierSystem, o.Identifier.Single().System);
+            Assert.Equal("ServiceRequest", o.BasedOn.Single().Type);
+        });
+        Assert.Equal(observations.Entry.Select(e => e.Resource!.Id).Order(), copies.Select(o => o.Identifier.Single().Value).Order());
+        Assert.All(posted, p => Assert.StartsWith("identifier=", p.RequestMessage!.Headers!["If-None-Exist"].Single(), StringComparison.Ordinal));
+
+        // One token served both sessions (cached), and it was asked for with a valid client assertion.
+        var assertion = Assert.Single(ehr.ClientAssertions());
+        await AssertValidClientAssertionAsync(scenario, ehr, assertion);
+        var form = ehr.TokenRequest();
+        Assert.Equal("client_credentials", form["grant_type"]);
+        Assert.Equal("urn:ietf:params:oauth:client-assertion-type:jwt-bearer", form["client_assertion_type"]);
+        Assert.Equal("system/Observation.c", form["scope"]);
+    }
+
+    [Fact]
+    public async Task The_EHR_answering_503_then_201_gets_every_Observation_exactly_once_after_the_retry()
+    {
+        using var ehr = new FakeEhr().FailingOnceThenAccepting();
+        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, ehr.Settings());
+        await scenario.SeedTherapistsAsync();
+        var id = await scenario.SubmitAndAcceptAsync();
+
+        using var recorded = await scenario.RecordSessionAsync(id, Session());
+        Assert.Equal(HttpStatusCode.Created, recorded.StatusCode);
+
+        await scenario.App.Triggers.PollQueuesOnceAsync(Ct);
+        var writeBack = Queue(own.Azurite, EhrWriteBackRequests.QueueName);
+        // The queues are shared by this collection's tests: each looks at its own referral's messages.
+        bool Mine(Azure.Storage.Queues.Models.PeekedMessage m) => m.Body.ToString().Contains(id, StringComparison.Ordinal);
+        var waiting = Assert.Single((await writeBack.PeekMessagesAsync(32, Ct)).Value, Mine);
+        Assert.Equal(1, waiting.DequeueCount);
+        Assert.Single(ehr.Creates("Observation"));
+
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        Assert.True(ehr.Creates("Observation").Count == 5, string.Join("\n", ehr.Creates("Observation").Select(e => $"{e.ResponseMessage?.StatusCode} {e.RequestMessage!.Body}")));
+        Assert.Equal(4, ehr.Creates("Observation").Skip(1).Select(p => FhirJsonDeserializer.STRICT.Deserialize<Observation>(p.RequestMessage!.Body!).Identifier.Single().Value).Distinct().Count());
+        Assert.DoesNotContain((await writeBack.PeekMessagesAsync(32, Ct)).Value, Mine);
+        Assert.DoesNotContain((await Queue(own.Azurite, EhrWriteBackRequests.QueueName + "-poison").PeekMessagesAsync(32, Ct)).Value, Mine);
+
+        // Delivered again (as a host may after a lost acknowledgement): nothing is posted twice.
+        await Queue(own.Azurite, EhrWriteBackRequests.QueueName).SendMessageAsync(JsonSerializer.Serialize(new EhrWriteBackMessage(EhrWriteBackMessage.SessionKind, id, 1)), Ct);
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        Assert.Equal(5, ehr.Creates("Observation").Count);
+    }
+
+    [Fact]
+    public async Task An_EHR_that_always_fails_leaves_the_message_in_the_poison_queue_and_the_referral_intact()
+    {
+        using var ehr = new FakeEhr().AlwaysFailing();
+        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, ehr.Settings());
+        await scenario.SeedTherapistsAsync();
+        var id = await scenario.SubmitAndAcceptAsync();
+
+        using var recorded = await scenario.RecordSessionAsync(id, Session());
+        Assert.Equal(HttpStatusCode.Created, recorded.StatusCode);
+        // Each poll is one try (the notification of the submit is handled on the first one too).
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            await scenario.App.Triggers.PollQueuesOnceAsync(Ct);
+        }
+
+        Assert.Equal(5, ehr.Creates("Observation").Count);
+        Assert.DoesNotContain((await Queue(own.Azurite, EhrWriteBackRequests.QueueName).PeekMessagesAsync(32, Ct)).Value, m => m.Body.ToString().Contains(id, StringComparison.Ordinal));
+        var poisoned = (await Queue(own.Azurite, EhrWriteBackRequests.QueueName + "-poison").PeekMessagesAsync(32, Ct)).Value;
+        Assert.Contains(poisoned, m => JsonSerializer.Deserialize<EhrWriteBackMessage>(m.Body.ToString())!.Referral == id);
+
+        using var therapist = scenario.AsTherapist();
+        var task = await ReadAsync<Hl7.Fhir.Model.Task>(await therapist.GetAsync(Url($"/api/fhir/Task/{id}"), Ct));
+        Assert.Equal("5.1.4", task.BusinessStatus!.Coding.Single().Code);
+        Assert.Equal(4, (await ReadAsync<Bundle>(await therapist.GetAsync(Url($"/api/fhir/Observation?based-on={id}"), Ct))).Total);
+    }
+
+    [Fact]
+    public async Task The_ServiceRequest_is_created_in_the_EHR_once_where_the_registration_allows_it_and_Observations_point_to_it()
+    {
+        using var ehr = new FakeEhr().AcceptingCreates();
+        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, ehr.Settings(writeServiceRequest: true));
+        await scenario.SeedTherapistsAsync();
+        var id = await scenario.SubmitAndAcceptAsync();
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        await scenario.RecordSessionAsync(id, Session());
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        var request = FhirJsonDeserializer.STRICT.Deserialize<ServiceRequest>(Assert.Single(ehr.Creates("ServiceRequest")).RequestMessage!.Body!);
+        Assert.Null(request.Id);
+        Assert.Null(request.Performer.Single().Reference);
+        Assert.Equal("system/Observation.c system/ServiceRequest.c", ehr.TokenRequest()["scope"]);
+        Assert.All(ehr.Creates("Observation"), p =>
+            Assert.Equal("ServiceRequest/ehr-servicerequest-1", FhirJsonDeserializer.STRICT.Deserialize<Observation>(p.RequestMessage!.Body!).BasedOn.Single().Reference));
+    }
+
+    [Fact]
+    public async Task The_backend_services_JWKS_publishes_the_current_and_next_RS384_keys()
+    {
+        await using var app = new FunctionsApp(own.Azurite.ConnectionString, identity);
+        using var client = app.CreateClient();
+
+        using var response = await client.GetAsync(Url("/api/backend/jwks.json"), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var keys = new JsonWebKeySet(await response.Content.ReadAsStringAsync(Ct)).Keys;
+        Assert.Equal(2, keys.Count);
+        Assert.All(keys, k => Assert.Equal(("RSA", "RS384", "sig"), (k.Kty, k.Alg, k.Use)));
+        Assert.All(keys, k => Assert.Null(k.D));
+        Assert.NotEqual(keys[0].Kid, keys[1].Kid);
+    }
+
+    private static async Task AssertValidClientAssertionAsync(ReferralScenario scenario, FakeEhr ehr, string assertion)
+    {
+        using var client = scenario.App.CreateClient();
+        var jwks = new JsonWebKeySet(await client.GetStringAsync(Url("/api/backend/jwks.json"), Ct));
+        var result = await new JsonWebTokenHandler().ValidateTokenAsync(assertion, new TokenValidationParameters
+        {
+            ValidIssuer = FakeEhr.ClientId,
+            ValidAudience = ehr.TokenEndpoint,
+            IssuerSigningKeys = jwks.GetSigningKeys(),
+            ValidAlgorithms = [SecurityAlgorithms.RsaSha384],
+            RequireExpirationTime = true,
+            RequireSignedTokens = true,
+        });
+        Assert.True(result.IsValid, result.Exception?.Message);
+        var jwt = (JsonWebToken)result.SecurityToken;
+        Assert.Equal(FakeEhr.ClientId, jwt.Subject);
+        Assert.Equal(jwks.Keys[0].Kid, jwt.Kid);
+        Assert.False(string.IsNullOrEmpty(jwt.Id));
+        Assert.True(jwt.ValidTo - jwt.IssuedAt <= TimeSpan.FromMinutes(5));
+    }
+
+    private static QueueClient Queue(AzuriteFixture azurite, string name)
+    {
+        var queue = new QueueClient(azurite.ConnectionString, name, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        queue.CreateIfNotExists(cancellationToken: Ct);
+        return queue;
+    }
+
+    private static async Task Eventually(Func<bool> condition)
+    {
+        var until = DateTime.UtcNow + Deadline;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < until, "The background work did not finish in time.");
+            await Task.Delay(50, Ct);
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using System.Text.Json;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Time.Testing;
+using Referral.Functions.Referrals;
+using Referral.Tests.Infrastructure;
+using Task = System.Threading.Tasks.Task;
+
+namespace Referral.Tests.BackgroundWork;
+
+/// <summary>The therapist told of a new referral, reminded, the physician told, through the queue and the timer.</summary>
+[Collection(nameof(Infrastructure.BackgroundWork))]
+public sealed class NotificationAndReminderTests(Infrastructure.BackgroundWork.OwnAzurite own, TestIdentity identity) : IClassFixture<TestIdentity>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    private static readonly Dictionary<string, string?> PhysicianAddress = new()
+    {
+        ["Notifications:PhysicianFallback"] = "desk@clinic.test",
+    };
+
+    [Fact]
+    public async Task A_new_referral_notifies_its_therapist_once_with_a_link_to_its_page_and_no_patient_data()
+    {
+        await using var scenario = new ReferralScenario(own.Azurite, identity, settings: new Dictionary<string, string?> { ["SmartApp:BaseUrl"] = "https://app.test" });
+        await scenario.SeedTherapistsAsync();
+        var (_, request) = await scenario.SubmitAsync(scenario.Draft());
+
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        var mail = Assert.Single(scenario.App.Mail());
+        Assert.Contains($"To: {scenario.Therapist}@therapists.test", mail, StringComparison.Ordinal);
+        Assert.Contains($"https://app.test/inbox/referrals/{request!.Id}", mail, StringComparison.Ordinal);
+        Assert.DoesNotContain(scenario.Patient, mail, StringComparison.Ordinal);
+        Assert.DoesNotContain("Alex Doe", mail, StringComparison.Ordinal);
+        Assert.DoesNotContain("Night-time numbness", mail, StringComparison.Ordinal);
+        var file = Directory.EnumerateFiles(scenario.App.MailFolder).Single();
+        var written = File.GetLastWriteTimeUtc(file);
+
+        // The same message delivered again (the host delivers at least once): nothing is sent again.
+        var queue = new QueueClient(own.Azurite.ConnectionString, ReferralNotifications.QueueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        await queue.SendMessageAsync(JsonSerializer.Serialize(new ReferralEvent(ReferralEvent.Submitted, request.Id!)), Ct);
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        Assert.Single(scenario.App.Mail());
+        Assert.Equal(written, File.GetLastWriteTimeUtc(file));
+    }
+
+    [Fact]
+    public async Task The_reminder_timer_reminds_the_therapist_then_tells_the_physician_of_an_unanswered_referral_once_each()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var scenario = new ReferralScenario(own.Azurite, identity, settings: PhysicianAddress, time: clock);
+        await scenario.SeedTherapistsAsync();
+        var (_, request) = await scenario.SubmitAsync(scenario.Draft());
+        var (_, answered) = await scenario.SubmitAsync(scenario.Draft());
+        using (var therapist = scenario.AsTherapist())
+        {
+            await therapist.PostAsync(ReferralScenario.Url($"/api/fhir/Task/{answered!.Id}/$accept"), null, Ct);
+        }
+
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        var told = scenario.App.Mail().Count;
+
+        clock.Advance(TimeSpan.FromHours(47));
+        Assert.Equal(1, await scenario.App.Triggers.RunDueTimersAsync(Ct));
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        Assert.Equal(told, scenario.App.Mail().Count);
+
+        clock.Advance(TimeSpan.FromHours(2));
+        Assert.Equal(1, await scenario.App.Triggers.RunDueTimersAsync(Ct));
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        // The timer walks every therapist, so other referrals in storage may be reminded too: this test reads its own.
+        bool Is(string mail, string kind, string id) => mail.Contains($"X-Referral-Event: {kind}", StringComparison.Ordinal) && mail.Contains(id, StringComparison.Ordinal);
+        var reminder = Assert.Single(scenario.App.Mail(), m => Is(m, "therapist-reminder", request!.Id!));
+        Assert.Contains($"To: {scenario.Therapist}@therapists.test", reminder, StringComparison.Ordinal);
+        Assert.DoesNotContain(scenario.App.Mail(), m => m.Contains(answered.Id!, StringComparison.Ordinal) && m.Contains("therapist-reminder", StringComparison.Ordinal));
+
+        // Fifteen minutes on: the timer runs again and queues nothing new.
+        clock.Advance(TimeSpan.FromMinutes(15));
+        Assert.Equal(1, await scenario.App.Triggers.RunDueTimersAsync(Ct));
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        Assert.Single(scenario.App.Mail(), m => Is(m, "therapist-reminder", request!.Id!));
+        Assert.DoesNotContain(scenario.App.Mail(), m => Is(m, "physician-unanswered", request!.Id!));
+
+        clock.Advance(TimeSpan.FromDays(3));
+        Assert.Equal(1, await scenario.App.Triggers.RunDueTimersAsync(Ct));
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        var physician = Assert.Single(scenario.App.Mail(), m => Is(m, "physician-unanswered", request!.Id!));
+        Assert.Contains("To: desk@clinic.test", physician, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_reminder_timer_warns_therapist_and_physician_of_a_prescription_about_to_expire()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var settings = new Dictionary<string, string?>(PhysicianAddress) { ["Notifications:Physicians:0:Reference"] = "Practitioner/dr-expiry", ["Notifications:Physicians:0:Email"] = "expiry@clinic.test" };
+        await using var scenario = new ReferralScenario(own.Azurite, identity, settings: settings, time: clock);
+        await scenario.SeedTherapistsAsync();
+        var id = await scenario.SubmitAndAcceptAsync(scenario.Draft() with { Sessions = 2, ValidUntil = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(20) });
+
+        clock.Advance(TimeSpan.FromDays(14));
+        await scenario.App.Triggers.RunDueTimersAsync(Ct);
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        var warnings = scenario.App.Mail().Where(m => m.Contains("X-Referral-Event: prescription-expiring", StringComparison.Ordinal) && m.Contains(id, StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, warnings.Count);
+        Assert.Contains(warnings, m => m.Contains($"To: {scenario.Therapist}@therapists.test", StringComparison.Ordinal));
+        Assert.Contains(warnings, m => m.Contains("To: desk@clinic.test", StringComparison.Ordinal));
+    }
+}
