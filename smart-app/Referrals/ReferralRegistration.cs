@@ -16,6 +16,7 @@ public static class ReferralRegistration
         services.AddSingleton<ReferralValidator>();
         services.AddSingleton<ValueSetExpander>();
         services.AddSingleton<ReferralSender>();
+        services.AddSingleton<FormChecks>();
         return services;
     }
 
