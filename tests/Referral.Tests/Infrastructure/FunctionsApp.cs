@@ -5,13 +5,14 @@ using Referral.Functions.Storage;
 namespace Referral.Tests.Infrastructure;
 
 /// <summary>The functions app with its real pipeline, pointed at the test run's Azurite and, where given, the test issuers.</summary>
-public sealed class FunctionsApp(string storageConnectionString, TestIdentity? identity = null) : WebApplicationFactory<Functions.Program>
+public sealed class FunctionsApp(string storageConnectionString, TestIdentity? identity = null, IReadOnlyDictionary<string, string>? settings = null)
+    : WebApplicationFactory<Functions.Program>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
         builder.UseSetting(StorageAccount.SettingName, storageConnectionString);
-        foreach (var (key, value) in identity?.Settings ?? new Dictionary<string, string>())
+        foreach (var (key, value) in (identity?.Settings ?? new Dictionary<string, string>()).Concat(settings ?? new Dictionary<string, string>()))
         {
             builder.UseSetting(key, value);
         }
