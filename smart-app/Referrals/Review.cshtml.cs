@@ -73,7 +73,7 @@ public sealed class ReviewModel(
 
         if (result.ReferralId is not null)
         {
-            return SeeOther($"/context/{Launch.Id}/referrals/{Uri.EscapeDataString(result.ReferralId)}?sent=1");
+            return SeeOther($"/context/{Launch.Id}/referrals/{Uri.EscapeDataString(result.ReferralId)}?sent=true");
         }
 
         if (result.Refused is null)
