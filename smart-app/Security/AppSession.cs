@@ -90,8 +90,11 @@ public static class AppSessionRegistration
         {
             options.Cookie.Name = "mmr-antiforgery";
             options.Cookie.SameSite = SameSiteMode.None;
-            options.Cookie.SecurePolicy = CookieSecurePolicy.Always;
+            // Secure always, set as an attribute: CookieSecurePolicy.Always makes antiforgery refuse any non-TLS request,
+            // but the local run is plain http on loopback, where browsers accept Secure cookies (a trustworthy origin).
+            options.Cookie.SecurePolicy = CookieSecurePolicy.None;
             options.Cookie.HttpOnly = true;
+            options.Cookie.Extensions.Add("Secure");
             options.Cookie.Extensions.Add("Partitioned");
             options.SuppressXFrameOptionsHeader = true;
         });
