@@ -1,3 +1,6 @@
+using Referral.SmartApp.Ehr;
+using Referral.SmartApp.Launch;
+using Referral.SmartApp.Referrals;
 using Referral.SmartApp.Security;
 
 namespace Referral.SmartApp;
@@ -11,9 +14,27 @@ public sealed class Program
     public static async Task Main(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
+        var services = builder.Services;
+        var configuration = builder.Configuration;
 
-        builder.Services.AddRazorPages();
-        builder.Services.AddSecurityHeaders(builder.Configuration);
+        services.AddSingleton(TimeProvider.System);
+        services.AddMemoryCache();
+
+        // Security: the app's keys (JWKS), the server-side session behind an opaque cookie.
+        services.AddSigningKeys(configuration);
+        services.AddAppSessions();
+
+        // Launch: the EHR allow-list, SMART discovery, tokens, id_token validation.
+        services.AddEhrAllowList(configuration);
+        services.AddSmartLaunch();
+
+        // Ehr: FHIR reads and writes at the launching EHR, its style.
+        services.AddEhrAccess();
+
+        // Referrals and Status: the form, the functions API, the shared builder and validator.
+        services.AddReferrals(configuration);
+
+        services.AddRazorPages(pages => pages.RootDirectory = "/");
 
         var app = builder.Build();
 
@@ -27,6 +48,9 @@ public sealed class Program
         app.UseStaticFiles();
         app.UseRouting();
         app.UseAntiforgery();
+        app.MapJwks();
+        app.MapEhrStyle();
+        app.MapConditionSearch();
         app.MapRazorPages();
 
         await app.RunAsync();

@@ -120,7 +120,9 @@ start_app "the functions app" functions "$fn_url" "$logs/functions.log" \
 wait_for_port "The functions app" "$fn_port" "$logs/functions.log"
 
 start_app "the smart-app" smart-app "$app_url" "$logs/smart-app.log" \
-  "Security__FrameAncestors__0=$ehr_url"
+  "App__BaseUrl=$app_url" \
+  "Ehrs__0__Iss=$ehr_url/fhir" \
+  "Functions__BaseUrl=$fn_url"
 wait_for_port "The smart-app" "$app_port" "$logs/smart-app.log"
 
 cat <<MSG

@@ -1,31 +1,23 @@
-using Microsoft.Extensions.Options;
+using Referral.SmartApp.Launch;
 
 namespace Referral.SmartApp.Security;
 
 /// <summary>
-/// Headers on every response: a Content-Security-Policy with no inline script, and
-/// <c>frame-ancestors</c> limited to the EHR origins allowed to embed the app in an iframe.
+/// Headers on every response: a Content-Security-Policy with no inline script or style, and <c>frame-ancestors</c>
+/// limited to the origins of the allow-listed EHRs (the app runs in their iframes and nowhere else).
 /// </summary>
 public static class SecurityHeaders
 {
-    public static IServiceCollection AddSecurityHeaders(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddOptions<FramingOptions>()
-            .Bind(configuration.GetSection(FramingOptions.Section))
-            .Validate(o => o.FrameAncestors.All(IsOrigin), "Security:FrameAncestors must list origins only, such as https://ehr.example.org.")
-            .ValidateOnStart();
-        return services;
-    }
-
     public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app)
     {
-        var framing = app.ApplicationServices.GetRequiredService<IOptions<FramingOptions>>().Value;
-        var ancestors = string.Join(' ', ["'self'", .. framing.FrameAncestors]);
+        var ehrs = app.ApplicationServices.GetRequiredService<EhrRegistry>();
+        var ancestors = string.Join(' ', ["'self'", .. ehrs.All.Select(e => e.Origin).Distinct(StringComparer.Ordinal)]);
         var policy = string.Join("; ",
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
             "img-src 'self' data:",
+            "connect-src 'self'",
             "object-src 'none'",
             "base-uri 'self'",
             "form-action 'self'",
@@ -40,17 +32,4 @@ public static class SecurityHeaders
             await next(context);
         });
     }
-
-    private static bool IsOrigin(string value) =>
-        Uri.TryCreate(value, UriKind.Absolute, out var uri)
-        && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp)
-        && uri.AbsolutePath == "/" && string.IsNullOrEmpty(uri.Query) && string.IsNullOrEmpty(uri.Fragment);
-}
-
-public sealed class FramingOptions
-{
-    public const string Section = "Security";
-
-    /// <summary>Origins of the EHRs that may show the app in an iframe.</summary>
-    public IList<string> FrameAncestors { get; } = [];
 }

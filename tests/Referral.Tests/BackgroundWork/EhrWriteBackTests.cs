@@ -26,7 +26,7 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
     [Fact]
     public async Task Accepted_then_two_sessions_are_searchable_and_written_back_to_the_EHR_with_a_backend_services_token()
     {
-        using var ehr = new FakeEhr().AcceptingCreates();
+        using var ehr = new BackendServicesEhr().AcceptingCreates();
         var settings = new Dictionary<string, string?>(ehr.Settings()) { ["TriggerRunner:Enabled"] = "true", ["TriggerRunner:PollInterval"] = "00:00:00.100" };
         await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, settings);
         await scenario.SeedTherapistsAsync();
@@ -42,7 +42,7 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
         Assert.Equal(8, observations.Total);
 
         var posted = ehr.Creates("Observation");
-        Assert.All(posted, p => Assert.Equal($"Bearer {FakeEhr.AccessToken}", p.RequestMessage!.Headers!["Authorization"].Single()));
+        Assert.All(posted, p => Assert.Equal($"Bearer {BackendServicesEhr.AccessToken}", p.RequestMessage!.Headers!["Authorization"].Single()));
         var copies = posted.Select(p => FhirJsonDeserializer.STRICT.Deserialize<Observation>(p.RequestMessage!.Body!)).ToList();
         Assert.All(copies, o =>
         {
@@ -67,7 +67,7 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
     [Fact]
     public async Task The_EHR_answering_503_then_201_gets_every_Observation_exactly_once_after_the_retry()
     {
-        using var ehr = new FakeEhr().FailingOnceThenAccepting();
+        using var ehr = new BackendServicesEhr().FailingOnceThenAccepting();
         await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, ehr.Settings());
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
@@ -99,7 +99,7 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
     [Fact]
     public async Task An_EHR_that_always_fails_leaves_the_message_in_the_poison_queue_and_the_referral_intact()
     {
-        using var ehr = new FakeEhr().AlwaysFailing();
+        using var ehr = new BackendServicesEhr().AlwaysFailing();
         await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, ehr.Settings());
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
@@ -126,7 +126,7 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
     [Fact]
     public async Task The_ServiceRequest_is_created_in_the_EHR_once_where_the_registration_allows_it_and_Observations_point_to_it()
     {
-        using var ehr = new FakeEhr().AcceptingCreates();
+        using var ehr = new BackendServicesEhr().AcceptingCreates();
         await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, ehr.Settings(writeServiceRequest: true));
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
@@ -159,13 +159,13 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
         Assert.NotEqual(keys[0].Kid, keys[1].Kid);
     }
 
-    private static async Task AssertValidClientAssertionAsync(ReferralScenario scenario, FakeEhr ehr, string assertion)
+    private static async Task AssertValidClientAssertionAsync(ReferralScenario scenario, BackendServicesEhr ehr, string assertion)
     {
         using var client = scenario.App.CreateClient();
         var jwks = new JsonWebKeySet(await client.GetStringAsync(Url("/api/backend/jwks.json"), Ct));
         var result = await new JsonWebTokenHandler().ValidateTokenAsync(assertion, new TokenValidationParameters
         {
-            ValidIssuer = FakeEhr.ClientId,
+            ValidIssuer = BackendServicesEhr.ClientId,
             ValidAudience = ehr.TokenEndpoint,
             IssuerSigningKeys = jwks.GetSigningKeys(),
             ValidAlgorithms = [SecurityAlgorithms.RsaSha384],
@@ -174,7 +174,7 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
         });
         Assert.True(result.IsValid, result.Exception?.Message);
         var jwt = (JsonWebToken)result.SecurityToken;
-        Assert.Equal(FakeEhr.ClientId, jwt.Subject);
+        Assert.Equal(BackendServicesEhr.ClientId, jwt.Subject);
         Assert.Equal(jwks.Keys[0].Kid, jwt.Kid);
         Assert.False(string.IsNullOrEmpty(jwt.Id));
         Assert.True(jwt.ValidTo - jwt.IssuedAt <= TimeSpan.FromMinutes(5));

@@ -1,120 +1,292 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
+using Hl7.Fhir.Model;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Referral.Model.Fhir;
 using WireMock;
-using WireMock.Logging;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 using WireMock.Server;
 using WireMock.Types;
+using WireMock.Util;
 
 namespace Referral.Tests.Infrastructure;
 
 /// <summary>
-/// An EHR played by WireMock over real HTTP: its SMART configuration, its token endpoint for backend services, and
-/// its FHIR create, answering as a test sets it up (accept, fail then accept, always fail). Every request is logged,
-/// so a test sees what the app sent: the client assertion, the bearer token, the resources.
+/// A SMART EHR played by WireMock over real HTTP: SMART discovery (v2, or v1 only), OpenID configuration and JWKS,
+/// authorize (redirects back with a code, as an EHR that approves at once), a token endpoint that checks the client
+/// assertion against the app's published JWKS and the PKCE verifier, and FHIR reads of one patient with carpal
+/// tunnel on workers' comp. Every call can be delayed (latency) or made to fail.
 /// </summary>
 public sealed class FakeEhr : IDisposable
 {
-    public const string ClientId = "medical-massage-functions";
-    public const string AccessToken = "ehr-backend-token-1";
+    public const string ClientId = "medical-massage-referral";
+    public const string PatientId = "dana-whitfield";
+    public const string PractitionerId = "dr-amelia-stone";
 
-    private static readonly string[] AuthMethods = ["private_key_jwt"];
-    private static readonly string[] SigningAlgorithms = ["RS384", "ES384"];
-    private static readonly string[] GrantTypes = ["client_credentials"];
-    private static readonly string[] Capabilities = ["client-confidential-asymmetric", "permission-v2", "permission-v1"];
+    private readonly WireMockServer server;
+    private readonly RsaSecurityKey key = new(RSA.Create(2048)) { KeyId = "ehr-key-1" };
+    private readonly JsonWebTokenHandler handler = new();
+    private readonly ConcurrentDictionary<string, string> challenges = new(StringComparer.Ordinal);
 
-    private readonly WireMockServer server = WireMockServer.Start();
-
-    public FakeEhr()
+    public FakeEhr(bool v2 = true, TimeSpan? latency = null)
     {
-        server.Given(Request.Create().WithPath("/fhir/.well-known/smart-configuration").UsingGet())
-            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(JsonSerializer.Serialize(new Dictionary<string, object>
-            {
-                ["token_endpoint"] = TokenEndpoint,
-                ["token_endpoint_auth_methods_supported"] = AuthMethods,
-                ["token_endpoint_auth_signing_alg_values_supported"] = SigningAlgorithms,
-                ["grant_types_supported"] = GrantTypes,
-                ["capabilities"] = Capabilities,
-            })));
-        server.Given(Request.Create().WithPath("/auth/token").UsingPost())
-            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(JsonSerializer.Serialize(new Dictionary<string, object>
-            {
-                ["access_token"] = AccessToken,
-                ["token_type"] = "bearer",
-                ["expires_in"] = 300,
-                ["scope"] = "system/Observation.c system/ServiceRequest.c",
-            })));
-    }
-
-    public string FhirBase => $"{server.Urls[0]}/fhir";
-
-    public string TokenEndpoint => $"{server.Urls[0]}/auth/token";
-
-    /// <summary>The app's settings for this EHR: registered for backend services, writing Observations back.</summary>
-    public IReadOnlyDictionary<string, string?> Settings(bool writeServiceRequest = false) => new Dictionary<string, string?>
-    {
-        ["Ehrs:0:Iss"] = FhirBase,
-        ["Ehrs:0:ClientId"] = ClientId,
-        ["Ehrs:0:WriteBack"] = "true",
-        ["Ehrs:0:WriteServiceRequest"] = writeServiceRequest ? "true" : "false",
-        // Retries come at once in a test; host.json's 30 s is the backoff in Azure.
-        ["TriggerRunner:VisibilityTimeout"] = "00:00:00",
-    };
-
-    /// <summary>Every create answers 201 with a Location.</summary>
-    public FakeEhr AcceptingCreates()
-    {
-        foreach (var type in new[] { "Observation", "ServiceRequest" })
+        server = WireMockServer.Start();
+        Latency = latency;
+        Base = server.Urls[0];
+        Discovery(v2);
+        Given("/.well-known/openid-configuration", "GET", Json(new Dictionary<string, object>
         {
-            server.Given(Request.Create().WithPath($"/fhir/{type}").UsingPost())
-                .RespondWith(Created(type));
-        }
-
-        return this;
+            ["issuer"] = Base,
+            ["jwks_uri"] = Base + "/.well-known/jwks.json",
+            ["authorization_endpoint"] = Base + "/auth/authorize",
+            ["token_endpoint"] = TokenEndpoint,
+            ["response_types_supported"] = new[] { "code" },
+            ["subject_types_supported"] = new[] { "public" },
+            ["id_token_signing_alg_values_supported"] = new[] { "RS256" },
+        }));
+        Given("/.well-known/jwks.json", "GET", Jwks());
+        server.Given(Request.Create().WithPath("/auth/authorize").UsingGet()).RespondWith(Delayed().WithCallback(Authorize));
+        server.Given(Request.Create().WithPath("/auth/token").UsingPost()).RespondWith(Delayed().WithCallback(Token));
+        Fhir();
     }
 
-    /// <summary>The first Observation create answers 503; every one after it 201.</summary>
-    public FakeEhr FailingOnceThenAccepting()
-    {
-        var calls = 0;
-        server.Given(Request.Create().WithPath("/fhir/Observation").UsingPost())
-            .RespondWith(Response.Create().WithCallback(_ => Interlocked.Increment(ref calls) == 1
-                ? new ResponseMessage { StatusCode = 503 }
-                : new ResponseMessage
-                {
-                    StatusCode = 201,
-                    Headers = new Dictionary<string, WireMockList<string>> { ["Location"] = new($"{FhirBase}/Observation/ehr-observation-{calls}/_history/1") },
-                }));
-        return this;
-    }
+    public string Base { get; }
 
-    /// <summary>Every create answers 500.</summary>
-    public FakeEhr AlwaysFailing()
-    {
-        server.Given(Request.Create().WithPath("/fhir/*").UsingPost())
-            .RespondWith(Response.Create().WithStatusCode(500));
-        return this;
-    }
+    public string FhirBase => Base + "/fhir";
 
-    /// <summary>The creates the EHR received for a resource type, in order (the failed ones too).</summary>
-    public IReadOnlyList<ILogEntry> Creates(string type) =>
-        [.. server.LogEntries.Where(e => e.RequestMessage!.Method == "POST" && e.RequestMessage.Path == $"/fhir/{type}").OrderBy(e => e.RequestMessage!.DateTime)];
+    public string TokenEndpoint => Base + "/auth/token";
 
-    /// <summary>The client assertions of every token request.</summary>
-    public IReadOnlyList<string> ClientAssertions() =>
-    [
-        .. server.LogEntries.Where(e => e.RequestMessage!.Path == "/auth/token")
-            .Select(e => Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(e.RequestMessage!.Body)["client_assertion"].ToString()),
-    ];
+    public TimeSpan? Latency { get; }
 
-    /// <summary>The form fields of the first token request.</summary>
-    public IReadOnlyDictionary<string, string> TokenRequest() =>
-        Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(server.LogEntries.First(e => e.RequestMessage!.Path == "/auth/token").RequestMessage!.Body)
-            .ToDictionary(p => p.Key, p => p.Value.ToString());
+    /// <summary>The JWKS the token endpoint checks client assertions with (the app's published set; set by the test).</summary>
+    public string? ClientJwks { get; set; }
+
+    public int AccessTokenSeconds { get; set; } = 3600;
+
+    public bool OmitPatient { get; set; }
+
+    /// <summary>The token endpoint's answer when set (a status and body), instead of tokens.</summary>
+    public (int Status, string Body)? TokenFailure { get; set; }
+
+    /// <summary>Signs id_tokens with another key than the published one.</summary>
+    public bool ForgeIdToken { get; set; }
+
+    public ConcurrentQueue<Dictionary<string, string>> TokenRequests { get; } = new();
+
+    public ConcurrentQueue<string> IssuedAccessTokens { get; } = new();
+
+    public ConcurrentQueue<string> IssuedSecrets { get; } = new();
+
+    public IEnumerable<WireMock.Logging.ILogEntry> Log => server.LogEntries;
+
+    public int RequestCount => server.LogEntries.Count;
+
+    public WireMockServer Server => server;
+
+    /// <summary>Discovery answered only after <paramref name="delay"/> (slower than the app waits).</summary>
+    public void SlowDiscovery(TimeSpan delay) =>
+        server.Given(Request.Create().WithPath("/fhir/.well-known/smart-configuration").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithDelay(delay).WithHeader("Content-Type", "application/json").WithBody("{}"));
 
     public void Dispose() => server.Stop();
 
-    private IResponseBuilder Created(string type) => Response.Create()
-        .WithStatusCode(201)
-        .WithHeader("Location", $"{FhirBase}/{type}/ehr-{type.ToLowerInvariant()}-1/_history/1");
+    private IResponseBuilder Delayed() => Latency is { } delay ? Response.Create().WithDelay(delay) : Response.Create();
+
+    // Lower numbers win in WireMock.Net: the standard answers leave room for a test's override (SlowDiscovery).
+    private void Given(string path, string method, string body, string contentType = "application/json") =>
+        server.Given(Request.Create().WithPath(path).UsingMethod(method)).AtPriority(10).RespondWith(Delayed().WithHeader("Content-Type", contentType).WithBody(body));
+
+    private void Discovery(bool v2)
+    {
+        string[] capabilities = v2
+            ? ["launch-ehr", "launch-standalone", "client-confidential-asymmetric", "sso-openid-connect", "context-ehr-patient", "context-standalone-patient", "context-passthrough-banner", "context-passthrough-style", "permission-online", "permission-patient", "permission-user", "permission-v1", "permission-v2"]
+            : ["launch-ehr", "launch-standalone", "client-confidential-asymmetric", "sso-openid-connect", "context-ehr-patient", "context-standalone-patient", "permission-online", "permission-patient", "permission-user", "permission-v1"];
+        Given("/fhir/.well-known/smart-configuration", "GET", Json(new Dictionary<string, object>
+        {
+            ["issuer"] = Base,
+            ["jwks_uri"] = Base + "/.well-known/jwks.json",
+            ["authorization_endpoint"] = Base + "/auth/authorize",
+            ["token_endpoint"] = TokenEndpoint,
+            ["token_endpoint_auth_methods_supported"] = new[] { "private_key_jwt" },
+            ["token_endpoint_auth_signing_alg_values_supported"] = new[] { "RS384", "ES384" },
+            ["grant_types_supported"] = new[] { "authorization_code", "refresh_token" },
+            ["scopes_supported"] = v2 ? new[] { "openid", "fhirUser", "launch", "launch/patient", "patient/*.rs", "user/*.rs", "patient/*.c" } : new[] { "openid", "fhirUser", "launch", "launch/patient", "patient/*.read", "user/*.read", "patient/*.write" },
+            ["response_types_supported"] = new[] { "code" },
+            ["code_challenge_methods_supported"] = new[] { "S256" },
+            ["capabilities"] = capabilities,
+        }));
+    }
+
+    /// <summary>Approves at once, as an EHR does inside its own session: back to the redirect URI with a code and the state.</summary>
+    private ResponseMessage Authorize(IRequestMessage request)
+    {
+        var query = request.Query!;
+        var code = "code-" + Guid.NewGuid().ToString("N");
+        challenges[code] = query["code_challenge"].ToString();
+        var location = QueryHelpers.AddQueryString(query["redirect_uri"].ToString(), new Dictionary<string, string?>
+        {
+            ["code"] = code,
+            ["state"] = query["state"].ToString(),
+        });
+        return new ResponseMessage { StatusCode = 302, Headers = new Dictionary<string, WireMockList<string>> { ["Location"] = new(location) } };
+    }
+
+    private ResponseMessage Token(IRequestMessage request)
+    {
+        var form = QueryHelpers.ParseQuery(request.Body ?? "").ToDictionary(p => p.Key, p => p.Value.ToString(), StringComparer.Ordinal);
+        TokenRequests.Enqueue(form);
+        if (TokenFailure is { } failure)
+        {
+            return JsonResponse(failure.Status, failure.Body);
+        }
+
+        if (!AssertionIsValid(form.GetValueOrDefault("client_assertion")))
+        {
+            return JsonResponse(401, "{\"error\":\"invalid_client\"}");
+        }
+
+        if (form.GetValueOrDefault("grant_type") == "authorization_code"
+            && (!challenges.TryRemove(form.GetValueOrDefault("code") ?? "", out var challenge)
+                || Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(form.GetValueOrDefault("code_verifier") ?? ""))) != challenge))
+        {
+            return JsonResponse(400, "{\"error\":\"invalid_grant\"}");
+        }
+
+        var accessToken = "at-" + Guid.NewGuid().ToString("N");
+        var refreshToken = "rt-" + Guid.NewGuid().ToString("N");
+        IssuedAccessTokens.Enqueue(accessToken);
+        IssuedSecrets.Enqueue(accessToken);
+        IssuedSecrets.Enqueue(refreshToken);
+        var body = new Dictionary<string, object>
+        {
+            ["access_token"] = accessToken,
+            ["token_type"] = "Bearer",
+            ["expires_in"] = AccessTokenSeconds,
+            ["refresh_token"] = refreshToken,
+            ["scope"] = "launch openid fhirUser online_access patient/Patient.rs patient/Condition.rs patient/Coverage.rs patient/MedicationRequest.rs user/Practitioner.rs patient/ServiceRequest.c",
+        };
+        if (form.GetValueOrDefault("grant_type") == "authorization_code")
+        {
+            var idToken = IdToken();
+            IssuedSecrets.Enqueue(idToken);
+            body["id_token"] = idToken;
+            body["need_patient_banner"] = true;
+            body["smart_style_url"] = Base + "/smart-style.json";
+            if (!OmitPatient)
+            {
+                body["patient"] = PatientId;
+            }
+        }
+
+        return JsonResponse(200, JsonSerializer.Serialize(body));
+    }
+
+    private bool AssertionIsValid(string? assertion)
+    {
+        if (assertion is null || ClientJwks is null)
+        {
+            return false;
+        }
+
+        var result = handler.ValidateTokenAsync(assertion, new TokenValidationParameters
+        {
+            ValidIssuer = ClientId,
+            ValidAudience = TokenEndpoint,
+            IssuerSigningKeys = new JsonWebKeySet(ClientJwks).GetSigningKeys(),
+            ValidAlgorithms = ["RS384", "ES384"],
+            ValidTypes = ["JWT"],
+        }).GetAwaiter().GetResult();
+        return result.IsValid;
+    }
+
+    private string IdToken()
+    {
+        var signingKey = ForgeIdToken ? new RsaSecurityKey(RSA.Create(2048)) { KeyId = key.KeyId } : key;
+        var now = DateTime.UtcNow;
+        return handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = Base,
+            Audience = ClientId,
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = now.AddHours(1),
+            Claims = new Dictionary<string, object>
+            {
+                ["sub"] = PractitionerId,
+                ["fhirUser"] = $"{FhirBase}/Practitioner/{PractitionerId}",
+            },
+            SigningCredentials = new SigningCredentials(signingKey, SecurityAlgorithms.RsaSha256),
+        });
+    }
+
+    private void Fhir()
+    {
+        var patient = new Patient
+        {
+            Id = PatientId,
+            Name = [new HumanName { Use = HumanName.NameUse.Official, Given = ["Dana"], Family = "Whitfield", Text = "Dana Whitfield" }],
+            Gender = AdministrativeGender.Female,
+            BirthDate = "1981-04-12",
+            Identifier = [new Identifier("urn:mrn", "MRN-100001") { Type = new CodeableConcept("http://terminology.hl7.org/CodeSystem/v2-0203", "MR") }],
+        };
+        var condition = new Condition
+        {
+            Id = PatientId + "-g56-01",
+            Code = new CodeableConcept
+            {
+                Coding = [new Coding("http://hl7.org/fhir/sid/icd-10-cm", "G56.01", "Carpal tunnel syndrome, right upper limb"), new Coding("http://snomed.info/sct", "57406009", "Carpal tunnel syndrome")],
+                Text = "Carpal tunnel syndrome, right wrist",
+            },
+            Subject = new ResourceReference("Patient/" + PatientId),
+        };
+        var coverage = new Coverage
+        {
+            Id = PatientId + "-coverage",
+            Status = FinancialResourceStatusCodes.Active,
+            Type = new CodeableConcept { Coding = [new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "WCBPOL", "worker's compensation")] },
+            Beneficiary = new ResourceReference("Patient/" + PatientId),
+            Payor = [new ResourceReference("Organization/evergreen", "Evergreen Workers' Compensation Insurance")],
+            Identifier = [new Identifier("urn:claims", "WC-2026-004817") { Type = new CodeableConcept { Text = "Claim number" } }],
+        };
+        var practitioner = new Practitioner
+        {
+            Id = PractitionerId,
+            Name = [new HumanName { Prefix = ["Dr."], Given = ["Amelia"], Family = "Stone", Suffix = ["MD"] }],
+        };
+        Given($"/fhir/Patient/{PatientId}", "GET", FhirJson.Serialize(patient), "application/fhir+json");
+        Given($"/fhir/Practitioner/{PractitionerId}", "GET", FhirJson.Serialize(practitioner), "application/fhir+json");
+        Given("/fhir/Condition", "GET", FhirJson.Serialize(Searchset(condition)), "application/fhir+json");
+        Given("/fhir/Coverage", "GET", FhirJson.Serialize(Searchset(coverage)), "application/fhir+json");
+        Given("/fhir/MedicationRequest", "GET", FhirJson.Serialize(Searchset()), "application/fhir+json");
+        Given("/smart-style.json", "GET", "{\"color_highlight\":\"#0b5e7a\",\"color_text\":\"#1d2a33\",\"font_family_body\":\"system-ui, sans-serif\",\"color_background\":\"url(javascript:alert(1))\"}");
+        server.Given(Request.Create().WithPath("/fhir/ServiceRequest").UsingPost())
+            .RespondWith(Delayed().WithStatusCode(201).WithHeader("Content-Type", "application/fhir+json").WithBody("{\"resourceType\":\"ServiceRequest\",\"id\":\"copy-1\",\"status\":\"active\",\"intent\":\"order\",\"subject\":{\"reference\":\"Patient/dana-whitfield\"}}"));
+    }
+
+    private static Bundle Searchset(params Resource[] resources) => new()
+    {
+        Type = Bundle.BundleType.Searchset,
+        Total = resources.Length,
+        Entry = [.. resources.Select(r => new Bundle.EntryComponent { Resource = r, Search = new Bundle.SearchComponent { Mode = Bundle.SearchEntryMode.Match } })],
+    };
+
+    private string Jwks()
+    {
+        var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(key.Rsa.ExportParameters(false)) { KeyId = key.KeyId });
+        return JsonSerializer.Serialize(new { keys = new[] { new { kty = jwk.Kty, kid = jwk.Kid, use = "sig", alg = "RS256", n = jwk.N, e = jwk.E } } });
+    }
+
+    private static string Json(object value) => JsonSerializer.Serialize(value);
+
+    private static ResponseMessage JsonResponse(int status, string body) => new()
+    {
+        StatusCode = status,
+        Headers = new Dictionary<string, WireMockList<string>> { ["Content-Type"] = new("application/json") },
+        BodyData = new BodyData { BodyAsString = body, DetectedBodyType = BodyType.String, Encoding = Encoding.UTF8 },
+    };
 }

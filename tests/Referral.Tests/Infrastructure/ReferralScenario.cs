@@ -194,4 +194,27 @@ public sealed class ReferralScenario : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => App.DisposeAsync();
+
+    /// <summary>The scenario's valid draft for tests that need no functions app.</summary>
+    public static class DraftFactory
+    {
+        public static ReferralDraft Draft()
+        {
+            var today = DateOnly.FromDateTime(DateTime.UtcNow);
+            return new ReferralDraft
+            {
+                PlacerId = Guid.NewGuid().ToString(),
+                Patient = new ResourceRef("Patient/pat-1", "Alex Doe"),
+                Requester = new ResourceRef("Practitioner/dr-1", "Dr. Rivera"),
+                Diagnoses = [new Diagnosis("G56.01")],
+                BodySites = [new BodyArea(BodyRegion.Wrist, Laterality.Right), new BodyArea(BodyRegion.Hand, Laterality.Right)],
+                Sessions = 6,
+                Frequency = new SessionFrequency(1, 1, FrequencyUnit.Week),
+                MinutesPerSession = 60,
+                ValidFrom = today,
+                ValidUntil = today.AddDays(89),
+                Therapist = new ResourceRef("PractitionerRole/t-1", "Sam Lee, LMT"),
+            };
+        }
+    }
 }

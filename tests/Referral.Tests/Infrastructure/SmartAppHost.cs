@@ -7,14 +7,22 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Referral.Tests.Infrastructure;
 
 /// <summary>The smart-app with its real pipeline; <see cref="StartOnLoopback"/> serves it on a real port for a browser.</summary>
-public sealed class SmartAppHost : WebApplicationFactory<Referral.SmartApp.Program>
+public sealed class SmartAppHost(IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Referral.SmartApp.Program>
 {
-    protected override void ConfigureWebHost(IWebHostBuilder builder) => builder.UseEnvironment("Development");
-
-    /// <summary>Starts Kestrel on a free loopback port and returns the address a browser can open.</summary>
-    public Uri StartOnLoopback()
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, 0));
+        builder.UseEnvironment("Development");
+        builder.UseSetting("SigningKeys:DevelopmentDirectory", SmartAppHarness.KeyDirectory);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    /// <summary>Starts Kestrel on a loopback port (a free one by default) and returns the address a browser can open.</summary>
+    public Uri StartOnLoopback(int port = 0)
+    {
+        UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, port));
         StartServer();
         var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         return new Uri(addresses.First());

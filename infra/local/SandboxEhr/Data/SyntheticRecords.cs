@@ -303,7 +303,8 @@ public static class SyntheticRecords
                 Beneficiary = PatientReference,
                 Relationship = Concept(CodeSystems.SubscriberRelationship, "self", "Self"),
                 Period = new Period { Start = Date(startDaysAgo) },
-                Payor = [new ResourceReference($"Organization/{payorId}")],
+                // With its display, as EHRs send it: an app shows the payor without a second read of the Organization.
+                Payor = [new ResourceReference($"Organization/{payorId}", records.OfType<Organization>().FirstOrDefault(o => o.Id == payorId)?.Name)],
             };
             if (memberId is not null)
             {

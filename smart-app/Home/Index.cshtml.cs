@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
-namespace Referral.SmartApp.Pages;
+namespace Referral.SmartApp.Home;
 
 public sealed class IndexModel : PageModel
 {

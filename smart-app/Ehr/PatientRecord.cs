@@ -1,0 +1,199 @@
+using Hl7.Fhir.Model;
+using Referral.Model.Fhir;
+using Referral.Model.Terminology;
+using Referral.SmartApp.Launch;
+using Referral.SmartApp.Security;
+
+namespace Referral.SmartApp.Ehr;
+
+/// <summary>What the app read of the launched patient's record, once, at launch: kept with the session, not re-read per page.</summary>
+public sealed class PatientRecord
+{
+    public required Patient Patient { get; init; }
+
+    /// <summary>Active problem-list Conditions.</summary>
+    public IReadOnlyList<Condition> Conditions { get; init; } = [];
+
+    public IReadOnlyList<Coverage> Coverages { get; init; } = [];
+
+    /// <summary>Active MedicationRequests; empty when the EHR did not grant them (<see cref="MedicationsRead"/> false).</summary>
+    public IReadOnlyList<MedicationRequest> Medications { get; init; } = [];
+
+    public bool MedicationsRead { get; init; }
+
+    /// <summary>The physician's own resource (Practitioner or PractitionerRole), read from fhirUser.</summary>
+    public Resource? User { get; init; }
+
+    /// <summary>The EHR's style as CSS, when it sent a smart_style_url that could be read.</summary>
+    public string? StyleCss { get; init; }
+
+    public string PatientName => Names.Of(Patient.Name) ?? "Patient";
+
+    public string? UserName => User switch
+    {
+        Practitioner p => Names.Of(p.Name),
+        PractitionerRole r => r.Practitioner?.Display,
+        _ => null,
+    };
+
+    public static string Key(string contextId) => "record:" + contextId;
+
+    /// <summary>The session form: the resources in a collection Bundle (Firely's JSON), and the style.</summary>
+    public Stored ToStored()
+    {
+        var bundle = new Bundle { Type = Bundle.BundleType.Collection };
+        IEnumerable<Resource> all = [Patient, .. Conditions, .. Coverages, .. Medications];
+        if (User is not null)
+        {
+            all = all.Append(User);
+        }
+
+        bundle.Entry.AddRange(all.Select(r => new Bundle.EntryComponent { Resource = r }));
+        return new Stored(FhirJson.Serialize(bundle), MedicationsRead, User is not null, StyleCss);
+    }
+
+    public static PatientRecord FromStored(Stored stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        if (!FhirJson.TryParse<Bundle>(stored.BundleJson, out var bundle, out _))
+        {
+            throw new InvalidOperationException("The stored patient record could not be read back.");
+        }
+
+        var resources = bundle!.Entry.Select(e => e.Resource).ToList();
+        return new PatientRecord
+        {
+            Patient = resources.OfType<Patient>().First(),
+            Conditions = [.. resources.OfType<Condition>()],
+            Coverages = [.. resources.OfType<Coverage>()],
+            Medications = [.. resources.OfType<MedicationRequest>()],
+            MedicationsRead = stored.MedicationsRead,
+            User = stored.HasUser ? resources.LastOrDefault(r => r is Practitioner or PractitionerRole) : null,
+            StyleCss = stored.StyleCss,
+        };
+    }
+
+    public sealed record Stored(string BundleJson, bool MedicationsRead, bool HasUser, string? StyleCss);
+}
+
+/// <summary>
+/// Reads the launched patient's record in one round of parallel requests (DESIGN.md: launch to form in about four
+/// EHR round trips): Patient, active problem list, Coverage, the user from fhirUser, active MedicationRequests where
+/// granted, and the EHR's style. A read the granted scopes do not allow is not attempted.
+/// </summary>
+public sealed class PatientRecordReader(EhrClient ehr, EhrStyle style, AppSession session)
+{
+    public async Task<PatientRecord> ReadAsync(LaunchContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var patientId = context.PatientId;
+        var byPatient = new Dictionary<string, string?> { ["patient"] = patientId };
+        var granted = context.GrantedScope;
+
+        var patient = ehr.ReadAsync<Patient>(context, "Patient/" + Uri.EscapeDataString(patientId), cancellationToken);
+        var conditions = SmartScopes.Allows(granted, "Condition", 's')
+            ? ehr.SearchAsync<Condition>(context, "Condition", new Dictionary<string, string?>(byPatient)
+            {
+                ["clinical-status"] = "active",
+                ["category"] = "problem-list-item",
+            }, cancellationToken)
+            : Task.FromResult<IReadOnlyList<Condition>>([]);
+        var coverages = SmartScopes.Allows(granted, "Coverage", 's')
+            ? ehr.SearchAsync<Coverage>(context, "Coverage", new Dictionary<string, string?>(byPatient) { ["status"] = "active" }, cancellationToken)
+            : Task.FromResult<IReadOnlyList<Coverage>>([]);
+        var readMedications = SmartScopes.Allows(granted, "MedicationRequest", 's');
+        var medications = readMedications
+            ? ehr.SearchAsync<MedicationRequest>(context, "MedicationRequest", new Dictionary<string, string?>(byPatient) { ["status"] = "active" }, cancellationToken)
+            : Task.FromResult<IReadOnlyList<MedicationRequest>>([]);
+        var userType = ResourceRef.TypeOf(context.FhirUser);
+        var user = userType is not null && SmartScopes.Allows(granted, userType, 'r')
+            ? ehr.ReadAsync<Resource>(context, context.FhirUser, cancellationToken)
+            : Task.FromResult<Resource?>(null);
+        var css = context.SmartStyleUrl is { } url ? style.CssAsync(url, cancellationToken) : Task.FromResult<string?>(null);
+
+        await Task.WhenAll(patient, conditions, coverages, medications, user, css);
+        return new PatientRecord
+        {
+            Patient = await patient ?? throw new EhrRequestException("The EHR did not return the launched patient."),
+            Conditions = await conditions,
+            Coverages = await coverages,
+            Medications = await medications,
+            MedicationsRead = readMedications,
+            User = await user is { } u and (Practitioner or PractitionerRole) ? u : null,
+            StyleCss = await css,
+        };
+    }
+
+    public Task SaveAsync(string sessionId, string contextId, PatientRecord record, CancellationToken cancellationToken) =>
+        session.SetAsync(sessionId, PatientRecord.Key(contextId), record.ToStored(), AppSession.IdleTimeout, cancellationToken, sliding: true);
+
+    public async Task<PatientRecord?> LoadAsync(string sessionId, string contextId, CancellationToken cancellationToken) =>
+        await session.GetAsync<PatientRecord.Stored>(sessionId, PatientRecord.Key(contextId), cancellationToken) is { } stored
+            ? PatientRecord.FromStored(stored)
+            : null;
+}
+
+public static class Names
+{
+    public static string? Of(IEnumerable<HumanName> names)
+    {
+        var name = names.FirstOrDefault(n => n.Use == HumanName.NameUse.Official) ?? names.FirstOrDefault();
+        if (name is null)
+        {
+            return null;
+        }
+
+        return !string.IsNullOrWhiteSpace(name.Text)
+            ? name.Text
+            : string.Join(' ', name.Prefix.Concat(name.Given).Append(name.Family).Concat(name.Suffix).Where(p => !string.IsNullOrWhiteSpace(p)));
+    }
+}
+
+/// <summary>What the record suggests for the form: precautions from medications and conditions.</summary>
+public static class RecordSuggestions
+{
+    /// <summary>Direct oral anticoagulants, vitamin K antagonists and heparins, by the words of their names.</summary>
+    private static readonly string[] Anticoagulants =
+        ["apixaban", "rivaroxaban", "edoxaban", "dabigatran", "warfarin", "coumadin", "eliquis", "xarelto", "pradaxa", "heparin", "enoxaparin", "dalteparin", "fondaparinux"];
+
+    public static IReadOnlyDictionary<Precaution, string> Precautions(PatientRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var found = new Dictionary<Precaution, string>();
+        foreach (var medication in record.Medications)
+        {
+            var text = MedicationText(medication);
+            if (Anticoagulants.Any(a => text.Contains(a, StringComparison.OrdinalIgnoreCase)))
+            {
+                found.TryAdd(Precaution.Anticoagulants, FirstNonEmpty((medication.Medication as CodeableConcept)?.Text, text));
+            }
+        }
+
+        foreach (var condition in record.Conditions)
+        {
+            var known = condition.Code?.Coding.Select(MassageConditions.Find).FirstOrDefault(c => c is not null);
+            var icd = condition.Code?.Coding.FirstOrDefault(c => c.System == Referral.Model.Canonicals.Icd10Cm)?.Code ?? "";
+            var label = condition.Code?.Text ?? known?.Display ?? icd;
+            if (known?.Key == "pregnancy" || icd.StartsWith("Z33", StringComparison.Ordinal) || icd.StartsWith('O'))
+            {
+                found.TryAdd(Precaution.Pregnancy, label);
+            }
+
+            if (known?.RequiredTraining.Contains(TherapistTraining.OncologyMassage) == true || icd.StartsWith('C'))
+            {
+                found.TryAdd(Precaution.Cancer, label);
+            }
+        }
+
+        return found;
+    }
+
+    private static string MedicationText(MedicationRequest medication) => medication.Medication switch
+    {
+        CodeableConcept concept => string.Join(' ', concept.Coding.Select(c => c.Display).Append(concept.Text).Where(t => t is not null)),
+        ResourceReference reference => reference.Display ?? "",
+        _ => "",
+    };
+
+    private static string FirstNonEmpty(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v)) ?? "";
+}

@@ -1,0 +1,48 @@
+using Hl7.Fhir.Model;
+using Referral.Model.Referrals;
+using Referral.SmartApp.Ehr;
+using Referral.SmartApp.Launch;
+
+namespace Referral.SmartApp.Referrals;
+
+/// <summary>A problem with the form, next to the field it concerns ("" for the page as a whole).</summary>
+public sealed record FieldIssue(string Field, string Message, bool Blocking);
+
+/// <summary>
+/// The form judged exactly as the functions API will judge the referral: the shared builder makes the
+/// ServiceRequest and the shared validator checks it (with the directory's training), and each issue's FHIRPath
+/// says which field it goes next to.
+/// </summary>
+public sealed class FormChecks(ReferralBuilder builder, ReferralValidator validator, TimeProvider time)
+{
+    public ServiceRequest Build(FormState state, LaunchContext launch, PatientRecord record, IReadOnlyList<PractitionerRole> therapists) =>
+        builder.Build(ReferralForm.Draft(state, launch, record, therapists, Today));
+
+    public DateOnly Today => DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+
+    public IReadOnlyList<FieldIssue> Check(FormState state, LaunchContext launch, PatientRecord record, IReadOnlyList<PractitionerRole> therapists)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var issues = new List<FieldIssue>();
+        var noTherapist = string.IsNullOrEmpty(state.Input.Therapist);
+        if (noTherapist)
+        {
+            issues.Add(new FieldIssue(nameof(ReferralInput.Therapist), "Choose the therapist to send the referral to.", true));
+        }
+
+        var outcome = validator.Validate(Build(state, launch, record, therapists), reference =>
+            therapists.FirstOrDefault(t => "PractitionerRole/" + t.Id == reference) is { } role ? [.. ReferralForm.TrainingOf(role)] : null);
+        foreach (var issue in outcome.Issue.Where(i => i.Severity is OperationOutcome.IssueSeverity.Error or OperationOutcome.IssueSeverity.Fatal or OperationOutcome.IssueSeverity.Warning))
+        {
+            var field = ReferralForm.FieldOf(issue.Expression.FirstOrDefault());
+            if (noTherapist && field == nameof(ReferralInput.Therapist))
+            {
+                continue;
+            }
+
+            issues.Add(new FieldIssue(field, issue.Details?.Text ?? issue.Diagnostics ?? "This is not valid.", issue.Severity != OperationOutcome.IssueSeverity.Warning));
+        }
+
+        return issues;
+    }
+}

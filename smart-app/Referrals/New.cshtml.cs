@@ -1,0 +1,176 @@
+using Hl7.Fhir.Model;
+using Microsoft.AspNetCore.Mvc;
+using Referral.Model.Terminology;
+using Referral.SmartApp.Ehr;
+using Referral.SmartApp.Launch;
+using Referral.SmartApp.Security;
+
+namespace Referral.SmartApp.Referrals;
+
+/// <summary>
+/// The referral form, one page. It works without JavaScript: every choice is a server-rendered control, "Update"
+/// re-renders with the suggestions of a newly added diagnosis, and "Review" checks the whole referral with the
+/// shared validator before the summary.
+/// </summary>
+public sealed class NewModel(
+    LaunchContexts contexts,
+    PatientRecordReader records,
+    AppSession session,
+    FunctionsApi functions,
+    FormChecks checks) : LaunchedPage(contexts, records)
+{
+    [BindProperty]
+    public ReferralInput Input { get; set; } = new();
+
+    public IReadOnlyList<ProblemChoice> ProblemChoices { get; private set; } = [];
+
+    public IReadOnlyList<TherapistChoice> Therapists { get; private set; } = [];
+
+    public IReadOnlyDictionary<Precaution, string> SuggestedPrecautions { get; private set; } = new Dictionary<Precaution, string>();
+
+    public IReadOnlyList<FieldIssue> Issues { get; private set; } = [];
+
+    public string? ServiceProblem { get; private set; }
+
+    public IEnumerable<string> ErrorsFor(string field) => Issues.Where(i => i.Field == field).Select(i => i.Message);
+
+    public bool HasErrors(string field) => Issues.Any(i => i.Field == field && i.Blocking);
+
+    public async Task<IActionResult> OnGetAsync(string contextId, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return Page();
+        }
+
+        var state = await StateAsync(cancellationToken);
+        Input = state.Input;
+        await PrepareAsync(cancellationToken);
+        return Page();
+    }
+
+    /// <summary>Adds the typed diagnosis (and its body sites) and shows the form again: the no-JavaScript path of the type-ahead.</summary>
+    public async Task<IActionResult> OnPostUpdateAsync(string contextId, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return Page();
+        }
+
+        var state = await StateAsync(cancellationToken);
+        var error = Merge(state);
+        await SaveAsync(state with { Input = Input }, cancellationToken);
+        if (error is not null)
+        {
+            Issues = [error];
+            await PrepareAsync(cancellationToken);
+            return Page();
+        }
+
+        return SeeOther($"/context/{Launch.Id}/referral#diagnosis");
+    }
+
+    public async Task<IActionResult> OnPostReviewAsync(string contextId, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return Page();
+        }
+
+        var state = await StateAsync(cancellationToken);
+        var error = Merge(state);
+        state = state with { Input = Input };
+        await SaveAsync(state, cancellationToken);
+        var issues = new List<FieldIssue>();
+        if (error is not null)
+        {
+            issues.Add(error);
+        }
+
+        if (!ModelState.IsValid)
+        {
+            issues.AddRange(ModelState.Where(e => e.Value?.Errors.Count > 0).Select(e =>
+                new FieldIssue(e.Key.Replace("Input.", "", StringComparison.Ordinal), "Enter a whole number.", true)));
+        }
+
+        IReadOnlyList<PractitionerRole> therapists;
+        try
+        {
+            therapists = await functions.TherapistsAsync(Launch, cancellationToken);
+        }
+        catch (FunctionsUnavailableException e)
+        {
+            ServiceProblem = e.Message;
+            await PrepareAsync(cancellationToken);
+            return Page();
+        }
+
+        issues.AddRange(checks.Check(state, Launch, Record, therapists));
+        if (issues.Any(i => i.Blocking))
+        {
+            Issues = issues;
+            await PrepareAsync(cancellationToken, therapists);
+            return Page();
+        }
+
+        return SeeOther($"/context/{Launch.Id}/referral/review");
+    }
+
+    /// <summary>The posted input, with the typed diagnosis resolved and the sites a new diagnosis suggests added.</summary>
+    private FieldIssue? Merge(FormState state)
+    {
+        var before = state.Input.Diagnoses.ToHashSet(StringComparer.Ordinal);
+        FieldIssue? error = null;
+        if (!string.IsNullOrWhiteSpace(Input.DiagnosisSearch))
+        {
+            var (code, problem) = ReferralForm.ResolveSearch(Input.DiagnosisSearch);
+            if (code is null)
+            {
+                error = new FieldIssue(nameof(ReferralInput.DiagnosisSearch), problem!, true);
+            }
+            else
+            {
+                if (!Input.Diagnoses.Contains(code))
+                {
+                    Input.Diagnoses.Add(code);
+                }
+
+                Input.DiagnosisSearch = null;
+            }
+        }
+
+        ReferralForm.AddSuggestedSites(Input, Input.Diagnoses.Where(d => !before.Contains(d)));
+        return error;
+    }
+
+    private async Task<FormState> StateAsync(CancellationToken cancellationToken)
+    {
+        var state = await session.GetAsync<FormState>(SessionId, FormState.Key(Launch.Id), cancellationToken);
+        if (state is null || state.SentId is not null)
+        {
+            // A new order: its placer id is made now, once, and every send of this form reuses it.
+            state = new FormState { PlacerId = Guid.NewGuid().ToString(), Input = ReferralForm.Initial(Record) };
+            await SaveAsync(state, cancellationToken);
+        }
+
+        return state;
+    }
+
+    private Task SaveAsync(FormState state, CancellationToken cancellationToken) =>
+        session.SetAsync(SessionId, FormState.Key(Launch.Id), state, AppSession.IdleTimeout, cancellationToken, sliding: true);
+
+    private async Task PrepareAsync(CancellationToken cancellationToken, IReadOnlyList<PractitionerRole>? therapists = null)
+    {
+        ProblemChoices = ReferralForm.Problems(Record);
+        SuggestedPrecautions = RecordSuggestions.Precautions(Record);
+        try
+        {
+            therapists ??= await functions.TherapistsAsync(Launch, cancellationToken);
+            Therapists = ReferralForm.RankTherapists(therapists, Input, Record);
+        }
+        catch (FunctionsUnavailableException e)
+        {
+            ServiceProblem = e.Message;
+        }
+    }
+}

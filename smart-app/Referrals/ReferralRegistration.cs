@@ -1,0 +1,43 @@
+using Referral.Model.Referrals;
+using Referral.Model.Terminology;
+
+namespace Referral.SmartApp.Referrals;
+
+public static class ReferralRegistration
+{
+    public static IServiceCollection AddReferrals(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<FunctionsOptions>()
+            .Bind(configuration.GetSection(FunctionsOptions.Section))
+            .Validate(o => Uri.TryCreate(o.BaseUrl, UriKind.Absolute, out _), "Functions:BaseUrl must be the functions app's absolute URL.")
+            .ValidateOnStart();
+        services.AddHttpClient<FunctionsApi>(http => http.Timeout = TimeSpan.FromSeconds(15));
+        services.AddSingleton<ReferralBuilder>();
+        services.AddSingleton<ReferralValidator>();
+        services.AddSingleton<ValueSetExpander>();
+        services.AddSingleton<ReferralSender>();
+        services.AddSingleton<FormChecks>();
+        return services;
+    }
+
+    /// <summary>
+    /// The diagnosis type-ahead: medical-massage conditions matching the typed words (names, synonyms, codes), from
+    /// the shared ValueSet; the form works without it (the server resolves what was typed).
+    /// </summary>
+    public static IEndpointRouteBuilder MapConditionSearch(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/terminology/conditions", (string? filter) =>
+        {
+            var matches = string.IsNullOrWhiteSpace(filter) || filter.Length > 100
+                ? []
+                : ValueSetExpander.Match(ReferralValueSets.Conditions, filter)
+                    .Where(c => c.System == Referral.Model.Canonicals.Icd10Cm)
+                    .Take(20)
+                    .Select(c => new ConditionOption(c.Code, $"{c.Code} {c.Display}", ReferralForm.SuggestedSites(c.Code)));
+            return Results.Json(matches.ToList());
+        });
+        return app;
+    }
+
+    public sealed record ConditionOption(string Code, string Label, IReadOnlyList<string> Sites);
+}

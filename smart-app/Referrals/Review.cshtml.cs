@@ -1,0 +1,89 @@
+using Hl7.Fhir.Model;
+using Microsoft.AspNetCore.Mvc;
+using Referral.SmartApp.Ehr;
+using Referral.SmartApp.Launch;
+using Referral.SmartApp.Security;
+
+namespace Referral.SmartApp.Referrals;
+
+/// <summary>The summary to review, and "Sign and send". A send is idempotent: the form's placer id goes with every attempt.</summary>
+public sealed class ReviewModel(
+    LaunchContexts contexts,
+    PatientRecordReader records,
+    AppSession session,
+    FunctionsApi functions,
+    FormChecks checks,
+    ReferralSender sender) : LaunchedPage(contexts, records)
+{
+    public ServiceRequest? Referral { get; private set; }
+
+    public IReadOnlyList<FieldIssue> Issues { get; private set; } = [];
+
+    public string? ServiceProblem { get; private set; }
+
+    public async Task<IActionResult> OnGetAsync(string contextId, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return Page();
+        }
+
+        var state = await session.GetAsync<FormState>(SessionId, FormState.Key(Launch.Id), cancellationToken);
+        if (state is null)
+        {
+            return SeeOther($"/context/{Launch.Id}/referral");
+        }
+
+        if (state.SentId is not null)
+        {
+            return SeeOther($"/context/{Launch.Id}/referrals/{state.SentId}");
+        }
+
+        try
+        {
+            var therapists = await functions.TherapistsAsync(Launch, cancellationToken);
+            Referral = checks.Build(state, Launch, Record, therapists);
+            Issues = checks.Check(state, Launch, Record, therapists);
+        }
+        catch (FunctionsUnavailableException e)
+        {
+            ServiceProblem = e.Message;
+        }
+
+        return Page();
+    }
+
+    public async Task<IActionResult> OnPostSendAsync(string contextId, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return Page();
+        }
+
+        SendResult result;
+        try
+        {
+            result = await sender.SendAsync(SessionId, Launch, Record, cancellationToken);
+        }
+        catch (FunctionsUnavailableException e)
+        {
+            ServiceProblem = e.Message;
+            return await OnGetAsync(contextId, cancellationToken);
+        }
+
+        if (result.ReferralId is not null)
+        {
+            return SeeOther($"/context/{Launch.Id}/referrals/{Uri.EscapeDataString(result.ReferralId)}?sent=true");
+        }
+
+        if (result.Refused is null)
+        {
+            return SeeOther($"/context/{Launch.Id}/referral");
+        }
+
+        await OnGetAsync(contextId, cancellationToken);
+        Issues = [.. Issues, .. result.Refused.Issue.Select(i => new FieldIssue(ReferralForm.FieldOf(i.Expression.FirstOrDefault()), i.Details?.Text ?? i.Diagnostics ?? "Refused.", true))];
+        Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+        return Page();
+    }
+}

@@ -1,0 +1,103 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Caching.Distributed;
+
+namespace Referral.SmartApp.Security;
+
+/// <summary>
+/// The browser's only credential: an opaque random session id in a cookie. Everything else (launch records,
+/// tokens, the patient's record, the form) lives on the server in <see cref="IDistributedCache"/>, under keys
+/// derived from a hash of the id. The in-memory cache serves one instance; several instances need a shared
+/// cache (Redis) behind the same interface.
+/// </summary>
+public sealed class AppSession(IDistributedCache cache, TimeProvider time)
+{
+    public const string CookieName = "mmr-session";
+
+    /// <summary>How long an idle session keeps its tokens and form.</summary>
+    public static readonly TimeSpan IdleTimeout = TimeSpan.FromHours(8);
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>
+    /// The cookie options that let the app work inside an EHR's iframe: a third-party context needs
+    /// <c>SameSite=None</c> (so <c>Secure</c>), and CHIPS <c>Partitioned</c> keeps the cookie to this EHR's top-level site.
+    /// </summary>
+    public static CookieOptions CookieOptions() => new()
+    {
+        HttpOnly = true,
+        Secure = true,
+        SameSite = SameSiteMode.None,
+        Path = "/",
+        IsEssential = true,
+        Extensions = { "Partitioned" },
+    };
+
+    /// <summary>The session of this request, if the browser sent one.</summary>
+    public static string? IdOf(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var id = http.Request.Cookies[CookieName];
+        return id is { Length: 43 } ? id : null;
+    }
+
+    /// <summary>This request's session, starting one (and setting its cookie) when there is none.</summary>
+    public static string Ensure(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        if (IdOf(http) is { } existing)
+        {
+            return existing;
+        }
+
+        var id = Base64UrlToken(32);
+        http.Response.Cookies.Append(CookieName, id, CookieOptions());
+        return id;
+    }
+
+    public static string Base64UrlToken(int bytes) => Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(bytes));
+
+    public async Task<T?> GetAsync<T>(string session, string key, CancellationToken cancellationToken)
+        where T : class
+    {
+        var bytes = await cache.GetAsync(Key(session, key), cancellationToken);
+        return bytes is null ? null : JsonSerializer.Deserialize<T>(bytes, Json);
+    }
+
+    public Task SetAsync<T>(string session, string key, T value, TimeSpan lifetime, CancellationToken cancellationToken, bool sliding = false) =>
+        cache.SetAsync(Key(session, key), JsonSerializer.SerializeToUtf8Bytes(value, Json), sliding
+            ? new DistributedCacheEntryOptions { SlidingExpiration = lifetime }
+            : new DistributedCacheEntryOptions { AbsoluteExpiration = time.GetUtcNow() + lifetime }, cancellationToken);
+
+    public Task RemoveAsync(string session, string key, CancellationToken cancellationToken) => cache.RemoveAsync(Key(session, key), cancellationToken);
+
+    /// <summary>The cache never sees the cookie's value itself, so a cache dump cannot be replayed as a cookie.</summary>
+    private static string Key(string session, string key) =>
+        "s:" + Convert.ToHexString(SHA256.HashData(Encoding.ASCII.GetBytes(session))) + ":" + key;
+}
+
+public static class AppSessionRegistration
+{
+    public static IServiceCollection AddAppSessions(this IServiceCollection services)
+    {
+        services.AddDistributedMemoryCache();
+        services.AddSingleton<AppSession>();
+
+        // Form posts from inside the EHR's frame carry the antiforgery cookie too: it needs the same cross-site settings.
+        // X-Frame-Options is left to CSP frame-ancestors, which names the EHRs that may frame the app.
+        services.AddAntiforgery(options =>
+        {
+            options.Cookie.Name = "mmr-antiforgery";
+            options.Cookie.SameSite = SameSiteMode.None;
+            // Secure always, set as an attribute: CookieSecurePolicy.Always makes antiforgery refuse any non-TLS request,
+            // but the local run is plain http on loopback, where browsers accept Secure cookies (a trustworthy origin).
+            options.Cookie.SecurePolicy = CookieSecurePolicy.None;
+            options.Cookie.HttpOnly = true;
+            options.Cookie.Extensions.Add("Secure");
+            options.Cookie.Extensions.Add("Partitioned");
+            options.SuppressXFrameOptionsHeader = true;
+        });
+        return services;
+    }
+}

@@ -1,0 +1,104 @@
+using Hl7.Fhir.Model;
+using Microsoft.AspNetCore.Mvc;
+using Referral.SmartApp.Ehr;
+using Referral.SmartApp.Launch;
+using Referral.SmartApp.Referrals;
+
+namespace Referral.SmartApp.Status;
+
+/// <summary>
+/// One referral: its status, the timeline of its changes, sessions done and remaining, the pain chart (server-made
+/// SVG) and the Observations as a table. The physician may cancel it while it is open.
+/// </summary>
+public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader records, FunctionsApi functions, TimeProvider time) : LaunchedPage(contexts, records)
+{
+    public ServiceRequest? Referral { get; private set; }
+
+    public ReferralStatus? Status { get; private set; }
+
+    public IReadOnlyList<TimelineEvent> Events { get; private set; } = [];
+
+    public IReadOnlyList<Observation> Observations { get; private set; } = [];
+
+    public IReadOnlyList<PainPoint> Pain { get; private set; } = [];
+
+    public string? ServiceProblem { get; private set; }
+
+    public bool JustSent { get; private set; }
+
+    public string? CancelProblem { get; private set; }
+
+    public string? EhrCopyProblem { get; private set; }
+
+    public async Task<IActionResult> OnGetAsync(string contextId, string id, bool sent, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return Page();
+        }
+
+        JustSent = sent;
+        return await ShowAsync(id, cancellationToken);
+    }
+
+    public async Task<IActionResult> OnPostCancelAsync(string contextId, string id, string? reason, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return Page();
+        }
+
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            CancelProblem = "Say why the referral is cancelled; the therapist sees the reason.";
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return await ShowAsync(id, cancellationToken);
+        }
+
+        try
+        {
+            var (status, body) = await functions.CancelAsync(Launch, id, reason.Trim(), cancellationToken);
+            if (status != System.Net.HttpStatusCode.OK)
+            {
+                CancelProblem = (body as OperationOutcome)?.Issue.FirstOrDefault() is { } issue ? issue.Details?.Text ?? issue.Diagnostics : "The referral could not be cancelled.";
+                Response.StatusCode = StatusCodes.Status409Conflict;
+                return await ShowAsync(id, cancellationToken);
+            }
+        }
+        catch (FunctionsUnavailableException e)
+        {
+            CancelProblem = e.Message;
+            return await ShowAsync(id, cancellationToken);
+        }
+
+        return SeeOther($"/context/{Launch.Id}/referrals/{Uri.EscapeDataString(id)}");
+    }
+
+    private async Task<IActionResult> ShowAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var request = functions.ReferralAsync(Launch, id, cancellationToken);
+            var task = functions.TaskAsync(Launch, id, cancellationToken);
+            var observations = functions.ResultsAsync<Observation>(Launch, id, cancellationToken);
+            var procedures = functions.ResultsAsync<Procedure>(Launch, id, cancellationToken);
+            await System.Threading.Tasks.Task.WhenAll(request, task, observations, procedures);
+            Referral = await request;
+            if (Referral is null)
+            {
+                return NotFound();
+            }
+
+            Status = ReferralStatus.Of(Referral, await task, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
+            Events = Timeline.Of(Referral, await task, await procedures);
+            Observations = [.. (await observations).OrderBy(o => (o.Effective as FhirDateTime)?.Value, StringComparer.Ordinal)];
+            Pain = PainSeries.Of(Observations);
+        }
+        catch (FunctionsUnavailableException e)
+        {
+            ServiceProblem = e.Message;
+        }
+
+        return Page();
+    }
+}

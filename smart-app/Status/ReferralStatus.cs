@@ -1,0 +1,190 @@
+using System.Globalization;
+using System.Text;
+using Hl7.Fhir.Model;
+using Referral.Model.Fhir;
+using Referral.Model.Tasks;
+using Referral.Model.Terminology;
+
+namespace Referral.SmartApp.Status;
+
+/// <summary>Where a referral stands, in a physician's words, from its Task (BSeR business status) and its validity.</summary>
+public sealed record ReferralStatus(string Label, string Css, string? Reason, int SessionsDone, int SessionsPrescribed)
+{
+    public int SessionsRemaining => Math.Max(0, SessionsPrescribed - SessionsDone);
+
+    public static ReferralStatus Of(ServiceRequest request, Hl7.Fhir.Model.Task? task, DateOnly today)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var prescribed = (request.Occurrence as Timing)?.Repeat?.Count ?? 0;
+        var done = task is null ? 0 : ReferralTasks.SessionsRecorded(task);
+        var reason = task?.StatusReason?.Text;
+        var state = task is null ? null : ReferralTaskStates.StateOf(task);
+        var validUntil = FhirTime.TryDate(((request.Occurrence as Timing)?.Repeat?.Bounds as Period)?.End, out var end) ? end : (DateOnly?)null;
+        var expired = validUntil is { } last && last < today && state is not (ReferralTaskState.Completed or ReferralTaskState.Declined or ReferralTaskState.Cancelled);
+        if (expired)
+        {
+            return new ReferralStatus("Expired", "expired", null, done, prescribed);
+        }
+
+        return state switch
+        {
+            ReferralTaskState.Created => new ReferralStatus("Sent", "sent", null, done, prescribed),
+            ReferralTaskState.Accepted or ReferralTaskState.Scheduled => new ReferralStatus("Accepted", "accepted", null, done, prescribed),
+            ReferralTaskState.Declined => new ReferralStatus("Declined", "declined", reason, done, prescribed),
+            ReferralTaskState.SessionCompleted or ReferralTaskState.NoShow =>
+                new ReferralStatus(string.Create(CultureInfo.InvariantCulture, $"In progress: {done} of {prescribed} sessions"), "in-progress", null, done, prescribed),
+            ReferralTaskState.Cancelled => new ReferralStatus("Cancelled", "cancelled", reason, done, prescribed),
+            ReferralTaskState.Completed => new ReferralStatus("Completed", "completed", null, done, prescribed),
+            _ => new ReferralStatus("Sent", "sent", null, done, prescribed),
+        };
+    }
+
+    public bool CanCancel => Css is "sent" or "accepted" or "in-progress";
+}
+
+/// <summary>One event of a referral's timeline.</summary>
+public sealed record TimelineEvent(DateTimeOffset When, string What);
+
+public static class Timeline
+{
+    /// <summary>Sent, accepted, each session, and the end (declined, cancelled, completed), from the Task and the Procedures.</summary>
+    public static IReadOnlyList<TimelineEvent> Of(ServiceRequest request, Hl7.Fhir.Model.Task? task, IReadOnlyList<Procedure> sessions)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(sessions);
+        var events = new List<TimelineEvent>();
+        if (FhirTime.TryDateTime(task?.AuthoredOn ?? request.AuthoredOn, out var sent))
+        {
+            events.Add(new TimelineEvent(sent, "Sent to the therapist"));
+        }
+
+        if (task?.ExecutionPeriod?.Start is { } started && FhirTime.TryDateTime(started, out var accepted))
+        {
+            events.Add(new TimelineEvent(accepted, "Accepted by the therapist"));
+        }
+
+        var prescribed = (request.Occurrence as Timing)?.Repeat?.Count ?? 0;
+        var number = 0;
+        foreach (var procedure in sessions.OrderBy(p => (p.Performed as Period)?.Start, StringComparer.Ordinal))
+        {
+            number++;
+            if (FhirTime.TryDateTime((procedure.Performed as Period)?.Start, out var when))
+            {
+                events.Add(new TimelineEvent(when, string.Create(CultureInfo.InvariantCulture, $"Session {number} of {prescribed}")));
+            }
+        }
+
+        var state = task is null ? null : ReferralTaskStates.StateOf(task);
+        if (task?.ExecutionPeriod?.End is { } ended && FhirTime.TryDateTime(ended, out var end) && state is { } final)
+        {
+            var reason = task.StatusReason?.Text;
+            var what = final switch
+            {
+                ReferralTaskState.Declined => "Declined by the therapist",
+                ReferralTaskState.Cancelled => "Cancelled",
+                _ => "Completed",
+            };
+            events.Add(new TimelineEvent(end, reason is null ? what : $"{what}: {reason}"));
+        }
+
+        return [.. events.OrderBy(e => e.When)];
+    }
+}
+
+/// <summary>One session's pain before and after (0-10).</summary>
+public sealed record PainPoint(int Session, DateTimeOffset When, decimal? Before, decimal? After);
+
+/// <summary>
+/// Pain over the sessions, as the functions app records it (SessionRecorder): two LOINC 72514-3 Observations per
+/// session, partOf its Procedure; "before" is the one effective at the session's start, "after" at its end.
+/// </summary>
+public static class PainSeries
+{
+    public static IReadOnlyList<PainPoint> Of(IEnumerable<Observation> observations)
+    {
+        ArgumentNullException.ThrowIfNull(observations);
+        var pain = observations.Where(o => o.Code?.Coding.Any(OutcomeMeasures.Pain.Matches) == true && o.Value is Quantity)
+            .Select(o => (Session: o.PartOf.FirstOrDefault()?.Reference ?? o.Id ?? "", When: Effective(o), Value: (o.Value as Quantity)?.Value))
+            .Where(o => o.When is not null)
+            .GroupBy(o => o.Session)
+            .Select(g => g.OrderBy(o => o.When).ToList())
+            .OrderBy(g => g[0].When)
+            .ToList();
+        return
+        [
+            .. pain.Select((g, i) => new PainPoint(i + 1, g[0].When!.Value, g[0].Value, g.Count > 1 ? g[^1].Value : null)),
+        ];
+    }
+
+    private static DateTimeOffset? Effective(Observation observation) =>
+        observation.Effective switch
+        {
+            FhirDateTime dateTime when FhirTime.TryDateTime(dateTime.Value, out var when) => when,
+            Period period when FhirTime.TryDateTime(period.Start, out var start) => start,
+            _ => null,
+        };
+}
+
+/// <summary>
+/// The pain chart as SVG markup made on the server, so it reads without JavaScript; its title and description say
+/// what it shows, and the Observations table below it carries the same numbers for screen readers.
+/// </summary>
+public static class PainChart
+{
+    private const double Width = 560;
+    private const double Height = 260;
+    private const double Left = 44;
+    private const double Right = 16;
+    private const double Top = 16;
+    private const double Bottom = 40;
+
+    public static string Svg(IReadOnlyList<PainPoint> points)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        var sessions = Math.Max(points.Count, 1);
+        var plotWidth = Width - Left - Right;
+        var plotHeight = Height - Top - Bottom;
+        double X(int session) => Left + (sessions == 1 ? plotWidth / 2 : (session - 1) * plotWidth / (sessions - 1));
+        double Y(decimal pain) => Top + ((10 - (double)pain) * plotHeight / 10);
+        static string N(double value) => value.ToString("0.#", CultureInfo.InvariantCulture);
+
+        var svg = new StringBuilder();
+        svg.Append(CultureInfo.InvariantCulture, $"<svg class=\"pain-chart\" viewBox=\"0 0 {N(Width)} {N(Height)}\" role=\"img\" aria-labelledby=\"pain-chart-title pain-chart-desc\">");
+        svg.Append("<title id=\"pain-chart-title\">Pain before and after each session (0 to 10)</title>");
+        var description = points.Count == 0
+            ? "No session has been recorded yet."
+            : string.Join("; ", points.Select(p => string.Create(CultureInfo.InvariantCulture, $"session {p.Session}: {p.Before?.ToString("0.#", CultureInfo.InvariantCulture) ?? "not recorded"} before, {p.After?.ToString("0.#", CultureInfo.InvariantCulture) ?? "not recorded"} after")));
+        svg.Append("<desc id=\"pain-chart-desc\">").Append(System.Net.WebUtility.HtmlEncode(description)).Append("</desc>");
+        for (var level = 0; level <= 10; level += 2)
+        {
+            svg.Append(CultureInfo.InvariantCulture, $"<line class=\"grid\" x1=\"{N(Left)}\" x2=\"{N(Width - Right)}\" y1=\"{N(Y(level))}\" y2=\"{N(Y(level))}\"/>");
+            svg.Append(CultureInfo.InvariantCulture, $"<text class=\"axis\" x=\"{N(Left - 8)}\" y=\"{N(Y(level) + 4)}\" text-anchor=\"end\">{level}</text>");
+        }
+
+        foreach (var point in points)
+        {
+            svg.Append(CultureInfo.InvariantCulture, $"<text class=\"axis\" x=\"{N(X(point.Session))}\" y=\"{N(Height - Bottom + 18)}\" text-anchor=\"middle\">{point.Session}</text>");
+        }
+
+        svg.Append(CultureInfo.InvariantCulture, $"<text class=\"axis\" x=\"{N(Left + (plotWidth / 2))}\" y=\"{N(Height - 4)}\" text-anchor=\"middle\">Session</text>");
+        Series(svg, "before", points.Where(p => p.Before is not null).Select(p => (X(p.Session), Y(p.Before!.Value))).ToList(), N);
+        Series(svg, "after", points.Where(p => p.After is not null).Select(p => (X(p.Session), Y(p.After!.Value))).ToList(), N);
+        svg.Append(CultureInfo.InvariantCulture, $"<g class=\"legend\"><rect class=\"before\" x=\"{N(Width - 190)}\" y=\"{N(Top)}\" width=\"12\" height=\"12\"/><text x=\"{N(Width - 172)}\" y=\"{N(Top + 10)}\">Before session</text>");
+        svg.Append(CultureInfo.InvariantCulture, $"<rect class=\"after\" x=\"{N(Width - 90)}\" y=\"{N(Top)}\" width=\"12\" height=\"12\"/><text x=\"{N(Width - 72)}\" y=\"{N(Top + 10)}\">After</text></g>");
+        svg.Append("</svg>");
+        return svg.ToString();
+    }
+
+    private static void Series(StringBuilder svg, string css, List<(double X, double Y)> points, Func<double, string> n)
+    {
+        if (points.Count > 1)
+        {
+            svg.Append("<polyline class=\"").Append(css).Append("\" points=\"").AppendJoin(' ', points.Select(p => $"{n(p.X)},{n(p.Y)}")).Append("\"/>");
+        }
+
+        foreach (var (x, y) in points)
+        {
+            svg.Append("<circle class=\"").Append(css).Append("\" cx=\"").Append(n(x)).Append("\" cy=\"").Append(n(y)).Append("\" r=\"4\"/>");
+        }
+    }
+}

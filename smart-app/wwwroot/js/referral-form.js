@@ -1,0 +1,90 @@
+// Progressive enhancement only: every control works without this file (CSP allows no inline script).
+(function () {
+  "use strict";
+
+  function siteBox(site) {
+    return document.getElementById("site-" + site.replace(":", "-"));
+  }
+
+  function paint(site, checked) {
+    document.querySelectorAll('.body-map [data-site="' + site + '"]').forEach(function (shape) {
+      shape.classList.toggle("selected", checked);
+    });
+  }
+
+  function tick(site) {
+    var box = siteBox(site);
+    if (box && !box.checked) {
+      box.checked = true;
+      paint(site, true);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    // Body map: a click on a shape ticks its checkbox; the checkboxes stay the real (keyboard, screen reader) controls.
+    document.querySelectorAll(".body-map [data-site]").forEach(function (shape) {
+      shape.addEventListener("click", function () {
+        var box = siteBox(shape.getAttribute("data-site"));
+        if (box) {
+          box.checked = !box.checked;
+          paint(box.value, box.checked);
+        }
+      });
+    });
+    document.querySelectorAll('input[name="Input.Sites"]').forEach(function (box) {
+      box.addEventListener("change", function () { paint(box.value, box.checked); });
+    });
+
+    // A picked diagnosis ticks the body sites it makes obvious.
+    document.querySelectorAll('input[name="Input.Diagnoses"][data-sites]').forEach(function (box) {
+      box.addEventListener("change", function () {
+        if (box.checked) {
+          box.getAttribute("data-sites").split(" ").filter(Boolean).forEach(tick);
+        }
+      });
+    });
+
+    // Type-ahead: the datalist is narrowed by the server's ValueSet match (names, synonyms, codes).
+    document.querySelectorAll("input[data-typeahead]").forEach(function (input) {
+      var list = document.getElementById(input.getAttribute("list"));
+      var timer = null;
+      input.addEventListener("input", function () {
+        clearTimeout(timer);
+        var text = input.value.trim();
+        if (text.length < 2 || !list) {
+          return;
+        }
+        timer = setTimeout(function () {
+          fetch(input.getAttribute("data-typeahead") + "?filter=" + encodeURIComponent(text), { credentials: "same-origin" })
+            .then(function (response) { return response.ok ? response.json() : []; })
+            .then(function (options) {
+              if (!options.length) {
+                return;
+              }
+              list.replaceChildren.apply(list, options.map(function (option) {
+                var element = document.createElement("option");
+                element.value = option.label;
+                return element;
+              }));
+            })
+            .catch(function () { /* the server-rendered list stays */ });
+        }, 150);
+      });
+    });
+
+    // "Sign and send" is sent once per page, even on a double click (the server is idempotent as well).
+    document.querySelectorAll("form[data-send-once]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (form.getAttribute("data-sending") === "true") {
+          event.preventDefault();
+          return;
+        }
+        form.setAttribute("data-sending", "true");
+        form.querySelectorAll("button[type=submit]").forEach(function (button) {
+          button.setAttribute("aria-disabled", "true");
+          button.textContent = "Sending…";
+        });
+      });
+    });
+  });
+})();

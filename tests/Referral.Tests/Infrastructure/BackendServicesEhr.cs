@@ -1,0 +1,120 @@
+using System.Text.Json;
+using WireMock;
+using WireMock.Logging;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+using WireMock.Server;
+using WireMock.Types;
+
+namespace Referral.Tests.Infrastructure;
+
+/// <summary>
+/// An EHR played by WireMock over real HTTP: its SMART configuration, its token endpoint for backend services, and
+/// its FHIR create, answering as a test sets it up (accept, fail then accept, always fail). Every request is logged,
+/// so a test sees what the app sent: the client assertion, the bearer token, the resources.
+/// </summary>
+public sealed class BackendServicesEhr : IDisposable
+{
+    public const string ClientId = "medical-massage-functions";
+    public const string AccessToken = "ehr-backend-token-1";
+
+    private static readonly string[] AuthMethods = ["private_key_jwt"];
+    private static readonly string[] SigningAlgorithms = ["RS384", "ES384"];
+    private static readonly string[] GrantTypes = ["client_credentials"];
+    private static readonly string[] Capabilities = ["client-confidential-asymmetric", "permission-v2", "permission-v1"];
+
+    private readonly WireMockServer server = WireMockServer.Start();
+
+    public BackendServicesEhr()
+    {
+        server.Given(Request.Create().WithPath("/fhir/.well-known/smart-configuration").UsingGet())
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["token_endpoint"] = TokenEndpoint,
+                ["token_endpoint_auth_methods_supported"] = AuthMethods,
+                ["token_endpoint_auth_signing_alg_values_supported"] = SigningAlgorithms,
+                ["grant_types_supported"] = GrantTypes,
+                ["capabilities"] = Capabilities,
+            })));
+        server.Given(Request.Create().WithPath("/auth/token").UsingPost())
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["access_token"] = AccessToken,
+                ["token_type"] = "bearer",
+                ["expires_in"] = 300,
+                ["scope"] = "system/Observation.c system/ServiceRequest.c",
+            })));
+    }
+
+    public string FhirBase => $"{server.Urls[0]}/fhir";
+
+    public string TokenEndpoint => $"{server.Urls[0]}/auth/token";
+
+    /// <summary>The app's settings for this EHR: registered for backend services, writing Observations back.</summary>
+    public IReadOnlyDictionary<string, string?> Settings(bool writeServiceRequest = false) => new Dictionary<string, string?>
+    {
+        ["Ehrs:0:Iss"] = FhirBase,
+        ["Ehrs:0:ClientId"] = ClientId,
+        ["Ehrs:0:WriteBack"] = "true",
+        ["Ehrs:0:WriteServiceRequest"] = writeServiceRequest ? "true" : "false",
+        // Retries come at once in a test; host.json's 30 s is the backoff in Azure.
+        ["TriggerRunner:VisibilityTimeout"] = "00:00:00",
+    };
+
+    /// <summary>Every create answers 201 with a Location.</summary>
+    public BackendServicesEhr AcceptingCreates()
+    {
+        foreach (var type in new[] { "Observation", "ServiceRequest" })
+        {
+            server.Given(Request.Create().WithPath($"/fhir/{type}").UsingPost())
+                .RespondWith(Created(type));
+        }
+
+        return this;
+    }
+
+    /// <summary>The first Observation create answers 503; every one after it 201.</summary>
+    public BackendServicesEhr FailingOnceThenAccepting()
+    {
+        var calls = 0;
+        server.Given(Request.Create().WithPath("/fhir/Observation").UsingPost())
+            .RespondWith(Response.Create().WithCallback(_ => Interlocked.Increment(ref calls) == 1
+                ? new ResponseMessage { StatusCode = 503 }
+                : new ResponseMessage
+                {
+                    StatusCode = 201,
+                    Headers = new Dictionary<string, WireMockList<string>> { ["Location"] = new($"{FhirBase}/Observation/ehr-observation-{calls}/_history/1") },
+                }));
+        return this;
+    }
+
+    /// <summary>Every create answers 500.</summary>
+    public BackendServicesEhr AlwaysFailing()
+    {
+        server.Given(Request.Create().WithPath("/fhir/*").UsingPost())
+            .RespondWith(Response.Create().WithStatusCode(500));
+        return this;
+    }
+
+    /// <summary>The creates the EHR received for a resource type, in order (the failed ones too).</summary>
+    public IReadOnlyList<ILogEntry> Creates(string type) =>
+        [.. server.LogEntries.Where(e => e.RequestMessage!.Method == "POST" && e.RequestMessage.Path == $"/fhir/{type}").OrderBy(e => e.RequestMessage!.DateTime)];
+
+    /// <summary>The client assertions of every token request.</summary>
+    public IReadOnlyList<string> ClientAssertions() =>
+    [
+        .. server.LogEntries.Where(e => e.RequestMessage!.Path == "/auth/token")
+            .Select(e => Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(e.RequestMessage!.Body)["client_assertion"].ToString()),
+    ];
+
+    /// <summary>The form fields of the first token request.</summary>
+    public IReadOnlyDictionary<string, string> TokenRequest() =>
+        Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(server.LogEntries.First(e => e.RequestMessage!.Path == "/auth/token").RequestMessage!.Body)
+            .ToDictionary(p => p.Key, p => p.Value.ToString());
+
+    public void Dispose() => server.Stop();
+
+    private IResponseBuilder Created(string type) => Response.Create()
+        .WithStatusCode(201)
+        .WithHeader("Location", $"{FhirBase}/{type}/ehr-{type.ToLowerInvariant()}-1/_history/1");
+}

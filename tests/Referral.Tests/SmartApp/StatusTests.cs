@@ -1,0 +1,113 @@
+using Hl7.Fhir.Model;
+using Microsoft.Extensions.Time.Testing;
+using Referral.Model.Referrals;
+using Referral.Model.Sessions;
+using Referral.Model.Tasks;
+using Referral.Model.Terminology;
+using Referral.SmartApp.Status;
+using Referral.Tests.Infrastructure;
+using FhirTask = Hl7.Fhir.Model.Task;
+
+namespace Referral.Tests.SmartApp;
+
+/// <summary>
+/// The status page's reading of a referral, on Tasks, Procedures and Observations made by the model itself (the
+/// state machine and SessionRecorder), i.e. exactly what the functions app returns once the progress endpoints land.
+/// </summary>
+public sealed class StatusTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
+    private readonly FakeTimeProvider time = new(Start);
+
+    [Fact]
+    public void Each_task_state_reads_as_the_physician_expects()
+    {
+        var (request, task) = Referral();
+        var today = DateOnly.FromDateTime(Start.UtcDateTime);
+
+        Assert.Equal("Sent", ReferralStatus.Of(request, task, today).Label);
+        var accepted = Move(task, ReferralTaskState.Accepted);
+        Assert.Equal("Accepted", ReferralStatus.Of(request, accepted, today).Label);
+        var declined = Move(task, ReferralTaskState.Declined, "Not taking workers' comp this month");
+        var declinedStatus = ReferralStatus.Of(request, declined, today);
+        Assert.Equal(("Declined", "Not taking workers' comp this month"), (declinedStatus.Label, declinedStatus.Reason));
+
+        var (_, afterTwo, _) = Sessions(request, accepted, 2);
+        var progress = ReferralStatus.Of(request, afterTwo, today);
+        Assert.Equal("In progress: 2 of 6 sessions", progress.Label);
+        Assert.Equal(4, progress.SessionsRemaining);
+        Assert.Equal("Completed", ReferralStatus.Of(request, Move(afterTwo, ReferralTaskState.Completed), today).Label);
+        Assert.Equal("Expired", ReferralStatus.Of(request, accepted, today.AddDays(120)).Label);
+    }
+
+    [Fact]
+    public void The_pain_series_pairs_before_and_after_of_each_session_and_the_chart_states_them_in_text()
+    {
+        var (request, task) = Referral();
+        var accepted = Move(task, ReferralTaskState.Accepted);
+        var (observations, _, procedures) = Sessions(request, accepted, 3);
+
+        var points = PainSeries.Of(observations);
+        var svg = PainChart.Svg(points);
+
+        Assert.Equal([(1, 7m, 5m), (2, 6m, 4m), (3, 5m, 3m)], points.Select(p => (p.Session, p.Before!.Value, p.After!.Value)));
+        Assert.StartsWith("<svg", svg, StringComparison.Ordinal);
+        Assert.Contains("role=\"img\"", svg, StringComparison.Ordinal);
+        Assert.Contains("session 2: 6 before, 4 after", svg, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script", svg, StringComparison.Ordinal);
+        Assert.Equal(3, svg.Split("<circle class=\"before\"").Length - 1);
+
+        var timeline = Timeline.Of(request, accepted, procedures);
+        Assert.Equal(["Sent to the therapist", "Accepted by the therapist", "Session 1 of 6", "Session 2 of 6", "Session 3 of 6"], timeline.Select(e => e.What));
+    }
+
+    private (ServiceRequest Request, FhirTask Task) Referral()
+    {
+        var draft = ReferralScenario.DraftFactory.Draft();
+        var request = new ReferralBuilder(time).Build(draft with { ValidFrom = DateOnly.FromDateTime(Start.UtcDateTime), ValidUntil = DateOnly.FromDateTime(Start.UtcDateTime).AddDays(89) });
+        request.Id = "sr-1";
+        var task = ReferralTasks.Create(request, Start);
+        task.Id = "sr-1";
+        return (request, task);
+    }
+
+    private FhirTask Move(FhirTask task, ReferralTaskState to, string? reason = null)
+    {
+        time.Advance(TimeSpan.FromHours(1));
+        var result = ReferralTaskStateMachine.Apply(task, new TaskChange
+        {
+            To = to,
+            Actor = TaskActor.Therapist,
+            ActorReference = task.Owner?.Reference,
+            Reason = reason,
+        }, time.GetUtcNow());
+        Assert.True(result.Succeeded, string.Join("; ", result.Outcome.Issue.Select(i => i.Details?.Text)));
+        return result.Task!;
+    }
+
+    private (List<Observation> Observations, FhirTask Task, List<Procedure> Procedures) Sessions(ServiceRequest request, FhirTask task, int count)
+    {
+        var recorder = new SessionRecorder(time);
+        var observations = new List<Observation>();
+        var procedures = new List<Procedure>();
+        for (var i = 0; i < count; i++)
+        {
+            time.Advance(TimeSpan.FromDays(7));
+            var result = recorder.Record(request, task, new SessionRecord
+            {
+                Start = time.GetUtcNow().AddHours(-2),
+                Minutes = 60,
+                BodyAreasTreated = [new BodyArea(BodyRegion.Wrist, Laterality.Right)],
+                Techniques = [MassageTechnique.MyofascialRelease],
+                PainBefore = 7 - i,
+                PainAfter = 5 - i,
+            });
+            Assert.True(result.Succeeded, string.Join("; ", result.Outcome.Issue.Select(x => x.Details?.Text)));
+            observations.AddRange(result.Observations);
+            procedures.Add(result.Procedure!);
+            task = result.Task!;
+        }
+
+        return (observations, task, procedures);
+    }
+}
