@@ -26,7 +26,13 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
 
     private readonly Dictionary<string, string?> settings;
 
-    public SmartAppHarness(AzuriteFixture azurite, FakeEhr ehr, IReadOnlyDictionary<string, string?>? extra = null, Func<HttpMessageHandler>? functionsHandler = null)
+    public SmartAppHarness(
+        AzuriteFixture azurite,
+        FakeEhr ehr,
+        IReadOnlyDictionary<string, string?>? extra = null,
+        Func<HttpMessageHandler>? functionsHandler = null,
+        TestIdentity? therapists = null,
+        TimeProvider? functionsTime = null)
     {
         Ehr = ehr;
         Functions = new FunctionsApp(azurite.ConnectionString, settings: new Dictionary<string, string?>
@@ -35,8 +41,9 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
             ["Auth:RequireHttpsMetadata"] = "false",
             ["Auth:Physician:Issuer"] = AppBase,
             ["Auth:Physician:JwksUrl"] = ehr.Base + "/smart-app/jwks.json",
-            ["Auth:Therapist:Authority"] = ehr.Base,
-        });
+            // Therapists sign in elsewhere; where a test needs them, the test issuers stand in for their provider.
+            ["Auth:Therapist:Authority"] = therapists?.TherapistAuthority ?? ehr.Base,
+        }, time: functionsTime);
         settings = new Dictionary<string, string?>
         {
             ["App:BaseUrl"] = AppBase,
