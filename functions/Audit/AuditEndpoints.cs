@@ -22,10 +22,9 @@ public static class AuditEndpoints
     private static async Task<FhirResult> SearchAsync(HttpContext http, AuditTrail trail, TimeProvider time, IOptions<AuthOptions> auth, CancellationToken cancellationToken)
     {
         var query = http.Request.Query;
-        var unknown = query.Keys.FirstOrDefault(k => !Parameters.Contains(k, StringComparer.Ordinal));
-        if (unknown is not null)
+        if (SearchQuery.RejectUnknown(query, Parameters) is { } unknown)
         {
-            return Outcome.BadRequest($"The search parameter '{unknown}' is not supported; use {string.Join(", ", Parameters)}.", unknown);
+            return unknown;
         }
 
         var day = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
@@ -34,19 +33,18 @@ public static class AuditEndpoints
             return Outcome.BadRequest("date must be a day, written YYYY-MM-DD.", "date");
         }
 
-        var count = 50;
-        if (query.TryGetValue("_count", out var countText) && (!int.TryParse(countText, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > 200))
+        if (SearchQuery.Count(query, fallback: 50, max: 200, out var count) is { } badCount)
         {
-            return Outcome.BadRequest("_count must be a whole number from 1 to 200.", "_count");
+            return badCount;
         }
 
-        var patient = Single(query, "patient");
-        if (patient is not null && !(patient.StartsWith("Patient/", StringComparison.Ordinal) && Referrals.ReferralEndpoints.IsFhirId(patient["Patient/".Length..])))
+        var patient = SearchQuery.Value(query, "patient");
+        if (patient is not null && !(patient.StartsWith("Patient/", StringComparison.Ordinal) && SearchQuery.IsFhirId(patient["Patient/".Length..])))
         {
             return Outcome.BadRequest("patient must be written Patient/[id].", "patient");
         }
 
-        var agent = Single(query, "agent");
+        var agent = SearchQuery.Value(query, "agent");
         var caller = Caller.From(http.User, auth.Value);
         var events = await trail.SearchAsync(day, patient, agent, count, cancellationToken);
 
@@ -75,6 +73,4 @@ public static class AuditEndpoints
         return new FhirResult(bundle);
     }
 
-    private static string? Single(IQueryCollection query, string name) =>
-        query.TryGetValue(name, out var value) && !string.IsNullOrEmpty(value) ? value.ToString() : null;
 }

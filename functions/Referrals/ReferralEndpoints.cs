@@ -187,7 +187,7 @@ public static class ReferralEndpoints
     private static async Task<FhirResult> SearchRequestsAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         var query = http.Request.Query;
-        if (UnknownParameter(query, ServiceRequestSearchParameters) is { } unknown)
+        if (SearchQuery.RejectUnknown(query, ServiceRequestSearchParameters) is { } unknown)
         {
             return unknown;
         }
@@ -262,7 +262,7 @@ public static class ReferralEndpoints
     private static async Task<FhirResult> InboxAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         var query = http.Request.Query;
-        if (UnknownParameter(query, TaskSearchParameters) is { } unknown)
+        if (SearchQuery.RejectUnknown(query, TaskSearchParameters) is { } unknown)
         {
             return unknown;
         }
@@ -290,14 +290,13 @@ public static class ReferralEndpoints
             status = parsed;
         }
 
-        var count = 20;
-        if (query.TryGetValue("_count", out var countText) && (!int.TryParse(countText, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > 100))
+        if (SearchQuery.Count(query, fallback: 20, max: 100, out var count) is { } badCount)
         {
-            return Outcome.BadRequest("_count must be a whole number from 1 to 100.", "_count");
+            return badCount;
         }
 
         // The query and the audit record are independent round trips: at the same time.
-        var reading = services.Store.InboxAsync(caller.Id, status, count, Single(query, "_page"), cancellationToken);
+        var reading = services.Store.InboxAsync(caller.Id, status, count, SearchQuery.Value(query, "_page"), cancellationToken);
         var audited = services.Audit.RecordAsync(new AuditEntry
         {
             Caller = caller,
@@ -478,11 +477,6 @@ public static class ReferralEndpoints
         return bundle;
     }
 
-    internal static FhirResult? UnknownParameter(IQueryCollection query, IReadOnlyList<string> supported)
-    {
-        var unknown = query.Keys.FirstOrDefault(k => !supported.Contains(k, StringComparer.Ordinal));
-        return unknown is null ? null : Outcome.BadRequest($"The search parameter '{unknown}' is not supported; use {string.Join(", ", supported)}.", unknown);
-    }
 
     internal static string? Single(IQueryCollection query, string name) =>
         query.TryGetValue(name, out var value) && !string.IsNullOrEmpty(value) ? value.ToString() : null;
@@ -494,13 +488,13 @@ public static class ReferralEndpoints
     internal static string? Reference(IQueryCollection query, string name, string type, out FhirResult? error)
     {
         error = null;
-        if (Single(query, name) is not { } value)
+        if (SearchQuery.Value(query, name) is not { } value)
         {
             return null;
         }
 
         var key = FhirReference.Key(value.Contains('/', StringComparison.Ordinal) ? value : $"{type}/{value}");
-        if (!key.StartsWith(type + "/", StringComparison.Ordinal) || !IsFhirId(key[(type.Length + 1)..]))
+        if (!key.StartsWith(type + "/", StringComparison.Ordinal) || !SearchQuery.IsFhirId(key[(type.Length + 1)..]))
         {
             error = Outcome.BadRequest($"{name} must be a {type} id or reference ({type}/[id]; ids are letters, digits, '-' and '.').", name);
             return null;
@@ -509,12 +503,9 @@ public static class ReferralEndpoints
         return key;
     }
 
-    /// <summary>FHIR's id rule: 1-64 of A-Z, a-z, 0-9, '-' and '.'. Anything else (slashes, quotes, OData) is refused before it reaches storage.</summary>
-    public static bool IsFhirId(string id) =>
-        id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.');
 
     internal static FhirResult? InvalidId(string id) =>
-        IsFhirId(id) ? null : Outcome.BadRequest("The id in the address is not a FHIR id (letters, digits, '-' and '.', at most 64).", "id");
+        SearchQuery.IsFhirId(id) ? null : Outcome.BadRequest("The id in the address is not a FHIR id (letters, digits, '-' and '.', at most 64).", "id");
 
     internal static AuditEntry Entry(HttpContext http, Caller caller, string interaction, AuditEvent.AuditEventAction action, StoredReferral referral, bool success, string? entity = null) => new()
     {

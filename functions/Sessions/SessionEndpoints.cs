@@ -147,7 +147,7 @@ public static class SessionEndpoints
     {
         var query = http.Request.Query;
         var type = ModelInfo.GetFhirTypeNameForType(typeof(T))!;
-        if (ReferralEndpoints.UnknownParameter(query, supported) is { } unknown)
+        if (SearchQuery.RejectUnknown(query, supported) is { } unknown)
         {
             return unknown;
         }

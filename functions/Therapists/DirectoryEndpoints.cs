@@ -28,16 +28,14 @@ public static class DirectoryEndpoints
     private static async Task<FhirResult> SearchAsync(HttpRequest request, TherapistDirectory directory, CancellationToken cancellationToken)
     {
         var query = request.Query;
-        var unknown = query.Keys.FirstOrDefault(k => !SearchParameters.Contains(k, StringComparer.Ordinal));
-        if (unknown is not null)
+        if (SearchQuery.RejectUnknown(query, SearchParameters) is { } unknown)
         {
-            return Outcome.BadRequest($"The search parameter '{unknown}' is not supported; use {string.Join(", ", SearchParameters)}.", unknown);
+            return unknown;
         }
 
-        var count = 50;
-        if (query.TryGetValue("_count", out var countText) && (!int.TryParse(countText, NumberStyles.None, CultureInfo.InvariantCulture, out count) || count is < 1 or > 200))
+        if (SearchQuery.Count(query, fallback: 50, max: 200, out var count) is { } badCount)
         {
-            return Outcome.BadRequest("_count must be a whole number from 1 to 200.", "_count");
+            return badCount;
         }
 
         bool? accepting = null;
