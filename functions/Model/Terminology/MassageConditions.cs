@@ -205,7 +205,11 @@ public static class MassageConditions
             [],
             Sct("363346000", "Malignant neoplastic disease", isUnchecked: true),
             Icd("C80.1", "Malignant (primary) neoplasm, unspecified", isUnchecked: true),
-            Icd("Z85.9", "Personal history of malignant neoplasm, unspecified", isUnchecked: true)) with
+            Icd("Z85.9", "Personal history of malignant neoplasm, unspecified", isUnchecked: true),
+            // Breast cancer, the commonest cause of the lymphedema referrals this product sees (the sandbox's patient has it).
+            Icd("C50.912", "Malignant neoplasm of unspecified site of left female breast", isUnchecked: true),
+            Icd("C50.911", "Malignant neoplasm of unspecified site of right female breast", isUnchecked: true),
+            Icd("Z85.3", "Personal history of malignant neoplasm of breast", isUnchecked: true)) with
         { RequiredTraining = [TherapistTraining.OncologyMassage] },
         Condition("chemotherapy-neuropathy", "Chemotherapy-induced peripheral neuropathy", ["cancer", "CIPN"],
             [BodyRegion.Hand, BodyRegion.Foot],

@@ -430,6 +430,17 @@ public sealed partial class TerminologyTests
         Assert.Equal(local.Length, local.Distinct().Count());
     }
 
+    [Theory]
+    [InlineData("C50.912")]
+    [InlineData("Z85.3")]
+    public void A_breast_cancer_code_on_the_problem_list_is_cancer_and_needs_an_oncology_trained_therapist(string icd10Cm)
+    {
+        var condition = MassageConditions.Find(Canonicals.Icd10Cm, icd10Cm);
+
+        Assert.Equal("cancer", condition?.Key);
+        Assert.Contains(TherapistTraining.OncologyMassage, condition!.RequiredTraining);
+    }
+
     private static ValueSetDefinition ValueSetById(string id) => ReferralValueSets.All.Single(v => v.Id == id);
 
     [GeneratedRegex(@"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")]
