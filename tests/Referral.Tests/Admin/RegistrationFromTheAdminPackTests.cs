@@ -96,6 +96,57 @@ public sealed partial class RegistrationFromTheAdminPackTests
         Assert.Contains("Dana", html, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_self_check_shows_the_sandbox_ready_every_key_signing_and_the_functions_api_down_when_it_is_not_running()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var ehrPort = Loopback.FreePort();
+        var ehrBase = $"http://127.0.0.1:{ehrPort}";
+        var functionsBase = $"http://127.0.0.1:{Loopback.FreePort()}";
+        await using var sandbox = new SandboxHost(new Dictionary<string, string?> { ["Sandbox:BaseUrl"] = ehrBase });
+        sandbox.UseKestrel(o => o.Listen(IPAddress.Loopback, ehrPort));
+        sandbox.StartServer();
+        await using var app = new SmartAppHost(new Dictionary<string, string?>
+        {
+            ["App:BaseUrl"] = "http://127.0.0.1:5200",
+            ["Ehrs:0:Iss"] = ehrBase + "/fhir",
+            ["Ehrs:0:Name"] = "Sandbox EHR",
+            ["Ehrs:1:Iss"] = $"http://127.0.0.1:{Loopback.FreePort()}/fhir",
+            ["Ehrs:1:ClientId"] = "nobody-home",
+            ["Ehrs:1:Name"] = "Switched-off EHR",
+            ["Functions:BaseUrl"] = functionsBase,
+        });
+
+        var html = await app.CreateClient().GetStringAsync(new Uri("/admin/self-check", UriKind.Relative), ct);
+
+        Assert.Contains($"data-ehr=\"{ehrBase}/fhir\" data-ready=\"true\"", html, StringComparison.Ordinal);
+        Assert.Matches("data-ehr=\"http://127.0.0.1:\\d+/fhir\" data-ready=\"false\"", html);
+        Assert.Contains("data-signs=\"true\"", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-signs=\"false\"", html, StringComparison.Ordinal);
+        Assert.Contains("data-functions=\"false\"", html, StringComparison.Ordinal);
+        Assert.Contains("data-healthy=\"false\"", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_self_check_is_not_found_when_admin_is_disabled_while_the_registration_document_and_install_page_stay_public()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var app = new SmartAppHost(new Dictionary<string, string?> { ["Admin:Enabled"] = "false" });
+        using var client = app.CreateClient();
+
+        using var selfCheck = await client.GetAsync(new Uri("/admin/self-check", UriKind.Relative), ct);
+        using var install = await client.GetAsync(new Uri("/admin/install", UriKind.Relative), ct);
+        using var document = await client.GetAsync(new Uri("/.well-known/registration.json", UriKind.Relative), ct);
+
+        Assert.Equal(HttpStatusCode.NotFound, selfCheck.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, install.StatusCode);
+        Assert.Contains("http://127.0.0.1:5200/callback", await install.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, document.StatusCode);
+        var metadata = JsonDocument.Parse(await document.Content.ReadAsStringAsync(ct)).RootElement;
+        Assert.Equal("system/Observation.c system/ServiceRequest.c", metadata.GetProperty("backend_services").GetProperty("scope").GetString());
+        Assert.All(metadata.GetProperty("scope_reasons").EnumerateArray(), r => Assert.False(string.IsNullOrWhiteSpace(r.GetProperty("reason").GetString())));
+    }
+
     private static HttpClient Browser() =>
         new(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() });
 
