@@ -56,9 +56,6 @@ param apiAudience string = 'medical-massage-functions'
 @description('EHRs allowed to launch the smart-app (the allow-list by iss). Nothing secret: client ids are public.')
 param ehrs ehr[] = []
 
-@description('Web origins of the EHRs allowed to frame the smart-app (CSP frame-ancestors).')
-param frameAncestors string[] = []
-
 var token = uniqueString(subscription().id, resourceGroup().id, environmentName)
 var tags = {
   'azd-env-name': environmentName
@@ -147,6 +144,7 @@ module functions 'modules/functions.bicep' = {
     vaultName: vault.outputs.name
     backendServicesKeyName: keyNames.functionsBackendServices
     smartAppUrl: smartAppUrl
+    ehrs: ehrs
     audience: apiAudience
     therapistAuthority: therapistAuthority
     therapistClaim: therapistClaim
@@ -168,7 +166,7 @@ module smartApp 'modules/smartapp.bicep' = {
     functionsUrl: functions.outputs.url
     functionsAudience: apiAudience
     ehrs: ehrs
-    frameAncestors: frameAncestors
+    baseUrl: smartAppUrl
   }
 }
 
