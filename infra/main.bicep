@@ -44,6 +44,14 @@ param vaultPublicNetworkAccess string = 'Enabled'
 @minLength(1)
 param therapistAuthority string
 
+@description('The address notification emails come from (functions Notifications__From).')
+@minLength(3)
+param notificationsFrom string
+
+@description('The SMTP server notification emails are sent through (Notifications__Smtp__Host; STARTTLS on 587).')
+@minLength(1)
+param smtpHost string
+
 @description('The token claim naming a therapist\'s PractitionerRole.')
 param therapistClaim string = 'fhirUser'
 
@@ -147,6 +155,8 @@ module functions 'modules/functions.bicep' = {
     ehrs: ehrs
     audience: apiAudience
     therapistAuthority: therapistAuthority
+    notificationsFrom: notificationsFrom
+    smtpHost: smtpHost
     therapistClaim: therapistClaim
     adminRole: adminRole
   }

@@ -45,6 +45,12 @@ param therapistClaim string
 @description('The app role that makes a signed-in user an administrator.')
 param adminRole string
 
+@description('The address notification emails come from.')
+param notificationsFrom string
+
+@description('The SMTP server notification emails are sent through.')
+param smtpHost string
+
 @description('EHRs of the allow-list; those with a backendClientId get progress written back (SMART Backend Services).')
 param ehrs ehr[]
 
@@ -181,6 +187,18 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
         {
           name: 'SmartApp__BaseUrl'
           value: smartAppUrl
+        }
+        {
+          name: 'Notifications__Sender'
+          value: 'Smtp'
+        }
+        {
+          name: 'Notifications__From'
+          value: notificationsFrom
+        }
+        {
+          name: 'Notifications__Smtp__Host'
+          value: smtpHost
         }
       ], ehrSettings)
     }

@@ -105,6 +105,9 @@ public sealed partial class ArmTemplateTests
         Assert.Contains("APPLICATIONINSIGHTS_CONNECTION_STRING", settings.Keys);
         Assert.Contains("KeyVault__Uri", settings.Keys);
         Assert.Contains("SmartApp__BaseUrl", settings.Keys);
+        Assert.Equal("Smtp", settings["Notifications__Sender"]);
+        Assert.Contains("Notifications__From", settings.Keys);
+        Assert.Contains("Notifications__Smtp__Host", settings.Keys);
         // A Dedicated plan idles an app without Always On, and then queue and timer triggers stop firing.
         Assert.Equal("true", Resource.Literal(functions.Properties["siteConfig"]?["alwaysOn"]));
     }
