@@ -82,6 +82,10 @@ public sealed class Program
         services.AddOptions<BackendServicesOptions>().Bind(configuration.GetSection(BackendServicesOptions.Section))
             .Validate(o => o.AssertionLifetime > TimeSpan.Zero && o.AssertionLifetime <= TimeSpan.FromMinutes(5),
                 "BackendServices:AssertionLifetime must be more than zero and at most five minutes (SMART).")
+            // At start, not at the first write-back: keys load lazily, and a missing key must stop the deployment.
+            .Validate<IHostEnvironment>(
+                (o, environment) => o.Keys.Any(k => !string.IsNullOrWhiteSpace(k.PrivateKeyPem)) || (environment.IsDevelopment() && !string.IsNullOrWhiteSpace(o.DevelopmentKeysFolder)),
+                "BackendServices:Keys:0:PrivateKeyPem is missing: the backend-services RSA private key (PEM) the EHR write-back signs with; keys are not read from Key Vault (KeyVault:Uri) yet.")
             .ValidateOnStart();
         services.AddSingleton<BackendSigningKeys>();
         services.AddSingleton<BackendServicesTokens>();

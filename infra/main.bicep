@@ -44,6 +44,14 @@ param vaultPublicNetworkAccess string = 'Enabled'
 @minLength(1)
 param therapistAuthority string
 
+@description('The address notification emails come from (functions Notifications__From).')
+@minLength(3)
+param notificationsFrom string
+
+@description('The SMTP server notification emails are sent through (Notifications__Smtp__Host; STARTTLS on 587).')
+@minLength(1)
+param smtpHost string
+
 @description('The token claim naming a therapist\'s PractitionerRole.')
 param therapistClaim string = 'fhirUser'
 
@@ -55,9 +63,6 @@ param apiAudience string = 'medical-massage-functions'
 
 @description('EHRs allowed to launch the smart-app (the allow-list by iss). Nothing secret: client ids are public.')
 param ehrs ehr[] = []
-
-@description('Web origins of the EHRs allowed to frame the smart-app (CSP frame-ancestors).')
-param frameAncestors string[] = []
 
 var token = uniqueString(subscription().id, resourceGroup().id, environmentName)
 var tags = {
@@ -147,8 +152,11 @@ module functions 'modules/functions.bicep' = {
     vaultName: vault.outputs.name
     backendServicesKeyName: keyNames.functionsBackendServices
     smartAppUrl: smartAppUrl
+    ehrs: ehrs
     audience: apiAudience
     therapistAuthority: therapistAuthority
+    notificationsFrom: notificationsFrom
+    smtpHost: smtpHost
     therapistClaim: therapistClaim
     adminRole: adminRole
   }
@@ -168,7 +176,7 @@ module smartApp 'modules/smartapp.bicep' = {
     functionsUrl: functions.outputs.url
     functionsAudience: apiAudience
     ehrs: ehrs
-    frameAncestors: frameAncestors
+    baseUrl: smartAppUrl
   }
 }
 

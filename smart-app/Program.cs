@@ -1,3 +1,4 @@
+using Referral.SmartApp.Admin;
 using Referral.SmartApp.Ehr;
 using Referral.SmartApp.Launch;
 using Referral.SmartApp.Referrals;
@@ -34,6 +35,9 @@ public sealed class Program
         // Referrals and Status: the form, the functions API, the shared builder and validator.
         services.AddReferrals(configuration);
 
+        // Admin: the registration document, the installation page and the self-check.
+        services.AddAdmin(configuration);
+
         services.AddRazorPages(pages => pages.RootDirectory = "/");
 
         var app = builder.Build();
@@ -49,6 +53,7 @@ public sealed class Program
         app.UseRouting();
         app.UseAntiforgery();
         app.MapJwks();
+        app.MapRegistrationDocument();
         app.MapEhrStyle();
         app.MapConditionSearch();
         app.MapRazorPages();

@@ -1,3 +1,5 @@
+import { ehr } from 'types.bicep'
+
 // The functions app: an ASP.NET Core app that the Azure Functions host starts as a custom handler
 // (DESIGN.md §3), on the shared Linux Dedicated plan, with a system-assigned identity and the roles it needs.
 
@@ -43,6 +45,36 @@ param therapistClaim string
 @description('The app role that makes a signed-in user an administrator.')
 param adminRole string
 
+@description('The address notification emails come from.')
+param notificationsFrom string
+
+@description('The SMTP server notification emails are sent through.')
+param smtpHost string
+
+@description('EHRs of the allow-list; those with a backendClientId get progress written back (SMART Backend Services).')
+param ehrs ehr[]
+
+// The functions app's Ehrs list holds only the EHRs it writes to, numbered from 0 without gaps.
+var writeBackEhrs = filter(ehrs, e => !empty(e.?backendClientId ?? ''))
+var ehrSettings = flatten(map(range(0, length(writeBackEhrs)), i => [
+  {
+    name: 'Ehrs__${i}__Iss'
+    value: writeBackEhrs[i].iss
+  }
+  {
+    name: 'Ehrs__${i}__ClientId'
+    value: writeBackEhrs[i].?backendClientId ?? ''
+  }
+  {
+    name: 'Ehrs__${i}__WriteBack'
+    value: 'True'
+  }
+  {
+    name: 'Ehrs__${i}__WriteServiceRequest'
+    value: string(writeBackEhrs[i].acceptsWrites)
+  }
+]))
+
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
@@ -86,7 +118,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       remoteDebuggingEnabled: false
       use32BitWorkerProcess: false
       healthCheckPath: '/api/health'
-      appSettings: [
+      appSettings: concat([
         {
           name: 'FUNCTIONS_EXTENSION_VERSION'
           value: '~4'
@@ -152,7 +184,23 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
           name: 'KeyVault__Keys__BackendServices'
           value: backendServicesKeyName
         }
-      ]
+        {
+          name: 'SmartApp__BaseUrl'
+          value: smartAppUrl
+        }
+        {
+          name: 'Notifications__Sender'
+          value: 'Smtp'
+        }
+        {
+          name: 'Notifications__From'
+          value: notificationsFrom
+        }
+        {
+          name: 'Notifications__Smtp__Host'
+          value: smtpHost
+        }
+      ], ehrSettings)
     }
   }
 }

@@ -36,8 +36,8 @@ param functionsAudience string
 @description('EHRs allowed to launch the app.')
 param ehrs ehr[]
 
-@description('Origins allowed to show the app in an iframe (CSP frame-ancestors): the EHRs\' web origins.')
-param frameAncestors string[]
+@description('The app\'s own public https URL (App__BaseUrl: redirect URI, JWKS URL, iss of its API tokens).')
+param baseUrl string
 
 // Configuration binds arrays from numbered keys: Ehrs__0__Iss, Ehrs__0__ClientId, ...
 var ehrSettings = flatten(map(range(0, length(ehrs)), i => [
@@ -61,12 +61,16 @@ var ehrSettings = flatten(map(range(0, length(ehrs)), i => [
     name: 'Ehrs__${i}__AcceptsWrites'
     value: string(ehrs[i].acceptsWrites)
   }
+  // Only when set: an empty value would be read as an issuer.
+  ...(empty(ehrs[i].?openIdIssuer ?? '')
+    ? []
+    : [
+        {
+          name: 'Ehrs__${i}__OpenIdIssuer'
+          value: ehrs[i].?openIdIssuer ?? ''
+        }
+      ])
 ]))
-
-var frameAncestorSettings = map(range(0, length(frameAncestors)), i => {
-  name: 'Security__FrameAncestors__${i}'
-  value: frameAncestors[i]
-})
 
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
@@ -125,6 +129,10 @@ resource smartApp 'Microsoft.Web/sites@2025-03-01' = {
             value: appInsights.properties.ConnectionString
           }
           {
+            name: 'App__BaseUrl'
+            value: baseUrl
+          }
+          {
             name: 'Functions__BaseUrl'
             value: functionsUrl
           }
@@ -149,8 +157,7 @@ resource smartApp 'Microsoft.Web/sites@2025-03-01' = {
             value: keyNames.smartAppApiSigning
           }
         ],
-        ehrSettings,
-        frameAncestorSettings
+        ehrSettings
       )
     }
   }

@@ -17,6 +17,12 @@ type ehr = {
 
   @description('Whether the EHR accepts Observations written back (SMART Backend Services).')
   acceptsWrites: bool
+
+  @description('The OpenID Connect issuer of its id_tokens, when its SMART configuration names none.')
+  openIdIssuer: string?
+
+  @description('The client_id the EHR gave the functions app\'s SMART Backend Services registration; without it nothing is written back to this EHR.')
+  backendClientId: string?
 }
 
 @export()

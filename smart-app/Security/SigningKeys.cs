@@ -224,6 +224,11 @@ public static class SigningKeyEndpoints
         services.AddOptions<SigningKeyOptions>()
             .Bind(configuration.GetSection(SigningKeyOptions.Section))
             .Validate(o => SigningKeys.SupportedAlgorithms.Contains(o.Algorithm), "SigningKeys:Algorithm must be RS384 or ES384.")
+            // At start, not at the first launch: the keys are made lazily, and a missing key must stop the deployment.
+            .Validate<IHostEnvironment>(
+                (o, environment) => o.Keys.Count > 0 || environment.IsDevelopment(),
+                "SigningKeys:Keys is empty: outside Development set SigningKeys:Keys:N:Algorithm (RS384, ES384) and :PrivateKeyPem (PKCS#8 PEM); keys are not read from Key Vault (KeyVault:Uri) yet.")
+            .Validate(o => o.Keys.All(k => !string.IsNullOrWhiteSpace(k.PrivateKeyPem)), "Every SigningKeys:Keys:N needs PrivateKeyPem.")
             .ValidateOnStart();
         services.AddSingleton<SigningKeys>();
         return services;

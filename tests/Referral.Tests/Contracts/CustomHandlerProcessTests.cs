@@ -38,6 +38,11 @@ public sealed class CustomHandlerProcessTests(AzuriteFixture azurite, TestIdenti
         start.Environment["Notifications__PickupFolder"] = Path.Combine(Path.GetTempPath(), "referral-mail-" + Guid.NewGuid().ToString("N"));
         start.Environment["Notifications__From"] = "referrals@example.org";
         start.Environment["SmartApp__BaseUrl"] = "https://smart-app.example.org";
+        // Checked at start outside Development (the write-back's key), so a deployment without it never starts.
+        using (var rsa = System.Security.Cryptography.RSA.Create(2048))
+        {
+            start.Environment["BackendServices__Keys__0__PrivateKeyPem"] = rsa.ExportPkcs8PrivateKeyPem();
+        }
         foreach (var (key, value) in identity.Settings)
         {
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;

@@ -104,6 +104,10 @@ public sealed partial class ArmTemplateTests
         Assert.Contains("Auth__Therapist__Authority", settings.Keys);
         Assert.Contains("APPLICATIONINSIGHTS_CONNECTION_STRING", settings.Keys);
         Assert.Contains("KeyVault__Uri", settings.Keys);
+        Assert.Contains("SmartApp__BaseUrl", settings.Keys);
+        Assert.Equal("Smtp", settings["Notifications__Sender"]);
+        Assert.Contains("Notifications__From", settings.Keys);
+        Assert.Contains("Notifications__Smtp__Host", settings.Keys);
         // A Dedicated plan idles an app without Always On, and then queue and timer triggers stop firing.
         Assert.Equal("true", Resource.Literal(functions.Properties["siteConfig"]?["alwaysOn"]));
     }
@@ -120,10 +124,26 @@ public sealed partial class ArmTemplateTests
         foreach (var name in new[]
         {
             "'Functions__BaseUrl'", "'Functions__Audience'", "'KeyVault__Uri'", "'APPLICATIONINSIGHTS_CONNECTION_STRING'",
-            "'Ehrs__{0}__Iss'", "'Ehrs__{0}__ClientId'", "'Security__FrameAncestors__{0}'",
+            "'Ehrs__{0}__Iss'", "'Ehrs__{0}__ClientId'", "'Ehrs__{0}__OpenIdIssuer'", "'App__BaseUrl'",
         })
         {
             Assert.Contains(name, settings, StringComparison.Ordinal);
+        }
+
+        // Frame-ancestors come from the allow-list's origins; the app reads no separate list any more.
+        Assert.DoesNotContain("FrameAncestors", settings, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_functions_app_is_told_the_EHRs_it_writes_back_to_only_those_with_a_backend_client_id()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var functions = FunctionsApp(arm);
+        var variables = string.Concat(functions.Template.Json["variables"]?.AsObject().Select(v => v.Value is JsonValue value ? value.GetValue<string>() : "") ?? []);
+
+        foreach (var name in new[] { "'Ehrs__{0}__Iss'", "'Ehrs__{0}__ClientId'", "'Ehrs__{0}__WriteBack'", "'Ehrs__{0}__WriteServiceRequest'", "backendClientId" })
+        {
+            Assert.Contains(name, variables, StringComparison.Ordinal);
         }
     }
 
@@ -275,9 +295,27 @@ public sealed partial class ArmTemplateTests
         return resource.Template.Resolve(JsonValue.Create($"[variables('{list.Groups[1].Value}')]"))!.AsArray();
     }
 
-    private static Dictionary<string, string> AppSettings(Resource site) =>
-        site.Properties["siteConfig"]!["appSettings"]!.AsArray()
-            .ToDictionary(s => s!["name"]!.GetValue<string>(), s => s!["value"]!.GetValue<string>(), StringComparer.Ordinal);
+    /// <summary>
+    /// The site's settings by name: a literal array, or (when numbered settings are appended from a variable) the
+    /// <c>concat(createArray(createObject('name', ..., 'value', ...), ...), ...)</c> expression Bicep compiles it to,
+    /// where a literal value is unquoted and any other value is kept as its expression text.
+    /// </summary>
+    private static Dictionary<string, string> AppSettings(Resource site)
+    {
+        var node = site.Properties["siteConfig"]!["appSettings"]!;
+        if (node is JsonArray array)
+        {
+            return array.ToDictionary(s => s!["name"]!.GetValue<string>(), s => s!["value"]!.GetValue<string>(), StringComparer.Ordinal);
+        }
+
+        return SettingInExpression().Matches(node.GetValue<string>()).ToDictionary(
+            m => m.Groups["name"].Value,
+            m => m.Groups["literal"].Success ? m.Groups["literal"].Value : m.Groups["expression"].Value,
+            StringComparer.Ordinal);
+    }
+
+    [GeneratedRegex(@"createObject\('name', '(?<name>[^']+)', 'value', (?:'(?<literal>[^']*)'\)|(?<expression>.+?)\)(?=, createObject|\), variables|\)\]))")]
+    private static partial Regex SettingInExpression();
 
     private static bool LooksSecret(string name) => SecretName().IsMatch(name);
 

@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Referral.SmartApp.Launch;
+using Referral.SmartApp.Referrals;
+using Referral.SmartApp.Security;
+
+namespace Referral.SmartApp.Admin;
+
+/// <summary>
+/// Whether the self-check page is served. It shows no secrets or patient data, but it makes the app call every
+/// configured EHR and the functions API on request, so outside Development an operator turns it on deliberately.
+/// </summary>
+public sealed class AdminOptions
+{
+    public const string Section = "Admin";
+
+    /// <summary>Null: on in Development, off elsewhere.</summary>
+    public bool? Enabled { get; set; }
+}
+
+public sealed record CapabilityCheck(string Name, bool Advertised);
+
+public sealed record EhrCheck(string Name, string Iss, string ClientId, bool Answers, string Detail, IReadOnlyList<CapabilityCheck> Capabilities)
+{
+    public bool Ready => Answers && Capabilities.All(c => c.Advertised);
+}
+
+public sealed record KeyCheck(string Kid, string Algorithm, bool Current, bool Signs, string Detail);
+
+public sealed record ServiceCheck(string Url, bool Answers, string Detail);
+
+public sealed record SelfCheckReport(IReadOnlyList<EhrCheck> Ehrs, IReadOnlyList<KeyCheck> Keys, ServiceCheck Functions)
+{
+    public bool Healthy => Ehrs.All(e => e.Ready) && Keys.All(k => k.Signs) && Functions.Answers;
+}
+
+/// <summary>The installation checks: EHR discovery and capabilities, the signing keys, the functions API's health.</summary>
+public sealed class SelfCheck(EhrRegistry ehrs, SigningKeys keys, IHttpClientFactory clients, IOptions<FunctionsOptions> functions)
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+
+    private static readonly JsonWebTokenHandler Handler = new();
+
+    public async Task<SelfCheckReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var ehrChecks = await Task.WhenAll(ehrs.All.Select(e => CheckEhrAsync(e, cancellationToken)));
+        var functionsCheck = await CheckFunctionsAsync(cancellationToken);
+        var keyChecks = await Task.WhenAll(keys.All.Select(CheckKeyAsync));
+        return new SelfCheckReport(ehrChecks, keyChecks, functionsCheck);
+    }
+
+    /// <summary>What the app needs of an EHR: both launches, asymmetric client authentication, SMART scopes, PKCE S256.</summary>
+    public static IReadOnlyList<CapabilityCheck> Needed(SmartConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var capabilities = configuration.Capabilities;
+        return
+        [
+            new("launch-ehr", capabilities.Contains("launch-ehr")),
+            new("launch-standalone", capabilities.Contains("launch-standalone")),
+            new("client-confidential-asymmetric", capabilities.Contains("client-confidential-asymmetric")),
+            new("permission-v2 or permission-v1", capabilities.Contains("permission-v2") || capabilities.Contains("permission-v1")),
+            new("PKCE S256", configuration.CodeChallengeMethodsSupported.Contains("S256")),
+        ];
+    }
+
+    private async Task<EhrCheck> CheckEhrAsync(EhrOptions ehr, CancellationToken cancellationToken)
+    {
+        var name = string.IsNullOrEmpty(ehr.Name) ? ehr.NormalizedIss : ehr.Name;
+        var (body, detail) = await GetAsync(EhrHttp.ClientName, ehr.NormalizedIss + "/.well-known/smart-configuration", cancellationToken);
+        if (body is null)
+        {
+            return new EhrCheck(name, ehr.NormalizedIss, ehr.ClientId, false, detail, []);
+        }
+
+        try
+        {
+            var configuration = JsonSerializer.Deserialize<SmartConfiguration>(body) ?? new SmartConfiguration();
+            return new EhrCheck(name, ehr.NormalizedIss, ehr.ClientId, true, detail, Needed(configuration));
+        }
+        catch (JsonException)
+        {
+            return new EhrCheck(name, ehr.NormalizedIss, ehr.ClientId, false, "Its SMART configuration is not valid JSON.", []);
+        }
+    }
+
+    private async Task<ServiceCheck> CheckFunctionsAsync(CancellationToken cancellationToken)
+    {
+        var url = functions.Value.BaseUrl.TrimEnd('/') + "/api/health";
+        var (body, detail) = await GetAsync("", url, cancellationToken);
+        return new ServiceCheck(url, body is not null, body is null ? detail : detail + ": " + body);
+    }
+
+    private async Task<(string? Body, string Detail)> GetAsync(string client, string url, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(Timeout);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            using var response = await clients.CreateClient(client).GetAsync(new Uri(url), timeout.Token);
+            var elapsed = (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (!response.IsSuccessStatusCode)
+            {
+                return (null, $"Answered {(int)response.StatusCode} in {elapsed} ms.");
+            }
+
+            return (await response.Content.ReadAsStringAsync(timeout.Token), $"Answered {(int)response.StatusCode} in {elapsed} ms");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (null, $"No answer within {Timeout.TotalSeconds} seconds.");
+        }
+        catch (HttpRequestException e)
+        {
+            return (null, "Could not be reached: " + e.Message);
+        }
+    }
+
+    /// <summary>Signs a test payload with the key and verifies it with the public half alone, as an EHR would.</summary>
+    private static async Task<KeyCheck> CheckKeyAsync(SigningKey key)
+    {
+        try
+        {
+            var token = Handler.CreateToken(new SecurityTokenDescriptor
+            {
+                Claims = new Dictionary<string, object> { ["self-check"] = true },
+                SigningCredentials = key.Credentials,
+            });
+            var jwk = JsonWebKeyConverter.ConvertFromSecurityKey(key.Key);
+            var publicJwk = new JsonWebKey { Kty = jwk.Kty, Kid = key.Kid, N = jwk.N, E = jwk.E, Crv = jwk.Crv, X = jwk.X, Y = jwk.Y };
+            var result = await Handler.ValidateTokenAsync(token, new TokenValidationParameters
+            {
+                IssuerSigningKey = publicJwk,
+                ValidateIssuer = false,
+                ValidateAudience = false,
+                ValidateLifetime = false,
+                ValidAlgorithms = [key.Algorithm],
+            });
+            return new KeyCheck(key.Kid, key.Algorithm, key.Current, result.IsValid, result.IsValid ? "Signed and verified a test payload." : "The signature did not verify: " + result.Exception?.Message);
+        }
+        catch (Exception e) when (e is CryptographicException or SecurityTokenException or ArgumentException or NotSupportedException)
+        {
+            return new KeyCheck(key.Kid, key.Algorithm, key.Current, false, "Could not sign: " + e.Message);
+        }
+    }
+}
+
+public static class AdminRegistration
+{
+    public static IServiceCollection AddAdmin(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<AdminOptions>().Bind(configuration.GetSection(AdminOptions.Section));
+        services.AddSingleton<RegistrationDocumentBuilder>();
+        services.AddSingleton<SelfCheck>();
+        return services;
+    }
+
+    /// <summary>The registration document, public like the JWKS: it holds only what the EHR admin types in anyway.</summary>
+    public static IEndpointRouteBuilder MapRegistrationDocument(this IEndpointRouteBuilder app)
+    {
+        app.MapGet(RegistrationDocumentBuilder.Path, (RegistrationDocumentBuilder builder) => Results.Json(builder.Build()));
+        return app;
+    }
+
+    public static bool IsEnabled(this AdminOptions options, IHostEnvironment environment)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(environment);
+        return options.Enabled ?? environment.IsDevelopment();
+    }
+}

@@ -1,0 +1,59 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace Referral.Tests.Admin;
+
+/// <summary>
+/// Issue 9: configuration is checked at start with a message naming what is missing. The signing keys load lazily
+/// (at the first launch or write-back), so without these checks a deployment without keys would start and fail later.
+/// </summary>
+public sealed class StartupValidationTests
+{
+    [Fact]
+    public async Task Outside_development_the_smart_app_does_not_start_without_signing_keys_and_names_the_setting()
+    {
+        await using var app = new ProductionHost<Referral.SmartApp.Program>(new Dictionary<string, string?>
+        {
+            ["App:BaseUrl"] = "https://referral.example.org",
+            ["Ehrs:0:Iss"] = "https://ehr.example.org/fhir",
+            ["Ehrs:0:ClientId"] = "registered-client",
+            ["Functions:BaseUrl"] = "https://functions.example.org",
+        });
+
+        var failure = Assert.ThrowsAny<Exception>(() => app.Server);
+
+        Assert.Contains("SigningKeys:Keys is empty", failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Outside_development_the_functions_app_does_not_start_without_its_backend_services_key_and_names_the_setting()
+    {
+        await using var app = new ProductionHost<Referral.Functions.Program>(new Dictionary<string, string?>
+        {
+            // The identity-based storage settings, as in Azure: nothing is called before the options are checked.
+            ["AzureWebJobsStorage:tableServiceUri"] = "https://account.table.core.windows.net",
+            ["AzureWebJobsStorage:queueServiceUri"] = "https://account.queue.core.windows.net",
+            ["AzureWebJobsStorage:blobServiceUri"] = "https://account.blob.core.windows.net",
+            ["Notifications:From"] = "referrals@example.org",
+            ["Notifications:Smtp:Host"] = "smtp.example.org",
+            ["SmartApp:BaseUrl"] = "https://referral.example.org",
+        });
+
+        var failure = Assert.ThrowsAny<Exception>(() => app.Server);
+
+        Assert.Contains("BackendServices:Keys:0:PrivateKeyPem is missing", failure.ToString(), StringComparison.Ordinal);
+    }
+
+    private sealed class ProductionHost<TEntryPoint>(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<TEntryPoint>
+        where TEntryPoint : class
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            builder.UseEnvironment("Production");
+            foreach (var (key, value) in settings)
+            {
+                builder.UseSetting(key, value);
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+using Deque.AxeCore.Playwright;
+using Referral.Tests.Infrastructure;
+
+namespace Referral.Tests.Browser;
+
+/// <summary>The installation page and the self-check in Chromium: rendered under the app's CSP, kept as screenshots, scanned with axe.</summary>
+public sealed class AdminPagesBrowserTests(Chromium chromium) : IClassFixture<Chromium>
+{
+    [Theory]
+    [InlineData("/admin/install", "Installation for EHR administrators", "admin-install")]
+    [InlineData("/admin/self-check", "Installation self-check", "admin-self-check")]
+    public async Task The_admin_page_renders_with_its_heading_and_has_no_serious_accessibility_violations(string path, string heading, string screenshot)
+    {
+        await using var app = new SmartAppHost();
+        var address = app.StartOnLoopback();
+        var page = await chromium.Browser.NewPageAsync();
+
+        var response = await page.GotoAsync(new Uri(address, path).ToString());
+
+        Assert.Equal(200, response?.Status);
+        Assert.Equal(heading, await page.Locator("h1").InnerTextAsync());
+        await Chromium.ScreenshotAsync(page, screenshot);
+        var result = await page.RunAxe();
+        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
+        Assert.True(serious.Count == 0, string.Join("\n", serious.Select(v => $"{v.Id} ({v.Impact}): {v.Help} ({string.Join(", ", v.Nodes.Select(n => n.Html))})")));
+        await page.CloseAsync();
+    }
+}
