@@ -46,8 +46,21 @@ public sealed class ReferralApiTests(AzuriteFixture azurite, TestIdentity identi
         var (_, request) = await scenario.SubmitAsync(scenario.Draft());
 
         var queue = new QueueClient(azurite.ConnectionString, ReferralNotifications.QueueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
-        var messages = (await queue.PeekMessagesAsync(32, Ct)).Value;
-        Assert.Contains(messages, m => JsonSerializer.Deserialize<ReferralEvent>(m.Body.ToString())!.Referral == request!.Id);
+        // Other tests share this queue: look through all of it (each batch hidden for a moment, so the next is new),
+        // rather than peeking, which only ever shows the oldest 32.
+        var found = false;
+        for (var batch = 0; batch < 100 && !found; batch++)
+        {
+            var messages = (await queue.ReceiveMessagesAsync(32, TimeSpan.FromSeconds(5), Ct)).Value;
+            if (messages.Length == 0)
+            {
+                break;
+            }
+
+            found = messages.Any(m => JsonSerializer.Deserialize<ReferralEvent>(m.Body.ToString())!.Referral == request!.Id);
+        }
+
+        Assert.True(found, $"The notification for {request!.Id} should be on the queue.");
     }
 
     [Fact]
