@@ -6,29 +6,14 @@ using SandboxEhr.Tests.Infrastructure;
 namespace SandboxEhr.Tests.Auth;
 
 /// <summary>The authorization endpoint's refusals (RFC 6749 §4.1.2.1, RFC 7636, SMART App Launch 2.2).</summary>
-public sealed class AuthorizeRequestTests : IAsyncLifetime
+public sealed class AuthorizeRequestTests() : SandboxFlowTests
 {
-    private readonly SandboxApp app = new();
-    private SmartFlow flow = null!;
-
-    public ValueTask InitializeAsync()
-    {
-        flow = new SmartFlow(app);
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        flow.Dispose();
-        await app.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_redirect_uri_that_is_not_registered_gets_an_error_page_and_no_redirect()
     {
         var parameters = SmartFlow.AuthorizeParameters(Pkce.Create(), "openid fhirUser launch/patient patient/Patient.rs", null, redirectUri: "http://127.0.0.1:5200/elsewhere");
 
-        using var response = await flow.AuthorizeAsync(parameters);
+        using var response = await Flow.AuthorizeAsync(parameters);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Null(response.Headers.Location);
@@ -40,7 +25,7 @@ public sealed class AuthorizeRequestTests : IAsyncLifetime
     {
         var parameters = SmartFlow.AuthorizeParameters(Pkce.Create(), "openid", null, clientId: "nobody");
 
-        using var response = await flow.AuthorizeAsync(parameters);
+        using var response = await Flow.AuthorizeAsync(parameters);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Null(response.Headers.Location);
@@ -54,7 +39,7 @@ public sealed class AuthorizeRequestTests : IAsyncLifetime
         parameters["code_challenge"] = pkce.Verifier;
         parameters["code_challenge_method"] = "plain";
 
-        using var response = await flow.AuthorizeAsync(parameters);
+        using var response = await Flow.AuthorizeAsync(parameters);
 
         var query = SmartFlow.RedirectParameters(response);
         Assert.Equal("invalid_request", query["error"]);
@@ -68,7 +53,7 @@ public sealed class AuthorizeRequestTests : IAsyncLifetime
         parameters.Remove("code_challenge");
         parameters.Remove("code_challenge_method");
 
-        using var response = await flow.AuthorizeAsync(parameters);
+        using var response = await Flow.AuthorizeAsync(parameters);
 
         Assert.Equal("invalid_request", SmartFlow.RedirectParameters(response)["error"]);
     }
@@ -85,7 +70,7 @@ public sealed class AuthorizeRequestTests : IAsyncLifetime
             parameters.Remove("aud");
         }
 
-        using var response = await flow.AuthorizeAsync(parameters);
+        using var response = await Flow.AuthorizeAsync(parameters);
 
         Assert.Equal("invalid_request", SmartFlow.RedirectParameters(response)["error"]);
     }
@@ -96,7 +81,7 @@ public sealed class AuthorizeRequestTests : IAsyncLifetime
         var parameters = SmartFlow.AuthorizeParameters(Pkce.Create(), "launch/patient patient/Patient.rs", null);
         parameters["response_type"] = "token";
 
-        using var response = await flow.AuthorizeAsync(parameters);
+        using var response = await Flow.AuthorizeAsync(parameters);
 
         Assert.Equal("unsupported_response_type", SmartFlow.RedirectParameters(response)["error"]);
     }
@@ -106,7 +91,7 @@ public sealed class AuthorizeRequestTests : IAsyncLifetime
     {
         var parameters = SmartFlow.AuthorizeParameters(Pkce.Create(), "patient/Procedure.rs user/AllergyIntolerance.rs system/Patient.rs", null);
 
-        using var response = await flow.AuthorizeAsync(parameters);
+        using var response = await Flow.AuthorizeAsync(parameters);
 
         var query = SmartFlow.RedirectParameters(response);
         Assert.Equal("invalid_scope", query["error"]);
@@ -119,7 +104,7 @@ public sealed class AuthorizeRequestTests : IAsyncLifetime
         var parameters = SmartFlow.AuthorizeParameters(Pkce.Create(), "launch/patient patient/Patient.rs", null);
         parameters.Remove("state");
 
-        using var response = await flow.AuthorizeAsync(parameters);
+        using var response = await Flow.AuthorizeAsync(parameters);
 
         Assert.Equal("invalid_request", SmartFlow.RedirectParameters(response)["error"]);
     }
@@ -127,17 +112,17 @@ public sealed class AuthorizeRequestTests : IAsyncLifetime
     [Fact]
     public async Task A_launch_made_for_another_app_is_refused()
     {
-        using (var registration = await new RegistrationTests.Registrar(app).RegisterAsync(launchUri: "http://127.0.0.1:5300/launch"))
+        using (var registration = await new RegistrationTests.Registrar(App).RegisterAsync(launchUri: "http://127.0.0.1:5300/launch"))
         {
             Assert.Equal(HttpStatusCode.Created, registration.StatusCode);
         }
 
-        var otherApp = app.Services.GetRequiredService<SandboxEhr.Clients.ClientRegistry>().All.Single(c => c.LaunchUrl == "http://127.0.0.1:5300/launch");
-        await flow.SignInToEhrAsync();
-        var launchUrl = await flow.PressLaunchButtonAsync(SyntheticIds.RunnerPatient, otherApp.ClientId);
+        var otherApp = App.Services.GetRequiredService<SandboxEhr.Clients.ClientRegistry>().All.Single(c => c.LaunchUrl == "http://127.0.0.1:5300/launch");
+        await Flow.SignInToEhrAsync();
+        var launchUrl = await Flow.PressLaunchButtonAsync(SyntheticIds.RunnerPatient, otherApp.ClientId);
         var launch = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(launchUrl.Query)["launch"].ToString();
 
-        using var response = await flow.AuthorizeAsync(SmartFlow.AuthorizeParameters(Pkce.Create(), SmartFlow.EhrLaunchScopes, launch));
+        using var response = await Flow.AuthorizeAsync(SmartFlow.AuthorizeParameters(Pkce.Create(), SmartFlow.EhrLaunchScopes, launch));
 
         Assert.Equal("invalid_request", SmartFlow.RedirectParameters(response)["error"]);
     }

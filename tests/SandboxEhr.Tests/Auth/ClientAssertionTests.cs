@@ -5,32 +5,14 @@ using SandboxEhr.Tests.Infrastructure;
 namespace SandboxEhr.Tests.Auth;
 
 /// <summary>private_key_jwt client assertions (SMART client-confidential-asymmetric) and SMART Backend Services.</summary>
-public sealed class ClientAssertionTests : IAsyncLifetime
+public sealed class ClientAssertionTests() : SandboxFlowTests(SmartFlow.FunctionsJwks, ClientKey.EcP384("functions-es384"))
 {
-    private const string JwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
-    private readonly SandboxApp app = new();
-    private readonly ClientKey functionsKey = ClientKey.EcP384("functions-es384");
-    private SmartFlow flow = null!;
-
-    public ValueTask InitializeAsync()
-    {
-        app.Jwks.Serve(SmartFlow.FunctionsJwks, ClientKey.JwksJson(functionsKey));
-        flow = new SmartFlow(app);
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        flow.Dispose();
-        functionsKey.Dispose();
-        await app.DisposeAsync();
-    }
+private const string JwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
     [Fact]
     public async Task A_backend_services_client_gets_a_short_system_token_with_an_es384_assertion_and_can_create_observations()
     {
-        var (status, body, _) = await BackendTokenAsync(functionsKey.Assertion(SmartFlow.FunctionsId, app.TokenEndpoint, app.Time.GetUtcNow()));
+        var (status, body, _) = await BackendTokenAsync(Key.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow()));
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("system/Observation.c", body.GetProperty("scope").GetString());
@@ -38,9 +20,9 @@ public sealed class ClientAssertionTests : IAsyncLifetime
         Assert.False(body.TryGetProperty("refresh_token", out _));
         var accessToken = body.GetProperty("access_token").GetString();
 
-        using var created = await flow.FhirPostAsync("Observation", PainObservation(SandboxEhr.Data.SyntheticIds.LymphedemaPatient), accessToken);
+        using var created = await Flow.FhirPostAsync("Observation", PainObservation(SandboxEhr.Data.SyntheticIds.LymphedemaPatient), accessToken);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        using var read = await flow.FhirGetAsync(created.Headers.Location!.AbsolutePath["/fhir/".Length..].Split("/_history")[0], accessToken);
+        using var read = await Flow.FhirGetAsync(created.Headers.Location!.AbsolutePath["/fhir/".Length..].Split("/_history")[0], accessToken);
         Assert.Equal(HttpStatusCode.Forbidden, read.StatusCode);
     }
 
@@ -48,9 +30,9 @@ public sealed class ClientAssertionTests : IAsyncLifetime
     public async Task An_rs384_assertion_is_accepted_too()
     {
         using var rsa = ClientKey.Rsa("functions-rs384");
-        app.Jwks.Serve(SmartFlow.FunctionsJwks, ClientKey.JwksJson(functionsKey, rsa));
+        App.Jwks.Serve(SmartFlow.FunctionsJwks, ClientKey.JwksJson(Key, rsa));
 
-        var (status, _, _) = await BackendTokenAsync(rsa.Assertion(SmartFlow.FunctionsId, app.TokenEndpoint, app.Time.GetUtcNow()));
+        var (status, _, _) = await BackendTokenAsync(rsa.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow()));
 
         Assert.Equal(HttpStatusCode.OK, status);
     }
@@ -60,7 +42,7 @@ public sealed class ClientAssertionTests : IAsyncLifetime
     {
         using var stranger = ClientKey.EcP384("not-registered");
 
-        var (status, body, response) = await BackendTokenAsync(stranger.Assertion(SmartFlow.FunctionsId, app.TokenEndpoint, app.Time.GetUtcNow()));
+        var (status, body, response) = await BackendTokenAsync(stranger.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow()));
 
         Assert.Equal(HttpStatusCode.Unauthorized, status);
         Assert.Equal("invalid_client", body.GetProperty("error").GetString());
@@ -70,9 +52,9 @@ public sealed class ClientAssertionTests : IAsyncLifetime
     [Fact]
     public async Task An_assertion_signed_by_another_key_under_a_registered_kid_is_refused_with_invalid_client()
     {
-        using var impostor = ClientKey.EcP384(functionsKey.Kid);
+        using var impostor = ClientKey.EcP384(Key.Kid);
 
-        var (status, body, _) = await BackendTokenAsync(impostor.Assertion(SmartFlow.FunctionsId, app.TokenEndpoint, app.Time.GetUtcNow()));
+        var (status, body, _) = await BackendTokenAsync(impostor.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow()));
 
         Assert.Equal(HttpStatusCode.Unauthorized, status);
         Assert.Equal("invalid_client", body.GetProperty("error").GetString());
@@ -82,10 +64,10 @@ public sealed class ClientAssertionTests : IAsyncLifetime
     public async Task A_reused_jti_is_refused_with_invalid_client()
     {
         var jti = Guid.NewGuid().ToString();
-        var (first, _, _) = await BackendTokenAsync(functionsKey.Assertion(SmartFlow.FunctionsId, app.TokenEndpoint, app.Time.GetUtcNow(), jti: jti));
+        var (first, _, _) = await BackendTokenAsync(Key.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow(), jti: jti));
         Assert.Equal(HttpStatusCode.OK, first);
 
-        var (second, body, _) = await BackendTokenAsync(functionsKey.Assertion(SmartFlow.FunctionsId, app.TokenEndpoint, app.Time.GetUtcNow(), jti: jti));
+        var (second, body, _) = await BackendTokenAsync(Key.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow(), jti: jti));
 
         Assert.Equal(HttpStatusCode.Unauthorized, second);
         Assert.Equal("invalid_client", body.GetProperty("error").GetString());
@@ -94,7 +76,7 @@ public sealed class ClientAssertionTests : IAsyncLifetime
     [Fact]
     public async Task An_assertion_for_another_audience_is_refused_with_invalid_client()
     {
-        var (status, body, _) = await BackendTokenAsync(functionsKey.Assertion(SmartFlow.FunctionsId, "http://localhost/other-token", app.Time.GetUtcNow()));
+        var (status, body, _) = await BackendTokenAsync(Key.Assertion(SmartFlow.FunctionsId, "http://localhost/other-token", App.Time.GetUtcNow()));
 
         Assert.Equal(HttpStatusCode.Unauthorized, status);
         Assert.Equal("invalid_client", body.GetProperty("error").GetString());
@@ -103,7 +85,7 @@ public sealed class ClientAssertionTests : IAsyncLifetime
     [Fact]
     public async Task An_assertion_that_lives_longer_than_five_minutes_is_refused_with_invalid_client()
     {
-        var (status, body, _) = await BackendTokenAsync(functionsKey.Assertion(SmartFlow.FunctionsId, app.TokenEndpoint, app.Time.GetUtcNow(), lifetime: TimeSpan.FromMinutes(10)));
+        var (status, body, _) = await BackendTokenAsync(Key.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow(), lifetime: TimeSpan.FromMinutes(10)));
 
         Assert.Equal(HttpStatusCode.Unauthorized, status);
         Assert.Equal("invalid_client", body.GetProperty("error").GetString());
@@ -112,8 +94,8 @@ public sealed class ClientAssertionTests : IAsyncLifetime
     [Fact]
     public async Task An_expired_assertion_is_refused_with_invalid_client()
     {
-        var assertion = functionsKey.Assertion(SmartFlow.FunctionsId, app.TokenEndpoint, app.Time.GetUtcNow(), lifetime: TimeSpan.FromMinutes(1));
-        app.Time.Advance(TimeSpan.FromMinutes(2));
+        var assertion = Key.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow(), lifetime: TimeSpan.FromMinutes(1));
+        App.Time.Advance(TimeSpan.FromMinutes(2));
 
         var (status, body, _) = await BackendTokenAsync(assertion);
 
@@ -124,7 +106,7 @@ public sealed class ClientAssertionTests : IAsyncLifetime
     [Fact]
     public async Task An_assertion_whose_sub_is_not_the_client_is_refused_with_invalid_client()
     {
-        var (status, _, _) = await BackendTokenAsync(functionsKey.Assertion(SmartFlow.FunctionsId, app.TokenEndpoint, app.Time.GetUtcNow(), subject: "someone-else"));
+        var (status, _, _) = await BackendTokenAsync(Key.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow(), subject: "someone-else"));
 
         Assert.Equal(HttpStatusCode.Unauthorized, status);
     }
@@ -133,9 +115,9 @@ public sealed class ClientAssertionTests : IAsyncLifetime
     public async Task An_rs256_assertion_is_refused_because_smart_asks_for_rs384_or_es384()
     {
         using var rs256 = ClientKey.Rsa("functions-rs256", SecurityAlgorithms.RsaSha256);
-        app.Jwks.Serve(SmartFlow.FunctionsJwks, ClientKey.JwksJson(functionsKey, rs256));
+        App.Jwks.Serve(SmartFlow.FunctionsJwks, ClientKey.JwksJson(Key, rs256));
 
-        var (status, body, _) = await BackendTokenAsync(rs256.Assertion(SmartFlow.FunctionsId, app.TokenEndpoint, app.Time.GetUtcNow()));
+        var (status, body, _) = await BackendTokenAsync(rs256.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow()));
 
         Assert.Equal(HttpStatusCode.Unauthorized, status);
         Assert.Equal("invalid_client", body.GetProperty("error").GetString());
@@ -144,24 +126,24 @@ public sealed class ClientAssertionTests : IAsyncLifetime
     [Fact]
     public async Task A_rotated_key_is_found_by_fetching_the_jwks_again_and_the_set_is_cached_otherwise()
     {
-        var (first, _, _) = await BackendTokenAsync(functionsKey.Assertion(SmartFlow.FunctionsId, app.TokenEndpoint, app.Time.GetUtcNow()));
-        var (second, _, _) = await BackendTokenAsync(functionsKey.Assertion(SmartFlow.FunctionsId, app.TokenEndpoint, app.Time.GetUtcNow()));
+        var (first, _, _) = await BackendTokenAsync(Key.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow()));
+        var (second, _, _) = await BackendTokenAsync(Key.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow()));
         Assert.Equal(HttpStatusCode.OK, first);
         Assert.Equal(HttpStatusCode.OK, second);
-        Assert.Equal(1, app.Jwks.Fetches);
+        Assert.Equal(1, App.Jwks.Fetches);
 
         using var next = ClientKey.EcP384("functions-next");
-        app.Jwks.Serve(SmartFlow.FunctionsJwks, ClientKey.JwksJson(functionsKey, next));
-        var (rotated, _, _) = await BackendTokenAsync(next.Assertion(SmartFlow.FunctionsId, app.TokenEndpoint, app.Time.GetUtcNow()));
+        App.Jwks.Serve(SmartFlow.FunctionsJwks, ClientKey.JwksJson(Key, next));
+        var (rotated, _, _) = await BackendTokenAsync(next.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow()));
 
         Assert.Equal(HttpStatusCode.OK, rotated);
-        Assert.Equal(2, app.Jwks.Fetches);
+        Assert.Equal(2, App.Jwks.Fetches);
     }
 
     [Fact]
     public async Task A_system_scope_the_backend_client_may_not_have_is_refused_with_invalid_scope()
     {
-        var (status, body, _) = await BackendTokenAsync(functionsKey.Assertion(SmartFlow.FunctionsId, app.TokenEndpoint, app.Time.GetUtcNow()), "system/Patient.rs");
+        var (status, body, _) = await BackendTokenAsync(Key.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow()), "system/Patient.rs");
 
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal("invalid_scope", body.GetProperty("error").GetString());
@@ -171,13 +153,13 @@ public sealed class ClientAssertionTests : IAsyncLifetime
     public async Task A_client_registered_only_for_authorization_code_may_not_use_client_credentials()
     {
         using var smartKey = ClientKey.Rsa("smart-app-1");
-        app.Jwks.Serve(SmartFlow.SmartAppJwks, ClientKey.JwksJson(smartKey));
+        App.Jwks.Serve(SmartFlow.SmartAppJwks, ClientKey.JwksJson(smartKey));
 
-        var (status, body, _) = await flow.TokenAsync(
+        var (status, body, _) = await Flow.TokenAsync(
             ("grant_type", "client_credentials"),
             ("scope", "system/Observation.c"),
             ("client_assertion_type", JwtBearer),
-            ("client_assertion", smartKey.Assertion(SmartFlow.SmartAppId, app.TokenEndpoint, app.Time.GetUtcNow())));
+            ("client_assertion", smartKey.Assertion(SmartFlow.SmartAppId, App.TokenEndpoint, App.Time.GetUtcNow())));
 
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal("unauthorized_client", body.GetProperty("error").GetString());
@@ -188,10 +170,10 @@ public sealed class ClientAssertionTests : IAsyncLifetime
     [InlineData("", "invalid_request")]
     public async Task A_bad_grant_type_is_refused_per_rfc_6749(string grantType, string error)
     {
-        var (status, body, _) = await flow.TokenAsync(
+        var (status, body, _) = await Flow.TokenAsync(
             ("grant_type", grantType),
             ("client_assertion_type", JwtBearer),
-            ("client_assertion", functionsKey.Assertion(SmartFlow.FunctionsId, app.TokenEndpoint, app.Time.GetUtcNow())));
+            ("client_assertion", Key.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow())));
 
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal(error, body.GetProperty("error").GetString());
@@ -200,14 +182,14 @@ public sealed class ClientAssertionTests : IAsyncLifetime
     [Fact]
     public async Task A_token_request_without_client_authentication_is_refused_with_invalid_client()
     {
-        var (status, body, _) = await flow.TokenAsync(("grant_type", "client_credentials"), ("scope", "system/Observation.c"));
+        var (status, body, _) = await Flow.TokenAsync(("grant_type", "client_credentials"), ("scope", "system/Observation.c"));
 
         Assert.Equal(HttpStatusCode.Unauthorized, status);
         Assert.Equal("invalid_client", body.GetProperty("error").GetString());
     }
 
     private Task<(HttpStatusCode Status, System.Text.Json.JsonElement Body, HttpResponseMessage Response)> BackendTokenAsync(string assertion, string scope = "system/Observation.c") =>
-        flow.TokenAsync(
+        Flow.TokenAsync(
             ("grant_type", "client_credentials"),
             ("scope", scope),
             ("client_assertion_type", JwtBearer),

@@ -7,30 +7,15 @@ using SandboxEhr.Tests.Infrastructure;
 namespace SandboxEhr.Tests.Auth;
 
 /// <summary>RFC 7591 dynamic client registration, advertised as registration_endpoint.</summary>
-public sealed class RegistrationTests : IAsyncLifetime
+public sealed class RegistrationTests() : SandboxFlowTests
 {
-    private readonly SandboxApp app = new();
-    private SmartFlow flow = null!;
-
-    public ValueTask InitializeAsync()
-    {
-        flow = new SmartFlow(app);
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        flow.Dispose();
-        await app.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_registered_client_gets_a_client_id_its_launch_button_and_can_complete_an_ehr_launch()
     {
         using var key = ClientKey.EcP384("new-app-1");
-        app.Jwks.Serve("http://127.0.0.1:5300/jwks.json", ClientKey.JwksJson(key));
+        App.Jwks.Serve("http://127.0.0.1:5300/jwks.json", ClientKey.JwksJson(key));
 
-        using var response = await new Registrar(app).RegisterAsync(launchUri: "http://127.0.0.1:5300/launch", jwksUri: "http://127.0.0.1:5300/jwks.json");
+        using var response = await new Registrar(App).RegisterAsync(launchUri: "http://127.0.0.1:5300/launch", jwksUri: "http://127.0.0.1:5300/jwks.json");
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         Assert.Equal("no-store", response.Headers.CacheControl?.ToString());
@@ -40,17 +25,17 @@ public sealed class RegistrationTests : IAsyncLifetime
         Assert.Equal("http://127.0.0.1:5300/launch", body.GetProperty("launch_uri").GetString());
         Assert.False(body.TryGetProperty("client_secret", out _));
 
-        await flow.SignInToEhrAsync();
-        var chart = await flow.Browser.GetStringAsync($"/ehr/patients/{SyntheticIds.RunnerPatient}", TestContext.Current.CancellationToken);
+        await Flow.SignInToEhrAsync();
+        var chart = await Flow.Browser.GetStringAsync($"/ehr/patients/{SyntheticIds.RunnerPatient}", TestContext.Current.CancellationToken);
         Assert.Contains("Massage tracker", chart, StringComparison.Ordinal);
-        var launchUrl = await flow.PressLaunchButtonAsync(SyntheticIds.RunnerPatient, clientId);
+        var launchUrl = await Flow.PressLaunchButtonAsync(SyntheticIds.RunnerPatient, clientId);
         Assert.StartsWith("http://127.0.0.1:5300/launch?iss=", launchUrl.ToString(), StringComparison.Ordinal);
         var launch = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(launchUrl.Query)["launch"].ToString();
         var pkce = Pkce.Create();
-        using var authorize = await flow.AuthorizeAsync(SmartFlow.AuthorizeParameters(pkce, "launch openid fhirUser patient/Observation.rs", launch, clientId, "http://127.0.0.1:5300/callback"));
+        using var authorize = await Flow.AuthorizeAsync(SmartFlow.AuthorizeParameters(pkce, "launch openid fhirUser patient/Observation.rs", launch, clientId, "http://127.0.0.1:5300/callback"));
         var code = SmartFlow.RedirectParameters(authorize, "http://127.0.0.1:5300/callback")["code"];
 
-        var (status, tokens, _) = await flow.RedeemCodeAsync(code, pkce.Verifier, key, "http://127.0.0.1:5300/callback", clientId);
+        var (status, tokens, _) = await Flow.RedeemCodeAsync(code, pkce.Verifier, key, "http://127.0.0.1:5300/callback", clientId);
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal(SyntheticIds.RunnerPatient, tokens.GetProperty("patient").GetString());
@@ -68,24 +53,24 @@ public sealed class RegistrationTests : IAsyncLifetime
             ["jwks"] = JsonDocument.Parse(ClientKey.JwksJson(key)).RootElement,
             ["scope"] = "system/Observation.rs",
         };
-        using var response = await app.CreateClient().PostAsJsonAsync("/auth/register", metadata, TestContext.Current.CancellationToken);
+        using var response = await App.CreateClient().PostAsJsonAsync("/auth/register", metadata, TestContext.Current.CancellationToken);
         var clientId = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement.GetProperty("client_id").GetString()!;
 
-        var (status, body, _) = await flow.TokenAsync(
+        var (status, body, _) = await Flow.TokenAsync(
             ("grant_type", "client_credentials"),
             ("scope", "system/Observation.rs"),
             ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
-            ("client_assertion", key.Assertion(clientId, app.TokenEndpoint, app.Time.GetUtcNow())));
+            ("client_assertion", key.Assertion(clientId, App.TokenEndpoint, App.Time.GetUtcNow())));
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("system/Observation.rs", body.GetProperty("scope").GetString());
-        Assert.Equal(0, app.Jwks.Fetches);
+        Assert.Equal(0, App.Jwks.Fetches);
     }
 
     [Fact]
     public async Task A_client_registered_without_a_method_gets_a_secret_for_client_secret_basic()
     {
-        using var response = await new Registrar(app).RegisterAsync(method: null);
+        using var response = await new Registrar(App).RegisterAsync(method: null);
 
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
         Assert.Equal("client_secret_basic", body.GetProperty("token_endpoint_auth_method").GetString());
@@ -105,7 +90,7 @@ public sealed class RegistrationTests : IAsyncLifetime
     public async Task Bad_client_metadata_is_refused_per_rfc_7591(string json, string error)
     {
         using var content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
-        using var response = await app.CreateClient().PostAsync("/auth/register", content, TestContext.Current.CancellationToken);
+        using var response = await App.CreateClient().PostAsync("/auth/register", content, TestContext.Current.CancellationToken);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(error, JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement.GetProperty("error").GetString());

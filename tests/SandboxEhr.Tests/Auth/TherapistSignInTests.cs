@@ -12,29 +12,14 @@ namespace SandboxEhr.Tests.Auth;
 /// OpenID Connect sign-in for therapists, as ASP.NET Core's OpenIdConnect handler does it by default:
 /// code + PKCE, response_mode=form_post, a nonce, client_secret_post, no aud.
 /// </summary>
-public sealed partial class TherapistSignInTests : IAsyncLifetime
+public sealed partial class TherapistSignInTests() : SandboxFlowTests
 {
-    private readonly SandboxApp app = new();
-    private SmartFlow flow = null!;
-
-    public ValueTask InitializeAsync()
-    {
-        flow = new SmartFlow(app);
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        flow.Dispose();
-        await app.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_therapist_signs_in_and_the_inbox_gets_an_id_token_and_an_access_token_for_the_functions_app()
     {
         var (code, pkce, state) = await SignInAsync(SyntheticIds.OncologyLymphTherapist);
 
-        var (status, body, _) = await flow.TokenAsync(
+        var (status, body, _) = await Flow.TokenAsync(
             ("grant_type", "authorization_code"),
             ("code", code),
             ("redirect_uri", SmartFlow.InboxRedirect),
@@ -44,20 +29,20 @@ public sealed partial class TherapistSignInTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.False(string.IsNullOrEmpty(state));
-        var idToken = await Tokens.ValidateAsync(app, body.GetProperty("id_token").GetString()!, SmartFlow.InboxId);
+        var idToken = await Tokens.ValidateAsync(App, body.GetProperty("id_token").GetString()!, SmartFlow.InboxId);
         Assert.Equal(SyntheticIds.OncologyLymphTherapist, idToken.Subject);
         Assert.Equal($"PractitionerRole/{SyntheticIds.OncologyLymphTherapist}", idToken.Claim("fhirUser"));
         Assert.Equal("Olivia Hart, LMT", idToken.Claim("name"));
         Assert.Equal("n-0S6_WzA2Mj", idToken.Claim("nonce"));
         Assert.False(body.TryGetProperty("patient", out _));
 
-        var accessToken = await Tokens.ValidateAsync(app, body.GetProperty("access_token").GetString()!, "medical-massage-functions");
+        var accessToken = await Tokens.ValidateAsync(App, body.GetProperty("access_token").GetString()!, "medical-massage-functions");
         Assert.Equal(SyntheticIds.OncologyLymphTherapist, accessToken.Subject);
         Assert.Equal($"PractitionerRole/{SyntheticIds.OncologyLymphTherapist}", accessToken.Claim("fhirUser"));
         Assert.Contains("referral.inbox", accessToken.Claim("scope").Split(' '));
         Assert.Equal("at+jwt", accessToken.Typ);
 
-        using var fhir = await flow.FhirGetAsync($"Patient/{SyntheticIds.LymphedemaPatient}", body.GetProperty("access_token").GetString());
+        using var fhir = await Flow.FhirGetAsync($"Patient/{SyntheticIds.LymphedemaPatient}", body.GetProperty("access_token").GetString());
         Assert.Equal(HttpStatusCode.Unauthorized, fhir.StatusCode);
     }
 
@@ -65,7 +50,7 @@ public sealed partial class TherapistSignInTests : IAsyncLifetime
     public async Task The_inbox_may_authenticate_with_client_secret_basic_and_a_wrong_secret_is_refused_with_invalid_client()
     {
         var (code, pkce, _) = await SignInAsync(SyntheticIds.PrenatalTherapist);
-        using var client = app.CreateClient();
+        using var client = App.CreateClient();
 
         using var wrong = new HttpRequestMessage(HttpMethod.Post, "/auth/token")
         {
@@ -88,9 +73,9 @@ public sealed partial class TherapistSignInTests : IAsyncLifetime
     [Fact]
     public async Task The_therapist_sign_in_page_lists_therapists_with_their_training_and_no_physicians()
     {
-        using var authorize = await flow.AuthorizeAsync(InboxParameters(Pkce.Create()));
+        using var authorize = await Flow.AuthorizeAsync(InboxParameters(Pkce.Create()));
 
-        var page = await flow.Browser.GetStringAsync(authorize.Headers.Location, TestContext.Current.CancellationToken);
+        var page = await Flow.Browser.GetStringAsync(authorize.Headers.Location, TestContext.Current.CancellationToken);
 
         Assert.Contains("Sign in as therapist", page, StringComparison.Ordinal);
         Assert.Contains("Olivia Hart", page, StringComparison.Ordinal);
@@ -103,7 +88,7 @@ public sealed partial class TherapistSignInTests : IAsyncLifetime
     [Fact]
     public async Task Sign_out_returns_to_the_registered_post_logout_uri_with_the_state_and_refuses_others()
     {
-        using var client = app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        using var client = App.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
 
         using var ok = await client.GetAsync(QueryHelpers.AddQueryString("/auth/end-session", new Dictionary<string, string?>
         {
@@ -141,8 +126,8 @@ public sealed partial class TherapistSignInTests : IAsyncLifetime
     private async Task<(string Code, Pkce Pkce, string State)> SignInAsync(string therapistId)
     {
         var pkce = Pkce.Create();
-        using var authorize = await flow.AuthorizeAsync(InboxParameters(pkce));
-        using var response = await flow.AnswerConsentAsync(authorize, therapistId, patientId: null);
+        using var authorize = await Flow.AuthorizeAsync(InboxParameters(pkce));
+        using var response = await Flow.AnswerConsentAsync(authorize, therapistId, patientId: null);
 
         // form_post: a page that posts code and state to the redirect URI.
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

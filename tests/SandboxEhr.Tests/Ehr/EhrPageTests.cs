@@ -4,27 +4,12 @@ using SandboxEhr.Tests.Infrastructure;
 
 namespace SandboxEhr.Tests.Ehr;
 
-public sealed class EhrPageTests : IAsyncLifetime
+public sealed class EhrPageTests() : SandboxFlowTests
 {
-    private readonly SandboxApp app = new();
-    private SmartFlow flow = null!;
-
-    public ValueTask InitializeAsync()
-    {
-        flow = new SmartFlow(app);
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        flow.Dispose();
-        await app.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_chart_needs_the_ehr_sign_in()
     {
-        using var response = await flow.Browser.GetAsync($"/ehr/patients/{SyntheticIds.LymphedemaPatient}", TestContext.Current.CancellationToken);
+        using var response = await Flow.Browser.GetAsync($"/ehr/patients/{SyntheticIds.LymphedemaPatient}", TestContext.Current.CancellationToken);
 
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.StartsWith("http://localhost/?ReturnUrl=", response.Headers.Location!.ToString(), StringComparison.Ordinal);
@@ -33,9 +18,9 @@ public sealed class EhrPageTests : IAsyncLifetime
     [Fact]
     public async Task The_chart_shows_the_problem_list_coverage_and_the_launch_button()
     {
-        await flow.SignInToEhrAsync();
+        await Flow.SignInToEhrAsync();
 
-        var chart = await flow.Browser.GetStringAsync($"/ehr/patients/{SyntheticIds.WorkersCompWristPatient}", TestContext.Current.CancellationToken);
+        var chart = await Flow.Browser.GetStringAsync($"/ehr/patients/{SyntheticIds.WorkersCompWristPatient}", TestContext.Current.CancellationToken);
 
         Assert.Contains("<h1>Dana Whitfield</h1>", chart, StringComparison.Ordinal);
         Assert.Contains("G56.01", chart, StringComparison.Ordinal);
@@ -50,9 +35,9 @@ public sealed class EhrPageTests : IAsyncLifetime
     [Fact]
     public async Task The_home_page_lists_the_patients_and_a_standalone_launch_link()
     {
-        await flow.SignInToEhrAsync();
+        await Flow.SignInToEhrAsync();
 
-        var home = await flow.Browser.GetStringAsync("/", TestContext.Current.CancellationToken);
+        var home = await Flow.Browser.GetStringAsync("/", TestContext.Current.CancellationToken);
 
         Assert.Contains($"href=\"/ehr/patients/{SyntheticIds.PregnantPatient}\"", home, StringComparison.Ordinal);
         Assert.Contains("href=\"http://127.0.0.1:5200/launch?iss=http%3A%2F%2Flocalhost%2Ffhir\"", home, StringComparison.Ordinal);
@@ -61,9 +46,9 @@ public sealed class EhrPageTests : IAsyncLifetime
     [Fact]
     public async Task A_client_without_a_launch_url_cannot_be_launched()
     {
-        await flow.SignInToEhrAsync();
+        await Flow.SignInToEhrAsync();
 
-        using var response = await flow.PostLaunchAsync(SyntheticIds.WorkersCompWristPatient, SmartFlow.FunctionsId);
+        using var response = await Flow.PostLaunchAsync(SyntheticIds.WorkersCompWristPatient, SmartFlow.FunctionsId);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }

@@ -9,35 +9,17 @@ using SandboxEhr.Tests.Infrastructure;
 namespace SandboxEhr.Tests.Fhir;
 
 /// <summary>The FHIR endpoint: bearer tokens required, SMART scopes enforced, strict parsing of what is created.</summary>
-public sealed class FhirAccessTests : IAsyncLifetime
+public sealed class FhirAccessTests() : SandboxFlowTests(SmartFlow.SmartAppJwks, ClientKey.Rsa("smart-app-1"))
 {
-    private static readonly FhirJsonDeserializer Strict = new(new DeserializerSettings().UsingMode(DeserializationMode.Strict));
-
-    private readonly SandboxApp app = new();
-    private readonly ClientKey key = ClientKey.Rsa("smart-app-1");
-    private SmartFlow flow = null!;
-
-    public ValueTask InitializeAsync()
-    {
-        app.Jwks.Serve(SmartFlow.SmartAppJwks, ClientKey.JwksJson(key));
-        flow = new SmartFlow(app);
-        return ValueTask.CompletedTask;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        flow.Dispose();
-        key.Dispose();
-        await app.DisposeAsync();
-    }
+private static readonly FhirJsonDeserializer Strict = new(new DeserializerSettings().UsingMode(DeserializationMode.Strict));
 
     [Fact]
     public async Task A_call_without_a_token_is_refused_with_401_a_bearer_challenge_and_an_operation_outcome()
     {
-        using var response = await flow.FhirGetAsync($"Patient/{SyntheticIds.LymphedemaPatient}", accessToken: null);
+        using var response = await Flow.FhirGetAsync($"Patient/{SyntheticIds.LymphedemaPatient}", accessToken: null);
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
-        Assert.Equal($"Bearer realm=\"{app.FhirBase}\"", response.Headers.WwwAuthenticate.ToString());
+        Assert.Equal($"Bearer realm=\"{App.FhirBase}\"", response.Headers.WwwAuthenticate.ToString());
         var outcome = await OutcomeAsync(response);
         Assert.Equal(OperationOutcome.IssueType.Login, outcome.Issue[0].Code);
     }
@@ -47,9 +29,9 @@ public sealed class FhirAccessTests : IAsyncLifetime
     {
         var accessToken = await EhrLaunchTokenAsync(SyntheticIds.LymphedemaPatient);
 
-        using var forged = await flow.FhirGetAsync($"Patient/{SyntheticIds.LymphedemaPatient}", accessToken[..^4] + "AAAA");
-        app.Time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
-        using var expired = await flow.FhirGetAsync($"Patient/{SyntheticIds.LymphedemaPatient}", accessToken);
+        using var forged = await Flow.FhirGetAsync($"Patient/{SyntheticIds.LymphedemaPatient}", accessToken[..^4] + "AAAA");
+        App.Time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
+        using var expired = await Flow.FhirGetAsync($"Patient/{SyntheticIds.LymphedemaPatient}", accessToken);
 
         Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
         Assert.Contains("error=\"invalid_token\"", forged.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
@@ -61,10 +43,10 @@ public sealed class FhirAccessTests : IAsyncLifetime
     {
         var accessToken = await EhrLaunchTokenAsync(SyntheticIds.LymphedemaPatient);
 
-        using var own = await flow.FhirGetAsync($"Condition/{SyntheticIds.LymphedemaPatient}-i89-0", accessToken);
-        using var other = await flow.FhirGetAsync($"Condition/{SyntheticIds.PregnantPatient}-z33-1", accessToken);
-        using var otherSearch = await flow.FhirGetAsync($"Condition?patient={SyntheticIds.PregnantPatient}", accessToken);
-        using var otherPatient = await flow.FhirGetAsync($"Patient/{SyntheticIds.PregnantPatient}", accessToken);
+        using var own = await Flow.FhirGetAsync($"Condition/{SyntheticIds.LymphedemaPatient}-i89-0", accessToken);
+        using var other = await Flow.FhirGetAsync($"Condition/{SyntheticIds.PregnantPatient}-z33-1", accessToken);
+        using var otherSearch = await Flow.FhirGetAsync($"Condition?patient={SyntheticIds.PregnantPatient}", accessToken);
+        using var otherPatient = await Flow.FhirGetAsync($"Patient/{SyntheticIds.PregnantPatient}", accessToken);
 
         Assert.Equal(HttpStatusCode.OK, own.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, other.StatusCode);
@@ -78,7 +60,7 @@ public sealed class FhirAccessTests : IAsyncLifetime
     {
         var accessToken = await EhrLaunchTokenAsync(SyntheticIds.AnticoagulatedSciaticaPatient);
 
-        using var response = await flow.FhirGetAsync($"MedicationRequest?patient={SyntheticIds.AnticoagulatedSciaticaPatient}", accessToken);
+        using var response = await Flow.FhirGetAsync($"MedicationRequest?patient={SyntheticIds.AnticoagulatedSciaticaPatient}", accessToken);
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Contains("insufficient_scope", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
@@ -89,7 +71,7 @@ public sealed class FhirAccessTests : IAsyncLifetime
     {
         var accessToken = await EhrLaunchTokenAsync(SyntheticIds.LymphedemaPatient);
 
-        using var response = await flow.FhirGetAsync($"Condition?patient=Patient/{SyntheticIds.LymphedemaPatient}&clinical-status=active&_count=50", accessToken);
+        using var response = await Flow.FhirGetAsync($"Condition?patient=Patient/{SyntheticIds.LymphedemaPatient}&clinical-status=active&_count=50", accessToken);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/fhir+json", response.Content.Headers.ContentType?.MediaType);
@@ -98,7 +80,7 @@ public sealed class FhirAccessTests : IAsyncLifetime
         var condition = (Condition)Assert.Single(bundle.Entry).Resource!;
         Assert.Equal("I89.0", condition.Code!.Coding[0].Code);
         Assert.Equal(1, bundle.Total);
-        Assert.Equal($"{app.FhirBase}/Condition/{condition.Id}", bundle.Entry[0].FullUrl);
+        Assert.Equal($"{App.FhirBase}/Condition/{condition.Id}", bundle.Entry[0].FullUrl);
     }
 
     [Fact]
@@ -106,7 +88,7 @@ public sealed class FhirAccessTests : IAsyncLifetime
     {
         var accessToken = await EhrLaunchTokenAsync(SyntheticIds.FibromyalgiaPatient);
 
-        using var response = await flow.FhirGetAsync("Condition", accessToken);
+        using var response = await Flow.FhirGetAsync("Condition", accessToken);
 
         var bundle = Strict.Deserialize<Bundle>(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         Assert.Equal(4, bundle.Entry.Count);
@@ -118,11 +100,11 @@ public sealed class FhirAccessTests : IAsyncLifetime
     {
         var accessToken = await EhrLaunchTokenAsync(SyntheticIds.WorkersCompWristPatient);
 
-        using var response = await flow.FhirPostAsync("ServiceRequest", ServiceRequest(SyntheticIds.WorkersCompWristPatient), accessToken);
+        using var response = await Flow.FhirPostAsync("ServiceRequest", ServiceRequest(SyntheticIds.WorkersCompWristPatient), accessToken);
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var created = Strict.Deserialize<ServiceRequest>(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-        Assert.Equal($"{app.FhirBase}/ServiceRequest/{created.Id}/_history/1", response.Headers.Location!.ToString());
+        Assert.Equal($"{App.FhirBase}/ServiceRequest/{created.Id}/_history/1", response.Headers.Location!.ToString());
         Assert.Equal("1", created.Meta!.VersionId);
     }
 
@@ -131,8 +113,8 @@ public sealed class FhirAccessTests : IAsyncLifetime
     {
         var accessToken = await EhrLaunchTokenAsync(SyntheticIds.WorkersCompWristPatient);
 
-        using var otherPatient = await flow.FhirPostAsync("ServiceRequest", ServiceRequest(SyntheticIds.PregnantPatient), accessToken);
-        using var observation = await flow.FhirPostAsync("Observation", ClientAssertionTests.PainObservation(SyntheticIds.WorkersCompWristPatient), accessToken);
+        using var otherPatient = await Flow.FhirPostAsync("ServiceRequest", ServiceRequest(SyntheticIds.PregnantPatient), accessToken);
+        using var observation = await Flow.FhirPostAsync("Observation", ClientAssertionTests.PainObservation(SyntheticIds.WorkersCompWristPatient), accessToken);
 
         Assert.Equal(HttpStatusCode.Forbidden, otherPatient.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, observation.StatusCode);
@@ -148,7 +130,7 @@ public sealed class FhirAccessTests : IAsyncLifetime
     {
         var accessToken = await EhrLaunchTokenAsync(SyntheticIds.WorkersCompWristPatient);
 
-        using var response = await flow.FhirPostAsync("ServiceRequest", json, accessToken);
+        using var response = await Flow.FhirPostAsync("ServiceRequest", json, accessToken);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var outcome = await OutcomeAsync(response);
@@ -162,27 +144,27 @@ public sealed class FhirAccessTests : IAsyncLifetime
     [Fact]
     public async Task The_capability_statement_is_open_and_names_the_oauth_endpoints()
     {
-        using var response = await flow.FhirGetAsync("metadata", accessToken: null);
+        using var response = await Flow.FhirGetAsync("metadata", accessToken: null);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var capabilities = Strict.Deserialize<CapabilityStatement>(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         var oauth = capabilities.Rest[0].Security!.GetExtension("http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris");
-        Assert.Equal($"{app.Base}/auth/token", ((FhirUri)oauth!.GetExtension("token")!.Value!).Value);
+        Assert.Equal($"{App.Base}/auth/token", ((FhirUri)oauth!.GetExtension("token")!.Value!).Value);
     }
 
     [Fact]
     public async Task User_and_v1_scopes_reach_any_patient_the_physician_can_see()
     {
         var pkce = Pkce.Create();
-        using var authorize = await flow.AuthorizeAsync(SmartFlow.AuthorizeParameters(pkce, "openid fhirUser user/Patient.read user/Coverage.read user/Practitioner.read", launch: null));
-        using var approved = await flow.AnswerConsentAsync(authorize, SyntheticIds.FamilyPhysician, patientId: null);
-        var (_, body, _) = await flow.RedeemCodeAsync(SmartFlow.RedirectParameters(approved)["code"], pkce.Verifier, key);
+        using var authorize = await Flow.AuthorizeAsync(SmartFlow.AuthorizeParameters(pkce, "openid fhirUser user/Patient.read user/Coverage.read user/Practitioner.read", launch: null));
+        using var approved = await Flow.AnswerConsentAsync(authorize, SyntheticIds.FamilyPhysician, patientId: null);
+        var (_, body, _) = await Flow.RedeemCodeAsync(SmartFlow.RedirectParameters(approved)["code"], pkce.Verifier, Key);
         var accessToken = body.GetProperty("access_token").GetString();
 
-        using var patient = await flow.FhirGetAsync($"Patient/{SyntheticIds.AutoWhiplashPatient}", accessToken);
-        using var coverage = await flow.FhirGetAsync($"Coverage?patient={SyntheticIds.AutoWhiplashPatient}", accessToken);
-        var fhirUser = (await Tokens.ValidateAsync(app, body.GetProperty("id_token").GetString()!, SmartFlow.SmartAppId)).Claim("fhirUser");
-        using var me = await flow.FhirGetAsync(fhirUser[(app.FhirBase.Length + 1)..], accessToken);
+        using var patient = await Flow.FhirGetAsync($"Patient/{SyntheticIds.AutoWhiplashPatient}", accessToken);
+        using var coverage = await Flow.FhirGetAsync($"Coverage?patient={SyntheticIds.AutoWhiplashPatient}", accessToken);
+        var fhirUser = (await Tokens.ValidateAsync(App, body.GetProperty("id_token").GetString()!, SmartFlow.SmartAppId)).Claim("fhirUser");
+        using var me = await Flow.FhirGetAsync(fhirUser[(App.FhirBase.Length + 1)..], accessToken);
 
         Assert.Equal(HttpStatusCode.OK, patient.StatusCode);
         var bundle = Strict.Deserialize<Bundle>(await coverage.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
@@ -194,8 +176,8 @@ public sealed class FhirAccessTests : IAsyncLifetime
 
     private async Task<string> EhrLaunchTokenAsync(string patientId)
     {
-        var (code, pkce) = await flow.EhrLaunchCodeAsync(patientId);
-        var (status, body, _) = await flow.RedeemCodeAsync(code, pkce.Verifier, key);
+        var (code, pkce) = await Flow.EhrLaunchCodeAsync(patientId);
+        var (status, body, _) = await Flow.RedeemCodeAsync(code, pkce.Verifier, Key);
         Assert.Equal(HttpStatusCode.OK, status);
         return body.GetProperty("access_token").GetString()!;
     }
