@@ -70,7 +70,7 @@ public sealed class ReferralJourneyBrowserTests(AzuriteFixture azurite, Chromium
 
         // Launched in the EHR's frame: discovery, authorize, callback and the form all inside the iframe.
         var frame = page.Frame("app-frame")!;
-        await frame.WaitForURLAsync(url => url.StartsWith(appBase + "/context/", StringComparison.Ordinal) && url.EndsWith("/referral", StringComparison.Ordinal));
+        await frame.WaitForURLAsync(url => url.StartsWith(appBase + "/context/", StringComparison.Ordinal) && url.EndsWith("/referral", StringComparison.Ordinal), Chromium.Committed);
         await frame.GetByRole(AriaRole.Heading, new() { Name = "New medical-massage referral" }).WaitForAsync();
         await Chromium.ScreenshotAsync(page, "referral-journey-1-launched-in-ehr");
         await ScanAsync(context, frame.Url, "referral-journey-form");
@@ -92,8 +92,9 @@ public sealed class ReferralJourneyBrowserTests(AzuriteFixture azurite, Chromium
         await frame.GetByRole(AriaRole.Button, new() { Name = "Sign and send" }).ClickAsync();
         actions++;
 
-        await frame.WaitForURLAsync(url => url.Contains("/referrals/", StringComparison.Ordinal));
+        await frame.WaitForURLAsync(url => url.Contains("/referrals/", StringComparison.Ordinal), Chromium.Committed);
         var status = frame.Locator("[data-status]").First;
+        await status.WaitForAsync();
         Assert.Equal("sent", await status.GetAttributeAsync("data-status"));
         Assert.True(actions <= MaxActionsForTheCommonCase, $"{actions} clicks and keystrokes from the launched form to sent");
         await Chromium.ScreenshotAsync(page, "referral-journey-3-sent");

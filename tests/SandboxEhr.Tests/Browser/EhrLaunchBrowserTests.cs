@@ -52,7 +52,7 @@ public sealed class EhrLaunchBrowserTests : IClassFixture<Chromium>
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Medical massage referral" }).ClickAsync();
         var frame = page.Frame("app-frame")!;
-        await frame.WaitForURLAsync(url => url.StartsWith($"{tinyApp.Base}/launch", StringComparison.Ordinal));
+        await frame.WaitForURLAsync(url => url.StartsWith($"{tinyApp.Base}/launch", StringComparison.Ordinal), Chromium.Committed);
         await frame.GetByRole(AriaRole.Heading, new() { Name = "Test app launched" }).WaitForAsync();
         await Chromium.ScreenshotAsync(page, "sandbox-ehr-launched");
 
@@ -63,7 +63,8 @@ public sealed class EhrLaunchBrowserTests : IClassFixture<Chromium>
 
         // The app's side, as a SMART app does it: discovery from iss, then authorize in the same frame.
         await frame.GetByRole(AriaRole.Link, new() { Name = "Authorize" }).ClickAsync();
-        await frame.WaitForURLAsync(url => url.StartsWith($"{tinyApp.Base}/callback", StringComparison.Ordinal));
+        await frame.WaitForURLAsync(url => url.StartsWith($"{tinyApp.Base}/callback", StringComparison.Ordinal), Chromium.Committed);
+        await frame.GetByRole(AriaRole.Heading, new() { Name = "Test app authorized" }).WaitForAsync();
         var callback = QueryHelpers.ParseQuery(new Uri(frame.Url).Query);
         Assert.Equal(tinyApp.State, callback["state"]);
         await Chromium.ScreenshotAsync(page, "sandbox-ehr-authorized-in-frame");
