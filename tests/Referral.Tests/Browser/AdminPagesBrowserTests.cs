@@ -1,4 +1,3 @@
-using Deque.AxeCore.Playwright;
 using Referral.Tests.Infrastructure;
 
 namespace Referral.Tests.Browser;
@@ -20,9 +19,7 @@ public sealed class AdminPagesBrowserTests(Chromium chromium) : IClassFixture<Ch
         Assert.Equal(200, response?.Status);
         Assert.Equal(heading, await page.Locator("h1").InnerTextAsync());
         await Chromium.ScreenshotAsync(page, screenshot);
-        var result = await page.RunAxe();
-        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
-        Assert.True(serious.Count == 0, string.Join("\n", serious.Select(v => $"{v.Id} ({v.Impact}): {v.Help} ({string.Join(", ", v.Nodes.Select(n => n.Html))})")));
+        await Chromium.AssertNoSeriousViolationsAsync(page);
         await page.CloseAsync();
     }
 }

@@ -1,11 +1,6 @@
-using System.Net;
-using Deque.AxeCore.Playwright;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Referral.Functions.Referrals;
-using Referral.Functions.Therapists;
 using Referral.Tests.Infrastructure;
 
 namespace Referral.Tests.Browser;
@@ -25,41 +20,8 @@ public sealed class ReferralJourneyBrowserTests(AzuriteFixture azurite, Chromium
     public async Task From_the_sandbox_chart_a_carpal_tunnel_referral_is_sent_in_at_most_six_actions_and_shows_as_sent()
     {
         var ct = TestContext.Current.CancellationToken;
-        var (ehrPort, appPort, functionsPort) = (Loopback.FreePort(), Loopback.FreePort(), Loopback.FreePort());
-        var ehrBase = $"http://127.0.0.1:{ehrPort}";
-        var appBase = $"http://127.0.0.1:{appPort}";
-
-        await using var sandbox = new SandboxHost(new Dictionary<string, string?>
-        {
-            ["Sandbox:BaseUrl"] = ehrBase,
-            ["Sandbox:Clients:0:LaunchUrl"] = appBase + "/launch",
-            ["Sandbox:Clients:0:RedirectUris:0"] = appBase + "/callback",
-            ["Sandbox:Clients:0:JwksUrl"] = appBase + "/.well-known/jwks.json",
-        });
-        sandbox.UseKestrel(o => o.Listen(IPAddress.Loopback, ehrPort));
-        sandbox.StartServer();
-
-        await using var functions = new FunctionsApp(azurite.ConnectionString, settings: new Dictionary<string, string?>
-        {
-            ["Auth:RequireHttpsMetadata"] = "false",
-            ["Auth:Physician:Issuer"] = appBase,
-            ["Auth:Physician:JwksUrl"] = appBase + "/.well-known/jwks.json",
-            ["Auth:Therapist:Authority"] = ehrBase,
-        });
-        functions.UseKestrel(o => o.Listen(IPAddress.Loopback, functionsPort));
-        functions.StartServer();
-        foreach (var role in TherapistSeed.Therapists)
-        {
-            await functions.Services.GetRequiredService<TherapistDirectory>().UpsertAsync(role, ct);
-        }
-
-        await using var app = new SmartAppHost(new Dictionary<string, string?>
-        {
-            ["App:BaseUrl"] = appBase,
-            ["Ehrs:0:Iss"] = ehrBase + "/fhir",
-            ["Functions:BaseUrl"] = $"http://127.0.0.1:{functionsPort}",
-        });
-        app.StartOnLoopback(appPort);
+        await using var stack = await LocalRun.StartAsync(azurite, ct);
+        var (ehrBase, appBase, functions) = (stack.EhrBase, stack.AppBase, stack.Functions);
 
         await using var context = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1500, Height = 1100 } });
         var page = await context.NewPageAsync();
@@ -73,7 +35,7 @@ public sealed class ReferralJourneyBrowserTests(AzuriteFixture azurite, Chromium
         await frame.WaitForURLAsync(url => url.StartsWith(appBase + "/context/", StringComparison.Ordinal) && url.EndsWith("/referral", StringComparison.Ordinal), Chromium.Committed);
         await frame.GetByRole(AriaRole.Heading, new() { Name = "New medical-massage referral" }).WaitForAsync();
         await Chromium.ScreenshotAsync(page, "referral-journey-1-launched-in-ehr");
-        await ScanAsync(context, frame.Url, "referral-journey-form");
+        await Chromium.ScreenshotAndScanAsync(context, frame.Url, "referral-journey-form");
 
         // The common case: diagnosis, body sites, claim number already there; the physician picks a therapist, reviews, sends.
         Assert.True(await frame.Locator("input[name='Input.Diagnoses'][value='G56.01']").IsCheckedAsync());
@@ -88,7 +50,7 @@ public sealed class ReferralJourneyBrowserTests(AzuriteFixture azurite, Chromium
         actions++;
         await frame.GetByRole(AriaRole.Heading, new() { Name = "Review the referral" }).WaitForAsync();
         await Chromium.ScreenshotAsync(page, "referral-journey-2-review");
-        await ScanAsync(context, frame.Url, "referral-journey-review");
+        await Chromium.ScreenshotAndScanAsync(context, frame.Url, "referral-journey-review");
         await frame.GetByRole(AriaRole.Button, new() { Name = "Sign and send" }).ClickAsync();
         actions++;
 
@@ -99,8 +61,8 @@ public sealed class ReferralJourneyBrowserTests(AzuriteFixture azurite, Chromium
         Assert.True(actions <= MaxActionsForTheCommonCase, $"{actions} clicks and keystrokes from the launched form to sent");
         await Chromium.ScreenshotAsync(page, "referral-journey-3-sent");
         var referralId = new Uri(frame.Url).Segments[^1];
-        await ScanAsync(context, frame.Url.Split('?')[0], "referral-journey-status");
-        await ScanAsync(context, frame.Url.Split("/referrals/")[0] + "/referrals", "referral-journey-list");
+        await Chromium.ScreenshotAndScanAsync(context, frame.Url.Split('?')[0], "referral-journey-status");
+        await Chromium.ScreenshotAndScanAsync(context, frame.Url.Split("/referrals/")[0] + "/referrals", "referral-journey-list");
 
         var stored = await functions.Services.GetRequiredService<ReferralStore>()
             .FindAsync(ReferralLookup.Patient, ehrBase + "/fhir", "Patient/dana-whitfield", ct);
@@ -108,29 +70,5 @@ public sealed class ReferralJourneyBrowserTests(AzuriteFixture azurite, Chromium
         Assert.Equal(ehrBase + "/fhir/Practitioner/dr-amelia-stone", referral.Request.Requester?.Reference);
         Assert.Equal("PractitionerRole/therapist-sam-rivera", referral.Request.Performer[0].Reference);
         TestContext.Current.SendDiagnosticMessage($"Common case: {actions} actions from the launched form to sent.");
-    }
-
-    /// <summary>Opens the page on its own (the same browser context, so the same session) for a full screenshot and an axe scan.</summary>
-    private static async Task ScanAsync(IBrowserContext context, string url, string name)
-    {
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(url);
-        await Chromium.ScreenshotAsync(page, name);
-        var result = await page.RunAxe();
-        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
-        Assert.True(serious.Count == 0, $"{url}:\n" + string.Join("\n", serious.Select(v => $"{v.Id} ({v.Impact}): {v.Help} ({string.Join(", ", v.Nodes.Select(n => n.Html))})")));
-        await page.CloseAsync();
-    }
-
-    private sealed class SandboxHost(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<SandboxEhr.Program>
-    {
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            builder.UseEnvironment("Development");
-            foreach (var (key, value) in settings)
-            {
-                builder.UseSetting(key, value);
-            }
-        }
     }
 }

@@ -1,3 +1,4 @@
+using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 
 namespace Referral.Tests.Infrastructure;
@@ -58,5 +59,28 @@ public sealed class Chromium : IAsyncLifetime
         var file = Path.Combine(Repository.ArtifactsDirectory("screenshots"), $"{name}.png");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = file, FullPage = true });
         return file;
+    }
+
+    /// <summary>An axe-core scan of the page as it is: no serious or critical violation, each named if there are.</summary>
+    public static async Task AssertNoSeriousViolationsAsync(IPage page)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        var result = await page.RunAxe();
+        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
+        Assert.True(serious.Count == 0, $"{page.Url}:\n" + string.Join("\n", serious.Select(v => $"{v.Id} ({v.Impact}): {v.Help} ({string.Join(", ", v.Nodes.Select(n => n.Html))})")));
+    }
+
+    /// <summary>
+    /// Opens <paramref name="url"/> in its own page of <paramref name="context"/> (so the same session), keeps a
+    /// full-page screenshot and scans it with axe; for pages shown inside the EHR's frame, which axe cannot scan there.
+    /// </summary>
+    public static async Task ScreenshotAndScanAsync(IBrowserContext context, string url, string name)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(url);
+        await ScreenshotAsync(page, name);
+        await AssertNoSeriousViolationsAsync(page);
+        await page.CloseAsync();
     }
 }
