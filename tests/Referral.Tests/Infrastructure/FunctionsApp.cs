@@ -44,7 +44,9 @@ public sealed class FunctionsApp(
         builder.ConfigureTestServices(services =>
         {
             services.AddHttpClient(LocalTriggerRunner.HttpClientName)
-                .ConfigurePrimaryHttpMessageHandler(sp => ((TestServer)sp.GetRequiredService<IServer>()).CreateHandler());
+                .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<IServer>() is TestServer server
+                    ? server.CreateHandler()
+                    : new SocketsHttpHandler()); // served on Kestrel: TriggerRunner:BaseAddress names its address
             if (time is not null)
             {
                 services.AddSingleton(time);

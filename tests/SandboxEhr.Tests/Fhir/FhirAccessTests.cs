@@ -2,7 +2,9 @@ using System.Net;
 using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
 using Hl7.Fhir.Serialization;
+using Microsoft.Extensions.DependencyInjection;
 using SandboxEhr.Data;
+using SandboxEhr.Fhir;
 using SandboxEhr.Tests.Auth;
 using SandboxEhr.Tests.Infrastructure;
 
@@ -109,6 +111,28 @@ private static readonly FhirJsonDeserializer Strict = new(new DeserializerSettin
     }
 
     [Fact]
+    public async Task A_conditional_create_with_if_none_exist_stores_the_record_once_and_answers_200_with_its_location_on_a_repeat()
+    {
+        var accessToken = await EhrLaunchTokenAsync(SyntheticIds.WorkersCompWristPatient);
+        var placer = Guid.NewGuid().ToString();
+        var json = ServiceRequest(SyntheticIds.WorkersCompWristPatient, placer);
+        var condition = $"identifier=urn:example:placer|{placer}";
+
+        using var first = await Flow.FhirPostAsync("ServiceRequest", json, accessToken, condition);
+        using var second = await Flow.FhirPostAsync("ServiceRequest", json, accessToken, condition);
+        using var unsupported = await Flow.FhirPostAsync("ServiceRequest", json, accessToken, "note=anything");
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(first.Headers.Location, second.Headers.Location);
+        // This launch may create ServiceRequests but not read them: told it exists, not shown it.
+        Assert.Equal(OperationOutcome.IssueSeverity.Information, (await OutcomeAsync(second)).Issue[0].Severity);
+        Assert.Single(App.Services.GetRequiredService<FhirStore>().All<ServiceRequest>(), r => r.Identifier.Any(i => i.Value == placer));
+        Assert.Equal(HttpStatusCode.BadRequest, unsupported.StatusCode);
+        Assert.Contains("If-None-Exist", (await OutcomeAsync(unsupported)).Issue[0].Diagnostics, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Creating_for_another_patient_or_a_type_without_create_scope_is_refused_with_403()
     {
         var accessToken = await EhrLaunchTokenAsync(SyntheticIds.WorkersCompWristPatient);
@@ -185,9 +209,10 @@ private static readonly FhirJsonDeserializer Strict = new(new DeserializerSettin
     private static async Task<OperationOutcome> OutcomeAsync(HttpResponseMessage response) =>
         Strict.Deserialize<OperationOutcome>(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
 
-    private static string ServiceRequest(string patientId) => $$"""
+    private static string ServiceRequest(string patientId, string placer = "placer-1") => $$"""
         {
           "resourceType": "ServiceRequest",
+          "identifier": [{ "system": "urn:example:placer", "value": "{{placer}}" }],
           "status": "active",
           "intent": "order",
           "category": [{ "coding": [{ "system": "http://snomed.info/sct", "code": "3457005", "display": "Patient referral" }] }],

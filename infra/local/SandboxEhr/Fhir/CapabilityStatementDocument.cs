@@ -60,6 +60,7 @@ public static class CapabilityStatementDocument
         {
             Type = type,
             Interaction = [.. interactions.Select(i => new CapabilityStatement.ResourceInteractionComponent { Code = i })],
+            ConditionalCreate = FhirEndpoints.CreatableTypes.Contains(type) ? true : null,
             SearchParam =
             [
                 .. parameters.Select(p => new CapabilityStatement.SearchParamComponent

@@ -193,7 +193,55 @@ public static class FhirEndpoints
             return FhirAccess.Forbidden(context, endpoints, "The granted patient scopes do not reach that patient.");
         }
 
-        var stored = store.Create(resource);
+        var condition = context.Request.Headers["If-None-Exist"].ToString();
+        Resource stored;
+        if (condition.Length == 0)
+        {
+            stored = store.Create(resource);
+        }
+        else
+        {
+            var criteria = QueryHelpers.ParseQuery(condition.StartsWith('?') ? condition : "?" + condition);
+            var unsupported = criteria.Keys.FirstOrDefault(name => !FhirSearch.Parameters[type].Contains(name, StringComparer.Ordinal));
+            if (criteria.Count == 0 || unsupported is not null)
+            {
+                return FhirJson.Outcome(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.NotSupported,
+                    $"If-None-Exist must be search parameters this server supports for {type} ({string.Join(", ", FhirSearch.Parameters[type])}).");
+            }
+
+            var (created, matches) = store.CreateIfNoneExist(resource, r => criteria.All(c => c.Value.All(v => FhirSearch.Matches(r, c.Key, v!))));
+            if (created is null)
+            {
+                if (matches.Count > 1)
+                {
+                    return FhirJson.Outcome(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Duplicate,
+                        $"If-None-Exist matches {matches.Count} {type} resources.");
+                }
+
+                // FHIR conditional create: one match means the resource exists already; 200 and nothing created. Its
+                // content goes only to a caller who may read it; a create-only caller learns where it is.
+                var existing = matches[0];
+                SetVersionHeaders(context.Response, existing);
+                context.Response.Headers.Location = $"{endpoints.Fhir}/{type}/{existing.Id}/_history/{existing.Meta?.VersionId}";
+                return caller.May(type, FhirPermissions.Read, existing)
+                    ? FhirJson.Result(existing, StatusCodes.Status200OK)
+                    : FhirJson.Result(new OperationOutcome
+                    {
+                        Issue =
+                        [
+                            new OperationOutcome.IssueComponent
+                            {
+                                Severity = OperationOutcome.IssueSeverity.Information,
+                                Code = OperationOutcome.IssueType.Informational,
+                                Diagnostics = $"The {type} exists already; nothing was created.",
+                            },
+                        ],
+                    }, StatusCodes.Status200OK);
+            }
+
+            stored = created;
+        }
+
         SetVersionHeaders(context.Response, stored);
         context.Response.Headers.Location = $"{endpoints.Fhir}/{type}/{stored.Id}/_history/{stored.Meta?.VersionId}";
         return FhirJson.Result(stored, StatusCodes.Status201Created);

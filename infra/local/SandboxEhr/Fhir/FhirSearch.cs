@@ -12,11 +12,11 @@ public static class FhirSearch
     {
         ["Patient"] = ["_id"],
         ["Condition"] = ["_id", "patient", "subject", "clinical-status", "category", "code", "encounter"],
-        ["Observation"] = ["_id", "patient", "subject", "code", "category", "status", "based-on"],
+        ["Observation"] = ["_id", "patient", "subject", "code", "category", "status", "based-on", "identifier"],
         ["Encounter"] = ["_id", "patient", "subject", "status"],
         ["Coverage"] = ["_id", "patient", "beneficiary", "status"],
         ["MedicationRequest"] = ["_id", "patient", "subject", "status"],
-        ["ServiceRequest"] = ["_id", "patient", "subject", "status"],
+        ["ServiceRequest"] = ["_id", "patient", "subject", "status", "identifier"],
         ["Procedure"] = ["_id", "patient", "subject", "status", "based-on"],
         ["Task"] = ["_id", "patient", "owner", "status", "focus"],
         ["Practitioner"] = ["_id"],
@@ -59,6 +59,12 @@ public static class FhirSearch
             "focus" => resource is Hl7.Fhir.Model.Task t && Reference(t.Focus, "ServiceRequest", alternative),
             "practitioner" => resource is PractitionerRole r && Reference(r.Practitioner, "Practitioner", alternative),
             "specialty" => resource is PractitionerRole r && r.Specialty.Any(x => Token(x, alternative)),
+            "identifier" => resource switch
+            {
+                Observation o => o.Identifier.Any(i => Token(i, alternative)),
+                ServiceRequest s => s.Identifier.Any(i => Token(i, alternative)),
+                _ => false,
+            },
             _ => false,
         });
     }
@@ -94,6 +100,9 @@ public static class FhirSearch
             (system.Length == 0 ? string.IsNullOrEmpty(c.System) : c.System == system)
             && (code.Length == 0 || c.Code == code));
     }
+
+    private static bool Token(Identifier identifier, string value) =>
+        Token(new CodeableConcept { Coding = [new Coding(identifier.System, identifier.Value)] }, value);
 
     private static bool Reference(ResourceReference? reference, string type, string value) =>
         PatientCompartment.IdIn(reference?.Reference, type) is { } id && id == PatientCompartment.IdIn(value, type);

@@ -67,6 +67,32 @@ public sealed class FhirStore
         return Copy(stored);
     }
 
+    /// <summary>
+    /// A conditional create (FHIR <c>If-None-Exist</c>): stores <paramref name="resource"/> as <see cref="Create"/> does
+    /// when no stored resource of its type matches, else stores nothing and returns the matches, checked and stored
+    /// under one lock so two writers of the same record never both create it.
+    /// </summary>
+    public (Resource? Created, IReadOnlyList<Resource> Matches) CreateIfNoneExist(Resource resource, Func<Resource, bool> matches)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        ArgumentNullException.ThrowIfNull(matches);
+        var stored = Copy(resource);
+        stored.Id = Guid.NewGuid().ToString();
+        stored.Meta = new Meta { VersionId = "1", LastUpdated = time.GetUtcNow() };
+        lock (gate)
+        {
+            var existing = resources.TryGetValue(resource.TypeName, out var ofType) ? ofType.Values.Where(matches).Select(Copy).ToList() : [];
+            if (existing.Count > 0)
+            {
+                return (null, existing);
+            }
+
+            Put(stored);
+        }
+
+        return (Copy(stored), []);
+    }
+
     private void Put(Resource resource)
     {
         if (!resources.TryGetValue(resource.TypeName, out var ofType))
