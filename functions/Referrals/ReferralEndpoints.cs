@@ -21,14 +21,17 @@ namespace Referral.Functions.Referrals;
 public static class ReferralEndpoints
 {
     public static readonly IReadOnlyList<string> ServiceRequestSearchParameters = ["patient", "requester", "performer", "status"];
-    public static readonly IReadOnlyList<string> TaskSearchParameters = ["owner", "status", "_count", "_page"];
+    public static readonly IReadOnlyList<string> TaskSearchParameters = ["owner", "status", "_include", "_summary", "_count", "_page"];
+
+    /// <summary>The one <c>_include</c> the inbox supports: the Task's focal ServiceRequest (with or without its target type).</summary>
+    public const string IncludeFocus = "Task:focus";
 
     private static readonly Dictionary<string, ReferralTaskState> Operations = new(StringComparer.Ordinal)
     {
         ["accept"] = ReferralTaskState.Accepted,
         ["decline"] = ReferralTaskState.Declined,
         ["cancel"] = ReferralTaskState.Cancelled,
-        ["complete"] = ReferralTaskState.Completed,
+        [TaskParameters.CompleteOperation] = ReferralTaskState.Completed,
     };
 
     public static IEndpointRouteBuilder MapReferrals(this IEndpointRouteBuilder app)
@@ -45,6 +48,9 @@ public static class ReferralEndpoints
                 .RequireAuthorization()
                 .WithName($"task-{operation}");
         }
+
+        app.MapPost($"/api/fhir/Task/{{id}}/${TaskParameters.RequestRenewalOperation}", RequestRenewalAsync)
+            .RequireAuthorization(ApiAuthentication.TherapistPolicy).WithName($"task-{TaskParameters.RequestRenewalOperation}");
 
         return app;
     }
@@ -258,7 +264,11 @@ public static class ReferralEndpoints
         return new FhirResult(Searchset(http, matches.Select(r => (Resource)r.Request), $"ServiceRequest", null));
     }
 
-    /// <summary><c>GET /api/fhir/Task?owner=&amp;status=&amp;_count=</c>: a therapist's inbox, newest first, paged.</summary>
+    /// <summary>
+    /// <c>GET /api/fhir/Task?owner=&amp;status=&amp;_include=Task:focus&amp;_summary=count&amp;_count=</c>: a therapist's inbox,
+    /// newest first, paged. <c>status</c> takes a comma-separated list (any of); <c>_include=Task:focus</c> adds each
+    /// Task's ServiceRequest from the same partition; <c>_summary=count</c> answers only the total.
+    /// </summary>
     private static async Task<FhirResult> InboxAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         var query = http.Request.Query;
@@ -279,15 +289,31 @@ public static class ReferralEndpoints
             return Outcome.Forbidden("A therapist can only list their own referrals.");
         }
 
-        FhirTask.TaskStatus? status = null;
-        if (query.TryGetValue("status", out var statusText))
+        if (TaskStatuses(query, out var statuses) is { } badStatus)
         {
-            if (Hl7.Fhir.Utility.EnumUtility.ParseLiteral<FhirTask.TaskStatus>(statusText.ToString()) is not { } parsed)
+            return badStatus;
+        }
+
+        var include = false;
+        if (query.TryGetValue("_include", out var includes))
+        {
+            if (includes.Any(value => value is not (IncludeFocus or IncludeFocus + ":ServiceRequest")))
             {
-                return Outcome.BadRequest("status must be a Task status code (requested, accepted, in-progress, completed, ...).", "status");
+                return Outcome.BadRequest($"_include supports only {IncludeFocus} (the Task's ServiceRequest).", "_include");
             }
 
-            status = parsed;
+            include = true;
+        }
+
+        var countOnly = false;
+        if (query.TryGetValue("_summary", out var summary))
+        {
+            if (summary.Count != 1 || summary.ToString() != "count")
+            {
+                return Outcome.BadRequest("_summary supports only 'count' (the total, without entries).", "_summary");
+            }
+
+            countOnly = true;
         }
 
         if (SearchQuery.Count(query, fallback: 20, max: 100, out var count) is { } badCount)
@@ -295,9 +321,7 @@ public static class ReferralEndpoints
             return badCount;
         }
 
-        // The query and the audit record are independent round trips: at the same time.
-        var reading = services.Store.InboxAsync(caller.Id, status, count, SearchQuery.Value(query, "_page"), cancellationToken);
-        var audited = services.Audit.RecordAsync(new AuditEntry
+        var audit = new AuditEntry
         {
             Caller = caller,
             Interaction = "search-type",
@@ -305,28 +329,93 @@ public static class ReferralEndpoints
             Entity = "Task",
             Success = true,
             SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
-        }, cancellationToken);
+        };
+        if (countOnly)
+        {
+            var counting = services.Store.CountAsync(caller.Id, statuses, cancellationToken);
+            var countAudited = services.Audit.RecordAsync(audit, cancellationToken);
+            var total = await counting;
+            await countAudited;
+            return new FhirResult(new Bundle { Type = Bundle.BundleType.Searchset, Total = total });
+        }
+
+        // The query and the audit record are independent round trips: at the same time.
+        var reading = services.Store.InboxAsync(caller.Id, statuses, count, SearchQuery.Value(query, "_page"), cancellationToken);
+        var audited = services.Audit.RecordAsync(audit, cancellationToken);
         var page = await reading;
+        IReadOnlyList<ServiceRequest> requests = include
+            ? await services.Store.RequestsAsync(caller.Id, page.Tasks.Select(t => FhirReference.IdOf(t.Focus?.Reference ?? "")), cancellationToken)
+            : [];
         await audited;
 
         string? next = null;
         if (page.Continuation is not null)
         {
             var parameters = new Dictionary<string, string?> { ["_count"] = count.ToString(CultureInfo.InvariantCulture), ["_page"] = page.Continuation };
-            if (status is not null)
+            if (statuses.Count > 0)
             {
-                parameters["status"] = Hl7.Fhir.Utility.EnumUtility.GetLiteral(status.Value);
+                parameters["status"] = string.Join(',', statuses.Select(s => Hl7.Fhir.Utility.EnumUtility.GetLiteral(s)));
+            }
+
+            if (include)
+            {
+                parameters["_include"] = IncludeFocus;
             }
 
             next = Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString($"{BaseUrl(http)}/api/fhir/Task", parameters);
         }
 
-        return new FhirResult(Searchset(http, page.Tasks, "Task", next));
+        var bundle = Searchset(http, page.Tasks, "Task", next);
+        foreach (var request in requests)
+        {
+            bundle.Entry.Add(new Bundle.EntryComponent
+            {
+                FullUrl = $"{BaseUrl(http)}/api/fhir/ServiceRequest/{request.Id}",
+                Resource = request,
+                Search = new Bundle.SearchComponent { Mode = Bundle.SearchEntryMode.Include },
+            });
+        }
+
+        return new FhirResult(bundle);
+    }
+
+    /// <summary>The Task statuses of <c>status</c> (comma-separated: any of), none when absent; the 400 that refuses an unknown one.</summary>
+    private static FhirResult? TaskStatuses(IQueryCollection query, out IReadOnlyList<FhirTask.TaskStatus> statuses)
+    {
+        statuses = [];
+        if (!query.TryGetValue("status", out var values))
+        {
+            return null;
+        }
+
+        if (values.Count > 1)
+        {
+            return Outcome.BadRequest("Give status once, with the statuses separated by commas (status=accepted,in-progress).", "status");
+        }
+
+        var parsed = new List<FhirTask.TaskStatus>();
+        foreach (var literal in values.ToString().Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (Hl7.Fhir.Utility.EnumUtility.ParseLiteral<FhirTask.TaskStatus>(literal) is not { } status)
+            {
+                return Outcome.BadRequest("status must be Task status codes, separated by commas (requested, accepted, rejected, in-progress, completed, cancelled, failed, ...).", "status");
+            }
+
+            if (!parsed.Contains(status))
+            {
+                parsed.Add(status);
+            }
+        }
+
+        statuses = parsed;
+        return null;
     }
 
     /// <summary>
     /// <c>POST /api/fhir/Task/{id}/$accept|$decline|$cancel|$complete</c>, with a Parameters body carrying
-    /// <c>reason</c> where one is needed. <c>If-Match</c> with the version last read makes a stale change a 412.
+    /// <c>reason</c> where one is needed, and on <c>$complete</c> the discharge summary (<c>outcome</c>, required once a
+    /// session was recorded, and <c>recommendations</c>), stored on the Task in the same transaction. <c>If-Match</c> with
+    /// the version last read makes a stale change a 412. A decline or completion is told to the physician.
     /// </summary>
     private static async Task<FhirResult> TransitionAsync(HttpContext http, string id, string operation, Services services, CancellationToken cancellationToken)
     {
@@ -335,42 +424,22 @@ public static class ReferralEndpoints
             return invalid;
         }
 
-        var reason = (string?)null;
+        var input = TransitionInput.None;
         if (http.Request.ContentLength is > 0 || http.Request.Headers.ContentType.Count > 0)
         {
-            var (json, error) = await FhirBody.ReadAsync(http.Request, cancellationToken);
-            if (error is not null)
+            var (parameters, bodyError) = await ReadParametersAsync(http, cancellationToken);
+            if (bodyError is not null)
             {
-                return error;
+                return bodyError;
             }
 
-            if (!FhirJson.TryParse<Parameters>(json!, out var parameters, out var parseOutcome))
+            var (read, readError) = TaskParameters.ReadTransition(operation, parameters!);
+            if (readError is not null)
             {
-                return Outcome.Of(parseOutcome, StatusCodes.Status400BadRequest);
+                return readError;
             }
 
-            var unknown = parameters!.Parameter.FirstOrDefault(p => p.Name is not ("reason" or "note"));
-            if (unknown is not null)
-            {
-                return Outcome.BadRequest($"${operation} takes a 'reason', not '{unknown.Name}'.", $"Parameters.parameter.where(name='{unknown.Name}')");
-            }
-
-            reason = parameters.Parameter.FirstOrDefault(p => p.Name == "reason")?.Value switch
-            {
-                FhirString text => text.Value,
-                CodeableConcept concept => concept.Text ?? concept.Coding.FirstOrDefault()?.Display,
-                null => null,
-                _ => "",
-            };
-            if (PlainText.LooksLikeMarkup(reason))
-            {
-                return Outcome.BadRequest("reason must be plain text, without markup.", "Parameters.parameter.where(name='reason').value");
-            }
-
-            if (reason == "")
-            {
-                return Outcome.BadRequest("reason must be a valueString or a valueCodeableConcept.", "Parameters.parameter.where(name='reason').value");
-            }
+            input = read!;
         }
 
         var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
@@ -380,10 +449,9 @@ public static class ReferralEndpoints
             return Outcome.NotFound("Task", id);
         }
 
-        if (http.Request.Headers.IfMatch.Count > 0 && http.Request.Headers.IfMatch.ToString() != ETagOf(referral))
+        if (StaleIfMatch(http, referral) is { } stale)
         {
-            return Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
-                $"The Task has changed since you read it (it is now {ETagOf(referral)}): read it again and retry.");
+            return stale;
         }
 
         var actor = caller.Kind == CallerKind.Physician ? TaskActor.Physician : TaskActor.Therapist;
@@ -393,15 +461,27 @@ public static class ReferralEndpoints
             To = Operations[operation],
             Actor = actor,
             ActorReference = actor == TaskActor.Therapist ? referral.Task.Owner?.Reference : null,
-            Reason = reason,
+            Reason = input.Reason,
         }, now);
         if (!change.Succeeded)
         {
-            var issues = change.Outcome.Issue;
-            var statusCode = issues.Any(i => i.Code == OperationOutcome.IssueType.Forbidden) ? StatusCodes.Status403Forbidden
-                : issues.Any(i => i.Code == OperationOutcome.IssueType.BusinessRule) ? StatusCodes.Status409Conflict
-                : StatusCodes.Status422UnprocessableEntity;
-            return Outcome.Of(change.Outcome, statusCode);
+            return Refused(change.Outcome);
+        }
+
+        var task = change.Task!;
+        if (operation == TaskParameters.CompleteOperation)
+        {
+            if (input.Outcome is not null)
+            {
+                task = ReferralTasks.WithDischargeSummary(task, new DischargeSummary(input.Outcome, input.Recommendations));
+            }
+            else if (ReferralTasks.RequiresDischargeOutcome(referral.Task) || input.Recommendations is not null)
+            {
+                return Outcome.Of(Outcomes.From([Outcomes.Error(ValidationRules.DischargeOutcomeRequired, OperationOutcome.IssueType.Required,
+                    TaskParameters.Path("outcome"),
+                    "'outcome' is required: a valueString telling the physician how the course went (sessions were recorded, or recommendations given).")]),
+                    StatusCodes.Status400BadRequest);
+            }
         }
 
         ServiceRequest? request = null;
@@ -411,15 +491,118 @@ public static class ReferralEndpoints
             request.Status = requestStatus;
         }
 
-        var updated = await services.Store.UpdateAsync(referral, change.Task!, request, now, cancellationToken);
+        // The physician's notice is queued while the change is written (the consumer waits for this version, and sends
+        // nothing if the write loses a race), so a change that is stored is never left untold.
+        var notice = operation switch
+        {
+            TaskParameters.CompleteOperation => ReferralEvent.Completed,
+            "decline" => ReferralEvent.Declined,
+            _ => null,
+        };
+        var queued = notice is null
+            ? Task.CompletedTask
+            : services.Notifications.EnqueueAsync(new ReferralEvent(notice, referral.Id) { Version = referral.Version + 1 }, cancellationToken);
+        var updated = await services.Store.UpdateAsync(referral, task, request, now, cancellationToken);
+        await queued;
         if (updated is null)
         {
-            return Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
-                "The Task changed while this change was being made: read it again and retry.");
+            return ChangedMeanwhile();
         }
 
         await services.Audit.RecordAsync(Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);
         return new FhirResult(updated.Task) { ETag = ETagOf(updated) };
+    }
+
+    /// <summary>
+    /// <c>POST /api/fhir/Task/{id}/$request-renewal</c>, by the therapist the referral is assigned to, while it is accepted
+    /// or under treatment: a Parameters body with <c>reason</c> (required) and <c>sessions</c> (1-52, optional). The
+    /// request is added to the Task's output (earlier ones are kept) and the physician is told.
+    /// </summary>
+    private static async Task<FhirResult> RequestRenewalAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        if (InvalidId(id) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var (parameters, bodyError) = await ReadParametersAsync(http, cancellationToken);
+        if (bodyError is not null)
+        {
+            return bodyError;
+        }
+
+        var (input, readError) = TaskParameters.ReadRenewal(parameters!);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
+        if (referral is null)
+        {
+            await services.Audit.RecordAsync(Denied(http, caller, "operation", $"Task/{id}"), cancellationToken);
+            return Outcome.NotFound("Task", id);
+        }
+
+        if (StaleIfMatch(http, referral) is { } stale)
+        {
+            return stale;
+        }
+
+        if (!ReferralTasks.CanRequestRenewal(referral.Task))
+        {
+            return Refused(Outcomes.From([Outcomes.Error(ValidationRules.RenewalNotUnderTreatment, OperationOutcome.IssueType.BusinessRule, "Task.status",
+                $"A renewal can be requested only while the referral is accepted or under treatment; this one is {ReferralTaskStates.StateOf(referral.Task)?.ToString() ?? "in no known state"}.")]));
+        }
+
+        var now = services.Time.GetUtcNow();
+        var task = ReferralTasks.WithRenewalRequest(referral.Task, new RenewalRequest(now, input!.Reason, input.Sessions));
+        var queued = services.Notifications.EnqueueAsync(new ReferralEvent(ReferralEvent.RenewalRequested, referral.Id)
+        {
+            Version = referral.Version + 1,
+            Ordinal = ReferralTasks.RenewalRequestsOf(task).Count,
+        }, cancellationToken);
+        var updated = await services.Store.UpdateAsync(referral, task, null, now, cancellationToken);
+        await queued;
+        if (updated is null)
+        {
+            return ChangedMeanwhile();
+        }
+
+        await services.Audit.RecordAsync(Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);
+        return new FhirResult(updated.Task) { ETag = ETagOf(updated) };
+    }
+
+    private static async Task<(Parameters? Parameters, FhirResult? Error)> ReadParametersAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var (json, error) = await FhirBody.ReadAsync(http.Request, cancellationToken);
+        if (error is not null)
+        {
+            return (null, error);
+        }
+
+        return FhirJson.TryParse<Parameters>(json!, out var parameters, out var parseOutcome)
+            ? (parameters, null)
+            : (null, Outcome.Of(parseOutcome, StatusCodes.Status400BadRequest));
+    }
+
+    private static FhirResult? StaleIfMatch(HttpContext http, StoredReferral referral) =>
+        http.Request.Headers.IfMatch.Count > 0 && http.Request.Headers.IfMatch.ToString() != ETagOf(referral)
+            ? Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
+                $"The Task has changed since you read it (it is now {ETagOf(referral)}): read it again and retry.")
+            : null;
+
+    private static FhirResult ChangedMeanwhile() => Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
+        "The Task changed while this change was being made: read it again and retry.");
+
+    /// <summary>A refused change: 403 when the actor may not make it, 409 when the referral's state does not allow it, else 422.</summary>
+    private static FhirResult Refused(OperationOutcome outcome)
+    {
+        var issues = outcome.Issue;
+        var statusCode = issues.Any(i => i.Code == OperationOutcome.IssueType.Forbidden) ? StatusCodes.Status403Forbidden
+            : issues.Any(i => i.Code == OperationOutcome.IssueType.BusinessRule) ? StatusCodes.Status409Conflict
+            : StatusCodes.Status422UnprocessableEntity;
+        return Outcome.Of(outcome, statusCode);
     }
 
     private static async Task<(Caller Caller, StoredReferral? Referral)> LoadAsync(HttpContext http, string id, Services services, CancellationToken cancellationToken)

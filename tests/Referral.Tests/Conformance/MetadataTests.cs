@@ -31,10 +31,12 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
         string[] Interactions(string type) => [.. resources[type].Interaction.Select(i => i.Code!.Value.ToString()).Order()];
         Assert.Equal(["Create", "Read", "SearchType"], Interactions("ServiceRequest"));
         Assert.Equal(["Read", "SearchType"], Interactions("Task"));
-        Assert.Equal(["accept", "cancel", "complete", "decline", "record-session"], resources["Task"].Operation.Select(o => o.Name).Order());
+        Assert.Equal(["accept", "cancel", "complete", "decline", "record-session", "request-renewal"], resources["Task"].Operation.Select(o => o.Name).Order());
         Assert.Equal(["SearchType"], Interactions("Observation"));
         Assert.Equal(["SearchType"], Interactions("Procedure"));
         Assert.Contains("Parameters body with start", resources["Task"].Operation.Single(o => o.Name == "record-session").Documentation, StringComparison.Ordinal);
+        Assert.Contains("Parameters.parameter.where(name='outcome')", resources["Task"].Operation.Single(o => o.Name == "complete").Documentation, StringComparison.Ordinal);
+        Assert.Contains("'sessions' (valueInteger", resources["Task"].Operation.Single(o => o.Name == "request-renewal").Documentation, StringComparison.Ordinal);
         Assert.Contains("expand", resources["ValueSet"].Operation.Select(o => o.Name));
         Assert.Contains(resources["ServiceRequest"].SupportedProfile, p => p!.EndsWith("MedicalMassageServiceRequest", StringComparison.Ordinal));
     }
@@ -47,9 +49,11 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
         var statement = await ReadAsync<CapabilityStatement>(await client.GetAsync(Url("/api/fhir/metadata"), Ct));
         var declared = statement.Rest.Single().Resource.ToDictionary(r => r.Type!, r => r.SearchParam.Select(p => p.Name).Order().ToArray());
 
-        static string[] Accepted(IEnumerable<string> names) => [.. names.Where(n => n != "_page").Order()];
+        // _include is declared as searchInclude, not as a search parameter.
+        static string[] Accepted(IEnumerable<string> names) => [.. names.Where(n => n is not ("_page" or "_include")).Order()];
         Assert.Equal(Accepted(ReferralEndpoints.ServiceRequestSearchParameters), declared["ServiceRequest"]);
         Assert.Equal(Accepted(ReferralEndpoints.TaskSearchParameters), declared["Task"]);
+        Assert.Equal([ReferralEndpoints.IncludeFocus], statement.Rest.Single().Resource.Single(r => r.Type == "Task").SearchInclude);
         Assert.Equal(Accepted(SessionEndpoints.ObservationSearchParameters), declared["Observation"]);
         Assert.Equal(Accepted(SessionEndpoints.ProcedureSearchParameters), declared["Procedure"]);
         Assert.Equal(Accepted(DirectoryEndpoints.SearchParameters.Where(n => n != "_count")), declared["PractitionerRole"]);
