@@ -20,8 +20,6 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
 
     public IReadOnlyList<Observation> Observations { get; private set; } = [];
 
-    public IReadOnlyList<PainPoint> Pain { get; private set; } = [];
-
     public string? ServiceProblem { get; private set; }
 
     public bool JustSent { get; private set; }
@@ -92,7 +90,6 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
             Status = ReferralStatus.Of(Referral, await task, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
             Events = Timeline.Of(Referral, await task, await procedures);
             Observations = [.. (await observations).OrderBy(o => (o.Effective as FhirDateTime)?.Value, StringComparer.Ordinal)];
-            Pain = PainSeries.Of(Observations);
         }
         catch (FunctionsUnavailableException e)
         {
