@@ -26,7 +26,8 @@ public static class ConformanceEndpoints
         ["Task"] =
         [
             ("owner", SearchParamType.Reference, "The therapist (a therapist lists only their own inbox)."),
-            ("status", SearchParamType.Token, "requested, accepted, rejected, in-progress, cancelled, completed."),
+            ("status", SearchParamType.Token, "requested, accepted, rejected, in-progress, cancelled, completed, failed; comma-separated for any of (status=accepted,in-progress)."),
+            ("_summary", SearchParamType.Token, "count only: a searchset Bundle with the total of the therapist's matching Tasks and no entries."),
             ("_count", SearchParamType.Number, "Page size, 1-100; the next page is the Bundle's next link."),
         ],
         ["Observation"] =
@@ -122,6 +123,7 @@ public static class ConformanceEndpoints
             ];
             resource.SearchParam = [.. SearchParameters.GetValueOrDefault(resource.Type!, []).Select(p =>
                 new CapabilityStatement.SearchParamComponent { Name = p.Name, Type = p.Type, Documentation = p.Documentation })];
+            resource.SearchInclude = resource.Type == "Task" ? [Referrals.ReferralEndpoints.IncludeFocus] : [];
             foreach (var operation in own.Select(r => r.Pattern.Split('/')[^1]).Where(s => s.StartsWith('$')).Distinct(StringComparer.Ordinal))
             {
                 if (resource.Operation.All(o => o.Name != operation[1..]))

@@ -37,6 +37,10 @@ public static class Canonicals
     public const string TaskOutputTypeSystem = Base + "/CodeSystem/task-output-type";
     public const string ValidationRuleSystem = Base + "/CodeSystem/validation-rule";
 
+    // Local extensions.
+    /// <summary>On a renewal-request Task.output: how many more sessions the therapist asks for (positiveInt).</summary>
+    public const string RenewalSessionsExtension = Base + "/StructureDefinition/renewal-additional-sessions";
+
     // Local identifier systems.
     /// <summary>The app's own id for an order; a retried submission carries the same value.</summary>
     public const string PlacerIdentifierSystem = Base + "/sid/referral-placer-id";

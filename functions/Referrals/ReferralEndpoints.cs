@@ -21,7 +21,10 @@ namespace Referral.Functions.Referrals;
 public static class ReferralEndpoints
 {
     public static readonly IReadOnlyList<string> ServiceRequestSearchParameters = ["patient", "requester", "performer", "status"];
-    public static readonly IReadOnlyList<string> TaskSearchParameters = ["owner", "status", "_count", "_page"];
+    public static readonly IReadOnlyList<string> TaskSearchParameters = ["owner", "status", "_include", "_summary", "_count", "_page"];
+
+    /// <summary>The one <c>_include</c> the inbox supports: the Task's focal ServiceRequest (with or without its target type).</summary>
+    public const string IncludeFocus = "Task:focus";
 
     private static readonly Dictionary<string, ReferralTaskState> Operations = new(StringComparer.Ordinal)
     {
@@ -258,7 +261,11 @@ public static class ReferralEndpoints
         return new FhirResult(Searchset(http, matches.Select(r => (Resource)r.Request), $"ServiceRequest", null));
     }
 
-    /// <summary><c>GET /api/fhir/Task?owner=&amp;status=&amp;_count=</c>: a therapist's inbox, newest first, paged.</summary>
+    /// <summary>
+    /// <c>GET /api/fhir/Task?owner=&amp;status=&amp;_include=Task:focus&amp;_summary=count&amp;_count=</c>: a therapist's inbox,
+    /// newest first, paged. <c>status</c> takes a comma-separated list (any of); <c>_include=Task:focus</c> adds each
+    /// Task's ServiceRequest from the same partition; <c>_summary=count</c> answers only the total.
+    /// </summary>
     private static async Task<FhirResult> InboxAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         var query = http.Request.Query;
@@ -279,15 +286,31 @@ public static class ReferralEndpoints
             return Outcome.Forbidden("A therapist can only list their own referrals.");
         }
 
-        FhirTask.TaskStatus? status = null;
-        if (query.TryGetValue("status", out var statusText))
+        if (TaskStatuses(query, out var statuses) is { } badStatus)
         {
-            if (Hl7.Fhir.Utility.EnumUtility.ParseLiteral<FhirTask.TaskStatus>(statusText.ToString()) is not { } parsed)
+            return badStatus;
+        }
+
+        var include = false;
+        if (query.TryGetValue("_include", out var includes))
+        {
+            if (includes.Any(value => value is not (IncludeFocus or IncludeFocus + ":ServiceRequest")))
             {
-                return Outcome.BadRequest("status must be a Task status code (requested, accepted, in-progress, completed, ...).", "status");
+                return Outcome.BadRequest($"_include supports only {IncludeFocus} (the Task's ServiceRequest).", "_include");
             }
 
-            status = parsed;
+            include = true;
+        }
+
+        var countOnly = false;
+        if (query.TryGetValue("_summary", out var summary))
+        {
+            if (summary.Count != 1 || summary.ToString() != "count")
+            {
+                return Outcome.BadRequest("_summary supports only 'count' (the total, without entries).", "_summary");
+            }
+
+            countOnly = true;
         }
 
         if (SearchQuery.Count(query, fallback: 20, max: 100, out var count) is { } badCount)
@@ -295,9 +318,7 @@ public static class ReferralEndpoints
             return badCount;
         }
 
-        // The query and the audit record are independent round trips: at the same time.
-        var reading = services.Store.InboxAsync(caller.Id, status, count, SearchQuery.Value(query, "_page"), cancellationToken);
-        var audited = services.Audit.RecordAsync(new AuditEntry
+        var audit = new AuditEntry
         {
             Caller = caller,
             Interaction = "search-type",
@@ -305,23 +326,86 @@ public static class ReferralEndpoints
             Entity = "Task",
             Success = true,
             SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
-        }, cancellationToken);
+        };
+        if (countOnly)
+        {
+            var counting = services.Store.CountAsync(caller.Id, statuses, cancellationToken);
+            var countAudited = services.Audit.RecordAsync(audit, cancellationToken);
+            var total = await counting;
+            await countAudited;
+            return new FhirResult(new Bundle { Type = Bundle.BundleType.Searchset, Total = total });
+        }
+
+        // The query and the audit record are independent round trips: at the same time.
+        var reading = services.Store.InboxAsync(caller.Id, statuses, count, SearchQuery.Value(query, "_page"), cancellationToken);
+        var audited = services.Audit.RecordAsync(audit, cancellationToken);
         var page = await reading;
+        IReadOnlyList<ServiceRequest> requests = include
+            ? await services.Store.RequestsAsync(caller.Id, page.Tasks.Select(t => FhirReference.IdOf(t.Focus?.Reference ?? "")), cancellationToken)
+            : [];
         await audited;
 
         string? next = null;
         if (page.Continuation is not null)
         {
             var parameters = new Dictionary<string, string?> { ["_count"] = count.ToString(CultureInfo.InvariantCulture), ["_page"] = page.Continuation };
-            if (status is not null)
+            if (statuses.Count > 0)
             {
-                parameters["status"] = Hl7.Fhir.Utility.EnumUtility.GetLiteral(status.Value);
+                parameters["status"] = string.Join(',', statuses.Select(s => Hl7.Fhir.Utility.EnumUtility.GetLiteral(s)));
+            }
+
+            if (include)
+            {
+                parameters["_include"] = IncludeFocus;
             }
 
             next = Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString($"{BaseUrl(http)}/api/fhir/Task", parameters);
         }
 
-        return new FhirResult(Searchset(http, page.Tasks, "Task", next));
+        var bundle = Searchset(http, page.Tasks, "Task", next);
+        foreach (var request in requests)
+        {
+            bundle.Entry.Add(new Bundle.EntryComponent
+            {
+                FullUrl = $"{BaseUrl(http)}/api/fhir/ServiceRequest/{request.Id}",
+                Resource = request,
+                Search = new Bundle.SearchComponent { Mode = Bundle.SearchEntryMode.Include },
+            });
+        }
+
+        return new FhirResult(bundle);
+    }
+
+    /// <summary>The Task statuses of <c>status</c> (comma-separated: any of), none when absent; the 400 that refuses an unknown one.</summary>
+    private static FhirResult? TaskStatuses(IQueryCollection query, out IReadOnlyList<FhirTask.TaskStatus> statuses)
+    {
+        statuses = [];
+        if (!query.TryGetValue("status", out var values))
+        {
+            return null;
+        }
+
+        if (values.Count > 1)
+        {
+            return Outcome.BadRequest("Give status once, with the statuses separated by commas (status=accepted,in-progress).", "status");
+        }
+
+        var parsed = new List<FhirTask.TaskStatus>();
+        foreach (var literal in values.ToString().Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (Hl7.Fhir.Utility.EnumUtility.ParseLiteral<FhirTask.TaskStatus>(literal) is not { } status)
+            {
+                return Outcome.BadRequest("status must be Task status codes, separated by commas (requested, accepted, rejected, in-progress, completed, cancelled, failed, ...).", "status");
+            }
+
+            if (!parsed.Contains(status))
+            {
+                parsed.Add(status);
+            }
+        }
+
+        statuses = parsed;
+        return null;
     }
 
     /// <summary>

@@ -208,20 +208,61 @@ public sealed partial class ReferralStore(StorageAccount storage)
             ?? throw new InvalidOperationException("A referral disappeared right after it was changed.");
     }
 
-    /// <summary>A therapist's Tasks, newest first, one page at a time.</summary>
-    public async Task<InboxPage> InboxAsync(string owner, FhirTask.TaskStatus? status, int count, string? continuation, CancellationToken cancellationToken)
+    /// <summary>A therapist's Tasks (of any of <paramref name="statuses"/>, or all when empty), newest first, one page at a time.</summary>
+    public async Task<InboxPage> InboxAsync(
+        string owner, IReadOnlyCollection<FhirTask.TaskStatus> statuses, int count, string? continuation, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(statuses);
         var table = await storage.TableAsync(TableName);
-        var filter = status is null
-            ? TableClient.CreateQueryFilter($"PartitionKey eq {owner} and RowKey gt {InboxPrefix} and RowKey lt {InboxEnd}")
-            : TableClient.CreateQueryFilter($"PartitionKey eq {owner} and RowKey gt {InboxPrefix} and RowKey lt {InboxEnd} and Status eq {Code(status)}");
-        await foreach (var page in table.QueryAsync<TableEntity>(filter, maxPerPage: count, select: ["Json"], cancellationToken: cancellationToken)
+        await foreach (var page in table.QueryAsync<TableEntity>(InboxFilter(owner, statuses), maxPerPage: count, select: ["Json"], cancellationToken: cancellationToken)
                            .AsPages(continuation, count).WithCancellation(cancellationToken))
         {
             return new InboxPage([.. page.Values.Select(row => Deserializer.Deserialize<FhirTask>(row.GetString("Json")))], page.ContinuationToken);
         }
 
         return new InboxPage([], null);
+    }
+
+    /// <summary>How many Tasks a therapist has (of any of <paramref name="statuses"/>, or all when empty): one partition range query that reads keys only.</summary>
+    public async Task<int> CountAsync(string owner, IReadOnlyCollection<FhirTask.TaskStatus> statuses, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(statuses);
+        var table = await storage.TableAsync(TableName);
+        var count = 0;
+        await foreach (var _ in table.QueryAsync<TableEntity>(InboxFilter(owner, statuses), select: ["RowKey"], cancellationToken: cancellationToken))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>
+    /// The ServiceRequests of the given referrals of one therapist, in the order asked: point reads in that therapist's
+    /// partition, at the same time. An id of another partition, or one not stored, is skipped.
+    /// </summary>
+    public async Task<IReadOnlyList<ServiceRequest>> RequestsAsync(string owner, IEnumerable<string> ids, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var table = await storage.TableAsync(TableName);
+        var reads = ids.Select(Parse)
+            .Where(parsed => parsed is { } p && p.Owner == owner)
+            .Select(parsed => table.GetEntityIfExistsAsync<TableEntity>(owner, RequestPrefix + parsed!.Value.Key, select: ["Json"], cancellationToken: cancellationToken))
+            .ToList();
+        var rows = await Task.WhenAll(reads);
+        return [.. rows.Where(r => r.HasValue).Select(r => Deserializer.Deserialize<ServiceRequest>(r.Value!.GetString("Json")))];
+    }
+
+    /// <summary>
+    /// The inbox rows of one partition, of any of the statuses: each part is made by <see cref="TableClient.CreateQueryFilter(FormattableString)"/>,
+    /// so every value is escaped; only the fixed "and"/"or" join them.
+    /// </summary>
+    private static string InboxFilter(string owner, IReadOnlyCollection<FhirTask.TaskStatus> statuses)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {owner} and RowKey gt {InboxPrefix} and RowKey lt {InboxEnd}");
+        return statuses.Count == 0
+            ? filter
+            : $"{filter} and ({string.Join(" or ", statuses.Select(status => TableClient.CreateQueryFilter($"Status eq {Code<FhirTask.TaskStatus>(status)}")))})";
     }
 
     /// <summary>Every referral sent to one therapist: one partition, newest first.</summary>

@@ -17,7 +17,7 @@ public static class ConformanceArtifacts
         ("MassageTechnique", "Massage technique", "Techniques a therapist reports per session."),
         ("MassagePrecaution", "Massage precaution", "What the therapist must know before treating the patient."),
         ("OutcomeMeasure", "Outcome measure", "Session measures with no confirmed LOINC code: NDI, Oswestry, QuickDASH and PSFS totals, and range of motion per movement."),
-        ("TaskOutputType", "Task output type", "What a session adds to a referral Task's output."),
+        ("TaskOutputType", "Task output type", "What a referral Task's output holds: each session's Procedure and Observations, the discharge summary and renewal requests."),
         ("ValidationRule", "Validation rule", "The rules the referral model checks; each issue of an OperationOutcome names its rule."),
     ];
 
@@ -38,6 +38,7 @@ public static class ConformanceArtifacts
     [
         .. ReferralValueSets.All.SelectMany(v => v.Concepts),
         .. ReferralTasks.OutputTypes.Concepts,
+        .. ReferralTasks.CourseOutputTypes.Concepts,
         .. ValidationRules.All,
     ];
 

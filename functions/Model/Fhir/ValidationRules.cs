@@ -71,6 +71,10 @@ public static class ValidationRules
     public const string TaskNotOwner = "task-not-owner";
     public const string TaskReasonRequired = "task-reason-required";
 
+    // The course's close and renewal.
+    public const string DischargeOutcomeRequired = "discharge-outcome-required";
+    public const string RenewalNotUnderTreatment = "renewal-not-under-treatment";
+
     // Session results.
     public const string SessionTaskNotAccepted = "session-task-not-accepted";
     public const string SessionTaskFocus = "session-task-focus";
@@ -146,6 +150,8 @@ public static class ValidationRules
         [TaskActorNotAllowed] = "The actor may make this transition",
         [TaskNotOwner] = "Only the assigned therapist acts as the therapist",
         [TaskReasonRequired] = "A decline or cancellation states its reason",
+        [DischargeOutcomeRequired] = "Completing a course with sessions recorded states its outcome",
+        [RenewalNotUnderTreatment] = "A renewal is requested only while the referral is accepted or under treatment",
         [SessionTaskNotAccepted] = "Sessions are recorded only on an accepted referral",
         [SessionTaskFocus] = "The Task is the one for this referral",
         [SessionPrescriptionUnreadable] = "The referral's prescription can be read",

@@ -17,6 +17,21 @@ public static class ReferralTasks
     });
 
     /// <summary>
+    /// Task.output types for the course as a whole: the therapist's discharge summary when the course is completed
+    /// (outcome and recommendations, each a valueString), and each request to renew the prescription (a valueAnnotation:
+    /// time, text the reason, author the therapist; the additional sessions asked for in <see cref="Canonicals.RenewalSessionsExtension"/>).
+    /// </summary>
+    public static ConceptMap<CourseOutput> CourseOutputTypes { get; } = new(new Dictionary<CourseOutput, Concept>
+    {
+        [CourseOutput.DischargeOutcome] = new Concept(Canonicals.TaskOutputTypeSystem, "discharge-outcome", "Discharge outcome"),
+        [CourseOutput.DischargeRecommendations] = new Concept(Canonicals.TaskOutputTypeSystem, "discharge-recommendations", "Discharge recommendations"),
+        [CourseOutput.RenewalRequest] = new Concept(Canonicals.TaskOutputTypeSystem, "renewal-request", "Prescription renewal request"),
+    });
+
+    /// <summary>The most additional sessions a renewal may ask for: as many as one prescription may hold.</summary>
+    public const int MaxRenewalSessions = 52;
+
+    /// <summary>
     /// A new Task for a stored referral: assigned to its performer, in state Created. The referral must have an id
     /// and a performer.
     /// </summary>
@@ -57,6 +72,134 @@ public static class ReferralTasks
         var procedure = OutputTypes.For(SessionOutput.Procedure);
         return task.Output.Count(o => o.Type?.Coding.Any(procedure.Matches) == true);
     }
+
+    /// <summary>
+    /// True when closing the course needs a discharge outcome: the therapist treated the patient at least once, so the
+    /// physician is owed a word on how it went. A course closed with no session recorded (no-show) needs none.
+    /// </summary>
+    public static bool RequiresDischargeOutcome(Task task) => SessionsRecorded(task) > 0;
+
+    /// <summary>A copy of <paramref name="task"/> holding <paramref name="summary"/> as its discharge outputs, in place of any earlier ones.</summary>
+    public static Task WithDischargeSummary(Task task, DischargeSummary summary)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(summary);
+        if (string.IsNullOrWhiteSpace(summary.Outcome))
+        {
+            throw new ArgumentException("A discharge summary states its outcome.", nameof(summary));
+        }
+
+        var changed = (Task)task.DeepCopy();
+        changed.Output.RemoveAll(o => IsOutput(o, CourseOutput.DischargeOutcome) || IsOutput(o, CourseOutput.DischargeRecommendations));
+        changed.Output.Add(new Task.OutputComponent
+        {
+            Type = CourseOutputTypes.For(CourseOutput.DischargeOutcome).ToCodeableConcept(),
+            Value = new FhirString(summary.Outcome.Trim()),
+        });
+        if (!string.IsNullOrWhiteSpace(summary.Recommendations))
+        {
+            changed.Output.Add(new Task.OutputComponent
+            {
+                Type = CourseOutputTypes.For(CourseOutput.DischargeRecommendations).ToCodeableConcept(),
+                Value = new FhirString(summary.Recommendations.Trim()),
+            });
+        }
+
+        return changed;
+    }
+
+    /// <summary>The discharge summary the Task holds, or null when the course was closed without one (or is still open).</summary>
+    public static DischargeSummary? DischargeSummaryOf(Task task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        var outcome = task.Output.LastOrDefault(o => IsOutput(o, CourseOutput.DischargeOutcome))?.Value as FhirString;
+        if (string.IsNullOrWhiteSpace(outcome?.Value))
+        {
+            return null;
+        }
+
+        var recommendations = task.Output.LastOrDefault(o => IsOutput(o, CourseOutput.DischargeRecommendations))?.Value as FhirString;
+        return new DischargeSummary(outcome.Value, string.IsNullOrWhiteSpace(recommendations?.Value) ? null : recommendations.Value);
+    }
+
+    /// <summary>
+    /// True while a renewal may be asked for: the therapist has accepted and the course has not ended (declined,
+    /// cancelled and completed courses are over; a new referral is the way on from there).
+    /// </summary>
+    public static bool CanRequestRenewal(Task task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        return ReferralTaskStates.StateOf(task) is { } state && ReferralTaskStates.IsUnderTreatment(state);
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="task"/> with <paramref name="request"/> added to its output (earlier requests are kept)
+    /// and lastModified set to its time. The Task must be under treatment (<see cref="CanRequestRenewal"/>).
+    /// </summary>
+    public static Task WithRenewalRequest(Task task, RenewalRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(request);
+        if (!CanRequestRenewal(task))
+        {
+            throw new InvalidOperationException("A renewal can only be requested while the referral is accepted or under treatment.");
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Reason))
+        {
+            throw new ArgumentException("A renewal request states its reason.", nameof(request));
+        }
+
+        if (request.AdditionalSessions is < 1 or > MaxRenewalSessions)
+        {
+            throw new ArgumentOutOfRangeException(nameof(request), request.AdditionalSessions, $"Additional sessions are 1 to {MaxRenewalSessions}.");
+        }
+
+        var changed = (Task)task.DeepCopy();
+        var timestamp = FhirTime.DateTime(request.When);
+        var output = new Task.OutputComponent
+        {
+            Type = CourseOutputTypes.For(CourseOutput.RenewalRequest).ToCodeableConcept(),
+            Value = new Annotation
+            {
+                Time = timestamp,
+                Text = request.Reason.Trim(),
+                Author = (ResourceReference?)task.Owner?.DeepCopy(),
+            },
+        };
+        if (request.AdditionalSessions is { } sessions)
+        {
+            output.Extension.Add(new Extension(Canonicals.RenewalSessionsExtension, new PositiveInt(sessions)));
+        }
+
+        changed.Output.Add(output);
+        changed.LastModified = timestamp;
+        return changed;
+    }
+
+    /// <summary>Every renewal request the Task holds, oldest first.</summary>
+    public static IReadOnlyList<RenewalRequest> RenewalRequestsOf(Task task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        var requests = new List<RenewalRequest>();
+        foreach (var output in task.Output.Where(o => IsOutput(o, CourseOutput.RenewalRequest)))
+        {
+            if (output.Value is Annotation { Text: { Length: > 0 } reason } note && FhirTime.TryDateTime(note.Time, out var when))
+            {
+                var sessions = (output.GetExtensionValue<PositiveInt>(Canonicals.RenewalSessionsExtension))?.Value;
+                requests.Add(new RenewalRequest(when, reason, sessions));
+            }
+        }
+
+        // Stable: two requests in the same second keep the order they were added in.
+        return [.. requests.OrderBy(r => r.When)];
+    }
+
+    /// <summary>The latest renewal request the Task holds, or null when none was made.</summary>
+    public static RenewalRequest? RenewalRequestOf(Task task) => RenewalRequestsOf(task) is [.., var latest] ? latest : null;
+
+    private static bool IsOutput(Task.OutputComponent output, CourseOutput type) =>
+        output.Type?.Coding.Any(CourseOutputTypes.For(type).Matches) == true;
 }
 
 public enum SessionOutput
@@ -64,3 +207,16 @@ public enum SessionOutput
     Procedure,
     Observation,
 }
+
+public enum CourseOutput
+{
+    DischargeOutcome,
+    DischargeRecommendations,
+    RenewalRequest,
+}
+
+/// <summary>What the therapist says when closing a course: how it went and what should happen next.</summary>
+public sealed record DischargeSummary(string Outcome, string? Recommendations);
+
+/// <summary>A therapist's request that the physician renew the prescription, and for how many more sessions if they said.</summary>
+public sealed record RenewalRequest(DateTimeOffset When, string Reason, int? AdditionalSessions);

@@ -47,9 +47,11 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
         var statement = await ReadAsync<CapabilityStatement>(await client.GetAsync(Url("/api/fhir/metadata"), Ct));
         var declared = statement.Rest.Single().Resource.ToDictionary(r => r.Type!, r => r.SearchParam.Select(p => p.Name).Order().ToArray());
 
-        static string[] Accepted(IEnumerable<string> names) => [.. names.Where(n => n != "_page").Order()];
+        // _include is declared as searchInclude, not as a search parameter.
+        static string[] Accepted(IEnumerable<string> names) => [.. names.Where(n => n is not ("_page" or "_include")).Order()];
         Assert.Equal(Accepted(ReferralEndpoints.ServiceRequestSearchParameters), declared["ServiceRequest"]);
         Assert.Equal(Accepted(ReferralEndpoints.TaskSearchParameters), declared["Task"]);
+        Assert.Equal([ReferralEndpoints.IncludeFocus], statement.Rest.Single().Resource.Single(r => r.Type == "Task").SearchInclude);
         Assert.Equal(Accepted(SessionEndpoints.ObservationSearchParameters), declared["Observation"]);
         Assert.Equal(Accepted(SessionEndpoints.ProcedureSearchParameters), declared["Procedure"]);
         Assert.Equal(Accepted(DirectoryEndpoints.SearchParameters.Where(n => n != "_count")), declared["PractitionerRole"]);
