@@ -111,6 +111,52 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         return response.Body is Hl7.Fhir.Model.Task task ? (task, response.ETag) : (null, null);
     }
 
+    /// <summary>
+    /// One page of a therapist's inbox (<c>GET /api/fhir/Task?owner=&amp;status=a,b&amp;_include=Task:focus</c>), newest first:
+    /// each Task with its ServiceRequest, and the continuation of the next page (the API's <c>_page</c>), if any.
+    /// </summary>
+    public async Task<InboxResults> InboxAsync(FunctionsCaller caller, string owner, IReadOnlyList<string> statuses, string? page, int count, CancellationToken cancellationToken)
+    {
+        var parameters = new Dictionary<string, string?>
+        {
+            ["owner"] = owner,
+            ["status"] = string.Join(',', statuses),
+            ["_include"] = "Task:focus",
+            ["_count"] = count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (!string.IsNullOrEmpty(page))
+        {
+            parameters["_page"] = page;
+        }
+
+        var response = await GetAsync(caller, QueryHelpers.AddQueryString("/api/fhir/Task", parameters), cancellationToken);
+        if (response.Status != HttpStatusCode.OK || response.Body is not Bundle bundle)
+        {
+            return new InboxResults([], null, response.Status);
+        }
+
+        var requests = bundle.Entry.Select(e => e.Resource).OfType<ServiceRequest>().Where(r => r.Id is not null).ToDictionary(r => r.Id!, StringComparer.Ordinal);
+        var rows = bundle.Entry.Select(e => e.Resource).OfType<Hl7.Fhir.Model.Task>()
+            .Select(t => (Task: t, Request: requests.GetValueOrDefault(ResourceIdOf(t.Focus?.Reference))))
+            .ToList();
+        var next = bundle.Link.FirstOrDefault(l => l.Relation == "next")?.Url is { } url && Uri.TryCreate(url, UriKind.Absolute, out var nextUri)
+            ? QueryHelpers.ParseQuery(nextUri.Query).GetValueOrDefault("_page").ToString()
+            : null;
+        return new InboxResults(rows, string.IsNullOrEmpty(next) ? null : next, response.Status);
+    }
+
+    /// <summary>How many of the therapist's Tasks have one of <paramref name="statuses"/> (<c>_summary=count</c>); null when the API did not say.</summary>
+    public async Task<int?> InboxCountAsync(FunctionsCaller caller, string owner, IReadOnlyList<string> statuses, CancellationToken cancellationToken)
+    {
+        var response = await GetAsync(caller, QueryHelpers.AddQueryString("/api/fhir/Task", new Dictionary<string, string?>
+        {
+            ["owner"] = owner,
+            ["status"] = string.Join(',', statuses),
+            ["_summary"] = "count",
+        }), cancellationToken);
+        return response.Status == HttpStatusCode.OK && response.Body is Bundle bundle ? bundle.Total : null;
+    }
+
     /// <summary>The referral's results (DESIGN.md §4): Observations and Procedures basedOn it, searched by <c>based-on</c>.</summary>
     public async Task<IReadOnlyList<T>> ResultsAsync<T>(FunctionsCaller caller, string referralId, CancellationToken cancellationToken)
         where T : Resource
@@ -210,7 +256,12 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         }
     }
 
+    private static string ResourceIdOf(string? reference) => reference is null ? "" : reference[(reference.LastIndexOf('/') + 1)..];
+
     private static List<T> Entries<T>(FunctionsResponse response)
         where T : Resource =>
         response.Status == HttpStatusCode.OK && response.Body is Bundle bundle ? [.. bundle.Entry.Select(e => e.Resource).OfType<T>()] : [];
 }
+
+/// <summary>One page of a therapist's inbox: each Task with its ServiceRequest (null if the API did not include it) and the next page's continuation.</summary>
+public sealed record InboxResults(IReadOnlyList<(Hl7.Fhir.Model.Task Task, ServiceRequest? Request)> Rows, string? Next, HttpStatusCode Status);

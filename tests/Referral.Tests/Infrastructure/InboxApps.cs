@@ -162,8 +162,13 @@ public sealed partial class InboxApps : IAsyncDisposable
         using var client = Functions.ClientWith(Identity.Physician(physician, patient));
         using var response = await client.PostAsync(new Uri("/api/fhir/ServiceRequest", UriKind.Relative), ReferralScenario.Body(ReferralScenario.Json(draft)), TestContext.Current.CancellationToken);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-        return (await ReferralScenario.ReadAsync<ServiceRequest>(response)).Id!;
+        var id = (await ReferralScenario.ReadAsync<ServiceRequest>(response)).Id!;
+        Physicians[id] = (physician, patient);
+        return id;
     }
+
+    /// <summary>Who sent each referral (physician and patient ids), for acting as that physician later.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, (string Physician, string Patient)> Physicians { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The therapist's own access token for the functions API, minted by the sandbox (for arranging through the API).</summary>
     public HttpClient ApiAsTherapist(string accessToken) => Functions.ClientWith(accessToken);
