@@ -36,6 +36,30 @@ public sealed class InboxOptions
 
     /// <summary>Provider metadata only over HTTPS; off only for the loopback sandbox of the local run and the tests.</summary>
     public bool RequireHttpsMetadata { get; set; } = true;
+
+    /// <summary>
+    /// The practice's time zone (IANA id, e.g. <c>America/Chicago</c>): a session's date and time as typed are in it.
+    /// The pages work without JavaScript, so the browser's own offset is not known to the server.
+    /// </summary>
+    public string TimeZone { get; set; } = "UTC";
+
+    public TimeZoneInfo Zone => TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
+
+    internal bool HasKnownZone()
+    {
+        try
+        {
+            return Zone is not null;
+        }
+        catch (TimeZoneNotFoundException)
+        {
+            return false;
+        }
+        catch (InvalidTimeZoneException)
+        {
+            return false;
+        }
+    }
 }
 
 /// <summary>
@@ -62,6 +86,7 @@ public static class InboxAuthentication
             .Validate(o => !string.IsNullOrWhiteSpace(o.ClientId), "Inbox:ClientId is missing: the inbox's client id at the therapists' OpenID Connect provider.")
             .Validate(o => !string.IsNullOrWhiteSpace(o.ClientSecret), "Inbox:ClientSecret is missing: the inbox's client secret at the therapists' OpenID Connect provider.")
             .Validate(o => !string.IsNullOrWhiteSpace(o.TherapistClaim), "Inbox:TherapistClaim is missing: the id_token claim naming the therapist's PractitionerRole.")
+            .Validate(o => o.HasKnownZone(), "Inbox:TimeZone must be an IANA time zone id (such as America/Chicago): the practice's time, in which sessions are typed.")
             .Validate(o => o.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains("openid", StringComparer.Ordinal), "Inbox:Scopes must include openid.")
             .Validate(o => !o.RequireHttpsMetadata || o.Authority.StartsWith("https://", StringComparison.Ordinal),
                 "Inbox:Authority must be an https URL (Inbox:RequireHttpsMetadata is true).")
