@@ -143,6 +143,24 @@ public static class ConformanceEndpoints
                                 "and remainingSessions. A session past the prescribed count or validity, on a body site not prescribed, or on a referral " +
                                 "not accepted is a 422 naming the parameter; the same session sent again is answered with what was stored; If-Match guards " +
                                 "against stale changes.",
+                            ("Task", Referrals.TaskParameters.CompleteOperation) =>
+                                "Completes the course, by the therapist the referral is assigned to (from session completed; after a no-show with a " +
+                                "'reason'), with a Parameters body: 'outcome' (valueString, plain text) is how the course went and is required once a " +
+                                "session has been recorded, because the physician who prescribed the treatment is owed its result; a course closed with " +
+                                "no session recorded (a no-show) may omit it. 'recommendations' (valueString, plain text, optional, only with an outcome) " +
+                                "is what should happen next; 'reason' where the state machine needs one (closing after a no-show). The discharge summary " +
+                                "is stored as Task.output (discharge-outcome, discharge-recommendations) in the same transaction that completes the Task and " +
+                                "the ServiceRequest, and the physician is notified. A missing outcome is a 400 naming Parameters.parameter.where(name='outcome'); " +
+                                "If-Match guards against stale changes.",
+                            ("Task", "decline") =>
+                                "Declines the referral, by the therapist it is sent to, with a Parameters body carrying 'reason' (required, plain text); " +
+                                "the physician is notified with the reason. If-Match guards against stale changes.",
+                            ("Task", Referrals.TaskParameters.RequestRenewalOperation) =>
+                                "Asks the physician to renew the prescription, by the therapist the referral is assigned to, while it is accepted or under " +
+                                "treatment (otherwise 409): a Parameters body with 'reason' (valueString, plain text, required) and 'sessions' (valueInteger " +
+                                "1-52, optional: the additional sessions asked for). Stored as a Task.output renewal-request (valueAnnotation: time, text, " +
+                                "author; the sessions in the renewal-additional-sessions extension), earlier requests kept; the physician is notified. " +
+                                "Answers the changed Task; If-Match guards against stale changes.",
                             ("Task", _) =>
                                 "A transition of the referral's Task, checked by the referral state machine; a Parameters body with 'reason' where one is needed; If-Match guards against stale changes.",
                             _ => null,

@@ -15,8 +15,11 @@ namespace Referral.Functions.Notifications;
 /// <summary>
 /// The queue-triggered function <c>referral-notify</c> (queue <c>referral-notifications</c>): tells the therapist of a
 /// new referral, reminds them of one left unanswered, tells the physician when it stays unanswered, and warns both
-/// before a prescription expires. Messages carry no patient data (email is not a place for it): they say what
-/// happened and link to the referral. Each kind is sent once per referral, so a redelivered message sends nothing.
+/// before a prescription expires; tells the physician when the therapist declines (with the reason), completes the
+/// course (with the discharge outcome and recommendations) or asks for a renewal (with the reason and sessions asked).
+/// Messages carry no patient identity (email is not a place for it): they say what happened and link to the referral,
+/// and the only clinical words in them are the therapist's own answer to the physician. Each kind is sent once per
+/// referral (each renewal request once), so a redelivered message sends nothing.
 /// </summary>
 public static partial class NotificationFunction
 {
@@ -63,7 +66,9 @@ public static partial class NotificationFunction
         {
         }
 
-        if (message?.Referral is null || message.Kind is not (ReferralEvent.Submitted or TherapistReminder or PhysicianUnanswered or PrescriptionExpiring))
+        if (message?.Referral is null || message.Kind is not (ReferralEvent.Submitted or TherapistReminder or PhysicianUnanswered or PrescriptionExpiring
+                or ReferralEvent.Completed or ReferralEvent.Declined or ReferralEvent.RenewalRequested)
+            || (message.Kind == ReferralEvent.RenewalRequested && message.Ordinal is not > 0))
         {
             return InvocationResponse.Failed("The message is not a referral event.", StatusCodes.Status400BadRequest);
         }
@@ -77,7 +82,21 @@ public static partial class NotificationFunction
                 : InvocationResponse.Ok("The referral is not stored; nothing to tell.");
         }
 
-        var sent = Flag("Sent", message.Kind);
+        // A change's event is queued while the change is written: wait for its version, and tell nothing when the Task
+        // moved past it without the change (the write lost a race and the caller was told so).
+        if (message.Version is { } version && referral.Version < version)
+        {
+            return invocation!.InsertionTime() is { } queuedAt && services.Time.GetUtcNow() - queuedAt < NotYetStoredFor
+                ? InvocationResponse.Failed("The change is not stored yet; the message will be retried.", StatusCodes.Status503ServiceUnavailable)
+                : InvocationResponse.Ok("The change was never stored; nothing to tell.");
+        }
+
+        if (!Happened(message, referral.Task))
+        {
+            return InvocationResponse.Ok("The Task does not hold this change; nothing to tell.");
+        }
+
+        var sent = Flag("Sent", message.Kind) + (message.Ordinal?.ToString(CultureInfo.InvariantCulture) ?? "");
         var work = await services.Store.WorkAsync(referral.Id, cancellationToken);
         if (work.Has(sent))
         {
@@ -90,7 +109,7 @@ public static partial class NotificationFunction
         }
 
         var therapist = await services.Directory.FindAsync(referral.Owner, cancellationToken);
-        var messages = Compose(message.Kind, referral, therapist, services).ToList();
+        var messages = Compose(message, referral, therapist, services).ToList();
         if (messages.Count == 0)
         {
             LogNoAddress(services.Logger, message.Kind, referral.Id);
@@ -106,8 +125,18 @@ public static partial class NotificationFunction
         return InvocationResponse.Ok($"Sent {messages.Count} message(s).");
     }
 
-    private static IEnumerable<MimeMessage> Compose(string kind, StoredReferral referral, PractitionerRole? therapist, Services services)
+    /// <summary>Whether the stored Task holds the change the event tells of (events of no change always hold).</summary>
+    private static bool Happened(ReferralEvent message, Hl7.Fhir.Model.Task task) => message.Kind switch
     {
+        ReferralEvent.Completed => ReferralTaskStates.StateOf(task) == ReferralTaskState.Completed,
+        ReferralEvent.Declined => ReferralTaskStates.StateOf(task) == ReferralTaskState.Declined,
+        ReferralEvent.RenewalRequested => ReferralTasks.RenewalRequestsOf(task).Count >= message.Ordinal,
+        _ => true,
+    };
+
+    private static IEnumerable<MimeMessage> Compose(ReferralEvent message, StoredReferral referral, PractitionerRole? therapist, Services services)
+    {
+        var kind = message.Kind;
         var link = $"{services.SmartApp.Value.BaseUrl.TrimEnd('/')}/inbox/referrals/{Uri.EscapeDataString(referral.Id)}";
         var therapistEmail = therapist?.Telecom.FirstOrDefault(t => t.System == ContactPoint.ContactPointSystem.Email)?.Value;
         var therapistName = therapist?.Practitioner?.Display ?? referral.Task.Owner?.Display ?? "the therapist";
@@ -147,8 +176,35 @@ public static partial class NotificationFunction
                 }
 
                 break;
+            case ReferralEvent.Declined when physicianEmail is not null:
+                yield return Message(services, kind, referral, physicianEmail, "Your medical-massage referral was declined",
+                    $"Your medical-massage referral {referral.Id} of {written} was declined by {therapistName}.\n\n" +
+                    $"Reason given: {referral.Task.StatusReason?.Text ?? "none"}\n\n" +
+                    $"You may wish to choose another therapist: {OpenTheApp}\n");
+                break;
+            case ReferralEvent.Completed when physicianEmail is not null:
+                var summary = ReferralTasks.DischargeSummaryOf(referral.Task);
+                var closing = summary is null
+                    ? $"The course was closed without a discharge summary. Reason given: {referral.Task.StatusReason?.Text ?? "none"}\n"
+                    : $"Outcome:\n{summary.Outcome}\n\nRecommendations:\n{summary.Recommendations ?? "none given"}\n";
+                yield return Message(services, kind, referral, physicianEmail, "Medical-massage course completed",
+                    $"{therapistName} has completed the medical-massage course of your referral {referral.Id} of {written}: " +
+                    $"{recorded} of {prescribed} sessions recorded.\n\n{closing}\nThe progress chart and the session results: {OpenTheApp}\n");
+                break;
+            case ReferralEvent.RenewalRequested when physicianEmail is not null:
+                var renewal = ReferralTasks.RenewalRequestsOf(referral.Task)[message.Ordinal!.Value - 1];
+                var asked = renewal.AdditionalSessions is { } more ? string.Create(CultureInfo.InvariantCulture, $"{more} more sessions") : "no number of sessions given";
+                yield return Message(services, kind, referral, physicianEmail,
+                    "A therapist asks you to renew a medical-massage prescription",
+                    $"{therapistName} asks you to renew the medical-massage prescription {referral.Id} of {written} " +
+                    $"({recorded} of {prescribed} sessions recorded; valid until {validUntil}).\n\n" +
+                    $"Reason given: {renewal.Reason}\nAsked for: {asked}\n\n" +
+                    $"A renewal is a new referral: {OpenTheApp}\n", occurrence: message.Ordinal);
+                break;
         }
     }
+
+    private const string OpenTheApp = "open the patient's chart and launch the referral app.";
 
     private static string? PhysicianEmail(StoredReferral referral, NotificationOptions options)
     {
@@ -157,12 +213,12 @@ public static partial class NotificationFunction
             ?? (string.IsNullOrWhiteSpace(options.PhysicianFallback) ? null : options.PhysicianFallback);
     }
 
-    private static MimeMessage Message(Services services, string kind, StoredReferral referral, string to, string subject, string body)
+    private static MimeMessage Message(Services services, string kind, StoredReferral referral, string to, string subject, string body, int? occurrence = null)
     {
         var message = new MimeMessage
         {
-            // One id per referral and kind: a mail client (and the pickup folder) sees a resend as the same message.
-            MessageId = $"{kind}.{referral.Id}@{new Uri(services.SmartApp.Value.BaseUrl).Host}",
+            // One id per referral and kind (and renewal request): a mail client (and the pickup folder) sees a resend as the same message.
+            MessageId = $"{kind}{(occurrence is { } n ? "-" + n.ToString(CultureInfo.InvariantCulture) : "")}.{referral.Id}@{new Uri(services.SmartApp.Value.BaseUrl).Host}",
             Subject = subject,
             Date = services.Time.GetUtcNow(),
             Body = new TextPart("plain") { Text = body },

@@ -31,7 +31,7 @@ public static class ReferralEndpoints
         ["accept"] = ReferralTaskState.Accepted,
         ["decline"] = ReferralTaskState.Declined,
         ["cancel"] = ReferralTaskState.Cancelled,
-        ["complete"] = ReferralTaskState.Completed,
+        [TaskParameters.CompleteOperation] = ReferralTaskState.Completed,
     };
 
     public static IEndpointRouteBuilder MapReferrals(this IEndpointRouteBuilder app)
@@ -48,6 +48,9 @@ public static class ReferralEndpoints
                 .RequireAuthorization()
                 .WithName($"task-{operation}");
         }
+
+        app.MapPost($"/api/fhir/Task/{{id}}/${TaskParameters.RequestRenewalOperation}", RequestRenewalAsync)
+            .RequireAuthorization(ApiAuthentication.TherapistPolicy).WithName($"task-{TaskParameters.RequestRenewalOperation}");
 
         return app;
     }
@@ -410,7 +413,9 @@ public static class ReferralEndpoints
 
     /// <summary>
     /// <c>POST /api/fhir/Task/{id}/$accept|$decline|$cancel|$complete</c>, with a Parameters body carrying
-    /// <c>reason</c> where one is needed. <c>If-Match</c> with the version last read makes a stale change a 412.
+    /// <c>reason</c> where one is needed, and on <c>$complete</c> the discharge summary (<c>outcome</c>, required once a
+    /// session was recorded, and <c>recommendations</c>), stored on the Task in the same transaction. <c>If-Match</c> with
+    /// the version last read makes a stale change a 412. A decline or completion is told to the physician.
     /// </summary>
     private static async Task<FhirResult> TransitionAsync(HttpContext http, string id, string operation, Services services, CancellationToken cancellationToken)
     {
@@ -419,42 +424,22 @@ public static class ReferralEndpoints
             return invalid;
         }
 
-        var reason = (string?)null;
+        var input = TransitionInput.None;
         if (http.Request.ContentLength is > 0 || http.Request.Headers.ContentType.Count > 0)
         {
-            var (json, error) = await FhirBody.ReadAsync(http.Request, cancellationToken);
-            if (error is not null)
+            var (parameters, bodyError) = await ReadParametersAsync(http, cancellationToken);
+            if (bodyError is not null)
             {
-                return error;
+                return bodyError;
             }
 
-            if (!FhirJson.TryParse<Parameters>(json!, out var parameters, out var parseOutcome))
+            var (read, readError) = TaskParameters.ReadTransition(operation, parameters!);
+            if (readError is not null)
             {
-                return Outcome.Of(parseOutcome, StatusCodes.Status400BadRequest);
+                return readError;
             }
 
-            var unknown = parameters!.Parameter.FirstOrDefault(p => p.Name is not ("reason" or "note"));
-            if (unknown is not null)
-            {
-                return Outcome.BadRequest($"${operation} takes a 'reason', not '{unknown.Name}'.", $"Parameters.parameter.where(name='{unknown.Name}')");
-            }
-
-            reason = parameters.Parameter.FirstOrDefault(p => p.Name == "reason")?.Value switch
-            {
-                FhirString text => text.Value,
-                CodeableConcept concept => concept.Text ?? concept.Coding.FirstOrDefault()?.Display,
-                null => null,
-                _ => "",
-            };
-            if (PlainText.LooksLikeMarkup(reason))
-            {
-                return Outcome.BadRequest("reason must be plain text, without markup.", "Parameters.parameter.where(name='reason').value");
-            }
-
-            if (reason == "")
-            {
-                return Outcome.BadRequest("reason must be a valueString or a valueCodeableConcept.", "Parameters.parameter.where(name='reason').value");
-            }
+            input = read!;
         }
 
         var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
@@ -464,10 +449,9 @@ public static class ReferralEndpoints
             return Outcome.NotFound("Task", id);
         }
 
-        if (http.Request.Headers.IfMatch.Count > 0 && http.Request.Headers.IfMatch.ToString() != ETagOf(referral))
+        if (StaleIfMatch(http, referral) is { } stale)
         {
-            return Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
-                $"The Task has changed since you read it (it is now {ETagOf(referral)}): read it again and retry.");
+            return stale;
         }
 
         var actor = caller.Kind == CallerKind.Physician ? TaskActor.Physician : TaskActor.Therapist;
@@ -477,15 +461,27 @@ public static class ReferralEndpoints
             To = Operations[operation],
             Actor = actor,
             ActorReference = actor == TaskActor.Therapist ? referral.Task.Owner?.Reference : null,
-            Reason = reason,
+            Reason = input.Reason,
         }, now);
         if (!change.Succeeded)
         {
-            var issues = change.Outcome.Issue;
-            var statusCode = issues.Any(i => i.Code == OperationOutcome.IssueType.Forbidden) ? StatusCodes.Status403Forbidden
-                : issues.Any(i => i.Code == OperationOutcome.IssueType.BusinessRule) ? StatusCodes.Status409Conflict
-                : StatusCodes.Status422UnprocessableEntity;
-            return Outcome.Of(change.Outcome, statusCode);
+            return Refused(change.Outcome);
+        }
+
+        var task = change.Task!;
+        if (operation == TaskParameters.CompleteOperation)
+        {
+            if (input.Outcome is not null)
+            {
+                task = ReferralTasks.WithDischargeSummary(task, new DischargeSummary(input.Outcome, input.Recommendations));
+            }
+            else if (ReferralTasks.RequiresDischargeOutcome(referral.Task) || input.Recommendations is not null)
+            {
+                return Outcome.Of(Outcomes.From([Outcomes.Error(ValidationRules.DischargeOutcomeRequired, OperationOutcome.IssueType.Required,
+                    TaskParameters.Path("outcome"),
+                    "'outcome' is required: a valueString telling the physician how the course went (sessions were recorded, or recommendations given).")]),
+                    StatusCodes.Status400BadRequest);
+            }
         }
 
         ServiceRequest? request = null;
@@ -495,15 +491,118 @@ public static class ReferralEndpoints
             request.Status = requestStatus;
         }
 
-        var updated = await services.Store.UpdateAsync(referral, change.Task!, request, now, cancellationToken);
+        // The physician's notice is queued while the change is written (the consumer waits for this version, and sends
+        // nothing if the write loses a race), so a change that is stored is never left untold.
+        var notice = operation switch
+        {
+            TaskParameters.CompleteOperation => ReferralEvent.Completed,
+            "decline" => ReferralEvent.Declined,
+            _ => null,
+        };
+        var queued = notice is null
+            ? Task.CompletedTask
+            : services.Notifications.EnqueueAsync(new ReferralEvent(notice, referral.Id) { Version = referral.Version + 1 }, cancellationToken);
+        var updated = await services.Store.UpdateAsync(referral, task, request, now, cancellationToken);
+        await queued;
         if (updated is null)
         {
-            return Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
-                "The Task changed while this change was being made: read it again and retry.");
+            return ChangedMeanwhile();
         }
 
         await services.Audit.RecordAsync(Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);
         return new FhirResult(updated.Task) { ETag = ETagOf(updated) };
+    }
+
+    /// <summary>
+    /// <c>POST /api/fhir/Task/{id}/$request-renewal</c>, by the therapist the referral is assigned to, while it is accepted
+    /// or under treatment: a Parameters body with <c>reason</c> (required) and <c>sessions</c> (1-52, optional). The
+    /// request is added to the Task's output (earlier ones are kept) and the physician is told.
+    /// </summary>
+    private static async Task<FhirResult> RequestRenewalAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        if (InvalidId(id) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var (parameters, bodyError) = await ReadParametersAsync(http, cancellationToken);
+        if (bodyError is not null)
+        {
+            return bodyError;
+        }
+
+        var (input, readError) = TaskParameters.ReadRenewal(parameters!);
+        if (readError is not null)
+        {
+            return readError;
+        }
+
+        var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
+        if (referral is null)
+        {
+            await services.Audit.RecordAsync(Denied(http, caller, "operation", $"Task/{id}"), cancellationToken);
+            return Outcome.NotFound("Task", id);
+        }
+
+        if (StaleIfMatch(http, referral) is { } stale)
+        {
+            return stale;
+        }
+
+        if (!ReferralTasks.CanRequestRenewal(referral.Task))
+        {
+            return Refused(Outcomes.From([Outcomes.Error(ValidationRules.RenewalNotUnderTreatment, OperationOutcome.IssueType.BusinessRule, "Task.status",
+                $"A renewal can be requested only while the referral is accepted or under treatment; this one is {ReferralTaskStates.StateOf(referral.Task)?.ToString() ?? "in no known state"}.")]));
+        }
+
+        var now = services.Time.GetUtcNow();
+        var task = ReferralTasks.WithRenewalRequest(referral.Task, new RenewalRequest(now, input!.Reason, input.Sessions));
+        var queued = services.Notifications.EnqueueAsync(new ReferralEvent(ReferralEvent.RenewalRequested, referral.Id)
+        {
+            Version = referral.Version + 1,
+            Ordinal = ReferralTasks.RenewalRequestsOf(task).Count,
+        }, cancellationToken);
+        var updated = await services.Store.UpdateAsync(referral, task, null, now, cancellationToken);
+        await queued;
+        if (updated is null)
+        {
+            return ChangedMeanwhile();
+        }
+
+        await services.Audit.RecordAsync(Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);
+        return new FhirResult(updated.Task) { ETag = ETagOf(updated) };
+    }
+
+    private static async Task<(Parameters? Parameters, FhirResult? Error)> ReadParametersAsync(HttpContext http, CancellationToken cancellationToken)
+    {
+        var (json, error) = await FhirBody.ReadAsync(http.Request, cancellationToken);
+        if (error is not null)
+        {
+            return (null, error);
+        }
+
+        return FhirJson.TryParse<Parameters>(json!, out var parameters, out var parseOutcome)
+            ? (parameters, null)
+            : (null, Outcome.Of(parseOutcome, StatusCodes.Status400BadRequest));
+    }
+
+    private static FhirResult? StaleIfMatch(HttpContext http, StoredReferral referral) =>
+        http.Request.Headers.IfMatch.Count > 0 && http.Request.Headers.IfMatch.ToString() != ETagOf(referral)
+            ? Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
+                $"The Task has changed since you read it (it is now {ETagOf(referral)}): read it again and retry.")
+            : null;
+
+    private static FhirResult ChangedMeanwhile() => Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
+        "The Task changed while this change was being made: read it again and retry.");
+
+    /// <summary>A refused change: 403 when the actor may not make it, 409 when the referral's state does not allow it, else 422.</summary>
+    private static FhirResult Refused(OperationOutcome outcome)
+    {
+        var issues = outcome.Issue;
+        var statusCode = issues.Any(i => i.Code == OperationOutcome.IssueType.Forbidden) ? StatusCodes.Status403Forbidden
+            : issues.Any(i => i.Code == OperationOutcome.IssueType.BusinessRule) ? StatusCodes.Status409Conflict
+            : StatusCodes.Status422UnprocessableEntity;
+        return Outcome.Of(outcome, statusCode);
     }
 
     private static async Task<(Caller Caller, StoredReferral? Referral)> LoadAsync(HttpContext http, string id, Services services, CancellationToken cancellationToken)

@@ -7,6 +7,24 @@ namespace Referral.Functions.Referrals;
 public sealed record ReferralEvent(string Kind, string Referral)
 {
     public const string Submitted = "referral-submitted";
+
+    /// <summary>The therapist completed the course; the physician is told its outcome.</summary>
+    public const string Completed = "completed";
+
+    /// <summary>The therapist declined the referral; the physician is told why.</summary>
+    public const string Declined = "declined";
+
+    /// <summary>The therapist asked for the prescription to be renewed; the physician is told why and for how many sessions.</summary>
+    public const string RenewalRequested = "renewal-requested";
+
+    /// <summary>
+    /// For a change of the Task: the version it makes. The event is queued while the change is written, so the consumer
+    /// waits for that version, and sends nothing when the stored Task passed it without the change (the write lost a race).
+    /// </summary>
+    public int? Version { get; init; }
+
+    /// <summary>For a renewal request: which one (1 for the first), so each is told once and a later one is told too.</summary>
+    public int? Ordinal { get; init; }
 }
 
 /// <summary>

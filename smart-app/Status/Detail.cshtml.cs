@@ -1,5 +1,6 @@
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Mvc;
+using Referral.Model.Tasks;
 using Referral.SmartApp.Ehr;
 using Referral.SmartApp.Launch;
 using Referral.SmartApp.Referrals;
@@ -7,8 +8,9 @@ using Referral.SmartApp.Referrals;
 namespace Referral.SmartApp.Status;
 
 /// <summary>
-/// One referral: its status, the timeline of its changes, sessions done and remaining, the pain chart (server-made
-/// SVG) and the Observations as a table. The physician may cancel it while it is open.
+/// One referral: its status (with the therapist's reason for a decline), the discharge summary of a completed course,
+/// the therapist's latest renewal request, the timeline of its changes, sessions done and remaining, the pain chart
+/// (server-made SVG) and the Observations as a table. The physician may cancel it while it is open.
 /// </summary>
 public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader records, FunctionsApi functions, TimeProvider time) : LaunchedPage(contexts, records)
 {
@@ -19,6 +21,12 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
     public IReadOnlyList<TimelineEvent> Events { get; private set; } = [];
 
     public IReadOnlyList<Observation> Observations { get; private set; } = [];
+
+    /// <summary>The therapist's discharge summary, once the course is completed with one.</summary>
+    public DischargeSummary? Discharge { get; private set; }
+
+    /// <summary>The therapist's latest request to renew the prescription, if any.</summary>
+    public RenewalRequest? Renewal { get; private set; }
 
     public string? ServiceProblem { get; private set; }
 
@@ -88,6 +96,12 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
             }
 
             Status = ReferralStatus.Of(Referral, await task, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
+            if (await task is { } stored)
+            {
+                Discharge = ReferralTasks.DischargeSummaryOf(stored);
+                Renewal = ReferralTasks.RenewalRequestOf(stored);
+            }
+
             Events = Timeline.Of(Referral, await task, await procedures);
             Observations = [.. (await observations).OrderBy(o => (o.Effective as FhirDateTime)?.Value, StringComparer.Ordinal)];
         }

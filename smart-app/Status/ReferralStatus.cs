@@ -47,7 +47,7 @@ public sealed record TimelineEvent(DateTimeOffset When, string What);
 
 public static class Timeline
 {
-    /// <summary>Sent, accepted, each session, and the end (declined, cancelled, completed), from the Task and the Procedures.</summary>
+    /// <summary>Sent, accepted, each session, each renewal request, and the end (declined, cancelled, completed), from the Task and the Procedures.</summary>
     public static IReadOnlyList<TimelineEvent> Of(ServiceRequest request, Hl7.Fhir.Model.Task? task, IReadOnlyList<Procedure> sessions)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -72,6 +72,11 @@ public static class Timeline
             {
                 events.Add(new TimelineEvent(when, string.Create(CultureInfo.InvariantCulture, $"Session {number} of {prescribed}")));
             }
+        }
+
+        foreach (var renewal in task is null ? [] : ReferralTasks.RenewalRequestsOf(task))
+        {
+            events.Add(new TimelineEvent(renewal.When, "Renewal requested by the therapist"));
         }
 
         var state = task is null ? null : ReferralTaskStates.StateOf(task);

@@ -31,10 +31,12 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
         string[] Interactions(string type) => [.. resources[type].Interaction.Select(i => i.Code!.Value.ToString()).Order()];
         Assert.Equal(["Create", "Read", "SearchType"], Interactions("ServiceRequest"));
         Assert.Equal(["Read", "SearchType"], Interactions("Task"));
-        Assert.Equal(["accept", "cancel", "complete", "decline", "record-session"], resources["Task"].Operation.Select(o => o.Name).Order());
+        Assert.Equal(["accept", "cancel", "complete", "decline", "record-session", "request-renewal"], resources["Task"].Operation.Select(o => o.Name).Order());
         Assert.Equal(["SearchType"], Interactions("Observation"));
         Assert.Equal(["SearchType"], Interactions("Procedure"));
         Assert.Contains("Parameters body with start", resources["Task"].Operation.Single(o => o.Name == "record-session").Documentation, StringComparison.Ordinal);
+        Assert.Contains("Parameters.parameter.where(name='outcome')", resources["Task"].Operation.Single(o => o.Name == "complete").Documentation, StringComparison.Ordinal);
+        Assert.Contains("'sessions' (valueInteger", resources["Task"].Operation.Single(o => o.Name == "request-renewal").Documentation, StringComparison.Ordinal);
         Assert.Contains("expand", resources["ValueSet"].Operation.Select(o => o.Name));
         Assert.Contains(resources["ServiceRequest"].SupportedProfile, p => p!.EndsWith("MedicalMassageServiceRequest", StringComparison.Ordinal));
     }

@@ -18,7 +18,8 @@ namespace Referral.Tests.Infrastructure;
 public sealed class ReferralScenario : IAsyncDisposable
 {
     public ReferralScenario(
-        AzuriteFixture azurite, TestIdentity identity, string? ehr = null, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? time = null)
+        AzuriteFixture azurite, TestIdentity identity, string? ehr = null, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? time = null,
+        string? physician = null)
     {
         ArgumentNullException.ThrowIfNull(azurite);
         Identity = identity;
@@ -28,7 +29,7 @@ public sealed class ReferralScenario : IAsyncDisposable
         Therapist = $"t-{suffix}";
         OtherTherapist = $"t2-{suffix}";
         MldTherapist = $"mld-{suffix}";
-        Physician = $"dr-{suffix}";
+        Physician = physician ?? $"dr-{suffix}";
         Patient = $"pat-{suffix}";
     }
 

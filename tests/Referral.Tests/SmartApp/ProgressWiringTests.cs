@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Referral.Functions.Referrals;
 using Referral.Tests.Infrastructure;
+using Referral.Tests.Referrals;
 using static Referral.Tests.SmartApp.ReferralFormTests;
 using Task = System.Threading.Tasks.Task;
 
@@ -24,28 +25,9 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
         using var ehr = new FakeEhr();
         await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity, functionsTime: new FakeTimeProvider(noon));
         using var browser = await harness.StartAsync();
-        var steps = await harness.LaunchAsync(browser);
-        var html = await browser.GetStringAsync(new Uri(steps.FormPath!, UriKind.Relative), Ct);
-        using var review = await browser.PostAsync(new Uri(steps.FormPath + "?handler=Review", UriKind.Relative), Form(html,
-            ("Input.Diagnoses", "G56.01"), ("Input.Sites", "Wrist:Right"), ("Input.Sites", "Hand:Right"), ("Input.Sessions", "6"), ("Input.FrequencyTimes", "1"),
-            ("Input.FrequencyUnit", "Week"), ("Input.Minutes", "60"), ("Input.ValidityDays", "90"), ("Input.CoverageId", "dana-whitfield-coverage"),
-            ("Input.ClaimNumbers[dana-whitfield-coverage]", "WC-2026-004817"), ("Input.Therapist", "therapist-sam-rivera")), Ct);
-        var summary = await browser.GetStringAsync(review.Headers.Location!, Ct);
-        using var sent = await browser.PostAsync(new Uri(review.Headers.Location + "?handler=Send", UriKind.Relative), Form(summary), Ct);
-        Assert.Equal(HttpStatusCode.SeeOther, sent.StatusCode);
-        var detailPath = sent.Headers.Location!.ToString();
-
-        var store = harness.Functions.Services.GetRequiredService<ReferralStore>();
-        var id = Assert.Single(await store.FindAsync(ReferralLookup.Patient, ehr.FhirBase, "Patient/" + FakeEhr.PatientId, Ct)).Id;
+        var (detailPath, id) = await SendAndAcceptAsync(harness, browser, ehr);
         using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera"));
-        using var accepted = await therapist.PostAsync(ReferralScenario.Url($"/api/fhir/Task/{id}/$accept"), null, Ct);
-        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
-        foreach (var (hoursBeforeNoon, before, after) in new[] { (3, 7, 5), (1, 5, 2) })
-        {
-            using var session = await therapist.PostAsync(ReferralScenario.Url($"/api/fhir/Task/{id}/$record-session"),
-                ReferralScenario.Body(ReferralScenario.Session(noon.AddHours(-hoursBeforeNoon), painBefore: before, painAfter: after)), Ct);
-            Assert.True(session.IsSuccessStatusCode, await session.Content.ReadAsStringAsync(Ct));
-        }
+        await RecordSessionsAsync(therapist, id, noon);
 
         var detail = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
 
@@ -57,5 +39,113 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
         var table = detail[detail.IndexOf("<table class=\"observations\">", StringComparison.Ordinal)..];
         table = table[..table.IndexOf("</table>", StringComparison.Ordinal)];
         Assert.Equal(1 + 8, table.Split("<tr>").Length - 1);
+        Assert.DoesNotContain("data-renewal", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-discharge", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_status_page_shows_the_therapists_renewal_request_as_a_notice_and_the_discharge_summary_once_completed()
+    {
+        var noon = new DateTimeOffset(DateTime.UtcNow.Date.AddHours(12), TimeSpan.Zero);
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity, functionsTime: new FakeTimeProvider(noon));
+        using var browser = await harness.StartAsync();
+        var (detailPath, id) = await SendAndAcceptAsync(harness, browser, ehr);
+        using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera"));
+        await RecordSessionsAsync(therapist, id, noon);
+
+        using (var renewal = await CourseCloseAndRenewalTests.PostAsync(therapist, id, "request-renewal",
+                   CourseCloseAndRenewalTests.Renewal("Grip still weak & night pain 3 weeks ago.", 4)))
+        {
+            Assert.Equal(HttpStatusCode.OK, renewal.StatusCode);
+        }
+
+        var renewed = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
+        using (var completed = await CourseCloseAndRenewalTests.PostAsync(therapist, id, "complete",
+                   CourseCloseAndRenewalTests.Discharge("Pain 7 to 2 over two sessions.", "Home stretches; see the physician if numbness returns.")))
+        {
+            Assert.Equal(HttpStatusCode.OK, completed.StatusCode);
+        }
+
+        var closed = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
+
+        var notice = Section(renewed, "data-renewal");
+        Assert.Contains("The therapist asks you to renew this prescription", notice, StringComparison.Ordinal);
+        // The reason is the therapist's free text: encoded on the page.
+        Assert.Contains("Grip still weak &amp; night pain 3 weeks ago.", notice, StringComparison.Ordinal);
+        Assert.Contains("4 more", notice, StringComparison.Ordinal);
+        Assert.Contains(noon.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture), notice, StringComparison.Ordinal);
+        Assert.Contains("Renewal requested by the therapist", renewed, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-discharge", renewed, StringComparison.Ordinal);
+        var discharge = Section(closed, "data-discharge");
+        Assert.Contains("Pain 7 to 2 over two sessions.", discharge, StringComparison.Ordinal);
+        Assert.Contains("Home stretches; see the physician if numbness returns.", discharge, StringComparison.Ordinal);
+        Assert.Contains("data-status=\"completed\"", closed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_status_page_shows_why_the_therapist_declined()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity);
+        using var browser = await harness.StartAsync();
+        var (detailPath, id) = await SendFromTheFormAsync(harness, browser, ehr);
+        using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera"));
+
+        using (var declined = await CourseCloseAndRenewalTests.PostAsync(therapist, id, "decline", ReferralScenario.Reason("No openings until March.")))
+        {
+            Assert.Equal(HttpStatusCode.OK, declined.StatusCode);
+        }
+
+        var detail = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
+
+        Assert.Contains("data-status=\"declined\"", detail, StringComparison.Ordinal);
+        Assert.Contains("No openings until March.", detail, StringComparison.Ordinal);
+    }
+
+    /// <summary>The section of the page that carries <paramref name="marker"/>, up to its end.</summary>
+    private static string Section(string html, string marker)
+    {
+        var start = html.IndexOf(marker, StringComparison.Ordinal);
+        Assert.True(start >= 0, $"The page has no {marker} section.");
+        return html[start..html.IndexOf("</section>", start, StringComparison.Ordinal)];
+    }
+
+    /// <summary>Sends a referral from the physician's form (carpal tunnel, 6 sessions, to Sam Rivera); its status page and id.</summary>
+    private static async Task<(string DetailPath, string Id)> SendFromTheFormAsync(SmartAppHarness harness, HttpClient browser, FakeEhr ehr)
+    {
+        var steps = await harness.LaunchAsync(browser);
+        var html = await browser.GetStringAsync(new Uri(steps.FormPath!, UriKind.Relative), Ct);
+        using var review = await browser.PostAsync(new Uri(steps.FormPath + "?handler=Review", UriKind.Relative), Form(html,
+            ("Input.Diagnoses", "G56.01"), ("Input.Sites", "Wrist:Right"), ("Input.Sites", "Hand:Right"), ("Input.Sessions", "6"), ("Input.FrequencyTimes", "1"),
+            ("Input.FrequencyUnit", "Week"), ("Input.Minutes", "60"), ("Input.ValidityDays", "90"), ("Input.CoverageId", "dana-whitfield-coverage"),
+            ("Input.ClaimNumbers[dana-whitfield-coverage]", "WC-2026-004817"), ("Input.Therapist", "therapist-sam-rivera")), Ct);
+        var summary = await browser.GetStringAsync(review.Headers.Location!, Ct);
+        using var sent = await browser.PostAsync(new Uri(review.Headers.Location + "?handler=Send", UriKind.Relative), Form(summary), Ct);
+        Assert.Equal(HttpStatusCode.SeeOther, sent.StatusCode);
+
+        var store = harness.Functions.Services.GetRequiredService<ReferralStore>();
+        var id = Assert.Single(await store.FindAsync(ReferralLookup.Patient, ehr.FhirBase, "Patient/" + FakeEhr.PatientId, Ct)).Id;
+        return (sent.Headers.Location!.ToString(), id);
+    }
+
+    private async Task<(string DetailPath, string Id)> SendAndAcceptAsync(SmartAppHarness harness, HttpClient browser, FakeEhr ehr)
+    {
+        var (detailPath, id) = await SendFromTheFormAsync(harness, browser, ehr);
+        using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera"));
+        using var accepted = await therapist.PostAsync(ReferralScenario.Url($"/api/fhir/Task/{id}/$accept"), null, Ct);
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        return (detailPath, id);
+    }
+
+    /// <summary>Two sessions this morning: pain 7 then 5, and 5 then 2.</summary>
+    private static async Task RecordSessionsAsync(HttpClient therapist, string id, DateTimeOffset noon)
+    {
+        foreach (var (hoursBeforeNoon, before, after) in new[] { (3, 7, 5), (1, 5, 2) })
+        {
+            using var session = await therapist.PostAsync(ReferralScenario.Url($"/api/fhir/Task/{id}/$record-session"),
+                ReferralScenario.Body(ReferralScenario.Session(noon.AddHours(-hoursBeforeNoon), painBefore: before, painAfter: after)), Ct);
+            Assert.True(session.IsSuccessStatusCode, await session.Content.ReadAsStringAsync(Ct));
+        }
     }
 }

@@ -61,6 +61,26 @@ public sealed class StatusTests
         Assert.Equal(["Sent to the therapist", "Accepted by the therapist", "Session 1 of 6", "Session 2 of 6", "Session 3 of 6"], timeline.Select(e => e.What));
     }
 
+    [Fact]
+    public void A_renewal_request_shows_on_the_timeline_and_the_completed_Tasks_discharge_summary_reads_back()
+    {
+        var (request, task) = Referral();
+        var (_, treated, procedures) = Sessions(request, Move(task, ReferralTaskState.Accepted), 2);
+        time.Advance(TimeSpan.FromDays(1));
+        var renewal = new RenewalRequest(time.GetUtcNow(), "Grip still weak after two sessions.", 4);
+        var renewed = ReferralTasks.WithRenewalRequest(treated, renewal);
+        var completed = ReferralTasks.WithDischargeSummary(Move(renewed, ReferralTaskState.Completed), new DischargeSummary("Pain 7 to 3.", null));
+
+        var timeline = Timeline.Of(request, completed, procedures);
+
+        Assert.Equal(
+            ["Sent to the therapist", "Accepted by the therapist", "Session 1 of 6", "Session 2 of 6", "Renewal requested by the therapist", "Completed"],
+            timeline.Select(e => e.What));
+        Assert.Equal(renewal, ReferralTasks.RenewalRequestOf(completed));
+        Assert.Equal(new DischargeSummary("Pain 7 to 3.", null), ReferralTasks.DischargeSummaryOf(completed));
+        Assert.Equal("Completed", ReferralStatus.Of(request, completed, DateOnly.FromDateTime(Start.UtcDateTime)).Label);
+    }
+
     private (ServiceRequest Request, FhirTask Task) Referral()
     {
         var draft = ReferralScenario.DraftFactory.Draft();

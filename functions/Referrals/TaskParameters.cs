@@ -1,0 +1,147 @@
+using Hl7.Fhir.Model;
+using Referral.Functions.Fhir;
+using Referral.Model.Tasks;
+
+namespace Referral.Functions.Referrals;
+
+/// <summary>What a transition's Parameters body carries: the reason, and on <c>$complete</c> the discharge summary.</summary>
+public sealed record TransitionInput(string? Reason, string? Outcome, string? Recommendations)
+{
+    public static TransitionInput None { get; } = new(null, null, null);
+}
+
+/// <summary>What <c>$request-renewal</c>'s Parameters body carries.</summary>
+public sealed record RenewalInput(string Reason, int? Sessions);
+
+/// <summary>
+/// The Parameters bodies of the Task operations, read strictly: an unknown or repeated parameter, a value of the wrong
+/// type or free text with markup is a 400 naming the parameter (FHIRPath in issue.expression).
+/// </summary>
+public static class TaskParameters
+{
+    public const string CompleteOperation = "complete";
+    public const string RequestRenewalOperation = "request-renewal";
+
+    public static string Path(string name) => $"Parameters.parameter.where(name='{name}')";
+
+    /// <summary>The parameters each transition takes; 'note' is accepted (and not stored) as it always was.</summary>
+    public static IReadOnlyList<string> NamesOf(string operation) => operation == CompleteOperation
+        ? ["reason", "note", "outcome", "recommendations"]
+        : ["reason", "note"];
+
+    public static (TransitionInput? Input, FhirResult? Error) ReadTransition(string operation, Parameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (Refuse(operation, parameters, NamesOf(operation)) is { } refused)
+        {
+            return (null, refused);
+        }
+
+        var reason = parameters.Parameter.FirstOrDefault(p => p.Name == "reason")?.Value switch
+        {
+            FhirString text => text.Value,
+            CodeableConcept concept => concept.Text ?? concept.Coding.FirstOrDefault()?.Display,
+            null => null,
+            _ => "",
+        };
+        if (PlainText.LooksLikeMarkup(reason))
+        {
+            return (null, Outcome.BadRequest("reason must be plain text, without markup.", $"{Path("reason")}.value"));
+        }
+
+        if (reason == "")
+        {
+            return (null, Outcome.BadRequest("reason must be a valueString or a valueCodeableConcept.", $"{Path("reason")}.value"));
+        }
+
+        var (outcome, outcomeError) = Text(parameters, "outcome");
+        var (recommendations, recommendationsError) = Text(parameters, "recommendations");
+        if ((outcomeError ?? recommendationsError) is { } textError)
+        {
+            return (null, textError);
+        }
+
+        return (new TransitionInput(reason, outcome, recommendations), null);
+    }
+
+    public static (RenewalInput? Input, FhirResult? Error) ReadRenewal(Parameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (Refuse(RequestRenewalOperation, parameters, ["reason", "sessions"]) is { } refused)
+        {
+            return (null, refused);
+        }
+
+        var (reason, reasonError) = Text(parameters, "reason");
+        if (reasonError is not null)
+        {
+            return (null, reasonError);
+        }
+
+        if (reason is null)
+        {
+            return (null, Outcome.Error(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Required,
+                "'reason' is required: a valueString saying why the patient needs more sessions.", Path("reason")));
+        }
+
+        int? sessions = null;
+        if (parameters.Parameter.FirstOrDefault(p => p.Name == "sessions") is { } sessionsParameter)
+        {
+            if (sessionsParameter.Value is not Integer { Value: { } count })
+            {
+                return (null, Outcome.BadRequest("'sessions' is a valueInteger.", $"{Path("sessions")}.value"));
+            }
+
+            if (count is < 1 or > ReferralTasks.MaxRenewalSessions)
+            {
+                return (null, Outcome.BadRequest($"'sessions' (the additional sessions asked for) is 1 to {ReferralTasks.MaxRenewalSessions}.", $"{Path("sessions")}.value"));
+            }
+
+            sessions = count;
+        }
+
+        return (new RenewalInput(reason, sessions), null);
+    }
+
+    private static FhirResult? Refuse(string operation, Parameters parameters, IReadOnlyList<string> names)
+    {
+        foreach (var parameter in parameters.Parameter)
+        {
+            if (!names.Contains(parameter.Name, StringComparer.Ordinal))
+            {
+                return Outcome.BadRequest($"${operation} takes {string.Join(", ", names.Select(n => $"'{n}'"))}; not '{parameter.Name}'.", Path(parameter.Name ?? ""));
+            }
+        }
+
+        foreach (var name in names)
+        {
+            if (parameters.Parameter.Count(p => p.Name == name) > 1)
+            {
+                return Outcome.BadRequest($"'{name}' may be given once.", Path(name));
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A plain-text valueString parameter: null when absent or blank.</summary>
+    private static (string? Text, FhirResult? Error) Text(Parameters parameters, string name)
+    {
+        if (parameters.Parameter.FirstOrDefault(p => p.Name == name) is not { } parameter)
+        {
+            return (null, null);
+        }
+
+        if (parameter.Value is not FhirString text)
+        {
+            return (null, Outcome.BadRequest($"'{name}' is a valueString.", $"{Path(name)}.value"));
+        }
+
+        if (PlainText.LooksLikeMarkup(text.Value))
+        {
+            return (null, Outcome.BadRequest($"'{name}' must be plain text, without markup.", $"{Path(name)}.value"));
+        }
+
+        return (string.IsNullOrWhiteSpace(text.Value) ? null : text.Value.Trim(), null);
+    }
+}
