@@ -2,6 +2,7 @@ using System.Net;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using Referral.Model.Tasks;
 using Referral.SmartApp.Referrals;
 using Referral.SmartApp.Status;
 
@@ -35,6 +36,28 @@ public sealed class DetailModel(FunctionsApi functions, IOptions<InboxOptions> o
     /// <summary>The reason as typed, kept when the decline is refused.</summary>
     public string? DeclineReason { get; private set; }
 
+    public string? CompleteProblem { get; private set; }
+
+    public string? RenewalProblem { get; private set; }
+
+    /// <summary>The discharge form and the renewal form as typed, kept when refused.</summary>
+    public string? Outcome { get; private set; }
+
+    public string? Recommendations { get; private set; }
+
+    public string? RenewalReason { get; private set; }
+
+    public string? RenewalSessions { get; private set; }
+
+    /// <summary>The discharge summary, once the course is completed with one (the model reads it from the Task).</summary>
+    public DischargeSummary? Discharge => Referral is null ? null : ReferralTasks.DischargeSummaryOf(Referral.Task);
+
+    /// <summary>The latest renewal the therapist asked for, if any.</summary>
+    public RenewalRequest? Renewal => Referral is null ? null : ReferralTasks.RenewalRequestOf(Referral.Task);
+
+    /// <summary>Whether completing needs an outcome: once a session was recorded, the physician is owed a word on how it went.</summary>
+    public bool OutcomeRequired => Referral is not null && ReferralTasks.RequiresDischargeOutcome(Referral.Task);
+
     public DateTimeOffset Now => Time.GetUtcNow();
 
     public async Task<IActionResult> OnGetAsync(string id, string? done, CancellationToken cancellationToken)
@@ -58,6 +81,61 @@ public sealed class DetailModel(FunctionsApi functions, IOptions<InboxOptions> o
         DeclineReason = reason;
         return await ChangeAsync(id, "decline", FunctionsApi.Parameters(("reason", new FhirString(reason.Trim()))), etag, "declined", cancellationToken,
             problem => DeclineProblem = problem);
+    }
+
+    public async Task<IActionResult> OnPostCompleteAsync(string id, string? etag, string? outcome, string? recommendations, CancellationToken cancellationToken)
+    {
+        (Outcome, Recommendations) = (outcome, recommendations);
+        var caller = await CallerAsync();
+        if (string.IsNullOrWhiteSpace(outcome))
+        {
+            await ShowAsync(caller, id, cancellationToken);
+            if (OutcomeRequired)
+            {
+                CompleteProblem = "Describe the outcome of the course: the physician reads it in the discharge summary.";
+                Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+                return Page();
+            }
+        }
+
+        return await ChangeAsync(id, "complete", FunctionsApi.Parameters(
+                ("outcome", string.IsNullOrWhiteSpace(outcome) ? null : new FhirString(outcome.Trim())),
+                ("recommendations", string.IsNullOrWhiteSpace(recommendations) ? null : new FhirString(recommendations.Trim()))),
+            etag, "completed", cancellationToken, problem => CompleteProblem = problem);
+    }
+
+    public async Task<IActionResult> OnPostRenewalAsync(string id, string? etag, string? reason, string? sessions, CancellationToken cancellationToken)
+    {
+        (RenewalReason, RenewalSessions) = (reason, sessions);
+        int? additional = null;
+        if (!string.IsNullOrWhiteSpace(sessions))
+        {
+            if (!int.TryParse(sessions, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
+                || count is < 1 or > ReferralTasks.MaxRenewalSessions)
+            {
+                RenewalProblem = $"Additional sessions: a number from 1 to {ReferralTasks.MaxRenewalSessions}, or leave it empty.";
+            }
+            else
+            {
+                additional = count;
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            RenewalProblem = "Say why the patient needs more sessions: the physician decides on it.";
+        }
+
+        if (RenewalProblem is not null)
+        {
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return await ShowAsync(await CallerAsync(), id, cancellationToken);
+        }
+
+        return await ChangeAsync(id, "request-renewal", FunctionsApi.Parameters(
+                ("reason", new FhirString(reason!.Trim())),
+                ("sessions", additional is { } n ? new Integer(n) : null)),
+            etag, "renewal", cancellationToken, problem => RenewalProblem = problem);
     }
 
     /// <summary>Runs a Task operation; on success back to the page (303), else the page again with the API's reason.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using Hl7.Fhir.Model;
@@ -220,6 +221,54 @@ public sealed partial class InboxApps : IAsyncDisposable
         var body = await callback.Content.ReadAsStringAsync(ct);
         Assert.True(callback.StatusCode == HttpStatusCode.Redirect, $"{callback.StatusCode}: {body}");
         return new SignIn(callback.Headers.Location!.ToString(), callback.Headers.TryGetValues("Set-Cookie", out var cookies) ? [.. cookies] : []);
+    }
+
+    /// <summary>A therapist of this test, signed in, with a referral they accepted on its page.</summary>
+    public async Task<(HttpClient Browser, string Id)> AcceptedReferralAsync(string given, string family, int sessions = 6, DateOnly? validFrom = null, DateOnly? validUntil = null)
+    {
+        var therapist = await AddTherapistAsync(given, family);
+        var id = await SendReferralAsync(therapist, d => d with
+        {
+            Sessions = sessions,
+            ValidFrom = validFrom ?? d.ValidFrom,
+            ValidUntil = validUntil ?? d.ValidUntil,
+        });
+        var browser = Browser();
+        await SignInAsync(browser, therapist);
+        var html = await browser.GetStringAsync(new Uri($"/inbox/referrals/{id}", UriKind.Relative), TestContext.Current.CancellationToken);
+        using var accepted = await browser.PostAsync(new Uri($"/inbox/referrals/{id}?handler=Accept", UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = SmartAppHarness.AntiforgeryToken(html),
+        }), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.SeeOther, accepted.StatusCode);
+        return (browser, id);
+    }
+
+    /// <summary>The session form's fields: 45 minutes on the right wrist, myofascial release, pain 6 then 3, wrist extension 55 degrees, a SOAP note.</summary>
+    public static List<(string Name, string Value)> Session(DateTimeOffset start, string site = "Wrist:Right", string? subjective = null) =>
+    [
+        ("Input.Date", start.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
+        ("Input.Time", start.UtcDateTime.ToString("HH:mm", CultureInfo.InvariantCulture)),
+        ("Input.Minutes", "45"),
+        ("Input.Sites", site),
+        ("Input.Techniques", "myofascial-release"),
+        ("Input.PainBefore", "6"),
+        ("Input.PainAfter", "3"),
+        ("Input.Joint", "Wrist:Right"),
+        ("Input.Movement", "rom-extension"),
+        ("Input.Degrees", "55"),
+        ("Input.Subjective", subjective ?? "Numbness at night."),
+        ("Input.Plan", "Same next week."),
+    ];
+
+    /// <summary>Posts the session form of the referral (with the antiforgery token of a fresh GET of the form).</summary>
+    public static async Task<HttpResponseMessage> PostSessionAsync(HttpClient browser, string id, List<(string Name, string Value)> fields)
+    {
+        var path = $"/inbox/referrals/{id}/sessions/new";
+        var html = await browser.GetStringAsync(new Uri(path, UriKind.Relative), TestContext.Current.CancellationToken);
+        var form = fields.Select(f => new KeyValuePair<string, string>(f.Name, f.Value)).ToList();
+        form.Add(new("__RequestVerificationToken", SmartAppHarness.AntiforgeryToken(html)));
+        return await browser.PostAsync(new Uri(path, UriKind.Relative), new FormUrlEncodedContent(form), TestContext.Current.CancellationToken);
     }
 
     public async ValueTask DisposeAsync()
