@@ -1,5 +1,6 @@
 using Referral.SmartApp.Admin;
 using Referral.SmartApp.Ehr;
+using Referral.SmartApp.Inbox;
 using Referral.SmartApp.Launch;
 using Referral.SmartApp.Referrals;
 using Referral.SmartApp.Security;
@@ -38,7 +39,15 @@ public sealed class Program
         // Admin: the registration document, the installation page and the self-check.
         services.AddAdmin(configuration);
 
-        services.AddRazorPages(pages => pages.RootDirectory = "/");
+        // Inbox: therapists sign in with OpenID Connect (a cookie of its own for /inbox), their referrals and sessions.
+        services.AddInbox(configuration);
+
+        services.AddRazorPages(pages =>
+        {
+            pages.RootDirectory = "/";
+            pages.Conventions.AuthorizeFolder("/Inbox", InboxAuthentication.Policy);
+            pages.Conventions.AllowAnonymousToPage("/Inbox/SignedOut");
+        });
 
         var app = builder.Build();
 
@@ -51,6 +60,8 @@ public sealed class Program
         app.UseSecurityHeaders();
         app.UseStaticFiles();
         app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseAntiforgery();
         app.MapJwks();
         app.MapRegistrationDocument();

@@ -122,7 +122,8 @@ wait_for_port "The functions app" "$fn_port" "$logs/functions.log"
 start_app "the smart-app" smart-app "$app_url" "$logs/smart-app.log" \
   "App__BaseUrl=$app_url" \
   "Ehrs__0__Iss=$ehr_url/fhir" \
-  "Functions__BaseUrl=$fn_url"
+  "Functions__BaseUrl=$fn_url" \
+  "Inbox__Authority=$ehr_url"
 wait_for_port "The smart-app" "$app_port" "$logs/smart-app.log"
 
 cat <<MSG
@@ -131,6 +132,7 @@ Everything is running (logs in $logs):
 
   Sandbox EHR   $ehr_url        <- start here: pick a patient, press "Medical massage referral"
   smart-app     $app_url
+  inbox         $app_url/inbox  <- therapists: sign in at the sandbox as one of its therapists
   functions     $fn_url/api/health   (queue and timer functions fired by its local trigger runner)
   mail          $logs/mail         (notifications, as .eml files)
   Azurite       tables 127.0.0.1:$table_port, queues 127.0.0.1:$queue_port, blobs 127.0.0.1:$blob_port

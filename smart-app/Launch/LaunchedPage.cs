@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Referral.SmartApp.Ehr;
+using Referral.SmartApp.Referrals;
 using Referral.SmartApp.Security;
 
 namespace Referral.SmartApp.Launch;
@@ -16,6 +17,9 @@ public abstract class LaunchedPage(LaunchContexts contexts, PatientRecordReader 
     public PatientRecord Record { get; private set; } = null!;
 
     public LaunchProblem? Problem { get; private set; }
+
+    /// <summary>The launched physician, as the functions API is called for them.</summary>
+    protected PhysicianCaller Caller => new(Launch);
 
     protected string SessionId => AppSession.IdOf(HttpContext)!;
 

@@ -25,9 +25,43 @@ public sealed class FunctionsOptions
 public sealed class FunctionsUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// The functions API (FHIR at <c>/api/fhir</c>), called for the launched physician with a token the app signs per
-/// call (DESIGN.md §6): iss = the app's base URL, aud = the API, sub and fhirUser = the verified fhirUser, ehr = the
-/// launch's iss, patient = the launched patient, at most five minutes, unique jti, kid in the header.
+/// Whom a call to the functions API is made for, which decides its bearer token (DESIGN.md §6): a launched physician
+/// (a token the app signs per call) or a signed-in therapist (their OpenID Connect access token). Classes, not records:
+/// a record's generated ToString would print the token into any log that formats the caller.
+/// </summary>
+public abstract class FunctionsCaller
+{
+    private protected FunctionsCaller()
+    {
+    }
+}
+
+/// <summary>The physician of a SMART launch: each call gets a fresh token the app signs from the launch's verified identity.</summary>
+public sealed class PhysicianCaller(LaunchContext launch) : FunctionsCaller
+{
+    public LaunchContext Launch { get; } = launch;
+}
+
+/// <summary>A therapist signed in with OpenID Connect: calls carry the access token their provider issued for the API.</summary>
+public sealed class TherapistCaller(string accessToken) : FunctionsCaller
+{
+    internal string AccessToken { get; } = accessToken;
+}
+
+/// <summary>An answer of the functions API: its status, its FHIR body (tolerantly parsed), and its ETag where it sent one.</summary>
+public sealed record FunctionsResponse(HttpStatusCode Status, Resource? Body)
+{
+    public string? ETag { get; init; }
+
+    /// <summary>The first issue's text when the body is an OperationOutcome.</summary>
+    public string? Problem => (Body as OperationOutcome)?.Issue.FirstOrDefault() is { } issue ? issue.Details?.Text ?? issue.Diagnostics : null;
+}
+
+/// <summary>
+/// The functions API (FHIR at <c>/api/fhir</c>). For a launched physician every call carries a token the app signs
+/// (DESIGN.md §6): iss = the app's base URL, aud = the API, sub and fhirUser = the verified fhirUser, ehr = the
+/// launch's iss, patient = the launched patient, at most five minutes, unique jti, kid in the header. For a therapist
+/// it carries their access token. The HTTP and error handling is the same for both.
 /// </summary>
 public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<AppOptions> app, IOptions<FunctionsOptions> options, TimeProvider time)
 {
@@ -54,45 +88,135 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         });
     }
 
-    public async Task<IReadOnlyList<PractitionerRole>> TherapistsAsync(LaunchContext context, CancellationToken cancellationToken) =>
-        Entries<PractitionerRole>(await GetAsync(context, "/api/fhir/PractitionerRole?_count=200", cancellationToken));
+    public async Task<IReadOnlyList<PractitionerRole>> TherapistsAsync(FunctionsCaller caller, CancellationToken cancellationToken) =>
+        Entries<PractitionerRole>(await GetAsync(caller, "/api/fhir/PractitionerRole?_count=200", cancellationToken));
 
-    public async Task<IReadOnlyList<ServiceRequest>> ReferralsAsync(LaunchContext context, CancellationToken cancellationToken) =>
-        Entries<ServiceRequest>(await GetAsync(context, QueryHelpers.AddQueryString("/api/fhir/ServiceRequest", "patient", "Patient/" + context.PatientId), cancellationToken));
+    /// <summary>The launched patient's referrals.</summary>
+    public async Task<IReadOnlyList<ServiceRequest>> ReferralsAsync(PhysicianCaller caller, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        return Entries<ServiceRequest>(await GetAsync(caller, QueryHelpers.AddQueryString("/api/fhir/ServiceRequest", "patient", "Patient/" + caller.Launch.PatientId), cancellationToken));
+    }
 
-    public async Task<ServiceRequest?> ReferralAsync(LaunchContext context, string id, CancellationToken cancellationToken) =>
-        (await GetAsync(context, "/api/fhir/ServiceRequest/" + Uri.EscapeDataString(id), cancellationToken)).Body as ServiceRequest;
+    public async Task<ServiceRequest?> ReferralAsync(FunctionsCaller caller, string id, CancellationToken cancellationToken) =>
+        (await GetAsync(caller, "/api/fhir/ServiceRequest/" + Uri.EscapeDataString(id), cancellationToken)).Body as ServiceRequest;
 
-    public async Task<Hl7.Fhir.Model.Task?> TaskAsync(LaunchContext context, string id, CancellationToken cancellationToken) =>
-        (await GetAsync(context, "/api/fhir/Task/" + Uri.EscapeDataString(id), cancellationToken)).Body as Hl7.Fhir.Model.Task;
+    public async Task<Hl7.Fhir.Model.Task?> TaskAsync(FunctionsCaller caller, string id, CancellationToken cancellationToken) =>
+        (await ReadTaskAsync(caller, id, cancellationToken)).Task;
+
+    /// <summary>The Task with its ETag, for a change guarded by <c>If-Match</c>; no Task when it is absent or not the caller's.</summary>
+    public async Task<(Hl7.Fhir.Model.Task? Task, string? ETag)> ReadTaskAsync(FunctionsCaller caller, string id, CancellationToken cancellationToken)
+    {
+        var response = await GetAsync(caller, "/api/fhir/Task/" + Uri.EscapeDataString(id), cancellationToken);
+        return response.Body is Hl7.Fhir.Model.Task task ? (task, response.ETag) : (null, null);
+    }
+
+    /// <summary>
+    /// One page of a therapist's inbox (<c>GET /api/fhir/Task?owner=&amp;status=a,b&amp;_include=Task:focus</c>), newest first:
+    /// each Task with its ServiceRequest, and the continuation of the next page (the API's <c>_page</c>), if any.
+    /// </summary>
+    public async Task<InboxResults> InboxAsync(FunctionsCaller caller, string owner, IReadOnlyList<string> statuses, string? page, int count, CancellationToken cancellationToken)
+    {
+        var parameters = new Dictionary<string, string?>
+        {
+            ["owner"] = owner,
+            ["status"] = string.Join(',', statuses),
+            ["_include"] = "Task:focus",
+            ["_count"] = count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (!string.IsNullOrEmpty(page))
+        {
+            parameters["_page"] = page;
+        }
+
+        var response = await GetAsync(caller, QueryHelpers.AddQueryString("/api/fhir/Task", parameters), cancellationToken);
+        if (response.Status != HttpStatusCode.OK || response.Body is not Bundle bundle)
+        {
+            return new InboxResults([], null, response.Status);
+        }
+
+        var requests = bundle.Entry.Select(e => e.Resource).OfType<ServiceRequest>().Where(r => r.Id is not null).ToDictionary(r => r.Id!, StringComparer.Ordinal);
+        var rows = bundle.Entry.Select(e => e.Resource).OfType<Hl7.Fhir.Model.Task>()
+            .Select(t => (Task: t, Request: requests.GetValueOrDefault(ResourceIdOf(t.Focus?.Reference))))
+            .ToList();
+        var next = bundle.Link.FirstOrDefault(l => l.Relation == "next")?.Url is { } url && Uri.TryCreate(url, UriKind.Absolute, out var nextUri)
+            ? QueryHelpers.ParseQuery(nextUri.Query).GetValueOrDefault("_page").ToString()
+            : null;
+        return new InboxResults(rows, string.IsNullOrEmpty(next) ? null : next, response.Status);
+    }
+
+    /// <summary>How many of the therapist's Tasks have one of <paramref name="statuses"/> (<c>_summary=count</c>); null when the API did not say.</summary>
+    public async Task<int?> InboxCountAsync(FunctionsCaller caller, string owner, IReadOnlyList<string> statuses, CancellationToken cancellationToken)
+    {
+        var response = await GetAsync(caller, QueryHelpers.AddQueryString("/api/fhir/Task", new Dictionary<string, string?>
+        {
+            ["owner"] = owner,
+            ["status"] = string.Join(',', statuses),
+            ["_summary"] = "count",
+        }), cancellationToken);
+        return response.Status == HttpStatusCode.OK && response.Body is Bundle bundle ? bundle.Total : null;
+    }
 
     /// <summary>The referral's results (DESIGN.md §4): Observations and Procedures basedOn it, searched by <c>based-on</c>.</summary>
-    public async Task<IReadOnlyList<T>> ResultsAsync<T>(LaunchContext context, string referralId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<T>> ResultsAsync<T>(FunctionsCaller caller, string referralId, CancellationToken cancellationToken)
         where T : Resource
     {
         var type = ModelInfo.GetFhirTypeNameForType(typeof(T));
-        var response = await GetAsync(context, QueryHelpers.AddQueryString($"/api/fhir/{type}", "based-on", "ServiceRequest/" + referralId), cancellationToken);
+        var response = await GetAsync(caller, QueryHelpers.AddQueryString($"/api/fhir/{type}", "based-on", "ServiceRequest/" + referralId), cancellationToken);
         return Entries<T>(response);
     }
 
     /// <summary>POSTs the referral: 201 when new, 200 with the original when the placer id was seen (a retry), else the OperationOutcome.</summary>
-    public async Task<(HttpStatusCode Status, Resource? Body)> SubmitAsync(LaunchContext context, ServiceRequest request, CancellationToken cancellationToken) =>
-        await SendAsync(context, HttpMethod.Post, "/api/fhir/ServiceRequest", request, cancellationToken);
+    public Task<FunctionsResponse> SubmitAsync(FunctionsCaller caller, ServiceRequest request, CancellationToken cancellationToken) =>
+        SendAsync(caller, HttpMethod.Post, "/api/fhir/ServiceRequest", request, null, cancellationToken);
 
-    public async Task<(HttpStatusCode Status, Resource? Body)> CancelAsync(LaunchContext context, string id, string reason, CancellationToken cancellationToken) =>
-        await SendAsync(context, HttpMethod.Post, $"/api/fhir/Task/{Uri.EscapeDataString(id)}/$cancel", new Parameters
-        {
-            Parameter = [new Parameters.ParameterComponent { Name = "reason", Value = new FhirString(reason) }],
-        }, cancellationToken);
+    public Task<FunctionsResponse> CancelAsync(FunctionsCaller caller, string id, string reason, CancellationToken cancellationToken) =>
+        OperationAsync(caller, id, "cancel", Parameters(("reason", new FhirString(reason))), null, cancellationToken);
 
-    private Task<(HttpStatusCode Status, Resource? Body)> GetAsync(LaunchContext context, string path, CancellationToken cancellationToken) =>
-        SendAsync(context, HttpMethod.Get, path, null, cancellationToken);
+    /// <summary>
+    /// <c>POST /api/fhir/Task/{id}/${operation}</c> ($accept, $decline, $record-session, ...) with its Parameters;
+    /// <paramref name="ifMatch"/> (the ETag of the Task as read) makes a change to a Task changed since a 412.
+    /// </summary>
+    public Task<FunctionsResponse> OperationAsync(FunctionsCaller caller, string id, string operation, Parameters? parameters, string? ifMatch, CancellationToken cancellationToken) =>
+        SendAsync(caller, HttpMethod.Post, $"/api/fhir/Task/{Uri.EscapeDataString(id)}/${operation}", parameters, ifMatch, cancellationToken);
 
-    private async Task<(HttpStatusCode Status, Resource? Body)> SendAsync(LaunchContext context, HttpMethod method, string path, Resource? body, CancellationToken cancellationToken)
+    /// <summary>Parameters of FHIR values; a null value leaves its parameter out.</summary>
+    public static Parameters Parameters(params (string Name, DataType? Value)[] values)
     {
+        var parameters = new Parameters();
+        foreach (var (name, value) in values)
+        {
+            if (value is not null)
+            {
+                parameters.Parameter.Add(new Parameters.ParameterComponent { Name = name, Value = value });
+            }
+        }
+
+        return parameters;
+    }
+
+    /// <summary>A GET of a relative path (a search, a read, a next link made relative) for the caller.</summary>
+    public Task<FunctionsResponse> GetAsync(FunctionsCaller caller, string path, CancellationToken cancellationToken) =>
+        SendAsync(caller, HttpMethod.Get, path, null, null, cancellationToken);
+
+    private string BearerFor(FunctionsCaller caller) => caller switch
+    {
+        PhysicianCaller physician => TokenFor(physician.Launch),
+        TherapistCaller therapist => therapist.AccessToken,
+        _ => throw new ArgumentOutOfRangeException(nameof(caller), "An unknown kind of caller."),
+    };
+
+    private async Task<FunctionsResponse> SendAsync(FunctionsCaller caller, HttpMethod method, string path, Resource? body, string? ifMatch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
         using var request = new HttpRequestMessage(method, new Uri(options.Value.BaseUrl.TrimEnd('/') + path));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TokenFor(context));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", BearerFor(caller));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(FhirJsonMediaType));
+        if (ifMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+
         if (body is not null)
         {
             request.Content = new StringContent(FhirJson.Serialize(body), Encoding.UTF8, FhirJsonMediaType);
@@ -120,7 +244,7 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
                 throw new FunctionsUnavailableException($"The referral service failed ({(int)response.StatusCode}).");
             }
 
-            return (response.StatusCode, resource);
+            return new FunctionsResponse(response.StatusCode, resource) { ETag = response.Headers.ETag?.ToString() };
         }
         catch (HttpRequestException e)
         {
@@ -132,7 +256,12 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         }
     }
 
-    private static List<T> Entries<T>((HttpStatusCode Status, Resource? Body) response)
+    private static string ResourceIdOf(string? reference) => reference is null ? "" : reference[(reference.LastIndexOf('/') + 1)..];
+
+    private static List<T> Entries<T>(FunctionsResponse response)
         where T : Resource =>
         response.Status == HttpStatusCode.OK && response.Body is Bundle bundle ? [.. bundle.Entry.Select(e => e.Resource).OfType<T>()] : [];
 }
+
+/// <summary>One page of a therapist's inbox: each Task with its ServiceRequest (null if the API did not include it) and the next page's continuation.</summary>
+public sealed record InboxResults(IReadOnlyList<(Hl7.Fhir.Model.Task Task, ServiceRequest? Request)> Rows, string? Next, HttpStatusCode Status);

@@ -96,7 +96,7 @@ public sealed class NewModel(
         IReadOnlyList<PractitionerRole> therapists;
         try
         {
-            therapists = await functions.TherapistsAsync(Launch, cancellationToken);
+            therapists = await functions.TherapistsAsync(Caller, cancellationToken);
         }
         catch (FunctionsUnavailableException e)
         {
@@ -165,7 +165,7 @@ public sealed class NewModel(
         SuggestedPrecautions = RecordSuggestions.Precautions(Record);
         try
         {
-            therapists ??= await functions.TherapistsAsync(Launch, cancellationToken);
+            therapists ??= await functions.TherapistsAsync(Caller, cancellationToken);
             Therapists = ReferralForm.RankTherapists(therapists, Input, Record);
         }
         catch (FunctionsUnavailableException e)

@@ -39,10 +39,10 @@ public sealed class ReferralSender(FunctionsApi functions, EhrClient ehr, EhrReg
                 return new SendResult(state.SentId, null, state.EhrCopyProblem);
             }
 
-            var therapists = await functions.TherapistsAsync(launch, cancellationToken);
+            var therapists = await functions.TherapistsAsync(new PhysicianCaller(launch), cancellationToken);
             var draft = ReferralForm.Draft(state, launch, record, therapists, DateOnly.FromDateTime(DateTime.UtcNow));
             var request = builder.Build(draft);
-            var (status, body) = await functions.SubmitAsync(launch, request, cancellationToken);
+            var (status, body) = await functions.SubmitAsync(new PhysicianCaller(launch), request, cancellationToken);
             if (status is not (HttpStatusCode.Created or HttpStatusCode.OK) || body is not ServiceRequest stored || stored.Id is null)
             {
                 return new SendResult(null, body as OperationOutcome ?? Outcome(status), null);

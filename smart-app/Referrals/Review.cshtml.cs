@@ -41,7 +41,7 @@ public sealed class ReviewModel(
 
         try
         {
-            var therapists = await functions.TherapistsAsync(Launch, cancellationToken);
+            var therapists = await functions.TherapistsAsync(Caller, cancellationToken);
             Referral = checks.Build(state, Launch, Record, therapists);
             Issues = checks.Check(state, Launch, Record, therapists);
         }

@@ -22,8 +22,6 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
 
     public IReadOnlyList<Observation> Observations { get; private set; } = [];
 
-    public IReadOnlyList<PainPoint> Pain { get; private set; } = [];
-
     /// <summary>The therapist's discharge summary, once the course is completed with one.</summary>
     public DischargeSummary? Discharge { get; private set; }
 
@@ -65,7 +63,7 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
 
         try
         {
-            var (status, body) = await functions.CancelAsync(Launch, id, reason.Trim(), cancellationToken);
+            var (status, body) = await functions.CancelAsync(Caller, id, reason.Trim(), cancellationToken);
             if (status != System.Net.HttpStatusCode.OK)
             {
                 CancelProblem = (body as OperationOutcome)?.Issue.FirstOrDefault() is { } issue ? issue.Details?.Text ?? issue.Diagnostics : "The referral could not be cancelled.";
@@ -86,10 +84,10 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
     {
         try
         {
-            var request = functions.ReferralAsync(Launch, id, cancellationToken);
-            var task = functions.TaskAsync(Launch, id, cancellationToken);
-            var observations = functions.ResultsAsync<Observation>(Launch, id, cancellationToken);
-            var procedures = functions.ResultsAsync<Procedure>(Launch, id, cancellationToken);
+            var request = functions.ReferralAsync(Caller, id, cancellationToken);
+            var task = functions.TaskAsync(Caller, id, cancellationToken);
+            var observations = functions.ResultsAsync<Observation>(Caller, id, cancellationToken);
+            var procedures = functions.ResultsAsync<Procedure>(Caller, id, cancellationToken);
             await System.Threading.Tasks.Task.WhenAll(request, task, observations, procedures);
             Referral = await request;
             if (Referral is null)
@@ -106,7 +104,6 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
 
             Events = Timeline.Of(Referral, await task, await procedures);
             Observations = [.. (await observations).OrderBy(o => (o.Effective as FhirDateTime)?.Value, StringComparer.Ordinal)];
-            Pain = PainSeries.Of(Observations);
         }
         catch (FunctionsUnavailableException e)
         {

@@ -22,8 +22,8 @@ public sealed class ListModel(LaunchContexts contexts, PatientRecordReader recor
 
         try
         {
-            var requests = (await functions.ReferralsAsync(Launch, cancellationToken)).Where(r => r.Id is not null).ToList();
-            var tasks = await System.Threading.Tasks.Task.WhenAll(requests.Select(r => functions.TaskAsync(Launch, r.Id!, cancellationToken)));
+            var requests = (await functions.ReferralsAsync(Caller, cancellationToken)).Where(r => r.Id is not null).ToList();
+            var tasks = await System.Threading.Tasks.Task.WhenAll(requests.Select(r => functions.TaskAsync(Caller, r.Id!, cancellationToken)));
             var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
             Referrals = [.. requests.Select((r, i) => (r, ReferralStatus.Of(r, tasks[i], today))).OrderByDescending(x => x.r.AuthoredOn, StringComparer.Ordinal)];
         }

@@ -26,6 +26,25 @@ public sealed class StartupValidationTests
     }
 
     [Fact]
+    public async Task Outside_development_the_smart_app_does_not_start_without_the_therapists_sign_in_settings_and_names_them()
+    {
+        await using var app = new ProductionHost<Referral.SmartApp.Program>(new Dictionary<string, string?>
+        {
+            ["App:BaseUrl"] = "https://referral.example.org",
+            ["Ehrs:0:Iss"] = "https://ehr.example.org/fhir",
+            ["Ehrs:0:ClientId"] = "registered-client",
+            ["Functions:BaseUrl"] = "https://functions.example.org",
+            ["Inbox:Authority"] = "http://login.example.org/tenant/v2.0",
+        });
+
+        var failure = Assert.ThrowsAny<Exception>(() => app.Server).ToString();
+
+        Assert.Contains("Inbox:ClientId is missing", failure, StringComparison.Ordinal);
+        Assert.Contains("Inbox:ClientSecret is missing", failure, StringComparison.Ordinal);
+        Assert.Contains("Inbox:Authority must be an https URL", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Outside_development_the_functions_app_does_not_start_without_its_backend_services_key_and_names_the_setting()
     {
         await using var app = new ProductionHost<Referral.Functions.Program>(new Dictionary<string, string?>

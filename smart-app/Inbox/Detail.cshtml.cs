@@ -1,0 +1,207 @@
+using System.Net;
+using Hl7.Fhir.Model;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Referral.Model.Tasks;
+using Referral.SmartApp.Referrals;
+using Referral.SmartApp.Status;
+
+namespace Referral.SmartApp.Inbox;
+
+/// <summary>
+/// One referral for the therapist (<c>/inbox/referrals/{id}</c>, the id of its ServiceRequest and Task, as the
+/// notification links it): everything the physician sent, the training it needs, its history and progress; accept or
+/// decline it while new. Each change carries the Task's ETag as read, so a referral changed meanwhile is a 412 that the
+/// page explains ("reload"), not an error.
+/// </summary>
+public sealed class DetailModel(FunctionsApi functions, IOptions<InboxOptions> options, TimeProvider time) : InboxPage(functions, options, time)
+{
+    public const string ChangedMessage = "This referral changed since you opened it (the physician may have cancelled it, or you changed it in another window). Reload it to see where it stands, then try again.";
+
+    public ReferralView? Referral { get; private set; }
+
+    public string? ETag { get; private set; }
+
+    public IReadOnlyList<TimelineEvent> Events { get; private set; } = [];
+
+    public IReadOnlyList<Observation> Observations { get; private set; } = [];
+
+    /// <summary>What the last action did ("accepted", "declined", "session") for the notice at the top.</summary>
+    public string? Done { get; private set; }
+
+    public string? DeclineProblem { get; private set; }
+
+    public string? ActionProblem { get; private set; }
+
+    /// <summary>The reason as typed, kept when the decline is refused.</summary>
+    public string? DeclineReason { get; private set; }
+
+    public string? CompleteProblem { get; private set; }
+
+    public string? RenewalProblem { get; private set; }
+
+    /// <summary>The discharge form and the renewal form as typed, kept when refused.</summary>
+    public string? Outcome { get; private set; }
+
+    public string? Recommendations { get; private set; }
+
+    public string? RenewalReason { get; private set; }
+
+    public string? RenewalSessions { get; private set; }
+
+    /// <summary>The discharge summary, once the course is completed with one (the model reads it from the Task).</summary>
+    public DischargeSummary? Discharge => Referral is null ? null : ReferralTasks.DischargeSummaryOf(Referral.Task);
+
+    /// <summary>The latest renewal the therapist asked for, if any.</summary>
+    public RenewalRequest? Renewal => Referral is null ? null : ReferralTasks.RenewalRequestOf(Referral.Task);
+
+    /// <summary>Whether completing needs an outcome: once a session was recorded, the physician is owed a word on how it went.</summary>
+    public bool OutcomeRequired => Referral is not null && ReferralTasks.RequiresDischargeOutcome(Referral.Task);
+
+    public DateTimeOffset Now => Time.GetUtcNow();
+
+    public async Task<IActionResult> OnGetAsync(string id, string? done, CancellationToken cancellationToken)
+    {
+        Done = done;
+        return await ShowAsync(await CallerAsync(), id, cancellationToken);
+    }
+
+    public Task<IActionResult> OnPostAcceptAsync(string id, string? etag, CancellationToken cancellationToken) =>
+        ChangeAsync(id, "accept", null, etag, "accepted", cancellationToken);
+
+    public async Task<IActionResult> OnPostDeclineAsync(string id, string? etag, string? reason, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            DeclineProblem = "Say why you decline the referral: the physician sees the reason.";
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return await ShowAsync(await CallerAsync(), id, cancellationToken);
+        }
+
+        DeclineReason = reason;
+        return await ChangeAsync(id, "decline", FunctionsApi.Parameters(("reason", new FhirString(reason.Trim()))), etag, "declined", cancellationToken,
+            problem => DeclineProblem = problem);
+    }
+
+    public async Task<IActionResult> OnPostCompleteAsync(string id, string? etag, string? outcome, string? recommendations, CancellationToken cancellationToken)
+    {
+        (Outcome, Recommendations) = (outcome, recommendations);
+        var caller = await CallerAsync();
+        if (string.IsNullOrWhiteSpace(outcome))
+        {
+            await ShowAsync(caller, id, cancellationToken);
+            if (OutcomeRequired)
+            {
+                CompleteProblem = "Describe the outcome of the course: the physician reads it in the discharge summary.";
+                Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+                return Page();
+            }
+        }
+
+        return await ChangeAsync(id, "complete", FunctionsApi.Parameters(
+                ("outcome", string.IsNullOrWhiteSpace(outcome) ? null : new FhirString(outcome.Trim())),
+                ("recommendations", string.IsNullOrWhiteSpace(recommendations) ? null : new FhirString(recommendations.Trim()))),
+            etag, "completed", cancellationToken, problem => CompleteProblem = problem);
+    }
+
+    public async Task<IActionResult> OnPostRenewalAsync(string id, string? etag, string? reason, string? sessions, CancellationToken cancellationToken)
+    {
+        (RenewalReason, RenewalSessions) = (reason, sessions);
+        int? additional = null;
+        if (!string.IsNullOrWhiteSpace(sessions))
+        {
+            if (!int.TryParse(sessions, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
+                || count is < 1 or > ReferralTasks.MaxRenewalSessions)
+            {
+                RenewalProblem = $"Additional sessions: a number from 1 to {ReferralTasks.MaxRenewalSessions}, or leave it empty.";
+            }
+            else
+            {
+                additional = count;
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            RenewalProblem = "Say why the patient needs more sessions: the physician decides on it.";
+        }
+
+        if (RenewalProblem is not null)
+        {
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return await ShowAsync(await CallerAsync(), id, cancellationToken);
+        }
+
+        return await ChangeAsync(id, "request-renewal", FunctionsApi.Parameters(
+                ("reason", new FhirString(reason!.Trim())),
+                ("sessions", additional is { } n ? new Integer(n) : null)),
+            etag, "renewal", cancellationToken, problem => RenewalProblem = problem);
+    }
+
+    /// <summary>Runs a Task operation; on success back to the page (303), else the page again with the API's reason.</summary>
+    private async Task<IActionResult> ChangeAsync(
+        string id, string operation, Parameters? parameters, string? etag, string done, CancellationToken cancellationToken, Action<string>? onProblem = null)
+    {
+        var caller = await CallerAsync();
+        FunctionsResponse response;
+        try
+        {
+            response = await Functions.OperationAsync(caller, id, operation, parameters, string.IsNullOrEmpty(etag) ? null : etag, cancellationToken);
+        }
+        catch (FunctionsUnavailableException e)
+        {
+            ActionProblem = e.Message;
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return await ShowAsync(caller, id, cancellationToken);
+        }
+
+        if (IsUnauthorized(response))
+        {
+            return SignInAgain();
+        }
+
+        if (response.Status == HttpStatusCode.OK)
+        {
+            return SeeOther(DetailPath(id) + "?done=" + done);
+        }
+
+        var problem = response.Status == HttpStatusCode.PreconditionFailed ? ChangedMessage : response.Problem ?? "The referral could not be changed.";
+        if (onProblem is null || response.Status == HttpStatusCode.PreconditionFailed)
+        {
+            ActionProblem = problem;
+        }
+        else
+        {
+            onProblem(problem);
+        }
+
+        Response.StatusCode = (int)response.Status;
+        return await ShowAsync(caller, id, cancellationToken);
+    }
+
+    private async Task<IActionResult> ShowAsync(TherapistCaller caller, string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var observations = Functions.ResultsAsync<Observation>(caller, id, cancellationToken);
+            var procedures = Functions.ResultsAsync<Procedure>(caller, id, cancellationToken);
+            var (view, etag) = await LoadReferralAsync(caller, id, cancellationToken);
+            await System.Threading.Tasks.Task.WhenAll(observations, procedures);
+            if (view is null)
+            {
+                return Page();
+            }
+
+            Referral = view;
+            ETag = etag;
+            Events = Timeline.Of(view.Request, view.Task, await procedures);
+            Observations = [.. (await observations).OrderBy(o => (o.Effective as FhirDateTime)?.Value, StringComparer.Ordinal)];
+        }
+        catch (FunctionsUnavailableException e)
+        {
+            ServiceProblem = e.Message;
+        }
+
+        return Page();
+    }
+}

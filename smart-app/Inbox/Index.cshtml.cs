@@ -1,0 +1,71 @@
+using System.Net;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Referral.SmartApp.Referrals;
+
+namespace Referral.SmartApp.Inbox;
+
+/// <summary>One list of the inbox: which Task statuses it shows.</summary>
+public sealed record InboxList(string Key, string Title, IReadOnlyList<string> Statuses);
+
+/// <summary>
+/// The therapist's inbox (<c>/inbox</c>): new, active and closed referrals with their counts, newest first, one list at
+/// a time, paged by the API's continuation (<c>?list=new&amp;after=...</c>). Only the therapist's own: the API answers
+/// for the owner of the access token.
+/// </summary>
+public sealed class IndexModel(FunctionsApi functions, IOptions<InboxOptions> options, TimeProvider time) : InboxPage(functions, options, time)
+{
+    public const int PageSize = 20;
+
+    public static IReadOnlyList<InboxList> Lists { get; } =
+    [
+        new("new", "New", ["requested"]),
+        new("active", "Active", ["accepted", "in-progress"]),
+        new("closed", "Closed", ["rejected", "cancelled", "completed"]),
+    ];
+
+    public InboxList List { get; private set; } = Lists[0];
+
+    public IReadOnlyDictionary<string, int?> Counts { get; private set; } = new Dictionary<string, int?>();
+
+    public IReadOnlyList<ReferralView> Referrals { get; private set; } = [];
+
+    /// <summary>The continuation of the next page, for the "Older referrals" link.</summary>
+    public string? Next { get; private set; }
+
+    /// <summary>True when this is not the first page, for the "Newest referrals" link.</summary>
+    public bool Paged { get; private set; }
+
+    public DateTimeOffset Now => Time.GetUtcNow();
+
+    public async Task<IActionResult> OnGetAsync(string? list, string? after, CancellationToken cancellationToken)
+    {
+        var caller = await CallerAsync();
+        var owner = "PractitionerRole/" + TherapistId;
+        try
+        {
+            var counting = Lists.Select(l => Functions.InboxCountAsync(caller, owner, l.Statuses, cancellationToken)).ToList();
+            var counts = await Task.WhenAll(counting);
+            Counts = Lists.Select((l, i) => (l.Key, counts[i])).ToDictionary(x => x.Key, x => x.Item2, StringComparer.Ordinal);
+
+            // Without a choice: the new referrals when there are some, else the ones under treatment.
+            List = Lists.FirstOrDefault(l => l.Key == list)
+                ?? (Counts["new"] is 0 && Counts["active"] is > 0 ? Lists[1] : Lists[0]);
+            Paged = !string.IsNullOrEmpty(after);
+            var results = await Functions.InboxAsync(caller, owner, List.Statuses, after, PageSize, cancellationToken);
+            if (results.Status == HttpStatusCode.Unauthorized)
+            {
+                return SignInAgain();
+            }
+
+            Referrals = [.. results.Rows.Where(r => r.Request is not null).Select(r => ReferralView.Of(r.Request!, r.Task, Today))];
+            Next = results.Next;
+        }
+        catch (FunctionsUnavailableException e)
+        {
+            ServiceProblem = e.Message;
+        }
+
+        return Page();
+    }
+}

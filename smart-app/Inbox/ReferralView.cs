@@ -1,0 +1,187 @@
+using System.Globalization;
+using Hl7.Fhir.Model;
+using Referral.Model;
+using Referral.Model.Fhir;
+using Referral.Model.Tasks;
+using Referral.Model.Terminology;
+using Referral.SmartApp.Referrals;
+using FhirTask = Hl7.Fhir.Model.Task;
+
+namespace Referral.SmartApp.Inbox;
+
+/// <summary>A diagnosis as the physician sent it: its name and its codes (ICD-10-CM first, SNOMED CT where known).</summary>
+public sealed record DiagnosisView(string Name, IReadOnlyList<string> Codes);
+
+/// <summary>
+/// A referral as the therapist reads it, from its ServiceRequest and its Task: everything the physician sent, where the
+/// Task stands, the sessions used, and the training the conditions and precautions call for (the model's rule).
+/// </summary>
+public sealed record ReferralView
+{
+    public required string Id { get; init; }
+
+    public required ServiceRequest Request { get; init; }
+
+    public required FhirTask Task { get; init; }
+
+    public required ReferralTaskState? State { get; init; }
+
+    public required string Patient { get; init; }
+
+    public required string Physician { get; init; }
+
+    public required IReadOnlyList<DiagnosisView> Diagnoses { get; init; }
+
+    public required IReadOnlyList<BodyArea> BodySites { get; init; }
+
+    public required int SessionsAuthorized { get; init; }
+
+    public required int SessionsUsed { get; init; }
+
+    public required string? Frequency { get; init; }
+
+    public required int? Minutes { get; init; }
+
+    public required DateOnly? ValidFrom { get; init; }
+
+    public required DateOnly? ValidUntil { get; init; }
+
+    public required IReadOnlyList<string> Precautions { get; init; }
+
+    public required IReadOnlyList<TrainingRequirement> Training { get; init; }
+
+    public required DateTimeOffset? Received { get; init; }
+
+    public required DateOnly Today { get; init; }
+
+    /// <summary>How many days before the end of the validity a renewal is suggested.</summary>
+    public static readonly int RenewalWarningDays = 14;
+
+    public int SessionsRemaining => Math.Max(0, SessionsAuthorized - SessionsUsed);
+
+    public bool IsNew => State == ReferralTaskState.Created;
+
+    public bool IsActive => State is { } state && ReferralTaskStates.IsUnderTreatment(state);
+
+    public bool IsClosed => State is { } state && ReferralTaskStates.IsTerminal(state);
+
+    public bool IsExpired => ValidUntil is { } until && until < Today;
+
+    /// <summary>Sessions used up, or the prescription ends within <see cref="RenewalWarningDays"/>: time to ask for a renewal.</summary>
+    public bool RenewalDue => IsActive && (SessionsRemaining == 0 || (ValidUntil is { } until && until <= Today.AddDays(RenewalWarningDays)));
+
+    public string StatusLabel => IsExpired && !IsClosed ? "Expired" : State switch
+    {
+        ReferralTaskState.Created => "New",
+        ReferralTaskState.Accepted or ReferralTaskState.Scheduled => "Accepted",
+        ReferralTaskState.SessionCompleted or ReferralTaskState.NoShow => "In treatment",
+        ReferralTaskState.Declined => "Declined",
+        ReferralTaskState.Cancelled => "Cancelled by the physician",
+        ReferralTaskState.Completed => "Completed",
+        _ => "Unknown",
+    };
+
+    /// <summary>The css class of <see cref="StatusLabel"/>, shared with the physician's status pages.</summary>
+    public string StatusCss => IsExpired && !IsClosed ? "expired" : State switch
+    {
+        ReferralTaskState.Created => "new",
+        ReferralTaskState.Declined => "declined",
+        ReferralTaskState.Cancelled => "cancelled",
+        ReferralTaskState.Completed => "completed",
+        _ => "accepted",
+    };
+
+    public string? StatusReason => Task.StatusReason?.Text;
+
+    public string Validity => ValidFrom is null && ValidUntil is null ? "Not stated"
+        : string.Create(CultureInfo.InvariantCulture, $"{Format(ValidFrom)} to {Format(ValidUntil)}");
+
+    public Coverage? Coverage => Request.Contained.OfType<Coverage>().FirstOrDefault();
+
+    public string? ClaimNumber => Coverage?.Identifier.FirstOrDefault(i => i.System == Canonicals.ClaimNumberSystem)?.Value
+        ?? Coverage?.Identifier.FirstOrDefault()?.Value;
+
+    /// <summary>"3 days", "5 hours", "12 minutes": how long the referral has been in the inbox.</summary>
+    public string Waited(DateTimeOffset now)
+    {
+        if (Received is not { } received)
+        {
+            return "";
+        }
+
+        var waited = now - received;
+        return waited.TotalDays >= 1 ? Plural((int)waited.TotalDays, "day")
+            : waited.TotalHours >= 1 ? Plural((int)waited.TotalHours, "hour")
+            : Plural(Math.Max(0, (int)waited.TotalMinutes), "minute");
+    }
+
+    /// <summary>The form values of the body sites ("Wrist:Right"), as the body map draws them; both sides draw as left and right.</summary>
+    public IReadOnlySet<string> BodyMapSites => BodySites
+        .SelectMany(s => s.Laterality == Laterality.Both
+            ? [BodyMap.Value(s.Region, Laterality.Left), BodyMap.Value(s.Region, Laterality.Right)]
+            : new[] { BodyMap.Value(s.Region, s.Laterality) })
+        .ToHashSet(StringComparer.Ordinal);
+
+    public static ReferralView Of(ServiceRequest request, FhirTask task, DateOnly today)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(task);
+        var repeat = (request.Occurrence as Timing)?.Repeat;
+        var bounds = repeat?.Bounds as Period;
+        var sites = new List<BodyArea>();
+        foreach (var concept in request.BodySite)
+        {
+            if (BodyRegions.TryRead(concept, out var site))
+            {
+                sites.Add(site);
+            }
+        }
+
+        var conditions = request.ReasonCode.SelectMany(r => r.Coding).Select(MassageConditions.Find).OfType<MassageCondition>().Distinct().ToList();
+        var precautions = new List<Precaution>();
+        foreach (var detail in request.OrderDetail)
+        {
+            if (Model.Terminology.Precautions.Codes.TryFind(detail, out var precaution))
+            {
+                precautions.Add(precaution);
+            }
+        }
+
+        return new ReferralView
+        {
+            Id = request.Id ?? task.Id ?? "",
+            Request = request,
+            Task = task,
+            State = ReferralTaskStates.StateOf(task),
+            Patient = request.Subject?.Display ?? task.For?.Display ?? "Patient",
+            Physician = request.Requester?.Display ?? task.Requester?.Display ?? request.Requester?.Reference ?? "",
+            Diagnoses = [.. request.ReasonCode.Select(r => new DiagnosisView(
+                r.Text ?? r.Coding.FirstOrDefault()?.Display ?? "",
+                [.. r.Coding.Select(c => $"{SystemName(c.System)} {c.Code}")]))],
+            BodySites = sites,
+            SessionsAuthorized = repeat?.Count ?? 0,
+            SessionsUsed = ReferralTasks.SessionsRecorded(task),
+            Frequency = repeat?.Frequency is { } times && FrequencyUnits.FromUnitsOfTime(repeat.PeriodUnit) is { } unit
+                ? string.Create(CultureInfo.InvariantCulture, $"{times} per {(repeat.Period is { } period && period != 1 ? $"{period} {FrequencyUnits.Codes.For(unit).Display}s" : FrequencyUnits.Codes.For(unit).Display)}")
+                : null,
+            Minutes = repeat?.Duration is { } minutes ? (int)minutes : null,
+            ValidFrom = FhirTime.TryDate(bounds?.Start, out var from) ? from : null,
+            ValidUntil = FhirTime.TryDate(bounds?.End, out var until) ? until : null,
+            Precautions = [.. request.OrderDetail.Select(d => d.Text ?? d.Coding.FirstOrDefault()?.Display ?? "")],
+            Training = TrainingRules.Requirements(conditions, precautions),
+            Received = FhirTime.TryDateTime(task.AuthoredOn ?? request.AuthoredOn, out var received) ? received : null,
+            Today = today,
+        };
+    }
+
+    private static string SystemName(string? system) => system switch
+    {
+        Canonicals.Icd10Cm => "ICD-10-CM",
+        Canonicals.Snomed => "SNOMED CT",
+        _ => system ?? "",
+    };
+
+    private static string Format(DateOnly? date) => date is { } value ? FhirTime.Date(value) : "?";
+
+    private static string Plural(int count, string unit) => string.Create(CultureInfo.InvariantCulture, $"{count} {unit}{(count == 1 ? "" : "s")}");
+}
