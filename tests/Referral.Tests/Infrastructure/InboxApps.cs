@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using Hl7.Fhir.Model;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -298,17 +297,4 @@ public sealed partial class InboxApps : IAsyncDisposable
 
     /// <summary>Where the app sent the browser after the sign-in, and the cookies it set then.</summary>
     public sealed record SignIn(string Location, IReadOnlyList<string> Cookies);
-
-    /// <summary>The sandbox EHR in-process, served on a loopback port.</summary>
-    public sealed class SandboxHost(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<SandboxEhr.Program>
-    {
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            builder.UseEnvironment("Development");
-            foreach (var (key, value) in settings)
-            {
-                builder.UseSetting(key, value);
-            }
-        }
-    }
 }

@@ -1,6 +1,4 @@
 using System.Net;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Referral.Functions.Therapists;
 
@@ -89,6 +87,7 @@ public sealed class LocalRun : IAsyncDisposable
             ["App:BaseUrl"] = appBase,
             ["Ehrs:0:Iss"] = ehrBase + "/fhir",
             ["Functions:BaseUrl"] = functionsBase,
+            ["Inbox:Authority"] = ehrBase,
         };
         foreach (var (key, value) in appSettings ?? new Dictionary<string, string?>())
         {
@@ -105,18 +104,5 @@ public sealed class LocalRun : IAsyncDisposable
         await App.DisposeAsync();
         await Functions.DisposeAsync();
         await Sandbox.DisposeAsync();
-    }
-
-    /// <summary>The sandbox EHR in Development, with the given settings.</summary>
-    public sealed class SandboxHost(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<SandboxEhr.Program>
-    {
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            builder.UseEnvironment("Development");
-            foreach (var (key, value) in settings)
-            {
-                builder.UseSetting(key, value);
-            }
-        }
     }
 }

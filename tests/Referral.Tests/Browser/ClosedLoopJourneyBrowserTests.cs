@@ -1,0 +1,189 @@
+using System.Globalization;
+using Hl7.Fhir.Model;
+using Task = System.Threading.Tasks.Task;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using Referral.Functions.Referrals;
+using Referral.Model;
+using SandboxEhr.Fhir;
+using Referral.Tests.Infrastructure;
+
+namespace Referral.Tests.Browser;
+
+/// <summary>
+/// The whole mission in Debian's Chromium, on the local run: a physician launches from the sandbox EHR and refers
+/// the patient with lymphedema after breast cancer (only therapists trained in manual lymph drainage are offered);
+/// the therapist signs in, finds the referral in the inbox, accepts it and records two sessions with falling pain;
+/// the physician launches again and sees the course in progress, the two points on the chart and the results; the
+/// sandbox EHR holds the Observations the queue wrote back; the therapist completes the course and the physician
+/// sees it completed. Every step is kept as a screenshot and every page is scanned with axe.
+/// </summary>
+[Collection(nameof(Infrastructure.BackgroundWork))]
+public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.OwnAzurite own, Chromium chromium) : IClassFixture<Chromium>
+{
+    /// <summary>
+    /// The practice's zone, where the therapist types session times. The referral is valid from the UTC date it is
+    /// signed on, and a session of "just now" is checked on its local date: at UTC+14 that date is never before the
+    /// UTC date, so the journey passes at any hour it runs (in UTC, it could not in the first minutes after midnight).
+    /// </summary>
+    private static readonly TimeZoneInfo PracticeZone = TimeZoneInfo.FindSystemTimeZoneById("Pacific/Kiritimati");
+
+    [Fact]
+    public async Task A_lymphedema_referral_goes_from_the_physician_to_the_therapist_and_back_to_the_chart_until_completed()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var run = await LocalRun.StartAsync(own.Azurite, ct, new Dictionary<string, string?> { ["Inbox:TimeZone"] = PracticeZone.Id });
+
+        // 1. The physician launches from Helen Park's chart and sends the referral.
+        await using var physician = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1500, Height = 1100 } });
+        var ehr = await physician.NewPageAsync();
+        var frame = await LaunchFromChartAsync(ehr, run, signIn: true);
+        await frame.GetByRole(AriaRole.Heading, new() { Name = "New medical-massage referral" }).WaitForAsync();
+        await Chromium.ScreenshotAsync(ehr, "closed-loop-01-physician-form");
+        await Chromium.ScreenshotAndScanAsync(physician, frame.Url, "closed-loop-01-physician-form-page");
+
+        var offered = await frame.Locator("input[name='Input.Therapist']").EvaluateAllAsync<string[]>("inputs => inputs.map(i => i.value)");
+        Assert.Equal(["therapist-olivia-hart"], offered);
+        foreach (var site in new[] { "UpperArm-Left", "Forearm-Left", "Hand-Left" })
+        {
+            await frame.Locator($"#site-{site}").CheckAsync();
+        }
+
+        await frame.GetByLabel("Lymph nodes removed or irradiated").CheckAsync();
+        await frame.GetByRole(AriaRole.Radio, new() { Name = "Olivia Hart" }).CheckAsync();
+        await frame.GetByRole(AriaRole.Button, new() { Name = "Review referral" }).ClickAsync();
+        await frame.GetByRole(AriaRole.Heading, new() { Name = "Review the referral" }).WaitForAsync();
+        await Chromium.ScreenshotAsync(ehr, "closed-loop-02-physician-review");
+        await frame.GetByRole(AriaRole.Button, new() { Name = "Sign and send" }).ClickAsync();
+        var status = frame.Locator("[data-status]").First;
+        await status.WaitForAsync();
+        Assert.Equal("sent", await status.GetAttributeAsync("data-status"));
+        await Chromium.ScreenshotAsync(ehr, "closed-loop-03-physician-sent");
+        var referralId = new Uri(frame.Url).Segments[^1];
+        var prescribed = 6;
+        Assert.Contains($"0 done, {prescribed} remaining of {prescribed}", await frame.Locator("dl.summary").First.InnerTextAsync(), StringComparison.Ordinal);
+
+        // The queues: the therapist's notification (a link to the referral's page) and the referral written into the EHR.
+        await run.Functions.Triggers.DrainAsync(TimeSpan.FromSeconds(30), ct);
+        var ehrRecord = run.Sandbox.Services.GetRequiredService<FhirStore>();
+        var stored = await run.Functions.Services.GetRequiredService<ReferralStore>().GetAsync(referralId, ct);
+        var placer = Assert.Single(stored!.Request.Identifier, i => i.System == Canonicals.PlacerIdentifierSystem);
+        var written = Assert.Single(ehrRecord.All<ServiceRequest>(), r => r.Identifier.Any(i => i.System == placer.System && i.Value == placer.Value));
+        Assert.EndsWith("Patient/helen-park", written.Subject?.Reference, StringComparison.Ordinal);
+        var link = $"{run.AppBase}/inbox/referrals/{referralId}";
+        Assert.Contains(run.Functions.Mail(), mail => mail.Contains(link, StringComparison.Ordinal));
+
+        // 2. The therapist signs in, finds the referral in the inbox as new, opens it and accepts it.
+        await using var therapist = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1000 } });
+        var inbox = await therapist.NewPageAsync();
+        await inbox.GotoAsync(run.AppBase + "/inbox");
+        await inbox.GetByRole(AriaRole.Heading, new() { Name = "Sign in to the therapist inbox" }).WaitForAsync();
+        await Chromium.ScreenshotAsync(inbox, "closed-loop-04-therapist-sign-in");
+        await inbox.GetByLabel("Olivia Hart, LMT").CheckAsync();
+        await inbox.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
+        await inbox.GetByRole(AriaRole.Heading, new() { Name = "Your referrals" }).WaitForAsync();
+        await inbox.GetByRole(AriaRole.Link, new() { Name = "New (1)" }).WaitForAsync();
+        await Chromium.ScreenshotAsync(inbox, "closed-loop-05-therapist-inbox");
+        await Chromium.AssertNoSeriousViolationsAsync(inbox);
+
+        await inbox.GetByRole(AriaRole.Link, new() { Name = "Helen Park", Exact = false }).ClickAsync();
+        await inbox.GetByRole(AriaRole.Button, new() { Name = "Accept" }).WaitForAsync();
+        Assert.Equal(link, inbox.Url);
+        Assert.Contains("I89.0", await inbox.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
+        await Chromium.ScreenshotAsync(inbox, "closed-loop-06-therapist-referral");
+        await Chromium.AssertNoSeriousViolationsAsync(inbox);
+        await inbox.GetByRole(AriaRole.Button, new() { Name = "Accept" }).ClickAsync();
+        await inbox.GetByText("You accepted the referral.").WaitForAsync();
+
+        // 3. Two sessions of 15 minutes that have ended, pain falling from 6 to 3 and from 4 to 2.
+        await RecordSessionAsync(inbox, DateTimeOffset.UtcNow.AddMinutes(-40), painBefore: 6, painAfter: 3, screenshot: "closed-loop-07-therapist-session-form");
+        await inbox.GetByText($"The session was recorded: 1 of {prescribed} sessions used.").WaitForAsync();
+        await RecordSessionAsync(inbox, DateTimeOffset.UtcNow.AddMinutes(-20), painBefore: 4, painAfter: 2);
+        await inbox.GetByText($"The session was recorded: 2 of {prescribed} sessions used.").WaitForAsync();
+        await Chromium.ScreenshotAsync(inbox, "closed-loop-08-therapist-two-sessions");
+        await Chromium.AssertNoSeriousViolationsAsync(inbox);
+
+        // The queue writes each session's Observations back into the chart, basedOn the EHR's own ServiceRequest.
+        await run.Functions.Triggers.DrainAsync(TimeSpan.FromSeconds(30), ct);
+        var backInTheChart = ehrRecord.All<Observation>().Where(o => o.BasedOn.Any(b => b.Reference == $"ServiceRequest/{written.Id}")).ToList();
+        Assert.Equal(4, backInTheChart.Count(o => o.Value is Quantity));
+        Assert.All(backInTheChart, o => Assert.EndsWith("Patient/helen-park", o.Subject?.Reference, StringComparison.Ordinal));
+
+        // 4. The physician launches again: in progress, 2 of 6, two points on the chart, the results listed.
+        frame = await LaunchFromChartAsync(ehr, run, signIn: false);
+        await frame.GetByRole(AriaRole.Heading, new() { Name = "New medical-massage referral" }).WaitForAsync();
+        await frame.GetByRole(AriaRole.Link, new() { Name = "Referrals and progress" }).ClickAsync();
+        await frame.Locator("table.referrals").WaitForAsync();
+        Assert.Equal($"In progress: 2 of {prescribed} sessions", (await frame.Locator("table.referrals [data-status]").First.InnerTextAsync()).Trim());
+        await frame.Locator($"a[href$='/referrals/{referralId}']").ClickAsync();
+        await frame.GetByRole(AriaRole.Heading, new() { Name = "Pain over the sessions" }).WaitForAsync();
+        status = frame.Locator("[data-status]").First;
+        await status.WaitForAsync();
+        Assert.Equal("in-progress", await status.GetAttributeAsync("data-status"));
+        Assert.Equal($"In progress: 2 of {prescribed} sessions", (await status.InnerTextAsync()).Trim());
+        Assert.Equal(2, await frame.Locator("svg circle.before").CountAsync());
+        Assert.Equal(2, await frame.Locator("svg circle.after").CountAsync());
+        Assert.True(await frame.Locator("table.observations tbody tr").CountAsync() >= 4);
+        await Chromium.ScreenshotAsync(ehr, "closed-loop-09-physician-in-progress");
+        await Chromium.ScreenshotAndScanAsync(physician, frame.Url, "closed-loop-09-physician-in-progress-page");
+
+        // 5. The therapist completes the course with a discharge summary; the physician sees it completed.
+        await inbox.GetByLabel("Outcome of the course").FillAsync("Arm circumference down 2 cm; pain 6 to 2.");
+        await inbox.GetByLabel("Recommendations (optional)").FillAsync("Compression sleeve daily; self-drainage twice a day.");
+        await inbox.GetByRole(AriaRole.Button, new() { Name = "Complete the course" }).ClickAsync();
+        await inbox.Locator("[data-status='completed']").First.WaitForAsync();
+        await Chromium.ScreenshotAsync(inbox, "closed-loop-10-therapist-completed");
+        await Chromium.AssertNoSeriousViolationsAsync(inbox);
+        await run.Functions.Triggers.DrainAsync(TimeSpan.FromSeconds(30), ct);
+
+        await frame.GotoAsync(frame.Url);
+        status = frame.Locator("[data-status]").First;
+        await status.WaitForAsync();
+        Assert.Equal("completed", await status.GetAttributeAsync("data-status"));
+        Assert.Contains("Compression sleeve daily", await frame.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
+        await Chromium.ScreenshotAsync(ehr, "closed-loop-11-physician-completed");
+        await Chromium.ScreenshotAndScanAsync(physician, frame.Url, "closed-loop-11-physician-completed-page");
+    }
+
+    private static async Task RecordSessionAsync(IPage page, DateTimeOffset start, int painBefore, int painAfter, string? screenshot = null)
+    {
+        await page.GetByRole(AriaRole.Link, new() { Name = "Record session" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save session" }).WaitForAsync();
+        var local = TimeZoneInfo.ConvertTime(start, PracticeZone);
+        await page.GetByLabel("Date").FillAsync(local.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        await page.GetByLabel("Start time").FillAsync(local.ToString("HH:mm", CultureInfo.InvariantCulture));
+        await page.GetByLabel("Minutes").FillAsync("15");
+        foreach (var site in await page.Locator("input[name='Input.Sites']").AllAsync())
+        {
+            await site.CheckAsync();
+        }
+
+        await page.GetByLabel("Manual lymph drainage").CheckAsync();
+        await page.GetByLabel("Pain before the session").FillAsync(painBefore.ToString(CultureInfo.InvariantCulture));
+        await page.GetByLabel("Pain after the session").FillAsync(painAfter.ToString(CultureInfo.InvariantCulture));
+        await page.GetByLabel("Subjective: what the patient reports").FillAsync("Arm feels lighter.");
+        if (screenshot is not null)
+        {
+            await Chromium.ScreenshotAsync(page, screenshot);
+            await Chromium.AssertNoSeriousViolationsAsync(page);
+        }
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save session" }).ClickAsync();
+    }
+
+    /// <summary>Opens the sandbox EHR (signing in as Dr. Amelia Stone the first time), Helen Park's chart, and launches the app in its frame.</summary>
+    private static async Task<IFrame> LaunchFromChartAsync(IPage page, LocalRun run, bool signIn)
+    {
+        await page.GotoAsync(run.EhrBase);
+        if (signIn)
+        {
+            await page.GetByRole(AriaRole.Button, new() { Name = "Sign in as Dr. Amelia Stone, MD" }).ClickAsync();
+        }
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Helen Park" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Medical massage referral" }).ClickAsync();
+        var frame = page.Frame("app-frame")!;
+        await frame.WaitForURLAsync(url => url.StartsWith(run.AppBase + "/context/", StringComparison.Ordinal), Chromium.Committed);
+        return frame;
+    }
+}
