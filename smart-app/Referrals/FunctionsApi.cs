@@ -36,11 +36,11 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
 
     private static readonly FhirJsonDeserializer Tolerant = new(new DeserializerSettings().UsingMode(DeserializationMode.Ostrich));
 
-    public string TokenFor(LaunchContext context)
+    public async Task<string> TokenForAsync(LaunchContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         var now = time.GetUtcNow();
-        return keys.Sign(new Dictionary<string, object>
+        return await keys.SignAsync(SigningPurpose.ApiToken, new Dictionary<string, object>
         {
             [JwtClaimTypes.Issuer] = app.Value.BaseUrl.TrimEnd('/'),
             [JwtClaimTypes.Audience] = options.Value.Audience,
@@ -51,7 +51,7 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
             [JwtClaimTypes.IssuedAt] = now.ToUnixTimeSeconds(),
             [JwtClaimTypes.Expiration] = (now + TokenLifetime).ToUnixTimeSeconds(),
             [JwtClaimTypes.JwtId] = AppSession.Base64UrlToken(16),
-        });
+        }, cancellationToken);
     }
 
     public async Task<IReadOnlyList<PractitionerRole>> TherapistsAsync(LaunchContext context, CancellationToken cancellationToken) =>
@@ -91,7 +91,7 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
     private async Task<(HttpStatusCode Status, Resource? Body)> SendAsync(LaunchContext context, HttpMethod method, string path, Resource? body, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, new Uri(options.Value.BaseUrl.TrimEnd('/') + path));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TokenFor(context));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await TokenForAsync(context, cancellationToken));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(FhirJsonMediaType));
         if (body is not null)
         {

@@ -21,8 +21,8 @@ public sealed class KeyVaultOptions
     /// <summary>How long a new version is published before it signs: longer than relying parties cache a JWKS.</summary>
     public TimeSpan PublishBeforeSigning { get; set; } = TimeSpan.FromDays(1);
 
-    /// <summary>How long a call to the vault may take.</summary>
-    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>How long a call to the vault may take (less than the EHR token request's 10 s, so a slow vault is named as such).</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
 
     public bool Configured => !string.IsNullOrWhiteSpace(Uri);
 
