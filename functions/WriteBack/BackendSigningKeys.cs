@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Azure.Core;
 using Microsoft.Extensions.Options;
 using Referral.Model.Signing;
 
@@ -48,12 +49,18 @@ public sealed class BackendSigningKeys : IDisposable
 
     private readonly Lazy<IRotatingKey> key;
 
-    public BackendSigningKeys(IOptions<BackendServicesOptions> options, IOptions<KeyVaultOptions> vault, IHostEnvironment environment, IServiceProvider services)
+    public BackendSigningKeys(
+        IOptions<BackendServicesOptions> options,
+        IOptions<KeyVaultOptions> vault,
+        IHostEnvironment environment,
+        IHttpClientFactory clients,
+        TokenCredential credential,
+        TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(vault);
         key = new(() => vault.Value.Configured
-            ? new VaultKey(KeyVaultSigning.Client(services, vault.Value), vault.Value.Keys[VaultKeyUse], Algorithm, vault.Value, services.GetRequiredService<TimeProvider>())
+            ? new VaultKey(KeyVaultSigning.Client(vault.Value, clients, credential, time), vault.Value.Keys[VaultKeyUse], Algorithm, vault.Value, time)
             : Load(options.Value, environment));
     }
 

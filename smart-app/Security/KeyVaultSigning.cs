@@ -25,21 +25,22 @@ public static class KeyVaultSigning
         return services;
     }
 
-    public static KeyVaultClient Client(IServiceProvider services, KeyVaultOptions options)
+    /// <summary>The vault client, authenticated by the app's identity. Built once per app: it keeps the access token.</summary>
+    public static KeyVaultClient Client(KeyVaultOptions options, IHttpClientFactory clients, TokenCredential credential, TimeProvider time)
     {
-        ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(options);
-        var credential = services.GetRequiredService<TokenCredential>();
+        ArgumentNullException.ThrowIfNull(clients);
+        ArgumentNullException.ThrowIfNull(credential);
         var context = new TokenRequestContext([KeyVaultClient.Scope]);
         return new KeyVaultClient(
-            services.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName),
+            clients.CreateClient(HttpClientName),
             new Uri(options.Uri),
             async cancellationToken =>
             {
                 var token = await credential.GetTokenAsync(context, cancellationToken);
                 return new VaultAccessToken(token.Token, token.ExpiresOn);
             },
-            services.GetRequiredService<TimeProvider>());
+            time);
     }
 
     /// <summary>With <c>KeyVault:Uri</c> set, every key name this app signs with must be set too, and named when it is not.</summary>

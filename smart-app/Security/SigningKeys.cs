@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Azure.Core;
 using Microsoft.Extensions.Options;
 using Referral.Model.Signing;
 
@@ -74,21 +75,22 @@ public sealed partial class SigningKeys : IDisposable
         IOptions<SigningKeyOptions> options,
         IOptions<KeyVaultOptions> vault,
         IHostEnvironment environment,
-        IServiceProvider services,
+        IHttpClientFactory clients,
+        TokenCredential credential,
+        TimeProvider time,
         ILogger<SigningKeys> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(vault);
         ArgumentNullException.ThrowIfNull(environment);
-        ArgumentNullException.ThrowIfNull(services);
         var settings = options.Value;
         algorithm = settings.Algorithm;
         if (vault.Value.Configured)
         {
-            var client = KeyVaultSigning.Client(services, vault.Value);
+            var client = KeyVaultSigning.Client(vault.Value, clients, credential, time);
             VaultKey Key(string use, string alg)
             {
-                var key = new VaultKey(client, vault.Value.Keys[use], alg, vault.Value, services.GetRequiredService<TimeProvider>());
+                var key = new VaultKey(client, vault.Value.Keys[use], alg, vault.Value, time);
                 owned.Add(key);
                 return key;
             }

@@ -55,7 +55,8 @@ public sealed class VaultKey(KeyVaultClient client, string name, string algorith
 
     private readonly Dictionary<string, VaultKeyVersion> known = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim gate = new(1, 1);
-    private (DateTimeOffset Read, KeyVersions Versions)? current;
+    // One reference, replaced whole, so a reader never sees the time of one read with the versions of another.
+    private Snapshot? current;
 
     public string Name { get; } = name;
 
@@ -86,11 +87,11 @@ public sealed class VaultKey(KeyVaultClient client, string name, string algorith
             catch (KeyVaultException) when (current is { } stale)
             {
                 // The vault is away: keep publishing what was read last, and try again a minute from now.
-                current = (time.GetUtcNow() - options.RefreshInterval + RetryAfterFailure, stale.Versions);
+                current = new Snapshot(time.GetUtcNow() - options.RefreshInterval + RetryAfterFailure, stale.Versions);
                 return stale.Versions;
             }
 
-            current = (time.GetUtcNow(), versions);
+            current = new Snapshot(time.GetUtcNow(), versions);
             return versions;
         }
         finally
@@ -100,6 +101,8 @@ public sealed class VaultKey(KeyVaultClient client, string name, string algorith
     }
 
     public void Dispose() => gate.Dispose();
+
+    private sealed record Snapshot(DateTimeOffset Read, KeyVersions Versions);
 
     private async Task<KeyVersions> ReadAsync(CancellationToken cancellationToken)
     {
