@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Referral.Functions.Audit;
 using Referral.Functions.Conformance;
 using Referral.Functions.Fhir;
@@ -11,6 +12,7 @@ using Referral.Functions.Storage;
 using Referral.Functions.Therapists;
 using Referral.Functions.Triggers;
 using Referral.Functions.WriteBack;
+using Referral.Model.Signing;
 
 namespace Referral.Functions;
 
@@ -83,10 +85,11 @@ public sealed class Program
             .Validate(o => o.AssertionLifetime > TimeSpan.Zero && o.AssertionLifetime <= TimeSpan.FromMinutes(5),
                 "BackendServices:AssertionLifetime must be more than zero and at most five minutes (SMART).")
             // At start, not at the first write-back: keys load lazily, and a missing key must stop the deployment.
-            .Validate<IHostEnvironment>(
-                (o, environment) => o.Keys.Any(k => !string.IsNullOrWhiteSpace(k.PrivateKeyPem)) || (environment.IsDevelopment() && !string.IsNullOrWhiteSpace(o.DevelopmentKeysFolder)),
-                "BackendServices:Keys:0:PrivateKeyPem is missing: the backend-services RSA private key (PEM) the EHR write-back signs with; keys are not read from Key Vault (KeyVault:Uri) yet.")
+            .Validate<IOptions<KeyVaultOptions>, IHostEnvironment>(
+                (o, vault, environment) => vault.Value.Configured || o.Keys.Any(k => !string.IsNullOrWhiteSpace(k.PrivateKeyPem)) || (environment.IsDevelopment() && !string.IsNullOrWhiteSpace(o.DevelopmentKeysFolder)),
+                BackendSigningKeys.NoKeyMessage)
             .ValidateOnStart();
+        services.AddKeyVaultSigning(configuration, BackendSigningKeys.VaultKeyUse);
         services.AddSingleton<BackendSigningKeys>();
         services.AddSingleton<BackendServicesTokens>();
 

@@ -1,11 +1,9 @@
 using System.Collections.Concurrent;
-using System.Security.Claims;
 using System.Text.Json;
 using Duende.IdentityModel;
 using Duende.IdentityModel.Client;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
+using Referral.Model.Signing;
 
 namespace Referral.Functions.WriteBack;
 
@@ -39,7 +37,6 @@ public sealed class BackendServicesTokens(
     public const string HttpClientName = "ehr";
 
     private static readonly TimeSpan DiscoveryLifetime = TimeSpan.FromHours(1);
-    private static readonly JsonWebTokenHandler Handler = new();
 
     private readonly ConcurrentDictionary<string, (DateTimeOffset Until, SmartConfiguration Configuration)> discovery = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (DateTimeOffset Until, string Token)> tokens = new(StringComparer.Ordinal);
@@ -72,7 +69,7 @@ public sealed class BackendServicesTokens(
                 ClientAssertion = new ClientAssertion
                 {
                     Type = OidcConstants.ClientAssertionTypes.JwtBearer,
-                    Value = Assertion(ehr.ClientId, configuration.TokenEndpoint),
+                    Value = await AssertionAsync(ehr.ClientId, configuration.TokenEndpoint, cancellationToken),
                 },
                 Scope = Scopes(ehr, configuration),
             }, cancellationToken);
@@ -116,20 +113,27 @@ public sealed class BackendServicesTokens(
         return string.Join(' ', scopes);
     }
 
-    private string Assertion(string clientId, string tokenEndpoint)
+    private async Task<string> AssertionAsync(string clientId, string tokenEndpoint, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow().UtcDateTime;
-        return Handler.CreateToken(new SecurityTokenDescriptor
+        var now = time.GetUtcNow();
+        try
         {
-            Issuer = clientId,
-            Audience = tokenEndpoint,
-            Subject = new ClaimsIdentity([new Claim(JwtRegisteredClaimNames.Sub, clientId)]),
-            Claims = new Dictionary<string, object> { [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N") },
-            IssuedAt = now,
-            NotBefore = now,
-            Expires = now + options.Value.AssertionLifetime,
-            SigningCredentials = keys.Current,
-        });
+            return await keys.SignAsync(new Dictionary<string, object>
+            {
+                [JwtClaimTypes.Issuer] = clientId,
+                [JwtClaimTypes.Subject] = clientId,
+                [JwtClaimTypes.Audience] = tokenEndpoint,
+                [JwtClaimTypes.JwtId] = Guid.NewGuid().ToString("N"),
+                [JwtClaimTypes.IssuedAt] = now.ToUnixTimeSeconds(),
+                [JwtClaimTypes.NotBefore] = now.ToUnixTimeSeconds(),
+                [JwtClaimTypes.Expiration] = (now + options.Value.AssertionLifetime).ToUnixTimeSeconds(),
+            }, cancellationToken);
+        }
+        catch (KeyVaultException e)
+        {
+            // A failed try like an EHR failure: the message is retried, and the log says the vault was the cause.
+            throw new EhrWriteException("The backend-services client assertion could not be signed. " + e.Message, e);
+        }
     }
 
     private async Task<SmartConfiguration> DiscoverAsync(EhrRegistration ehr, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
+using Azure.Core;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.Tokens;
+using Referral.Model.Signing;
 
 namespace Referral.Functions.WriteBack;
 
@@ -8,7 +9,10 @@ public sealed class BackendServicesOptions
 {
     public const string Section = "BackendServices";
 
-    /// <summary>RSA private keys as PEM, current first and the next one second (published early so a rotation breaks nothing).</summary>
+    /// <summary>
+    /// RSA private keys as PEM, current first and the next one second (published early so a rotation breaks nothing).
+    /// Not used when the key is in Key Vault (<c>KeyVault:Uri</c> and <c>KeyVault:Keys:BackendServices</c>).
+    /// </summary>
     public List<SigningKeySetting> Keys { get; } = [];
 
     /// <summary>
@@ -27,61 +31,79 @@ public sealed class SigningKeySetting
 }
 
 /// <summary>
-/// This app's SMART Backend Services signing keys (RS384), read through this one class from configuration: in
-/// Azure from settings (a later issue moves them to Key Vault), in Development from the generated key folder.
-/// The public halves are the JWKS the EHRs fetch (<c>/api/backend/jwks.json</c>).
+/// This app's SMART Backend Services signing key (RS384), from one place chosen at start: Key Vault when
+/// <c>KeyVault:Uri</c> is set (the app asks the vault to sign; the private key never leaves it), else the PEMs in
+/// <c>BackendServices:Keys</c>, else, in Development, the generated key folder. The public halves of every
+/// published version are the JWKS the EHRs fetch (<c>/api/backend/jwks.json</c>).
 /// </summary>
-public sealed class BackendSigningKeys(IOptions<BackendServicesOptions> options, IHostEnvironment environment)
+public sealed class BackendSigningKeys : IDisposable
 {
-    public const string Algorithm = SecurityAlgorithms.RsaSha384;
+    public const string Algorithm = PublicJwk.Rs384;
 
-    private readonly Lazy<IReadOnlyList<RsaSecurityKey>> keys = new(() => Load(options.Value, environment));
+    /// <summary>The Key Vault key use of this app (<c>KeyVault:Keys:BackendServices</c>).</summary>
+    public const string VaultKeyUse = "BackendServices";
 
-    /// <summary>The key assertions are signed with.</summary>
-    public SigningCredentials Current => new(keys.Value[0], Algorithm);
+    public const string NoKeyMessage =
+        "No backend-services signing key: set KeyVault:Uri and KeyVault:Keys:BackendServices (the key in Azure Key Vault), "
+        + "or BackendServices:Keys:0:PrivateKeyPem (an RSA private key, PEM). BackendServices:Keys:0:PrivateKeyPem is missing and KeyVault:Uri is not set.";
 
-    /// <summary>Public keys, current then next, as a JWKS document's <c>keys</c>.</summary>
-    public IReadOnlyList<Dictionary<string, string>> PublicJwks() =>
-    [
-        .. keys.Value.Select(key =>
+    private readonly Lazy<IRotatingKey> key;
+
+    public BackendSigningKeys(
+        IOptions<BackendServicesOptions> options,
+        IOptions<KeyVaultOptions> vault,
+        IHostEnvironment environment,
+        IHttpClientFactory clients,
+        TokenCredential credential,
+        TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(vault);
+        key = new(() => vault.Value.Configured
+            ? new VaultKey(KeyVaultSigning.Client(vault.Value, clients, credential, time), vault.Value.Keys[VaultKeyUse], Algorithm, vault.Value, time)
+            : Load(options.Value, environment));
+    }
+
+    /// <summary>Where the key is: a vault and key name, or settings, or development files; never key material.</summary>
+    public string Source => key.Value.Description;
+
+    /// <summary>Signs a JWT with the version that signs now; <c>typ</c> JWT, <c>alg</c> RS384 and <c>kid</c> in the header.</summary>
+    public async Task<string> SignAsync(IDictionary<string, object> claims, CancellationToken cancellationToken)
+    {
+        var versions = await key.Value.VersionsAsync(cancellationToken);
+        return await Jwt.SignAsync(versions.Signing, claims, cancellationToken);
+    }
+
+    /// <summary>Every published version's public key (current, then next or previous).</summary>
+    public async Task<JwksDocument> JwksAsync(CancellationToken cancellationToken) =>
+        await Jwt.JwksAsync([key.Value], cancellationToken);
+
+    public void Dispose()
+    {
+        if (key.IsValueCreated && key.Value is IDisposable disposable)
         {
-            var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(key.Rsa.ExportParameters(false)) { KeyId = key.KeyId });
-            return new Dictionary<string, string>
-            {
-                ["kty"] = jwk.Kty,
-                ["kid"] = key.KeyId,
-                ["use"] = "sig",
-                ["alg"] = Algorithm,
-                ["n"] = jwk.N,
-                ["e"] = jwk.E,
-            };
-        }),
-    ];
+            disposable.Dispose();
+        }
+    }
 
-    private static IReadOnlyList<RsaSecurityKey> Load(BackendServicesOptions options, IHostEnvironment environment)
+    private static LocalRotatingKey Load(BackendServicesOptions options, IHostEnvironment environment)
     {
         var pems = options.Keys.Select(k => k.PrivateKeyPem).Where(p => !string.IsNullOrWhiteSpace(p)).ToList();
+        var source = $"settings ({BackendServicesOptions.Section}:Keys)";
         if (pems.Count == 0 && environment.IsDevelopment() && !string.IsNullOrWhiteSpace(options.DevelopmentKeysFolder))
         {
             var folder = Path.Combine(environment.ContentRootPath, options.DevelopmentKeysFolder);
             pems = [DevelopmentKey(folder, "current"), DevelopmentKey(folder, "next")];
+            source = $"development key files in {folder}";
         }
 
         if (pems.Count == 0)
         {
-            throw new InvalidOperationException(
-                $"No backend-services signing key: set {BackendServicesOptions.Section}:Keys:0:PrivateKeyPem (an RSA private key, PEM).");
+            throw new InvalidOperationException(NoKeyMessage);
         }
 
-        return [.. pems.Select(pem =>
-        {
-            var rsa = RSA.Create();
-            rsa.ImportFromPem(pem);
-            var key = new RsaSecurityKey(rsa);
-            // The RFC 7638 thumbprint: a stable kid that changes exactly when the key does.
-            key.KeyId = Base64UrlEncoder.Encode(JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(rsa.ExportParameters(false))).ComputeJwkThumbprint());
-            return key;
-        })];
+        List<ISigningKey> keys = [.. pems.Select(pem => LocalSigningKey.FromPem(Algorithm, pem))];
+        return new LocalRotatingKey(source, keys[0], keys);
     }
 
     /// <summary>Reads the development key, making it on first use; two apps starting at once agree on one key.</summary>

@@ -34,7 +34,7 @@ public static partial class EhrWriteBackFunction
     public static IEndpointRouteBuilder MapEhrWriteBack(this IEndpointRouteBuilder app)
     {
         app.MapTrigger(Name, HandleAsync);
-        app.MapGet("/api/backend/jwks.json", (BackendSigningKeys keys) => Results.Json(new { keys = keys.PublicJwks() }))
+        app.MapGet("/api/backend/jwks.json", async (BackendSigningKeys keys, CancellationToken cancellationToken) => Results.Json(await keys.JwksAsync(cancellationToken)))
             .AllowAnonymous().WithName("backend-jwks");
         return app;
     }

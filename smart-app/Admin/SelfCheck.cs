@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Referral.Model.Signing;
 using Referral.SmartApp.Launch;
 using Referral.SmartApp.Referrals;
 using Referral.SmartApp.Security;
@@ -29,13 +30,16 @@ public sealed record EhrCheck(string Name, string Iss, string ClientId, bool Ans
     public bool Ready => Answers && Capabilities.All(c => c.Advertised);
 }
 
-public sealed record KeyCheck(string Kid, string Algorithm, bool Current, bool Signs, string Detail);
+public sealed record KeyCheck(string Kid, string Algorithm, string Use, bool Current, string Location, bool Signs, string Detail);
 
 public sealed record ServiceCheck(string Url, bool Answers, string Detail);
 
-public sealed record SelfCheckReport(IReadOnlyList<EhrCheck> Ehrs, IReadOnlyList<KeyCheck> Keys, ServiceCheck Functions)
+/// <summary>Where the keys come from (a vault and key names, never key material), and whether they could be read.</summary>
+public sealed record KeySourceCheck(string Source, bool Readable, string Detail);
+
+public sealed record SelfCheckReport(IReadOnlyList<EhrCheck> Ehrs, KeySourceCheck KeySource, IReadOnlyList<KeyCheck> Keys, ServiceCheck Functions)
 {
-    public bool Healthy => Ehrs.All(e => e.Ready) && Keys.All(k => k.Signs) && Functions.Answers;
+    public bool Healthy => Ehrs.All(e => e.Ready) && KeySource.Readable && Keys.Count > 0 && Keys.All(k => k.Signs) && Functions.Answers;
 }
 
 /// <summary>The installation checks: EHR discovery and capabilities, the signing keys, the functions API's health.</summary>
@@ -49,8 +53,8 @@ public sealed class SelfCheck(EhrRegistry ehrs, SigningKeys keys, IHttpClientFac
     {
         var ehrChecks = await Task.WhenAll(ehrs.All.Select(e => CheckEhrAsync(e, cancellationToken)));
         var functionsCheck = await CheckFunctionsAsync(cancellationToken);
-        var keyChecks = await Task.WhenAll(keys.All.Select(CheckKeyAsync));
-        return new SelfCheckReport(ehrChecks, keyChecks, functionsCheck);
+        var (source, keyChecks) = await CheckKeysAsync(cancellationToken);
+        return new SelfCheckReport(ehrChecks, source, keyChecks, functionsCheck);
     }
 
     /// <summary>What the app needs of an EHR: both launches, asymmetric client authentication, SMART scopes, PKCE S256.</summary>
@@ -121,31 +125,50 @@ public sealed class SelfCheck(EhrRegistry ehrs, SigningKeys keys, IHttpClientFac
         }
     }
 
-    /// <summary>Signs a test payload with the key and verifies it with the public half alone, as an EHR would.</summary>
-    private static async Task<KeyCheck> CheckKeyAsync(SigningKey key)
+    /// <summary>Reads the published keys (from the vault when they are there), then has each sign a test payload.</summary>
+    private async Task<(KeySourceCheck Source, IReadOnlyList<KeyCheck> Keys)> CheckKeysAsync(CancellationToken cancellationToken)
     {
+        IReadOnlyList<PublishedKey> published;
         try
         {
-            var token = Handler.CreateToken(new SecurityTokenDescriptor
-            {
-                Claims = new Dictionary<string, object> { ["self-check"] = true },
-                SigningCredentials = key.Credentials,
-            });
-            var jwk = JsonWebKeyConverter.ConvertFromSecurityKey(key.Key);
-            var publicJwk = new JsonWebKey { Kty = jwk.Kty, Kid = key.Kid, N = jwk.N, E = jwk.E, Crv = jwk.Crv, X = jwk.X, Y = jwk.Y };
+            published = await keys.PublishedAsync(cancellationToken);
+        }
+        catch (KeyVaultException e)
+        {
+            return (new KeySourceCheck(keys.Source, false, e.Message), []);
+        }
+
+        var checks = await Task.WhenAll(published.Select(k => CheckKeyAsync(k, cancellationToken)));
+        return (new KeySourceCheck(keys.Source, true, $"{published.Count} key versions published."), checks);
+    }
+
+    /// <summary>Signs a test payload with the key version and verifies it with the published public half alone, as an EHR would.</summary>
+    private static async Task<KeyCheck> CheckKeyAsync(PublishedKey key, CancellationToken cancellationToken)
+    {
+        KeyCheck Result(bool signs, string detail) => new(key.Kid, key.Algorithm, key.Use, key.Current, key.Location, signs, detail);
+        try
+        {
+            var token = await Jwt.SignAsync(key.Key, new Dictionary<string, object> { ["self-check"] = true }, cancellationToken);
+            var jwk = key.Key.PublicKey;
+            var publicJwk = new JsonWebKey { Kty = jwk.Kty, Kid = jwk.Kid, N = jwk.N, E = jwk.E, Crv = jwk.Crv, X = jwk.X, Y = jwk.Y };
             var result = await Handler.ValidateTokenAsync(token, new TokenValidationParameters
             {
                 IssuerSigningKey = publicJwk,
                 ValidateIssuer = false,
                 ValidateAudience = false,
                 ValidateLifetime = false,
+                RequireExpirationTime = false,
                 ValidAlgorithms = [key.Algorithm],
             });
-            return new KeyCheck(key.Kid, key.Algorithm, key.Current, result.IsValid, result.IsValid ? "Signed and verified a test payload." : "The signature did not verify: " + result.Exception?.Message);
+            return Result(result.IsValid, result.IsValid ? "Signed and verified a test payload." : "The signature did not verify: " + result.Exception?.Message);
+        }
+        catch (KeyVaultException e)
+        {
+            return Result(false, "Could not sign: " + e.Message);
         }
         catch (Exception e) when (e is CryptographicException or SecurityTokenException or ArgumentException or NotSupportedException)
         {
-            return new KeyCheck(key.Kid, key.Algorithm, key.Current, false, "Could not sign: " + e.Message);
+            return Result(false, "Could not sign: " + e.Message);
         }
     }
 }

@@ -13,10 +13,10 @@ public sealed class ClientAssertions(SigningKeys keys, TimeProvider time)
 {
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(4);
 
-    public ClientAssertion Create(string clientId, string tokenEndpoint)
+    public async Task<ClientAssertion> CreateAsync(string clientId, string tokenEndpoint, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var jwt = keys.Sign(new Dictionary<string, object>
+        var jwt = await keys.SignAsync(SigningPurpose.ClientAssertion, new Dictionary<string, object>
         {
             [JwtClaimTypes.Issuer] = clientId,
             [JwtClaimTypes.Subject] = clientId,
@@ -24,7 +24,7 @@ public sealed class ClientAssertions(SigningKeys keys, TimeProvider time)
             [JwtClaimTypes.JwtId] = AppSession.Base64UrlToken(24),
             [JwtClaimTypes.IssuedAt] = now.ToUnixTimeSeconds(),
             [JwtClaimTypes.Expiration] = (now + Lifetime).ToUnixTimeSeconds(),
-        });
+        }, cancellationToken);
         return new ClientAssertion { Type = OidcConstants.ClientAssertionTypes.JwtBearer, Value = jwt };
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Duende.IdentityModel.Client;
+using Referral.Model.Signing;
 using Referral.SmartApp.Security;
 
 namespace Referral.SmartApp.Launch;
@@ -19,10 +20,10 @@ public sealed class SmartTokens(IHttpClientFactory clients, ClientAssertions ass
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
     public Task<TokenResponse> ExchangeCodeAsync(EhrOptions ehr, string tokenEndpoint, string code, string codeVerifier, string redirectUri, CancellationToken cancellationToken) =>
-        SendAsync((http, ct) => http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
+        SendAsync(async (http, ct) => await http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
         {
             Address = tokenEndpoint,
-            ClientAssertion = assertions.Create(ehr.ClientId, tokenEndpoint),
+            ClientAssertion = await assertions.CreateAsync(ehr.ClientId, tokenEndpoint, ct),
             ClientCredentialStyle = ClientCredentialStyle.PostBody,
             Code = code,
             CodeVerifier = codeVerifier,
@@ -30,10 +31,10 @@ public sealed class SmartTokens(IHttpClientFactory clients, ClientAssertions ass
         }, ct), cancellationToken);
 
     public Task<TokenResponse> RefreshAsync(EhrOptions ehr, string tokenEndpoint, string refreshToken, CancellationToken cancellationToken) =>
-        SendAsync((http, ct) => http.RequestRefreshTokenAsync(new RefreshTokenRequest
+        SendAsync(async (http, ct) => await http.RequestRefreshTokenAsync(new RefreshTokenRequest
         {
             Address = tokenEndpoint,
-            ClientAssertion = assertions.Create(ehr.ClientId, tokenEndpoint),
+            ClientAssertion = await assertions.CreateAsync(ehr.ClientId, tokenEndpoint, ct),
             ClientCredentialStyle = ClientCredentialStyle.PostBody,
             RefreshToken = refreshToken,
         }, ct), cancellationToken);
@@ -50,6 +51,11 @@ public sealed class SmartTokens(IHttpClientFactory clients, ClientAssertions ass
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
             throw new TokenRequestException("The EHR's token endpoint did not answer in time.", timedOut: true, e);
+        }
+        catch (KeyVaultException e)
+        {
+            // Not the EHR's fault, so not "the EHR is slow": the log names the vault and what it said.
+            throw new TokenRequestException("The app could not sign its client assertion. " + e.Message, timedOut: false, e);
         }
 
         if (response.IsError)

@@ -70,11 +70,11 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
 
     private static readonly FhirJsonDeserializer Tolerant = new(new DeserializerSettings().UsingMode(DeserializationMode.Ostrich));
 
-    public string TokenFor(LaunchContext context)
+    public async Task<string> TokenForAsync(LaunchContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         var now = time.GetUtcNow();
-        return keys.Sign(new Dictionary<string, object>
+        return await keys.SignAsync(SigningPurpose.ApiToken, new Dictionary<string, object>
         {
             [JwtClaimTypes.Issuer] = app.Value.BaseUrl.TrimEnd('/'),
             [JwtClaimTypes.Audience] = options.Value.Audience,
@@ -85,7 +85,7 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
             [JwtClaimTypes.IssuedAt] = now.ToUnixTimeSeconds(),
             [JwtClaimTypes.Expiration] = (now + TokenLifetime).ToUnixTimeSeconds(),
             [JwtClaimTypes.JwtId] = AppSession.Base64UrlToken(16),
-        });
+        }, cancellationToken);
     }
 
     public async Task<IReadOnlyList<PractitionerRole>> TherapistsAsync(FunctionsCaller caller, CancellationToken cancellationToken) =>
@@ -199,9 +199,9 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
     public Task<FunctionsResponse> GetAsync(FunctionsCaller caller, string path, CancellationToken cancellationToken) =>
         SendAsync(caller, HttpMethod.Get, path, null, null, cancellationToken);
 
-    private string BearerFor(FunctionsCaller caller) => caller switch
+    private async Task<string> BearerForAsync(FunctionsCaller caller, CancellationToken cancellationToken) => caller switch
     {
-        PhysicianCaller physician => TokenFor(physician.Launch),
+        PhysicianCaller physician => await TokenForAsync(physician.Launch, cancellationToken),
         TherapistCaller therapist => therapist.AccessToken,
         _ => throw new ArgumentOutOfRangeException(nameof(caller), "An unknown kind of caller."),
     };
@@ -210,7 +210,7 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
     {
         ArgumentNullException.ThrowIfNull(caller);
         using var request = new HttpRequestMessage(method, new Uri(options.Value.BaseUrl.TrimEnd('/') + path));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", BearerFor(caller));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await BearerForAsync(caller, cancellationToken));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(FhirJsonMediaType));
         if (ifMatch is not null)
         {

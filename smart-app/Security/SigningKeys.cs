@@ -1,23 +1,22 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using Azure.Core;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
+using Referral.Model.Signing;
 
 namespace Referral.SmartApp.Security;
 
 /// <summary>
-/// Where the app's private keys come from. Settings may carry PEMs (<c>SigningKeys:Keys:N</c>); otherwise, in
-/// Development only, keys are generated on first run into <see cref="DevelopmentDirectory"/> (gitignored) and
-/// reused. A later step loads them from Key Vault behind the same <see cref="SigningKeys"/>.
+/// The app's private keys when they are not in Key Vault (<c>KeyVault:Uri</c> unset): settings may carry PEMs
+/// (<c>SigningKeys:Keys:N</c>); otherwise, in Development only, keys are generated on first run into
+/// <see cref="DevelopmentDirectory"/> (gitignored) and reused. <see cref="Algorithm"/> applies to both sources.
 /// </summary>
 public sealed class SigningKeyOptions
 {
     public const string Section = "SigningKeys";
 
-    /// <summary>Which current key signs client assertions and API tokens: RS384 or ES384 (SMART requires supporting both).</summary>
-    public string Algorithm { get; set; } = SecurityAlgorithms.RsaSha384;
+    /// <summary>Which key signs client assertions, RS384 or ES384 (SMART requires supporting both); with local keys it signs the API tokens too.</summary>
+    public string Algorithm { get; set; } = PublicJwk.Rs384;
 
     /// <summary>Development only: the folder generated keys are kept in, relative to the content root.</summary>
     public string DevelopmentDirectory { get; set; } = ".dev-keys";
@@ -37,121 +36,179 @@ public sealed class SigningKeyOptions
     }
 }
 
-/// <summary>One private key with its JWK thumbprint as <c>kid</c> (RFC 7638, so it is unique in the set).</summary>
-public sealed record SigningKey(string Algorithm, AsymmetricSecurityKey Key, bool Current)
+/// <summary>What a signature is for: each has its own key in Key Vault (locally both use the current key of <see cref="SigningKeyOptions.Algorithm"/>).</summary>
+public enum SigningPurpose
 {
-    public string Kid => Key.KeyId;
+    /// <summary>private_key_jwt client assertions to EHRs (RS384 or ES384, <see cref="SigningKeyOptions.Algorithm"/>).</summary>
+    ClientAssertion,
 
-    public SigningCredentials Credentials => new(Key, Algorithm);
+    /// <summary>The per-call physician tokens for the functions API.</summary>
+    ApiToken,
 }
 
+/// <summary>One published key version, for the self-check: its kid, what it is for, whether it signs now, where it is.</summary>
+public sealed record PublishedKey(string Kid, string Algorithm, string Use, bool Current, string Location, ISigningKey Key);
+
 /// <summary>
-/// The app's asymmetric keys: the current RS384 and ES384 keys and the next ones, all published at
-/// <c>/.well-known/jwks.json</c>; the current key of the configured algorithm signs client assertions
-/// (SMART confidential asymmetric client) and the per-call tokens for the functions API.
+/// The app's asymmetric keys, all published at <c>/.well-known/jwks.json</c>; one signs client assertions
+/// (SMART confidential asymmetric client) and one the per-call tokens for the functions API. They come from one
+/// place, chosen at start: Key Vault when <c>KeyVault:Uri</c> is set (the private keys never leave it: the app asks
+/// the vault to sign), else the PEMs in <c>SigningKeys:Keys</c>, else, in Development only, generated key files.
 /// </summary>
-public sealed partial class SigningKeys
+public sealed partial class SigningKeys : IDisposable
 {
-    public static readonly IReadOnlyList<string> SupportedAlgorithms = [SecurityAlgorithms.RsaSha384, SecurityAlgorithms.EcdsaSha384];
+    public const string ClientRs384 = "ClientRs384";
+    public const string ClientEs384 = "ClientEs384";
+    public const string ApiSigning = "ApiSigning";
 
-    private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
+    /// <summary>The Key Vault key uses this app needs (<c>KeyVault:Keys:*</c>).</summary>
+    public static readonly string[] VaultKeyUses = [ClientRs384, ClientEs384, ApiSigning];
 
-    public SigningKeys(IOptions<SigningKeyOptions> options, IHostEnvironment environment, ILogger<SigningKeys> logger)
+    public static readonly IReadOnlyList<string> SupportedAlgorithms = [PublicJwk.Rs384, PublicJwk.Es384];
+
+    private readonly IReadOnlyDictionary<string, IRotatingKey> clientKeys;
+    private readonly IRotatingKey apiKey;
+    private readonly string algorithm;
+    private readonly List<IDisposable> owned = [];
+
+    public SigningKeys(
+        IOptions<SigningKeyOptions> options,
+        IOptions<KeyVaultOptions> vault,
+        IHostEnvironment environment,
+        IHttpClientFactory clients,
+        TokenCredential credential,
+        TimeProvider time,
+        ILogger<SigningKeys> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(vault);
         ArgumentNullException.ThrowIfNull(environment);
         var settings = options.Value;
-        if (settings.Keys.Count > 0)
+        algorithm = settings.Algorithm;
+        if (vault.Value.Configured)
         {
-            All = [.. settings.Keys.Select(k => Load(k.Algorithm, k.PrivateKeyPem, k.Current))];
-        }
-        else if (environment.IsDevelopment())
-        {
-            var directory = Path.GetFullPath(settings.DevelopmentDirectory, environment.ContentRootPath);
-            All = DevelopmentKeys(directory);
-            LogDevelopmentKeys(logger, directory);
+            var client = KeyVaultSigning.Client(vault.Value, clients, credential, time);
+            VaultKey Key(string use, string alg)
+            {
+                var key = new VaultKey(client, vault.Value.Keys[use], alg, vault.Value, time);
+                owned.Add(key);
+                return key;
+            }
+
+            clientKeys = new Dictionary<string, IRotatingKey>
+            {
+                [PublicJwk.Rs384] = Key(ClientRs384, PublicJwk.Rs384),
+                [PublicJwk.Es384] = Key(ClientEs384, PublicJwk.Es384),
+            };
+            // The Bicep makes it an EC P-384 key (smart-app-api-es384); the functions API accepts RS384 and ES384.
+            apiKey = Key(ApiSigning, PublicJwk.Es384);
+            Source = $"Key Vault '{client.VaultName}' ({client.VaultUri}): keys {string.Join(", ", VaultKeyUses.Select(u => $"'{vault.Value.Keys[u]}' ({u})"))}";
+            LogVaultKeys(logger, Source);
         }
         else
         {
-            throw new OptionsValidationException(SigningKeyOptions.Section, typeof(SigningKeyOptions),
-                ["SigningKeys:Keys is empty: outside Development the app's private keys must come from settings (RS384 and ES384, PKCS#8 PEM)."]);
+            List<(LocalSigningKey Key, bool Current)> keys;
+            if (settings.Keys.Count > 0)
+            {
+                keys = [.. settings.Keys.Select(k => (Load(k.Algorithm, k.PrivateKeyPem), k.Current))];
+                Source = $"settings ({SigningKeyOptions.Section}:Keys)";
+            }
+            else if (environment.IsDevelopment())
+            {
+                var directory = Path.GetFullPath(settings.DevelopmentDirectory, environment.ContentRootPath);
+                keys = DevelopmentKeys(directory);
+                Source = $"development key files in {directory}";
+                LogDevelopmentKeys(logger, directory);
+            }
+            else
+            {
+                throw new OptionsValidationException(SigningKeyOptions.Section, typeof(SigningKeyOptions), [NoKeysMessage]);
+            }
+
+            owned.AddRange(keys.Select(k => k.Key));
+            clientKeys = keys.GroupBy(k => k.Key.Algorithm).ToDictionary(
+                g => g.Key,
+                g => (IRotatingKey)new LocalRotatingKey(Source, g.FirstOrDefault(k => k.Current).Key ?? g.First().Key, [.. g.Select(k => k.Key)]));
+            if (!keys.Any(k => k.Current && k.Key.Algorithm == algorithm))
+            {
+                throw new OptionsValidationException(SigningKeyOptions.Section, typeof(SigningKeyOptions),
+                    [$"SigningKeys has no current {algorithm} key; SigningKeys:Algorithm must be RS384 or ES384 with a current key."]);
+            }
+
+            apiKey = clientKeys[algorithm];
+        }
+    }
+
+    /// <summary>The message when no key source is configured outside Development.</summary>
+    public const string NoKeysMessage =
+        "No signing keys: set KeyVault:Uri and KeyVault:Keys:ClientRs384, KeyVault:Keys:ClientEs384, KeyVault:Keys:ApiSigning (keys in Azure Key Vault), "
+        + "or SigningKeys:Keys:N:Algorithm (RS384, ES384) and :PrivateKeyPem (PKCS#8 PEM). SigningKeys:Keys is empty and KeyVault:Uri is not set.";
+
+    /// <summary>Where the keys come from, for operators: a vault and key names, or settings, or development files; never key material.</summary>
+    public string Source { get; }
+
+    /// <summary>Signs a JWT for the purpose with the version that signs now; <c>typ</c> JWT, <c>alg</c> and <c>kid</c> in the header.</summary>
+    public async Task<string> SignAsync(SigningPurpose purpose, IDictionary<string, object> claims, CancellationToken cancellationToken)
+    {
+        var versions = await KeyFor(purpose).VersionsAsync(cancellationToken);
+        return await Jwt.SignAsync(versions.Signing, claims, cancellationToken);
+    }
+
+    /// <summary>The public JWK Set: every published version of every key, bare key values (n, e or crv, x, y), never a private part.</summary>
+    public async Task<string> JwksAsync(CancellationToken cancellationToken) =>
+        JsonSerializer.Serialize(await Jwt.JwksAsync(Distinct(), cancellationToken));
+
+    /// <summary>Every published key version with what it is for and whether it signs now.</summary>
+    public async Task<IReadOnlyList<PublishedKey>> PublishedAsync(CancellationToken cancellationToken)
+    {
+        var published = new List<PublishedKey>();
+        foreach (var key in Distinct())
+        {
+            var versions = await key.VersionsAsync(cancellationToken);
+            var uses = string.Join(" and ", new[]
+            {
+                clientKeys.TryGetValue(algorithm, out var client) && client == key ? "client assertions" : null,
+                apiKey == key ? "API tokens" : null,
+            }.OfType<string>().DefaultIfEmpty("published only"));
+            published.AddRange(versions.Published.Select(v => new PublishedKey(v.Kid, v.Algorithm, uses, v.Kid == versions.Signing.Kid, key.Description, v)));
         }
 
-        Signing = All.FirstOrDefault(k => k.Current && k.Algorithm == settings.Algorithm)
-            ?? throw new OptionsValidationException(SigningKeyOptions.Section, typeof(SigningKeyOptions),
-                [$"SigningKeys has no current {settings.Algorithm} key; SigningKeys:Algorithm must be RS384 or ES384 with a current key."]);
-        Jwks = JsonSerializer.Serialize(new JwksDocument([.. All.Select(PublicJwk)]));
+        return published;
     }
 
-    public IReadOnlyList<SigningKey> All { get; }
-
-    /// <summary>The key that signs now.</summary>
-    public SigningKey Signing { get; }
-
-    /// <summary>The public JWK Set: kty and kid on each, bare key values (n, e or crv, x, y), never a private part.</summary>
-    public string Jwks { get; }
-
-    /// <summary>Signs a JWT with the current key; <c>typ</c> JWT and <c>kid</c> in the header.</summary>
-    public string Sign(IDictionary<string, object> claims)
+    public void Dispose()
     {
-        ArgumentNullException.ThrowIfNull(claims);
-        return Handler.CreateToken(new SecurityTokenDescriptor
+        foreach (var item in owned)
         {
-            Claims = claims,
-            SigningCredentials = Signing.Credentials,
-            TokenType = "JWT",
-        });
+            item.Dispose();
+        }
     }
 
-    private static SigningKey Load(string algorithm, string pem, bool current)
-    {
-        AsymmetricSecurityKey key = algorithm switch
-        {
-            SecurityAlgorithms.RsaSha384 => RsaKey(pem),
-            SecurityAlgorithms.EcdsaSha384 => EcKey(pem),
-            _ => throw new OptionsValidationException(SigningKeyOptions.Section, typeof(SigningKeyOptions), [$"SigningKeys: algorithm '{algorithm}' is not RS384 or ES384."]),
-        };
-        key.KeyId = Base64UrlEncoder.Encode(JsonWebKeyConverter.ConvertFromSecurityKey(PublicOnly(key)).ComputeJwkThumbprint());
-        return new SigningKey(algorithm, key, current);
-    }
+    private IRotatingKey KeyFor(SigningPurpose purpose) => purpose == SigningPurpose.ApiToken ? apiKey : clientKeys[algorithm];
 
-    private static RsaSecurityKey RsaKey(string pem)
-    {
-        var rsa = RSA.Create();
-        rsa.ImportFromPem(pem);
-        return new RsaSecurityKey(rsa);
-    }
+    private List<IRotatingKey> Distinct() => [.. clientKeys.Values.Append(apiKey).Distinct()];
 
-    private static ECDsaSecurityKey EcKey(string pem)
-    {
-        var ec = ECDsa.Create();
-        ec.ImportFromPem(pem);
-        return new ECDsaSecurityKey(ec);
-    }
-
-    private static AsymmetricSecurityKey PublicOnly(AsymmetricSecurityKey key) => key switch
-    {
-        RsaSecurityKey rsa => new RsaSecurityKey(rsa.Rsa.ExportParameters(false)),
-        ECDsaSecurityKey ec => new ECDsaSecurityKey(ECDsa.Create(ec.ECDsa.ExportParameters(false))),
-        _ => throw new NotSupportedException(key.GetType().Name),
-    };
+    private static LocalSigningKey Load(string algorithm, string pem) =>
+        SupportedAlgorithms.Contains(algorithm)
+            ? LocalSigningKey.FromPem(algorithm, pem)
+            : throw new OptionsValidationException(SigningKeyOptions.Section, typeof(SigningKeyOptions), [$"SigningKeys: algorithm '{algorithm}' is not RS384 or ES384."]);
 
     /// <summary>Current and next RS384 and ES384 keys, made once and kept in the folder (development only).</summary>
-    private static List<SigningKey> DevelopmentKeys(string directory)
+    private static List<(LocalSigningKey, bool)> DevelopmentKeys(string directory)
     {
         Directory.CreateDirectory(directory);
-        var keys = new List<SigningKey>();
+        var keys = new List<(LocalSigningKey, bool)>();
         foreach (var (name, algorithm, current) in (ReadOnlySpan<(string, string, bool)>)[
-            ("rs384-current", SecurityAlgorithms.RsaSha384, true),
-            ("es384-current", SecurityAlgorithms.EcdsaSha384, true),
-            ("rs384-next", SecurityAlgorithms.RsaSha384, false),
-            ("es384-next", SecurityAlgorithms.EcdsaSha384, false)])
+            ("rs384-current", PublicJwk.Rs384, true),
+            ("es384-current", PublicJwk.Es384, true),
+            ("rs384-next", PublicJwk.Rs384, false),
+            ("es384-next", PublicJwk.Es384, false)])
         {
             var file = Path.Combine(directory, name + ".pem");
             if (!File.Exists(file))
             {
                 string pem;
-                if (algorithm == SecurityAlgorithms.RsaSha384)
+                if (algorithm == PublicJwk.Rs384)
                 {
                     using var rsa = RSA.Create(2048);
                     pem = rsa.ExportPkcs8PrivateKeyPem();
@@ -174,7 +231,7 @@ public sealed partial class SigningKeys
                 }
             }
 
-            keys.Add(Load(algorithm, ReadWhenComplete(file), current));
+            keys.Add((Load(algorithm, ReadWhenComplete(file)), current));
         }
 
         return keys;
@@ -194,40 +251,25 @@ public sealed partial class SigningKeys
         }
     }
 
-    private static PublicKey PublicJwk(SigningKey key)
-    {
-        var jwk = JsonWebKeyConverter.ConvertFromSecurityKey(PublicOnly(key.Key));
-        return new PublicKey(jwk.Kty, key.Kid, "sig", key.Algorithm, jwk.N, jwk.E, jwk.Crv, jwk.X, jwk.Y);
-    }
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Using DEVELOPMENT signing keys from {Directory}; never use these outside a developer machine.")]
     private static partial void LogDevelopmentKeys(ILogger logger, string directory);
 
-    private sealed record JwksDocument([property: JsonPropertyName("keys")] IReadOnlyList<PublicKey> Keys);
-
-    private sealed record PublicKey(
-        [property: JsonPropertyName("kty")] string Kty,
-        [property: JsonPropertyName("kid")] string Kid,
-        [property: JsonPropertyName("use")] string Use,
-        [property: JsonPropertyName("alg")] string Alg,
-        [property: JsonPropertyName("n"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? N,
-        [property: JsonPropertyName("e"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? E,
-        [property: JsonPropertyName("crv"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Crv,
-        [property: JsonPropertyName("x"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? X,
-        [property: JsonPropertyName("y"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Y);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Signing through {Source}.")]
+    private static partial void LogVaultKeys(ILogger logger, string source);
 }
 
 public static class SigningKeyEndpoints
 {
     public static IServiceCollection AddSigningKeys(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddKeyVaultSigning(configuration, SigningKeys.VaultKeyUses);
         services.AddOptions<SigningKeyOptions>()
             .Bind(configuration.GetSection(SigningKeyOptions.Section))
             .Validate(o => SigningKeys.SupportedAlgorithms.Contains(o.Algorithm), "SigningKeys:Algorithm must be RS384 or ES384.")
             // At start, not at the first launch: the keys are made lazily, and a missing key must stop the deployment.
-            .Validate<IHostEnvironment>(
-                (o, environment) => o.Keys.Count > 0 || environment.IsDevelopment(),
-                "SigningKeys:Keys is empty: outside Development set SigningKeys:Keys:N:Algorithm (RS384, ES384) and :PrivateKeyPem (PKCS#8 PEM); keys are not read from Key Vault (KeyVault:Uri) yet.")
+            .Validate<IOptions<KeyVaultOptions>, IHostEnvironment>(
+                (o, vault, environment) => vault.Value.Configured || o.Keys.Count > 0 || environment.IsDevelopment(),
+                SigningKeys.NoKeysMessage)
             .Validate(o => o.Keys.All(k => !string.IsNullOrWhiteSpace(k.PrivateKeyPem)), "Every SigningKeys:Keys:N needs PrivateKeyPem.")
             .ValidateOnStart();
         services.AddSingleton<SigningKeys>();
@@ -240,10 +282,10 @@ public static class SigningKeyEndpoints
     /// </summary>
     public static IEndpointRouteBuilder MapJwks(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/.well-known/jwks.json", (HttpContext http, SigningKeys keys) =>
+        app.MapGet("/.well-known/jwks.json", async (HttpContext http, SigningKeys keys) =>
         {
             http.Response.Headers.CacheControl = "public, max-age=3600";
-            return Results.Text(keys.Jwks, "application/json");
+            return Results.Text(await keys.JwksAsync(http.RequestAborted), "application/json");
         });
         return app;
     }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Referral.Tests.Admin;
 
@@ -61,6 +62,85 @@ public sealed class StartupValidationTests
         var failure = Assert.ThrowsAny<Exception>(() => app.Server);
 
         Assert.Contains("BackendServices:Keys:0:PrivateKeyPem is missing", failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Outside_development_the_smart_app_refuses_a_vault_uri_without_its_key_names_and_names_each_missing_setting()
+    {
+        await using var app = new ProductionHost<Referral.SmartApp.Program>(new Dictionary<string, string?>
+        {
+            ["App:BaseUrl"] = "https://referral.example.org",
+            ["Ehrs:0:Iss"] = "https://ehr.example.org/fhir",
+            ["Ehrs:0:ClientId"] = "registered-client",
+            ["Functions:BaseUrl"] = "https://functions.example.org",
+            ["KeyVault:Uri"] = "https://mmr-kv-abc.vault.azure.net/",
+            ["KeyVault:Keys:ClientRs384"] = "smart-app-client-rs384",
+        });
+
+        var failure = Assert.ThrowsAny<Exception>(() => app.Server).ToString();
+
+        Assert.Contains("KeyVault:Keys:ClientEs384", failure, StringComparison.Ordinal);
+        Assert.Contains("KeyVault:Keys:ApiSigning", failure, StringComparison.Ordinal);
+        Assert.DoesNotContain("KeyVault:Keys:ClientRs384", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Outside_development_the_smart_app_refuses_a_vault_uri_that_is_not_https()
+    {
+        await using var app = new ProductionHost<Referral.SmartApp.Program>(new Dictionary<string, string?>
+        {
+            ["App:BaseUrl"] = "https://referral.example.org",
+            ["Ehrs:0:Iss"] = "https://ehr.example.org/fhir",
+            ["Ehrs:0:ClientId"] = "registered-client",
+            ["Functions:BaseUrl"] = "https://functions.example.org",
+            ["KeyVault:Uri"] = "http://mmr-kv-abc.vault.azure.net/",
+            ["KeyVault:Keys:ClientRs384"] = "smart-app-client-rs384",
+            ["KeyVault:Keys:ClientEs384"] = "smart-app-client-es384",
+            ["KeyVault:Keys:ApiSigning"] = "smart-app-api-es384",
+        });
+
+        var failure = Assert.ThrowsAny<Exception>(() => app.Server);
+
+        Assert.Contains("KeyVault:Uri (the vault's https URI)", failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Outside_development_the_smart_app_starts_with_Key_Vault_settings_alone_and_no_local_key()
+    {
+        await using var app = new ProductionHost<Referral.SmartApp.Program>(new Dictionary<string, string?>
+        {
+            ["App:BaseUrl"] = "https://referral.example.org",
+            ["Ehrs:0:Iss"] = "https://ehr.example.org/fhir",
+            ["Ehrs:0:ClientId"] = "registered-client",
+            ["Functions:BaseUrl"] = "https://functions.example.org",
+            ["KeyVault:Uri"] = "https://mmr-kv-abc.vault.azure.net/",
+            ["KeyVault:Keys:ClientRs384"] = "smart-app-client-rs384",
+            ["KeyVault:Keys:ClientEs384"] = "smart-app-client-es384",
+            ["KeyVault:Keys:ApiSigning"] = "smart-app-api-es384",
+        });
+
+        // Nothing is read from the vault at start: the keys are read when first used.
+        Assert.NotNull(app.Server);
+        Assert.Contains("Key Vault 'mmr-kv-abc'", app.Services.GetRequiredService<Referral.SmartApp.Security.SigningKeys>().Source, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Outside_development_the_functions_app_refuses_a_vault_uri_without_its_backend_services_key_name_and_names_it()
+    {
+        await using var app = new ProductionHost<Referral.Functions.Program>(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage:tableServiceUri"] = "https://account.table.core.windows.net",
+            ["AzureWebJobsStorage:queueServiceUri"] = "https://account.queue.core.windows.net",
+            ["AzureWebJobsStorage:blobServiceUri"] = "https://account.blob.core.windows.net",
+            ["Notifications:From"] = "referrals@example.org",
+            ["Notifications:Smtp:Host"] = "smtp.example.org",
+            ["SmartApp:BaseUrl"] = "https://referral.example.org",
+            ["KeyVault:Uri"] = "https://mmr-kv-abc.vault.azure.net/",
+        });
+
+        var failure = Assert.ThrowsAny<Exception>(() => app.Server);
+
+        Assert.Contains("KeyVault:Keys:BackendServices", failure.ToString(), StringComparison.Ordinal);
     }
 
     private sealed class ProductionHost<TEntryPoint>(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<TEntryPoint>

@@ -176,6 +176,36 @@ public sealed partial class ArmTemplateTests
         Assert.Equal(3, grants.Select(g => g.Json["scope"]!.GetValue<string>()).Distinct().Count());
     }
 
+    [Theory]
+    [InlineData("smart-app", new[] { "ClientRs384", "ClientEs384", "ApiSigning" })]
+    [InlineData("functions", new[] { "BackendServices" })]
+    public async Task Each_app_is_told_the_vault_and_the_names_of_exactly_the_vault_keys_its_identity_may_sign_with(string app, string[] uses)
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var site = app == "functions" ? FunctionsApp(arm) : SmartApp(arm);
+        var settings = AppSettings(site);
+
+        Assert.Equal("reference('vault').vaultUri", settings["KeyVault__Uri"]);
+        Assert.Equal(uses.Select(u => $"KeyVault__Keys__{u}").Order(), settings.Keys.Where(k => k.StartsWith("KeyVault__Keys__", StringComparison.Ordinal)).Order());
+        var named = uses.Select(u => KeyName(arm, site.Template, settings[$"KeyVault__Keys__{u}"])).ToList();
+        Assert.Equal(uses.Length, named.Distinct().Count());
+
+        // Each named key is one the vault module creates, with the type its use signs with (RS384: RSA, ES384: EC).
+        var created = arm.OfType(VaultKey).SelectMany(k => CopiedOver(k).Select(n => (Name: KeyName(arm, k.Template, n!.GetValue<string>()), Kty: k.Properties["kty"]!.GetValue<string>()))).ToList();
+        foreach (var (use, name) in uses.Zip(named))
+        {
+            var key = Assert.Single(created, c => c.Name == name);
+            Assert.Contains(use is "ClientRs384" or "BackendServices" ? "'RSA'" : "'EC'", key.Kty, StringComparison.Ordinal);
+        }
+
+        // Its Key Vault Crypto User grants are on exactly those keys.
+        var granted = Grants(site).Where(g => g.RoleId == KeyVaultCryptoUser)
+            .Select(g => KeyScope().Match(g.Json["scope"]!.GetValue<string>()))
+            .Select(m => m.Success ? KeyName(arm, site.Template, m.Groups[1].Value) : "(not a key scope)")
+            .Order();
+        Assert.Equal(named.Order(), granted);
+    }
+
     [Fact]
     public async Task No_role_is_granted_wider_than_one_storage_account_or_one_key()
     {
@@ -316,6 +346,32 @@ public sealed partial class ArmTemplateTests
 
     [GeneratedRegex(@"createObject\('name', '(?<name>[^']+)', 'value', (?:'(?<literal>[^']*)'\)|(?<expression>.+?)\)(?=, createObject|\), variables|\)\]))")]
     private static partial Regex SettingInExpression();
+
+    /// <summary>
+    /// The key name a module's expression stands for: <c>parameters('keyNames').x</c> or <c>parameters('keyName')</c>,
+    /// followed through the main template's module parameter (<c>[variables('keyNames')...]</c>) to the literal name.
+    /// </summary>
+    private static string KeyName(ArmTemplate arm, Template module, string expression)
+    {
+        var parameter = ParameterReference().Match(expression.Trim('[', ']'));
+        Assert.True(parameter.Success, $"{module.DeploymentName}: '{expression}' is not a parameter reference.");
+        var main = arm.Templates[0];
+        var deployment = Assert.Single(main.Resources, r => r.Type == "Microsoft.Resources/deployments" && r.Name == module.DeploymentName);
+        var passed = deployment.Properties["parameters"]![parameter.Groups[1].Value]!["value"]!.GetValue<string>();
+        var variable = VariableMember().Match(passed);
+        Assert.True(variable.Success, $"{module.DeploymentName}: parameter '{parameter.Groups[1].Value}' is given '{passed}', not a variable.");
+        var member = variable.Groups[2].Success ? variable.Groups[2].Value : parameter.Groups[2].Value;
+        return main.Json["variables"]![variable.Groups[1].Value]![member]!.GetValue<string>();
+    }
+
+    [GeneratedRegex(@"^parameters\('([^']+)'\)(?:\.(\w+))?$")]
+    private static partial Regex ParameterReference();
+
+    [GeneratedRegex(@"^\[variables\('([^']+)'\)(?:\.(\w+))?\]$")]
+    private static partial Regex VariableMember();
+
+    [GeneratedRegex(@"^\[resourceId\('Microsoft\.KeyVault/vaults/keys', parameters\('vaultName'\), (.+)\)\]$")]
+    private static partial Regex KeyScope();
 
     private static bool LooksSecret(string name) => SecretName().IsMatch(name);
 
