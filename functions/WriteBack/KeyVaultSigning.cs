@@ -2,15 +2,16 @@ using Azure.Core;
 using Azure.Identity;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Referral.Model.Signing;
 
-namespace Referral.Functions.WriteBack;
+namespace Referral.Model.Signing;
 
 /// <summary>
+/// Both apps compile this one file (the smart-app links it): it needs Azure.Identity and the hosting abstractions,
+/// which the shared Referral.Model library does not take.
 /// Signing through Key Vault (<c>KeyVault:*</c>): the settings checked at start, the HTTP client with its timeout,
 /// and the app's managed identity (<see cref="DefaultAzureCredential"/>; a test swaps the <see cref="TokenCredential"/>).
 /// </summary>
-public static class KeyVaultSigning
+internal static class KeyVaultSigning
 {
     public const string HttpClientName = "keyvault";
 

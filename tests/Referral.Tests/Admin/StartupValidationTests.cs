@@ -117,6 +117,10 @@ public sealed class StartupValidationTests
             ["KeyVault:Keys:ClientRs384"] = "smart-app-client-rs384",
             ["KeyVault:Keys:ClientEs384"] = "smart-app-client-es384",
             ["KeyVault:Keys:ApiSigning"] = "smart-app-api-es384",
+            ["Inbox:Authority"] = "https://login.example.org/tenant/v2.0",
+            ["Inbox:ClientId"] = "therapist-inbox",
+            ["Inbox:ClientSecret"] = "test-only-secret",
+            ["Inbox:Scopes"] = "openid profile offline_access",
         });
 
         // Nothing is read from the vault at start: the keys are read when first used.

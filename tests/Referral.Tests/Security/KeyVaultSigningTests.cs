@@ -258,6 +258,10 @@ public sealed class KeyVaultSigningTests : IDisposable
                 ["KeyVault:Keys:ClientRs384"] = ClientRsa,
                 ["KeyVault:Keys:ClientEs384"] = ClientEc,
                 ["KeyVault:Keys:ApiSigning"] = Api,
+                ["Inbox:Authority"] = "https://login.example.org/tenant/v2.0",
+                ["Inbox:ClientId"] = "therapist-inbox",
+                ["Inbox:ClientSecret"] = "test-only-secret",
+                ["Inbox:Scopes"] = "openid profile offline_access",
             };
             foreach (var (key, value) in settings.Concat(extra ?? []))
             {
