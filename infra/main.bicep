@@ -61,6 +61,17 @@ param adminRole string = 'referral-admin'
 @description('The aud of every token for the functions API.')
 param apiAudience string = 'medical-massage-functions'
 
+@description('The therapist inbox\'s client id at the therapists\' OpenID Connect provider (its own Entra app registration; infra/README.md). Its client secret is not a parameter: the operator puts it in the vault as inbox-client-secret.')
+@minLength(1)
+param inboxClientId string
+
+@description('Scopes the inbox asks for (smart-app Inbox__Scopes), space-separated: openid, profile, offline_access (a refresh token) and the functions API\'s scope, whose access token must carry aud = apiAudience. The default suits Entra when apiAudience is the API\'s Application ID URI (e.g. api://<api client id>), which is the aud of its v1 access tokens, and the API exposes a scope named referral.inbox.')
+param inboxScopes string = 'openid profile offline_access ${apiAudience}/referral.inbox'
+
+@description('The practice\'s time zone, an IANA id such as America/Chicago (smart-app Inbox__TimeZone): session dates and times are typed in it.')
+@minLength(1)
+param practiceTimeZone string = 'UTC'
+
 @description('EHRs allowed to launch the smart-app (the allow-list by iss). Nothing secret: client ids are public.')
 param ehrs ehr[] = []
 
@@ -177,6 +188,11 @@ module smartApp 'modules/smartapp.bicep' = {
     functionsAudience: apiAudience
     ehrs: ehrs
     baseUrl: smartAppUrl
+    inboxAuthority: therapistAuthority
+    inboxClientId: inboxClientId
+    inboxScopes: inboxScopes
+    therapistClaim: therapistClaim
+    practiceTimeZone: practiceTimeZone
   }
 }
 

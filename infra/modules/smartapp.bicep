@@ -1,7 +1,8 @@
 import { ehr, signingKeyNames } from 'types.bicep'
 
 // The SMART on FHIR app (Razor Pages) on the shared Linux plan, with a system-assigned identity that may sign
-// with its own three keys and nothing else: it holds no storage role (all data goes through the functions API).
+// with its own three keys and read the vault's secrets (the inbox's client secret) and nothing else: it holds no
+// storage role (all data goes through the functions API).
 
 @description('Azure region of the resources.')
 param location string
@@ -38,6 +39,24 @@ param ehrs ehr[]
 
 @description('The app\'s own public https URL (App__BaseUrl: redirect URI, JWKS URL, iss of its API tokens).')
 param baseUrl string
+
+@description('The therapists\' OpenID Connect issuer the inbox signs in with (Inbox__Authority; the functions app\'s Auth__Therapist__Authority).')
+param inboxAuthority string
+
+@description('The inbox\'s client id at that provider (Inbox__ClientId).')
+param inboxClientId string
+
+@description('Space-separated scopes the inbox asks for (Inbox__Scopes): openid, offline_access and the functions API\'s scope.')
+param inboxScopes string
+
+@description('The token claim naming the therapist\'s PractitionerRole (Inbox__TherapistClaim; the functions app\'s Auth__Therapist__TherapistClaim).')
+param therapistClaim string
+
+@description('The practice\'s IANA time zone id (Inbox__TimeZone).')
+param practiceTimeZone string
+
+// The operator sets this secret after provisioning (infra/README.md); the template never carries its value.
+var inboxClientSecretName = 'inbox-client-secret'
 
 // Configuration binds arrays from numbered keys: Ehrs__0__Iss, Ehrs__0__ClientId, ...
 var ehrSettings = flatten(map(range(0, length(ehrs)), i => [
@@ -156,6 +175,38 @@ resource smartApp 'Microsoft.Web/sites@2025-03-01' = {
             name: 'KeyVault__Keys__ApiSigning'
             value: keyNames.smartAppApiSigning
           }
+          // The therapist inbox's OpenID Connect sign-in (smart-app/Inbox/InboxAuthentication.cs).
+          {
+            name: 'Inbox__Authority'
+            value: inboxAuthority
+          }
+          {
+            name: 'Inbox__ClientId'
+            value: inboxClientId
+          }
+          // A Key Vault reference, resolved by App Service with the app's system-assigned identity (the default
+          // identity for references, so keyVaultReferenceIdentity is not set). No version: App Service picks up a
+          // new version of the secret within a day, or at once on restart.
+          {
+            name: 'Inbox__ClientSecret'
+            value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${inboxClientSecretName})'
+          }
+          {
+            name: 'Inbox__Scopes'
+            value: inboxScopes
+          }
+          {
+            name: 'Inbox__TherapistClaim'
+            value: therapistClaim
+          }
+          {
+            name: 'Inbox__RequireHttpsMetadata'
+            value: 'true'
+          }
+          {
+            name: 'Inbox__TimeZone'
+            value: practiceTimeZone
+          }
         ],
         ehrSettings
       )
@@ -213,6 +264,22 @@ resource apiSigningKeyUser 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   properties: {
     // Key Vault Crypto User
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '12338af0-0e69-4776-bea7-57ae8d297424')
+    principalId: smartApp.identity.principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Reads the inbox's client secret (the Key Vault reference of Inbox__ClientSecret). A role assignment scoped to the
+// secret itself would be narrower, but ARM needs the scope to exist when it deploys the assignment, and the secret
+// is created by the operator after provisioning (its value is never in the template). So the scope is the vault:
+// it holds no other secrets, only the signing keys, which are neither exportable nor certificate-backed, so this
+// role reads none of their private halves.
+resource inboxSecretUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, smartApp.id, '4633458b-17de-408a-b874-0445c86b69e6')
+  scope: vault
+  properties: {
+    // Key Vault Secrets User
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '4633458b-17de-408a-b874-0445c86b69e6')
     principalId: smartApp.identity.principalId
     principalType: 'ServicePrincipal'
   }

@@ -15,8 +15,10 @@ public sealed partial class ArmTemplateTests
     private const string StorageQueueDataContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
     private const string StorageTableDataContributor = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3";
     private const string KeyVaultCryptoUser = "12338af0-0e69-4776-bea7-57ae8d297424";
+    private const string KeyVaultSecretsUser = "4633458b-17de-408a-b874-0445c86b69e6";
 
     private const string StorageAccount = "Microsoft.Storage/storageAccounts";
+    private const string Vault = "Microsoft.KeyVault/vaults";
     private const string VaultKey = "Microsoft.KeyVault/vaults/keys";
     private const string Site = "Microsoft.Web/sites";
     private const string RoleAssignment = "Microsoft.Authorization/roleAssignments";
@@ -165,15 +167,75 @@ public sealed partial class ArmTemplateTests
     }
 
     [Fact]
-    public async Task The_smart_app_identity_may_only_sign_with_its_own_three_keys()
+    public async Task The_smart_app_identity_may_only_sign_with_its_own_three_keys_and_read_the_vaults_secrets()
     {
         var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
 
         var grants = Grants(SmartApp(arm));
 
-        Assert.Equal(3, grants.Count);
-        Assert.All(grants, g => Assert.Equal((KeyVaultCryptoUser, VaultKey), (g.RoleId, g.ScopeType)));
-        Assert.Equal(3, grants.Select(g => g.Json["scope"]!.GetValue<string>()).Distinct().Count());
+        Assert.Equal(4, grants.Count);
+        var signing = grants.Where(g => g.RoleId == KeyVaultCryptoUser).ToList();
+        Assert.Equal(3, signing.Count);
+        Assert.All(signing, g => Assert.Equal(VaultKey, g.ScopeType));
+        Assert.Equal(3, signing.Select(g => g.Json["scope"]!.GetValue<string>()).Distinct().Count());
+
+        // The inbox's client secret is created by the operator after provisioning, so the grant cannot name it: it is
+        // on the vault, which holds no secret the template creates.
+        var secrets = Assert.Single(grants, g => g.RoleId == KeyVaultSecretsUser);
+        Assert.Equal(Vault, secrets.ScopeType);
+        Assert.Equal("[resourceId('Microsoft.KeyVault/vaults', parameters('vaultName'))]", secrets.Json["scope"]!.GetValue<string>());
+        Assert.Empty(arm.OfType("Microsoft.KeyVault/vaults/secrets"));
+    }
+
+    [Fact]
+    public async Task The_smart_app_is_told_how_therapists_sign_in_to_the_inbox()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var smartApp = SmartApp(arm);
+        var settings = AppSettings(smartApp);
+
+        Assert.Equal("parameters('inboxAuthority')", settings["Inbox__Authority"]);
+        Assert.Equal("parameters('inboxClientId')", settings["Inbox__ClientId"]);
+        Assert.Equal("parameters('inboxScopes')", settings["Inbox__Scopes"]);
+        Assert.Equal("parameters('therapistClaim')", settings["Inbox__TherapistClaim"]);
+        Assert.Equal("parameters('practiceTimeZone')", settings["Inbox__TimeZone"]);
+        Assert.Equal("true", settings["Inbox__RequireHttpsMetadata"]);
+
+        // The same issuer and claim the functions app validates therapist tokens with.
+        var main = arm.Templates[0];
+        var passed = PassedTo(main, "smart-app");
+        Assert.Equal(PassedTo(main, "functions")["therapistAuthority"], passed["inboxAuthority"]);
+        Assert.Equal(PassedTo(main, "functions")["therapistClaim"], passed["therapistClaim"]);
+        Assert.Equal("[parameters('inboxClientId')]", passed["inboxClientId"]);
+        Assert.Equal("[parameters('practiceTimeZone')]", passed["practiceTimeZone"]);
+
+        // By default the inbox asks for a refresh token and for the functions API's scope under its audience.
+        var scopes = main.Parameters["inboxScopes"]!["defaultValue"]!.GetValue<string>();
+        Assert.Contains("openid", scopes, StringComparison.Ordinal);
+        Assert.Contains("offline_access", scopes, StringComparison.Ordinal);
+        Assert.Contains("parameters('apiAudience')", scopes, StringComparison.Ordinal);
+        Assert.Equal("UTC", main.Parameters["practiceTimeZone"]!["defaultValue"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task The_inbox_client_secret_is_a_Key_Vault_reference_never_a_literal_or_a_parameter()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var smartApp = SmartApp(arm);
+        var settings = AppSettings(smartApp);
+
+        var reference = KeyVaultReference().Match(settings["Inbox__ClientSecret"]);
+        Assert.True(reference.Success, $"Inbox__ClientSecret is not a Key Vault reference to the app's vault: {settings["Inbox__ClientSecret"]}");
+        Assert.Equal("inbox-client-secret", smartApp.Template.Json["variables"]![reference.Groups[1].Value]!.GetValue<string>());
+
+        // App Service resolves it with the system-assigned identity, the default when no other identity is named.
+        var identity = smartApp.Properties["keyVaultReferenceIdentity"];
+        Assert.True(identity is null || Resource.Literal(identity) == "\"SystemAssigned\"", $"keyVaultReferenceIdentity is {Resource.Literal(identity)}");
+
+        foreach (var template in arm.Templates)
+        {
+            Assert.DoesNotContain(template.Parameters, p => p.Key.Contains("secret", StringComparison.OrdinalIgnoreCase));
+        }
     }
 
     [Theory]
@@ -207,13 +269,15 @@ public sealed partial class ArmTemplateTests
     }
 
     [Fact]
-    public async Task No_role_is_granted_wider_than_one_storage_account_or_one_key()
+    public async Task No_role_is_granted_wider_than_one_storage_account_or_one_key_but_reading_the_secrets_of_the_one_vault()
     {
         var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
         var assignments = arm.OfType(RoleAssignment).ToList();
 
-        Assert.Equal(7, assignments.Count);
-        Assert.All(assignments, a => Assert.Contains(a.ScopeType, new[] { StorageAccount, VaultKey }));
+        Assert.Equal(8, assignments.Count);
+        var onVault = Assert.Single(assignments, a => a.ScopeType == Vault);
+        Assert.Equal(KeyVaultSecretsUser, onVault.RoleId);
+        Assert.All(assignments.Where(a => a != onVault), a => Assert.Contains(a.ScopeType, new[] { StorageAccount, VaultKey }));
         Assert.All(assignments, a => Assert.Equal("\"ServicePrincipal\"", Resource.Literal(a.Properties["principalType"])));
     }
 
@@ -306,6 +370,19 @@ public sealed partial class ArmTemplateTests
 
     private static Resource SmartApp(ArmTemplate arm) =>
         Assert.Single(arm.OfType(Site), s => !s.Kind.Contains("functionapp", StringComparison.Ordinal));
+
+    /// <summary>The parameters the main template passes to a module, as their expression text.</summary>
+    private static Dictionary<string, string> PassedTo(Template main, string deploymentName)
+    {
+        var deployment = Assert.Single(main.Resources, r => r.Type == "Microsoft.Resources/deployments" && r.Name == deploymentName);
+        return deployment.Properties["parameters"]!.AsObject().ToDictionary(
+            p => p.Key,
+            p => p.Value!["value"] is JsonValue value && value.TryGetValue<string>(out var text) ? text : Resource.Literal(p.Value!["value"]),
+            StringComparer.Ordinal);
+    }
+
+    [GeneratedRegex(@"^format\('@Microsoft\.KeyVault\(VaultName=\{0\};SecretName=\{1\}\)', parameters\('vaultName'\), variables\('([^']+)'\)\)$")]
+    private static partial Regex KeyVaultReference();
 
     /// <summary>The role assignments made to this site's system-assigned identity (they sit in its module).</summary>
     private static List<Resource> Grants(Resource site)
