@@ -1,6 +1,5 @@
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Referral.Tests.Infrastructure;
 
 namespace Referral.Tests.Admin;
 
@@ -13,13 +12,7 @@ public sealed class StartupValidationTests
     [Fact]
     public async Task Outside_development_the_smart_app_does_not_start_without_signing_keys_and_names_the_setting()
     {
-        await using var app = new ProductionHost<Referral.SmartApp.Program>(new Dictionary<string, string?>
-        {
-            ["App:BaseUrl"] = "https://referral.example.org",
-            ["Ehrs:0:Iss"] = "https://ehr.example.org/fhir",
-            ["Ehrs:0:ClientId"] = "registered-client",
-            ["Functions:BaseUrl"] = "https://functions.example.org",
-        });
+        await using var app = new ProductionHost<Referral.SmartApp.Program>(ProductionSettings.SmartApp);
 
         var failure = Assert.ThrowsAny<Exception>(() => app.Server);
 
@@ -29,14 +22,10 @@ public sealed class StartupValidationTests
     [Fact]
     public async Task Outside_development_the_smart_app_does_not_start_without_the_therapists_sign_in_settings_and_names_them()
     {
-        await using var app = new ProductionHost<Referral.SmartApp.Program>(new Dictionary<string, string?>
+        await using var app = new ProductionHost<Referral.SmartApp.Program>(ProductionSettings.Of(ProductionSettings.SmartApp, new Dictionary<string, string?>
         {
-            ["App:BaseUrl"] = "https://referral.example.org",
-            ["Ehrs:0:Iss"] = "https://ehr.example.org/fhir",
-            ["Ehrs:0:ClientId"] = "registered-client",
-            ["Functions:BaseUrl"] = "https://functions.example.org",
             ["Inbox:Authority"] = "http://login.example.org/tenant/v2.0",
-        });
+        }));
 
         var failure = Assert.ThrowsAny<Exception>(() => app.Server).ToString();
 
@@ -48,16 +37,7 @@ public sealed class StartupValidationTests
     [Fact]
     public async Task Outside_development_the_functions_app_does_not_start_without_its_backend_services_key_and_names_the_setting()
     {
-        await using var app = new ProductionHost<Referral.Functions.Program>(new Dictionary<string, string?>
-        {
-            // The identity-based storage settings, as in Azure: nothing is called before the options are checked.
-            ["AzureWebJobsStorage:tableServiceUri"] = "https://account.table.core.windows.net",
-            ["AzureWebJobsStorage:queueServiceUri"] = "https://account.queue.core.windows.net",
-            ["AzureWebJobsStorage:blobServiceUri"] = "https://account.blob.core.windows.net",
-            ["Notifications:From"] = "referrals@example.org",
-            ["Notifications:Smtp:Host"] = "smtp.example.org",
-            ["SmartApp:BaseUrl"] = "https://referral.example.org",
-        });
+        await using var app = new ProductionHost<Referral.Functions.Program>(ProductionSettings.Functions);
 
         var failure = Assert.ThrowsAny<Exception>(() => app.Server);
 
@@ -67,15 +47,11 @@ public sealed class StartupValidationTests
     [Fact]
     public async Task Outside_development_the_smart_app_refuses_a_vault_uri_without_its_key_names_and_names_each_missing_setting()
     {
-        await using var app = new ProductionHost<Referral.SmartApp.Program>(new Dictionary<string, string?>
+        await using var app = new ProductionHost<Referral.SmartApp.Program>(ProductionSettings.Of(ProductionSettings.SmartApp, new Dictionary<string, string?>
         {
-            ["App:BaseUrl"] = "https://referral.example.org",
-            ["Ehrs:0:Iss"] = "https://ehr.example.org/fhir",
-            ["Ehrs:0:ClientId"] = "registered-client",
-            ["Functions:BaseUrl"] = "https://functions.example.org",
             ["KeyVault:Uri"] = "https://mmr-kv-abc.vault.azure.net/",
             ["KeyVault:Keys:ClientRs384"] = "smart-app-client-rs384",
-        });
+        }));
 
         var failure = Assert.ThrowsAny<Exception>(() => app.Server).ToString();
 
@@ -87,17 +63,13 @@ public sealed class StartupValidationTests
     [Fact]
     public async Task Outside_development_the_smart_app_refuses_a_vault_uri_that_is_not_https()
     {
-        await using var app = new ProductionHost<Referral.SmartApp.Program>(new Dictionary<string, string?>
+        await using var app = new ProductionHost<Referral.SmartApp.Program>(ProductionSettings.Of(ProductionSettings.SmartApp, new Dictionary<string, string?>
         {
-            ["App:BaseUrl"] = "https://referral.example.org",
-            ["Ehrs:0:Iss"] = "https://ehr.example.org/fhir",
-            ["Ehrs:0:ClientId"] = "registered-client",
-            ["Functions:BaseUrl"] = "https://functions.example.org",
             ["KeyVault:Uri"] = "http://mmr-kv-abc.vault.azure.net/",
             ["KeyVault:Keys:ClientRs384"] = "smart-app-client-rs384",
             ["KeyVault:Keys:ClientEs384"] = "smart-app-client-es384",
             ["KeyVault:Keys:ApiSigning"] = "smart-app-api-es384",
-        });
+        }));
 
         var failure = Assert.ThrowsAny<Exception>(() => app.Server);
 
@@ -107,21 +79,13 @@ public sealed class StartupValidationTests
     [Fact]
     public async Task Outside_development_the_smart_app_starts_with_Key_Vault_settings_alone_and_no_local_key()
     {
-        await using var app = new ProductionHost<Referral.SmartApp.Program>(new Dictionary<string, string?>
+        await using var app = new ProductionHost<Referral.SmartApp.Program>(ProductionSettings.Of(ProductionSettings.SmartApp, ProductionSettings.Inbox, new Dictionary<string, string?>
         {
-            ["App:BaseUrl"] = "https://referral.example.org",
-            ["Ehrs:0:Iss"] = "https://ehr.example.org/fhir",
-            ["Ehrs:0:ClientId"] = "registered-client",
-            ["Functions:BaseUrl"] = "https://functions.example.org",
             ["KeyVault:Uri"] = "https://mmr-kv-abc.vault.azure.net/",
             ["KeyVault:Keys:ClientRs384"] = "smart-app-client-rs384",
             ["KeyVault:Keys:ClientEs384"] = "smart-app-client-es384",
             ["KeyVault:Keys:ApiSigning"] = "smart-app-api-es384",
-            ["Inbox:Authority"] = "https://login.example.org/tenant/v2.0",
-            ["Inbox:ClientId"] = "therapist-inbox",
-            ["Inbox:ClientSecret"] = "test-only-secret",
-            ["Inbox:Scopes"] = "openid profile offline_access",
-        });
+        }));
 
         // Nothing is read from the vault at start: the keys are read when first used.
         Assert.NotNull(app.Server);
@@ -131,32 +95,13 @@ public sealed class StartupValidationTests
     [Fact]
     public async Task Outside_development_the_functions_app_refuses_a_vault_uri_without_its_backend_services_key_name_and_names_it()
     {
-        await using var app = new ProductionHost<Referral.Functions.Program>(new Dictionary<string, string?>
+        await using var app = new ProductionHost<Referral.Functions.Program>(ProductionSettings.Of(ProductionSettings.Functions, new Dictionary<string, string?>
         {
-            ["AzureWebJobsStorage:tableServiceUri"] = "https://account.table.core.windows.net",
-            ["AzureWebJobsStorage:queueServiceUri"] = "https://account.queue.core.windows.net",
-            ["AzureWebJobsStorage:blobServiceUri"] = "https://account.blob.core.windows.net",
-            ["Notifications:From"] = "referrals@example.org",
-            ["Notifications:Smtp:Host"] = "smtp.example.org",
-            ["SmartApp:BaseUrl"] = "https://referral.example.org",
             ["KeyVault:Uri"] = "https://mmr-kv-abc.vault.azure.net/",
-        });
+        }));
 
         var failure = Assert.ThrowsAny<Exception>(() => app.Server);
 
         Assert.Contains("KeyVault:Keys:BackendServices", failure.ToString(), StringComparison.Ordinal);
-    }
-
-    private sealed class ProductionHost<TEntryPoint>(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<TEntryPoint>
-        where TEntryPoint : class
-    {
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            builder.UseEnvironment("Production");
-            foreach (var (key, value) in settings)
-            {
-                builder.UseSetting(key, value);
-            }
-        }
     }
 }

@@ -5,9 +5,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Azure.Core;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -51,7 +48,7 @@ public sealed class KeyVaultSigningTests : IDisposable
         var next = vault.AddVersion(ClientRsa, "RSA", TimeSpan.FromHours(1));
         var disabled = vault.AddVersion(ClientRsa, "RSA", TimeSpan.FromDays(300), enabled: false);
         var expired = vault.AddVersion(ClientEc, "EC", TimeSpan.FromDays(400), expires: DateTimeOffset.UtcNow.AddDays(-1));
-        await using var app = new VaultSmartApp(vault);
+        await using var app = VaultSmartApp(vault);
 
         var jwks = JsonNode.Parse(await app.CreateClient().GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), Ct))!;
 
@@ -67,7 +64,7 @@ public sealed class KeyVaultSigningTests : IDisposable
     public async Task A_client_assertion_signed_through_the_vault_verifies_against_the_published_JWKS_and_the_new_version_waits_for_its_publication_window()
     {
         vault.AddVersion(ClientRsa, "RSA", TimeSpan.FromHours(1));
-        await using var app = new VaultSmartApp(vault);
+        await using var app = VaultSmartApp(vault);
         var jwks = await app.CreateClient().GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), Ct);
 
         var assertion = await app.Services.GetRequiredService<ClientAssertions>().CreateAsync("registered-client", "https://ehr.example.org/token", Ct);
@@ -89,7 +86,7 @@ public sealed class KeyVaultSigningTests : IDisposable
     [Fact]
     public async Task The_sign_call_carries_the_bearer_token_and_the_SHA_384_digest_of_the_JWT_signing_input()
     {
-        await using var app = new VaultSmartApp(vault);
+        await using var app = VaultSmartApp(vault);
 
         var assertion = await app.Services.GetRequiredService<ClientAssertions>().CreateAsync("registered-client", "https://ehr.example.org/token", Ct);
 
@@ -107,7 +104,7 @@ public sealed class KeyVaultSigningTests : IDisposable
     [Fact]
     public async Task The_tokens_for_the_functions_API_are_signed_ES384_with_the_vault_API_key_and_verify_against_the_JWKS()
     {
-        await using var app = new VaultSmartApp(vault);
+        await using var app = VaultSmartApp(vault);
         var keys = app.Services.GetRequiredService<SigningKeys>();
         var jwks = await app.CreateClient().GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), Ct);
 
@@ -127,7 +124,7 @@ public sealed class KeyVaultSigningTests : IDisposable
     [Fact]
     public async Task A_rotation_in_the_vault_reaches_the_JWKS_and_the_signer_without_a_restart()
     {
-        await using var app = new VaultSmartApp(vault, new() { ["KeyVault:RefreshInterval"] = "00:00:00.200" });
+        await using var app = VaultSmartApp(vault, new() { ["KeyVault:RefreshInterval"] = "00:00:00.200" });
         var client = app.CreateClient();
         var keys = app.Services.GetRequiredService<SigningKeys>();
         Assert.Contains(clientRsa.Thumbprint, await client.GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), Ct), StringComparison.Ordinal);
@@ -151,7 +148,7 @@ public sealed class KeyVaultSigningTests : IDisposable
     [Fact]
     public async Task Signing_reads_the_key_versions_once_and_then_only_calls_sign()
     {
-        await using var app = new VaultSmartApp(vault);
+        await using var app = VaultSmartApp(vault);
         var keys = app.Services.GetRequiredService<SigningKeys>();
 
         for (var i = 0; i < 3; i++)
@@ -170,7 +167,7 @@ public sealed class KeyVaultSigningTests : IDisposable
     [InlineData(500, "InternalServerError")]
     public async Task A_vault_that_refuses_gives_an_error_naming_the_vault_the_key_and_its_answer(int status, string expected)
     {
-        await using var app = new VaultSmartApp(vault);
+        await using var app = VaultSmartApp(vault);
         var keys = app.Services.GetRequiredService<SigningKeys>();
         vault.FailWith = status;
 
@@ -185,7 +182,7 @@ public sealed class KeyVaultSigningTests : IDisposable
     [Fact]
     public async Task A_vault_that_does_not_answer_fails_after_the_configured_timeout_instead_of_hanging()
     {
-        await using var app = new VaultSmartApp(vault, new() { ["KeyVault:Timeout"] = "00:00:01" });
+        await using var app = VaultSmartApp(vault, new() { ["KeyVault:Timeout"] = "00:00:01" });
         var keys = app.Services.GetRequiredService<SigningKeys>();
         vault.Latency = TimeSpan.FromSeconds(5);
         var clock = Stopwatch.StartNew();
@@ -201,7 +198,7 @@ public sealed class KeyVaultSigningTests : IDisposable
     [Fact]
     public async Task The_self_check_names_the_vault_and_its_keys_and_signs_with_every_version_without_showing_key_material()
     {
-        await using var app = new VaultSmartApp(vault, new() { ["Admin:Enabled"] = "true" });
+        await using var app = VaultSmartApp(vault, new() { ["Admin:Enabled"] = "true" });
 
         var page = await app.CreateClient().GetStringAsync(new Uri("/admin/self-check", UriKind.Relative), Ct);
 
@@ -224,7 +221,7 @@ public sealed class KeyVaultSigningTests : IDisposable
     [Fact]
     public async Task The_self_check_says_the_keys_could_not_be_read_when_the_vault_refuses()
     {
-        await using var app = new VaultSmartApp(vault, new() { ["Admin:Enabled"] = "true" });
+        await using var app = VaultSmartApp(vault, new() { ["Admin:Enabled"] = "true" });
         vault.FailWith = 403;
 
         var page = await app.CreateClient().GetStringAsync(new Uri("/admin/self-check", UriKind.Relative), Ct);
@@ -243,32 +240,14 @@ public sealed class KeyVaultSigningTests : IDisposable
     /// The smart-app as in Azure (Production, no local key settings), with the vault's URI and the key names the
     /// Bicep gives it, and a static token in place of the managed identity.
     /// </summary>
-    private sealed class VaultSmartApp(FakeKeyVault vault, Dictionary<string, string?>? extra = null) : WebApplicationFactory<Referral.SmartApp.Program>
-    {
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
+    private static ProductionHost<Referral.SmartApp.Program> VaultSmartApp(FakeKeyVault vault, Dictionary<string, string?>? extra = null) =>
+        new(ProductionSettings.Of(ProductionSettings.SmartApp, ProductionSettings.Inbox, new Dictionary<string, string?>
         {
-            builder.UseEnvironment("Production");
-            var settings = new Dictionary<string, string?>
-            {
-                ["App:BaseUrl"] = "https://referral.example.org",
-                ["Ehrs:0:Iss"] = "http://127.0.0.1:9/fhir",
-                ["Ehrs:0:ClientId"] = "registered-client",
-                ["Functions:BaseUrl"] = "http://127.0.0.1:9",
-                ["KeyVault:Uri"] = vault.Uri,
-                ["KeyVault:Keys:ClientRs384"] = ClientRsa,
-                ["KeyVault:Keys:ClientEs384"] = ClientEc,
-                ["KeyVault:Keys:ApiSigning"] = Api,
-                ["Inbox:Authority"] = "https://login.example.org/tenant/v2.0",
-                ["Inbox:ClientId"] = "therapist-inbox",
-                ["Inbox:ClientSecret"] = "test-only-secret",
-                ["Inbox:Scopes"] = "openid profile offline_access",
-            };
-            foreach (var (key, value) in settings.Concat(extra ?? []))
-            {
-                builder.UseSetting(key, value);
-            }
-
-            builder.ConfigureTestServices(services => services.AddSingleton<TokenCredential>(new StaticTokenCredential()));
-        }
-    }
+            ["Ehrs:0:Iss"] = "http://127.0.0.1:9/fhir",
+            ["Functions:BaseUrl"] = "http://127.0.0.1:9",
+            ["KeyVault:Uri"] = vault.Uri,
+            ["KeyVault:Keys:ClientRs384"] = ClientRsa,
+            ["KeyVault:Keys:ClientEs384"] = ClientEc,
+            ["KeyVault:Keys:ApiSigning"] = Api,
+        }, extra ?? []), services => services.AddSingleton<TokenCredential>(new StaticTokenCredential()));
 }

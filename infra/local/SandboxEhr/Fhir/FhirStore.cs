@@ -56,9 +56,7 @@ public sealed class FhirStore
     /// <summary>Stores a new resource under a new id (a create ignores any id the client sent) and returns it as stored.</summary>
     public Resource Create(Resource resource)
     {
-        var stored = Copy(resource);
-        stored.Id = Guid.NewGuid().ToString();
-        stored.Meta = new Meta { VersionId = "1", LastUpdated = time.GetUtcNow() };
+        var stored = NewRecord(resource);
         lock (gate)
         {
             Put(stored);
@@ -76,9 +74,7 @@ public sealed class FhirStore
     {
         ArgumentNullException.ThrowIfNull(resource);
         ArgumentNullException.ThrowIfNull(matches);
-        var stored = Copy(resource);
-        stored.Id = Guid.NewGuid().ToString();
-        stored.Meta = new Meta { VersionId = "1", LastUpdated = time.GetUtcNow() };
+        var stored = NewRecord(resource);
         lock (gate)
         {
             var existing = resources.TryGetValue(resource.TypeName, out var ofType) ? ofType.Values.Where(matches).Select(Copy).ToList() : [];
@@ -91,6 +87,15 @@ public sealed class FhirStore
         }
 
         return (Copy(stored), []);
+    }
+
+    /// <summary>A copy of what a client sent, as a new record: a new id (any id sent is ignored), version 1, now.</summary>
+    private Resource NewRecord(Resource resource)
+    {
+        var stored = Copy(resource);
+        stored.Id = Guid.NewGuid().ToString();
+        stored.Meta = new Meta { VersionId = "1", LastUpdated = time.GetUtcNow() };
+        return stored;
     }
 
     private void Put(Resource resource)
