@@ -1,4 +1,3 @@
-using System.Globalization;
 using Hl7.Fhir.Model;
 using Task = System.Threading.Tasks.Task;
 using Microsoft.Extensions.DependencyInjection;
@@ -152,31 +151,13 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         await Chromium.ScreenshotAndScanAsync(physician, frame.Url, "closed-loop-11-physician-completed-page");
     }
 
-    private static async Task RecordSessionAsync(IPage page, DateTimeOffset start, int painBefore, int painAfter, string? screenshot = null)
-    {
-        await page.GetByRole(AriaRole.Link, new() { Name = "Record session" }).ClickAsync();
-        await page.GetByRole(AriaRole.Button, new() { Name = "Save session" }).WaitForAsync();
-        var local = TimeZoneInfo.ConvertTime(start, PracticeZone);
-        await page.GetByLabel("Date").FillAsync(local.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-        await page.GetByLabel("Start time").FillAsync(local.ToString("HH:mm", CultureInfo.InvariantCulture));
-        await page.GetByLabel("Minutes").FillAsync("15");
-        foreach (var site in await page.Locator("input[name='Input.Sites']").AllAsync())
-        {
-            await site.CheckAsync();
-        }
-
-        await page.GetByLabel("Manual lymph drainage").CheckAsync();
-        await page.GetByLabel("Pain before the session").FillAsync(painBefore.ToString(CultureInfo.InvariantCulture));
-        await page.GetByLabel("Pain after the session").FillAsync(painAfter.ToString(CultureInfo.InvariantCulture));
-        await page.GetByLabel("Subjective: what the patient reports").FillAsync("Arm feels lighter.");
-        if (screenshot is not null)
-        {
-            await Chromium.ScreenshotAsync(page, screenshot);
-            await Chromium.AssertNoSeriousViolationsAsync(page);
-        }
-
-        await page.GetByRole(AriaRole.Button, new() { Name = "Save session" }).ClickAsync();
-    }
+    private static Task RecordSessionAsync(IPage page, DateTimeOffset start, int painBefore, int painAfter, string? screenshot = null) =>
+        InboxPages.RecordSessionAsync(page, start, PracticeZone, "Manual lymph drainage", painBefore, painAfter, minutes: 15, "Arm feels lighter.",
+            screenshot is null ? null : async () =>
+            {
+                await Chromium.ScreenshotAsync(page, screenshot);
+                await Chromium.AssertNoSeriousViolationsAsync(page);
+            });
 
     /// <summary>Opens the sandbox EHR (signing in as Dr. Amelia Stone the first time), Helen Park's chart, and launches the app in its frame.</summary>
     private static async Task<IFrame> LaunchFromChartAsync(IPage page, LocalRun run, bool signIn)

@@ -83,30 +83,9 @@ public sealed class InboxBrowserTests(AzuriteFixture azurite, Chromium chromium)
         await Chromium.AssertNoSeriousViolationsAsync(page);
     }
 
-    /// <summary>Opens a page of the inbox signed out, signs in at the sandbox as the therapist, and lands back on it.</summary>
-    private static async Task<IResponse?> SignInAsync(IPage page, InboxApps apps, InboxApps.Therapist therapist, string path)
-    {
-        await page.GotoAsync(apps.AppBase + path);
-        await page.GetByRole(AriaRole.Heading, new() { Name = "Sign in to the therapist inbox" }).WaitForAsync();
-        await page.GetByLabel(therapist.Name).CheckAsync();
-        var landed = page.WaitForResponseAsync(r => r.Url == apps.AppBase + path && r.Request.Method == "GET");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
-        var response = await landed;
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).WaitForAsync();
-        return response;
-    }
+    private static Task<IResponse?> SignInAsync(IPage page, InboxApps apps, InboxApps.Therapist therapist, string path) =>
+        InboxPages.SignInAsync(page, apps.AppBase + path, therapist.Name);
 
-    private static async Task RecordSessionAsync(IPage page, DateTimeOffset start)
-    {
-        await page.GetByRole(AriaRole.Link, new() { Name = "Record session" }).ClickAsync();
-        await page.GetByRole(AriaRole.Button, new() { Name = "Save session" }).WaitForAsync();
-        await page.GetByLabel("Date").FillAsync(start.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
-        await page.GetByLabel("Start time").FillAsync(start.UtcDateTime.ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture));
-        await page.GetByLabel("Minutes").FillAsync("45");
-        await page.GetByLabel("Myofascial release").CheckAsync();
-        await page.GetByLabel("Pain before the session").FillAsync("6");
-        await page.GetByLabel("Pain after the session").FillAsync("3");
-        await page.GetByLabel("Subjective: what the patient reports").FillAsync("Tingling eased.");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Save session" }).ClickAsync();
-    }
+    private static Task RecordSessionAsync(IPage page, DateTimeOffset start) =>
+        InboxPages.RecordSessionAsync(page, start, TimeZoneInfo.Utc, "Myofascial release", painBefore: 6, painAfter: 3, minutes: 45, "Tingling eased.");
 }
