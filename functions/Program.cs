@@ -12,6 +12,7 @@ using Referral.Functions.Storage;
 using Referral.Functions.Therapists;
 using Referral.Functions.Triggers;
 using Referral.Functions.WriteBack;
+using Referral.Model.Referrals;
 using Referral.Model.Signing;
 
 namespace Referral.Functions;
@@ -43,7 +44,10 @@ public sealed class Program
         builder.Services.AddHostedService<TherapistSeed>();
         builder.Services.AddSingleton<ReferralStore>();
         builder.Services.AddSingleton<ReferralNotifications>();
-        builder.Services.AddSingleton<Referral.Model.Referrals.ReferralValidator>();
+        builder.Services.AddOptions<ReferralTimeRules>().BindConfiguration(ReferralTimeRules.Section)
+            .Validate(r => r.IsUsable, ReferralTimeRules.SettingsRule).ValidateOnStart();
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<ReferralTimeRules>>().Value);
+        builder.Services.AddSingleton<ReferralValidator>();
         builder.Services.AddSingleton<Referral.Model.Terminology.ValueSetExpander>();
         builder.Services.AddSingleton<Referral.Model.Sessions.SessionRecorder>();
         EhrRegistry.AddEhrRegistry(builder.Services, builder.Configuration);

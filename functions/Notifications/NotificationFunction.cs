@@ -8,6 +8,7 @@ using Referral.Functions.Security;
 using Referral.Functions.Therapists;
 using Referral.Functions.Triggers;
 using Referral.Functions.WriteBack;
+using Referral.Model.Fhir;
 using Referral.Model.Tasks;
 
 namespace Referral.Functions.Notifications;
@@ -141,8 +142,11 @@ public static partial class NotificationFunction
         var therapistEmail = therapist?.Telecom.FirstOrDefault(t => t.System == ContactPoint.ContactPointSystem.Email)?.Value;
         var therapistName = therapist?.Practitioner?.Display ?? referral.Task.Owner?.Display ?? "the therapist";
         var physicianEmail = PhysicianEmail(referral, services.Options.Value);
-        var written = referral.Request.AuthoredOn is { Length: >= 10 } authored ? authored[..10] : "recently";
-        var validUntil = ((referral.Request.Occurrence as Timing)?.Repeat?.Bounds as Period)?.End is { Length: >= 10 } end ? end[..10] : "soon";
+        // Dates as the practice counts them: in the time zone the referral's validity is in.
+        var validity = (referral.Request.Occurrence as Timing)?.Repeat?.Bounds as Period;
+        var zone = PracticeTime.ZoneOf(validity);
+        var written = FhirTime.TryDateTime(referral.Request.AuthoredOn, out var authored) ? FhirTime.Date(PracticeTime.DateIn(authored, zone)) : "recently";
+        var validUntil = FhirTime.TryDate(validity?.End, out var end) ? $"{FhirTime.Date(end)} ({zone.Id} time)" : "soon";
         var prescribed = (referral.Request.Occurrence as Timing)?.Repeat?.Count ?? 0;
         var recorded = ReferralTasks.SessionsRecorded(referral.Task);
 

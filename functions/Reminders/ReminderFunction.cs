@@ -56,7 +56,6 @@ public static partial class ReminderFunction
         }
 
         var now = services.Time.GetUtcNow();
-        var today = DateOnly.FromDateTime(now.UtcDateTime);
         var rules = services.Options.Value;
         var queued = 0;
         foreach (var owner in (await services.Directory.AllAsync(cancellationToken)).Keys)
@@ -78,8 +77,10 @@ public static partial class ReminderFunction
                     queued += await QueueOnceAsync(services, referral, done, NotificationFunction.PhysicianUnanswered, now, cancellationToken);
                 }
 
-                var end = ((referral.Request.Occurrence as Timing)?.Repeat?.Bounds as Period)?.End;
-                if (state is { } current && !ReferralTaskStates.IsTerminal(current) && FhirTime.TryDate(end, out var validUntil)
+                // The validity's dates are days in the prescribing practice's zone: so is "today".
+                var validity = (referral.Request.Occurrence as Timing)?.Repeat?.Bounds as Period;
+                var today = PracticeTime.DateIn(now, PracticeTime.ZoneOf(validity));
+                if (state is { } current && !ReferralTaskStates.IsTerminal(current) && FhirTime.TryDate(validity?.End, out var validUntil)
                     && validUntil >= today && validUntil.ToDateTime(TimeOnly.MinValue) - today.ToDateTime(TimeOnly.MinValue) <= rules.ExpiryWarningBefore)
                 {
                     queued += await QueueOnceAsync(services, referral, done, NotificationFunction.PrescriptionExpiring, now, cancellationToken);

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Referral.Model.Fhir;
 using Referral.SmartApp.Launch;
 using Referral.SmartApp.Security;
 
@@ -44,22 +45,6 @@ public sealed class InboxOptions
     public string TimeZone { get; set; } = "UTC";
 
     public TimeZoneInfo Zone => TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
-
-    internal bool HasKnownZone()
-    {
-        try
-        {
-            return Zone is not null;
-        }
-        catch (TimeZoneNotFoundException)
-        {
-            return false;
-        }
-        catch (InvalidTimeZoneException)
-        {
-            return false;
-        }
-    }
 }
 
 /// <summary>
@@ -86,7 +71,7 @@ public static class InboxAuthentication
             .Validate(o => !string.IsNullOrWhiteSpace(o.ClientId), "Inbox:ClientId is missing: the inbox's client id at the therapists' OpenID Connect provider.")
             .Validate(o => !string.IsNullOrWhiteSpace(o.ClientSecret), "Inbox:ClientSecret is missing: the inbox's client secret at the therapists' OpenID Connect provider.")
             .Validate(o => !string.IsNullOrWhiteSpace(o.TherapistClaim), "Inbox:TherapistClaim is missing: the id_token claim naming the therapist's PractitionerRole.")
-            .Validate(o => o.HasKnownZone(), "Inbox:TimeZone must be an IANA time zone id (such as America/Chicago): the practice's time, in which sessions are typed.")
+            .Validate(o => PracticeTime.TryFindZone(o.TimeZone, out _), "Inbox:TimeZone must be an IANA time zone id (such as America/Chicago): the practice's time, in which sessions are typed.")
             .Validate(o => o.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains("openid", StringComparer.Ordinal), "Inbox:Scopes must include openid.")
             .Validate(o => !o.RequireHttpsMetadata || o.Authority.StartsWith("https://", StringComparison.Ordinal),
                 "Inbox:Authority must be an https URL (Inbox:RequireHttpsMetadata is true).")

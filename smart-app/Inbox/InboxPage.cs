@@ -28,8 +28,6 @@ public abstract class InboxPage(FunctionsApi functions, IOptions<InboxOptions> o
     /// <summary>The therapist's PractitionerRole id, from the claim the provider puts in the id_token.</summary>
     protected string? TherapistId => InboxAuthentication.PractitionerRoleId(User, options.Value);
 
-    public DateOnly Today => DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-
     public override void OnPageHandlerExecuting(PageHandlerExecutingContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -58,7 +56,7 @@ public abstract class InboxPage(FunctionsApi functions, IOptions<InboxOptions> o
             return (null, null);
         }
 
-        return (ReferralView.Of(serviceRequest, fhirTask, Today), etag);
+        return (ReferralView.Of(serviceRequest, fhirTask, time.GetUtcNow()), etag);
     }
 
     /// <summary>The API refused the therapist's token (expired beyond refresh, revoked): sign in again and come back here.</summary>

@@ -58,7 +58,7 @@ public sealed class IndexModel(FunctionsApi functions, IOptions<InboxOptions> op
                 return SignInAgain();
             }
 
-            Referrals = [.. results.Rows.Where(r => r.Request is not null).Select(r => ReferralView.Of(r.Request!, r.Task, Today))];
+            Referrals = [.. results.Rows.Where(r => r.Request is not null).Select(r => ReferralView.Of(r.Request!, r.Task, Time.GetUtcNow()))];
             Next = results.Next;
         }
         catch (FunctionsUnavailableException e)

@@ -27,6 +27,9 @@ public sealed class RecordSessionModel(FunctionsApi functions, IOptions<InboxOpt
 
     public bool Changed { get; private set; }
 
+    /// <summary>The practice's time zone: the date and time typed here are its local time.</summary>
+    public string ZoneId => inbox.Zone.Id;
+
     public string? ProblemOf(string field) => Problems.GetValueOrDefault(field);
 
     public async Task<IActionResult> OnGetAsync(string id, CancellationToken cancellationToken)

@@ -52,6 +52,9 @@ public sealed record ReferralView
 
     public required DateTimeOffset? Received { get; init; }
 
+    /// <summary>The prescribing practice's time zone: the validity's dates, and <see cref="Today"/>, are days there.</summary>
+    public required string ZoneId { get; init; }
+
     public required DateOnly Today { get; init; }
 
     /// <summary>How many days before the end of the validity a renewal is suggested.</summary>
@@ -94,7 +97,7 @@ public sealed record ReferralView
     public string? StatusReason => Task.StatusReason?.Text;
 
     public string Validity => ValidFrom is null && ValidUntil is null ? "Not stated"
-        : string.Create(CultureInfo.InvariantCulture, $"{Format(ValidFrom)} to {Format(ValidUntil)}");
+        : string.Create(CultureInfo.InvariantCulture, $"{Format(ValidFrom)} to {Format(ValidUntil)} ({ZoneId} time)");
 
     public Coverage? Coverage => Request.Contained.OfType<Coverage>().FirstOrDefault();
 
@@ -122,12 +125,13 @@ public sealed record ReferralView
             : new[] { BodyMap.Value(s.Region, s.Laterality) })
         .ToHashSet(StringComparer.Ordinal);
 
-    public static ReferralView Of(ServiceRequest request, FhirTask task, DateOnly today)
+    public static ReferralView Of(ServiceRequest request, FhirTask task, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(task);
         var repeat = (request.Occurrence as Timing)?.Repeat;
         var bounds = repeat?.Bounds as Period;
+        var zone = PracticeTime.ZoneOf(bounds);
         var sites = new List<BodyArea>();
         foreach (var concept in request.BodySite)
         {
@@ -170,7 +174,8 @@ public sealed record ReferralView
             Precautions = [.. request.OrderDetail.Select(d => d.Text ?? d.Coding.FirstOrDefault()?.Display ?? "")],
             Training = TrainingRules.Requirements(conditions, precautions),
             Received = FhirTime.TryDateTime(task.AuthoredOn ?? request.AuthoredOn, out var received) ? received : null,
-            Today = today,
+            ZoneId = zone.Id,
+            Today = PracticeTime.DateIn(now, zone),
         };
     }
 

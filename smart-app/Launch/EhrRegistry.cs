@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Referral.Model.Fhir;
 
 namespace Referral.SmartApp.Launch;
 
@@ -22,6 +23,12 @@ public sealed class EhrOptions
 
     /// <summary>The OpenID Connect issuer of its id_tokens, when its SMART configuration does not name one.</summary>
     public string? OpenIdIssuer { get; set; }
+
+    /// <summary>
+    /// The prescribing practices' IANA time zone (such as <c>America/Chicago</c>): a referral written from this EHR is
+    /// valid from "today" there, and its validity dates are days there, carried on the referral.
+    /// </summary>
+    public string TimeZone { get; set; } = "UTC";
 
     public string NormalizedIss => Normalize(Iss);
 
@@ -78,6 +85,8 @@ public static class EhrRegistryRegistration
             .Validate(s => s.Ehrs.All(e => EhrTransport.IsProtected(e.Iss)), "Every Ehrs:N:Iss must be https (plain http only on loopback, for the local sandbox).")
             .Validate(s => s.Ehrs.All(e => !string.IsNullOrWhiteSpace(e.ClientId)), "Every Ehrs:N needs the ClientId the app is registered under.")
             .Validate(s => s.Ehrs.Select(e => e.NormalizedIss).Distinct(StringComparer.Ordinal).Count() == s.Ehrs.Count, "Ehrs lists the same Iss twice.")
+            .Validate(s => s.Ehrs.All(e => PracticeTime.TryFindZone(e.TimeZone, out _)),
+                "Every Ehrs:N:TimeZone must be an IANA time zone id (such as America/Chicago): the prescribing practice's, in which validity dates are days.")
             .ValidateOnStart();
         services.AddSingleton<EhrRegistry>();
         return services;

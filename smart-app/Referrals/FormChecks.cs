@@ -1,4 +1,5 @@
 using Hl7.Fhir.Model;
+using Referral.Model.Fhir;
 using Referral.Model.Referrals;
 using Referral.SmartApp.Ehr;
 using Referral.SmartApp.Launch;
@@ -13,12 +14,19 @@ public sealed record FieldIssue(string Field, string Message, bool Blocking);
 /// ServiceRequest and the shared validator checks it (with the directory's training), and each issue's FHIRPath
 /// says which field it goes next to.
 /// </summary>
-public sealed class FormChecks(ReferralBuilder builder, ReferralValidator validator, TimeProvider time)
+public sealed class FormChecks(ReferralBuilder builder, ReferralValidator validator, EhrRegistry registry, TimeProvider time)
 {
     public ServiceRequest Build(FormState state, LaunchContext launch, PatientRecord record, IReadOnlyList<PractitionerRole> therapists) =>
-        builder.Build(ReferralForm.Draft(state, launch, record, therapists, Today));
+        builder.Build(ReferralForm.Draft(state, launch, record, therapists, DayOf(launch)));
 
-    public DateOnly Today => DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+    /// <summary>Today where the physician prescribes: in the time zone of the practice behind the launching EHR.</summary>
+    public PracticeDay DayOf(LaunchContext launch)
+    {
+        ArgumentNullException.ThrowIfNull(launch);
+        var zoneId = registry.Find(launch.Iss)?.TimeZone ?? "UTC";
+        var zone = PracticeTime.TryFindZone(zoneId, out var found) ? found : TimeZoneInfo.Utc;
+        return new PracticeDay(PracticeTime.Today(time, zone), zone.Id);
+    }
 
     public IReadOnlyList<FieldIssue> Check(FormState state, LaunchContext launch, PatientRecord record, IReadOnlyList<PractitionerRole> therapists)
     {
@@ -46,3 +54,6 @@ public sealed class FormChecks(ReferralBuilder builder, ReferralValidator valida
         return issues;
     }
 }
+
+/// <summary>A calendar day in a practice's IANA time zone: the dates a physician sees and the referral carries.</summary>
+public sealed record PracticeDay(DateOnly Date, string ZoneId);

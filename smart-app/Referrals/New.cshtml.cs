@@ -32,6 +32,9 @@ public sealed class NewModel(
 
     public string? ServiceProblem { get; private set; }
 
+    /// <summary>Today in the prescribing practice's time zone: the validity starts on it.</summary>
+    public PracticeDay Today => checks.DayOf(Launch);
+
     public IEnumerable<string> ErrorsFor(string field) => Issues.Where(i => i.Field == field).Select(i => i.Message);
 
     public bool HasErrors(string field) => Issues.Any(i => i.Field == field && i.Blocking);

@@ -277,8 +277,9 @@ public static class ReferralForm
     }
 
     /// <summary>The draft the shared builder turns into the ServiceRequest.</summary>
-    public static ReferralDraft Draft(FormState state, LaunchContext launch, PatientRecord record, IReadOnlyList<PractitionerRole> therapists, DateOnly today)
+    public static ReferralDraft Draft(FormState state, LaunchContext launch, PatientRecord record, IReadOnlyList<PractitionerRole> therapists, PracticeDay today)
     {
+        ArgumentNullException.ThrowIfNull(today);
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(launch);
         ArgumentNullException.ThrowIfNull(record);
@@ -309,8 +310,9 @@ public static class ReferralForm
             Sessions = input.Sessions,
             Frequency = new SessionFrequency(input.FrequencyTimes, 1, input.FrequencyUnit),
             MinutesPerSession = input.Minutes,
-            ValidFrom = today,
-            ValidUntil = today.AddDays(days - 1),
+            ValidFrom = today.Date,
+            ValidUntil = today.Date.AddDays(days - 1),
+            TimeZone = today.ZoneId,
             Precautions = [.. input.Precautions.Distinct()],
             Coverage = coverage is null ? null : new CoverageDraft
             {

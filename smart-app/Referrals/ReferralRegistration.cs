@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Referral.Model.Referrals;
 using Referral.Model.Terminology;
 
@@ -13,6 +14,9 @@ public static class ReferralRegistration
             .ValidateOnStart();
         services.AddHttpClient<FunctionsApi>(http => http.Timeout = TimeSpan.FromSeconds(15));
         services.AddSingleton<ReferralBuilder>();
+        services.AddOptions<ReferralTimeRules>().BindConfiguration(ReferralTimeRules.Section)
+            .Validate(r => r.IsUsable, ReferralTimeRules.SettingsRule).ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<ReferralTimeRules>>().Value);
         services.AddSingleton<ReferralValidator>();
         services.AddSingleton<ValueSetExpander>();
         services.AddSingleton<ReferralSender>();

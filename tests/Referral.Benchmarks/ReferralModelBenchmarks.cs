@@ -38,6 +38,7 @@ public class ReferralModelBenchmarks
             MinutesPerSession = 45,
             ValidFrom = new DateOnly(2025, 3, 1),
             ValidUntil = new DateOnly(2025, 4, 30),
+            TimeZone = "UTC",
             Precautions = [Precaution.Anticoagulants],
             Coverage = new CoverageDraft { Type = CoverageType.WorkersCompensation, PayorName = "State Fund", ClaimNumber = "WC-2025-0042" },
             Therapist = new ResourceRef("PractitionerRole/t1", "Sam Lee, LMT"),

@@ -204,6 +204,7 @@ public static class Program
             MinutesPerSession = 60,
             ValidFrom = today,
             ValidUntil = today.AddDays(90),
+            TimeZone = "UTC",
             Coverage = new CoverageDraft { Type = CoverageType.WorkersCompensation, PayorName = "State Fund", ClaimNumber = "WC-1" },
             Therapist = new ResourceRef($"PractitionerRole/{therapist}", "Load Therapist, LMT"),
         };

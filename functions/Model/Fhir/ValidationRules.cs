@@ -52,6 +52,8 @@ public static class ValidationRules
     public const string ValidityOrder = "validity-order";
     public const string ValidityExpired = "validity-expired";
     public const string ValidityTooLong = "validity-too-long";
+    public const string ValidityBackdated = "validity-backdated";
+    public const string ValidityZone = "validity-zone";
     public const string SessionsExceedValidity = "sessions-exceed-validity";
     public const string PerformerType = "performer-type";
     public const string PerformerMissing = "performer-missing";
@@ -83,6 +85,7 @@ public static class ValidationRules
     public const string SessionBeforeValidity = "session-before-validity";
     public const string SessionAfterValidity = "session-after-validity";
     public const string SessionInFuture = "session-in-future";
+    public const string SessionBeforeReferral = "session-before-referral";
     public const string SessionMinutesRange = "session-minutes-range";
     public const string SessionBodySiteMissing = "session-body-site-missing";
     public const string SessionBodySiteNotPrescribed = "session-body-site-not-prescribed";
@@ -134,6 +137,8 @@ public static class ValidationRules
         [ValidityOrder] = "The validity period ends after it starts",
         [ValidityExpired] = "The validity period has not ended",
         [ValidityTooLong] = "The validity period is at most a year",
+        [ValidityBackdated] = "The validity period does not start before the referral was written",
+        [ValidityZone] = "The validity dates name the prescribing practice's IANA time zone",
         [SessionsExceedValidity] = "The frequency and validity can hold the sessions",
         [PerformerType] = "The performer type is massage therapist",
         [PerformerMissing] = "A referral names one therapist",
@@ -159,6 +164,7 @@ public static class ValidationRules
         [SessionBeforeValidity] = "No session before the validity period starts",
         [SessionAfterValidity] = "No session after the validity period ends",
         [SessionInFuture] = "A session is recorded after it happened",
+        [SessionBeforeReferral] = "No session starts before the referral was written",
         [SessionMinutesRange] = "A session lasts between 1 and 180 minutes",
         [SessionBodySiteMissing] = "A session names the body sites treated",
         [SessionBodySiteNotPrescribed] = "Body sites treated are among those prescribed",

@@ -85,8 +85,8 @@ public sealed class ReferralBuilder(TimeProvider time)
             DurationUnit = Hl7.Fhir.Model.Timing.UnitsOfTime.Min,
             Bounds = new Period
             {
-                Start = FhirTime.Date(draft.ValidFrom),
-                End = FhirTime.Date(draft.ValidUntil),
+                StartElement = PracticeTime.Date(draft.ValidFrom, draft.TimeZone),
+                EndElement = PracticeTime.Date(draft.ValidUntil, draft.TimeZone),
             },
         },
     };

@@ -30,6 +30,9 @@ public sealed record ReferralDraft
 
     public required DateOnly ValidUntil { get; init; }
 
+    /// <summary>The prescribing practice's IANA time zone: <see cref="ValidFrom"/> and <see cref="ValidUntil"/> are days in it.</summary>
+    public required string TimeZone { get; init; }
+
     public IReadOnlyList<Precaution> Precautions { get; init; } = [];
 
     public CoverageDraft? Coverage { get; init; }

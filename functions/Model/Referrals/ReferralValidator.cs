@@ -29,10 +29,9 @@ public sealed record ReferralValidationResult
 /// Checks a ServiceRequest against the MedicalMassageServiceRequest profile, as submitted: every rule runs and
 /// every problem is reported, each with its FHIRPath in issue.expression and its rule in issue.details.
 /// </summary>
-public sealed class ReferralValidator(TimeProvider time)
+public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rules = null)
 {
-    /// <summary>How far authoredOn may run ahead of this server's clock (the smart-app's clock may be a little fast).</summary>
-    private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
+    private readonly ReferralTimeRules rules = rules ?? new ReferralTimeRules();
 
     private static readonly HashSet<string> RequesterTypes = ["Practitioner", "PractitionerRole"];
 
@@ -54,11 +53,11 @@ public sealed class ReferralValidator(TimeProvider time)
         var now = time.GetUtcNow();
         var issues = new List<OperationOutcome.IssueComponent>();
 
-        CheckOrder(request, now, issues);
+        var authored = CheckOrder(request, now, issues);
         var conditions = CheckDiagnoses(request, issues);
         var sites = CheckBodySites(request, issues);
         CheckDiagnosisSides(request, sites, issues);
-        CheckTiming(request, DateOnly.FromDateTime(now.UtcDateTime), issues);
+        CheckTiming(request, now, authored, issues);
         var precautions = CheckPrecautions(request, issues);
         CheckPerformer(request, conditions, precautions, trainingOf, issues);
         CheckInsurance(request, issues);
@@ -66,7 +65,8 @@ public sealed class ReferralValidator(TimeProvider time)
         return Outcomes.From(issues);
     }
 
-    private static void CheckOrder(ServiceRequest request, DateTimeOffset now, List<OperationOutcome.IssueComponent> issues)
+    /// <summary>The order's own elements; returns when it says it was written, where that can be read.</summary>
+    private DateTimeOffset? CheckOrder(ServiceRequest request, DateTimeOffset now, List<OperationOutcome.IssueComponent> issues)
     {
         if (request.Status != RequestStatus.Active)
         {
@@ -131,13 +131,26 @@ public sealed class ReferralValidator(TimeProvider time)
         {
             issues.Add(Outcomes.Error(ValidationRules.AuthoredOnMissing, IssueType.Required, "ServiceRequest.authoredOn",
                 "The referral must say when it was written."));
+            return null;
         }
-        else if (FhirTime.TryDateTime(request.AuthoredOn, out var authored) && authored > now + ClockSkew)
+
+        if (!FhirTime.TryDateTime(request.AuthoredOn, out var authored))
+        {
+            return null;
+        }
+
+        if (authored > now + rules.ClockSkew)
         {
             issues.Add(Outcomes.Error(ValidationRules.AuthoredOnFuture, IssueType.Value, "ServiceRequest.authoredOn",
-                $"The referral says it was written at {request.AuthoredOn}, which is in the future."));
+                $"The referral says it was written at {request.AuthoredOn}, but this server's clock reads {FhirTime.DateTime(now)}: "
+                + $"that is in the future by more than the {Minutes(rules.ClockSkew)} two clocks may disagree."));
         }
+
+        return authored;
     }
+
+    private static string Minutes(TimeSpan span) =>
+        span.TotalMinutes == 1 ? "1 minute" : $"{span.TotalMinutes:0.##} minutes";
 
     private static List<MassageCondition> CheckDiagnoses(ServiceRequest request, List<OperationOutcome.IssueComponent> issues)
     {
@@ -324,7 +337,7 @@ public sealed class ReferralValidator(TimeProvider time)
         }
     }
 
-    private static void CheckTiming(ServiceRequest request, DateOnly today, List<OperationOutcome.IssueComponent> issues)
+    private void CheckTiming(ServiceRequest request, DateTimeOffset now, DateTimeOffset? authored, List<OperationOutcome.IssueComponent> issues)
     {
         if (request.Occurrence is not Timing timing)
         {
@@ -350,7 +363,7 @@ public sealed class ReferralValidator(TimeProvider time)
 
         var frequency = CheckFrequency(repeat, path, issues);
         CheckMinutes(repeat, path, issues);
-        var validity = CheckValidity(repeat, path, today, issues);
+        var validity = CheckValidity(repeat, path, now, authored, issues);
 
         if (count is { } sessions && frequency is { } perPeriod && validity is { } days)
         {
@@ -445,7 +458,7 @@ public sealed class ReferralValidator(TimeProvider time)
     }
 
     /// <summary>The validity in days (both ends included), or null when it cannot be used.</summary>
-    private static int? CheckValidity(Timing.RepeatComponent repeat, string path, DateOnly today, List<OperationOutcome.IssueComponent> issues)
+    private int? CheckValidity(Timing.RepeatComponent repeat, string path, DateTimeOffset now, DateTimeOffset? authored, List<OperationOutcome.IssueComponent> issues)
     {
         var boundsPath = path + ".bounds";
         if (repeat.Bounds is not Period bounds)
@@ -467,10 +480,28 @@ public sealed class ReferralValidator(TimeProvider time)
             issues.Add(Outcomes.Error(ValidationRules.ValidityMissing, IssueType.Required, boundsPath + ".end", "The validity period needs an end date."));
         }
 
+        var zone = hasStart ? CheckZone(bounds, boundsPath, issues) : null;
+        var today = PracticeTime.DateIn(now, zone ?? TimeZoneInfo.Utc);
         if (hasEnd && end < today)
         {
             issues.Add(Outcomes.Error(ValidationRules.ValidityExpired, IssueType.BusinessRule, boundsPath + ".end",
-                $"The validity period ended on {FhirTime.Date(end)}."));
+                $"The validity period ended on {FhirTime.Date(end)}; today is {FhirTime.Date(today)} in {(zone ?? TimeZoneInfo.Utc).Id}."));
+        }
+
+        // Judged only when the day of writing and the zone are known and believable: a missing zone or authoredOn,
+        // or one in the future, is named on its own.
+        if (hasStart && zone is not null && authored is { } written && written <= now + rules.ClockSkew)
+        {
+            var writtenOn = PracticeTime.DateIn(written, zone);
+            var earliest = writtenOn.AddDays(-rules.ValidityBackdateDays);
+            if (start < earliest)
+            {
+                issues.Add(Outcomes.Error(ValidationRules.ValidityBackdated, IssueType.BusinessRule, boundsPath + ".start",
+                    $"The validity starts on {FhirTime.Date(start)}, before the referral was written on {FhirTime.Date(writtenOn)} ({zone.Id}): "
+                    + (rules.ValidityBackdateDays == 0
+                        ? "a prescription is valid from the day it is written."
+                        : $"it may start at most {rules.ValidityBackdateDays} days before that.")));
+            }
         }
 
         if (!hasStart || !hasEnd)
@@ -493,6 +524,39 @@ public sealed class ReferralValidator(TimeProvider time)
         }
 
         return days;
+    }
+
+    /// <summary>
+    /// The practice zone the validity dates are in (tz-code on the start, and the same on the end where given);
+    /// null, with the problem named, when it is missing or not an IANA zone.
+    /// </summary>
+    private static TimeZoneInfo? CheckZone(Period bounds, string boundsPath, List<OperationOutcome.IssueComponent> issues)
+    {
+        var extension = $".extension('{PracticeTime.TzCodeExtension}')";
+        var id = PracticeTime.ZoneIdOf(bounds.StartElement);
+        if (id is null)
+        {
+            issues.Add(Outcomes.Error(ValidationRules.ValidityZone, IssueType.Required, boundsPath + ".start" + extension,
+                "The validity dates are days in the prescribing practice's time zone: name it on the start date with the tz-code extension (an IANA id such as America/Chicago)."));
+            return null;
+        }
+
+        if (!PracticeTime.TryFindZone(id, out var zone))
+        {
+            issues.Add(Outcomes.Error(ValidationRules.ValidityZone, IssueType.CodeInvalid, boundsPath + ".start" + extension,
+                $"'{id}' is not an IANA time zone id (such as America/Chicago)."));
+            return null;
+        }
+
+        var endId = PracticeTime.ZoneIdOf(bounds.EndElement);
+        if (endId is not null && !string.Equals(endId, id, StringComparison.Ordinal))
+        {
+            issues.Add(Outcomes.Error(ValidationRules.ValidityZone, IssueType.Value, boundsPath + ".end" + extension,
+                $"The validity starts in {id} but ends in {endId}: both dates are in the prescribing practice's one time zone."));
+            return null;
+        }
+
+        return zone;
     }
 
     private static List<Precaution> CheckPrecautions(ServiceRequest request, List<OperationOutcome.IssueComponent> issues)

@@ -1,5 +1,6 @@
 using Hl7.Fhir.Model;
 using Referral.Model.Fhir;
+using Referral.Model.Referrals;
 using Referral.Model.Tasks;
 using Referral.Model.Terminology;
 using IssueType = Hl7.Fhir.Model.OperationOutcome.IssueType;
@@ -34,12 +35,11 @@ public sealed record SessionResult
 /// against the referral: only on an accepted Task, only on prescribed body sites, within the prescribed count and
 /// the validity period.
 /// </summary>
-public sealed class SessionRecorder(TimeProvider time)
+public sealed class SessionRecorder(TimeProvider time, ReferralTimeRules? rules = null)
 {
     public const int MaxMinutes = 180;
 
-    /// <summary>How far a session's end may run ahead of this server's clock.</summary>
-    private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
+    private readonly ReferralTimeRules rules = rules ?? new ReferralTimeRules();
 
     public SessionResult Record(ServiceRequest request, Task task, SessionRecord session)
     {
@@ -61,7 +61,7 @@ public sealed class SessionRecorder(TimeProvider time)
             CheckAgainstPrescription(prescription, recorded, session, issues);
         }
 
-        CheckSession(session, now, issues);
+        CheckSession(session, now, rules.ClockSkew, issues);
         if (issues.Count > 0)
         {
             return new SessionResult { Outcome = Outcomes.From(issues) };
@@ -95,7 +95,9 @@ public sealed class SessionRecorder(TimeProvider time)
         };
     }
 
-    private sealed record Prescription(ResourceReference Patient, int Sessions, DateOnly ValidFrom, DateOnly ValidUntil, IReadOnlyList<BodyArea> Sites);
+    /// <summary>What a session is checked against; the validity's dates are days in <see cref="Zone"/>, the practice's.</summary>
+    private sealed record Prescription(
+        ResourceReference Patient, int Sessions, DateOnly ValidFrom, DateOnly ValidUntil, TimeZoneInfo Zone, DateTimeOffset? Written, IReadOnlyList<BodyArea> Sites);
 
     private static void CheckTask(ServiceRequest request, Task task, List<OperationOutcome.IssueComponent> issues)
     {
@@ -141,7 +143,8 @@ public sealed class SessionRecorder(TimeProvider time)
             }
         }
 
-        return new Prescription(patient, count, from, until, sites);
+        var written = FhirTime.TryDateTime(request.AuthoredOn, out var authored) ? authored : (DateTimeOffset?)null;
+        return new Prescription(patient, count, from, until, PracticeTime.ZoneOf(bounds), written, sites);
     }
 
     private static void CheckAgainstPrescription(Prescription prescription, int recorded, SessionRecord session, List<OperationOutcome.IssueComponent> issues)
@@ -152,17 +155,25 @@ public sealed class SessionRecorder(TimeProvider time)
                 $"All {prescription.Sessions} prescribed sessions are already recorded."));
         }
 
-        // The session's own calendar day, in the offset the therapist recorded it in.
-        var day = DateOnly.FromDateTime(session.Start.DateTime);
-        if (day < prescription.ValidFrom)
+        // The session's calendar day where the prescription's dates are days: in the prescribing practice's zone,
+        // whatever offset the therapist's system sent the time in.
+        var zone = prescription.Zone;
+        var day = PracticeTime.DateIn(session.Start, zone);
+        if (prescription.Written is { } written && session.Start < written.AddTicks(-(written.Ticks % TimeSpan.TicksPerMinute)))
+        {
+            // Typed session times have whole minutes: a session in the minute the referral was written is not before it.
+            issues.Add(Outcomes.Error(ValidationRules.SessionBeforeReferral, IssueType.BusinessRule, "SessionRecord.start",
+                $"The session starts at {FhirTime.DateTime(session.Start)}, before the referral was written ({FhirTime.DateTime(written)})."));
+        }
+        else if (day < prescription.ValidFrom)
         {
             issues.Add(Outcomes.Error(ValidationRules.SessionBeforeValidity, IssueType.BusinessRule, "SessionRecord.start",
-                $"The session on {FhirTime.Date(day)} is before the prescription becomes valid ({FhirTime.Date(prescription.ValidFrom)})."));
+                $"The session on {FhirTime.Date(day)} ({zone.Id}) is before the prescription becomes valid ({FhirTime.Date(prescription.ValidFrom)})."));
         }
         else if (day > prescription.ValidUntil)
         {
             issues.Add(Outcomes.Error(ValidationRules.SessionAfterValidity, IssueType.BusinessRule, "SessionRecord.start",
-                $"The session on {FhirTime.Date(day)} is after the prescription expired ({FhirTime.Date(prescription.ValidUntil)})."));
+                $"The session on {FhirTime.Date(day)} ({zone.Id}) is after the prescription expired ({FhirTime.Date(prescription.ValidUntil)})."));
         }
 
         for (var i = 0; i < session.BodyAreasTreated.Count; i++)
@@ -176,17 +187,17 @@ public sealed class SessionRecorder(TimeProvider time)
         }
     }
 
-    private static void CheckSession(SessionRecord session, DateTimeOffset now, List<OperationOutcome.IssueComponent> issues)
+    private static void CheckSession(SessionRecord session, DateTimeOffset now, TimeSpan clockSkew, List<OperationOutcome.IssueComponent> issues)
     {
         if (session.Minutes is < 1 or > MaxMinutes)
         {
             issues.Add(Outcomes.Error(ValidationRules.SessionMinutesRange, IssueType.Value, "SessionRecord.minutes",
                 $"A session of {session.Minutes} minutes: it lasts 1 to {MaxMinutes}."));
         }
-        else if (session.Start.AddMinutes(session.Minutes) > now + ClockSkew)
+        else if (session.Start.AddMinutes(session.Minutes) is var end && end > now + clockSkew)
         {
             issues.Add(Outcomes.Error(ValidationRules.SessionInFuture, IssueType.BusinessRule, "SessionRecord.start",
-                "A session is recorded once it has ended."));
+                $"A session is recorded once it has ended: this one ends at {FhirTime.DateTime(end)}, and this server's clock reads {FhirTime.DateTime(now)}."));
         }
 
         if (session.BodyAreasTreated.Count == 0)

@@ -97,6 +97,7 @@ public sealed class ReferralScenario : IAsyncDisposable
             MinutesPerSession = 60,
             ValidFrom = today,
             ValidUntil = today.AddDays(90),
+            TimeZone = "UTC",
             Coverage = new CoverageDraft { Type = CoverageType.WorkersCompensation, PayorName = "State Fund", ClaimNumber = "WC-1" },
             Therapist = new ResourceRef($"PractitionerRole/{therapist ?? Therapist}", "Sam Lee, LMT"),
             Note = "Night-time numbness.",
@@ -214,6 +215,7 @@ public sealed class ReferralScenario : IAsyncDisposable
                 MinutesPerSession = 60,
                 ValidFrom = today,
                 ValidUntil = today.AddDays(89),
+                TimeZone = "UTC",
                 Therapist = new ResourceRef("PractitionerRole/t-1", "Sam Lee, LMT"),
             };
         }

@@ -35,6 +35,7 @@ internal static class ModelFixtures
         MinutesPerSession = 45,
         ValidFrom = new DateOnly(2025, 3, 1),
         ValidUntil = new DateOnly(2025, 4, 30),
+        TimeZone = "UTC",
         Precautions = [Precaution.Anticoagulants],
         Coverage = new CoverageDraft
         {
@@ -49,6 +50,9 @@ internal static class ModelFixtures
     };
 
     public static ServiceRequest Referral() => new ReferralBuilder(Time).Build(Draft());
+
+    /// <summary>The same referral, prescribed by a practice in another IANA time zone.</summary>
+    public static ServiceRequest ReferralIn(string zoneId) => new ReferralBuilder(Time).Build(Draft() with { TimeZone = zoneId });
 
     public static IReadOnlyCollection<TherapistTraining>? TrainingOf(string reference) => reference switch
     {

@@ -11,6 +11,7 @@ namespace Referral.Tests.Model;
 public sealed class ReferralValidatorTests
 {
     private const string Repeat = "ServiceRequest.occurrence.repeat";
+    private const string TzCode = ".extension('" + PracticeTime.TzCodeExtension + "')";
     private const string LateralityAt0 = "ServiceRequest.bodySite[0].extension('" + Canonicals.LateralityExtension + "')";
 
     /// <summary>
@@ -100,8 +101,18 @@ public sealed class ReferralValidatorTests
         ["validity with times"] = (r => (BoundsOf(r).Start, BoundsOf(r).End) = ("2025-03-01T00:00:00+01:00", "2025-04-30T23:59:59+01:00"), []),
         ["validity ends before it starts"] = (r => (BoundsOf(r).Start, BoundsOf(r).End) = ("2025-04-30", "2025-03-02"),
             [(R.ValidityOrder, Repeat + ".bounds.end")]),
-        ["validity already over"] = (r => (BoundsOf(r).Start, BoundsOf(r).End) = ("2025-01-01", "2025-02-28"), [(R.ValidityExpired, Repeat + ".bounds.end")]),
-        ["validity ends today"] = (r => (BoundsOf(r).Start, BoundsOf(r).End, RepeatOf(r).Count, RepeatOf(r).Frequency) = ("2025-02-01", "2025-03-01", 1, 1), []),
+        ["validity already over"] = (r => (BoundsOf(r).Start, BoundsOf(r).End) = ("2025-01-01", "2025-02-28"),
+            [(R.ValidityExpired, Repeat + ".bounds.end"), (R.ValidityBackdated, Repeat + ".bounds.start")]),
+        ["validity ends today"] = (r => (BoundsOf(r).Start, BoundsOf(r).End, RepeatOf(r).Count, RepeatOf(r).Frequency) = ("2025-03-01", "2025-03-01", 1, 1), []),
+        ["validity starts the day before it was written"] = (r => BoundsOf(r).Start = "2025-02-28", [(R.ValidityBackdated, Repeat + ".bounds.start")]),
+        ["validity written last week, from that day"] = (r => (r.AuthoredOn, BoundsOf(r).Start) = ("2025-02-22T16:00:00+00:00", "2025-02-22"), []),
+        ["validity dates with no zone"] = (r => ((Period)RepeatOf(r).Bounds!).StartElement = new FhirDateTime("2025-03-01"), [(R.ValidityZone, Repeat + ".bounds.start" + TzCode)]),
+        ["validity in an unknown zone"] = (r => ((Period)RepeatOf(r).Bounds!).StartElement = PracticeTime.Date(new DateOnly(2025, 3, 1), "Mars/Olympus_Mons"),
+            [(R.ValidityZone, Repeat + ".bounds.start" + TzCode)]),
+        ["validity in a Windows zone name"] = (r => ((Period)RepeatOf(r).Bounds!).StartElement = PracticeTime.Date(new DateOnly(2025, 3, 1), "Pacific Standard Time"),
+            [(R.ValidityZone, Repeat + ".bounds.start" + TzCode)]),
+        ["validity ending in another zone"] = (r => ((Period)RepeatOf(r).Bounds!).EndElement = PracticeTime.Date(new DateOnly(2025, 4, 30), "Europe/Berlin"),
+            [(R.ValidityZone, Repeat + ".bounds.end" + TzCode)]),
         ["validity over a year"] = (r => BoundsOf(r).End = "2026-03-02", [(R.ValidityTooLong, Repeat + ".bounds")]),
         ["validity a year exactly"] = (r => BoundsOf(r).End = "2026-03-01", []),
         ["more sessions than the validity holds"] = (r => RepeatOf(r).Count = 20, [(R.SessionsExceedValidity, Repeat)]),
@@ -348,7 +359,18 @@ public sealed class ReferralValidatorTests
 
     private static Timing.RepeatComponent RepeatOf(ServiceRequest request) => ((Timing)request.Occurrence!).Repeat!;
 
-    private static Period BoundsOf(ServiceRequest request) => (Period)RepeatOf(request).Bounds!;
+    /// <summary>The validity's dates, set as a client would send them: in the referral's zone (tz-code UTC).</summary>
+    private static ZonedBounds BoundsOf(ServiceRequest request) => new((Period)RepeatOf(request).Bounds!);
+
+    private sealed class ZonedBounds(Period period)
+    {
+        public string? Start { get => period.Start; set => period.StartElement = Zoned(value); }
+
+        public string? End { get => period.End; set => period.EndElement = Zoned(value); }
+
+        private static FhirDateTime? Zoned(string? value) =>
+            value is null ? null : new FhirDateTime(value) { Extension = [new Extension(PracticeTime.TzCodeExtension, new Code("UTC"))] };
+    }
 
     private static Coverage CoverageOf(ServiceRequest request) => (Coverage)request.Contained[0];
 

@@ -1,6 +1,7 @@
 using Hl7.Fhir.Model;
 using Referral.Model;
 using Referral.Model.Fhir;
+using Referral.Model.Referrals;
 using Referral.Model.Sessions;
 using Referral.Model.Tasks;
 using Referral.Model.Terminology;
@@ -195,8 +196,10 @@ public sealed class SessionRecorderTests
 
     private static readonly Dictionary<string, (Func<SessionRecord, SessionRecord> Change, (string Rule, string Expression)[] Expected)> SessionCases = new()
     {
-        ["a day before the validity"] = (s => s with { Start = new DateTimeOffset(2025, 2, 28, 10, 0, 0, TimeSpan.Zero) }, [(R.SessionBeforeValidity, "SessionRecord.start")]),
-        ["on the first valid day, by its own offset"] = (s => s with { Start = new DateTimeOffset(2025, 3, 1, 0, 30, 0, TimeSpan.FromHours(2)) }, []),
+        ["the day before the referral was written"] = (s => s with { Start = new DateTimeOffset(2025, 2, 28, 10, 0, 0, TimeSpan.Zero) }, [(R.SessionBeforeReferral, "SessionRecord.start")]),
+        ["a minute before the referral was written"] = (s => s with { Start = new DateTimeOffset(2025, 3, 1, 8, 59, 0, TimeSpan.Zero) }, [(R.SessionBeforeReferral, "SessionRecord.start")]),
+        ["in the minute the referral was written"] = (s => s with { Start = new DateTimeOffset(2025, 3, 1, 9, 0, 0, TimeSpan.Zero) }, []),
+        ["on the first valid day, sent in another offset"] = (s => s with { Start = new DateTimeOffset(2025, 3, 1, 12, 30, 0, TimeSpan.FromHours(2)) }, []),
         ["ending in the future"] = (s => s with { Start = SessionStart.AddHours(1.5) }, [(R.SessionInFuture, "SessionRecord.start")]),
         ["zero minutes"] = (s => s with { Minutes = 0 }, [(R.SessionMinutesRange, "SessionRecord.minutes")]),
         ["181 minutes"] = (s => s with { Minutes = 181, Start = SessionStart.AddHours(-2) }, [(R.SessionMinutesRange, "SessionRecord.minutes")]),
@@ -259,9 +262,36 @@ public sealed class SessionRecorderTests
     {
         var later = new SessionRecorder(new FixedTime(new DateTimeOffset(2025, 5, 1, 12, 0, 0, TimeSpan.Zero)));
 
-        var result = later.Record(StoredReferral(), AcceptedTask(), Session() with { Start = new DateTimeOffset(2025, 4, 30, 18, 0, 0, TimeSpan.FromHours(-7)) });
+        var result = later.Record(StoredReferral(), AcceptedTask(), Session() with { Start = new DateTimeOffset(2025, 4, 30, 22, 0, 0, TimeSpan.Zero) });
 
         Assert.True(result.Succeeded, FhirJson.Serialize(result.Outcome));
+    }
+
+    [Fact]
+    public void A_session_is_dated_in_the_prescribing_practices_zone_not_in_the_offset_it_was_sent_in()
+    {
+        // Prescribed in Los Angeles until April 30th: 18:00 there on the 30th is May 1st in UTC, and still valid.
+        var request = ModelFixtures.ReferralIn("America/Los_Angeles");
+        request.Id = "sr-1";
+        var later = new SessionRecorder(new FixedTime(new DateTimeOffset(2025, 5, 2, 12, 0, 0, TimeSpan.Zero)));
+
+        var onTheLastDay = later.Record(request, AcceptedTask(), Session() with { Start = new DateTimeOffset(2025, 5, 1, 1, 0, 0, TimeSpan.Zero) });
+        var theDayAfter = later.Record(request, AcceptedTask(), Session() with { Start = new DateTimeOffset(2025, 5, 1, 9, 0, 0, TimeSpan.FromHours(2)) });
+
+        Assert.True(onTheLastDay.Succeeded, FhirJson.Serialize(onTheLastDay.Outcome));
+        Assert.Equal(ModelFixtures.Expect((R.SessionAfterValidity, "SessionRecord.start")), ModelFixtures.Problems(theDayAfter.Outcome));
+        Assert.Contains("2025-05-01 (America/Los_Angeles)", theDayAfter.Outcome.Issue[0].Details?.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_session_after_the_referral_but_before_its_validity_starts_is_refused()
+    {
+        var request = new ReferralBuilder(ModelFixtures.Time).Build(ModelFixtures.Draft() with { ValidFrom = new DateOnly(2025, 3, 5) });
+        request.Id = "sr-1";
+
+        var result = Recorder.Record(request, AcceptedTask(), Session() with { Start = new DateTimeOffset(2025, 3, 4, 10, 0, 0, TimeSpan.Zero) });
+
+        Assert.Equal(ModelFixtures.Expect((R.SessionBeforeValidity, "SessionRecord.start")), ModelFixtures.Problems(result.Outcome));
     }
 
     [Fact]
