@@ -80,6 +80,10 @@ var ehrSettings = flatten(map(range(0, length(ehrs)), i => [
     name: 'Ehrs__${i}__AcceptsWrites'
     value: string(ehrs[i].acceptsWrites)
   }
+  {
+    name: 'Ehrs__${i}__TimeZone'
+    value: ehrs[i].?timeZone ?? practiceTimeZone
+  }
   // Only when set: an empty value would be read as an issuer.
   ...(empty(ehrs[i].?openIdIssuer ?? '')
     ? []

@@ -21,6 +21,9 @@ type ehr = {
   @description('The OpenID Connect issuer of its id_tokens, when its SMART configuration names none.')
   openIdIssuer: string?
 
+  @description('The IANA time zone of the practices that prescribe from this EHR (e.g. America/Chicago): a referral\'s validity dates are days there. Default: practiceTimeZone.')
+  timeZone: string?
+
   @description('The client_id the EHR gave the functions app\'s SMART Backend Services registration; without it nothing is written back to this EHR.')
   backendClientId: string?
 }
