@@ -17,7 +17,7 @@ public sealed record SendResult(string? ReferralId, OperationOutcome? Refused, s
 /// and the placer id of the form makes a double click or a retry the same order: the functions API answers a
 /// repeat with the original, and the EHR write is a conditional create on that identifier.
 /// </summary>
-public sealed class ReferralSender(FunctionsApi functions, EhrClient ehr, EhrRegistry registry, ReferralBuilder builder, AppSession session)
+public sealed class ReferralSender(FunctionsApi functions, EhrClient ehr, EhrRegistry registry, ReferralBuilder builder, AppSession session, TimeProvider time)
 {
     private static readonly ConcurrentDictionary<string, SemaphoreSlim> Sending = new(StringComparer.Ordinal);
 
@@ -40,7 +40,7 @@ public sealed class ReferralSender(FunctionsApi functions, EhrClient ehr, EhrReg
             }
 
             var therapists = await functions.TherapistsAsync(new PhysicianCaller(launch), cancellationToken);
-            var draft = ReferralForm.Draft(state, launch, record, therapists, DateOnly.FromDateTime(DateTime.UtcNow));
+            var draft = ReferralForm.Draft(state, launch, record, therapists, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
             var request = builder.Build(draft);
             var (status, body) = await functions.SubmitAsync(new PhysicianCaller(launch), request, cancellationToken);
             if (status is not (HttpStatusCode.Created or HttpStatusCode.OK) || body is not ServiceRequest stored || stored.Id is null)
