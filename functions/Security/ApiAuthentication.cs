@@ -4,6 +4,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
+using Referral.Model.Signing;
 
 namespace Referral.Functions.Security;
 
@@ -72,6 +73,14 @@ public static class ApiAuthentication
                 options.TokenValidationParameters = Parameters(auth.Therapist.Authority, auth.Audience);
                 options.Events = new JwtBearerEvents { OnTokenValidated = context => AddRoles(context, TherapistScheme, auth) };
             });
+
+        // Both schemes judge nbf and exp by the app's clock (the TimeProvider in DI; a fake one in tests), not the machine's.
+        foreach (var scheme in new[] { PhysicianScheme, TherapistScheme })
+        {
+            services.AddOptions<JwtBearerOptions>(scheme).Configure<TimeProvider>((options, time) =>
+                options.TokenValidationParameters.LifetimeValidator = (notBefore, expires, _, parameters) =>
+                    TokenLifetime.IsCurrent(notBefore, expires, time, parameters.ClockSkew));
+        }
 
         services.AddAuthorizationBuilder()
             .SetDefaultPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(Scheme)

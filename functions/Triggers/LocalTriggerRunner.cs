@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -160,9 +161,10 @@ public sealed partial class LocalTriggerRunner : BackgroundService
     /// <summary>Polls until the queues are empty or the deadline passes; for tests and tools that wait for background work.</summary>
     public async Task<int> DrainAsync(TimeSpan deadline, CancellationToken cancellationToken)
     {
-        var until = DateTime.UtcNow + deadline;
+        // Real elapsed time, not the app's clock: a test's fake clock stands still while the queues drain.
+        var started = Stopwatch.GetTimestamp();
         var total = 0;
-        while (DateTime.UtcNow < until)
+        while (Stopwatch.GetElapsedTime(started) < deadline)
         {
             var handled = await PollQueuesOnceAsync(cancellationToken);
             total += handled;

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Referral.Model.Fhir;
+using Referral.Model.Signing;
 using Referral.SmartApp.Launch;
 using Referral.SmartApp.Security;
 
@@ -122,7 +123,7 @@ public static class InboxAuthentication
                 options.SignedOutRedirectUri = SignedOutPath;
             });
 
-        // Set from DI, where the app's base URL, the store and the refresher are.
+        // Set from DI, where the app's base URL, the clock, the store and the refresher are.
         services.AddOptions<CookieAuthenticationOptions>(CookieScheme)
             .Configure<InboxTicketStore, InboxTokenRefresh>((options, store, refresh) =>
             {
@@ -130,8 +131,12 @@ public static class InboxAuthentication
                 options.Events.OnValidatePrincipal = refresh.ValidateAsync;
             });
         services.AddOptions<OpenIdConnectOptions>(OidcScheme)
-            .Configure<IOptions<AppOptions>>((options, app) =>
+            .Configure<IOptions<AppOptions>, TimeProvider>((options, app, time) =>
             {
+                // The id_token's nbf and exp by the app's clock (the TimeProvider in DI; a fake one in tests), not the machine's.
+                options.TokenValidationParameters.LifetimeValidator = (notBefore, expires, _, parameters) =>
+                    TokenLifetime.IsCurrent(notBefore, expires, time, parameters.ClockSkew);
+
                 // From configuration, never from the request's Host: the URIs registered at the provider.
                 var baseUrl = app.Value.BaseUrl.TrimEnd('/');
                 options.Events.OnRedirectToIdentityProvider = context =>

@@ -2,6 +2,7 @@ using Duende.IdentityModel.Client;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Referral.Model.Signing;
 
 namespace Referral.SmartApp.Launch;
 
@@ -59,11 +60,7 @@ public sealed class IdTokenValidator(IHttpClientFactory clients, IMemoryCache ca
         RequireSignedTokens = true,
         RequireExpirationTime = true,
         ValidateLifetime = true,
-        LifetimeValidator = (notBefore, expires, _, _) =>
-        {
-            var now = time.GetUtcNow().UtcDateTime;
-            return expires is { } exp && exp + ClockSkew > now && (notBefore is not { } nbf || nbf - ClockSkew <= now);
-        },
+        LifetimeValidator = (notBefore, expires, _, _) => TokenLifetime.IsCurrent(notBefore, expires, time, ClockSkew),
     };
 
     private async Task<IReadOnlyList<SecurityKey>> SigningKeysAsync(string issuer, bool refresh, CancellationToken cancellationToken)

@@ -82,7 +82,7 @@ public sealed class CourseEndPageTests(InboxFixture fixture) : IClassFixture<Inb
     private async Task<FhirTask> TaskAsPhysicianAsync(string id)
     {
         var (physician, patient) = Apps.Physicians[id];
-        using var client = Apps.Functions.ClientWith(Apps.Identity.Physician(physician, patient));
+        using var client = Apps.Functions.ClientWith(Apps.Identity.Physician(physician, patient, at: Apps.AppTime?.GetUtcNow()));
         using var response = await client.GetAsync(new Uri($"/api/fhir/Task/{id}", UriKind.Relative), Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await ReferralScenario.ReadAsync<FhirTask>(response);

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Referral.Model.Fhir;
+using Referral.Model.Signing;
 using WireMock;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
@@ -75,6 +76,9 @@ public sealed class FakeEhr : IDisposable
 
     /// <summary>Signs id_tokens with another key than the published one.</summary>
     public bool ForgeIdToken { get; set; }
+
+    /// <summary>The clock id_tokens are minted and client assertions checked by: the app's, where a harness shares it.</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
 
     public ConcurrentQueue<Dictionary<string, string>> TokenRequests { get; } = new();
 
@@ -200,6 +204,7 @@ public sealed class FakeEhr : IDisposable
             IssuerSigningKeys = new JsonWebKeySet(ClientJwks).GetSigningKeys(),
             ValidAlgorithms = ["RS384", "ES384"],
             ValidTypes = ["JWT"],
+            LifetimeValidator = (notBefore, expires, _, parameters) => TokenLifetime.IsCurrent(notBefore, expires, Time, parameters.ClockSkew),
         }).GetAwaiter().GetResult();
         return result.IsValid;
     }
@@ -207,7 +212,7 @@ public sealed class FakeEhr : IDisposable
     private string IdToken()
     {
         var signingKey = ForgeIdToken ? new RsaSecurityKey(RSA.Create(2048)) { KeyId = key.KeyId } : key;
-        var now = DateTime.UtcNow;
+        var now = Time.GetUtcNow().UtcDateTime;
         return handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = Base,

@@ -45,7 +45,10 @@ public sealed partial class InboxApps : IAsyncDisposable
     /// <summary>The smart-app's base URL: https://localhost (TestServer) or a loopback port (for a browser).</summary>
     public string AppBase { get; }
 
-    /// <summary>The smart-app's clock (TestServer mode): tests move it to make tokens look old.</summary>
+    /// <summary>
+    /// The one clock of the sandbox, the functions app and the smart-app (TestServer mode): tests move it to make tokens
+    /// look old. Each app judges token lifetimes by it, so the provider must mint by it too.
+    /// </summary>
     public FakeTimeProvider? AppTime { get; private init; }
 
     public IServiceProvider AppServices => testApp?.Services ?? kestrelApp!.Services;
@@ -58,13 +61,14 @@ public sealed partial class InboxApps : IAsyncDisposable
         var sandboxBase = $"http://127.0.0.1:{sandboxPort}";
         var appPort = forBrowser ? Loopback.FreePort() : 0;
         var appBase = forBrowser ? $"http://127.0.0.1:{appPort}" : SmartAppHarness.AppBase;
+        var time = forBrowser ? null : new FakeTimeProvider(DateTimeOffset.UtcNow);
 
         var sandbox = new SandboxHost(new Dictionary<string, string?>
         {
             ["Sandbox:BaseUrl"] = sandboxBase,
             ["Sandbox:Clients:2:RedirectUris:0"] = appBase + "/signin-oidc",
             ["Sandbox:Clients:2:PostLogoutRedirectUris:0"] = appBase + "/signout-callback-oidc",
-        });
+        }, time);
         sandbox.UseKestrel(o => o.Listen(IPAddress.Loopback, sandboxPort));
         sandbox.StartServer();
 
@@ -72,7 +76,7 @@ public sealed partial class InboxApps : IAsyncDisposable
         var functions = new FunctionsApp(azurite.ConnectionString, identity, new Dictionary<string, string?>
         {
             ["Auth:Therapist:Authority"] = sandboxBase,
-        });
+        }, time: time);
         var functionsBase = "http://functions.test";
         if (forBrowser)
         {
@@ -108,8 +112,7 @@ public sealed partial class InboxApps : IAsyncDisposable
         }
         else
         {
-            var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-            var app = new SmartAppHarness.SmartApp(settings, time, () => functions.Server.CreateHandler());
+            var app = new SmartAppHarness.SmartApp(settings, time!, () => functions.Server.CreateHandler());
             stack = new InboxApps(sandbox, sandboxBase, functions, identity, null, app, appBase) { AppTime = time };
         }
 
@@ -159,7 +162,7 @@ public sealed partial class InboxApps : IAsyncDisposable
             Coverage = new CoverageDraft { Type = Referral.Model.Terminology.CoverageType.WorkersCompensation, PayorName = "State Fund", ClaimNumber = "WC-77" },
         };
         draft = change?.Invoke(draft) ?? draft;
-        using var client = Functions.ClientWith(Identity.Physician(physician, patient));
+        using var client = Functions.ClientWith(Identity.Physician(physician, patient, at: AppTime?.GetUtcNow()));
         using var response = await client.PostAsync(new Uri("/api/fhir/ServiceRequest", UriKind.Relative), ReferralScenario.Body(ReferralScenario.Json(draft)), TestContext.Current.CancellationToken);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         var id = (await ReferralScenario.ReadAsync<ServiceRequest>(response)).Id!;

@@ -17,6 +17,8 @@ namespace Referral.Tests.Infrastructure;
 /// </summary>
 public sealed class ReferralScenario : IAsyncDisposable
 {
+    private readonly TimeProvider? time;
+
     public ReferralScenario(
         AzuriteFixture azurite, TestIdentity identity, string? ehr = null, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? time = null,
         string? physician = null)
@@ -25,6 +27,7 @@ public sealed class ReferralScenario : IAsyncDisposable
         Identity = identity;
         Ehr = ehr ?? TestIdentity.Ehr;
         App = new FunctionsApp(azurite.ConnectionString, identity, settings, time);
+        this.time = time;
         var suffix = Guid.NewGuid().ToString("N")[..8];
         Therapist = $"t-{suffix}";
         OtherTherapist = $"t2-{suffix}";
@@ -50,11 +53,12 @@ public sealed class ReferralScenario : IAsyncDisposable
 
     public string Patient { get; }
 
-    public HttpClient AsPhysician(string? patient = null) => App.ClientWith(Identity.Physician(Physician, patient ?? Patient, ehr: Ehr));
+    // Tokens are minted at the app's clock (the machine's when the app has none of its own): it judges their lifetime by it.
+    public HttpClient AsPhysician(string? patient = null) => App.ClientWith(Identity.Physician(Physician, patient ?? Patient, ehr: Ehr, at: time?.GetUtcNow()));
 
-    public HttpClient AsTherapist(string? therapist = null) => App.ClientWith(Identity.Therapist(therapist ?? Therapist));
+    public HttpClient AsTherapist(string? therapist = null) => App.ClientWith(Identity.Therapist(therapist ?? Therapist, at: time?.GetUtcNow()));
 
-    public HttpClient AsAdmin() => App.ClientWith(Identity.Admin());
+    public HttpClient AsAdmin() => App.ClientWith(Identity.Admin(at: time?.GetUtcNow()));
 
     /// <summary>Registers this scenario's therapists in the app's directory.</summary>
     public async Task SeedTherapistsAsync()

@@ -32,8 +32,11 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
         IReadOnlyDictionary<string, string?>? extra = null,
         Func<HttpMessageHandler>? functionsHandler = null,
         TestIdentity? therapists = null,
-        TimeProvider? functionsTime = null)
+        FakeTimeProvider? time = null)
     {
+        ArgumentNullException.ThrowIfNull(ehr);
+        Time = time ?? new FakeTimeProvider(DateTimeOffset.UtcNow);
+        ehr.Time = Time;
         Ehr = ehr;
         Functions = new FunctionsApp(azurite.ConnectionString, settings: new Dictionary<string, string?>
         {
@@ -43,7 +46,7 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
             ["Auth:Physician:JwksUrl"] = ehr.Base + "/smart-app/jwks.json",
             // Therapists sign in elsewhere; where a test needs them, the test issuers stand in for their provider.
             ["Auth:Therapist:Authority"] = therapists?.TherapistAuthority ?? ehr.Base,
-        }, time: functionsTime);
+        }, time: Time);
         settings = new Dictionary<string, string?>
         {
             ["App:BaseUrl"] = AppBase,
@@ -69,7 +72,8 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
 
     public SmartApp App { get; }
 
-    public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+    /// <summary>The one clock of the smart-app, the functions app and the fake EHR: tokens each mints, the others judge by it.</summary>
+    public FakeTimeProvider Time { get; }
 
     /// <summary>Starts both apps, seeds the sandbox's therapists, and publishes the app's JWKS where the EHR and the functions app read it.</summary>
     public async Task<HttpClient> StartAsync()

@@ -68,7 +68,8 @@ public sealed class TestIdentity : IDisposable
     };
 
     /// <summary>A token as the smart-app signs it for a physician it launched (fhirUser absolute, as the EHR gave it).</summary>
-    public string Physician(string practitionerId = "dr-lee", string? patientId = "pat-1", Action<SecurityTokenDescriptor>? change = null, string? ehr = null)
+    /// <remarks>Each token is minted at <c>at</c> (iat = nbf, exp five minutes later), the machine's time when not given.</remarks>
+    public string Physician(string practitionerId = "dr-lee", string? patientId = "pat-1", Action<SecurityTokenDescriptor>? change = null, string? ehr = null, DateTimeOffset? at = null)
     {
         ehr ??= Ehr;
         var claims = new Dictionary<string, object>
@@ -83,25 +84,25 @@ public sealed class TestIdentity : IDisposable
             claims["patient"] = patientId;
         }
 
-        return Sign(physicianKey, PhysicianIssuer, claims, SecurityAlgorithms.RsaSha384, change);
+        return Sign(physicianKey, PhysicianIssuer, claims, SecurityAlgorithms.RsaSha384, change, at);
     }
 
     /// <summary>A therapist's access token from the provider, naming their PractitionerRole.</summary>
-    public string Therapist(string practitionerRoleId = "therapist-mld", Action<SecurityTokenDescriptor>? change = null) =>
+    public string Therapist(string practitionerRoleId = "therapist-mld", Action<SecurityTokenDescriptor>? change = null, DateTimeOffset? at = null) =>
         Sign(therapistKey, TherapistAuthority, new Dictionary<string, object>
         {
             ["sub"] = practitionerRoleId,
             ["fhirUser"] = $"PractitionerRole/{practitionerRoleId}",
             ["name"] = "Test Therapist",
-        }, SecurityAlgorithms.RsaSha256, change);
+        }, SecurityAlgorithms.RsaSha256, change, at);
 
     /// <summary>An administrator's access token from the provider (an app role, no therapist identity).</summary>
-    public string Admin(Action<SecurityTokenDescriptor>? change = null) =>
+    public string Admin(Action<SecurityTokenDescriptor>? change = null, DateTimeOffset? at = null) =>
         Sign(therapistKey, TherapistAuthority, new Dictionary<string, object>
         {
             ["sub"] = "admin-1",
             ["roles"] = new[] { AdminRole },
-        }, SecurityAlgorithms.RsaSha256, change);
+        }, SecurityAlgorithms.RsaSha256, change, at);
 
     /// <summary>A physician token signed by a key nobody published.</summary>
     public string PhysicianSignedByAnUnknownKey() =>
@@ -118,9 +119,9 @@ public sealed class TestIdentity : IDisposable
 
     public void Dispose() => server.Stop();
 
-    private string Sign(SecurityKey key, string issuer, Dictionary<string, object> claims, string algorithm, Action<SecurityTokenDescriptor>? change)
+    private string Sign(SecurityKey key, string issuer, Dictionary<string, object> claims, string algorithm, Action<SecurityTokenDescriptor>? change, DateTimeOffset? at)
     {
-        var now = DateTime.UtcNow;
+        var now = at?.UtcDateTime ?? DateTime.UtcNow;
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = issuer,

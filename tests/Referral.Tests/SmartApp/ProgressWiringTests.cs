@@ -20,13 +20,13 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
     [Fact]
     public async Task The_status_page_shows_sessions_recorded_through_the_functions_api_as_progress_a_chart_and_a_table()
     {
-        // The functions app's clock stands at noon today, so sessions this morning are past and inside the validity.
+        // The apps' clock stands at noon today, so sessions this morning are past and inside the validity.
         var noon = new DateTimeOffset(DateTime.UtcNow.Date.AddHours(12), TimeSpan.Zero);
         using var ehr = new FakeEhr();
-        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity, functionsTime: new FakeTimeProvider(noon));
+        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity, time: new FakeTimeProvider(noon));
         using var browser = await harness.StartAsync();
         var (detailPath, id) = await SendAndAcceptAsync(harness, browser, ehr);
-        using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera"));
+        using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera", at: harness.Time.GetUtcNow()));
         await RecordSessionsAsync(therapist, id, noon);
 
         var detail = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
@@ -48,10 +48,10 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
     {
         var noon = new DateTimeOffset(DateTime.UtcNow.Date.AddHours(12), TimeSpan.Zero);
         using var ehr = new FakeEhr();
-        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity, functionsTime: new FakeTimeProvider(noon));
+        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity, time: new FakeTimeProvider(noon));
         using var browser = await harness.StartAsync();
         var (detailPath, id) = await SendAndAcceptAsync(harness, browser, ehr);
-        using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera"));
+        using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera", at: harness.Time.GetUtcNow()));
         await RecordSessionsAsync(therapist, id, noon);
 
         using (var renewal = await CourseCloseAndRenewalTests.PostAsync(therapist, id, "request-renewal",
@@ -90,7 +90,7 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
         await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity);
         using var browser = await harness.StartAsync();
         var (detailPath, id) = await SendFromTheFormAsync(harness, browser, ehr);
-        using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera"));
+        using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera", at: harness.Time.GetUtcNow()));
 
         using (var declined = await CourseCloseAndRenewalTests.PostAsync(therapist, id, "decline", ReferralScenario.Reason("No openings until March.")))
         {
@@ -132,7 +132,7 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
     private async Task<(string DetailPath, string Id)> SendAndAcceptAsync(SmartAppHarness harness, HttpClient browser, FakeEhr ehr)
     {
         var (detailPath, id) = await SendFromTheFormAsync(harness, browser, ehr);
-        using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera"));
+        using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera", at: harness.Time.GetUtcNow()));
         using var accepted = await therapist.PostAsync(ReferralScenario.Url($"/api/fhir/Task/{id}/$accept"), null, Ct);
         Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
         return (detailPath, id);
