@@ -57,6 +57,9 @@ public sealed class FakeEhr : IDisposable
 
     public string Base { get; }
 
+    /// <summary>The clock its id tokens are issued by: the clock of the app that receives them (set by its harness).</summary>
+    public TimeProvider Time { get; set; } = TestClock.Provider;
+
     public string FhirBase => Base + "/fhir";
 
     public string TokenEndpoint => Base + "/auth/token";
@@ -200,6 +203,7 @@ public sealed class FakeEhr : IDisposable
             IssuerSigningKeys = new JsonWebKeySet(ClientJwks).GetSigningKeys(),
             ValidAlgorithms = ["RS384", "ES384"],
             ValidTypes = ["JWT"],
+            LifetimeValidator = TestClock.Lifetime(Time),
         }).GetAwaiter().GetResult();
         return result.IsValid;
     }
@@ -207,7 +211,7 @@ public sealed class FakeEhr : IDisposable
     private string IdToken()
     {
         var signingKey = ForgeIdToken ? new RsaSecurityKey(RSA.Create(2048)) { KeyId = key.KeyId } : key;
-        var now = DateTime.UtcNow;
+        var now = Time.GetUtcNow().UtcDateTime;
         return handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = Base,

@@ -1,11 +1,18 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Referral.Tests.Infrastructure;
 
-/// <summary>The sandbox EHR in-process in Development, with the given settings; tests serve it on a loopback port.</summary>
-public sealed class SandboxHost(IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<SandboxEhr.Program>
+/// <summary>
+/// The sandbox EHR in-process in Development, with the given settings; tests serve it on a loopback port. Its clock is
+/// the one given (its harness's), else the test run's.
+/// </summary>
+public sealed class SandboxHost(IReadOnlyDictionary<string, string?> settings, TimeProvider? time = null) : WebApplicationFactory<SandboxEhr.Program>
 {
+    public TimeProvider Time { get; } = time ?? TestClock.Provider;
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
@@ -13,5 +20,7 @@ public sealed class SandboxHost(IReadOnlyDictionary<string, string?> settings) :
         {
             builder.UseSetting(key, value);
         }
+
+        builder.ConfigureTestServices(services => services.AddSingleton(Time));
     }
 }

@@ -13,7 +13,8 @@ namespace Referral.Tests.Infrastructure;
 /// <summary>
 /// The two token issuers the functions app trusts, played for real over HTTP by WireMock: the smart-app's JWKS
 /// (physician tokens) and a therapists' OpenID Connect provider (discovery + JWKS). Tokens are minted here
-/// with development keys made for the test run, exactly as the smart-app and the provider would sign them.
+/// with development keys made for the test run, exactly as the smart-app and the provider would sign them, at the clock
+/// of the app that receives them: <c>at</c> where given (a harness's moved clock), else the test run's now.
 /// </summary>
 public sealed class TestIdentity : IDisposable
 {
@@ -68,7 +69,8 @@ public sealed class TestIdentity : IDisposable
     };
 
     /// <summary>A token as the smart-app signs it for a physician it launched (fhirUser absolute, as the EHR gave it).</summary>
-    public string Physician(string practitionerId = "dr-lee", string? patientId = "pat-1", Action<SecurityTokenDescriptor>? change = null, string? ehr = null)
+    public string Physician(
+        string practitionerId = "dr-lee", string? patientId = "pat-1", Action<SecurityTokenDescriptor>? change = null, string? ehr = null, DateTimeOffset? at = null)
     {
         ehr ??= Ehr;
         var claims = new Dictionary<string, object>
@@ -83,25 +85,25 @@ public sealed class TestIdentity : IDisposable
             claims["patient"] = patientId;
         }
 
-        return Sign(physicianKey, PhysicianIssuer, claims, SecurityAlgorithms.RsaSha384, change);
+        return Sign(physicianKey, PhysicianIssuer, claims, SecurityAlgorithms.RsaSha384, change, at);
     }
 
     /// <summary>A therapist's access token from the provider, naming their PractitionerRole.</summary>
-    public string Therapist(string practitionerRoleId = "therapist-mld", Action<SecurityTokenDescriptor>? change = null) =>
+    public string Therapist(string practitionerRoleId = "therapist-mld", Action<SecurityTokenDescriptor>? change = null, DateTimeOffset? at = null) =>
         Sign(therapistKey, TherapistAuthority, new Dictionary<string, object>
         {
             ["sub"] = practitionerRoleId,
             ["fhirUser"] = $"PractitionerRole/{practitionerRoleId}",
             ["name"] = "Test Therapist",
-        }, SecurityAlgorithms.RsaSha256, change);
+        }, SecurityAlgorithms.RsaSha256, change, at);
 
     /// <summary>An administrator's access token from the provider (an app role, no therapist identity).</summary>
-    public string Admin(Action<SecurityTokenDescriptor>? change = null) =>
+    public string Admin(Action<SecurityTokenDescriptor>? change = null, DateTimeOffset? at = null) =>
         Sign(therapistKey, TherapistAuthority, new Dictionary<string, object>
         {
             ["sub"] = "admin-1",
             ["roles"] = new[] { AdminRole },
-        }, SecurityAlgorithms.RsaSha256, change);
+        }, SecurityAlgorithms.RsaSha256, change, at);
 
     /// <summary>A physician token signed by a key nobody published.</summary>
     public string PhysicianSignedByAnUnknownKey() =>
@@ -118,9 +120,9 @@ public sealed class TestIdentity : IDisposable
 
     public void Dispose() => server.Stop();
 
-    private string Sign(SecurityKey key, string issuer, Dictionary<string, object> claims, string algorithm, Action<SecurityTokenDescriptor>? change)
+    private string Sign(SecurityKey key, string issuer, Dictionary<string, object> claims, string algorithm, Action<SecurityTokenDescriptor>? change, DateTimeOffset? at)
     {
-        var now = DateTime.UtcNow;
+        var now = (at ?? TestClock.Now).UtcDateTime;
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = issuer,
