@@ -23,6 +23,18 @@ if [ ! -f infra/local/node_modules/azurite/package.json ]; then
   (cd infra/local && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The one clock of the test run (tests/Referral.Tests/Infrastructure/TestClock.cs) starts at the machine's now unless
+# REFERRAL_TEST_CLOCK says otherwise: a UTC time of day (HH:mm, the next one to come) or an ISO-8601 instant.
+if [ -n "${REFERRAL_TEST_CLOCK:-}" ]; then
+  clock_start="$REFERRAL_TEST_CLOCK"
+  if [[ "$REFERRAL_TEST_CLOCK" =~ ^[0-9]{2}:[0-9]{2}$ ]]; then
+    clock_start=$(date -u -d "today $REFERRAL_TEST_CLOCK" +%s)
+    if [ "$clock_start" -le "$(date -u +%s)" ]; then clock_start=$((clock_start + 86400)); fi
+    clock_start=$(date -u -d "@$clock_start" +%Y-%m-%dT%H:%MZ)
+  fi
+  echo "Test clock: REFERRAL_TEST_CLOCK=$REFERRAL_TEST_CLOCK, so the tests' clock starts at $clock_start (the machine's: $(date -u +%Y-%m-%dT%H:%MZ))"
+fi
+
 results="$root/artifacts/test-results"
 rm -rf "$results"
 mkdir -p "$results"
@@ -47,6 +59,9 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
 fi
 
 summary="$passed passed, $failed failed"
+if [ -n "${REFERRAL_TEST_CLOCK:-}" ]; then
+  echo "Test clock: REFERRAL_TEST_CLOCK=$REFERRAL_TEST_CLOCK (started at $clock_start)"
+fi
 if [ "$skipped" -gt 0 ]; then
   summary="$summary, $skipped skipped"
 fi

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Azure.Storage.Queues;
@@ -32,8 +33,8 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
 
-        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(DateTimeOffset.UtcNow.AddHours(-5)))).StatusCode);
-        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(DateTimeOffset.UtcNow.AddHours(-2), painBefore: 4, painAfter: 1))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(scenario.Time.GetUtcNow().AddHours(-5)))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(scenario.Time.GetUtcNow().AddHours(-2), painBefore: 4, painAfter: 1))).StatusCode);
 
         // The runner's own background loop does the work here; the test only waits for its effect.
         await Eventually(() => ehr.Creates("Observation").Count == 8);
@@ -171,6 +172,7 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
             ValidAlgorithms = [SecurityAlgorithms.RsaSha384],
             RequireExpirationTime = true,
             RequireSignedTokens = true,
+            LifetimeValidator = TestClock.Lifetime(scenario.Time),
         });
         Assert.True(result.IsValid, result.Exception?.Message);
         var jwt = (JsonWebToken)result.SecurityToken;
@@ -189,10 +191,10 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
 
     private static async Task Eventually(Func<bool> condition)
     {
-        var until = DateTime.UtcNow + Deadline;
+        var waited = Stopwatch.StartNew();
         while (!condition())
         {
-            Assert.True(DateTime.UtcNow < until, "The background work did not finish in time.");
+            Assert.True(waited.Elapsed < Deadline, "The background work did not finish in time.");
             await Task.Delay(50, Ct);
         }
     }

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Azure.Storage.Queues;
-using Microsoft.Extensions.Time.Testing;
 using Referral.Functions.Referrals;
 using Referral.Tests.Infrastructure;
 using Task = System.Threading.Tasks.Task;
@@ -49,7 +48,7 @@ public sealed class NotificationAndReminderTests(Infrastructure.BackgroundWork.O
     [Fact]
     public async Task The_reminder_timer_reminds_the_therapist_then_tells_the_physician_of_an_unanswered_referral_once_each()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var clock = TestClock.Fake();
         await using var scenario = new ReferralScenario(own.Azurite, identity, settings: PhysicianAddress, time: clock);
         await scenario.SeedTherapistsAsync();
         var (_, request) = await scenario.SubmitAsync(scenario.Draft());
@@ -93,11 +92,11 @@ public sealed class NotificationAndReminderTests(Infrastructure.BackgroundWork.O
     [Fact]
     public async Task The_reminder_timer_warns_therapist_and_physician_of_a_prescription_about_to_expire()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var clock = TestClock.Fake();
         var settings = new Dictionary<string, string?>(PhysicianAddress) { ["Notifications:Physicians:0:Reference"] = "Practitioner/dr-expiry", ["Notifications:Physicians:0:Email"] = "expiry@clinic.test" };
         await using var scenario = new ReferralScenario(own.Azurite, identity, settings: settings, time: clock);
         await scenario.SeedTherapistsAsync();
-        var id = await scenario.SubmitAndAcceptAsync(scenario.Draft() with { Sessions = 2, ValidUntil = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(20) });
+        var id = await scenario.SubmitAndAcceptAsync(scenario.Draft() with { Sessions = 2, ValidUntil = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime).AddDays(20) });
 
         clock.Advance(TimeSpan.FromDays(14));
         await scenario.App.Triggers.RunDueTimersAsync(Ct);

@@ -33,7 +33,9 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
     public async Task A_lymphedema_referral_goes_from_the_physician_to_the_therapist_and_back_to_the_chart_until_completed()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var run = await LocalRun.StartAsync(own.Azurite, ct, new Dictionary<string, string?> { ["Inbox:TimeZone"] = PracticeZone.Id });
+        // One clock for the sandbox EHR, the functions app and the smart-app, moved on when the journey says so.
+        var time = TestClock.Fake();
+        await using var run = await LocalRun.StartAsync(own.Azurite, ct, new Dictionary<string, string?> { ["Inbox:TimeZone"] = PracticeZone.Id }, time);
 
         // 1. The physician launches from Helen Park's chart and sends the referral.
         await using var physician = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1500, Height = 1100 } });
@@ -79,6 +81,9 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         var link = $"{run.AppBase}/inbox/referrals/{referralId}";
         Assert.Contains(run.Functions.Mail(), mail => mail.Contains(link, StringComparison.Ordinal));
 
+        // An hour later the therapist gets to it: the sessions below start after the referral was written.
+        time.Advance(TimeSpan.FromHours(1));
+
         // 2. The therapist signs in, finds the referral in the inbox as new, opens it and accepts it.
         await using var therapist = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1000 } });
         var inbox = await therapist.NewPageAsync();
@@ -102,9 +107,9 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         await inbox.GetByText("You accepted the referral.").WaitForAsync();
 
         // 3. Two sessions of 15 minutes that have ended, pain falling from 6 to 3 and from 4 to 2.
-        await RecordSessionAsync(inbox, DateTimeOffset.UtcNow.AddMinutes(-40), painBefore: 6, painAfter: 3, screenshot: "closed-loop-07-therapist-session-form");
+        await RecordSessionAsync(inbox, time.GetUtcNow().AddMinutes(-40), painBefore: 6, painAfter: 3, screenshot: "closed-loop-07-therapist-session-form");
         await inbox.GetByText($"The session was recorded: 1 of {prescribed} sessions used.").WaitForAsync();
-        await RecordSessionAsync(inbox, DateTimeOffset.UtcNow.AddMinutes(-20), painBefore: 4, painAfter: 2);
+        await RecordSessionAsync(inbox, time.GetUtcNow().AddMinutes(-20), painBefore: 4, painAfter: 2);
         await inbox.GetByText($"The session was recorded: 2 of {prescribed} sessions used.").WaitForAsync();
         await Chromium.ScreenshotAsync(inbox, "closed-loop-08-therapist-two-sessions");
         await Chromium.AssertNoSeriousViolationsAsync(inbox);

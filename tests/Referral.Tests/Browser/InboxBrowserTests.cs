@@ -70,11 +70,11 @@ public sealed class InboxBrowserTests(AzuriteFixture azurite, Chromium chromium)
         await page.GetByRole(AriaRole.Button, new() { Name = "Accept" }).ClickAsync();
         await page.GetByText("You accepted the referral.").WaitForAsync();
 
-        await RecordSessionAsync(page, DateTimeOffset.UtcNow.AddHours(-5));
+        await RecordSessionAsync(page, apps.Time.GetUtcNow().AddHours(-5));
         await page.GetByText("The session was recorded: 1 of 1 sessions used.").WaitForAsync();
         await Chromium.ScreenshotAsync(page, "inbox-referral-in-treatment");
         await Chromium.AssertNoSeriousViolationsAsync(page);
-        await RecordSessionAsync(page, DateTimeOffset.UtcNow.AddHours(-2));
+        await RecordSessionAsync(page, apps.Time.GetUtcNow().AddHours(-2));
 
         await page.GetByRole(AriaRole.Heading, new() { Name = "The session was not recorded" }).WaitForAsync();
         Assert.True(await page.GetByText("All 1 prescribed sessions are already recorded.").IsVisibleAsync());

@@ -68,7 +68,7 @@ public sealed class CustomHandlerProcessTests(AzuriteFixture azurite, TestIdenti
 
     private static async Task<HealthReport> PollHealthAsync(HttpClient client, Process process, CancellationToken ct)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var waited = Stopwatch.StartNew();
         while (true)
         {
             Assert.False(process.HasExited, $"The app exited with code {(process.HasExited ? process.ExitCode : 0)}.");
@@ -78,7 +78,7 @@ public sealed class CustomHandlerProcessTests(AzuriteFixture azurite, TestIdenti
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
                 return (await response.Content.ReadFromJsonAsync<HealthReport>(ct))!;
             }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            catch (HttpRequestException) when (waited.Elapsed < TimeSpan.FromSeconds(30))
             {
                 await Task.Delay(200, ct);
             }

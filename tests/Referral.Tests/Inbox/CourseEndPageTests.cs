@@ -16,7 +16,7 @@ public sealed class CourseEndPageTests(InboxFixture fixture) : IClassFixture<Inb
     public async Task Completing_a_course_with_sessions_needs_an_outcome_and_the_discharge_summary_reaches_the_physician()
     {
         var (browser, id) = await Apps.AcceptedReferralAsync("Quinn", "Ames");
-        using var session = await InboxApps.PostSessionAsync(browser, id, InboxApps.Session(DateTimeOffset.UtcNow.AddHours(-3)));
+        using var session = await InboxApps.PostSessionAsync(browser, id, InboxApps.Session(Apps.Time.GetUtcNow().AddHours(-3)));
         Assert.Equal(HttpStatusCode.SeeOther, session.StatusCode);
 
         using var refused = await PostAsync(browser, id, "Complete", ("outcome", " "), ("recommendations", "Stretch daily."));
@@ -59,7 +59,7 @@ public sealed class CourseEndPageTests(InboxFixture fixture) : IClassFixture<Inb
     {
         var (browser, id) = await Apps.AcceptedReferralAsync("Sara", "Quist", sessions: 1);
         var before = await browser.GetStringAsync(new Uri($"/inbox/referrals/{id}", UriKind.Relative), Ct);
-        using var session = await InboxApps.PostSessionAsync(browser, id, InboxApps.Session(DateTimeOffset.UtcNow.AddHours(-3)));
+        using var session = await InboxApps.PostSessionAsync(browser, id, InboxApps.Session(Apps.Time.GetUtcNow().AddHours(-3)));
 
         var after = await browser.GetStringAsync(session.Headers.Location, Ct);
 
@@ -82,7 +82,7 @@ public sealed class CourseEndPageTests(InboxFixture fixture) : IClassFixture<Inb
     private async Task<FhirTask> TaskAsPhysicianAsync(string id)
     {
         var (physician, patient) = Apps.Physicians[id];
-        using var client = Apps.Functions.ClientWith(Apps.Identity.Physician(physician, patient, at: Apps.AppTime?.GetUtcNow()));
+        using var client = Apps.Functions.ClientWith(Apps.Identity.Physician(physician, patient, at: Apps.Time.GetUtcNow()));
         using var response = await client.GetAsync(new Uri($"/api/fhir/Task/{id}", UriKind.Relative), Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await ReferralScenario.ReadAsync<FhirTask>(response);

@@ -23,7 +23,7 @@ public sealed partial class InboxPagesTests(InboxFixture fixture) : IClassFixtur
         var other = await Apps.AddTherapistAsync("Theo", "Brandt");
         var first = await Apps.SendReferralAsync(therapist);
         // The stack's clock stands still unless moved: the second referral a minute later, so newest-first is defined.
-        Apps.AppTime?.Advance(TimeSpan.FromMinutes(1));
+        Apps.Time.Advance(TimeSpan.FromMinutes(1));
         var second = await Apps.SendReferralAsync(therapist);
         var others = await Apps.SendReferralAsync(other);
         using var browser = await SignedInAsync(therapist);
@@ -135,7 +135,7 @@ public sealed partial class InboxPagesTests(InboxFixture fixture) : IClassFixtur
         var html = await browser.GetStringAsync(new Uri($"/inbox/referrals/{id}", UriKind.Relative), Ct);
 
         // The physician cancels meanwhile; the page still carries the ETag it read.
-        using var cancelled = await Apps.Functions.ClientWith(Apps.Identity.Physician(PhysicianOf(id), PatientOf(id), at: Apps.AppTime?.GetUtcNow()))
+        using var cancelled = await Apps.Functions.ClientWith(Apps.Identity.Physician(PhysicianOf(id), PatientOf(id), at: Apps.Time.GetUtcNow()))
             .PostAsync(new Uri($"/api/fhir/Task/{id}/$cancel", UriKind.Relative), ReferralScenario.Body(ReferralScenario.Reason("Patient moved away.")), Ct);
         Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
         using var response = await PostAsync(browser, $"/inbox/referrals/{id}", "Accept", html, ("etag", ETag(html)));
@@ -167,7 +167,7 @@ public sealed partial class InboxPagesTests(InboxFixture fixture) : IClassFixtur
 
     private async Task<FhirTask> TaskAsPhysicianAsync(string id)
     {
-        using var client = Apps.Functions.ClientWith(Apps.Identity.Physician(PhysicianOf(id), PatientOf(id), at: Apps.AppTime?.GetUtcNow()));
+        using var client = Apps.Functions.ClientWith(Apps.Identity.Physician(PhysicianOf(id), PatientOf(id), at: Apps.Time.GetUtcNow()));
         using var response = await client.GetAsync(new Uri($"/api/fhir/Task/{id}", UriKind.Relative), Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await ReferralScenario.ReadAsync<FhirTask>(response);

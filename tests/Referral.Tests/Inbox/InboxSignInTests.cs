@@ -89,7 +89,7 @@ public sealed class InboxSignInTests(InboxFixture fixture) : IClassFixture<Inbox
         var before = (await store.RetrieveAsync(key, Ct))!.Properties;
 
         // The sandbox issues access tokens for an hour: 59 minutes later the token is within the refresh margin.
-        fixture.Stack.AppTime!.Advance(TimeSpan.FromMinutes(59));
+        fixture.Stack.Time.Advance(TimeSpan.FromMinutes(59));
         using var page = await browser.GetAsync(new Uri("/inbox", UriKind.Relative), Ct);
 
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
@@ -111,7 +111,7 @@ public sealed class InboxSignInTests(InboxFixture fixture) : IClassFixture<Inbox
         ticket.Properties.UpdateTokenValue("refresh_token", "a-refresh-token-the-provider-never-issued");
         await store.RenewAsync(key, ticket, Ct);
 
-        fixture.Stack.AppTime!.Advance(TimeSpan.FromMinutes(59));
+        fixture.Stack.Time.Advance(TimeSpan.FromMinutes(59));
         using var page = await browser.GetAsync(new Uri("/inbox", UriKind.Relative), Ct);
 
         Assert.Equal(HttpStatusCode.Redirect, page.StatusCode);

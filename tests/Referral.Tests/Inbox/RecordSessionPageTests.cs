@@ -33,7 +33,7 @@ public sealed class RecordSessionPageTests(InboxFixture fixture) : IClassFixture
     {
         var (browser, id) = await Apps.AcceptedReferralAsync("Lou", "Baker");
 
-        using var response = await InboxApps.PostSessionAsync(browser, id, InboxApps.Session(DateTimeOffset.UtcNow.AddHours(-3)));
+        using var response = await InboxApps.PostSessionAsync(browser, id, InboxApps.Session(Apps.Time.GetUtcNow().AddHours(-3)));
 
         Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
         var page = await browser.GetStringAsync(response.Headers.Location, Ct);
@@ -47,10 +47,10 @@ public sealed class RecordSessionPageTests(InboxFixture fixture) : IClassFixture
     public async Task A_session_past_the_prescribed_count_is_refused_with_the_apis_reason_and_the_typed_form_is_kept()
     {
         var (browser, id) = await Apps.AcceptedReferralAsync("Mina", "Shah", sessions: 1);
-        using var first = await InboxApps.PostSessionAsync(browser, id, InboxApps.Session(DateTimeOffset.UtcNow.AddHours(-5)));
+        using var first = await InboxApps.PostSessionAsync(browser, id, InboxApps.Session(Apps.Time.GetUtcNow().AddHours(-5)));
         Assert.Equal(HttpStatusCode.SeeOther, first.StatusCode);
 
-        using var second = await InboxApps.PostSessionAsync(browser, id, InboxApps.Session(DateTimeOffset.UtcNow.AddHours(-2), subjective: "Still tingling at night."));
+        using var second = await InboxApps.PostSessionAsync(browser, id, InboxApps.Session(Apps.Time.GetUtcNow().AddHours(-2), subjective: "Still tingling at night."));
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, second.StatusCode);
         var html = await second.Content.ReadAsStringAsync(Ct);
@@ -64,7 +64,7 @@ public sealed class RecordSessionPageTests(InboxFixture fixture) : IClassFixture
     public async Task A_body_site_that_was_not_prescribed_is_refused_next_to_the_body_sites()
     {
         var (browser, id) = await Apps.AcceptedReferralAsync("Noel", "Pike");
-        var session = InboxApps.Session(DateTimeOffset.UtcNow.AddHours(-2), site: "Neck");
+        var session = InboxApps.Session(Apps.Time.GetUtcNow().AddHours(-2), site: "Neck");
 
         using var response = await InboxApps.PostSessionAsync(browser, id, session);
 
@@ -79,9 +79,9 @@ public sealed class RecordSessionPageTests(InboxFixture fixture) : IClassFixture
     public async Task A_session_outside_the_prescriptions_validity_is_refused_next_to_its_date()
     {
         // A referral cannot be sent already expired; one valid from the day after tomorrow is refused the same way.
-        var (browser, id) = await Apps.AcceptedReferralAsync("Olga", "Reed", validFrom: DateOnly.FromDateTime(DateTime.UtcNow).AddDays(2));
+        var (browser, id) = await Apps.AcceptedReferralAsync("Olga", "Reed", validFrom: DateOnly.FromDateTime(Apps.Time.GetUtcNow().UtcDateTime).AddDays(2));
 
-        using var response = await InboxApps.PostSessionAsync(browser, id, InboxApps.Session(DateTimeOffset.UtcNow.AddHours(-1)));
+        using var response = await InboxApps.PostSessionAsync(browser, id, InboxApps.Session(Apps.Time.GetUtcNow().AddHours(-1)));
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         var html = await response.Content.ReadAsStringAsync(Ct);
@@ -93,7 +93,7 @@ public sealed class RecordSessionPageTests(InboxFixture fixture) : IClassFixture
     public async Task A_form_without_pain_scores_is_refused_before_anything_is_sent()
     {
         var (browser, id) = await Apps.AcceptedReferralAsync("Pia", "Lowe");
-        var session = InboxApps.Session(DateTimeOffset.UtcNow.AddHours(-2));
+        var session = InboxApps.Session(Apps.Time.GetUtcNow().AddHours(-2));
         session.RemoveAll(f => f.Name == "Input.PainAfter");
 
         using var response = await InboxApps.PostSessionAsync(browser, id, session);

@@ -96,7 +96,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     private async Task WaitForPortsAsync(int[] ports)
     {
-        var deadline = DateTime.UtcNow + StartTimeout;
+        var waited = Stopwatch.StartNew();
         foreach (var port in ports)
         {
             while (true)
@@ -112,7 +112,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
                     await client.ConnectAsync(IPAddress.Loopback, port);
                     break;
                 }
-                catch (SocketException) when (DateTime.UtcNow < deadline)
+                catch (SocketException) when (waited.Elapsed < StartTimeout)
                 {
                     await Task.Delay(100);
                 }

@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Referral.Model.Fhir;
-using Referral.Model.Signing;
 using WireMock;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
@@ -58,6 +57,9 @@ public sealed class FakeEhr : IDisposable
 
     public string Base { get; }
 
+    /// <summary>The clock its id tokens are issued by: the clock of the app that receives them (set by its harness).</summary>
+    public TimeProvider Time { get; set; } = TestClock.Provider;
+
     public string FhirBase => Base + "/fhir";
 
     public string TokenEndpoint => Base + "/auth/token";
@@ -76,9 +78,6 @@ public sealed class FakeEhr : IDisposable
 
     /// <summary>Signs id_tokens with another key than the published one.</summary>
     public bool ForgeIdToken { get; set; }
-
-    /// <summary>The clock id_tokens are minted and client assertions checked by: the app's, where a harness shares it.</summary>
-    public TimeProvider Time { get; set; } = TimeProvider.System;
 
     public ConcurrentQueue<Dictionary<string, string>> TokenRequests { get; } = new();
 
@@ -204,7 +203,7 @@ public sealed class FakeEhr : IDisposable
             IssuerSigningKeys = new JsonWebKeySet(ClientJwks).GetSigningKeys(),
             ValidAlgorithms = ["RS384", "ES384"],
             ValidTypes = ["JWT"],
-            LifetimeValidator = (notBefore, expires, _, parameters) => TokenLifetime.IsCurrent(notBefore, expires, Time, parameters.ClockSkew),
+            LifetimeValidator = TestClock.Lifetime(Time),
         }).GetAwaiter().GetResult();
         return result.IsValid;
     }

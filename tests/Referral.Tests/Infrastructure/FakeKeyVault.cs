@@ -41,7 +41,7 @@ public sealed class FakeKeyVault : IDisposable
     public Version AddVersion(string name, string kty, TimeSpan age, bool enabled = true, DateTimeOffset? expires = null)
     {
         AsymmetricAlgorithm key = kty == "RSA" ? RSA.Create(2048) : ECDsa.Create(ECCurve.NamedCurves.nistP384);
-        var version = new Version(name, Guid.NewGuid().ToString("N"), kty, key, DateTimeOffset.UtcNow - age) { Enabled = enabled, Expires = expires };
+        var version = new Version(name, Guid.NewGuid().ToString("N"), kty, key, TestClock.Now - age) { Enabled = enabled, Expires = expires };
         lock (gate)
         {
             if (!keys.TryGetValue(name, out var versions))
@@ -201,7 +201,7 @@ public sealed class StaticTokenCredential(string token = StaticTokenCredential.T
     {
         Requests++;
         Assert.Equal(["https://vault.azure.net/.default"], requestContext.Scopes);
-        return new Azure.Core.AccessToken(token, DateTimeOffset.UtcNow.AddHours(1));
+        return new Azure.Core.AccessToken(token, TestClock.Now.AddHours(1));
     }
 
     public override ValueTask<Azure.Core.AccessToken> GetTokenAsync(Azure.Core.TokenRequestContext requestContext, CancellationToken cancellationToken) =>

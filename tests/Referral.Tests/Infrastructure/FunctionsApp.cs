@@ -12,6 +12,7 @@ namespace Referral.Tests.Infrastructure;
 /// The functions app with its real pipeline, pointed at the test run's Azurite and, where given, the test issuers.
 /// Its local trigger runner is registered (Development) but its background loop is off unless a test turns it on:
 /// tests drive it with <see cref="Triggers"/>, and it calls the app through the test server as the host would.
+/// Its clock is the one given (a harness's, shared by all its apps), else the test run's (<see cref="TestClock"/>).
 /// </summary>
 public sealed class FunctionsApp(
     string storageConnectionString,
@@ -21,6 +22,9 @@ public sealed class FunctionsApp(
 {
     /// <summary>Where this app's pickup-folder sender writes its messages.</summary>
     public string MailFolder { get; } = Path.Combine(Path.GetTempPath(), "referral-mail-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>The app's clock.</summary>
+    public TimeProvider Time { get; } = time ?? TestClock.Provider;
 
     public LocalTriggerRunner Triggers => Services.GetRequiredService<LocalTriggerRunner>();
 
@@ -47,10 +51,7 @@ public sealed class FunctionsApp(
                 .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<IServer>() is TestServer server
                     ? server.CreateHandler()
                     : new SocketsHttpHandler()); // served on Kestrel: TriggerRunner:BaseAddress names its address
-            if (time is not null)
-            {
-                services.AddSingleton(time);
-            }
+            services.AddSingleton(Time);
         });
     }
 

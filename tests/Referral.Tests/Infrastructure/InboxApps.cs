@@ -17,7 +17,8 @@ namespace Referral.Tests.Infrastructure;
 /// provider (the inbox signs in there with the real handler, the functions app checks its access tokens), the functions
 /// app on Azurite, and the smart-app. Physicians' referrals are sent with tokens of <see cref="TestIdentity"/>'s
 /// smart-app issuer. Each test adds therapists of its own (to the sandbox and to the functions directory), so tests
-/// sharing the stack and Azurite never see each other's referrals.
+/// sharing the stack and Azurite never see each other's referrals. The three apps, and the tokens minted here, run on
+/// one clock: <see cref="Time"/>.
 /// </summary>
 public sealed partial class InboxApps : IAsyncDisposable
 {
@@ -25,8 +26,10 @@ public sealed partial class InboxApps : IAsyncDisposable
     private readonly SmartAppHost? kestrelApp;
     private readonly SmartAppHarness.SmartApp? testApp;
 
-    private InboxApps(SandboxHost sandbox, string sandboxBase, FunctionsApp functions, TestIdentity identity, SmartAppHost? kestrelApp, SmartAppHarness.SmartApp? testApp, string appBase)
+    private InboxApps(
+        FakeTimeProvider time, SandboxHost sandbox, string sandboxBase, FunctionsApp functions, TestIdentity identity, SmartAppHost? kestrelApp, SmartAppHarness.SmartApp? testApp, string appBase)
     {
+        Time = time;
         this.sandbox = sandbox;
         SandboxBase = sandboxBase;
         Functions = functions;
@@ -45,11 +48,8 @@ public sealed partial class InboxApps : IAsyncDisposable
     /// <summary>The smart-app's base URL: https://localhost (TestServer) or a loopback port (for a browser).</summary>
     public string AppBase { get; }
 
-    /// <summary>
-    /// The one clock of the sandbox, the functions app and the smart-app (TestServer mode): tests move it to make tokens
-    /// look old. Each app judges token lifetimes by it, so the provider must mint by it too.
-    /// </summary>
-    public FakeTimeProvider? AppTime { get; private init; }
+    /// <summary>The one clock of the sandbox, the functions app and the smart-app: tests move it to make tokens look old.</summary>
+    public FakeTimeProvider Time { get; }
 
     public IServiceProvider AppServices => testApp?.Services ?? kestrelApp!.Services;
 
@@ -61,7 +61,7 @@ public sealed partial class InboxApps : IAsyncDisposable
         var sandboxBase = $"http://127.0.0.1:{sandboxPort}";
         var appPort = forBrowser ? Loopback.FreePort() : 0;
         var appBase = forBrowser ? $"http://127.0.0.1:{appPort}" : SmartAppHarness.AppBase;
-        var time = forBrowser ? null : new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = TestClock.Fake();
 
         var sandbox = new SandboxHost(new Dictionary<string, string?>
         {
@@ -76,7 +76,7 @@ public sealed partial class InboxApps : IAsyncDisposable
         var functions = new FunctionsApp(azurite.ConnectionString, identity, new Dictionary<string, string?>
         {
             ["Auth:Therapist:Authority"] = sandboxBase,
-        }, time: time);
+        }, time);
         var functionsBase = "http://functions.test";
         if (forBrowser)
         {
@@ -106,14 +106,14 @@ public sealed partial class InboxApps : IAsyncDisposable
         InboxApps stack;
         if (forBrowser)
         {
-            var app = new SmartAppHost(settings);
+            var app = new SmartAppHost(settings, time);
             app.StartOnLoopback(appPort);
-            stack = new InboxApps(sandbox, sandboxBase, functions, identity, app, null, appBase);
+            stack = new InboxApps(time, sandbox, sandboxBase, functions, identity, app, null, appBase);
         }
         else
         {
-            var app = new SmartAppHarness.SmartApp(settings, time!, () => functions.Server.CreateHandler());
-            stack = new InboxApps(sandbox, sandboxBase, functions, identity, null, app, appBase) { AppTime = time };
+            var app = new SmartAppHarness.SmartApp(settings, time, () => functions.Server.CreateHandler());
+            stack = new InboxApps(time, sandbox, sandboxBase, functions, identity, null, app, appBase);
         }
 
         return stack;
@@ -144,26 +144,28 @@ public sealed partial class InboxApps : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends a valid carpal-tunnel referral (right wrist and hand, 6 sessions, valid since a week ago) to the therapist,
-    /// as a physician of a fresh patient; returns its id.
+    /// Sends a valid carpal-tunnel referral (right wrist and hand, 6 sessions) written a week ago and valid since that
+    /// day, to the therapist, as a physician of a fresh patient; returns its id.
     /// </summary>
     public async Task<string> SendReferralAsync(Therapist therapist, Func<ReferralDraft, ReferralDraft>? change = null)
     {
         var suffix = Guid.NewGuid().ToString("N")[..8];
         var physician = $"dr-{suffix}";
         var patient = $"pat-{suffix}";
-        var draft = ReferralScenario.DraftFactory.Draft() with
+        var now = Time.GetUtcNow();
+        var writtenAt = now.AddDays(-7);
+        var draft = ReferralScenario.DraftFactory.Draft(DateOnly.FromDateTime(writtenAt.UtcDateTime)) with
         {
             Patient = new ResourceRef($"Patient/{patient}", $"Alex Doe {suffix}"),
             Requester = new ResourceRef($"Practitioner/{physician}", "Dr. Rivera"),
             Therapist = new ResourceRef($"PractitionerRole/{therapist.Id}", therapist.Name),
-            ValidFrom = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-7),
             Note = "Night-time numbness.",
             Coverage = new CoverageDraft { Type = Referral.Model.Terminology.CoverageType.WorkersCompensation, PayorName = "State Fund", ClaimNumber = "WC-77" },
         };
         draft = change?.Invoke(draft) ?? draft;
-        using var client = Functions.ClientWith(Identity.Physician(physician, patient, at: AppTime?.GetUtcNow()));
-        using var response = await client.PostAsync(new Uri("/api/fhir/ServiceRequest", UriKind.Relative), ReferralScenario.Body(ReferralScenario.Json(draft)), TestContext.Current.CancellationToken);
+        using var client = Functions.ClientWith(Identity.Physician(physician, patient, at: now));
+        using var response = await client.PostAsync(
+            new Uri("/api/fhir/ServiceRequest", UriKind.Relative), ReferralScenario.Body(ReferralScenario.Json(draft, writtenAt)), TestContext.Current.CancellationToken);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         var id = (await ReferralScenario.ReadAsync<ServiceRequest>(response)).Id!;
         Physicians[id] = (physician, patient);

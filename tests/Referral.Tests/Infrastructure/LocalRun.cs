@@ -9,12 +9,14 @@ namespace Referral.Tests.Infrastructure;
 /// the smart-app, the functions' backend-services client and the therapist inbox registered at these ports), the
 /// functions app on the given Azurite (seeded therapists, write-back to the sandbox, therapist tokens from the
 /// sandbox) and the smart-app. The functions' queue and timer functions run when a test calls
-/// <see cref="FunctionsApp.Triggers"/>, so a journey decides when the "background" work happens.
+/// <see cref="FunctionsApp.Triggers"/>, so a journey decides when the "background" work happens. All three run on one
+/// clock, <see cref="Time"/>: the one given (a journey that moves time gives a FakeTimeProvider), else the test run's.
 /// </summary>
 public sealed class LocalRun : IAsyncDisposable
 {
-    private LocalRun(SandboxHost sandbox, FunctionsApp functions, SmartAppHost app, string ehrBase, string appBase, string functionsBase)
+    private LocalRun(TimeProvider time, SandboxHost sandbox, FunctionsApp functions, SmartAppHost app, string ehrBase, string appBase, string functionsBase)
     {
+        Time = time;
         Sandbox = sandbox;
         Functions = functions;
         App = app;
@@ -22,6 +24,9 @@ public sealed class LocalRun : IAsyncDisposable
         AppBase = appBase;
         FunctionsBase = functionsBase;
     }
+
+    /// <summary>The one clock of the three apps.</summary>
+    public TimeProvider Time { get; }
 
     public SandboxHost Sandbox { get; }
 
@@ -39,9 +44,11 @@ public sealed class LocalRun : IAsyncDisposable
     public string FunctionsBase { get; }
 
     /// <summary>Starts the three apps on free loopback ports; <paramref name="appSettings"/> add to the smart-app's.</summary>
-    public static async Task<LocalRun> StartAsync(AzuriteFixture azurite, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? appSettings = null)
+    public static async Task<LocalRun> StartAsync(
+        AzuriteFixture azurite, CancellationToken cancellationToken, IReadOnlyDictionary<string, string?>? appSettings = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(azurite);
+        time ??= TestClock.Provider;
         var (ehrPort, appPort, functionsPort) = (Loopback.FreePort(), Loopback.FreePort(), Loopback.FreePort());
         var ehrBase = $"http://127.0.0.1:{ehrPort}";
         var appBase = $"http://127.0.0.1:{appPort}";
@@ -57,7 +64,7 @@ public sealed class LocalRun : IAsyncDisposable
             ["Sandbox:Clients:1:JwksUrl"] = functionsBase + "/api/backend/jwks.json",
             ["Sandbox:Clients:2:RedirectUris:0"] = appBase + "/signin-oidc",
             ["Sandbox:Clients:2:PostLogoutRedirectUris:0"] = appBase + "/signout-callback-oidc",
-        });
+        }, time);
         sandbox.UseKestrel(o => o.Listen(IPAddress.Loopback, ehrPort));
         sandbox.StartServer();
 
@@ -73,7 +80,7 @@ public sealed class LocalRun : IAsyncDisposable
             ["Ehrs:0:ClientId"] = "medical-massage-functions",
             ["Ehrs:0:WriteBack"] = "true",
             ["Ehrs:0:WriteServiceRequest"] = "true",
-        });
+        }, time: time);
         functions.UseKestrel(o => o.Listen(IPAddress.Loopback, functionsPort));
         functions.StartServer();
         var directory = functions.Services.GetRequiredService<TherapistDirectory>();
@@ -94,9 +101,9 @@ public sealed class LocalRun : IAsyncDisposable
             settings[key] = value;
         }
 
-        var app = new SmartAppHost(settings);
+        var app = new SmartAppHost(settings, time);
         app.StartOnLoopback(appPort);
-        return new LocalRun(sandbox, functions, app, ehrBase, appBase, functionsBase);
+        return new LocalRun(time, sandbox, functions, app, ehrBase, appBase, functionsBase);
     }
 
     public async ValueTask DisposeAsync()

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Referral.Tests.Infrastructure;
 
-/// <summary>An app started as in Azure (Production) with the given settings, and test services where given.</summary>
+/// <summary>An app started as in Azure (Production) with the given settings, the test run's clock and test services where given.</summary>
 public sealed class ProductionHost<TEntryPoint>(IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? services = null)
     : WebApplicationFactory<TEntryPoint>
     where TEntryPoint : class
@@ -18,10 +18,11 @@ public sealed class ProductionHost<TEntryPoint>(IReadOnlyDictionary<string, stri
             builder.UseSetting(key, value);
         }
 
-        if (services is not null)
+        builder.ConfigureTestServices(test =>
         {
-            builder.ConfigureTestServices(services);
-        }
+            test.AddSingleton(TestClock.Provider);
+            services?.Invoke(test);
+        });
     }
 }
 

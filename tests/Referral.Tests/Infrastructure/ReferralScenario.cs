@@ -3,6 +3,7 @@ using System.Text;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Referral.Functions.Therapists;
 using Referral.Model.Fhir;
 using Referral.Model.Referrals;
@@ -13,12 +14,11 @@ namespace Referral.Tests.Infrastructure;
 
 /// <summary>
 /// One test's cast against the real functions app: its own therapists, physician and patient (fresh ids, so
-/// tests sharing Azurite never see each other's data), and helpers to speak FHIR to the API.
+/// tests sharing Azurite never see each other's data), and helpers to speak FHIR to the API. Everything it dates (drafts,
+/// referrals' authoring, sessions, tokens) reads <see cref="Time"/>, the clock it gave its functions app.
 /// </summary>
 public sealed class ReferralScenario : IAsyncDisposable
 {
-    private readonly TimeProvider? time;
-
     public ReferralScenario(
         AzuriteFixture azurite, TestIdentity identity, string? ehr = null, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? time = null,
         string? physician = null)
@@ -27,7 +27,6 @@ public sealed class ReferralScenario : IAsyncDisposable
         Identity = identity;
         Ehr = ehr ?? TestIdentity.Ehr;
         App = new FunctionsApp(azurite.ConnectionString, identity, settings, time);
-        this.time = time;
         var suffix = Guid.NewGuid().ToString("N")[..8];
         Therapist = $"t-{suffix}";
         OtherTherapist = $"t2-{suffix}";
@@ -37,6 +36,11 @@ public sealed class ReferralScenario : IAsyncDisposable
     }
 
     public FunctionsApp App { get; }
+
+    /// <summary>The functions app's clock: the one given, else the test run's.</summary>
+    public TimeProvider Time => App.Time;
+
+    private DateOnly Today => DateOnly.FromDateTime(Time.GetUtcNow().UtcDateTime);
 
     /// <summary>The EHR the physician launched from (the FHIR base in their token's <c>ehr</c>).</summary>
     public string Ehr { get; }
@@ -53,12 +57,11 @@ public sealed class ReferralScenario : IAsyncDisposable
 
     public string Patient { get; }
 
-    // Tokens are minted at the app's clock (the machine's when the app has none of its own): it judges their lifetime by it.
-    public HttpClient AsPhysician(string? patient = null) => App.ClientWith(Identity.Physician(Physician, patient ?? Patient, ehr: Ehr, at: time?.GetUtcNow()));
+    public HttpClient AsPhysician(string? patient = null) => App.ClientWith(Identity.Physician(Physician, patient ?? Patient, ehr: Ehr, at: Time.GetUtcNow()));
 
-    public HttpClient AsTherapist(string? therapist = null) => App.ClientWith(Identity.Therapist(therapist ?? Therapist, at: time?.GetUtcNow()));
+    public HttpClient AsTherapist(string? therapist = null) => App.ClientWith(Identity.Therapist(therapist ?? Therapist, at: Time.GetUtcNow()));
 
-    public HttpClient AsAdmin() => App.ClientWith(Identity.Admin(at: time?.GetUtcNow()));
+    public HttpClient AsAdmin() => App.ClientWith(Identity.Admin(at: Time.GetUtcNow()));
 
     /// <summary>Registers this scenario's therapists in the app's directory.</summary>
     public async Task SeedTherapistsAsync()
@@ -88,7 +91,7 @@ public sealed class ReferralScenario : IAsyncDisposable
     /// <summary>A referral that passes every rule: carpal tunnel, right wrist and hand, to <see cref="Therapist"/>.</summary>
     public ReferralDraft Draft(string? placerId = null, string? therapist = null)
     {
-        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var today = Today;
         return new ReferralDraft
         {
             PlacerId = placerId ?? Guid.NewGuid().ToString(),
@@ -108,7 +111,21 @@ public sealed class ReferralScenario : IAsyncDisposable
         };
     }
 
-    public static string Json(ReferralDraft draft) => FhirJson.Serialize(new ReferralBuilder(TimeProvider.System).Build(draft));
+    /// <summary>The draft as the smart-app builds it, written (authoredOn) at <paramref name="writtenAt"/>, else the test run's now.</summary>
+    public static string Json(ReferralDraft draft, DateTimeOffset? writtenAt = null) =>
+        FhirJson.Serialize(new ReferralBuilder(new FakeTimeProvider(writtenAt ?? TestClock.Now)).Build(draft));
+
+    /// <summary>
+    /// When a referral is taken to have been written: on the day its validity starts when that day is past (at this
+    /// time of day; a referral valid since last week was written last week), else now.
+    /// </summary>
+    public DateTimeOffset WrittenAt(ReferralDraft draft)
+    {
+        ArgumentNullException.ThrowIfNull(draft);
+        var now = Time.GetUtcNow();
+        var daysAgo = Today.DayNumber - draft.ValidFrom.DayNumber;
+        return daysAgo > 0 ? now.AddDays(-daysAgo) : now;
+    }
 
     public static StringContent Body(string json) => new(json, Encoding.UTF8, new MediaTypeHeaderValue("application/fhir+json"));
 
@@ -116,10 +133,13 @@ public sealed class ReferralScenario : IAsyncDisposable
 
     public static Parameters Reason(string reason) => new() { Parameter = [new Parameters.ParameterComponent { Name = "reason", Value = new FhirString(reason) }] };
 
-    public async Task<(HttpResponseMessage Response, ServiceRequest? Request)> SubmitAsync(ReferralDraft draft, HttpClient? client = null)
+    /// <summary>Submits the draft as the physician, written at <paramref name="writtenAt"/> (by default <see cref="WrittenAt"/>).</summary>
+    public async Task<(HttpResponseMessage Response, ServiceRequest? Request)> SubmitAsync(ReferralDraft draft, HttpClient? client = null, DateTimeOffset? writtenAt = null)
     {
+        ArgumentNullException.ThrowIfNull(draft);
         using var own = client is null ? AsPhysician() : null;
-        var response = await (client ?? own!).PostAsync(new Uri("/api/fhir/ServiceRequest", UriKind.Relative), Body(Json(draft)), TestContext.Current.CancellationToken);
+        var body = Body(Json(draft, writtenAt ?? WrittenAt(draft)));
+        var response = await (client ?? own!).PostAsync(new Uri("/api/fhir/ServiceRequest", UriKind.Relative), body, TestContext.Current.CancellationToken);
         return (response, response.IsSuccessStatusCode ? await ReadAsync<ServiceRequest>(response) : null);
     }
 
@@ -131,13 +151,19 @@ public sealed class ReferralScenario : IAsyncDisposable
 
     public static Uri Url(string path) => new(path, UriKind.Relative);
 
-    /// <summary>A referral valid since a week ago, so a session earlier today is within it whatever the time of day.</summary>
-    public ReferralDraft DraftValidSinceLastWeek() => Draft() with { ValidFrom = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-7) };
+    /// <summary>
+    /// A referral valid since a week ago (and, submitted, written then: <see cref="WrittenAt"/>), so a session earlier
+    /// today is after its writing and within its validity whatever the time of day.
+    /// </summary>
+    public ReferralDraft DraftValidSinceLastWeek() => Draft() with { ValidFrom = Today.AddDays(-7) };
 
-    /// <summary>Submits a valid referral (by default <see cref="DraftValidSinceLastWeek"/>) and has the therapist accept it; the referral's id.</summary>
-    public async Task<string> SubmitAndAcceptAsync(ReferralDraft? draft = null)
+    /// <summary>
+    /// Submits a valid referral (by default <see cref="DraftValidSinceLastWeek"/>, written a week ago) and has the
+    /// therapist accept it; the referral's id.
+    /// </summary>
+    public async Task<string> SubmitAndAcceptAsync(ReferralDraft? draft = null, DateTimeOffset? writtenAt = null)
     {
-        var (submitted, request) = await SubmitAsync(draft ?? DraftValidSinceLastWeek());
+        var (submitted, request) = await SubmitAsync(draft ?? DraftValidSinceLastWeek(), writtenAt: writtenAt);
         Assert.True(submitted.IsSuccessStatusCode, await submitted.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         using var therapist = AsTherapist();
         using var accepted = await therapist.PostAsync(Url($"/api/fhir/Task/{request!.Id}/$accept"), null, TestContext.Current.CancellationToken);
@@ -147,11 +173,11 @@ public sealed class ReferralScenario : IAsyncDisposable
 
     /// <summary>
     /// A <c>$record-session</c> body: the right wrist treated with myofascial release, pain 6 then 3, wrist extension
-    /// 55 degrees, a QuickDASH score, ended an hour ago (or starting at <paramref name="start"/>).
+    /// 55 degrees, a QuickDASH score, 45 minutes from <paramref name="start"/> (by default two hours before the test run's now).
     /// </summary>
     public static Parameters Session(DateTimeOffset? start = null, IReadOnlyList<BodyArea>? sites = null, int painBefore = 6, int painAfter = 3)
     {
-        var begin = start ?? DateTimeOffset.UtcNow.AddHours(-2);
+        var begin = start ?? TestClock.Now.AddHours(-2);
         var parameters = new Parameters();
         parameters.Add("start", new FhirDateTime(begin));
         parameters.Add("minutes", new Integer(45));
@@ -204,9 +230,10 @@ public sealed class ReferralScenario : IAsyncDisposable
     /// <summary>The scenario's valid draft for tests that need no functions app.</summary>
     public static class DraftFactory
     {
-        public static ReferralDraft Draft()
+        /// <summary>Valid from <paramref name="validFrom"/> (by default the test run's today) for 90 days.</summary>
+        public static ReferralDraft Draft(DateOnly? validFrom = null)
         {
-            var today = DateOnly.FromDateTime(DateTime.UtcNow);
+            var today = validFrom ?? TestClock.Today;
             return new ReferralDraft
             {
                 PlacerId = Guid.NewGuid().ToString(),

@@ -5,9 +5,14 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Referral.Tests.Infrastructure;
 
-/// <summary>The sandbox EHR in-process in Development, with the given settings (and clock, where given); tests serve it on a loopback port.</summary>
+/// <summary>
+/// The sandbox EHR in-process in Development, with the given settings; tests serve it on a loopback port. Its clock is
+/// the one given (its harness's), else the test run's.
+/// </summary>
 public sealed class SandboxHost(IReadOnlyDictionary<string, string?> settings, TimeProvider? time = null) : WebApplicationFactory<SandboxEhr.Program>
 {
+    public TimeProvider Time { get; } = time ?? TestClock.Provider;
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
@@ -16,9 +21,6 @@ public sealed class SandboxHost(IReadOnlyDictionary<string, string?> settings, T
             builder.UseSetting(key, value);
         }
 
-        if (time is not null)
-        {
-            builder.ConfigureTestServices(services => services.AddSingleton(time));
-        }
+        builder.ConfigureTestServices(services => services.AddSingleton(Time));
     }
 }

@@ -15,7 +15,8 @@ namespace Referral.Tests.Infrastructure;
 /// <summary>
 /// The smart-app with its real pipeline against a <see cref="FakeEhr"/> (WireMock) and the real functions app
 /// (in-process on Azurite, reached through its TestServer). The functions app checks the smart-app's tokens against
-/// the JWKS the smart-app publishes, which the fake EHR also uses to check client assertions.
+/// the JWKS the smart-app publishes, which the fake EHR also uses to check client assertions. Both apps and the fake
+/// EHR's tokens run on one clock, <see cref="Time"/>.
 /// </summary>
 public sealed partial class SmartAppHarness : IAsyncDisposable
 {
@@ -31,13 +32,11 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
         FakeEhr ehr,
         IReadOnlyDictionary<string, string?>? extra = null,
         Func<HttpMessageHandler>? functionsHandler = null,
-        TestIdentity? therapists = null,
-        FakeTimeProvider? time = null)
+        TestIdentity? therapists = null)
     {
         ArgumentNullException.ThrowIfNull(ehr);
-        Time = time ?? new FakeTimeProvider(DateTimeOffset.UtcNow);
-        ehr.Time = Time;
         Ehr = ehr;
+        ehr.Time = Time;
         Functions = new FunctionsApp(azurite.ConnectionString, settings: new Dictionary<string, string?>
         {
             ["Auth:Audience"] = "medical-massage-functions",
@@ -72,8 +71,8 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
 
     public SmartApp App { get; }
 
-    /// <summary>The one clock of the smart-app, the functions app and the fake EHR: tokens each mints, the others judge by it.</summary>
-    public FakeTimeProvider Time { get; }
+    /// <summary>The one clock of both apps (and of the fake EHR's tokens), standing at the test run's now until a test moves it.</summary>
+    public FakeTimeProvider Time { get; } = TestClock.Fake();
 
     /// <summary>Starts both apps, seeds the sandbox's therapists, and publishes the app's JWKS where the EHR and the functions app read it.</summary>
     public async Task<HttpClient> StartAsync()
@@ -136,7 +135,7 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
 
     public sealed record LaunchSteps(Uri Authorize, Uri Callback, HttpStatusCode CallbackStatus, string? FormPath, string CallbackBody, IReadOnlyList<string> LaunchCookies);
 
-    public sealed class SmartApp(IReadOnlyDictionary<string, string?> settings, FakeTimeProvider time, Func<HttpMessageHandler> functions) : WebApplicationFactory<Referral.SmartApp.Program>
+    public sealed class SmartApp(IReadOnlyDictionary<string, string?> settings, TimeProvider time, Func<HttpMessageHandler> functions) : WebApplicationFactory<Referral.SmartApp.Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -148,7 +147,7 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
 
             builder.ConfigureTestServices(services =>
             {
-                services.AddSingleton<TimeProvider>(time);
+                services.AddSingleton(time);
                 services.AddHttpClient<FunctionsApi>().ConfigurePrimaryHttpMessageHandler(functions);
             });
         }

@@ -2,13 +2,19 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Referral.Tests.Infrastructure;
 
-/// <summary>The smart-app with its real pipeline; <see cref="StartOnLoopback"/> serves it on a real port for a browser.</summary>
-public sealed class SmartAppHost(IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Referral.SmartApp.Program>
+/// <summary>
+/// The smart-app with its real pipeline; <see cref="StartOnLoopback"/> serves it on a real port for a browser. Its clock
+/// is the one given (its harness's), else the test run's.
+/// </summary>
+public sealed class SmartAppHost(IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? time = null) : WebApplicationFactory<Referral.SmartApp.Program>
 {
+    public TimeProvider Time { get; } = time ?? TestClock.Provider;
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
@@ -17,6 +23,8 @@ public sealed class SmartAppHost(IReadOnlyDictionary<string, string?>? settings 
         {
             builder.UseSetting(key, value);
         }
+
+        builder.ConfigureTestServices(services => services.AddSingleton(Time));
     }
 
     /// <summary>Starts Kestrel on a loopback port (a free one by default) and returns the address a browser can open.</summary>

@@ -13,7 +13,8 @@ namespace Referral.Tests.Infrastructure;
 /// <summary>
 /// The two token issuers the functions app trusts, played for real over HTTP by WireMock: the smart-app's JWKS
 /// (physician tokens) and a therapists' OpenID Connect provider (discovery + JWKS). Tokens are minted here
-/// with development keys made for the test run, exactly as the smart-app and the provider would sign them.
+/// with development keys made for the test run, exactly as the smart-app and the provider would sign them, at the clock
+/// of the app that receives them: <c>at</c> where given (a harness's moved clock), else the test run's now.
 /// </summary>
 public sealed class TestIdentity : IDisposable
 {
@@ -68,8 +69,8 @@ public sealed class TestIdentity : IDisposable
     };
 
     /// <summary>A token as the smart-app signs it for a physician it launched (fhirUser absolute, as the EHR gave it).</summary>
-    /// <remarks>Each token is minted at <c>at</c> (iat = nbf, exp five minutes later), the machine's time when not given.</remarks>
-    public string Physician(string practitionerId = "dr-lee", string? patientId = "pat-1", Action<SecurityTokenDescriptor>? change = null, string? ehr = null, DateTimeOffset? at = null)
+    public string Physician(
+        string practitionerId = "dr-lee", string? patientId = "pat-1", Action<SecurityTokenDescriptor>? change = null, string? ehr = null, DateTimeOffset? at = null)
     {
         ehr ??= Ehr;
         var claims = new Dictionary<string, object>
@@ -121,7 +122,7 @@ public sealed class TestIdentity : IDisposable
 
     private string Sign(SecurityKey key, string issuer, Dictionary<string, object> claims, string algorithm, Action<SecurityTokenDescriptor>? change, DateTimeOffset? at)
     {
-        var now = at?.UtcDateTime ?? DateTime.UtcNow;
+        var now = (at ?? TestClock.Now).UtcDateTime;
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = issuer,

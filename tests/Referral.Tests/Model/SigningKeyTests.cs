@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Referral.Model.Signing;
+using Referral.Tests.Infrastructure;
 
 namespace Referral.Tests.Model;
 
@@ -21,7 +22,7 @@ public sealed class SigningKeyTests
             ? JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(r.ExportParameters(false)))
             : JsonWebKeyConverter.ConvertFromECDsaSecurityKey(new ECDsaSecurityKey(ECDsa.Create(((ECDsa)key).ExportParameters(false))));
 
-        var jwt = await Jwt.SignAsync(signing, new Dictionary<string, object> { ["iss"] = "me", ["exp"] = DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeSeconds() }, TestContext.Current.CancellationToken);
+        var jwt = await Jwt.SignAsync(signing, new Dictionary<string, object> { ["iss"] = "me", ["exp"] = TestClock.Now.AddMinutes(1).ToUnixTimeSeconds() }, TestContext.Current.CancellationToken);
 
         Assert.Equal(Base64UrlEncoder.Encode(expected.ComputeJwkThumbprint()), signing.Kid);
         var jwk = signing.PublicKey;
@@ -31,6 +32,7 @@ public sealed class SigningKeyTests
             ValidIssuer = "me",
             ValidateAudience = false,
             ValidAlgorithms = [algorithm],
+            LifetimeValidator = TestClock.Lifetime(TestClock.Provider),
         });
         Assert.True(result.IsValid, result.Exception?.Message);
         var header = new JsonWebToken(jwt);

@@ -103,8 +103,8 @@ public sealed class CourseCloseAndRenewalTests(AzuriteFixture azurite, TestIdent
         foreach (var state in new[] { ReferralTaskState.Scheduled, ReferralTaskState.NoShow })
         {
             var current = (await store.GetAsync(id, Ct))!;
-            var moved = ReferralTaskStateMachine.Apply(current.Task, new TaskChange { To = state, Actor = TaskActor.Therapist, ActorReference = current.Task.Owner!.Reference }, DateTimeOffset.UtcNow);
-            Assert.NotNull(await store.UpdateAsync(current, moved.Task!, null, DateTimeOffset.UtcNow, Ct));
+            var moved = ReferralTaskStateMachine.Apply(current.Task, new TaskChange { To = state, Actor = TaskActor.Therapist, ActorReference = current.Task.Owner!.Reference }, scenario.Time.GetUtcNow());
+            Assert.NotNull(await store.UpdateAsync(current, moved.Task!, null, scenario.Time.GetUtcNow(), Ct));
         }
 
         using var completed = await PostAsync(therapist, id, "complete", Reason("The patient stopped coming after the first booking."));

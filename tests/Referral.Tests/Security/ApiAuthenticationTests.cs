@@ -16,7 +16,7 @@ public sealed class ApiAuthenticationTests(AzuriteFixture azurite, TestIdentity 
     {
         { "signed by an unknown key", id => id.PhysicianSignedByAnUnknownKey() },
         { "alg none, unsigned", id => id.PhysicianUnsigned() },
-        { "expired", id => id.Admin(d => { d.NotBefore = DateTime.UtcNow.AddMinutes(-20); d.IssuedAt = d.NotBefore; d.Expires = DateTime.UtcNow.AddMinutes(-10); }) },
+        { "expired", id => id.Admin(at: TestClock.Now.AddMinutes(-20), change: d => d.Expires = d.NotBefore!.Value.AddMinutes(10)) },
         { "for another audience", id => id.Admin(d => d.Audience = "some-other-api") },
         { "from an unknown issuer", id => id.Admin(d => d.Issuer = "https://evil.example") },
         { "physician token with the therapists' issuer", id => id.Physician(change: d => d.Issuer = id.TherapistAuthority) },

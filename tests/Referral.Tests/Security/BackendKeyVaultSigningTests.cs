@@ -43,6 +43,7 @@ public sealed class BackendKeyVaultSigningTests(AzuriteFixture azurite) : IDispo
             ValidIssuer = BackendServicesEhr.ClientId,
             ValidAudience = ehr.TokenEndpoint,
             ValidAlgorithms = ["RS384"],
+            LifetimeValidator = TestClock.Lifetime(TestClock.Provider),
         });
         Assert.True(result.IsValid, result.Exception?.Message);
         Assert.Equal(current.Thumbprint, new JsonWebToken(assertion).Kid);

@@ -47,7 +47,7 @@ public sealed class KeyVaultSigningTests : IDisposable
     {
         var next = vault.AddVersion(ClientRsa, "RSA", TimeSpan.FromHours(1));
         var disabled = vault.AddVersion(ClientRsa, "RSA", TimeSpan.FromDays(300), enabled: false);
-        var expired = vault.AddVersion(ClientEc, "EC", TimeSpan.FromDays(400), expires: DateTimeOffset.UtcNow.AddDays(-1));
+        var expired = vault.AddVersion(ClientEc, "EC", TimeSpan.FromDays(400), expires: TestClock.Now.AddDays(-1));
         await using var app = VaultSmartApp(vault);
 
         var jwks = JsonNode.Parse(await app.CreateClient().GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), Ct))!;
@@ -75,6 +75,7 @@ public sealed class KeyVaultSigningTests : IDisposable
             ValidIssuer = "registered-client",
             ValidAudience = "https://ehr.example.org/token",
             ValidAlgorithms = ["RS384"],
+            LifetimeValidator = TestClock.Lifetime(TestClock.Provider),
         });
         Assert.True(result.IsValid, result.Exception?.Message);
         var token = Handler.ReadJsonWebToken(assertion.Value);
@@ -108,7 +109,7 @@ public sealed class KeyVaultSigningTests : IDisposable
         var keys = app.Services.GetRequiredService<SigningKeys>();
         var jwks = await app.CreateClient().GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), Ct);
 
-        var token = await keys.SignAsync(SigningPurpose.ApiToken, new Dictionary<string, object> { ["sub"] = "Practitioner/1", ["exp"] = DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds() }, Ct);
+        var token = await keys.SignAsync(SigningPurpose.ApiToken, new Dictionary<string, object> { ["sub"] = "Practitioner/1", ["exp"] = TestClock.Now.AddMinutes(5).ToUnixTimeSeconds() }, Ct);
 
         var result = await Handler.ValidateTokenAsync(token, new TokenValidationParameters
         {
@@ -116,6 +117,7 @@ public sealed class KeyVaultSigningTests : IDisposable
             ValidateIssuer = false,
             ValidateAudience = false,
             ValidAlgorithms = ["ES384"],
+            LifetimeValidator = TestClock.Lifetime(TestClock.Provider),
         });
         Assert.True(result.IsValid, result.Exception?.Message);
         Assert.Equal(api.Thumbprint, Handler.ReadJsonWebToken(token).Kid);

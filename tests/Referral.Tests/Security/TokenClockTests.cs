@@ -90,7 +90,7 @@ public sealed class TokenClockTests(AzuriteFixture azurite, TestIdentity identit
         var stack = inbox.Stack;
         var therapist = await stack.AddTherapistAsync("Noor", "Hale");
         // The stack's one clock (the sandbox mints by it, the inbox and the functions app judge by it) three hours on.
-        stack.AppTime!.Advance(Ahead);
+        stack.Time.Advance(Ahead);
         using var browser = stack.Browser();
 
         var signIn = await stack.SignInAsync(browser, therapist);
@@ -110,8 +110,8 @@ public sealed class TokenClockTests(AzuriteFixture azurite, TestIdentity identit
         var cookie = services.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(InboxAuthentication.CookieScheme);
         var oidc = services.GetRequiredService<IOptionsMonitor<OpenIdConnectOptions>>().Get(InboxAuthentication.OidcScheme);
 
-        Assert.Same(inbox.Stack.AppTime, cookie.TimeProvider);
-        Assert.Same(inbox.Stack.AppTime, oidc.TimeProvider);
+        Assert.Same(inbox.Stack.Time, cookie.TimeProvider);
+        Assert.Same(inbox.Stack.Time, oidc.TimeProvider);
     }
 
     /// <summary>A token of the scheme minted at <paramref name="at"/> (the machine's time when null), five minutes long.</summary>

@@ -46,8 +46,8 @@ public sealed class SessionApiTests(AzuriteFixture azurite, TestIdentity identit
         await using var scenario = new ReferralScenario(azurite, identity);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
-        var first = DateTimeOffset.UtcNow.AddHours(-5);
-        var second = DateTimeOffset.UtcNow.AddHours(-2);
+        var first = scenario.Time.GetUtcNow().AddHours(-5);
+        var second = scenario.Time.GetUtcNow().AddHours(-2);
         // Recorded out of order: the search sorts by when things happened, not when they were typed in.
         Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(second, painBefore: 5, painAfter: 2))).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(first, painBefore: 7, painAfter: 4))).StatusCode);
@@ -78,7 +78,7 @@ public sealed class SessionApiTests(AzuriteFixture azurite, TestIdentity identit
         await using var scenario = new ReferralScenario(azurite, identity);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync(scenario.DraftValidSinceLastWeek() with { Sessions = 1 });
-        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(DateTimeOffset.UtcNow.AddHours(-4)))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(scenario.Time.GetUtcNow().AddHours(-4)))).StatusCode);
 
         using var response = await scenario.RecordSessionAsync(id, Session());
 
@@ -112,9 +112,9 @@ public sealed class SessionApiTests(AzuriteFixture azurite, TestIdentity identit
         await using var scenario = new ReferralScenario(azurite, identity);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
-        var (_, notAccepted) = await scenario.SubmitAsync(scenario.Draft());
+        var (_, notAccepted) = await scenario.SubmitAsync(scenario.DraftValidSinceLastWeek());
 
-        using var early = await scenario.RecordSessionAsync(id, Session(DateTimeOffset.UtcNow.AddDays(-10)));
+        using var early = await scenario.RecordSessionAsync(id, Session(scenario.Time.GetUtcNow().AddDays(-10)));
         using var unaccepted = await scenario.RecordSessionAsync(notAccepted!.Id!, Session());
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, early.StatusCode);

@@ -76,7 +76,7 @@ public sealed class LaunchTests(AzuriteFixture azurite)
         Assert.Equal(FakeEhr.ClientId, assertion.Subject);
         Assert.Equal([ehr.TokenEndpoint], assertion.Audiences);
         Assert.False(string.IsNullOrEmpty(assertion.Id));
-        Assert.InRange(assertion.ValidTo - DateTime.UtcNow, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
+        Assert.InRange(assertion.ValidTo - harness.Time.GetUtcNow().UtcDateTime, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
 
         var jwks = await browser.GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), TestContext.Current.CancellationToken);
         var result = await new JsonWebTokenHandler().ValidateTokenAsync(form["client_assertion"], new TokenValidationParameters
@@ -84,6 +84,7 @@ public sealed class LaunchTests(AzuriteFixture azurite)
             ValidIssuer = FakeEhr.ClientId,
             ValidAudience = ehr.TokenEndpoint,
             IssuerSigningKeys = new JsonWebKeySet(jwks).GetSigningKeys(),
+            LifetimeValidator = TestClock.Lifetime(harness.Time),
         });
         Assert.True(result.IsValid, result.Exception?.Message);
     }

@@ -1,6 +1,6 @@
 using System.Net;
+using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 using Referral.Functions.Referrals;
 using Referral.Tests.Infrastructure;
 using Referral.Tests.Referrals;
@@ -12,6 +12,8 @@ namespace Referral.Tests.SmartApp;
 /// <summary>
 /// The physician's status page on the real progress endpoints: a referral sent from the form, accepted and treated
 /// twice through the functions API, reads "in progress, 2 of 6" with two points on the chart and the Observations.
+/// Both apps run on the harness's one clock: the referral is sent at its now, then the clock moves on four hours and
+/// the sessions are recorded an hour and three hours after the sending.
 /// </summary>
 public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
 {
@@ -20,14 +22,11 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
     [Fact]
     public async Task The_status_page_shows_sessions_recorded_through_the_functions_api_as_progress_a_chart_and_a_table()
     {
-        // The apps' clock stands at noon today, so sessions this morning are past and inside the validity.
-        var noon = new DateTimeOffset(DateTime.UtcNow.Date.AddHours(12), TimeSpan.Zero);
         using var ehr = new FakeEhr();
-        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity, time: new FakeTimeProvider(noon));
+        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity);
         using var browser = await harness.StartAsync();
         var (detailPath, id) = await SendAndAcceptAsync(harness, browser, ehr);
-        using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera", at: harness.Time.GetUtcNow()));
-        await RecordSessionsAsync(therapist, id, noon);
+        await RecordSessionsAsync(harness, id);
 
         var detail = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
 
@@ -46,13 +45,13 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
     [Fact]
     public async Task The_status_page_shows_the_therapists_renewal_request_as_a_notice_and_the_discharge_summary_once_completed()
     {
-        var noon = new DateTimeOffset(DateTime.UtcNow.Date.AddHours(12), TimeSpan.Zero);
         using var ehr = new FakeEhr();
-        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity, time: new FakeTimeProvider(noon));
+        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity);
         using var browser = await harness.StartAsync();
         var (detailPath, id) = await SendAndAcceptAsync(harness, browser, ehr);
-        using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera", at: harness.Time.GetUtcNow()));
-        await RecordSessionsAsync(therapist, id, noon);
+        await RecordSessionsAsync(harness, id);
+        var requested = harness.Time.GetUtcNow();
+        using var therapist = Therapist(harness);
 
         using (var renewal = await CourseCloseAndRenewalTests.PostAsync(therapist, id, "request-renewal",
                    CourseCloseAndRenewalTests.Renewal("Grip still weak & night pain 3 weeks ago.", 4)))
@@ -74,7 +73,8 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
         // The reason is the therapist's free text: encoded on the page.
         Assert.Contains("Grip still weak &amp; night pain 3 weeks ago.", notice, StringComparison.Ordinal);
         Assert.Contains("4 more", notice, StringComparison.Ordinal);
-        Assert.Contains(noon.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture), notice, StringComparison.Ordinal);
+        // When the therapist asked: the clock's now then, as both apps read it.
+        Assert.Contains(requested.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture), notice, StringComparison.Ordinal);
         Assert.Contains("Renewal requested by the therapist", renewed, StringComparison.Ordinal);
         Assert.DoesNotContain("data-discharge", renewed, StringComparison.Ordinal);
         var discharge = Section(closed, "data-discharge");
@@ -90,7 +90,7 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
         await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity);
         using var browser = await harness.StartAsync();
         var (detailPath, id) = await SendFromTheFormAsync(harness, browser, ehr);
-        using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera", at: harness.Time.GetUtcNow()));
+        using var therapist = Therapist(harness);
 
         using (var declined = await CourseCloseAndRenewalTests.PostAsync(therapist, id, "decline", ReferralScenario.Reason("No openings until March.")))
         {
@@ -129,22 +129,32 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
         return (sent.Headers.Location!.ToString(), id);
     }
 
+    /// <summary>The therapist Sam Rivera on the functions API, with a token minted at the harness's clock's now.</summary>
+    private HttpClient Therapist(SmartAppHarness harness) =>
+        harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera", at: harness.Time.GetUtcNow()));
+
     private async Task<(string DetailPath, string Id)> SendAndAcceptAsync(SmartAppHarness harness, HttpClient browser, FakeEhr ehr)
     {
         var (detailPath, id) = await SendFromTheFormAsync(harness, browser, ehr);
-        using var therapist = harness.Functions.ClientWith(identity.Therapist("therapist-sam-rivera", at: harness.Time.GetUtcNow()));
+        using var therapist = Therapist(harness);
         using var accepted = await therapist.PostAsync(ReferralScenario.Url($"/api/fhir/Task/{id}/$accept"), null, Ct);
         Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
         return (detailPath, id);
     }
 
-    /// <summary>Two sessions this morning: pain 7 then 5, and 5 then 2.</summary>
-    private static async Task RecordSessionsAsync(HttpClient therapist, string id, DateTimeOffset noon)
+    /// <summary>
+    /// Four hours after the referral was sent (the clock moved on), two sessions recorded: one an hour after the sending,
+    /// pain 7 then 5, one three hours after it, 5 then 2; both after the referral was written and over by now.
+    /// </summary>
+    private async Task RecordSessionsAsync(SmartAppHarness harness, string id)
     {
-        foreach (var (hoursBeforeNoon, before, after) in new[] { (3, 7, 5), (1, 5, 2) })
+        var sent = harness.Time.GetUtcNow();
+        harness.Time.Advance(TimeSpan.FromHours(4));
+        using var therapist = Therapist(harness);
+        foreach (var (hoursAfterSending, before, after) in new[] { (1, 7, 5), (3, 5, 2) })
         {
             using var session = await therapist.PostAsync(ReferralScenario.Url($"/api/fhir/Task/{id}/$record-session"),
-                ReferralScenario.Body(ReferralScenario.Session(noon.AddHours(-hoursBeforeNoon), painBefore: before, painAfter: after)), Ct);
+                ReferralScenario.Body(ReferralScenario.Session(sent.AddHours(hoursAfterSending), painBefore: before, painAfter: after)), Ct);
             Assert.True(session.IsSuccessStatusCode, await session.Content.ReadAsStringAsync(Ct));
         }
     }

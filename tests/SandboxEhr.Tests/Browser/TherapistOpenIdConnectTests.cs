@@ -37,7 +37,7 @@ public sealed class TherapistOpenIdConnectTests : IClassFixture<Chromium>
             ["Sandbox:Clients:2:PostLogoutRedirectUris:0"] = $"{inboxBase}/signout-callback-oidc",
         });
         sandbox.StartOnLoopback();
-        await using var inbox = await InboxApp.StartAsync(inboxPort, sandbox.Base, cancellation);
+        await using var inbox = await InboxApp.StartAsync(inboxPort, sandbox.Base, sandbox.Time, cancellation);
         var page = await chromium.Browser.NewPageAsync();
 
         await page.GotoAsync($"{inboxBase}/inbox");
@@ -66,13 +66,17 @@ public sealed class TherapistOpenIdConnectTests : IClassFixture<Chromium>
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>A stand-in for the inbox: cookie session plus OpenIdConnect, and an API behind JwtBearer, as the real apps will be set up.</summary>
+    /// <summary>
+    /// A stand-in for the inbox: cookie session plus OpenIdConnect, and an API behind JwtBearer, as the real apps will be
+    /// set up, on the sandbox's clock (tokens are checked against it too).
+    /// </summary>
     private sealed class InboxApp(WebApplication app) : IAsyncDisposable
     {
-        public static async Task<InboxApp> StartAsync(int port, string authority, CancellationToken cancellationToken)
+        public static async Task<InboxApp> StartAsync(int port, string authority, TimeProvider time, CancellationToken cancellationToken)
         {
             var builder = WebApplication.CreateSlimBuilder();
             builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, port));
+            builder.Services.AddSingleton(time);
             builder.Services.AddHttpClient();
             builder.Services.AddAuthentication(options =>
                 {
@@ -93,6 +97,7 @@ public sealed class TherapistOpenIdConnectTests : IClassFixture<Chromium>
                     options.MapInboundClaims = false;
                     options.SignedOutCallbackPath = "/signout-callback-oidc";
                     options.SignedOutRedirectUri = "/signed-out";
+                    options.TokenValidationParameters.LifetimeValidator = TestClock.Lifetime(time);
                 })
                 .AddJwtBearer("api", options =>
                 {
@@ -100,6 +105,7 @@ public sealed class TherapistOpenIdConnectTests : IClassFixture<Chromium>
                     options.RequireHttpsMetadata = false;
                     options.Audience = "medical-massage-functions";
                     options.MapInboundClaims = false;
+                    options.TokenValidationParameters.LifetimeValidator = TestClock.Lifetime(time);
                 });
             builder.Services.AddAuthorization();
             var app = builder.Build();

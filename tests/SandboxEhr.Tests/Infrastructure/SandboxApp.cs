@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Referral.Tests.Infrastructure;
 using SandboxEhr.Clients;
 
 namespace SandboxEhr.Tests.Infrastructure;
@@ -20,7 +21,7 @@ public sealed class SandboxApp(IReadOnlyDictionary<string, string?>? settings = 
     /// <summary>The TestServer's address, and so the sandbox's base URL in tests that do not start Kestrel.</summary>
     public const string TestBase = "http://localhost";
 
-    public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+    public FakeTimeProvider Time { get; } = TestClock.Fake();
 
     public JwksServer Jwks { get; } = new();
 
