@@ -87,5 +87,5 @@ public sealed class InboxBrowserTests(AzuriteFixture azurite, Chromium chromium)
         InboxPages.SignInAsync(page, apps.AppBase + path, therapist.Name);
 
     private static Task RecordSessionAsync(IPage page, DateTimeOffset start) =>
-        InboxPages.RecordSessionAsync(page, start, TimeZoneInfo.Utc, "Myofascial release", painBefore: 6, painAfter: 3, minutes: 45, "Tingling eased.");
+        InboxPages.RecordSessionAsync(page, start, InboxApps.PracticeZone, "Myofascial release", painBefore: 6, painAfter: 3, minutes: 45, "Tingling eased.");
 }

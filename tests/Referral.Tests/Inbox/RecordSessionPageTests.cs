@@ -1,4 +1,5 @@
 using System.Net;
+using Referral.Model.Fhir;
 using Referral.Tests.Infrastructure;
 
 namespace Referral.Tests.Inbox;
@@ -79,13 +80,13 @@ public sealed class RecordSessionPageTests(InboxFixture fixture) : IClassFixture
     public async Task A_session_outside_the_prescriptions_validity_is_refused_next_to_its_date()
     {
         // A referral cannot be sent already expired; one valid from the day after tomorrow is refused the same way.
-        var (browser, id) = await Apps.AcceptedReferralAsync("Olga", "Reed", validFrom: DateOnly.FromDateTime(Apps.Time.GetUtcNow().UtcDateTime).AddDays(2));
+        var (browser, id) = await Apps.AcceptedReferralAsync("Olga", "Reed", validFrom: PracticeTime.DateIn(Apps.Time.GetUtcNow(), InboxApps.PracticeZone).AddDays(2));
 
         using var response = await InboxApps.PostSessionAsync(browser, id, InboxApps.Session(Apps.Time.GetUtcNow().AddHours(-1)));
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         var html = await response.Content.ReadAsStringAsync(Ct);
-        Assert.Matches("<p class=\"field-error\" id=\"problem-Date\">The session on [0-9-]+ is before the prescription becomes valid", html);
+        Assert.Matches("<p class=\"field-error\" id=\"problem-Date\">The session on [0-9-]+ \\(America/Los_Angeles\\) is before the prescription becomes valid", html);
         browser.Dispose();
     }
 

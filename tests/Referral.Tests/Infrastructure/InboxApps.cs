@@ -22,6 +22,12 @@ namespace Referral.Tests.Infrastructure;
 /// </summary>
 public sealed partial class InboxApps : IAsyncDisposable
 {
+    /// <summary>
+    /// The practice's time zone, an ordinary one west of UTC: the inbox's (where session times are typed) and the
+    /// prescribing physicians' (where the referrals' validity dates are days).
+    /// </summary>
+    public static readonly TimeZoneInfo PracticeZone = TimeZoneInfo.FindSystemTimeZoneById("America/Los_Angeles");
+
     private readonly SandboxHost sandbox;
     private readonly SmartAppHost? kestrelApp;
     private readonly SmartAppHarness.SmartApp? testApp;
@@ -101,6 +107,7 @@ public sealed partial class InboxApps : IAsyncDisposable
             ["Inbox:ClientSecret"] = "development-only-therapist-inbox-secret",
             ["Inbox:Scopes"] = "openid profile fhirUser referral.inbox offline_access",
             ["Inbox:RequireHttpsMetadata"] = "false",
+            ["Inbox:TimeZone"] = PracticeZone.Id,
         };
 
         InboxApps stack;
@@ -154,8 +161,9 @@ public sealed partial class InboxApps : IAsyncDisposable
         var patient = $"pat-{suffix}";
         var now = Time.GetUtcNow();
         var writtenAt = now.AddDays(-7);
-        var draft = ReferralScenario.DraftFactory.Draft(DateOnly.FromDateTime(writtenAt.UtcDateTime)) with
+        var draft = ReferralScenario.DraftFactory.Draft(PracticeTime.DateIn(writtenAt, PracticeZone)) with
         {
+            TimeZone = PracticeZone.Id,
             Patient = new ResourceRef($"Patient/{patient}", $"Alex Doe {suffix}"),
             Requester = new ResourceRef($"Practitioner/{physician}", "Dr. Rivera"),
             Therapist = new ResourceRef($"PractitionerRole/{therapist.Id}", therapist.Name),
@@ -248,11 +256,14 @@ public sealed partial class InboxApps : IAsyncDisposable
         return (browser, id);
     }
 
-    /// <summary>The session form's fields: 45 minutes on the right wrist, myofascial release, pain 6 then 3, wrist extension 55 degrees, a SOAP note.</summary>
+    /// <summary>
+    /// The session form's fields, the start typed as the practice's local time: 45 minutes on the right wrist,
+    /// myofascial release, pain 6 then 3, wrist extension 55 degrees, a SOAP note.
+    /// </summary>
     public static List<(string Name, string Value)> Session(DateTimeOffset start, string site = "Wrist:Right", string? subjective = null) =>
     [
-        ("Input.Date", start.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
-        ("Input.Time", start.UtcDateTime.ToString("HH:mm", CultureInfo.InvariantCulture)),
+        ("Input.Date", TimeZoneInfo.ConvertTime(start, PracticeZone).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
+        ("Input.Time", TimeZoneInfo.ConvertTime(start, PracticeZone).ToString("HH:mm", CultureInfo.InvariantCulture)),
         ("Input.Minutes", "45"),
         ("Input.Sites", site),
         ("Input.Techniques", "myofascial-release"),

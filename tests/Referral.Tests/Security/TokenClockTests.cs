@@ -15,7 +15,8 @@ namespace Referral.Tests.Security;
 /// <summary>
 /// Token lifetimes are judged by the app's own clock (the TimeProvider in DI), never the machine's: Microsoft.IdentityModel
 /// checks nbf and exp against the machine clock unless the app says otherwise. Each app here runs on a fake clock three
-/// hours ahead of the machine, so a check against the machine clock gives the opposite answer. (The inbox's stack shares
+/// hours ahead of the test run's clock (the machine's, or ahead of it when REFERRAL_TEST_CLOCK is set), so a check
+/// against the machine clock gives the opposite answer. (The inbox's stack shares
 /// one clock with its provider, so only an id_token minted ahead of the machine can be shown there, not one behind it.)
 /// </summary>
 public sealed class TokenClockTests(AzuriteFixture azurite, TestIdentity identity, InboxFixture inbox) : IClassFixture<TestIdentity>, IClassFixture<InboxFixture>
@@ -32,7 +33,7 @@ public sealed class TokenClockTests(AzuriteFixture azurite, TestIdentity identit
     [MemberData(nameof(Schemes))]
     public async Task The_api_accepts_a_token_minted_at_its_own_clock_though_the_machine_clock_says_it_is_not_yet_valid(string scheme)
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow + Ahead);
+        var time = new FakeTimeProvider(TestClock.Now + Ahead);
         await using var app = new FunctionsApp(azurite.ConnectionString, identity, time: time);
         using var client = app.ClientWith(Token(scheme, at: time.GetUtcNow()));
 
@@ -45,7 +46,7 @@ public sealed class TokenClockTests(AzuriteFixture azurite, TestIdentity identit
     [MemberData(nameof(Schemes))]
     public async Task The_api_refuses_with_401_a_token_minted_at_machine_time_that_has_expired_by_its_own_clock(string scheme)
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow + Ahead);
+        var time = new FakeTimeProvider(TestClock.Now + Ahead);
         await using var app = new FunctionsApp(azurite.ConnectionString, identity, time: time);
         using var client = app.ClientWith(Token(scheme, at: null));
 
@@ -57,7 +58,7 @@ public sealed class TokenClockTests(AzuriteFixture azurite, TestIdentity identit
     [Fact]
     public async Task The_api_keeps_the_30_second_clock_skew_on_its_own_clock()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow + Ahead);
+        var time = new FakeTimeProvider(TestClock.Now + Ahead);
         await using var app = new FunctionsApp(azurite.ConnectionString, identity, time: time);
         // Five minutes of lifetime: 20 seconds past exp is within the skew, 40 seconds past is not.
         var minted = time.GetUtcNow() - TimeSpan.FromMinutes(5);
@@ -75,7 +76,7 @@ public sealed class TokenClockTests(AzuriteFixture azurite, TestIdentity identit
     [Fact]
     public async Task The_apis_bearer_handlers_take_the_apps_clock_from_DI()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow + Ahead);
+        var time = new FakeTimeProvider(TestClock.Now + Ahead);
         await using var app = new FunctionsApp(azurite.ConnectionString, identity, time: time);
 
         var options = app.Services.GetRequiredService<IOptionsMonitor<JwtBearerOptions>>();
@@ -114,7 +115,7 @@ public sealed class TokenClockTests(AzuriteFixture azurite, TestIdentity identit
         Assert.Same(inbox.Stack.Time, oidc.TimeProvider);
     }
 
-    /// <summary>A token of the scheme minted at <paramref name="at"/> (the machine's time when null), five minutes long.</summary>
+    /// <summary>A token of the scheme minted at <paramref name="at"/> (the test run's clock when null), five minutes long.</summary>
     private string Token(string scheme, DateTimeOffset? at) => scheme == ApiAuthentication.PhysicianScheme
         ? identity.Physician(at: at)
         : identity.Therapist(at: at);
