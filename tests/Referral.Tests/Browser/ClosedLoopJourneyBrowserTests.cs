@@ -23,11 +23,11 @@ namespace Referral.Tests.Browser;
 public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.OwnAzurite own, Chromium chromium) : IClassFixture<Chromium>
 {
     /// <summary>
-    /// The practice's zone, where the therapist types session times. The referral is valid from the UTC date it is
-    /// signed on, and a session of "just now" is checked on its local date: at UTC+14 that date is never before the
-    /// UTC date, so the journey passes at any hour it runs (in UTC, it could not in the first minutes after midnight).
+    /// The practice's zone, an ordinary one west of UTC: the physician prescribes there (the referral's validity dates
+    /// are days there) and the therapist types session times there. The run's clock (TestClock) may stand at any hour,
+    /// where the local date and the UTC date differ for a third of the day.
     /// </summary>
-    private static readonly TimeZoneInfo PracticeZone = TimeZoneInfo.FindSystemTimeZoneById("Pacific/Kiritimati");
+    private static readonly TimeZoneInfo PracticeZone = TimeZoneInfo.FindSystemTimeZoneById("America/Los_Angeles");
 
     [Fact]
     public async Task A_lymphedema_referral_goes_from_the_physician_to_the_therapist_and_back_to_the_chart_until_completed()
@@ -35,7 +35,7 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         var ct = TestContext.Current.CancellationToken;
         // One clock for the sandbox EHR, the functions app and the smart-app, moved on when the journey says so.
         var time = TestClock.Fake();
-        await using var run = await LocalRun.StartAsync(own.Azurite, ct, new Dictionary<string, string?> { ["Inbox:TimeZone"] = PracticeZone.Id }, time);
+        await using var run = await LocalRun.StartAsync(own.Azurite, ct, new Dictionary<string, string?> { ["Inbox:TimeZone"] = PracticeZone.Id, ["Ehrs:0:TimeZone"] = PracticeZone.Id }, time);
 
         // 1. The physician launches from Helen Park's chart and sends the referral.
         await using var physician = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1500, Height = 1100 } });
