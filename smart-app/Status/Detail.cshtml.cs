@@ -95,7 +95,7 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
                 return NotFound();
             }
 
-            Status = ReferralStatus.Of(Referral, await task, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
+            Status = ReferralStatus.Of(Referral, await task, time.GetUtcNow());
             if (await task is { } stored)
             {
                 Discharge = ReferralTasks.DischargeSummaryOf(stored);

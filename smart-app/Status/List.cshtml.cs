@@ -24,8 +24,8 @@ public sealed class ListModel(LaunchContexts contexts, PatientRecordReader recor
         {
             var requests = (await functions.ReferralsAsync(Caller, cancellationToken)).Where(r => r.Id is not null).ToList();
             var tasks = await System.Threading.Tasks.Task.WhenAll(requests.Select(r => functions.TaskAsync(Caller, r.Id!, cancellationToken)));
-            var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-            Referrals = [.. requests.Select((r, i) => (r, ReferralStatus.Of(r, tasks[i], today))).OrderByDescending(x => x.r.AuthoredOn, StringComparer.Ordinal)];
+            var now = time.GetUtcNow();
+            Referrals = [.. requests.Select((r, i) => (r, ReferralStatus.Of(r, tasks[i], now))).OrderByDescending(x => x.r.AuthoredOn, StringComparer.Ordinal)];
         }
         catch (FunctionsUnavailableException e)
         {

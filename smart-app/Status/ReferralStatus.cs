@@ -12,15 +12,17 @@ public sealed record ReferralStatus(string Label, string Css, string? Reason, in
 {
     public int SessionsRemaining => Math.Max(0, SessionsPrescribed - SessionsDone);
 
-    public static ReferralStatus Of(ServiceRequest request, Hl7.Fhir.Model.Task? task, DateOnly today)
+    /// <summary>The status at <paramref name="now"/>; "expired" counts days in the prescribing practice's zone, as the validity does.</summary>
+    public static ReferralStatus Of(ServiceRequest request, Hl7.Fhir.Model.Task? task, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(request);
         var prescribed = (request.Occurrence as Timing)?.Repeat?.Count ?? 0;
         var done = task is null ? 0 : ReferralTasks.SessionsRecorded(task);
         var reason = task?.StatusReason?.Text;
         var state = task is null ? null : ReferralTaskStates.StateOf(task);
-        var validUntil = FhirTime.TryDate(((request.Occurrence as Timing)?.Repeat?.Bounds as Period)?.End, out var end) ? end : (DateOnly?)null;
-        var expired = validUntil is { } last && last < today && state is not (ReferralTaskState.Completed or ReferralTaskState.Declined or ReferralTaskState.Cancelled);
+        var validity = (request.Occurrence as Timing)?.Repeat?.Bounds as Period;
+        var validUntil = FhirTime.TryDate(validity?.End, out var end) ? end : (DateOnly?)null;
+        var expired = validUntil is { } last && last < PracticeTime.DateIn(now, PracticeTime.ZoneOf(validity)) && state is not (ReferralTaskState.Completed or ReferralTaskState.Declined or ReferralTaskState.Cancelled);
         if (expired)
         {
             return new ReferralStatus("Expired", "expired", null, done, prescribed);

@@ -112,7 +112,7 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
     }
 
     /// <summary>Sends a referral from the physician's form (carpal tunnel, 6 sessions, to Sam Rivera); its status page and id.</summary>
-    private static async Task<(string DetailPath, string Id)> SendFromTheFormAsync(SmartAppHarness harness, HttpClient browser, FakeEhr ehr)
+    internal static async Task<(string DetailPath, string Id)> SendFromTheFormAsync(SmartAppHarness harness, HttpClient browser, FakeEhr ehr)
     {
         var steps = await harness.LaunchAsync(browser);
         var html = await browser.GetStringAsync(new Uri(steps.FormPath!, UriKind.Relative), Ct);

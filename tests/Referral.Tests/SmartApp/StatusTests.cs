@@ -23,21 +23,37 @@ public sealed class StatusTests
     public void Each_task_state_reads_as_the_physician_expects()
     {
         var (request, task) = Referral();
-        var today = DateOnly.FromDateTime(Start.UtcDateTime);
+        var now = Start;
 
-        Assert.Equal("Sent", ReferralStatus.Of(request, task, today).Label);
+        Assert.Equal("Sent", ReferralStatus.Of(request, task, now).Label);
         var accepted = Move(task, ReferralTaskState.Accepted);
-        Assert.Equal("Accepted", ReferralStatus.Of(request, accepted, today).Label);
+        Assert.Equal("Accepted", ReferralStatus.Of(request, accepted, now).Label);
         var declined = Move(task, ReferralTaskState.Declined, "Not taking workers' comp this month");
-        var declinedStatus = ReferralStatus.Of(request, declined, today);
+        var declinedStatus = ReferralStatus.Of(request, declined, now);
         Assert.Equal(("Declined", "Not taking workers' comp this month"), (declinedStatus.Label, declinedStatus.Reason));
 
         var (_, afterTwo, _) = Sessions(request, accepted, 2);
-        var progress = ReferralStatus.Of(request, afterTwo, today);
+        var progress = ReferralStatus.Of(request, afterTwo, now);
         Assert.Equal("In progress: 2 of 6 sessions", progress.Label);
         Assert.Equal(4, progress.SessionsRemaining);
-        Assert.Equal("Completed", ReferralStatus.Of(request, Move(afterTwo, ReferralTaskState.Completed), today).Label);
-        Assert.Equal("Expired", ReferralStatus.Of(request, accepted, today.AddDays(120)).Label);
+        Assert.Equal("Completed", ReferralStatus.Of(request, Move(afterTwo, ReferralTaskState.Completed), now).Label);
+        Assert.Equal("Expired", ReferralStatus.Of(request, accepted, now.AddDays(120)).Label);
+    }
+
+    [Fact]
+    public void A_prescription_expires_when_its_last_day_is_over_in_the_prescribing_practices_zone()
+    {
+        var draft = ReferralScenario.DraftFactory.Draft() with { ValidFrom = new DateOnly(2026, 3, 2), ValidUntil = new DateOnly(2026, 3, 10) };
+        var honolulu = new ReferralBuilder(time).Build(draft with { TimeZone = "Pacific/Honolulu" });
+        var utc = new ReferralBuilder(time).Build(draft with { TimeZone = "UTC" });
+        (honolulu.Id, utc.Id) = ("sr-1", "sr-1");
+        var task = Move(ReferralTasks.Create(honolulu, Start), ReferralTaskState.Accepted);
+        // 05:00 UTC on the 11th is 19:00 on the 10th in Honolulu: its last day is not over there.
+        var now = new DateTimeOffset(2026, 3, 11, 5, 0, 0, TimeSpan.Zero);
+
+        Assert.Equal("Accepted", ReferralStatus.Of(honolulu, task, now).Label);
+        Assert.Equal("Expired", ReferralStatus.Of(utc, task, now).Label);
+        Assert.Equal("Expired", ReferralStatus.Of(honolulu, task, now.AddHours(10)).Label);
     }
 
     [Fact]
@@ -78,7 +94,7 @@ public sealed class StatusTests
             timeline.Select(e => e.What));
         Assert.Equal(renewal, ReferralTasks.RenewalRequestOf(completed));
         Assert.Equal(new DischargeSummary("Pain 7 to 3.", null), ReferralTasks.DischargeSummaryOf(completed));
-        Assert.Equal("Completed", ReferralStatus.Of(request, completed, DateOnly.FromDateTime(Start.UtcDateTime)).Label);
+        Assert.Equal("Completed", ReferralStatus.Of(request, completed, Start).Label);
     }
 
     private (ServiceRequest Request, FhirTask Task) Referral()
