@@ -5,6 +5,8 @@ using Microsoft.Playwright;
 using Referral.Functions.Referrals;
 using Referral.Functions.Therapists;
 using Referral.Model;
+using Referral.Model.Fhir;
+using Referral.Model.Referrals;
 using Referral.Model.Terminology;
 using SandboxEhr.Fhir;
 using Referral.Tests.Infrastructure;
@@ -154,6 +156,38 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         Assert.Contains("Compression sleeve daily", await frame.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
         await Chromium.ScreenshotAsync(ehr, "closed-loop-11-physician-completed");
         await Chromium.ScreenshotAndScanAsync(physician, frame.Url, "closed-loop-11-physician-completed-page");
+
+        // 6. Everything the functions API answered on the way, and everything written into the chart, keeps FHIR's
+        // rules (judged by Firely's validator on the core specification); every referral it returned, the project's
+        // own profile too (but for its status, which a completed course has left behind).
+        var answers = run.App.FunctionsAnswers.ToList();
+        Assert.Contains(answers, a => a.Request.AbsolutePath.Contains("/ServiceRequest", StringComparison.Ordinal));
+        Assert.Contains(answers, a => a.Request.AbsolutePath.Contains("/Observation", StringComparison.Ordinal));
+        var problems = new List<string>();
+        var referrals = new List<ServiceRequest>();
+        foreach (var (request, body) in answers)
+        {
+            if (!Referral.Model.Fhir.FhirJson.TryParse(body, out var resource, out var parse))
+            {
+                problems.Add($"{request}: not strict FHIR: {string.Join("; ", parse.Issue.Select(i => i.Details?.Text))}");
+                continue;
+            }
+
+            problems.AddRange(FhirSpec.Errors(resource!).Select(e => $"{request.PathAndQuery}: {e}"));
+            referrals.AddRange(resource is Bundle bundle ? bundle.Entry.Select(e => e.Resource).OfType<ServiceRequest>() : resource is ServiceRequest one ? [one] : []);
+        }
+
+        problems.AddRange(ehrRecord.All<Observation>().Concat<Resource>(ehrRecord.All<ServiceRequest>()).SelectMany(FhirSpec.Errors).Select(e => "in the chart: " + e));
+        var profile = new ReferralValidator(run.Time);
+        foreach (var referral in referrals)
+        {
+            problems.AddRange(profile.Validate(referral, _ => Enum.GetValues<TherapistTraining>()).Problems()
+                .Where(i => i.RuleOf() != ValidationRules.Status)
+                .Select(i => $"ServiceRequest/{referral.Id} against the profile: {string.Join(", ", i.Expression)}: {i.Details?.Text}"));
+        }
+
+        Assert.NotEmpty(referrals);
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
     private static Task RecordSessionAsync(IPage page, DateTimeOffset start, int painBefore, int painAfter, string? screenshot = null) =>

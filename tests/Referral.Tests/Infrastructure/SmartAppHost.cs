@@ -24,7 +24,30 @@ public sealed class SmartAppHost(IReadOnlyDictionary<string, string?>? settings 
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureTestServices(services => services.AddSingleton(Time));
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton(Time);
+            services.AddHttpClient<Referral.SmartApp.Referrals.FunctionsApi>().AddHttpMessageHandler(() => new Recorder(FunctionsAnswers));
+        });
+    }
+
+    /// <summary>Every FHIR body the functions API answered the app with (what the physician's and therapist's pages were built from).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<(Uri Request, string Body)> FunctionsAnswers { get; } = new();
+
+    /// <summary>Keeps each FHIR answer of the functions API, unchanged, for the tests to judge.</summary>
+    private sealed class Recorder(System.Collections.Concurrent.ConcurrentQueue<(Uri Request, string Body)> answers) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            if (response.Content.Headers.ContentType?.MediaType == "application/fhir+json")
+            {
+                await response.Content.LoadIntoBufferAsync(cancellationToken);
+                answers.Enqueue((request.RequestUri!, await response.Content.ReadAsStringAsync(cancellationToken)));
+            }
+
+            return response;
+        }
     }
 
     /// <summary>Starts Kestrel on a loopback port (a free one by default) and returns the address a browser can open.</summary>
