@@ -5,6 +5,7 @@ using Referral.Functions.Audit;
 using Referral.Functions.Fhir;
 using Referral.Functions.Security;
 using Referral.Functions.Therapists;
+using Referral.Functions.WriteBack;
 using Referral.Model;
 using Referral.Model.Fhir;
 using Referral.Model.Referrals;
@@ -63,7 +64,8 @@ public static class ReferralEndpoints
         ReferralNotifications Notifications,
         AuditTrail Audit,
         TimeProvider Time,
-        IOptions<AuthOptions> Auth);
+        IOptions<AuthOptions> Auth,
+        EhrRegistry WriteBackEhrs);
 
     private static async Task<FhirResult> SubmitAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
     {
@@ -165,7 +167,24 @@ public static class ReferralEndpoints
         }
 
         await services.Audit.RecordAsync(Entry(http, caller, "read", AuditEvent.AuditEventAction.R, referral, success: true), cancellationToken);
-        return new FhirResult(referral.Request) { ETag = ETagOf(referral) };
+        return new FhirResult(await WithEhrCopyAsync(referral, services, cancellationToken)) { ETag = ETagOf(referral) };
+    }
+
+    /// <summary>
+    /// The referral as served, with its EHR copy's state as a <c>meta.tag</c> where its EHR takes the copy (the
+    /// write-back's outcome, from the referral's work state: one point read); the stored resource is not changed.
+    /// </summary>
+    private static async Task<ServiceRequest> WithEhrCopyAsync(StoredReferral referral, Services services, CancellationToken cancellationToken)
+    {
+        if (!services.WriteBackEhrs.WritesServiceRequest(referral.Ehr))
+        {
+            return referral.Request;
+        }
+
+        var served = (ServiceRequest)referral.Request.DeepCopy();
+        served.Meta ??= new Meta();
+        served.Meta.Tag.Add(EhrWriteBackFunction.CopyTag(await services.Store.WorkAsync(referral.Id, cancellationToken)));
+        return served;
     }
 
     private static async Task<FhirResult> ReadTaskAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)

@@ -196,5 +196,7 @@ public sealed class ReferralWork(TableEntity? row)
 
     public string? Text(string property) => row?.GetString(property);
 
+    public bool Flag(string property) => row?.GetBoolean(property) == true;
+
     public DateTimeOffset? Time(string property) => row?.GetDateTimeOffset(property);
 }

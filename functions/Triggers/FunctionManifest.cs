@@ -96,7 +96,8 @@ public sealed class FunctionManifest
         return new FunctionManifest(functions, ReadQueueSettings(Path.Combine(root, "host.json")));
     }
 
-    private static QueueHostSettings ReadQueueSettings(string hostJson)
+    /// <summary>host.json's queue settings (retries, visibility timeout, batch size); the defaults when it says none.</summary>
+    public static QueueHostSettings ReadQueueSettings(string hostJson)
     {
         var settings = new QueueHostSettings();
         if (!File.Exists(hostJson))

@@ -16,7 +16,11 @@ public sealed class EhrRegistration
     /// <summary>Write the therapist's Observations back into the EHR.</summary>
     public bool WriteBack { get; set; }
 
-    /// <summary>Also create the ServiceRequest in the EHR (where the registration grants <c>system/ServiceRequest.c</c>).</summary>
+    /// <summary>
+    /// Create the sent referral's ServiceRequest in the EHR (the registration must grant <c>system/ServiceRequest.c</c>).
+    /// This write-back is the referral's only writer into the EHR: the smart-app never creates it (it no longer reads
+    /// its old <c>Ehrs:N:AcceptsWrites</c>), so an EHR that ignores <c>If-None-Exist</c> still gets one copy.
+    /// </summary>
     public bool WriteServiceRequest { get; set; }
 }
 
@@ -50,6 +54,7 @@ public sealed class EhrRegistry(IOptions<EhrOptions> options)
             .ValidateOnStart();
         services.AddSingleton<EhrRegistry>();
         services.AddSingleton<EhrWriteBackRequests>();
+        services.AddSingleton<WriteBackRetries>();
         return services;
     }
 }
@@ -71,4 +76,12 @@ public sealed class EhrWriteBackRequests(StorageAccount storage)
         var queue = await storage.QueueAsync(QueueName);
         await queue.SendMessageAsync(JsonSerializer.Serialize(message), cancellationToken);
     }
+}
+
+/// <summary>How many tries a write-back message gets before the host moves it to the poison queue (host.json's <c>maxDequeueCount</c>).</summary>
+public sealed class WriteBackRetries(IHostEnvironment environment)
+{
+    private readonly Lazy<int> max = new(() => Triggers.FunctionManifest.ReadQueueSettings(Path.Combine(environment.ContentRootPath, "host.json")).MaxDequeueCount);
+
+    public int MaxDequeueCount => max.Value;
 }

@@ -9,6 +9,7 @@ using Referral.Functions.Security;
 using Referral.Functions.Triggers;
 using Referral.Model;
 using Referral.Model.Fhir;
+using Referral.Model.Referrals;
 
 namespace Referral.Functions.WriteBack;
 
@@ -25,6 +26,11 @@ public static partial class EhrWriteBackFunction
     public const string Name = "ehr-writeback";
     public const string Binding = "message";
     public const string ServiceRequestWritten = "EhrServiceRequest";
+
+    /// <summary>Work flags of a failed ServiceRequest write: what the EHR answered, on which try, and whether it was the last.</summary>
+    public const string ServiceRequestProblem = "EhrServiceRequestProblem";
+    public const string ServiceRequestAttempts = "EhrServiceRequestAttempts";
+    public const string ServiceRequestGaveUp = "EhrServiceRequestGaveUp";
 
     /// <summary>Our id of each Observation, as an identifier on the EHR's copy: the key of a conditional create.</summary>
     public const string ObservationIdentifierSystem = Canonicals.Base + "/sid/session-observation";
@@ -45,6 +51,7 @@ public static partial class EhrWriteBackFunction
         BackendServicesTokens Tokens,
         IHttpClientFactory HttpClients,
         AuditTrail Audit,
+        WriteBackRetries Retries,
         ILogger<EhrWriteBackRequests> Logger);
 
     private static async Task<IResult> HandleAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
@@ -74,7 +81,20 @@ public static partial class EhrWriteBackFunction
 
         try
         {
-            var serviceRequest = ehr.WriteServiceRequest ? await WriteServiceRequestAsync(services, ehr, referral, cancellationToken) : null;
+            string? serviceRequest = null;
+            if (ehr.WriteServiceRequest)
+            {
+                try
+                {
+                    serviceRequest = await WriteServiceRequestAsync(services, ehr, referral, cancellationToken);
+                }
+                catch (Exception e) when (IsEhrFailure(e, cancellationToken))
+                {
+                    await RecordRefusalAsync(services, referral, invocation!.DequeueCount(), e.Message, cancellationToken);
+                    throw;
+                }
+            }
+
             var written = 0;
             if (message.Kind == EhrWriteBackMessage.SessionKind && message.Session is { } session)
             {
@@ -84,11 +104,41 @@ public static partial class EhrWriteBackFunction
             LogWritten(services.Logger, message.Kind, referral.Id, written);
             return InvocationResponse.Ok($"Written to the EHR: {written} Observation(s).");
         }
-        catch (Exception e) when (e is EhrWriteException or HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (IsEhrFailure(e, cancellationToken))
         {
             LogFailed(services.Logger, message.Kind, referral.Id, e.Message);
             return InvocationResponse.Failed($"The EHR write failed: {e.Message}");
         }
+    }
+
+    private static bool IsEhrFailure(Exception e, CancellationToken cancellationToken) =>
+        e is EhrWriteException or HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested;
+
+    /// <summary>
+    /// What the physician's status page shows (the copy is not in the chart, and why), noted on the referral's work
+    /// state; the last try of the message says the write-back has given up and the message goes to the poison queue.
+    /// </summary>
+    private static async Task RecordRefusalAsync(Services services, StoredReferral referral, int attempt, string reason, CancellationToken cancellationToken)
+    {
+        var last = attempt >= services.Retries.MaxDequeueCount;
+        LogServiceRequestRefused(services.Logger, referral.Id, attempt, services.Retries.MaxDequeueCount, reason);
+        await services.Store.MarkWorkAsync(referral.Id, ServiceRequestProblem, reason, cancellationToken);
+        await services.Store.MarkWorkAsync(referral.Id, ServiceRequestAttempts, attempt, cancellationToken);
+        await services.Store.MarkWorkAsync(referral.Id, ServiceRequestGaveUp, last, cancellationToken);
+    }
+
+    /// <summary>The copy's state for the status page: written, refused (retrying or given up), or not yet written.</summary>
+    public static Coding CopyTag(ReferralWork work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        if (work.Text(ServiceRequestWritten) is { Length: > 0 })
+        {
+            return EhrCopy.Tag(EhrCopyState.Written, null);
+        }
+
+        return work.Text(ServiceRequestProblem) is { Length: > 0 } problem
+            ? EhrCopy.Tag(work.Flag(ServiceRequestGaveUp) ? EhrCopyState.Failed : EhrCopyState.Retrying, problem)
+            : EhrCopy.Tag(EhrCopyState.Pending, null);
     }
 
     /// <summary>The EHR's id of the referral's ServiceRequest, creating it there the first time.</summary>
@@ -205,6 +255,9 @@ public static partial class EhrWriteBackFunction
 
     [LoggerMessage(Level = LogLevel.Information, Message = "EHR write-back {Kind} for referral {Referral}: {Count} Observation(s) written.")]
     private static partial void LogWritten(ILogger logger, string kind, string referral, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The EHR did not take the copy of referral {Referral}'s ServiceRequest (try {Attempt} of {MaxAttempts}): {Reason}")]
+    private static partial void LogServiceRequestRefused(ILogger logger, string referral, int attempt, int maxAttempts, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "EHR write-back {Kind} for referral {Referral} failed: {Reason}")]
     private static partial void LogFailed(ILogger logger, string kind, string referral, string reason);

@@ -77,10 +77,6 @@ var ehrSettings = flatten(map(range(0, length(ehrs)), i => [
     value: ehrs[i].scopes
   }
   {
-    name: 'Ehrs__${i}__AcceptsWrites'
-    value: string(ehrs[i].acceptsWrites)
-  }
-  {
     name: 'Ehrs__${i}__TimeZone'
     value: ehrs[i].?timeZone ?? practiceTimeZone
   }

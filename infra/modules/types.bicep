@@ -15,7 +15,7 @@ type ehr = {
   @description('The scopes to request, space separated (SMART v2, e.g. "launch openid fhirUser patient/Patient.rs ...").')
   scopes: string
 
-  @description('Whether the EHR accepts Observations written back (SMART Backend Services).')
+  @description('Whether the EHR takes the sent referral (ServiceRequest): the functions write-back, its one writer, creates it there (Ehrs__N__WriteServiceRequest; needs backendClientId). The smart-app never writes into the EHR.')
   acceptsWrites: bool
 
   @description('The OpenID Connect issuer of its id_tokens, when its SMART configuration names none.')

@@ -67,9 +67,8 @@ public sealed class RegistrationDocumentBuilder(
         ["user/PractitionerRole.rs"] = "The referring physician's role and organization.",
         ["patient/Practitioner.rs"] = "The referring physician's name and identifiers.",
         ["patient/PractitionerRole.rs"] = "The referring physician's role and organization.",
-        [SmartScopes.WriteServiceRequest] = "Creates the sent referral in the EHR; only for EHRs with Ehrs:N:AcceptsWrites = true.",
         ["system/Observation.c"] = "Writes the therapist's session progress into the patient's chart.",
-        ["system/ServiceRequest.c"] = "Creates the referral in the EHR; only where the EHR accepts writes.",
+        ["system/ServiceRequest.c"] = "Creates the sent referral in the EHR (the app's only writer of it); only for EHRs with the functions app's Ehrs:N:WriteServiceRequest = true.",
     };
 
     public ClientRegistrationDocument Build()
@@ -77,10 +76,10 @@ public sealed class RegistrationDocumentBuilder(
         var baseUrl = app.Value.BaseUrl.TrimEnd('/');
         var functionsBase = functions.Value.BaseUrl.TrimEnd('/');
 
-        // Everything any launch may ask for: both launch kinds, the defaults, writes, and what an EHR's Scopes adds.
+        // Everything any launch may ask for: both launch kinds, the defaults, and what an EHR's Scopes adds (no writes:
+        // the referral's copy in the EHR is the backend-services client's).
         var scopes = new List<string> { "launch", "launch/patient" };
         scopes.AddRange(SmartScopes.Split(SmartScopes.Default));
-        scopes.Add(SmartScopes.WriteServiceRequest);
         foreach (var ehr in ehrs.All)
         {
             scopes.AddRange(SmartScopes.Split(ehr.Scopes));

@@ -1,10 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
 using Microsoft.AspNetCore.WebUtilities;
-using Referral.Model.Fhir;
 using Referral.SmartApp.Launch;
 
 namespace Referral.SmartApp.Ehr;
@@ -12,11 +10,20 @@ namespace Referral.SmartApp.Ehr;
 public sealed class EhrRequestException(string message, HttpStatusCode? status = null, Exception? inner = null) : Exception(message, inner)
 {
     public HttpStatusCode? Status { get; } = status;
+
+    /// <summary>The EHR no longer takes the launch's access token: the physician's session with it has ended.</summary>
+    public bool SessionEnded => Status == HttpStatusCode.Unauthorized;
 }
 
+/// <summary>A search's matches, and whether the EHR answered it at all (a refused search is not an empty one).</summary>
+public sealed record EhrSearch<T>(IReadOnlyList<T> Resources, bool Read)
+    where T : Resource;
+
 /// <summary>
-/// FHIR reads, searches and creates at the launch's EHR with its access token as a Bearer token. A URL outside the
-/// launch's FHIR base is never called with the token (SMART: do not follow references to other servers).
+/// FHIR reads and searches at the launch's EHR with its access token as a Bearer token. A URL outside the launch's
+/// FHIR base is never called with the token (SMART: do not follow references to other servers). A 401 means the
+/// token is no longer good (the session with the EHR ended) and throws; the app writes nothing to the EHR (the
+/// referral's copy there is the functions write-back's).
 /// </summary>
 public sealed class EhrClient(IHttpClientFactory clients)
 {
@@ -35,31 +42,16 @@ public sealed class EhrClient(IHttpClientFactory clients)
         return status == HttpStatusCode.OK ? resource as T : null;
     }
 
-    public async Task<IReadOnlyList<T>> SearchAsync<T>(LaunchContext context, string type, IDictionary<string, string?> query, CancellationToken cancellationToken)
+    /// <summary>The search's matches; <see cref="EhrSearch{T}.Read"/> is false when the EHR refused or failed it.</summary>
+    public async Task<EhrSearch<T>> SearchAsync<T>(LaunchContext context, string type, IDictionary<string, string?> query, CancellationToken cancellationToken)
         where T : Resource
     {
         ArgumentNullException.ThrowIfNull(context);
         var url = QueryHelpers.AddQueryString(context.Iss + "/" + type, query);
         var (status, resource) = await SendAsync(context, new HttpRequestMessage(HttpMethod.Get, url), cancellationToken);
-        return status == HttpStatusCode.OK && resource is Bundle bundle ? [.. bundle.Entry.Select(e => e.Resource).OfType<T>()] : [];
-    }
-
-    /// <summary>Creates the resource; the EHR's answer (the stored resource, or its OperationOutcome) is returned with the status.</summary>
-    public async Task<(HttpStatusCode Status, Resource? Body)> CreateAsync(LaunchContext context, Resource resource, string? ifNoneExist, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(resource);
-        var request = new HttpRequestMessage(HttpMethod.Post, context.Iss + "/" + resource.TypeName)
-        {
-            Content = new StringContent(FhirJson.Serialize(resource), Encoding.UTF8, FhirJsonMediaType),
-        };
-        if (ifNoneExist is not null)
-        {
-            // Conditional create: a retried write-back finds the first copy instead of making a second.
-            request.Headers.TryAddWithoutValidation("If-None-Exist", ifNoneExist);
-        }
-
-        return await SendAsync(context, request, cancellationToken);
+        return status == HttpStatusCode.OK && resource is Bundle bundle
+            ? new EhrSearch<T>([.. bundle.Entry.Select(e => e.Resource).OfType<T>()], true)
+            : new EhrSearch<T>([], false);
     }
 
     /// <summary>An absolute URL or a relative reference, as a URL under the launch's FHIR base; anything else is refused.</summary>
@@ -91,6 +83,11 @@ public sealed class EhrClient(IHttpClientFactory clients)
             try
             {
                 using var response = await clients.CreateClient(EhrHttp.ClientName).SendAsync(request, timeout.Token);
+                if (response.StatusCode == HttpStatusCode.Unauthorized)
+                {
+                    throw new EhrRequestException("The EHR no longer accepts the app's access: the session with it has ended.", HttpStatusCode.Unauthorized);
+                }
+
                 var body = await response.Content.ReadAsStringAsync(timeout.Token);
                 Resource? resource = null;
                 if (body.Length > 0 && body.TrimStart().StartsWith('{'))

@@ -21,6 +21,12 @@ public sealed class PatientRecord
 
     public bool MedicationsRead { get; init; }
 
+    /// <summary>False when the EHR refused or failed the problem-list search: <see cref="Conditions"/> is then not the problem list.</summary>
+    public bool ConditionsRead { get; init; } = true;
+
+    /// <summary>False when the EHR refused or failed the Coverage search.</summary>
+    public bool CoveragesRead { get; init; } = true;
+
     /// <summary>The physician's own resource (Practitioner or PractitionerRole), read from fhirUser.</summary>
     public Resource? User { get; init; }
 
@@ -49,7 +55,7 @@ public sealed class PatientRecord
         }
 
         bundle.Entry.AddRange(all.Select(r => new Bundle.EntryComponent { Resource = r }));
-        return new Stored(FhirJson.Serialize(bundle), MedicationsRead, User is not null, StyleCss);
+        return new Stored(FhirJson.Serialize(bundle), MedicationsRead, User is not null, StyleCss, ConditionsRead, CoveragesRead);
     }
 
     public static PatientRecord FromStored(Stored stored)
@@ -70,10 +76,12 @@ public sealed class PatientRecord
             MedicationsRead = stored.MedicationsRead,
             User = stored.HasUser ? resources.LastOrDefault(r => r is Practitioner or PractitionerRole) : null,
             StyleCss = stored.StyleCss,
+            ConditionsRead = stored.ConditionsRead,
+            CoveragesRead = stored.CoveragesRead,
         };
     }
 
-    public sealed record Stored(string BundleJson, bool MedicationsRead, bool HasUser, string? StyleCss);
+    public sealed record Stored(string BundleJson, bool MedicationsRead, bool HasUser, string? StyleCss, bool ConditionsRead = true, bool CoveragesRead = true);
 }
 
 /// <summary>
@@ -97,14 +105,14 @@ public sealed class PatientRecordReader(EhrClient ehr, EhrStyle style, AppSessio
                 ["clinical-status"] = "active",
                 ["category"] = "problem-list-item",
             }, cancellationToken)
-            : Task.FromResult<IReadOnlyList<Condition>>([]);
+            : Task.FromResult(new EhrSearch<Condition>([], Read: true));
         var coverages = SmartScopes.Allows(granted, "Coverage", 's')
             ? ehr.SearchAsync<Coverage>(context, "Coverage", new Dictionary<string, string?>(byPatient) { ["status"] = "active" }, cancellationToken)
-            : Task.FromResult<IReadOnlyList<Coverage>>([]);
+            : Task.FromResult(new EhrSearch<Coverage>([], Read: true));
         var readMedications = SmartScopes.Allows(granted, "MedicationRequest", 's');
         var medications = readMedications
             ? ehr.SearchAsync<MedicationRequest>(context, "MedicationRequest", new Dictionary<string, string?>(byPatient) { ["status"] = "active" }, cancellationToken)
-            : Task.FromResult<IReadOnlyList<MedicationRequest>>([]);
+            : Task.FromResult(new EhrSearch<MedicationRequest>([], Read: true));
         var userType = ResourceRef.TypeOf(context.FhirUser);
         var user = userType is not null && SmartScopes.Allows(granted, userType, 'r')
             ? ehr.ReadAsync<Resource>(context, context.FhirUser, cancellationToken)
@@ -115,10 +123,13 @@ public sealed class PatientRecordReader(EhrClient ehr, EhrStyle style, AppSessio
         return new PatientRecord
         {
             Patient = await patient ?? throw new EhrRequestException("The EHR did not return the launched patient."),
-            Conditions = await conditions,
-            Coverages = await coverages,
-            Medications = await medications,
-            MedicationsRead = readMedications,
+            Conditions = (await conditions).Resources,
+            ConditionsRead = (await conditions).Read,
+            Coverages = (await coverages).Resources,
+            CoveragesRead = (await coverages).Read,
+            Medications = (await medications).Resources,
+            // Not granted or refused: either way the form says to check medications by hand.
+            MedicationsRead = readMedications && (await medications).Read,
             User = await user is { } u and (Practitioner or PractitionerRole) ? u : null,
             StyleCss = await css,
         };

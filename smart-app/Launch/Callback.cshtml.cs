@@ -117,6 +117,13 @@ public sealed partial class CallbackModel(
             LogTokenError(logger, ehr.Name, e.Message);
             return Fail(e.TimedOut ? LaunchProblemKind.EhrSlow : LaunchProblemKind.TokenError, ehr.Name);
         }
+        catch (EhrRequestException e) when (e.SessionEnded)
+        {
+            LogEhrSessionEnded(logger, ehr.Name);
+            Problem = LaunchProblem.EhrSessionEnded(ehr.Name, ehr.NormalizedIss);
+            Response.StatusCode = Problem.StatusCode;
+            return Page();
+        }
         catch (EhrRequestException e)
         {
             return Fail(e.Status == System.Net.HttpStatusCode.GatewayTimeout ? LaunchProblemKind.EhrSlow : LaunchProblemKind.EhrUnreachable, ehr.Name);
@@ -174,6 +181,9 @@ public sealed partial class CallbackModel(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Token request to {Ehr} failed: {Reason}")]
     private static partial void LogTokenError(ILogger logger, string ehr, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Ehr} answered 401 to the launch's record reads: the access token was not accepted.")]
+    private static partial void LogEhrSessionEnded(ILogger logger, string ehr);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "id_token from {Ehr} rejected: {Reason}")]
     private static partial void LogIdTokenRejected(ILogger logger, string ehr, string reason);

@@ -15,9 +15,6 @@ public sealed class EhrOptions
     /// <summary>The scopes to ask for, in SMART v2 form; the v1 form is derived when the EHR supports only v1. Empty: <see cref="SmartScopes.Default"/>.</summary>
     public string? Scopes { get; set; }
 
-    /// <summary>Whether a sent referral is also created in this EHR (it then asks for <c>ServiceRequest.c</c>).</summary>
-    public bool AcceptsWrites { get; set; }
-
     /// <summary>The EHR's name, as the physician knows it (error pages).</summary>
     public string Name { get; set; } = "";
 
@@ -88,12 +85,38 @@ public static class EhrRegistryRegistration
             .Validate(s => s.Ehrs.All(e => PracticeTime.TryFindZone(e.TimeZone, out _)),
                 "Every Ehrs:N:TimeZone must be an IANA time zone id (such as America/Chicago): the prescribing practice's, in which validity dates are days.")
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EhrRegistry.Settings>>(new RetiredEhrSettings(configuration));
         services.AddSingleton<EhrRegistry>();
         return services;
     }
 
     private static bool IsHttpUrl(string? value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp);
+}
+
+/// <summary>
+/// Settings this app no longer reads, which would mean something else than they now do if silently ignored:
+/// <c>Ehrs:N:AcceptsWrites</c> made the app create the referral in the EHR beside the functions write-back, two
+/// writers that make a duplicate wherever the EHR does not honour <c>If-None-Exist</c> (Epic and Oracle Health do not
+/// promise it). The functions app's <c>Ehrs:N:WriteServiceRequest</c> is the one writer; a leftover value stops the start.
+/// </summary>
+public sealed class RetiredEhrSettings(IConfiguration configuration) : IValidateOptions<EhrRegistry.Settings>
+{
+    public const string AcceptsWrites = "AcceptsWrites";
+
+    public ValidateOptionsResult Validate(string? name, EhrRegistry.Settings options)
+    {
+        var leftovers = configuration.GetSection(EhrRegistry.Section).GetChildren()
+            .Where(ehr => !string.IsNullOrEmpty(ehr[AcceptsWrites]))
+            .Select(ehr => $"{EhrRegistry.Section}:{ehr.Key}:{AcceptsWrites}")
+            .ToList();
+        return leftovers.Count == 0
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail(
+                $"{string.Join(", ", leftovers)} is no longer read: the smart-app never writes the referral into the EHR. The functions app writes it, "
+                + "once, where its Ehrs:N:WriteServiceRequest is true (one writer, so an EHR that ignores If-None-Exist never gets two copies). "
+                + "Remove the setting here (app setting Ehrs__N__AcceptsWrites) and set Ehrs__N__WriteServiceRequest on the functions app instead.");
+    }
 }
 
 /// <summary>

@@ -15,11 +15,19 @@ public enum LaunchProblemKind
     IdentityUnverified,
     NoPatient,
     SessionEnded,
+    EhrSessionEnded,
 }
 
 /// <summary>A launch that could not finish, said for a physician: what happened and what to do now.</summary>
 public sealed record LaunchProblem(LaunchProblemKind Kind, string Title, string Explanation, string WhatToDo, int StatusCode)
 {
+    /// <summary>Where the physician can start the app again (a new launch at the same EHR), when that is what to do.</summary>
+    public string? RelaunchUrl { get; init; }
+
+    /// <summary>The EHR ended the session (its FHIR API answered 401): a new launch at the same EHR gets new access.</summary>
+    public static LaunchProblem EhrSessionEnded(string? ehrName, string iss) =>
+        For(LaunchProblemKind.EhrSessionEnded, ehrName) with { RelaunchUrl = "/launch?iss=" + Uri.EscapeDataString(iss) };
+
     public static LaunchProblem For(LaunchProblemKind kind, string? ehrName = null)
     {
         var ehr = string.IsNullOrWhiteSpace(ehrName) ? "your EHR" : ehrName;
@@ -64,6 +72,9 @@ public sealed record LaunchProblem(LaunchProblemKind Kind, string Title, string 
             LaunchProblemKind.SessionEnded => new(kind, "Your session with the app has ended",
                 "The app no longer holds this patient's launch (it ended, or it was opened in another browser).",
                 "Open the app again from the patient's chart.", 401),
+            LaunchProblemKind.EhrSessionEnded => new(kind, $"Your session with {ehr} has ended",
+                $"{ehr} no longer accepts the app's access to the patient's record (it answered 401 Unauthorized), so the app could not read it. Nothing was sent.",
+                "Launch the app again: from the patient's chart, or with the link below (you may be asked to sign in to the EHR and pick the patient).", 401),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
         };
     }

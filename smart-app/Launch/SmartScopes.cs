@@ -4,16 +4,15 @@ namespace Referral.SmartApp.Launch;
 
 /// <summary>
 /// The scopes the app asks for and the reading of what was granted (SMART App Launch 2.2 scopes). The app asks for
-/// what the form needs and no more: the patient's record read-only, the user's own resource, and creating the
-/// ServiceRequest where the EHR takes writes; <c>online_access</c> for a refresh token while the physician works.
+/// what the form needs and no more: the patient's record read-only and the user's own resource; <c>online_access</c>
+/// for a refresh token while the physician works. It never writes to the EHR: the referral's copy there is the
+/// functions write-back's (SMART Backend Services, <c>system/ServiceRequest.c</c>), so no <c>ServiceRequest.c</c> here.
 /// </summary>
 public static partial class SmartScopes
 {
     /// <summary>The reads of the launch (v2): Patient, problem list, coverage, medications, the user (fhirUser).</summary>
     public const string Default =
         "openid fhirUser online_access patient/Patient.rs patient/Condition.rs patient/Coverage.rs patient/MedicationRequest.rs user/Practitioner.rs user/PractitionerRole.rs";
-
-    public const string WriteServiceRequest = "patient/ServiceRequest.c";
 
     /// <summary>The scopes of one authorization request, v2 or (for a v1-only server) the same access in v1 form.</summary>
     public static string ForRequest(EhrOptions ehr, bool standalone, bool v2)
@@ -23,11 +22,6 @@ public static partial class SmartScopes
         // EHR launch: "launch" binds the request to the EHR's context; standalone: ask the EHR for a patient.
         scopes.RemoveAll(s => s is "launch" or "launch/patient");
         scopes.Insert(0, standalone ? "launch/patient" : "launch");
-        if (ehr.AcceptsWrites && !scopes.Contains(WriteServiceRequest))
-        {
-            scopes.Add(WriteServiceRequest);
-        }
-
         return string.Join(' ', (v2 ? scopes : scopes.Select(ToV1)).Distinct(StringComparer.Ordinal));
     }
 

@@ -59,8 +59,6 @@ public sealed record FormState
     /// <summary>Set once the functions API has the referral: a second "Sign and send" only shows it.</summary>
     public string? SentId { get; init; }
 
-    public string? EhrCopyProblem { get; init; }
-
     public static string Key(string contextId) => "form:" + contextId;
 }
 

@@ -1,22 +1,22 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Hl7.Fhir.Model;
-using Referral.Model;
 using Referral.SmartApp.Ehr;
 using Referral.SmartApp.Launch;
 using Referral.SmartApp.Security;
 
 namespace Referral.SmartApp.Referrals;
 
-public sealed record SendResult(string? ReferralId, OperationOutcome? Refused, string? EhrCopyProblem);
+public sealed record SendResult(string? ReferralId, OperationOutcome? Refused);
 
 /// <summary>
 /// "Sign and send": the ServiceRequest from the shared builder goes to the functions API with the app's signed
-/// token, then (where the EHR takes writes and granted the scope) into the EHR too. One send at a time per form,
-/// and the placer id of the form makes a double click or a retry the same order: the functions API answers a
-/// repeat with the original, and the EHR write is a conditional create on that identifier.
+/// token. One send at a time per form, and the placer id of the form makes a double click or a retry the same order:
+/// the functions API answers a repeat with the original. The app never writes the referral into the EHR itself: the
+/// functions write-back is the one writer (queued, retried, poisoned where an operator sees it; functions'
+/// <c>Ehrs:N:WriteServiceRequest</c>), and the status page shows how that copy went.
 /// </summary>
-public sealed class ReferralSender(FunctionsApi functions, EhrClient ehr, EhrRegistry registry, FormChecks checks, AppSession session)
+public sealed class ReferralSender(FunctionsApi functions, FormChecks checks, AppSession session)
 {
     private static readonly ConcurrentDictionary<string, SemaphoreSlim> Sending = new(StringComparer.Ordinal);
 
@@ -30,12 +30,12 @@ public sealed class ReferralSender(FunctionsApi functions, EhrClient ehr, EhrReg
             var state = await session.GetAsync<FormState>(sessionId, FormState.Key(launch.Id), cancellationToken);
             if (state is null)
             {
-                return new SendResult(null, null, null);
+                return new SendResult(null, null);
             }
 
             if (state.SentId is not null)
             {
-                return new SendResult(state.SentId, null, state.EhrCopyProblem);
+                return new SendResult(state.SentId, null);
             }
 
             var therapists = await functions.TherapistsAsync(new PhysicianCaller(launch), cancellationToken);
@@ -43,36 +43,16 @@ public sealed class ReferralSender(FunctionsApi functions, EhrClient ehr, EhrReg
             var (status, body) = await functions.SubmitAsync(new PhysicianCaller(launch), request, cancellationToken);
             if (status is not (HttpStatusCode.Created or HttpStatusCode.OK) || body is not ServiceRequest stored || stored.Id is null)
             {
-                return new SendResult(null, body as OperationOutcome ?? Outcome(status), null);
+                return new SendResult(null, body as OperationOutcome ?? Outcome(status));
             }
 
-            var copyProblem = await CopyToEhrAsync(launch, request, state.PlacerId, cancellationToken);
-            await session.SetAsync(sessionId, FormState.Key(launch.Id), state with { SentId = stored.Id, EhrCopyProblem = copyProblem },
+            await session.SetAsync(sessionId, FormState.Key(launch.Id), state with { SentId = stored.Id },
                 AppSession.IdleTimeout, cancellationToken, sliding: true);
-            return new SendResult(stored.Id, null, copyProblem);
+            return new SendResult(stored.Id, null);
         }
         finally
         {
             gate.Release();
-        }
-    }
-
-    /// <summary>The EHR's copy, when it takes writes; its failure never un-sends the referral, it is only reported.</summary>
-    private async Task<string?> CopyToEhrAsync(LaunchContext launch, ServiceRequest request, string placerId, CancellationToken cancellationToken)
-    {
-        if (registry.Find(launch.Iss) is not { AcceptsWrites: true } || !SmartScopes.Allows(launch.GrantedScope, "ServiceRequest", 'c'))
-        {
-            return null;
-        }
-
-        try
-        {
-            var (status, _) = await ehr.CreateAsync(launch, request, $"identifier={Canonicals.PlacerIdentifierSystem}|{placerId}", cancellationToken);
-            return status is HttpStatusCode.Created or HttpStatusCode.OK ? null : $"The EHR did not take a copy of the referral (it answered {(int)status}).";
-        }
-        catch (EhrRequestException e)
-        {
-            return "The EHR did not take a copy of the referral: " + e.Message;
         }
     }
 

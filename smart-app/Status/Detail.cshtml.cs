@@ -1,5 +1,6 @@
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Mvc;
+using Referral.Model.Referrals;
 using Referral.Model.Tasks;
 using Referral.SmartApp.Ehr;
 using Referral.SmartApp.Launch;
@@ -34,7 +35,8 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
 
     public string? CancelProblem { get; private set; }
 
-    public string? EhrCopyProblem { get; private set; }
+    /// <summary>The referral's copy in the EHR, as the functions write-back left it; null where the EHR takes no copy.</summary>
+    public (EhrCopyState State, string? Problem)? EhrCopyStatus { get; private set; }
 
     public async Task<IActionResult> OnGetAsync(string contextId, string id, bool sent, CancellationToken cancellationToken)
     {
@@ -96,6 +98,7 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
             }
 
             Status = ReferralStatus.Of(Referral, await task, time.GetUtcNow());
+            EhrCopyStatus = EhrCopy.Of(Referral);
             if (await task is { } stored)
             {
                 Discharge = ReferralTasks.DischargeSummaryOf(stored);

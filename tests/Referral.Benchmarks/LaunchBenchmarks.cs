@@ -58,7 +58,6 @@ public class LaunchBenchmarks : IDisposable
             ["Ehrs:0:Iss"] = ehr.FhirBase,
             ["Ehrs:0:ClientId"] = FakeEhr.ClientId,
             ["Ehrs:0:Name"] = "Benchmark EHR",
-            ["Ehrs:0:AcceptsWrites"] = "true",
             ["Ehrs:0:Scopes"] = "",
             ["Functions:BaseUrl"] = functions.Urls[0],
             ["SigningKeys:DevelopmentDirectory"] = Path.Combine(Path.GetTempPath(), "referral-benchmark-keys"),

@@ -35,6 +35,20 @@ public sealed class StartupValidationTests
     }
 
     [Fact]
+    public async Task A_leftover_AcceptsWrites_stops_the_smart_app_at_start_naming_the_setting_and_the_one_writer_instead()
+    {
+        await using var app = new ProductionHost<Referral.SmartApp.Program>(ProductionSettings.Of(ProductionSettings.SmartApp, new Dictionary<string, string?>
+        {
+            ["Ehrs:0:AcceptsWrites"] = "true",
+        }));
+
+        var failure = Assert.ThrowsAny<Exception>(() => app.Server).ToString();
+
+        Assert.Contains("Ehrs:0:AcceptsWrites is no longer read", failure, StringComparison.Ordinal);
+        Assert.Contains("Ehrs__N__WriteServiceRequest on the functions app", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Outside_development_the_functions_app_does_not_start_without_its_backend_services_key_and_names_the_setting()
     {
         await using var app = new ProductionHost<Referral.Functions.Program>(ProductionSettings.Functions);

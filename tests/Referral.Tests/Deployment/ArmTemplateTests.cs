@@ -134,6 +134,8 @@ public sealed partial class ArmTemplateTests
 
         // Frame-ancestors come from the allow-list's origins; the app reads no separate list any more.
         Assert.DoesNotContain("FrameAncestors", settings, StringComparison.Ordinal);
+        // One EHR writer: the functions write-back; the smart-app is given no write setting (a leftover one stops it).
+        Assert.DoesNotContain("AcceptsWrites", settings, StringComparison.Ordinal);
     }
 
     [Fact]

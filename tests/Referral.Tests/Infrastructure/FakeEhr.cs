@@ -28,6 +28,9 @@ public sealed class FakeEhr : IDisposable
     public const string PatientId = "dana-whitfield";
     public const string PractitionerId = "dr-amelia-stone";
 
+    /// <summary>The functions app's backend-services client id at this EHR (its write-back).</summary>
+    public const string BackendClientId = "medical-massage-functions";
+
     private readonly WireMockServer server;
     private readonly RsaSecurityKey key = new(RSA.Create(2048)) { KeyId = "ehr-key-1" };
     private readonly JsonWebTokenHandler handler = new();
@@ -91,6 +94,25 @@ public sealed class FakeEhr : IDisposable
 
     public WireMockServer Server => server;
 
+    /// <summary>
+    /// The JWKS the token endpoint checks the functions app's backend-services assertions with (client
+    /// <see cref="BackendClientId"/>, <c>client_credentials</c>); set by a test that lets the write-back in.
+    /// </summary>
+    public string? BackendClientJwks { get; set; }
+
+    /// <summary>The status a ServiceRequest create is answered with (201 with the EHR's copy; otherwise an OperationOutcome).</summary>
+    public int ServiceRequestCreateStatus { get; set; } = 201;
+
+    /// <summary>The FHIR creates of a resource type the EHR received (refused ones too).</summary>
+    public IReadOnlyList<WireMock.Logging.ILogEntry> Creates(string type) =>
+        [.. server.LogEntries.Where(e => e.RequestMessage!.Method == "POST" && e.RequestMessage.Path == $"/fhir/{type}")];
+
+    /// <summary>Every request to <paramref name="path"/> (under the FHIR base, e.g. <c>/fhir/Condition</c>) answered with <paramref name="status"/> and an OperationOutcome.</summary>
+    public void Refuse(string path, int status) =>
+        server.Given(Request.Create().WithPath(path)).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/fhir+json")
+                .WithBody("{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"forbidden\"}]}"));
+
     /// <summary>Discovery answered only after <paramref name="delay"/> (slower than the app waits).</summary>
     public void SlowDiscovery(TimeSpan delay) =>
         server.Given(Request.Create().WithPath("/fhir/.well-known/smart-configuration").UsingGet()).AtPriority(1)
@@ -117,7 +139,7 @@ public sealed class FakeEhr : IDisposable
             ["token_endpoint"] = TokenEndpoint,
             ["token_endpoint_auth_methods_supported"] = new[] { "private_key_jwt" },
             ["token_endpoint_auth_signing_alg_values_supported"] = new[] { "RS384", "ES384" },
-            ["grant_types_supported"] = new[] { "authorization_code", "refresh_token" },
+            ["grant_types_supported"] = new[] { "authorization_code", "refresh_token", "client_credentials" },
             ["scopes_supported"] = v2 ? new[] { "openid", "fhirUser", "launch", "launch/patient", "patient/*.rs", "user/*.rs", "patient/*.c" } : new[] { "openid", "fhirUser", "launch", "launch/patient", "patient/*.read", "user/*.read", "patient/*.write" },
             ["response_types_supported"] = new[] { "code" },
             ["code_challenge_methods_supported"] = new[] { "S256" },
@@ -148,6 +170,11 @@ public sealed class FakeEhr : IDisposable
             return JsonResponse(failure.Status, failure.Body);
         }
 
+        if (form.GetValueOrDefault("grant_type") == "client_credentials")
+        {
+            return BackendToken(form);
+        }
+
         if (!AssertionIsValid(form.GetValueOrDefault("client_assertion")))
         {
             return JsonResponse(401, "{\"error\":\"invalid_client\"}");
@@ -171,7 +198,7 @@ public sealed class FakeEhr : IDisposable
             ["token_type"] = "Bearer",
             ["expires_in"] = AccessTokenSeconds,
             ["refresh_token"] = refreshToken,
-            ["scope"] = "launch openid fhirUser online_access patient/Patient.rs patient/Condition.rs patient/Coverage.rs patient/MedicationRequest.rs user/Practitioner.rs patient/ServiceRequest.c",
+            ["scope"] = "launch openid fhirUser online_access patient/Patient.rs patient/Condition.rs patient/Coverage.rs patient/MedicationRequest.rs user/Practitioner.rs",
         };
         if (form.GetValueOrDefault("grant_type") == "authorization_code")
         {
@@ -189,18 +216,37 @@ public sealed class FakeEhr : IDisposable
         return JsonResponse(200, JsonSerializer.Serialize(body));
     }
 
-    private bool AssertionIsValid(string? assertion)
+    /// <summary>SMART Backend Services: an access token for the functions app's write-back, when its assertion checks out.</summary>
+    private ResponseMessage BackendToken(Dictionary<string, string> form)
     {
-        if (assertion is null || ClientJwks is null)
+        if (BackendClientJwks is null || !AssertionIsValid(form.GetValueOrDefault("client_assertion"), BackendClientId, BackendClientJwks))
+        {
+            return JsonResponse(401, "{\"error\":\"invalid_client\"}");
+        }
+
+        return JsonResponse(200, JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["access_token"] = "backend-" + Guid.NewGuid().ToString("N"),
+            ["token_type"] = "Bearer",
+            ["expires_in"] = 300,
+            ["scope"] = form.GetValueOrDefault("scope") ?? "",
+        }));
+    }
+
+    private bool AssertionIsValid(string? assertion) => AssertionIsValid(assertion, ClientId, ClientJwks);
+
+    private bool AssertionIsValid(string? assertion, string clientId, string? jwks)
+    {
+        if (assertion is null || jwks is null)
         {
             return false;
         }
 
         var result = handler.ValidateTokenAsync(assertion, new TokenValidationParameters
         {
-            ValidIssuer = ClientId,
+            ValidIssuer = clientId,
             ValidAudience = TokenEndpoint,
-            IssuerSigningKeys = new JsonWebKeySet(ClientJwks).GetSigningKeys(),
+            IssuerSigningKeys = new JsonWebKeySet(jwks).GetSigningKeys(),
             ValidAlgorithms = ["RS384", "ES384"],
             ValidTypes = ["JWT"],
             LifetimeValidator = TestClock.Lifetime(Time),
@@ -268,8 +314,20 @@ public sealed class FakeEhr : IDisposable
         Given("/fhir/Coverage", "GET", FhirJson.Serialize(Searchset(coverage)), "application/fhir+json");
         Given("/fhir/MedicationRequest", "GET", FhirJson.Serialize(Searchset()), "application/fhir+json");
         Given("/smart-style.json", "GET", "{\"color_highlight\":\"#0b5e7a\",\"color_text\":\"#1d2a33\",\"font_family_body\":\"system-ui, sans-serif\",\"color_background\":\"url(javascript:alert(1))\"}");
-        server.Given(Request.Create().WithPath("/fhir/ServiceRequest").UsingPost())
-            .RespondWith(Delayed().WithStatusCode(201).WithHeader("Content-Type", "application/fhir+json").WithBody("{\"resourceType\":\"ServiceRequest\",\"id\":\"copy-1\",\"status\":\"active\",\"intent\":\"order\",\"subject\":{\"reference\":\"Patient/dana-whitfield\"}}"));
+        server.Given(Request.Create().WithPath("/fhir/ServiceRequest").UsingPost()).AtPriority(10)
+            .RespondWith(Delayed().WithCallback(_ => ServiceRequestCreateStatus == 201
+                ? new ResponseMessage
+                {
+                    StatusCode = 201,
+                    Headers = new Dictionary<string, WireMockList<string>> { ["Content-Type"] = new("application/fhir+json"), ["Location"] = new($"{FhirBase}/ServiceRequest/copy-1/_history/1") },
+                    BodyData = new BodyData
+                    {
+                        BodyAsString = "{\"resourceType\":\"ServiceRequest\",\"id\":\"copy-1\",\"status\":\"active\",\"intent\":\"order\",\"subject\":{\"reference\":\"Patient/dana-whitfield\"}}",
+                        DetectedBodyType = BodyType.String,
+                        Encoding = Encoding.UTF8,
+                    },
+                }
+                : JsonResponse(ServiceRequestCreateStatus, "{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"business-rule\",\"diagnostics\":\"Orders from external applications are not accepted for this patient.\"}]}")));
     }
 
     private static Bundle Searchset(params Resource[] resources) => new()

@@ -32,12 +32,14 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
         FakeEhr ehr,
         IReadOnlyDictionary<string, string?>? extra = null,
         Func<HttpMessageHandler>? functionsHandler = null,
-        TestIdentity? therapists = null)
+        TestIdentity? therapists = null,
+        bool ehrTakesTheReferral = false)
     {
         ArgumentNullException.ThrowIfNull(ehr);
         Ehr = ehr;
         ehr.Time = Time;
-        Functions = new FunctionsApp(azurite.ConnectionString, settings: new Dictionary<string, string?>
+        EhrTakesTheReferral = ehrTakesTheReferral;
+        var functionsSettings = new Dictionary<string, string?>
         {
             ["Auth:Audience"] = "medical-massage-functions",
             ["Auth:RequireHttpsMetadata"] = "false",
@@ -45,14 +47,25 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
             ["Auth:Physician:JwksUrl"] = ehr.Base + "/smart-app/jwks.json",
             // Therapists sign in elsewhere; where a test needs them, the test issuers stand in for their provider.
             ["Auth:Therapist:Authority"] = therapists?.TherapistAuthority ?? ehr.Base,
-        }, time: Time);
+        };
+        if (ehrTakesTheReferral)
+        {
+            // The functions write-back, the one writer of the referral into the EHR, registered there for backend services.
+            functionsSettings["Ehrs:0:Iss"] = ehr.FhirBase;
+            functionsSettings["Ehrs:0:ClientId"] = FakeEhr.BackendClientId;
+            functionsSettings["Ehrs:0:WriteBack"] = "true";
+            functionsSettings["Ehrs:0:WriteServiceRequest"] = "true";
+            // Retries come at once in a test; host.json's 30 s is the backoff in Azure.
+            functionsSettings["TriggerRunner:VisibilityTimeout"] = "00:00:00";
+        }
+
+        Functions = new FunctionsApp(azurite.ConnectionString, settings: functionsSettings, time: Time);
         settings = new Dictionary<string, string?>
         {
             ["App:BaseUrl"] = AppBase,
             ["Ehrs:0:Iss"] = ehr.FhirBase,
             ["Ehrs:0:ClientId"] = FakeEhr.ClientId,
             ["Ehrs:0:Name"] = "Test EHR",
-            ["Ehrs:0:AcceptsWrites"] = "true",
             ["Ehrs:0:Scopes"] = "",
             ["Functions:BaseUrl"] = "http://functions.test",
             ["SigningKeys:DevelopmentDirectory"] = KeyDirectory,
@@ -66,6 +79,9 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
     }
 
     public FakeEhr Ehr { get; }
+
+    /// <summary>Whether the functions app writes the referral into the fake EHR (its write-back, with backend services).</summary>
+    public bool EhrTakesTheReferral { get; }
 
     public FunctionsApp Functions { get; }
 
@@ -88,6 +104,12 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
         Ehr.ClientJwks = jwks;
         Ehr.Server.Given(Request.Create().WithPath("/smart-app/jwks.json").UsingGet())
             .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(jwks));
+        if (EhrTakesTheReferral)
+        {
+            using var functions = Functions.CreateClient();
+            Ehr.BackendClientJwks = await functions.GetStringAsync(new Uri("/api/backend/jwks.json", UriKind.Relative), TestContext.Current.CancellationToken);
+        }
+
         return browser;
     }
 
