@@ -26,6 +26,8 @@ public sealed record StoredResult<T>(T Resource, string RowKey, int Session, Dat
 /// <item><c>proc|{key}|{session}</c>: a session's Procedure; <c>obs|{key}|{session}|{n}</c>: its Observations;</item>
 /// <item><c>req|{key}|{hash of the idempotency key}</c>: the request that recorded a session, so the same request sent
 /// again is recognised (and a key reused for other content is not mistaken for it);</item>
+/// <item><c>mail|{key}|{hash of the Message-Id}</c>: one notification message claimed, then sent, so two deliveries
+/// of one event at once send it once;</item>
 /// <item><c>work|{key}</c>: what the queue and timer functions have done for the referral (who was told, what the EHR
 /// holds), so a redelivered message or the next timer run does not do it twice.</item>
 /// </list>
@@ -37,6 +39,7 @@ public sealed partial class ReferralStore
     private const string ObservationPrefix = "obs|";
     private const string WorkPrefix = "work|";
     private const string RequestKeyPrefix = "req|";
+    private const string MailPrefix = "mail|";
 
     /// <summary>
     /// Stores a recorded session (its Procedure and Observations) and the Task it changed in one transaction, only if
@@ -140,6 +143,72 @@ public sealed partial class ReferralStore
         }
     }
 
+    /// <summary>
+    /// Claims the sending of one notification message (by its Message-Id) before it is sent: an insert, so of two
+    /// deliveries of one event at once only one wins. A claim never marked sent (its sender died) may be taken over
+    /// once it is older than <paramref name="lease"/>, guarded by its ETag so only one taker wins that too.
+    /// </summary>
+    public async Task<SendClaim> ClaimSendAsync(string id, string messageId, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var (owner, key) = Parse(id) ?? throw new ArgumentException("Not a referral id.", nameof(id));
+        var table = await storage.TableAsync(TableName);
+        var rowKey = MailRowKey(key, messageId);
+        try
+        {
+            await table.AddEntityAsync(new TableEntity(owner, rowKey) { ["State"] = "claimed", ["Claimed"] = now }, cancellationToken);
+            return SendClaim.Won;
+        }
+        catch (RequestFailedException e) when (e.Status == StatusCodes.Status409Conflict)
+        {
+        }
+
+        var existing = await table.GetEntityIfExistsAsync<TableEntity>(owner, rowKey, cancellationToken: cancellationToken);
+        if (!existing.HasValue)
+        {
+            return SendClaim.Sending;
+        }
+
+        var row = existing.Value!;
+        if (row.GetString("State") == "sent")
+        {
+            return SendClaim.AlreadySent;
+        }
+
+        if (now - (row.GetDateTimeOffset("Claimed") ?? DateTimeOffset.MinValue) < lease)
+        {
+            return SendClaim.Sending;
+        }
+
+        try
+        {
+            await table.UpdateEntityAsync(new TableEntity(owner, rowKey) { ["State"] = "claimed", ["Claimed"] = now }, row.ETag, TableUpdateMode.Replace, cancellationToken);
+            return SendClaim.Won;
+        }
+        catch (RequestFailedException e) when (e.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status404NotFound)
+        {
+            return SendClaim.Sending;
+        }
+    }
+
+    /// <summary>Marks a claimed message as sent: no later delivery sends it again.</summary>
+    public async Task MarkSentAsync(string id, string messageId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var (owner, key) = Parse(id) ?? throw new ArgumentException("Not a referral id.", nameof(id));
+        var table = await storage.TableAsync(TableName);
+        await table.UpsertEntityAsync(new TableEntity(owner, MailRowKey(key, messageId)) { ["State"] = "sent", ["Sent"] = now }, TableUpdateMode.Merge, cancellationToken);
+    }
+
+    /// <summary>Gives up a claim whose send failed, so the retry of the delivery sends it.</summary>
+    public async Task ReleaseSendAsync(string id, string messageId, CancellationToken cancellationToken)
+    {
+        var (owner, key) = Parse(id) ?? throw new ArgumentException("Not a referral id.", nameof(id));
+        var table = await storage.TableAsync(TableName);
+        await table.DeleteEntityAsync(owner, MailRowKey(key, messageId), ETag.All, cancellationToken);
+    }
+
+    private static string MailRowKey(string key, string messageId) =>
+        $"{MailPrefix}{key}|{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(messageId)))}";
+
     /// <summary>What the background functions have done for a referral; empty when nothing yet.</summary>
     public async Task<ReferralWork> WorkAsync(string id, CancellationToken cancellationToken)
     {
@@ -227,6 +296,14 @@ public sealed partial class ReferralStore
 
     private static DateTimeOffset EffectiveOf(Observation observation) =>
         FhirTime.TryDateTime((observation.Effective as FhirDateTime)?.Value, out var effective) ? effective : DateTimeOffset.MinValue;
+}
+
+/// <summary>Who sends a notification message: this delivery, nobody (it was sent), or another delivery sending it now.</summary>
+public enum SendClaim
+{
+    Won,
+    AlreadySent,
+    Sending,
 }
 
 /// <summary>The facts the background functions recorded for one referral (the <c>work|</c> row).</summary>
