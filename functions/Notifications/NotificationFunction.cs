@@ -17,10 +17,11 @@ namespace Referral.Functions.Notifications;
 /// The queue-triggered function <c>referral-notify</c> (queue <c>referral-notifications</c>): tells the therapist of a
 /// new referral, reminds them of one left unanswered, tells the physician when it stays unanswered, and warns both
 /// before a prescription expires; tells the physician when the therapist declines (with the reason), completes the
-/// course (with the discharge outcome and recommendations) or asks for a renewal (with the reason and sessions asked).
-/// Messages carry no patient identity (email is not a place for it): they say what happened and link to the referral,
-/// and the only clinical words in them are the therapist's own answer to the physician. Each kind is sent once per
-/// referral (each renewal request once), so a redelivered message sends nothing.
+/// course or asks for a renewal. Messages carry no patient data (email is not a place for it, DESIGN.md §6): they say
+/// what happened, to which referral (its id), on which day, and link to the page behind sign-in that shows it; the
+/// therapist's own words (reasons, discharge outcome) stay there. Each kind is sent once per referral (each renewal
+/// request once): each message is claimed in storage before it is sent, so a redelivered message, or two deliveries
+/// at once, send it once.
 /// </summary>
 public static partial class NotificationFunction
 {
@@ -33,6 +34,12 @@ public static partial class NotificationFunction
 
     /// <summary>How long an event may wait for its referral's transaction before it counts as one that never stored.</summary>
     private static readonly TimeSpan NotYetStoredFor = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How long a claimed message is left to the delivery that claimed it. Longer than a send takes (MailKit's
+    /// timeout is 2 minutes), shorter than the queue's visibility timeout, so a dead sender's redelivery takes it over.
+    /// </summary>
+    public static readonly TimeSpan SendLease = TimeSpan.FromMinutes(5);
 
     public static IEndpointRouteBuilder MapNotifications(this IEndpointRouteBuilder app)
     {
@@ -116,14 +123,43 @@ public static partial class NotificationFunction
             LogNoAddress(services.Logger, message.Kind, referral.Id);
         }
 
+        // Each message is claimed in storage before it is sent (an insert: of two deliveries at once one wins), and
+        // marked sent after; a failed send gives its claim up, so the retry sends it.
+        var (sentHere, elsewhere) = (0, 0);
         foreach (var mail in messages)
         {
-            await services.Sender.SendAsync(mail, cancellationToken);
+            var messageId = mail.MessageId ?? throw new InvalidOperationException("Every notification has its Message-Id.");
+            var claim = await services.Store.ClaimSendAsync(referral.Id, messageId, services.Time.GetUtcNow(), SendLease, cancellationToken);
+            if (claim != SendClaim.Won)
+            {
+                elsewhere += claim == SendClaim.Sending ? 1 : 0;
+                continue;
+            }
+
+            try
+            {
+                await services.Sender.SendAsync(mail, cancellationToken);
+            }
+            catch
+            {
+                await services.Store.ReleaseSendAsync(referral.Id, messageId, CancellationToken.None);
+                throw;
+            }
+
+            await services.Store.MarkSentAsync(referral.Id, messageId, services.Time.GetUtcNow(), cancellationToken);
+            sentHere++;
+        }
+
+        if (elsewhere > 0)
+        {
+            // Another delivery of this event is sending now: it marks the event done; should it die, its own
+            // redelivery finds the claim older than the lease and sends.
+            return InvocationResponse.Ok($"Sent {sentHere} message(s); {elsewhere} being sent by another delivery.");
         }
 
         await services.Store.MarkWorkAsync(referral.Id, sent, services.Time.GetUtcNow(), cancellationToken);
-        LogSent(services.Logger, message.Kind, referral.Id, messages.Count);
-        return InvocationResponse.Ok($"Sent {messages.Count} message(s).");
+        LogSent(services.Logger, message.Kind, referral.Id, sentHere);
+        return InvocationResponse.Ok($"Sent {sentHere} message(s).");
     }
 
     /// <summary>Whether the stored Task holds the change the event tells of (events of no change always hold).</summary>
@@ -135,80 +171,72 @@ public static partial class NotificationFunction
         _ => true,
     };
 
+    /// <summary>
+    /// The messages of one event. Each says only that something happened (its kind, the referral's id, the day) and
+    /// links to where it is shown behind sign-in: the therapist's inbox page of the referral, or for the physician the
+    /// app's launch from their EHR (the status page lives in a launch). No free text of the therapist's (discharge
+    /// outcome, reasons), no patient, no diagnosis, no body site, no therapist name: email is not a place for them.
+    /// </summary>
     private static IEnumerable<MimeMessage> Compose(ReferralEvent message, StoredReferral referral, PractitionerRole? therapist, Services services)
     {
         var kind = message.Kind;
-        var link = $"{services.SmartApp.Value.BaseUrl.TrimEnd('/')}/inbox/referrals/{Uri.EscapeDataString(referral.Id)}";
+        var baseUrl = services.SmartApp.Value.BaseUrl.TrimEnd('/');
+        var inbox = $"{baseUrl}/inbox/referrals/{Uri.EscapeDataString(referral.Id)}";
+        var launch = $"{baseUrl}/launch?iss={Uri.EscapeDataString(referral.Ehr)}";
         var therapistEmail = therapist?.Telecom.FirstOrDefault(t => t.System == ContactPoint.ContactPointSystem.Email)?.Value;
-        var therapistName = therapist?.Practitioner?.Display ?? referral.Task.Owner?.Display ?? "the therapist";
         var physicianEmail = PhysicianEmail(referral, services.Options.Value);
-        // Dates as the practice counts them: in the time zone the referral's validity is in.
+        // Days as the practice counts them: in the time zone the referral's validity is in.
         var validity = (referral.Request.Occurrence as Timing)?.Repeat?.Bounds as Period;
         var zone = PracticeTime.ZoneOf(validity);
+        var today = $"{FhirTime.Date(PracticeTime.DateIn(services.Time.GetUtcNow(), zone))} ({zone.Id} time)";
         var written = FhirTime.TryDateTime(referral.Request.AuthoredOn, out var authored) ? FhirTime.Date(PracticeTime.DateIn(authored, zone)) : "recently";
         var validUntil = FhirTime.TryDate(validity?.End, out var end) ? $"{FhirTime.Date(end)} ({zone.Id} time)" : "soon";
-        var prescribed = (referral.Request.Occurrence as Timing)?.Repeat?.Count ?? 0;
-        var recorded = ReferralTasks.SessionsRecorded(referral.Task);
+        var referralLine = $"Referral: {referral.Id} (written {written})";
+        var forTherapist = $"Sign in to see it:\n{inbox}\n";
+        var forPhysician = $"Sign in to see it: open the patient's chart in your EHR and launch the referral app (Referrals and progress), or start it here:\n{launch}\n";
 
         switch (kind)
         {
             case ReferralEvent.Submitted when therapistEmail is not null:
                 yield return Message(services, kind, referral, therapistEmail, "New medical-massage referral",
-                    $"A physician has sent you a medical-massage referral ({prescribed} sessions).\n\nOpen it to accept or decline:\n{link}\n");
+                    $"You have a new medical-massage referral, sent on {today}.\n{referralLine}\n\n{forTherapist}");
                 break;
             case TherapistReminder when therapistEmail is not null:
                 yield return Message(services, kind, referral, therapistEmail, "Reminder: a referral is waiting for your answer",
-                    $"A medical-massage referral sent to you on {written} has not been accepted or declined yet.\n\nOpen it:\n{link}\n");
+                    $"A medical-massage referral has not been accepted or declined yet ({today}).\n{referralLine}\n\n{forTherapist}");
                 break;
             case PhysicianUnanswered when physicianEmail is not null:
                 yield return Message(services, kind, referral, physicianEmail, "Your medical-massage referral has not been answered",
-                    $"Your medical-massage referral {referral.Id} of {written} to {therapistName} has not been accepted or declined yet, " +
-                    "and the therapist has been reminded. You may wish to choose another therapist: open the patient's chart and launch the referral app.\n");
+                    $"Your medical-massage referral has not been accepted or declined yet, and the therapist has been reminded ({today}).\n{referralLine}\n\n{forPhysician}");
                 break;
             case PrescriptionExpiring:
-                var text = $"The medical-massage prescription {referral.Id} is valid until {validUntil}; {recorded} of {prescribed} sessions are recorded.\n";
+                var text = $"A medical-massage prescription expires on {validUntil}.\n{referralLine}\n\n";
                 if (therapistEmail is not null)
                 {
-                    yield return Message(services, kind, referral, therapistEmail, "A medical-massage prescription expires soon",
-                        $"{text}\nSessions after that day cannot be recorded against it. Open the referral:\n{link}\n");
+                    yield return Message(services, kind, referral, therapistEmail, "A medical-massage prescription expires soon", text + forTherapist);
                 }
 
                 if (physicianEmail is not null)
                 {
-                    yield return Message(services, kind + "-physician", referral, physicianEmail, "A medical-massage prescription expires soon",
-                        $"{text}\nIf treatment should go on, a renewed prescription is needed.\n");
+                    yield return Message(services, kind + "-physician", referral, physicianEmail, "A medical-massage prescription expires soon", text + forPhysician);
                 }
 
                 break;
             case ReferralEvent.Declined when physicianEmail is not null:
                 yield return Message(services, kind, referral, physicianEmail, "Your medical-massage referral was declined",
-                    $"Your medical-massage referral {referral.Id} of {written} was declined by {therapistName}.\n\n" +
-                    $"Reason given: {referral.Task.StatusReason?.Text ?? "none"}\n\n" +
-                    $"You may wish to choose another therapist: {OpenTheApp}\n");
+                    $"The therapist declined your medical-massage referral on {today}.\n{referralLine}\n\n{forPhysician}");
                 break;
             case ReferralEvent.Completed when physicianEmail is not null:
-                var summary = ReferralTasks.DischargeSummaryOf(referral.Task);
-                var closing = summary is null
-                    ? $"The course was closed without a discharge summary. Reason given: {referral.Task.StatusReason?.Text ?? "none"}\n"
-                    : $"Outcome:\n{summary.Outcome}\n\nRecommendations:\n{summary.Recommendations ?? "none given"}\n";
                 yield return Message(services, kind, referral, physicianEmail, "Medical-massage course completed",
-                    $"{therapistName} has completed the medical-massage course of your referral {referral.Id} of {written}: " +
-                    $"{recorded} of {prescribed} sessions recorded.\n\n{closing}\nThe progress chart and the session results: {OpenTheApp}\n");
+                    $"The therapist completed the medical-massage course of your referral on {today}.\n{referralLine}\n\n{forPhysician}");
                 break;
             case ReferralEvent.RenewalRequested when physicianEmail is not null:
-                var renewal = ReferralTasks.RenewalRequestsOf(referral.Task)[message.Ordinal!.Value - 1];
-                var asked = renewal.AdditionalSessions is { } more ? string.Create(CultureInfo.InvariantCulture, $"{more} more sessions") : "no number of sessions given";
-                yield return Message(services, kind, referral, physicianEmail,
-                    "A therapist asks you to renew a medical-massage prescription",
-                    $"{therapistName} asks you to renew the medical-massage prescription {referral.Id} of {written} " +
-                    $"({recorded} of {prescribed} sessions recorded; valid until {validUntil}).\n\n" +
-                    $"Reason given: {renewal.Reason}\nAsked for: {asked}\n\n" +
-                    $"A renewal is a new referral: {OpenTheApp}\n", occurrence: message.Ordinal);
+                yield return Message(services, kind, referral, physicianEmail, "A therapist asks you to renew a medical-massage prescription",
+                    $"The therapist asked on {today} for the medical-massage prescription to be renewed.\n{referralLine}\n\n{forPhysician}",
+                    occurrence: message.Ordinal);
                 break;
         }
     }
-
-    private const string OpenTheApp = "open the patient's chart and launch the referral app.";
 
     private static string? PhysicianEmail(StoredReferral referral, NotificationOptions options)
     {

@@ -13,7 +13,9 @@ public interface INotificationSender
 
 /// <summary>
 /// Writes each message as an .eml file named after its Message-Id, so a message sent twice (a redelivered queue
-/// message) is one file, and a developer can open what a therapist would have received.
+/// message) is one file, and a developer can open what a therapist would have received. Each attempt writes its own
+/// temporary file, then moves it into place (atomic on one volume), so attempts at once never share a file and a
+/// reader never sees half a message.
 /// </summary>
 public sealed class PickupFolderSender(IOptions<NotificationOptions> options, IHostEnvironment environment) : INotificationSender
 {
@@ -25,9 +27,16 @@ public sealed class PickupFolderSender(IOptions<NotificationOptions> options, IH
         Directory.CreateDirectory(Folder);
         var name = string.Concat((message.MessageId ?? Guid.NewGuid().ToString("N")).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '_'));
         var file = Path.Combine(Folder, name + ".eml");
-        var temporary = file + ".tmp";
-        await message.WriteToAsync(temporary, cancellationToken);
-        File.Move(temporary, file, overwrite: true);
+        var temporary = Path.Combine(Folder, $"{name}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            await message.WriteToAsync(temporary, cancellationToken);
+            File.Move(temporary, file, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
     }
 }
 

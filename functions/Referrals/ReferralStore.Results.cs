@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using Azure;
 using Azure.Data.Tables;
 using Hl7.Fhir.Serialization;
@@ -8,6 +10,12 @@ using FhirTask = Hl7.Fhir.Model.Task;
 
 namespace Referral.Functions.Referrals;
 
+/// <summary>
+/// The request that recorded a session, found by its idempotency key: the session it made, the hash of its canonical
+/// body, and the Task version (as an ETag) it was applied to.
+/// </summary>
+public sealed record SessionRequest(int Session, string BodyHash, string BaseETag);
+
 /// <summary>A session result as stored: the resource, the session it belongs to, and where the EHR keeps its copy.</summary>
 public sealed record StoredResult<T>(T Resource, string RowKey, int Session, DateTimeOffset Date, ETag ETag, string? EhrId)
     where T : Resource;
@@ -16,6 +24,10 @@ public sealed record StoredResult<T>(T Resource, string RowKey, int Session, Dat
 /// Session results and background-work state, in the referral's own partition beside its ServiceRequest and Task:
 /// <list type="bullet">
 /// <item><c>proc|{key}|{session}</c>: a session's Procedure; <c>obs|{key}|{session}|{n}</c>: its Observations;</item>
+/// <item><c>req|{key}|{hash of the idempotency key}</c>: the request that recorded a session, so the same request sent
+/// again is recognised (and a key reused for other content is not mistaken for it);</item>
+/// <item><c>mail|{key}|{hash of the Message-Id}</c>: one notification message claimed, then sent, so two deliveries
+/// of one event at once send it once;</item>
 /// <item><c>work|{key}</c>: what the queue and timer functions have done for the referral (who was told, what the EHR
 /// holds), so a redelivered message or the next timer run does not do it twice.</item>
 /// </list>
@@ -26,15 +38,22 @@ public sealed partial class ReferralStore
     private const string ProcedurePrefix = "proc|";
     private const string ObservationPrefix = "obs|";
     private const string WorkPrefix = "work|";
+    private const string RequestKeyPrefix = "req|";
+    private const string MailPrefix = "mail|";
 
     /// <summary>
     /// Stores a recorded session (its Procedure and Observations) and the Task it changed in one transaction, only if
     /// nobody changed the Task since <paramref name="current"/> was read; null when someone did.
     /// </summary>
+    /// <remarks>
+    /// The request's idempotency key is stored in the same transaction (a <c>req|</c> row, added: a second request
+    /// with the same key fails the whole transaction), with <paramref name="request"/>'s body hash and base ETag.
+    /// </remarks>
     public async Task<StoredReferral?> RecordSessionAsync(
         StoredReferral current, FhirTask task, int session, Procedure procedure, IReadOnlyList<Observation> observations,
-        DateTimeOffset now, CancellationToken cancellationToken)
+        string idempotencyKey, SessionRequest request, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(current);
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(procedure);
@@ -51,6 +70,13 @@ public sealed partial class ReferralStore
             new(TableTransactionActionType.UpsertReplace, TaskEntity(current.Owner, current.InboxRow, task, version, current.InboxRow)),
             new(TableTransactionActionType.Add, ResultEntity(current.Owner, $"{ProcedurePrefix}{key}|{sessionKey}", procedure, session, StartOf(procedure), now)),
         };
+        actions.Add(new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(current.Owner, RequestRowKey(key, idempotencyKey))
+        {
+            ["Session"] = session,
+            ["BodyHash"] = request.BodyHash,
+            ["BaseETag"] = request.BaseETag,
+            ["Date"] = now,
+        }));
         for (var i = 0; i < observations.Count; i++)
         {
             actions.Add(new TableTransactionAction(TableTransactionActionType.Add, ResultEntity(
@@ -70,6 +96,25 @@ public sealed partial class ReferralStore
         return await GetAsync(current.Id, cancellationToken)
             ?? throw new InvalidOperationException("A referral disappeared right after a session was recorded.");
     }
+
+    /// <summary>The request stored under an idempotency key for a referral's sessions, or null: one point read.</summary>
+    public async Task<SessionRequest?> SessionRequestAsync(string id, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        if (Parse(id) is not var (owner, key))
+        {
+            return null;
+        }
+
+        var table = await storage.TableAsync(TableName);
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(owner, RequestRowKey(key, idempotencyKey), cancellationToken: cancellationToken);
+        return row.HasValue
+            ? new SessionRequest(row.Value!.GetInt32("Session") ?? 0, row.Value.GetString("BodyHash") ?? "", row.Value.GetString("BaseETag") ?? "")
+            : null;
+    }
+
+    /// <summary>The key is the client's (any text) or a hash: hashed again, it is always a valid, fixed-length row key.</summary>
+    private static string RequestRowKey(string key, string idempotencyKey) =>
+        $"{RequestKeyPrefix}{key}|{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(idempotencyKey)))}";
 
     /// <summary>A referral's session Procedures, first session first: one partition range query.</summary>
     public Task<IReadOnlyList<StoredResult<Procedure>>> ProceduresAsync(string id, CancellationToken cancellationToken) =>
@@ -97,6 +142,72 @@ public sealed partial class ReferralStore
             return false;
         }
     }
+
+    /// <summary>
+    /// Claims the sending of one notification message (by its Message-Id) before it is sent: an insert, so of two
+    /// deliveries of one event at once only one wins. A claim never marked sent (its sender died) may be taken over
+    /// once it is older than <paramref name="lease"/>, guarded by its ETag so only one taker wins that too.
+    /// </summary>
+    public async Task<SendClaim> ClaimSendAsync(string id, string messageId, DateTimeOffset now, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        var (owner, key) = Parse(id) ?? throw new ArgumentException("Not a referral id.", nameof(id));
+        var table = await storage.TableAsync(TableName);
+        var rowKey = MailRowKey(key, messageId);
+        try
+        {
+            await table.AddEntityAsync(new TableEntity(owner, rowKey) { ["State"] = "claimed", ["Claimed"] = now }, cancellationToken);
+            return SendClaim.Won;
+        }
+        catch (RequestFailedException e) when (e.Status == StatusCodes.Status409Conflict)
+        {
+        }
+
+        var existing = await table.GetEntityIfExistsAsync<TableEntity>(owner, rowKey, cancellationToken: cancellationToken);
+        if (!existing.HasValue)
+        {
+            return SendClaim.Sending;
+        }
+
+        var row = existing.Value!;
+        if (row.GetString("State") == "sent")
+        {
+            return SendClaim.AlreadySent;
+        }
+
+        if (now - (row.GetDateTimeOffset("Claimed") ?? DateTimeOffset.MinValue) < lease)
+        {
+            return SendClaim.Sending;
+        }
+
+        try
+        {
+            await table.UpdateEntityAsync(new TableEntity(owner, rowKey) { ["State"] = "claimed", ["Claimed"] = now }, row.ETag, TableUpdateMode.Replace, cancellationToken);
+            return SendClaim.Won;
+        }
+        catch (RequestFailedException e) when (e.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status404NotFound)
+        {
+            return SendClaim.Sending;
+        }
+    }
+
+    /// <summary>Marks a claimed message as sent: no later delivery sends it again.</summary>
+    public async Task MarkSentAsync(string id, string messageId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var (owner, key) = Parse(id) ?? throw new ArgumentException("Not a referral id.", nameof(id));
+        var table = await storage.TableAsync(TableName);
+        await table.UpsertEntityAsync(new TableEntity(owner, MailRowKey(key, messageId)) { ["State"] = "sent", ["Sent"] = now }, TableUpdateMode.Merge, cancellationToken);
+    }
+
+    /// <summary>Gives up a claim whose send failed, so the retry of the delivery sends it.</summary>
+    public async Task ReleaseSendAsync(string id, string messageId, CancellationToken cancellationToken)
+    {
+        var (owner, key) = Parse(id) ?? throw new ArgumentException("Not a referral id.", nameof(id));
+        var table = await storage.TableAsync(TableName);
+        await table.DeleteEntityAsync(owner, MailRowKey(key, messageId), ETag.All, cancellationToken);
+    }
+
+    private static string MailRowKey(string key, string messageId) =>
+        $"{MailPrefix}{key}|{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(messageId)))}";
 
     /// <summary>What the background functions have done for a referral; empty when nothing yet.</summary>
     public async Task<ReferralWork> WorkAsync(string id, CancellationToken cancellationToken)
@@ -185,6 +296,14 @@ public sealed partial class ReferralStore
 
     private static DateTimeOffset EffectiveOf(Observation observation) =>
         FhirTime.TryDateTime((observation.Effective as FhirDateTime)?.Value, out var effective) ? effective : DateTimeOffset.MinValue;
+}
+
+/// <summary>Who sends a notification message: this delivery, nobody (it was sent), or another delivery sending it now.</summary>
+public enum SendClaim
+{
+    Won,
+    AlreadySent,
+    Sending,
 }
 
 /// <summary>The facts the background functions recorded for one referral (the <c>work|</c> row).</summary>

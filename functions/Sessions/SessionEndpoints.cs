@@ -45,8 +45,10 @@ public static class SessionEndpoints
         IOptions<AuthOptions> Auth);
 
     /// <summary>
-    /// Records one session. The same session sent again (same start) is a retry: it answers 200 with what was stored
-    /// the first time and queues the write-back again, so a lost answer never records a session twice.
+    /// Records one session. In this order: the body is read and its content checked against the referral (400/422),
+    /// then <c>If-Match</c> (412), then the request's idempotency key (<see cref="SessionReplay"/>): the same request
+    /// sent again answers 200 with what was stored the first time, stores and queues nothing; another request for a
+    /// session already recorded at the same start is a 409 naming that session; then the Task's state and the count.
     /// </summary>
     private static async Task<FhirResult> RecordAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
@@ -72,6 +74,11 @@ public static class SessionEndpoints
             return readError;
         }
 
+        if (SessionReplay.Read(http.Request, parameters!, out var replayError) is not { } request)
+        {
+            return replayError!;
+        }
+
         var caller = Caller.From(http.User, services.Auth.Value);
         var referral = await services.Store.GetAsync(id, cancellationToken);
         if (referral is null || !ReferralAccess.CanSee(caller, referral))
@@ -80,21 +87,39 @@ public static class SessionEndpoints
             return Outcome.NotFound("Task", id);
         }
 
+        // The content, whatever the Task's state: a replay with values no session may have is refused like a first try.
+        var content = services.Recorder.Check(referral.Request, session!);
+        if (!content.IsValid())
+        {
+            return Outcome.Of(SessionParameters.InTermsOfParameters(content), StatusCodes.Status422UnprocessableEntity);
+        }
+
+        var current = ReferralEndpoints.ETagOf(referral);
+        var earlier = await services.Store.SessionRequestAsync(id, request.Key, cancellationToken);
+        var same = earlier is not null && earlier.BodyHash == request.BodyHash;
+        if (http.Request.Headers.IfMatch.Count > 0 && http.Request.Headers.IfMatch.ToString() is var ifMatch
+            && ifMatch != current && !(same && ifMatch == earlier!.BaseETag))
+        {
+            // The same request sent again may carry the version it was applied to; anything else must be the current one.
+            return Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
+                $"The Task has changed since you read it (it is now {current}): read it again and retry.");
+        }
+
+        if (earlier is not null)
+        {
+            return same
+                ? await ReplayAsync(http, services, caller, referral, earlier.Session, cancellationToken)
+                : Outcome.Error(StatusCodes.Status422UnprocessableEntity, OperationOutcome.IssueType.BusinessRule,
+                    $"The {SessionReplay.Header} '{request.ClientKey}' was used for session {earlier.Session} of this referral with other content: " +
+                    "a key names one request; send a new key for a new session.");
+        }
+
         var recorded = await services.Store.ProceduresAsync(id, cancellationToken);
         // Stored at second precision (FHIR dateTime as the model writes it), so compared at that precision.
         var start = session!.Start.AddTicks(-(session.Start.Ticks % TimeSpan.TicksPerSecond));
-        if (recorded.FirstOrDefault(p => p.Date == start) is { } earlier)
+        if (recorded.FirstOrDefault(p => p.Date == start) is { } atStart)
         {
-            var observations = await services.Store.ObservationsAsync(id, earlier.Session, cancellationToken);
-            await QueueWriteBackAsync(services, referral, earlier.Session, cancellationToken);
-            await services.Audit.RecordAsync(ReferralEndpoints.Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, referral, success: true, entity: $"Task/{id}"), cancellationToken);
-            return Answer(referral, earlier.Session, earlier.Resource, [.. observations.Select(o => o.Resource)], StatusCodes.Status200OK);
-        }
-
-        if (http.Request.Headers.IfMatch.Count > 0 && http.Request.Headers.IfMatch.ToString() != ReferralEndpoints.ETagOf(referral))
-        {
-            return Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
-                $"The Task has changed since you read it (it is now {ReferralEndpoints.ETagOf(referral)}): read it again and retry.");
+            return SessionReplay.Conflict(atStart.Resource, atStart.Session);
         }
 
         var result = services.Recorder.Record(referral.Request, referral.Task, session!);
@@ -104,9 +129,18 @@ public static class SessionEndpoints
         }
 
         var now = services.Time.GetUtcNow();
-        var updated = await services.Store.RecordSessionAsync(referral, result.Task!, result.SessionNumber, result.Procedure!, result.Observations, now, cancellationToken);
+        var updated = await services.Store.RecordSessionAsync(
+            referral, result.Task!, result.SessionNumber, result.Procedure!, result.Observations,
+            request.Key, new SessionRequest(result.SessionNumber, request.BodyHash, current), now, cancellationToken);
         if (updated is null)
         {
+            // Lost a race: to the same request sent twice at once (answer as a replay), or to another change.
+            if (await services.Store.SessionRequestAsync(id, request.Key, cancellationToken) is { } winner && winner.BodyHash == request.BodyHash
+                && await services.Store.GetAsync(id, cancellationToken) is { } stored)
+            {
+                return await ReplayAsync(http, services, caller, stored, winner.Session, cancellationToken);
+            }
+
             return Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
                 "The Task changed while the session was being recorded: read it again and retry.");
         }
@@ -114,6 +148,17 @@ public static class SessionEndpoints
         await QueueWriteBackAsync(services, updated, result.SessionNumber, cancellationToken);
         await services.Audit.RecordAsync(ReferralEndpoints.Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);
         return Answer(updated, result.SessionNumber, result.Procedure!, result.Observations, StatusCodes.Status201Created);
+    }
+
+    /// <summary>The same request again: what was stored, read back; nothing stored, nothing queued. The read is audited.</summary>
+    private static async Task<FhirResult> ReplayAsync(
+        HttpContext http, Services services, Caller caller, StoredReferral referral, int session, CancellationToken cancellationToken)
+    {
+        var procedures = await services.Store.ProceduresAsync(referral.Id, cancellationToken);
+        var procedure = procedures.First(p => p.Session == session);
+        var observations = await services.Store.ObservationsAsync(referral.Id, session, cancellationToken);
+        await services.Audit.RecordAsync(ReferralEndpoints.Entry(http, caller, "operation", AuditEvent.AuditEventAction.R, referral, success: true, entity: $"Task/{referral.Id}"), cancellationToken);
+        return Answer(referral, session, procedure.Resource, [.. observations.Select(o => o.Resource)], StatusCodes.Status200OK);
     }
 
     private static async Task QueueWriteBackAsync(Services services, StoredReferral referral, int session, CancellationToken cancellationToken)

@@ -54,14 +54,8 @@ public sealed class SessionRecorder(TimeProvider time, ReferralTimeRules? rules 
         var now = time.GetUtcNow();
         var issues = new List<OperationOutcome.IssueComponent>();
         CheckTask(request, task, issues);
-        var prescription = ReadPrescription(request, issues);
         var recorded = ReferralTasks.SessionsRecorded(task);
-        if (prescription is not null)
-        {
-            CheckAgainstPrescription(prescription, recorded, session, issues);
-        }
-
-        CheckSession(session, now, rules.ClockSkew, issues);
+        var prescription = CheckContent(request, session, recorded, now, issues);
         if (issues.Count > 0)
         {
             return new SessionResult { Outcome = Outcomes.From(issues) };
@@ -93,6 +87,32 @@ public sealed class SessionRecorder(TimeProvider time, ReferralTimeRules? rules 
             SessionNumber = recorded + 1,
             RemainingSessions = prescription.Sessions - recorded - 1,
         };
+    }
+
+    /// <summary>
+    /// The checks of the session itself against the referral, whatever state its Task is in now: the values' ranges,
+    /// the prescribed body sites, the validity period. A session sent again is checked by these before it is
+    /// recognised as a replay, so a replay with content no session may have is refused like any other.
+    /// </summary>
+    public OperationOutcome Check(ServiceRequest request, SessionRecord session)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(session);
+        var issues = new List<OperationOutcome.IssueComponent>();
+        CheckContent(request, session, recorded: null, time.GetUtcNow(), issues);
+        return Outcomes.From(issues);
+    }
+
+    private Prescription? CheckContent(ServiceRequest request, SessionRecord session, int? recorded, DateTimeOffset now, List<OperationOutcome.IssueComponent> issues)
+    {
+        var prescription = ReadPrescription(request, issues);
+        if (prescription is not null)
+        {
+            CheckAgainstPrescription(prescription, recorded, session, issues);
+        }
+
+        CheckSession(session, now, rules.ClockSkew, issues);
+        return prescription;
     }
 
     /// <summary>What a session is checked against; the validity's dates are days in <see cref="Zone"/>, the practice's.</summary>
@@ -147,7 +167,8 @@ public sealed class SessionRecorder(TimeProvider time, ReferralTimeRules? rules 
         return new Prescription(patient, count, from, until, PracticeTime.ZoneOf(bounds), written, sites);
     }
 
-    private static void CheckAgainstPrescription(Prescription prescription, int recorded, SessionRecord session, List<OperationOutcome.IssueComponent> issues)
+    /// <summary>With <paramref name="recorded"/> null (a check of the content alone), the count is not checked.</summary>
+    private static void CheckAgainstPrescription(Prescription prescription, int? recorded, SessionRecord session, List<OperationOutcome.IssueComponent> issues)
     {
         if (recorded >= prescription.Sessions)
         {

@@ -73,6 +73,9 @@ public sealed class NotificationAndReminderTests(Infrastructure.BackgroundWork.O
         bool Is(string mail, string kind, string id) => mail.Contains($"X-Referral-Event: {kind}", StringComparison.Ordinal) && mail.Contains(id, StringComparison.Ordinal);
         var reminder = Assert.Single(scenario.App.Mail(), m => Is(m, "therapist-reminder", request!.Id!));
         Assert.Contains($"To: {scenario.Therapist}@therapists.test", reminder, StringComparison.Ordinal);
+        Assert.Contains($"/inbox/referrals/{request!.Id}", reminder, StringComparison.Ordinal);
+        Assert.DoesNotContain("Alex Doe", reminder, StringComparison.Ordinal);
+        Assert.DoesNotContain("Night-time numbness", reminder, StringComparison.Ordinal);
         Assert.DoesNotContain(scenario.App.Mail(), m => m.Contains(answered.Id!, StringComparison.Ordinal) && m.Contains("therapist-reminder", StringComparison.Ordinal));
 
         // Fifteen minutes on: the timer runs again and queues nothing new.
@@ -87,6 +90,9 @@ public sealed class NotificationAndReminderTests(Infrastructure.BackgroundWork.O
         await scenario.App.Triggers.DrainAsync(Deadline, Ct);
         var physician = Assert.Single(scenario.App.Mail(), m => Is(m, "physician-unanswered", request!.Id!));
         Assert.Contains("To: desk@clinic.test", physician, StringComparison.Ordinal);
+        Assert.Contains($"/launch?iss={Uri.EscapeDataString(scenario.Ehr)}", physician, StringComparison.Ordinal);
+        Assert.DoesNotContain("Alex Doe", physician, StringComparison.Ordinal);
+        Assert.DoesNotContain("Sam Lee", physician, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -105,6 +111,9 @@ public sealed class NotificationAndReminderTests(Infrastructure.BackgroundWork.O
         var warnings = scenario.App.Mail().Where(m => m.Contains("X-Referral-Event: prescription-expiring", StringComparison.Ordinal) && m.Contains(id, StringComparison.Ordinal)).ToList();
         Assert.Equal(2, warnings.Count);
         Assert.Contains(warnings, m => m.Contains($"To: {scenario.Therapist}@therapists.test", StringComparison.Ordinal));
-        Assert.Contains(warnings, m => m.Contains("To: desk@clinic.test", StringComparison.Ordinal));
+        Assert.Contains(warnings, m => m.Contains("To: desk@clinic.test", StringComparison.Ordinal) && m.Contains("/launch?iss=", StringComparison.Ordinal));
+        Assert.Contains(warnings, m => m.Contains($"/inbox/referrals/{id}", StringComparison.Ordinal));
+        Assert.All(warnings, m => Assert.DoesNotContain("Alex Doe", m, StringComparison.Ordinal));
+        Assert.All(warnings, m => Assert.DoesNotContain("Night-time numbness", m, StringComparison.Ordinal));
     }
 }

@@ -12,7 +12,8 @@ namespace Referral.Tests.BackgroundWork;
 
 /// <summary>
 /// The physician told, through the notification queue, when the therapist declines, completes the course or asks for
-/// a renewal: each once, to the physician's own address, with the therapist's words.
+/// a renewal: each once, to the physician's own address, saying only that it happened (the referral's id, the day)
+/// and linking to the app behind sign-in; the therapist's words stay there, out of email.
 /// </summary>
 [Collection(nameof(Infrastructure.BackgroundWork))]
 public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurite own, TestIdentity identity) : IClassFixture<TestIdentity>
@@ -22,7 +23,7 @@ public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurit
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
     [Fact]
-    public async Task Completing_the_course_tells_the_physician_its_outcome_and_recommendations_once()
+    public async Task Completing_the_course_tells_the_physician_once_that_it_happened_with_a_link_and_without_the_outcome()
     {
         await using var scenario = Scenario(out var physicianEmail);
         await scenario.SeedTherapistsAsync();
@@ -36,15 +37,15 @@ public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurit
 
         var mail = Assert.Single(Mails(scenario, "completed"));
         Assert.Equal(physicianEmail, mail.To.Mailboxes.Single().Address);
-        Assert.Contains("Pain 6 to 2; grip strength back.", mail.TextBody, StringComparison.Ordinal);
-        Assert.Contains("Nerve glides daily; review in 3 months.", mail.TextBody, StringComparison.Ordinal);
-        Assert.Contains("1 of 6 sessions", mail.TextBody, StringComparison.Ordinal);
-        Assert.DoesNotContain(scenario.Patient, mail.TextBody, StringComparison.Ordinal);
-        Assert.DoesNotContain("Alex Doe", mail.TextBody, StringComparison.Ordinal);
+        Assert.Contains(id, mail.TextBody, StringComparison.Ordinal);
+        Assert.Contains(LaunchLink(scenario), mail.TextBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("Pain 6 to 2", mail.TextBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("Nerve glides", mail.TextBody, StringComparison.Ordinal);
+        AssertNoPatientData(scenario, mail);
     }
 
     [Fact]
-    public async Task Declining_tells_the_physician_the_reason()
+    public async Task Declining_tells_the_physician_that_it_happened_with_a_link_and_without_the_reason()
     {
         await using var scenario = Scenario(out var physicianEmail);
         await scenario.SeedTherapistsAsync();
@@ -57,12 +58,14 @@ public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurit
 
         var mail = Assert.Single(Mails(scenario, "declined"));
         Assert.Equal(physicianEmail, mail.To.Mailboxes.Single().Address);
-        Assert.Contains("No openings until March.", mail.TextBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("No openings", mail.TextBody, StringComparison.Ordinal);
         Assert.Contains(request.Id!, mail.TextBody, StringComparison.Ordinal);
+        Assert.Contains(LaunchLink(scenario), mail.TextBody, StringComparison.Ordinal);
+        AssertNoPatientData(scenario, mail);
     }
 
     [Fact]
-    public async Task Each_renewal_request_tells_the_physician_once_with_its_reason_and_the_sessions_asked()
+    public async Task Each_renewal_request_tells_the_physician_once_without_its_reason()
     {
         await using var scenario = Scenario(out var physicianEmail);
         await scenario.SeedTherapistsAsync();
@@ -78,10 +81,69 @@ public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurit
         var mails = Mails(scenario, "renewal-requested").OrderBy(m => m.Date).ToList();
         Assert.Equal(2, mails.Count);
         Assert.All(mails, m => Assert.Equal(physicianEmail, m.To.Mailboxes.Single().Address));
-        Assert.Contains("Grip still weak.", mails[0].TextBody, StringComparison.Ordinal);
-        Assert.Contains("4 more sessions", mails[0].TextBody, StringComparison.Ordinal);
-        Assert.Contains("Night pain is back.", mails[1].TextBody, StringComparison.Ordinal);
-        Assert.Contains("no number of sessions given", mails[1].TextBody, StringComparison.Ordinal);
+        Assert.All(mails, m => Assert.Contains(id, m.TextBody, StringComparison.Ordinal));
+        Assert.All(mails, m => Assert.Contains(LaunchLink(scenario), m.TextBody, StringComparison.Ordinal));
+        Assert.All(mails, m => Assert.DoesNotContain("Grip still weak", m.TextBody, StringComparison.Ordinal));
+        Assert.All(mails, m => Assert.DoesNotContain("Night pain", m.TextBody, StringComparison.Ordinal));
+        Assert.All(mails, m => AssertNoPatientData(scenario, m));
+    }
+
+    [Fact]
+    public async Task The_therapists_free_text_through_decline_renewal_and_complete_is_in_no_message()
+    {
+        const string Marker = "ZQX-7731-free-text";
+        await using var scenario = Scenario(out _);
+        await scenario.SeedTherapistsAsync();
+        using var therapist = scenario.AsTherapist();
+        var (_, declinedRequest) = await scenario.SubmitAsync(scenario.Draft());
+        (await PostAsync(therapist, declinedRequest!.Id!, "decline", ReferralScenario.Reason($"Declined: {Marker}"))).EnsureSuccessStatusCode();
+        var id = await TreatedOnceAsync(scenario);
+        (await PostAsync(therapist, id, "request-renewal", Renewal($"Renewal: {Marker}", 3))).EnsureSuccessStatusCode();
+        (await PostAsync(therapist, id, "complete", Discharge($"Outcome: {Marker}", $"Recommendations: {Marker}"))).EnsureSuccessStatusCode();
+
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        var files = Directory.EnumerateFiles(scenario.App.MailFolder, "*.eml").ToList();
+        var kinds = Mails(scenario).Select(m => m.Headers["X-Referral-Event"]).ToList();
+        Assert.Contains("declined", kinds);
+        Assert.Contains("renewal-requested", kinds);
+        Assert.Contains("completed", kinds);
+        Assert.All(files, f => Assert.DoesNotContain(Marker, File.ReadAllText(f), StringComparison.Ordinal));
+        Assert.All(Mails(scenario), m => AssertNoPatientData(scenario, m));
+    }
+
+    [Fact]
+    public async Task Two_deliveries_of_one_event_at_once_send_one_message_and_neither_fails()
+    {
+        await using var scenario = Scenario(out _);
+        await scenario.SeedTherapistsAsync();
+        var (_, request) = await scenario.SubmitAsync(scenario.Draft());
+        var body = JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["Data"] = new Dictionary<string, object> { ["message"] = JsonSerializer.Serialize(new ReferralEvent(ReferralEvent.Submitted, request!.Id!)) },
+            ["Metadata"] = new Dictionary<string, object>
+            {
+                ["DequeueCount"] = 1,
+                ["Id"] = Guid.NewGuid().ToString(),
+                ["InsertionTime"] = scenario.Time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            },
+        });
+        using var host = scenario.App.CreateClient();
+
+        // The same queue message handed to the function four times at once, as the host may after a lost lease.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        {
+            using var content = new StringContent(body, Encoding.UTF8, "application/json");
+            using var response = await host.PostAsync(ReferralScenario.Url("/referral-notify"), content, Ct);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync(Ct));
+        }));
+        // And the queued original, delivered after.
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        Assert.All(answers, a => Assert.True(a.StatusCode == HttpStatusCode.OK, $"{a.StatusCode}: {a.Item2}"));
+        var mail = Assert.Single(Mails(scenario, ReferralEvent.Submitted));
+        Assert.Contains($"{scenario.Therapist}@therapists.test", mail.To.Mailboxes.Single().Address, StringComparison.Ordinal);
+        Assert.Single(Directory.EnumerateFiles(scenario.App.MailFolder));
     }
 
     [Fact]
@@ -122,10 +184,23 @@ public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurit
         await scenario.App.Triggers.DrainAsync(Deadline, Ct);
     }
 
-    private static List<MimeMessage> Mails(ReferralScenario scenario, string kind) =>
+    private static List<MimeMessage> Mails(ReferralScenario scenario, string? kind = null) =>
     [
         .. scenario.App.Mail()
             .Select(text => MimeMessage.Load(new MemoryStream(Encoding.UTF8.GetBytes(text))))
-            .Where(m => m.Headers["X-Referral-Event"] == kind),
+            .Where(m => kind is null || m.Headers["X-Referral-Event"] == kind),
     ];
+
+    /// <summary>Where a physician's message sends them: the app's launch from their EHR, behind its sign-in.</summary>
+    private static string LaunchLink(ReferralScenario scenario) => $"/launch?iss={Uri.EscapeDataString(scenario.Ehr)}";
+
+    /// <summary>The scenario's patient (id and name), diagnosis, body sites and note appear nowhere in the message.</summary>
+    private static void AssertNoPatientData(ReferralScenario scenario, MimeMessage mail)
+    {
+        var text = mail.ToString();
+        foreach (var forbidden in new[] { scenario.Patient, "Alex Doe", "G56.01", "Carpal", "carpal", "wrist", "Wrist", "Night-time numbness" })
+        {
+            Assert.DoesNotContain(forbidden, text, StringComparison.Ordinal);
+        }
+    }
 }
