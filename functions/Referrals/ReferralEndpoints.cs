@@ -83,17 +83,12 @@ public static class ReferralEndpoints
             return Outcome.Of(result.Outcome, StatusCodes.Status400BadRequest);
         }
 
-        if (!result.IsValid)
-        {
-            return Outcome.Of(result.Outcome, StatusCodes.Status422UnprocessableEntity);
-        }
-
+        // The profile's rules and the rules of every input (FHIR's strings and invariants, plain text) are reported together.
         var request = result.Request!;
-        var markup = PlainText.MarkupIn(request).ToArray();
-        if (markup.Length > 0)
+        var inputProblems = InputRules.Check(request);
+        if (!result.IsValid || inputProblems.Count > 0)
         {
-            return Outcome.Error(StatusCodes.Status422UnprocessableEntity, OperationOutcome.IssueType.Value,
-                "Free text must be plain text: markup (such as <script>) is not accepted, and a narrative is not needed.", markup);
+            return Outcome.Of(Outcomes.From([.. inputProblems, .. result.Outcome.Problems()]), StatusCodes.Status422UnprocessableEntity);
         }
 
         if (FhirReference.Key(request.Requester?.Reference ?? "") != caller.Id)
@@ -110,6 +105,7 @@ public static class ReferralEndpoints
         var placer = request.Identifier.First(i => i.System == Canonicals.PlacerIdentifierSystem);
         var now = services.Time.GetUtcNow();
         request.Id = ReferralStore.IdFor(owner, caller.Ehr!, placer);
+        MedicalMassageServiceRequest.ClaimProfile(request);
         var task = ReferralTasks.Create(request, now);
         task.Id = request.Id;
 

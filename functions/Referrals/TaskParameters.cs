@@ -1,5 +1,6 @@
 using Hl7.Fhir.Model;
 using Referral.Functions.Fhir;
+using Referral.Model.Fhir;
 using Referral.Model.Tasks;
 
 namespace Referral.Functions.Referrals;
@@ -15,7 +16,8 @@ public sealed record RenewalInput(string Reason, int? Sessions);
 
 /// <summary>
 /// The Parameters bodies of the Task operations, read strictly: an unknown or repeated parameter, a value of the wrong
-/// type or free text with markup is a 400 naming the parameter (FHIRPath in issue.expression).
+/// type, or a string that breaks the rules of every input (<see cref="InputRules"/>: control characters, markup) is a
+/// 400 naming the parameter (FHIRPath in issue.expression).
 /// </summary>
 public static class TaskParameters
 {
@@ -44,11 +46,6 @@ public static class TaskParameters
             null => null,
             _ => "",
         };
-        if (PlainText.LooksLikeMarkup(reason))
-        {
-            return (null, Outcome.BadRequest("reason must be plain text, without markup.", $"{Path("reason")}.value"));
-        }
-
         if (reason == "")
         {
             return (null, Outcome.BadRequest("reason must be a valueString or a valueCodeableConcept.", $"{Path("reason")}.value"));
@@ -105,6 +102,11 @@ public static class TaskParameters
 
     private static FhirResult? Refuse(string operation, Parameters parameters, IReadOnlyList<string> names)
     {
+        if (InputRules.Check(parameters) is { Count: > 0 } problems)
+        {
+            return Outcome.Of(Outcomes.From(problems), StatusCodes.Status400BadRequest);
+        }
+
         foreach (var parameter in parameters.Parameter)
         {
             if (!names.Contains(parameter.Name, StringComparer.Ordinal))
@@ -135,11 +137,6 @@ public static class TaskParameters
         if (parameter.Value is not FhirString text)
         {
             return (null, Outcome.BadRequest($"'{name}' is a valueString.", $"{Path(name)}.value"));
-        }
-
-        if (PlainText.LooksLikeMarkup(text.Value))
-        {
-            return (null, Outcome.BadRequest($"'{name}' must be plain text, without markup.", $"{Path(name)}.value"));
         }
 
         return (string.IsNullOrWhiteSpace(text.Value) ? null : text.Value.Trim(), null);

@@ -30,6 +30,12 @@ public static partial class SessionParameters
     public static (SessionRecord? Record, FhirResult? Error) Read(Parameters parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
+        if (InputRules.Check(parameters) is { Count: > 0 } problems)
+        {
+            // A string against FHIR's rules or with markup: the body parsed, its content is refused (422), naming the parameter.
+            return (null, Outcome.Of(Outcomes.From(problems), StatusCodes.Status422UnprocessableEntity));
+        }
+
         foreach (var parameter in parameters.Parameter)
         {
             if (!Names.Contains(parameter.Name, StringComparer.Ordinal))
@@ -154,12 +160,6 @@ public static partial class SessionParameters
             if (noteParameter.Value is not FhirString text)
             {
                 return Bad("'note' is a valueString.", $"{Path("note")}.value");
-            }
-
-            if (PlainText.LooksLikeMarkup(text.Value))
-            {
-                return (null, Outcome.Error(StatusCodes.Status422UnprocessableEntity, OperationOutcome.IssueType.Value,
-                    "'note' must be plain text, without markup.", $"{Path("note")}.value"));
             }
 
             note = text.Value;

@@ -53,6 +53,13 @@ public static class FhirJson
                 $"The body is not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})."));
             return false;
         }
+        catch (InvalidOperationException e) when (e.Message.Contains("UTF-16", StringComparison.OrdinalIgnoreCase))
+        {
+            // An escaped half of a surrogate pair ("\ud800") is JSON but no text: System.Text.Json throws reading it.
+            outcome.Issue.Add(Outcomes.Error(ValidationRules.StringCharacters, OperationOutcome.IssueType.Structure, null,
+                "The body holds a string that is not valid Unicode (half of a surrogate pair)."));
+            return false;
+        }
         catch (InvalidOperationException e) when (e.Message.Contains("unexpected token", StringComparison.OrdinalIgnoreCase))
         {
             // A root that is not a JSON object ([], a string, a number) makes the Firely parser throw rather than report.

@@ -12,6 +12,14 @@ public static class ValidationRules
     public const string Unparseable = "unparseable";
     public const string ResourceType = "resource-type";
 
+    // Every resource a client sends (InputRules).
+    public const string StringCharacters = "string-characters";
+    public const string PlainText = "plain-text";
+    public const string ContainedNested = "dom-2";
+    public const string ContainedUnreferenced = "dom-3";
+    public const string ContainedMeta = "dom-4";
+    public const string ContainedSecurity = "dom-5";
+
     // The MedicalMassageServiceRequest profile.
     public const string Status = "status";
     public const string Intent = "intent";
@@ -65,6 +73,7 @@ public static class ValidationRules
     public const string CoverageTypeMissing = "coverage-type-missing";
     public const string CoverageTypeUnknown = "coverage-type-unknown";
     public const string ClaimNumberMissing = "claim-number-missing";
+    public const string ContainedNotAllowed = "contained-not-allowed";
 
     // The Task state machine.
     public const string TaskStateUnknown = "task-state-unknown";
@@ -98,6 +107,12 @@ public static class ValidationRules
     {
         [Unparseable] = "The body is not a strictly valid FHIR resource",
         [ResourceType] = "The resource is of the wrong type",
+        [StringCharacters] = "A string holds no control characters but tab, carriage return and line feed",
+        [PlainText] = "Free text is plain text: no markup, no narrative",
+        [ContainedNested] = "A contained resource contains no resources (dom-2)",
+        [ContainedUnreferenced] = "A contained resource is referenced from elsewhere in the resource (dom-3)",
+        [ContainedMeta] = "A contained resource has no meta.versionId or meta.lastUpdated (dom-4)",
+        [ContainedSecurity] = "A contained resource has no security labels (dom-5)",
         [Status] = "A submitted referral is active",
         [Intent] = "A referral is an order",
         [DoNotPerform] = "A referral cannot forbid its own service",
@@ -150,6 +165,7 @@ public static class ValidationRules
         [CoverageTypeMissing] = "A contained Coverage states its type",
         [CoverageTypeUnknown] = "The coverage type is workers' compensation, auto or health plan",
         [ClaimNumberMissing] = "Workers' compensation and auto coverage carry a claim number",
+        [ContainedNotAllowed] = "The only contained resource is the Coverage the insurance references",
         [TaskStateUnknown] = "The Task's status and business status form a known state",
         [TaskTransitionInvalid] = "The Task can move from its state to the requested one",
         [TaskActorNotAllowed] = "The actor may make this transition",

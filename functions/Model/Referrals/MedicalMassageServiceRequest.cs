@@ -20,6 +20,16 @@ public static class MedicalMassageServiceRequest
     /// <summary>The id of the Coverage the builder contains; ServiceRequest.insurance points to it as "#coverage".</summary>
     public const string ContainedCoverageId = "coverage";
 
+    /// <summary>
+    /// The referral as it is stored: its meta is the server's, so it claims this profile (the one it was checked
+    /// against) and only it; a client's meta (another profile, tags, labels, versions) is replaced, not kept.
+    /// </summary>
+    public static void ClaimProfile(Hl7.Fhir.Model.ServiceRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.Meta = new Hl7.Fhir.Model.Meta { Profile = [Profile] };
+    }
+
     public static Concept Category { get; } = new(Canonicals.Snomed, "3457005", "Patient referral");
 
     public static Concept PerformerType { get; } = new(Canonicals.Snomed, "1172950003", "Massage therapist");

@@ -61,6 +61,7 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
         var precautions = CheckPrecautions(request, issues);
         CheckPerformer(request, conditions, precautions, trainingOf, issues);
         CheckInsurance(request, issues);
+        CheckContained(request, issues);
 
         return Outcomes.From(issues);
     }
@@ -685,6 +686,25 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
                 issues.Add(Outcomes.Error(ValidationRules.ClaimNumberMissing, IssueType.Required, coveragePath + ".identifier",
                     $"{CoverageTypes.Codes.For(type).Display} pays against a claim: the coverage needs its claim number."));
             }
+        }
+    }
+
+    /// <summary>The profile allows one contained resource: the Coverage (id <c>coverage</c>) that <c>insurance</c> references.</summary>
+    private static void CheckContained(ServiceRequest request, List<OperationOutcome.IssueComponent> issues)
+    {
+        const string allowed = "#" + MedicalMassageServiceRequest.ContainedCoverageId;
+        var referenced = request.Insurance.Any(i => i.Reference == allowed);
+        for (var i = 0; i < request.Contained.Count; i++)
+        {
+            var contained = request.Contained[i];
+            if (contained is Coverage && contained.Id == MedicalMassageServiceRequest.ContainedCoverageId && referenced
+                && request.Contained.FindIndex(r => r.Id == contained.Id) == i)
+            {
+                continue;
+            }
+
+            issues.Add(Outcomes.Error(ValidationRules.ContainedNotAllowed, IssueType.Structure, $"ServiceRequest.contained[{i}]",
+                $"A referral contains only the Coverage that insurance references ('{allowed}'); not this {contained.TypeName}."));
         }
     }
 

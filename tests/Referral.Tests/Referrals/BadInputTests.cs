@@ -35,12 +35,14 @@ public sealed class BadInputTests(AzuriteFixture azurite, TestIdentity identity)
 
     private static StringContent Json(string json) => Body(json);
 
-    private static Func<string, HttpContent?> Mutate(Action<JsonObject> change) => valid =>
+    private static Func<string, HttpContent?> Mutate(Action<JsonObject> change) => valid => Json(Changed(valid, change));
+
+    private static string Changed(string valid, Action<JsonObject> change)
     {
         var node = JsonNode.Parse(valid)!.AsObject();
         change(node);
-        return Json(node.ToJsonString());
-    };
+        return node.ToJsonString();
+    }
 
     private static Func<string, HttpContent?> Raw(string text) => _ => Json(text);
 
@@ -49,6 +51,13 @@ public sealed class BadInputTests(AzuriteFixture azurite, TestIdentity identity)
 
     private static BadRequest Get(string name, string path, Caller caller = Caller.Physician, string? expression = null) =>
         new(name, HttpMethod.Get, path, caller, _ => null, 400, expression);
+
+    /// <summary>A resource or data type as Firely serializes it, as a JSON node to put into a referral's JSON.</summary>
+    private static JsonNode Node(Base value) => value is Resource resource
+        ? JsonNode.Parse(Referral.Model.Fhir.FhirJson.Serialize(resource))!
+        // A data type is serialized as an extension's value[x], and taken out of it.
+        : JsonNode.Parse(Referral.Model.Fhir.FhirJson.Serialize(new Basic { Extension = [new Extension("urn:x", (DataType)value)] }))!["extension"]![0]!
+            .AsObject().Single(p => p.Key.StartsWith("value", StringComparison.Ordinal)).Value!.DeepClone();
 
     public static TheoryData<BadRequest> Requests() =>
     [
@@ -99,6 +108,39 @@ public sealed class BadInputTests(AzuriteFixture azurite, TestIdentity identity)
         Submit("a script in the note", Mutate(j => j["note"]![0]!["text"] = "<script>alert(1)</script>"), 422, "ServiceRequest.note[0].text"),
         Submit("an image tag in the patient instruction", Mutate(j => j["patientInstruction"] = "<img src=x onerror=alert(1)>"), 422, "ServiceRequest.patientInstruction"),
         Submit("a narrative with a script", Mutate(j => j["text"] = new JsonObject { ["status"] = "generated", ["div"] = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script></div>" }), null),
+        // FHIR's string rules: no control characters but tab, CR and LF, escaped (\u0007) or raw (not even JSON).
+        Submit("a NUL in the note", Mutate(j => j["note"]![0]!["text"] = "Numb\u0000ness"), 422, "ServiceRequest.note[0].text"),
+        Submit("a BEL in the note", Mutate(j => j["note"]![0]!["text"] = "Numb\u0007ness"), 422, "ServiceRequest.note[0].text"),
+        Submit("an ESC in the contained coverage's payor", Mutate(j => j["contained"]![0]!["payor"]![0]!["display"] = "State\u001b[31mFund"), 422,
+            "ServiceRequest.contained[0].payor[0].display"),
+        Submit("an ESC in a body site's text", Mutate(j => j["bodySite"]![0]!["text"] = "\u001b[2Jwrist"), 422, "ServiceRequest.bodySite[0].text"),
+        Submit("a raw BEL in the note (not JSON)", valid => Json(Changed(valid, j => j["note"]![0]!["text"] = "Numb\u0007ness")
+            .Replace("\\u0007", "\u0007", StringComparison.Ordinal)), 400),
+        Submit("half a surrogate pair in the note", valid => Json(valid.Replace("Night-time numbness.", "\\ud800", StringComparison.Ordinal)), 400),
+        // FHIR's invariants on contained resources and the profile's one Coverage.
+        Submit("an unreferenced contained Patient with a script", Mutate(j => j["contained"]!.AsArray().Add(Node(new Patient
+        {
+            Id = "evil",
+            Name = [new HumanName { Text = "<script>alert(1)</script>" }],
+        }))), 422, "ServiceRequest.contained[1]"),
+        Submit("an unreferenced contained Patient with a script in its narrative (Firely's parser refuses the script)", Mutate(j => j["contained"]!.AsArray().Add(Node(new Patient
+        {
+            Id = "evil",
+            Text = new Narrative { Status = Narrative.NarrativeStatus.Generated, Div = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><script>alert(1)</script></div>" },
+        }))), 400),
+        Submit("a referenced contained Patient (the profile allows only the Coverage)", Mutate(j =>
+        {
+            j["contained"]!.AsArray().Add(Node(new Patient { Id = "p" }));
+            j["supportingInfo"] = new JsonArray(Node(new ResourceReference("#p")));
+        }), 422, "ServiceRequest.contained[1]"),
+        Submit("a contained resource inside the contained Coverage (dom-2; Firely's parser refuses it)",
+            Mutate(j => j["contained"]![0]!["contained"] = new JsonArray(Node(new Organization { Id = "o" }))), 400),
+        Submit("a contained Coverage with a versionId (dom-4)", Mutate(j => j["contained"]![0]!["meta"] = Node(new Meta { VersionId = "7" })), 422, "ServiceRequest.contained[0].meta"),
+        Submit("a contained Coverage with a security label (dom-5)", Mutate(j => j["contained"]![0]!["meta"] = Node(new Meta
+        {
+            Security = [new Coding("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "R")],
+        })), 422, "ServiceRequest.contained[0].meta.security"),
+        Submit("the Coverage no longer referenced by insurance (dom-3)", Mutate(j => j.Remove("insurance")), 422, "ServiceRequest.contained[0]"),
         // Who may send.
         new BadRequest("a therapist sending a referral", HttpMethod.Post, "/api/fhir/ServiceRequest", Caller.Therapist, Json, 403),
         Submit("a requester who is not the signed-in physician", Mutate(j => j["requester"]!["reference"] = "Practitioner/someone-else"), 403),
@@ -122,6 +164,8 @@ public sealed class BadInputTests(AzuriteFixture azurite, TestIdentity identity)
             _ => Body(new Parameters { Parameter = [new Parameters.ParameterComponent { Name = "priority", Value = new FhirString("high") }] }), 400),
         new BadRequest("a script as the decline reason", HttpMethod.Post, "/api/fhir/Task/abc.def/$decline", Caller.Therapist,
             _ => Body(Reason("<script>alert(1)</script>")), 400),
+        new BadRequest("a NUL in the decline reason", HttpMethod.Post, "/api/fhir/Task/abc.def/$decline", Caller.Therapist,
+            _ => Body(Reason("No\u0000room")), 400, "Parameters.parameter.where(name='reason').value"),
     ];
 
     [Theory]
@@ -131,7 +175,7 @@ public sealed class BadInputTests(AzuriteFixture azurite, TestIdentity identity)
         var ct = TestContext.Current.CancellationToken;
         await using var scenario = new ReferralScenario(azurite, identity);
         await scenario.SeedTherapistsAsync();
-        var before = await SnapshotAsync(ct);
+        var before = await SnapshotAsync(azurite.ConnectionString, ct);
 
         using var client = badInput.Caller == Caller.Physician ? scenario.AsPhysician() : scenario.AsTherapist();
         using var request = new HttpRequestMessage(badInput.Method, new Uri(badInput.Path, UriKind.Relative))
@@ -155,18 +199,18 @@ public sealed class BadInputTests(AzuriteFixture azurite, TestIdentity identity)
             Assert.Contains(badInput.Expression, outcome.Issue.SelectMany(i => i.Expression));
         }
 
-        Assert.Equal(before, await SnapshotAsync(ct));
+        Assert.Equal(before, await SnapshotAsync(azurite.ConnectionString, ct));
     }
 
     [Fact]
     public void The_suite_has_at_least_forty_bad_requests() => Assert.True(Requests().Count >= 40);
 
-    /// <summary>Every referral row, index row and queued notification, counted.</summary>
-    private async Task<(int Referrals, int Index, int Queued)> SnapshotAsync(CancellationToken ct)
+    /// <summary>Every referral row, index row, queued notification and queued EHR write-back, counted.</summary>
+    internal static async Task<(int Referrals, int Index, int Queued)> SnapshotAsync(string connectionString, CancellationToken ct)
     {
         async Task<int> CountAsync(string table)
         {
-            var client = new TableClient(azurite.ConnectionString, table);
+            var client = new TableClient(connectionString, table);
             await client.CreateIfNotExistsAsync(ct);
             var count = 0;
             await foreach (var _ in client.QueryAsync<TableEntity>(select: ["PartitionKey"], cancellationToken: ct))
@@ -177,9 +221,14 @@ public sealed class BadInputTests(AzuriteFixture azurite, TestIdentity identity)
             return count;
         }
 
-        var queue = new QueueClient(azurite.ConnectionString, ReferralNotifications.QueueName);
-        await queue.CreateIfNotExistsAsync(cancellationToken: ct);
-        var properties = await queue.GetPropertiesAsync(ct);
-        return (await CountAsync(ReferralStore.TableName), await CountAsync(ReferralStore.IndexTableName), properties.Value.ApproximateMessagesCount);
+        async Task<int> QueuedAsync(string name)
+        {
+            var queue = new QueueClient(connectionString, name);
+            await queue.CreateIfNotExistsAsync(cancellationToken: ct);
+            return (await queue.GetPropertiesAsync(ct)).Value.ApproximateMessagesCount;
+        }
+
+        return (await CountAsync(ReferralStore.TableName), await CountAsync(ReferralStore.IndexTableName),
+            await QueuedAsync(ReferralNotifications.QueueName) + await QueuedAsync(Referral.Functions.WriteBack.EhrWriteBackRequests.QueueName));
     }
 }
