@@ -80,6 +80,11 @@ public static class SessionEndpoints
             return Outcome.NotFound("Task", id);
         }
 
+        if (ReferralEndpoints.ForeignReferences(parameters, referral.Ehr) is { } foreign)
+        {
+            return foreign;
+        }
+
         var recorded = await services.Store.ProceduresAsync(id, cancellationToken);
         // Stored at second precision (FHIR dateTime as the model writes it), so compared at that precision.
         var start = session!.Start.AddTicks(-(session.Start.Ticks % TimeSpan.TicksPerSecond));
