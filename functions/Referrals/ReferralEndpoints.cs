@@ -91,14 +91,30 @@ public static class ReferralEndpoints
             return Outcome.Of(Outcomes.From([.. inputProblems, .. result.Outcome.Problems()]), StatusCodes.Status422UnprocessableEntity);
         }
 
-        if (FhirReference.Key(request.Requester?.Reference ?? "") != caller.Id)
+        // Every reference resolves to the launching EHR or is relative (DESIGN.md §6): only then may references be
+        // compared as Type/id below, and only then is the subject the patient whose chart the write-back reaches.
+        if (ForeignReferences(request, caller.Ehr!) is { } foreign)
         {
-            return Outcome.Forbidden("A physician can only send referrals as themselves: ServiceRequest.requester must be the signed-in user.");
+            return foreign;
         }
 
-        if (caller.Patient is not null && FhirReference.Key(request.Subject?.Reference ?? "") != caller.Patient)
+        if (FhirReference.Key(request.Requester?.Reference ?? "") != caller.Id)
         {
-            return Outcome.Forbidden("ServiceRequest.subject must be the patient the app was launched for.");
+            return Outcome.Error(StatusCodes.Status403Forbidden, OperationOutcome.IssueType.Forbidden,
+                "A physician can only send referrals as themselves: ServiceRequest.requester must be the signed-in user.", "ServiceRequest.requester");
+        }
+
+        // A referral is written in a patient's launch context; a token without one (no deliberate flow sends it) submits nothing.
+        if (caller.Patient is null)
+        {
+            return Outcome.Error(StatusCodes.Status403Forbidden, OperationOutcome.IssueType.Forbidden,
+                "The launch has no patient in context: a referral can only be sent for the patient the app was launched for.", "ServiceRequest.subject");
+        }
+
+        if (FhirReference.Key(request.Subject?.Reference ?? "") != caller.Patient)
+        {
+            return Outcome.Error(StatusCodes.Status403Forbidden, OperationOutcome.IssueType.Forbidden,
+                "ServiceRequest.subject must be the patient the app was launched for.", "ServiceRequest.subject");
         }
 
         var owner = FhirReference.IdOf(request.Performer[0].Reference ?? "");
@@ -440,9 +456,10 @@ public static class ReferralEndpoints
         }
 
         var input = TransitionInput.None;
+        Parameters? parameters = null;
         if (http.Request.ContentLength is > 0 || http.Request.Headers.ContentType.Count > 0)
         {
-            var (parameters, bodyError) = await ReadParametersAsync(http, cancellationToken);
+            (parameters, var bodyError) = await ReadParametersAsync(http, cancellationToken);
             if (bodyError is not null)
             {
                 return bodyError;
@@ -462,6 +479,11 @@ public static class ReferralEndpoints
         {
             await services.Audit.RecordAsync(Denied(http, caller, "operation", $"Task/{id}"), cancellationToken);
             return Outcome.NotFound("Task", id);
+        }
+
+        if (ForeignReferences(parameters, referral.Ehr) is { } foreign)
+        {
+            return foreign;
         }
 
         if (StaleIfMatch(http, referral) is { } stale)
@@ -559,6 +581,11 @@ public static class ReferralEndpoints
             return Outcome.NotFound("Task", id);
         }
 
+        if (ForeignReferences(parameters, referral.Ehr) is { } foreign)
+        {
+            return foreign;
+        }
+
         if (StaleIfMatch(http, referral) is { } stale)
         {
             return stale;
@@ -599,6 +626,21 @@ public static class ReferralEndpoints
         return FhirJson.TryParse<Parameters>(json!, out var parameters, out var parseOutcome)
             ? (parameters, null)
             : (null, Outcome.Of(parseOutcome, StatusCodes.Status400BadRequest));
+    }
+
+    /// <summary>
+    /// A 422 naming each reference in a submitted body that is neither relative, contained nor on <paramref name="ehr"/>
+    /// (the launching EHR, or the referral's): DESIGN.md §6, checked here for every body the API takes.
+    /// </summary>
+    internal static FhirResult? ForeignReferences(Resource? body, string ehr)
+    {
+        if (body is null)
+        {
+            return null;
+        }
+
+        var foreign = LaunchReferences.Foreign(body, ehr).ToList();
+        return foreign.Count > 0 ? Outcome.Of(Outcomes.From(foreign), StatusCodes.Status422UnprocessableEntity) : null;
     }
 
     private static FhirResult? StaleIfMatch(HttpContext http, StoredReferral referral) =>

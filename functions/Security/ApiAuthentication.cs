@@ -62,6 +62,8 @@ public static class ApiAuthentication
                     new JwksRetriever(auth.Physician.Issuer),
                     new HttpDocumentRetriever { RequireHttps = auth.RequireHttpsMetadata });
                 options.TokenValidationParameters = Parameters(auth.Physician.Issuer, auth.Audience);
+                // The key is found by the token's kid among the API-signing keys only, never by trying every key.
+                options.TokenValidationParameters.TryAllIssuerSigningKeys = false;
                 options.Events = new JwtBearerEvents { OnTokenValidated = context => AddRoles(context, PhysicianScheme, auth) };
             })
             .AddJwtBearer(TherapistScheme, options =>
@@ -164,14 +166,25 @@ public static class ApiAuthentication
         return Task.CompletedTask;
     }
 
-    /// <summary>Reads a bare JWKS document (the smart-app publishes no OpenID discovery) as signing keys for one issuer.</summary>
+    /// <summary>
+    /// Reads a bare JWKS document (the smart-app publishes no OpenID discovery) as signing keys for one issuer: the
+    /// smart-app's API-signing key set (<c>/.well-known/api-jwks.json</c>), never the client assertion keys it shows
+    /// EHRs. Only keys marked <c>use: sig</c> with a <c>kid</c> are kept, and a token must name its key by <c>kid</c>.
+    /// </summary>
     private sealed class JwksRetriever(string issuer) : IConfigurationRetriever<OpenIdConnectConfiguration>
     {
         public async Task<OpenIdConnectConfiguration> GetConfigurationAsync(string address, IDocumentRetriever retriever, CancellationToken cancel)
         {
             var document = await retriever.GetDocumentAsync(address, cancel);
             var configuration = new OpenIdConnectConfiguration { Issuer = issuer, JwksUri = address };
-            foreach (var key in new JsonWebKeySet(document).GetSigningKeys())
+            var set = new JsonWebKeySet(document);
+            var usable = new JsonWebKeySet();
+            foreach (var key in set.Keys.Where(k => k.Use == JsonWebKeyUseNames.Sig && !string.IsNullOrEmpty(k.Kid)))
+            {
+                usable.Keys.Add(key);
+            }
+
+            foreach (var key in usable.GetSigningKeys())
             {
                 configuration.SigningKeys.Add(key);
             }

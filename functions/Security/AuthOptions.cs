@@ -22,7 +22,7 @@ public sealed class PhysicianTokenOptions
     /// <summary>The smart-app's base URL, which it puts in <c>iss</c>.</summary>
     public string Issuer { get; set; } = "";
 
-    /// <summary>Where the smart-app publishes its signing keys.</summary>
+    /// <summary>Where the smart-app publishes the key of its API tokens (<c>{smart-app}/.well-known/api-jwks.json</c>), apart from its client assertion keys.</summary>
     public string JwksUrl { get; set; } = "";
 }
 

@@ -87,6 +87,11 @@ public static class SessionEndpoints
             return Outcome.NotFound("Task", id);
         }
 
+        if (ReferralEndpoints.ForeignReferences(parameters, referral.Ehr) is { } foreign)
+        {
+            return foreign;
+        }
+
         // The content, whatever the Task's state: a replay with values no session may have is refused like a first try.
         var content = services.Recorder.Check(referral.Request, session!);
         if (!content.IsValid())

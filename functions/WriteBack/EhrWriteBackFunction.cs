@@ -201,6 +201,13 @@ public static partial class EhrWriteBackFunction
     /// </summary>
     private static async Task<string> CreateAsync(Services services, EhrRegistration ehr, Resource resource, Identifier? identifier, CancellationToken cancellationToken)
     {
+        // Defence in depth behind the API's check: nothing whose subject (or any reference) points elsewhere than this
+        // EHR is written into its charts. Named by element only: the reference itself would put patient data in the log.
+        if (LaunchReferences.Foreign(resource, ehr.Iss).Select(i => i.Expression.FirstOrDefault()).ToList() is { Count: > 0 } foreign)
+        {
+            throw new EhrWriteException($"Not written: {string.Join(", ", foreign)} of the {resource.TypeName} does not resolve to the EHR it would be written to.");
+        }
+
         var token = await services.Tokens.AccessTokenAsync(ehr, cancellationToken);
         using var client = services.HttpClients.CreateClient(BackendServicesTokens.HttpClientName);
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"{ehr.Iss.TrimEnd('/')}/{resource.TypeName}"))

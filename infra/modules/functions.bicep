@@ -162,7 +162,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
         }
         {
           name: 'Auth__Physician__JwksUrl'
-          value: '${smartAppUrl}/.well-known/jwks.json'
+          value: '${smartAppUrl}/.well-known/api-jwks.json'
         }
         {
           name: 'Auth__Therapist__Authority'

@@ -33,6 +33,12 @@ public sealed class SigningKeyOptions
 
         /// <summary>False for the next key: published in the JWKS ahead of a rotation, not yet used to sign.</summary>
         public bool Current { get; set; } = true;
+
+        /// <summary>
+        /// <c>ClientAssertion</c> (the default: published to EHRs at <c>/.well-known/jwks.json</c>) or <c>ApiToken</c>
+        /// (the key of the functions API's tokens, published only at <c>/.well-known/api-jwks.json</c>).
+        /// </summary>
+        public SigningPurpose Purpose { get; set; } = SigningPurpose.ClientAssertion;
     }
 }
 
@@ -50,8 +56,10 @@ public enum SigningPurpose
 public sealed record PublishedKey(string Kid, string Algorithm, string Use, bool Current, string Location, ISigningKey Key);
 
 /// <summary>
-/// The app's asymmetric keys, all published at <c>/.well-known/jwks.json</c>; one signs client assertions
-/// (SMART confidential asymmetric client) and one the per-call tokens for the functions API. They come from one
+/// The app's asymmetric keys: the client assertion keys (SMART confidential asymmetric client), published to EHRs at
+/// <c>/.well-known/jwks.json</c>, and the key of the per-call tokens for the functions API, published apart at
+/// <c>/.well-known/api-jwks.json</c>, which is all the functions app trusts: a client assertion key can never mint an
+/// API token, nor the API key a client assertion. They come from one
 /// place, chosen at start: Key Vault when <c>KeyVault:Uri</c> is set (the private keys never leave it: the app asks
 /// the vault to sign), else the PEMs in <c>SigningKeys:Keys</c>, else, in Development only, generated key files.
 /// </summary>
@@ -108,15 +116,17 @@ public sealed partial class SigningKeys : IDisposable
         else
         {
             List<(LocalSigningKey Key, bool Current)> keys;
+            List<(LocalSigningKey Key, bool Current)> apiKeys;
             if (settings.Keys.Count > 0)
             {
-                keys = [.. settings.Keys.Select(k => (Load(k.Algorithm, k.PrivateKeyPem), k.Current))];
+                keys = [.. settings.Keys.Where(k => k.Purpose != SigningPurpose.ApiToken).Select(k => (Load(k.Algorithm, k.PrivateKeyPem), k.Current))];
+                apiKeys = [.. settings.Keys.Where(k => k.Purpose == SigningPurpose.ApiToken).Select(k => (Load(k.Algorithm, k.PrivateKeyPem), k.Current))];
                 Source = $"settings ({SigningKeyOptions.Section}:Keys)";
             }
             else if (environment.IsDevelopment())
             {
                 var directory = Path.GetFullPath(settings.DevelopmentDirectory, environment.ContentRootPath);
-                keys = DevelopmentKeys(directory);
+                (keys, apiKeys) = DevelopmentKeys(directory);
                 Source = $"development key files in {directory}";
                 LogDevelopmentKeys(logger, directory);
             }
@@ -126,6 +136,7 @@ public sealed partial class SigningKeys : IDisposable
             }
 
             owned.AddRange(keys.Select(k => k.Key));
+            owned.AddRange(apiKeys.Select(k => k.Key));
             clientKeys = keys.GroupBy(k => k.Key.Algorithm).ToDictionary(
                 g => g.Key,
                 g => (IRotatingKey)new LocalRotatingKey(Source, g.FirstOrDefault(k => k.Current).Key ?? g.First().Key, [.. g.Select(k => k.Key)]));
@@ -135,7 +146,13 @@ public sealed partial class SigningKeys : IDisposable
                     [$"SigningKeys has no current {algorithm} key; SigningKeys:Algorithm must be RS384 or ES384 with a current key."]);
             }
 
-            apiKey = clientKeys[algorithm];
+            if (!apiKeys.Any(k => k.Current))
+            {
+                throw new OptionsValidationException(SigningKeyOptions.Section, typeof(SigningKeyOptions),
+                    [$"SigningKeys has no current key with Purpose ApiToken: the functions API's tokens are signed by a key of their own, never by a client assertion key."]);
+            }
+
+            apiKey = new LocalRotatingKey(Source, apiKeys.First(k => k.Current).Key, [.. apiKeys.Select(k => k.Key)]);
         }
     }
 
@@ -154,9 +171,12 @@ public sealed partial class SigningKeys : IDisposable
         return await Jwt.SignAsync(versions.Signing, claims, cancellationToken);
     }
 
-    /// <summary>The public JWK Set: every published version of every key, bare key values (n, e or crv, x, y), never a private part.</summary>
-    public async Task<string> JwksAsync(CancellationToken cancellationToken) =>
-        JsonSerializer.Serialize(await Jwt.JwksAsync(Distinct(), cancellationToken));
+    /// <summary>
+    /// The public JWK Set of one purpose: every published version of its keys (the client assertion keys for EHRs, or
+    /// the API key for the functions app), bare key values (n, e or crv, x, y), never a private part.
+    /// </summary>
+    public async Task<string> JwksAsync(SigningPurpose purpose, CancellationToken cancellationToken) =>
+        JsonSerializer.Serialize(await Jwt.JwksAsync(purpose == SigningPurpose.ApiToken ? [apiKey] : clientKeys.Values.Distinct(), cancellationToken));
 
     /// <summary>Every published key version with what it is for and whether it signs now.</summary>
     public async Task<IReadOnlyList<PublishedKey>> PublishedAsync(CancellationToken cancellationToken)
@@ -193,16 +213,19 @@ public sealed partial class SigningKeys : IDisposable
             ? LocalSigningKey.FromPem(algorithm, pem)
             : throw new OptionsValidationException(SigningKeyOptions.Section, typeof(SigningKeyOptions), [$"SigningKeys: algorithm '{algorithm}' is not RS384 or ES384."]);
 
-    /// <summary>Current and next RS384 and ES384 keys, made once and kept in the folder (development only).</summary>
-    private static List<(LocalSigningKey, bool)> DevelopmentKeys(string directory)
+    /// <summary>Current and next RS384 and ES384 client keys and ES384 API keys, made once and kept in the folder (development only).</summary>
+    private static (List<(LocalSigningKey, bool)> Client, List<(LocalSigningKey, bool)> Api) DevelopmentKeys(string directory)
     {
         Directory.CreateDirectory(directory);
         var keys = new List<(LocalSigningKey, bool)>();
+        var api = new List<(LocalSigningKey, bool)>();
         foreach (var (name, algorithm, current) in (ReadOnlySpan<(string, string, bool)>)[
             ("rs384-current", PublicJwk.Rs384, true),
             ("es384-current", PublicJwk.Es384, true),
             ("rs384-next", PublicJwk.Rs384, false),
-            ("es384-next", PublicJwk.Es384, false)])
+            ("es384-next", PublicJwk.Es384, false),
+            ("api-es384-current", PublicJwk.Es384, true),
+            ("api-es384-next", PublicJwk.Es384, false)])
         {
             var file = Path.Combine(directory, name + ".pem");
             if (!File.Exists(file))
@@ -231,10 +254,10 @@ public sealed partial class SigningKeys : IDisposable
                 }
             }
 
-            keys.Add((Load(algorithm, ReadWhenComplete(file)), current));
+            (name.StartsWith("api-", StringComparison.Ordinal) ? api : keys).Add((Load(algorithm, ReadWhenComplete(file)), current));
         }
 
-        return keys;
+        return (keys, api);
     }
 
     private static string ReadWhenComplete(string file)
@@ -277,7 +300,8 @@ public static class SigningKeyEndpoints
     }
 
     /// <summary>
-    /// The public keys, without authentication, for the EHRs (client assertions) and the functions API (its tokens).
+    /// The public keys, without authentication: for the EHRs (client assertions) at <c>/.well-known/jwks.json</c>, and
+    /// for the functions API (its tokens, <c>Auth:Physician:JwksUrl</c> there) at <c>/.well-known/api-jwks.json</c>.
     /// Cache-Control lets them cache it (SMART asks for the header); the next key is already in it before a rotation.
     /// </summary>
     public static IEndpointRouteBuilder MapJwks(this IEndpointRouteBuilder app)
@@ -285,7 +309,12 @@ public static class SigningKeyEndpoints
         app.MapGet("/.well-known/jwks.json", async (HttpContext http, SigningKeys keys) =>
         {
             http.Response.Headers.CacheControl = "public, max-age=3600";
-            return Results.Text(await keys.JwksAsync(http.RequestAborted), "application/json");
+            return Results.Text(await keys.JwksAsync(SigningPurpose.ClientAssertion, http.RequestAborted), "application/json");
+        });
+        app.MapGet("/.well-known/api-jwks.json", async (HttpContext http, SigningKeys keys) =>
+        {
+            http.Response.Headers.CacheControl = "public, max-age=3600";
+            return Results.Text(await keys.JwksAsync(SigningPurpose.ApiToken, http.RequestAborted), "application/json");
         });
         return app;
     }

@@ -32,6 +32,7 @@ public static class ValidationRules
     public const string SubjectType = "subject-type";
     public const string RequesterMissing = "requester-missing";
     public const string RequesterType = "requester-type";
+    public const string ReferenceForeign = "reference-foreign";
     public const string AuthoredOnMissing = "authored-on-missing";
     public const string AuthoredOnFuture = "authored-on-future";
     public const string DiagnosisMissing = "diagnosis-missing";
@@ -124,6 +125,7 @@ public static class ValidationRules
         [SubjectType] = "The subject is a Patient",
         [RequesterMissing] = "A referral names the prescribing physician",
         [RequesterType] = "The requester is a Practitioner or PractitionerRole",
+        [ReferenceForeign] = "A reference is relative, contained, or on the launching EHR",
         [AuthoredOnMissing] = "A referral has its authoring time",
         [AuthoredOnFuture] = "A referral is not authored in the future",
         [DiagnosisMissing] = "A referral has at least one diagnosis",

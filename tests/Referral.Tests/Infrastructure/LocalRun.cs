@@ -72,7 +72,7 @@ public sealed class LocalRun : IAsyncDisposable
         {
             ["Auth:RequireHttpsMetadata"] = "false",
             ["Auth:Physician:Issuer"] = appBase,
-            ["Auth:Physician:JwksUrl"] = appBase + "/.well-known/jwks.json",
+            ["Auth:Physician:JwksUrl"] = appBase + "/.well-known/api-jwks.json",
             ["Auth:Therapist:Authority"] = ehrBase,
             ["SmartApp:BaseUrl"] = appBase,
             ["TriggerRunner:BaseAddress"] = functionsBase,

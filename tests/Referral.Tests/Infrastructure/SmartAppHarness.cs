@@ -102,8 +102,9 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
         var browser = Browser();
         var jwks = await browser.GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), TestContext.Current.CancellationToken);
         Ehr.ClientJwks = jwks;
+        var apiJwks = await browser.GetStringAsync(new Uri("/.well-known/api-jwks.json", UriKind.Relative), TestContext.Current.CancellationToken);
         Ehr.Server.Given(Request.Create().WithPath("/smart-app/jwks.json").UsingGet())
-            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(jwks));
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(apiJwks));
         if (EhrTakesTheReferral)
         {
             using var functions = Functions.CreateClient();

@@ -53,7 +53,11 @@ public sealed class KeyVaultSigningTests : IDisposable
         var jwks = JsonNode.Parse(await app.CreateClient().GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), Ct))!;
 
         var kids = jwks["keys"]!.AsArray().Select(k => k!["kid"]!.GetValue<string>()).Order().ToList();
-        Assert.Equal(new[] { clientRsa.Thumbprint, next.Thumbprint, clientEc.Thumbprint, api.Thumbprint }.Order(), kids);
+        // The EHR-facing JWKS holds the client assertion keys only; the API key is published apart, for the functions app.
+        Assert.Equal(new[] { clientRsa.Thumbprint, next.Thumbprint, clientEc.Thumbprint }.Order(), kids);
+        var apiKids = JsonNode.Parse(await app.CreateClient().GetStringAsync(new Uri("/.well-known/api-jwks.json", UriKind.Relative), Ct))!["keys"]!.AsArray()
+            .Select(k => k!["kid"]!.GetValue<string>());
+        Assert.Equal([api.Thumbprint], apiKids);
         Assert.DoesNotContain(disabled.Thumbprint, kids);
         Assert.DoesNotContain(expired.Thumbprint, kids);
         Assert.All(jwks["keys"]!.AsArray(), k => Assert.Null(k!["d"]));
@@ -103,11 +107,11 @@ public sealed class KeyVaultSigningTests : IDisposable
     }
 
     [Fact]
-    public async Task The_tokens_for_the_functions_API_are_signed_ES384_with_the_vault_API_key_and_verify_against_the_JWKS()
+    public async Task The_tokens_for_the_functions_API_are_signed_ES384_with_the_vault_API_key_and_verify_against_the_API_JWKS()
     {
         await using var app = VaultSmartApp(vault);
         var keys = app.Services.GetRequiredService<SigningKeys>();
-        var jwks = await app.CreateClient().GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), Ct);
+        var jwks = await app.CreateClient().GetStringAsync(new Uri("/.well-known/api-jwks.json", UriKind.Relative), Ct);
 
         var token = await keys.SignAsync(SigningPurpose.ApiToken, new Dictionary<string, object> { ["sub"] = "Practitioner/1", ["exp"] = TestClock.Now.AddMinutes(5).ToUnixTimeSeconds() }, Ct);
 
