@@ -14,7 +14,8 @@ namespace Referral.Tests.Referrals;
 /// Property-style hostile input (DESIGN.md §7): from a fixed seed, hundreds of mutations of a valid referral and of each
 /// operation's Parameters (drop, duplicate, retype, out-of-range numbers, control characters, markup, foreign-base
 /// references, unreferenced contained resources), each posted through the real pipeline. Each answer must be a 4xx with an
-/// OperationOutcome, or a stored resource that passes the project's validator and the rules of every input; never a 5xx.
+/// OperationOutcome, or a stored resource that passes the project's validator, FHIR's core rules (FhirSpec) and the rules of
+/// every input; never a 5xx.
 /// Foreign-base references are held only to that same rule: whether they are refused is the reference check's business.
 /// </summary>
 public sealed class MutationTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
@@ -60,6 +61,7 @@ public sealed class MutationTests(AzuriteFixture azurite, TestIdentity identity)
             var problem = await JudgeAsync(response, resource => resource is ServiceRequest request
                 ? [.. validator.Validate(request, reference => TrainingOf(scenario, reference)).Problems().Where(p => p.Severity == OperationOutcome.IssueSeverity.Error).Select(Describe),
                     .. InputRules.Check(request).Select(Describe),
+                    .. FhirSpec.Errors(request),
                     .. request.Meta?.Profile.SequenceEqual([MedicalMassageServiceRequest.Profile]) == true ? [] : new[] { "meta.profile is not ours alone" }]
                 : [$"answered a {resource.TypeName}"]);
             lock (failures)
@@ -112,7 +114,7 @@ public sealed class MutationTests(AzuriteFixture azurite, TestIdentity identity)
             {
                 var (body, description) = Mutate(json, new Random(Seed + 100_000 + count), isReferral: false);
                 using var response = await therapist.PostAsync(Url($"/api/fhir/Task/{task}/${operation}"), Body(body), Ct);
-                if (await JudgeAsync(response, resource => [.. InputRules.Check(resource).Select(Describe)]) is { } problem)
+                if (await JudgeAsync(response, resource => [.. InputRules.Check(resource).Select(Describe), .. FhirSpec.Errors(resource)]) is { } problem)
                 {
                     failures.Add($"${operation} #{i} {description}: {problem}");
                 }
