@@ -112,7 +112,7 @@ fi
 start_app "the functions app" functions "$fn_url" "$logs/functions.log" \
   "AzureWebJobsStorage=$storage" \
   "Auth__Physician__Issuer=$app_url" \
-  "Auth__Physician__JwksUrl=$app_url/.well-known/jwks.json" \
+  "Auth__Physician__JwksUrl=$app_url/.well-known/api-jwks.json" \
   "Auth__Therapist__Authority=$ehr_url" \
   "Ehrs__0__Iss=$ehr_url/fhir" \
   "SmartApp__BaseUrl=$app_url" \
