@@ -30,7 +30,7 @@ public sealed partial class CallbackModel(
 {
     public LaunchProblem? Problem { get; private set; }
 
-    public async Task<IActionResult> OnGetAsync(string? code, string? state, string? error, CancellationToken cancellationToken)
+    public async Task<IActionResult> OnGetAsync(string? code, string? state, string? error, string? iss, CancellationToken cancellationToken)
     {
         var sessionId = AppSession.IdOf(HttpContext);
         if (string.IsNullOrEmpty(state) || sessionId is null)
@@ -59,6 +59,13 @@ public sealed partial class CallbackModel(
             return Fail(LaunchProblemKind.UnknownEhr);
         }
 
+        // RFC 9207: an answer naming another issuer is a mix-up (another server's code sent here); nothing of it is used.
+        if (iss is not null && !string.Equals(EhrOptions.Normalize(iss), ehr.NormalizedIss, StringComparison.Ordinal))
+        {
+            LogIssuerMismatch(logger, ehr.Name);
+            return Fail(LaunchProblemKind.IssuerMismatch, ehr.Name);
+        }
+
         if (!string.IsNullOrEmpty(error))
         {
             LogAuthorizationError(logger, ehr.Name, error);
@@ -73,6 +80,13 @@ public sealed partial class CallbackModel(
         try
         {
             var configuration = await discovery.GetAsync(ehr, cancellationToken);
+            if (iss is null && configuration.SendsAuthorizationResponseIss)
+            {
+                // A server that promises iss and leaves it out: the answer may not be its own.
+                LogIssuerMissing(logger, ehr.Name);
+                return Fail(LaunchProblemKind.IssuerMismatch, ehr.Name);
+            }
+
             var response = await tokens.ExchangeCodeAsync(ehr, configuration.TokenEndpoint!, code, record.CodeVerifier, app.Value.RedirectUri, cancellationToken);
             var patient = response.TryGet("patient");
             if (string.IsNullOrEmpty(patient))
@@ -178,6 +192,12 @@ public sealed partial class CallbackModel(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Ehr} answered the authorization request with error {Error}.")]
     private static partial void LogAuthorizationError(ILogger logger, string ehr, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The authorization response for {Ehr} named another issuer; it was not used.")]
+    private static partial void LogIssuerMismatch(ILogger logger, string ehr);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The authorization response for {Ehr} lacked the iss its SMART configuration promises; it was not used.")]
+    private static partial void LogIssuerMissing(ILogger logger, string ehr);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Token request to {Ehr} failed: {Reason}")]
     private static partial void LogTokenError(ILogger logger, string ehr, string reason);

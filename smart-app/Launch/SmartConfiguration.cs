@@ -31,6 +31,13 @@ public sealed record SmartConfiguration
     [JsonPropertyName("token_endpoint_auth_signing_alg_values_supported")]
     public IReadOnlyList<string> TokenEndpointAuthSigningAlgValuesSupported { get; init; } = [];
 
+    /// <summary>RFC 9207: the server puts <c>iss</c> in every authorization response (SMART 2.2 says so in its capabilities).</summary>
+    [JsonPropertyName("authorization_response_iss_parameter_supported")]
+    public bool AuthorizationResponseIssParameterSupported { get; init; }
+
+    public bool SendsAuthorizationResponseIss =>
+        AuthorizationResponseIssParameterSupported || Capabilities.Contains("authorization_response_iss_parameter_supported");
+
     /// <summary>
     /// SMART v2 scopes unless the server says it only knows v1: <c>permission-v1</c> without <c>permission-v2</c>, or,
     /// without either capability, scopes_supported that hold only v1-style resource scopes.

@@ -28,6 +28,9 @@ public sealed class FakeEhr : IDisposable
     public const string PatientId = "dana-whitfield";
     public const string PractitionerId = "dr-amelia-stone";
 
+    /// <summary>A second physician of the EHR, who may launch in the same browser (a shared workstation).</summary>
+    public const string OtherPractitionerId = "dr-omar-haddad";
+
     /// <summary>The functions app's backend-services client id at this EHR (its write-back).</summary>
     public const string BackendClientId = "medical-massage-functions";
 
@@ -36,11 +39,15 @@ public sealed class FakeEhr : IDisposable
     private readonly JsonWebTokenHandler handler = new();
     private readonly ConcurrentDictionary<string, string> challenges = new(StringComparer.Ordinal);
 
-    public FakeEhr(bool v2 = true, TimeSpan? latency = null)
+    /// <param name="v2">Whether discovery advertises SMART v2 scopes (otherwise v1 only).</param>
+    /// <param name="latency">A delay before every answer.</param>
+    /// <param name="issInResponse">RFC 9207: advertises <c>authorization_response_iss_parameter_supported</c> and sends <c>iss</c> with every authorization response.</param>
+    public FakeEhr(bool v2 = true, TimeSpan? latency = null, bool issInResponse = false)
     {
         server = WireMockServer.Start();
         Latency = latency;
         Base = server.Urls[0];
+        IssInResponse = issInResponse;
         Discovery(v2);
         Given("/.well-known/openid-configuration", "GET", Json(new Dictionary<string, object>
         {
@@ -68,6 +75,11 @@ public sealed class FakeEhr : IDisposable
     public string TokenEndpoint => Base + "/auth/token";
 
     public TimeSpan? Latency { get; }
+
+    public bool IssInResponse { get; }
+
+    /// <summary>The practitioner the next id_token names (fhirUser and subject): the EHR user who launches.</summary>
+    public string FhirUserId { get; set; } = PractitionerId;
 
     /// <summary>The JWKS the token endpoint checks client assertions with (the app's published set; set by the test).</summary>
     public string? ClientJwks { get; set; }
@@ -131,7 +143,7 @@ public sealed class FakeEhr : IDisposable
         string[] capabilities = v2
             ? ["launch-ehr", "launch-standalone", "client-confidential-asymmetric", "sso-openid-connect", "context-ehr-patient", "context-standalone-patient", "context-passthrough-banner", "context-passthrough-style", "permission-online", "permission-patient", "permission-user", "permission-v1", "permission-v2"]
             : ["launch-ehr", "launch-standalone", "client-confidential-asymmetric", "sso-openid-connect", "context-ehr-patient", "context-standalone-patient", "permission-online", "permission-patient", "permission-user", "permission-v1"];
-        Given("/fhir/.well-known/smart-configuration", "GET", Json(new Dictionary<string, object>
+        var configuration = new Dictionary<string, object>
         {
             ["issuer"] = Base,
             ["jwks_uri"] = Base + "/.well-known/jwks.json",
@@ -144,7 +156,13 @@ public sealed class FakeEhr : IDisposable
             ["response_types_supported"] = new[] { "code" },
             ["code_challenge_methods_supported"] = new[] { "S256" },
             ["capabilities"] = capabilities,
-        }));
+        };
+        if (IssInResponse)
+        {
+            configuration["authorization_response_iss_parameter_supported"] = true;
+        }
+
+        Given("/fhir/.well-known/smart-configuration", "GET", Json(configuration));
     }
 
     /// <summary>Approves at once, as an EHR does inside its own session: back to the redirect URI with a code and the state.</summary>
@@ -157,6 +175,7 @@ public sealed class FakeEhr : IDisposable
         {
             ["code"] = code,
             ["state"] = query["state"].ToString(),
+            ["iss"] = IssInResponse ? FhirBase : null,
         });
         return new ResponseMessage { StatusCode = 302, Headers = new Dictionary<string, WireMockList<string>> { ["Location"] = new(location) } };
     }
@@ -267,8 +286,8 @@ public sealed class FakeEhr : IDisposable
             Expires = now.AddHours(1),
             Claims = new Dictionary<string, object>
             {
-                ["sub"] = PractitionerId,
-                ["fhirUser"] = $"{FhirBase}/Practitioner/{PractitionerId}",
+                ["sub"] = FhirUserId,
+                ["fhirUser"] = $"{FhirBase}/Practitioner/{FhirUserId}",
             },
             SigningCredentials = new SigningCredentials(signingKey, SecurityAlgorithms.RsaSha256),
         });
@@ -309,7 +328,13 @@ public sealed class FakeEhr : IDisposable
             Name = [new HumanName { Prefix = ["Dr."], Given = ["Amelia"], Family = "Stone", Suffix = ["MD"] }],
         };
         Given($"/fhir/Patient/{PatientId}", "GET", FhirJson.Serialize(patient), "application/fhir+json");
+        var other = new Practitioner
+        {
+            Id = OtherPractitionerId,
+            Name = [new HumanName { Prefix = ["Dr."], Given = ["Omar"], Family = "Haddad", Suffix = ["MD"] }],
+        };
         Given($"/fhir/Practitioner/{PractitionerId}", "GET", FhirJson.Serialize(practitioner), "application/fhir+json");
+        Given($"/fhir/Practitioner/{OtherPractitionerId}", "GET", FhirJson.Serialize(other), "application/fhir+json");
         Given("/fhir/Condition", "GET", FhirJson.Serialize(Searchset(condition)), "application/fhir+json");
         Given("/fhir/Coverage", "GET", FhirJson.Serialize(Searchset(coverage)), "application/fhir+json");
         Given("/fhir/MedicationRequest", "GET", FhirJson.Serialize(Searchset()), "application/fhir+json");

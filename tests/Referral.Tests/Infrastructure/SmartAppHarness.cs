@@ -126,6 +126,17 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
     public async Task<LaunchSteps> LaunchAsync(HttpClient browser, bool standalone = false)
     {
         var ct = TestContext.Current.CancellationToken;
+        var (authorize, callback, launchCookies) = await AuthorizeAsync(browser, standalone);
+        using var back = await browser.GetAsync(new Uri(callback.PathAndQuery, UriKind.Relative), ct);
+        var body = await back.Content.ReadAsStringAsync(ct);
+        return new LaunchSteps(authorize, callback, back.StatusCode, back.Headers.Location?.ToString(), body, launchCookies);
+    }
+
+    /// <summary>The launch up to the EHR's answer: /launch and the EHR's authorize. Returns the callback the EHR sends the browser to, not yet followed.</summary>
+    public async Task<(Uri Authorize, Uri Callback, IReadOnlyList<string> LaunchCookies)> AuthorizeAsync(HttpClient browser, bool standalone = false)
+    {
+        ArgumentNullException.ThrowIfNull(browser);
+        var ct = TestContext.Current.CancellationToken;
         var launchUrl = standalone ? $"/launch?iss={Uri.EscapeDataString(Ehr.FhirBase)}" : $"/launch?iss={Uri.EscapeDataString(Ehr.FhirBase)}&launch=xyz-123";
         using var launch = await browser.GetAsync(new Uri(launchUrl, UriKind.Relative), ct);
         Assert.Equal(HttpStatusCode.Redirect, launch.StatusCode);
@@ -133,10 +144,7 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
         using var ehrClient = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
         using var approved = await ehrClient.GetAsync(authorize, ct);
         Assert.Equal(HttpStatusCode.Redirect, approved.StatusCode);
-        var callback = approved.Headers.Location!;
-        using var back = await browser.GetAsync(new Uri(callback.PathAndQuery, UriKind.Relative), ct);
-        var body = await back.Content.ReadAsStringAsync(ct);
-        return new LaunchSteps(authorize, callback, back.StatusCode, back.Headers.Location?.ToString(), body, launch.Headers.TryGetValues("Set-Cookie", out var cookies) ? [.. cookies] : []);
+        return (authorize, approved.Headers.Location!, launch.Headers.TryGetValues("Set-Cookie", out var cookies) ? [.. cookies] : []);
     }
 
     public static string ContextIdOf(string formPath) => ContextPattern().Match(formPath).Groups[1].Value;

@@ -344,4 +344,40 @@ public sealed class LaunchTests(AzuriteFixture azurite)
         Assert.Contains("samesite=none", cookie, StringComparison.Ordinal);
         Assert.Contains("partitioned", cookie, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task An_authorization_response_naming_another_issuer_ends_on_its_page_without_a_token_request()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr);
+        using var browser = await harness.StartAsync();
+        var (_, callback, _) = await harness.AuthorizeAsync(browser);
+
+        using var response = await browser.GetAsync(new Uri(callback.PathAndQuery + "&iss=" + Uri.EscapeDataString("https://evil.example/fhir"), UriKind.Relative), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains($"data-problem=\"{LaunchProblemKind.IssuerMismatch}\"", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Empty(ehr.TokenRequests);
+    }
+
+    [Fact]
+    public async Task An_ehr_sending_iss_in_its_authorization_response_launches_and_one_leaving_it_out_is_refused()
+    {
+        using var ehr = new FakeEhr(issInResponse: true);
+        await using var harness = new SmartAppHarness(azurite, ehr);
+        using var browser = await harness.StartAsync();
+
+        var steps = await harness.LaunchAsync(browser);
+        Assert.Equal(ehr.FhirBase, QueryHelpers.ParseQuery(steps.Callback.Query)["iss"]);
+        Assert.Equal(HttpStatusCode.SeeOther, steps.CallbackStatus);
+        Assert.Single(ehr.TokenRequests);
+
+        var (_, callback, _) = await harness.AuthorizeAsync(browser);
+        var query = QueryHelpers.ParseQuery(callback.Query);
+        using var response = await browser.GetAsync(new Uri($"/callback?code={query["code"]}&state={query["state"]}", UriKind.Relative), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains($"data-problem=\"{LaunchProblemKind.IssuerMismatch}\"", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Single(ehr.TokenRequests);
+    }
 }
