@@ -117,8 +117,10 @@ public sealed partial class CallbackModel(
                 SmartStyleUrl = response.TryGet("smart_style_url"),
             };
             var patientRecord = await reader.ReadAsync(context, cancellationToken);
-            await contexts.SaveAsync(sessionId, context, cancellationToken);
-            await reader.SaveAsync(sessionId, context.Id, patientRecord, cancellationToken);
+            var renewed = await session.RenewAsync(HttpContext, sessionId, fhirUser, cancellationToken);
+            await session.SetAsync(renewed, LaunchRecord.UsedKey(state), record, TimeSpan.FromHours(1), cancellationToken);
+            await contexts.SaveAsync(renewed, context, cancellationToken);
+            await reader.SaveAsync(renewed, context.Id, patientRecord, cancellationToken);
             Response.Headers.Location = $"/context/{context.Id}/referral";
             return StatusCode(StatusCodes.Status303SeeOther);
         }

@@ -61,16 +61,53 @@ public sealed class AppSession(IDistributedCache cache, TimeProvider time)
     public async Task<T?> GetAsync<T>(string session, string key, CancellationToken cancellationToken)
         where T : class
     {
-        var bytes = await cache.GetAsync(Key(session, key), cancellationToken);
+        var bytes = await cache.GetAsync(Key(await StoreOfAsync(session, cancellationToken), key), cancellationToken);
         return bytes is null ? null : JsonSerializer.Deserialize<T>(bytes, Json);
     }
 
-    public Task SetAsync<T>(string session, string key, T value, TimeSpan lifetime, CancellationToken cancellationToken, bool sliding = false) =>
-        cache.SetAsync(Key(session, key), JsonSerializer.SerializeToUtf8Bytes(value, Json), sliding
+    public async Task SetAsync<T>(string session, string key, T value, TimeSpan lifetime, CancellationToken cancellationToken, bool sliding = false) =>
+        await cache.SetAsync(Key(await StoreOfAsync(session, cancellationToken), key), JsonSerializer.SerializeToUtf8Bytes(value, Json), sliding
             ? new DistributedCacheEntryOptions { SlidingExpiration = lifetime }
             : new DistributedCacheEntryOptions { AbsoluteExpiration = time.GetUtcNow() + lifetime }, cancellationToken);
 
-    public Task RemoveAsync(string session, string key, CancellationToken cancellationToken) => cache.RemoveAsync(Key(session, key), cancellationToken);
+    public async Task RemoveAsync(string session, string key, CancellationToken cancellationToken) =>
+        await cache.RemoveAsync(Key(await StoreOfAsync(session, cancellationToken), key), cancellationToken);
+
+    /// <summary>
+    /// A new session id for a browser whose launch succeeded (no session fixation: a value planted before the launch,
+    /// or seen before it, opens nothing after it). The old id stops working at once. The session's data stays with the
+    /// new id only when the same EHR user launched it; another user starts with nothing, so their predecessor's launch
+    /// contexts on a shared workstation no longer open. Returns the new id, already set as the cookie.
+    /// </summary>
+    public async Task<string> RenewAsync(HttpContext http, string session, string fhirUser, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var owner = await OwnerOfAsync(session, cancellationToken);
+        var store = owner is not null && string.Equals(owner.FhirUser, fhirUser, StringComparison.Ordinal) ? owner.Store : Base64UrlToken(32);
+        var renewed = Base64UrlToken(32);
+        await cache.SetAsync(OwnerKey(renewed), JsonSerializer.SerializeToUtf8Bytes(new SessionOwner(store, fhirUser), Json),
+            new DistributedCacheEntryOptions { SlidingExpiration = IdleTimeout }, cancellationToken);
+        await cache.RemoveAsync(OwnerKey(session), cancellationToken);
+        http.Response.Cookies.Append(CookieName, renewed, CookieOptions());
+        return renewed;
+    }
+
+    /// <summary>
+    /// Where a session's data lives: a session renewed at a launch points to its store (a random id never sent to a
+    /// browser); one not yet launched keeps its data under its own id, which holds nothing but pending launch records.
+    /// </summary>
+    private async Task<string> StoreOfAsync(string session, CancellationToken cancellationToken) =>
+        (await OwnerOfAsync(session, cancellationToken))?.Store ?? session;
+
+    private async Task<SessionOwner?> OwnerOfAsync(string session, CancellationToken cancellationToken)
+    {
+        var bytes = await cache.GetAsync(OwnerKey(session), cancellationToken);
+        return bytes is null ? null : JsonSerializer.Deserialize<SessionOwner>(bytes, Json);
+    }
+
+    private static string OwnerKey(string session) => "owner:" + Convert.ToHexString(SHA256.HashData(Encoding.ASCII.GetBytes(session)));
+
+    private sealed record SessionOwner(string Store, string FhirUser);
 
     /// <summary>The cache never sees the cookie's value itself, so a cache dump cannot be replayed as a cookie.</summary>
     private static string Key(string session, string key) =>
