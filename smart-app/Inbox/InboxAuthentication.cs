@@ -149,6 +149,7 @@ public static class InboxAuthentication
                     context.ProtocolMessage.PostLogoutRedirectUri = baseUrl + SignedOutCallbackPath;
                     return Task.CompletedTask;
                 };
+                options.Events.OnTicketReceived = context => ForgetEarlierSessionAsync(context.HttpContext);
                 options.Events.OnRemoteFailure = context =>
                 {
                     // A refused or broken sign-in (the therapist pressed Deny, a stale browser tab) gets a page, not an exception.
@@ -165,6 +166,32 @@ public static class InboxAuthentication
                 .RequireClaim(inbox.TherapistClaim));
         return services;
     }
+
+    /// <summary>
+    /// No session fixation at sign-in: the cookie handler renews the ticket under the key of an inbox cookie the request
+    /// carries (one planted with a wider path, say), which would hand this sign-in to whoever holds that cookie. The
+    /// earlier ticket is removed and its cookie dropped from the request, so the sign-in stores its ticket under a new key.
+    /// </summary>
+    private static async Task ForgetEarlierSessionAsync(HttpContext http)
+    {
+        var cookies = http.RequestServices.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(CookieScheme);
+        var earlier = cookies.CookieManager.GetRequestCookie(http, CookieName);
+        if (string.IsNullOrEmpty(earlier))
+        {
+            return;
+        }
+
+        if (cookies.TicketDataFormat.Unprotect(earlier)?.Principal.FindFirst(SessionIdClaim)?.Value is { } key)
+        {
+            await http.RequestServices.GetRequiredService<InboxTicketStore>().RemoveAsync(key, http.RequestAborted);
+        }
+
+        var kept = http.Request.Cookies.Where(c => !c.Key.StartsWith(CookieName, StringComparison.Ordinal)).Select(c => c.Key + "=" + c.Value);
+        http.Request.Headers.Cookie = string.Join("; ", kept);
+    }
+
+    /// <summary>The claim in which the cookie handler keeps its session store key.</summary>
+    private const string SessionIdClaim = "Microsoft.AspNetCore.Authentication.Cookies-SessionId";
 
     /// <summary>The signed-in therapist's PractitionerRole id, from the claim that names it (<c>PractitionerRole/{id}</c>).</summary>
     public static string? PractitionerRoleId(ClaimsPrincipal user, InboxOptions options)

@@ -149,4 +149,43 @@ public sealed class InboxSignInTests(InboxFixture fixture) : IClassFixture<Inbox
         var options = fixture.Stack.AppServices.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(InboxAuthentication.CookieScheme);
         return options.TicketDataFormat.Unprotect(value)!.Principal.Claims.Single().Value;
     }
+
+    [Fact]
+    public async Task A_sign_in_with_a_planted_inbox_cookie_gets_a_new_ticket_key_and_the_planted_cookie_opens_nothing()
+    {
+        var attacker = await fixture.Stack.AddTherapistAsync("Mallory", "Quinn");
+        var victim = await fixture.Stack.AddTherapistAsync("Vera", "Lindqvist");
+        using var attackerBrowser = fixture.Stack.Browser();
+        var attackerSignIn = await fixture.Stack.SignInAsync(attackerBrowser, attacker);
+        var planted = CookieValue(attackerSignIn.Cookies);
+
+        // Planted with a path that reaches the sign-in callback (the app's own cookie is limited to /inbox).
+        var jar = new CookieContainer();
+        jar.Add(new Cookie(InboxAuthentication.CookieName, planted, InboxAuthentication.CallbackPath, new Uri(fixture.Stack.AppBase).Host) { Secure = true, HttpOnly = true });
+        using var victimBrowser = fixture.Stack.Browser(jar);
+        var victimSignIn = await fixture.Stack.SignInAsync(victimBrowser, victim);
+
+        var issued = CookieValue(victimSignIn.Cookies);
+        Assert.NotEqual(planted, issued);
+        var options = fixture.Stack.AppServices.GetRequiredService<IOptionsMonitor<CookieAuthenticationOptions>>().Get(InboxAuthentication.CookieScheme);
+        Assert.NotEqual(
+            Assert.Single(options.TicketDataFormat.Unprotect(planted)!.Principal.Claims).Value,
+            Assert.Single(options.TicketDataFormat.Unprotect(issued)!.Principal.Claims).Value);
+        using (var inbox = await victimBrowser.GetAsync(new Uri("/inbox", UriKind.Relative), Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, inbox.StatusCode);
+        }
+
+        // The planted cookie no longer opens anything: its ticket is gone, so the inbox asks for a sign-in.
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(fixture.Stack.AppBase), "/inbox"));
+        request.Headers.Add("Cookie", $"{InboxAuthentication.CookieName}={planted}");
+        using var stolen = await attackerBrowser.SendAsync(request, Ct);
+        Assert.Equal(HttpStatusCode.Redirect, stolen.StatusCode);
+    }
+
+    private static string CookieValue(IReadOnlyList<string> setCookies)
+    {
+        var cookie = Assert.Single(setCookies, c => c.StartsWith(InboxAuthentication.CookieName + "=", StringComparison.Ordinal));
+        return cookie[(InboxAuthentication.CookieName.Length + 1)..cookie.IndexOf(';', StringComparison.Ordinal)];
+    }
 }

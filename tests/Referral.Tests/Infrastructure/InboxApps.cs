@@ -194,6 +194,10 @@ public sealed partial class InboxApps : IAsyncDisposable
         HandleCookies = true,
     });
 
+    /// <summary>A browser-like client whose cookie jar the test holds (to plant a cookie), redirects not followed.</summary>
+    public HttpClient Browser(CookieContainer jar) =>
+        testApp!.CreateDefaultClient(new Uri(AppBase), new Microsoft.AspNetCore.Mvc.Testing.Handlers.CookieContainerHandler(jar));
+
     /// <summary>
     /// The whole OpenID Connect sign-in of a browser that opened <paramref name="path"/>: the app's redirect to the
     /// sandbox, the sandbox's sign-in page (the therapist chosen, Approve), its form_post back to /signin-oidc. Returns
