@@ -131,6 +131,15 @@ public static class ApiAuthentication
     private static Task AddRoles(TokenValidatedContext context, string scheme, AuthOptions auth)
     {
         var principal = context.Principal!;
+        // Roles come only from where each issuer defines them (below): a role claim in the token itself grants nothing.
+        foreach (var tokenIdentity in principal.Identities)
+        {
+            foreach (var claim in tokenIdentity.FindAll(Caller.RoleClaim).ToList())
+            {
+                tokenIdentity.TryRemoveClaim(claim);
+            }
+        }
+
         var roles = new List<string>();
         if (scheme == PhysicianScheme)
         {

@@ -65,6 +65,37 @@ public sealed class ApiAuthenticationTests(AzuriteFixture azurite, TestIdentity 
         }
     }
 
+    public static TheoryData<string, Func<TestIdentity, string>> TokensClaimingARole() => new()
+    {
+        { "physician claiming admin", id => id.Physician(change: d => d.Claims["referral_role"] = "admin") },
+        { "physician claiming admin and therapist", id => id.Physician(change: d => d.Claims["referral_role"] = new[] { "admin", "therapist" }) },
+        { "therapist claiming admin", id => id.Therapist(change: d => d.Claims["referral_role"] = "admin") },
+        { "physician claiming the provider's admin app role", id => id.Physician(change: d => d.Claims["roles"] = new[] { TestIdentity.AdminRole }) },
+    };
+
+    [Theory]
+    [MemberData(nameof(TokensClaimingARole))]
+    public async Task A_role_claim_in_the_token_grants_nothing(string why, Func<TestIdentity, string> token)
+    {
+        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        using var client = app.ClientWith(token(identity));
+
+        using var response = await client.GetAsync(new Uri("/api/fhir/AuditEvent?patient=Patient/helen-park", UriKind.Relative), TestContext.Current.CancellationToken);
+
+        Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"A {why} must get 403, got {response.StatusCode}.");
+    }
+
+    [Fact]
+    public async Task A_physician_claiming_the_therapist_role_does_not_read_the_task_inbox()
+    {
+        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        using var client = app.ClientWith(identity.Physician(change: d => d.Claims["referral_role"] = "therapist"));
+
+        using var response = await client.GetAsync(new Uri("/api/fhir/Task?owner=PractitionerRole/therapist-mld", UriKind.Relative), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
     [Fact]
     public async Task An_administrator_reads_the_audit_trail_and_the_reading_itself_is_audited()
     {
