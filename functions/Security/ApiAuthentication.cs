@@ -124,7 +124,20 @@ public static class ApiAuthentication
 
         var token = header[prefix.Length..].Trim();
         var handler = new JsonWebTokenHandler();
-        return handler.CanReadToken(token) ? handler.ReadJsonWebToken(token).Issuer : null;
+        if (!handler.CanReadToken(token))
+        {
+            return null;
+        }
+
+        try
+        {
+            return handler.ReadJsonWebToken(token).Issuer;
+        }
+        catch (Exception e) when (e is ArgumentException or SecurityTokenException or FormatException or System.Text.Json.JsonException)
+        {
+            // Not a JWT after all: no scheme's issuer, so the chosen scheme refuses it as invalid_token (401), never a 500.
+            return null;
+        }
     }
 
     /// <summary>Turns a validated token into the caller's roles, refusing tokens that lack the identity the API needs.</summary>
