@@ -32,6 +32,9 @@ public static class ApiAuthentication
 
     private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
 
+    /// <summary>The longest a physician token may live: the smart-app signs one per call.</summary>
+    public static readonly TimeSpan PerCallLifetime = TimeSpan.FromMinutes(5);
+
     public static IServiceCollection AddApiAuthentication(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<AuthOptions>()
@@ -64,7 +67,7 @@ public static class ApiAuthentication
                 options.TokenValidationParameters = Parameters(auth.Physician.Issuer, auth.Audience);
                 // The key is found by the token's kid among the API-signing keys only, never by trying every key.
                 options.TokenValidationParameters.TryAllIssuerSigningKeys = false;
-                options.Events = new JwtBearerEvents { OnTokenValidated = context => AddRoles(context, PhysicianScheme, auth) };
+                options.Events = new JwtBearerEvents { OnTokenValidated = context => ValidatePhysicianAsync(context, auth) };
             })
             .AddJwtBearer(TherapistScheme, options =>
             {
@@ -83,6 +86,8 @@ public static class ApiAuthentication
                 options.TokenValidationParameters.LifetimeValidator = (notBefore, expires, _, parameters) =>
                     TokenLifetime.IsCurrent(notBefore, expires, time, parameters.ClockSkew));
         }
+
+        services.AddSingleton<TokenReplayCache>();
 
         services.AddAuthorizationBuilder()
             .SetDefaultPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(Scheme)
@@ -124,13 +129,83 @@ public static class ApiAuthentication
 
         var token = header[prefix.Length..].Trim();
         var handler = new JsonWebTokenHandler();
-        return handler.CanReadToken(token) ? handler.ReadJsonWebToken(token).Issuer : null;
+        if (!handler.CanReadToken(token))
+        {
+            return null;
+        }
+
+        try
+        {
+            return handler.ReadJsonWebToken(token).Issuer;
+        }
+        catch (Exception e) when (e is ArgumentException or SecurityTokenException or FormatException or System.Text.Json.JsonException)
+        {
+            // Not a JWT after all: no scheme's issuer, so the chosen scheme refuses it as invalid_token (401), never a 500.
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A physician token is signed by the smart-app for one call: it lives at most <see cref="PerCallLifetime"/>
+    /// (<c>exp - iat</c>, with <c>iat</c> not in the future), carries a <c>jti</c>, and that jti is accepted once.
+    /// </summary>
+    private static async Task ValidatePhysicianAsync(TokenValidatedContext context, AuthOptions auth)
+    {
+        await AddRoles(context, PhysicianScheme, auth);
+        if (context.Result is not null)
+        {
+            return;
+        }
+
+        var token = context.SecurityToken as JsonWebToken;
+        if (token is null
+            || !token.TryGetPayloadValue<long>(JwtRegisteredClaimNames.Iat, out var iat)
+            || !token.TryGetPayloadValue<long>(JwtRegisteredClaimNames.Exp, out var exp))
+        {
+            context.Fail("The physician token must carry iat and exp.");
+            return;
+        }
+
+        var now = context.HttpContext.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+        if (exp - iat > (long)PerCallLifetime.TotalSeconds || exp < iat)
+        {
+            context.Fail("The physician token lives longer than a per-call token may.");
+            return;
+        }
+
+        if (DateTimeOffset.FromUnixTimeSeconds(iat) > now + ClockSkew)
+        {
+            context.Fail("The physician token was issued in the future.");
+            return;
+        }
+
+        var jti = token.Id;
+        if (string.IsNullOrEmpty(jti))
+        {
+            context.Fail("The physician token must carry jti.");
+            return;
+        }
+
+        var replays = context.HttpContext.RequestServices.GetRequiredService<TokenReplayCache>();
+        if (!await replays.TryUseAsync(jti, DateTimeOffset.FromUnixTimeSeconds(exp), context.HttpContext.RequestAborted))
+        {
+            context.Fail("The physician token was used before.");
+        }
     }
 
     /// <summary>Turns a validated token into the caller's roles, refusing tokens that lack the identity the API needs.</summary>
     private static Task AddRoles(TokenValidatedContext context, string scheme, AuthOptions auth)
     {
         var principal = context.Principal!;
+        // Roles come only from where each issuer defines them (below): a role claim in the token itself grants nothing.
+        foreach (var tokenIdentity in principal.Identities)
+        {
+            foreach (var claim in tokenIdentity.FindAll(Caller.RoleClaim).ToList())
+            {
+                tokenIdentity.TryRemoveClaim(claim);
+            }
+        }
+
         var roles = new List<string>();
         if (scheme == PhysicianScheme)
         {

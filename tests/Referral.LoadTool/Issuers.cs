@@ -65,13 +65,15 @@ public sealed class Issuers : IAsyncDisposable
         ["fhirUser"] = $"{Ehr}/Practitioner/{practitioner}",
         ["ehr"] = Ehr,
         ["patient"] = patient,
-    });
+        // The API accepts a physician token once and for at most five minutes, as the smart-app signs one per call.
+        ["jti"] = Guid.NewGuid().ToString("N"),
+    }, TimeSpan.FromMinutes(5));
 
     public string Therapist(string role) => Sign(therapistKey, TherapistAuthority, SecurityAlgorithms.RsaSha256, new Dictionary<string, object>
     {
         ["sub"] = role,
         ["fhirUser"] = $"PractitionerRole/{role}",
-    });
+    }, TimeSpan.FromHours(1));
 
     public async ValueTask DisposeAsync()
     {
@@ -81,7 +83,7 @@ public sealed class Issuers : IAsyncDisposable
         }
     }
 
-    private string Sign(SecurityKey key, string issuer, string algorithm, Dictionary<string, object> claims)
+    private string Sign(SecurityKey key, string issuer, string algorithm, Dictionary<string, object> claims, TimeSpan lifetime)
     {
         var now = DateTime.UtcNow;
         return handler.CreateToken(new SecurityTokenDescriptor
@@ -90,8 +92,8 @@ public sealed class Issuers : IAsyncDisposable
             Audience = Audience,
             IssuedAt = now,
             NotBefore = now,
-            // Long enough for the whole run.
-            Expires = now.AddHours(1),
+            // Therapist tokens: long enough for the whole run; physician tokens: one per submission, five minutes.
+            Expires = now.Add(lifetime),
             Claims = claims,
             Subject = new ClaimsIdentity(),
             SigningCredentials = new SigningCredentials(key, algorithm),

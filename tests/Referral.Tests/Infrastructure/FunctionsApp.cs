@@ -62,13 +62,28 @@ public sealed class FunctionsApp(
 
 public static class FactoryClients
 {
-    /// <summary>A client of the app that sends the given bearer token.</summary>
+    /// <summary>
+    /// A client of the app that sends the given bearer token; a physician token minted by <see cref="TestIdentity"/>
+    /// is signed afresh (new jti) for each call, as the smart-app does, since the API accepts each jti once.
+    /// To send the very same token again (a replay), set the header on a plain client.
+    /// </summary>
     public static HttpClient ClientWith<TEntryPoint>(this WebApplicationFactory<TEntryPoint> app, string token)
         where TEntryPoint : class
     {
         ArgumentNullException.ThrowIfNull(app);
-        var client = app.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        var client = app.CreateDefaultClient(new TokenPerCall(token));
         return client;
+    }
+
+    private sealed class TokenPerCall(string first) : DelegatingHandler
+    {
+        private int calls;
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var token = Interlocked.Increment(ref calls) == 1 ? first : TestIdentity.ForNextCall(first);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 }

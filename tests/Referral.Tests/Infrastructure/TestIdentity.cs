@@ -30,13 +30,16 @@ public sealed class TestIdentity : IDisposable
     private readonly WireMockServer server;
     private readonly RsaSecurityKey physicianKey = NewKey("smart-app-1");
     private readonly RsaSecurityKey therapistKey = NewKey("idp-1");
+
+    /// <summary>A key the smart-app's JWKS lists for another use (<c>use: enc</c>): never one that signs API tokens.</summary>
+    private readonly RsaSecurityKey encryptionKey = NewKey("smart-app-enc");
     private readonly JsonWebTokenHandler handler = new();
 
     public TestIdentity()
     {
         server = WireMockServer.Start();
         server.Given(Request.Create().WithPath("/smart-app/.well-known/jwks.json").UsingGet())
-            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(Jwks(physicianKey)));
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(Jwks(physicianKey, encryptionKey)));
         server.Given(Request.Create().WithPath("/idp/.well-known/openid-configuration").UsingGet())
             .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(JsonSerializer.Serialize(new Dictionary<string, object>
             {
@@ -85,8 +88,18 @@ public sealed class TestIdentity : IDisposable
             claims["patient"] = patientId;
         }
 
-        return Sign(physicianKey, PhysicianIssuer, claims, SecurityAlgorithms.RsaSha384, change, at);
+        var token = Sign(physicianKey, PhysicianIssuer, claims, SecurityAlgorithms.RsaSha384, change, at);
+        PerCall[token] = () => Physician(practitionerId, patientId, change, ehr, at);
+        return token;
     }
+
+    /// <summary>
+    /// The next token for a call made with the given one, as the smart-app signs one per call: for a physician token
+    /// minted here, the same token again with a new jti (and whatever change it was minted with); any other token as it is.
+    /// </summary>
+    public static string ForNextCall(string token) => PerCall.TryGetValue(token, out var mint) ? mint() : token;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<string>> PerCall = new(StringComparer.Ordinal);
 
     /// <summary>A therapist's access token from the provider, naming their PractitionerRole.</summary>
     public string Therapist(string practitionerRoleId = "therapist-mld", Action<SecurityTokenDescriptor>? change = null, DateTimeOffset? at = null) =>
@@ -108,6 +121,36 @@ public sealed class TestIdentity : IDisposable
     /// <summary>A physician token signed by a key nobody published.</summary>
     public string PhysicianSignedByAnUnknownKey() =>
         Physician(change: d => d.SigningCredentials = new SigningCredentials(NewKey("stranger"), SecurityAlgorithms.RsaSha384));
+
+    /// <summary>A physician token signed by the key the smart-app's JWKS lists for encryption (wrong key use).</summary>
+    public string PhysicianSignedByTheEncryptionKey() =>
+        Physician(change: d => d.SigningCredentials = new SigningCredentials(encryptionKey, SecurityAlgorithms.RsaSha384));
+
+    /// <summary>A physician token signed by a stranger's key that claims the smart-app's kid.</summary>
+    public string PhysicianSignedByAForeignKeyWithTheKnownKid() =>
+        Physician(change: d => d.SigningCredentials = new SigningCredentials(NewKey(physicianKey.KeyId), SecurityAlgorithms.RsaSha384));
+
+    /// <summary>HS256 with public bytes of the smart-app's key as the shared secret (the classic algorithm confusion).</summary>
+    public string PhysicianSignedWithThePublicKeyAsHmacSecret(string form)
+    {
+        var publicKey = physicianKey.Rsa.ExportSubjectPublicKeyInfo();
+        var secret = form switch
+        {
+            "jwks" => Encoding.UTF8.GetBytes(Jwks(physicianKey)),
+            "pem" => Encoding.UTF8.GetBytes(PemEncoding.WriteString("PUBLIC KEY", publicKey)),
+            _ => publicKey,
+        };
+        return Physician(change: d => d.SigningCredentials = new SigningCredentials(
+            new SymmetricSecurityKey(secret) { KeyId = physicianKey.KeyId }, SecurityAlgorithms.HmacSha256));
+    }
+
+    /// <summary>A physician token signed by a stranger's key whose header points at where to fetch it (<c>jku</c> or <c>x5u</c>).</summary>
+    public string PhysicianWithKeyUrlHeader(string header) =>
+        Physician(change: d =>
+        {
+            d.SigningCredentials = new SigningCredentials(NewKey("attacker-1"), SecurityAlgorithms.RsaSha384);
+            d.AdditionalHeaderClaims = new Dictionary<string, object> { [header] = "https://evil.example/.well-known/jwks.json" };
+        });
 
     /// <summary>The physician token's claims with <c>alg: none</c> and no signature.</summary>
     public string PhysicianUnsigned()
@@ -135,17 +178,23 @@ public sealed class TestIdentity : IDisposable
             SigningCredentials = new SigningCredentials(key, algorithm),
         };
         change?.Invoke(descriptor);
-        return handler.CreateToken(descriptor);
+        // A descriptor without iat stays without it (the handler would otherwise add one).
+        return descriptor.IssuedAt is null
+            ? new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor)
+            : handler.CreateToken(descriptor);
     }
 
     private static RsaSecurityKey NewKey(string kid) => new(RSA.Create(2048)) { KeyId = kid };
 
-    private static string Jwks(RsaSecurityKey key)
+    private static string Jwks(RsaSecurityKey key, RsaSecurityKey? encryption = null)
     {
-        var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(key.Rsa.ExportParameters(false)) { KeyId = key.KeyId });
-        return JsonSerializer.Serialize(new
+        static object Jwk(RsaSecurityKey key, string use)
         {
-            keys = new[] { new { kty = jwk.Kty, kid = jwk.Kid, use = "sig", n = jwk.N, e = jwk.E } },
-        });
+            var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(key.Rsa.ExportParameters(false)) { KeyId = key.KeyId });
+            return new { kty = jwk.Kty, kid = jwk.Kid, use, n = jwk.N, e = jwk.E };
+        }
+
+        var keys = encryption is null ? new[] { Jwk(key, "sig") } : [Jwk(key, "sig"), Jwk(encryption, "enc")];
+        return JsonSerializer.Serialize(new { keys });
     }
 }
