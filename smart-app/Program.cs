@@ -46,6 +46,9 @@ public sealed class Program
         // Inbox: therapists sign in with OpenID Connect (a cookie of its own for /inbox), their referrals and sessions.
         services.AddInbox(configuration);
 
+        // Rate limits per client address on /launch and the inbox sign-in's callback.
+        services.AddRateLimits(configuration);
+
         services.AddRazorPages(pages =>
         {
             pages.RootDirectory = "/";
@@ -63,6 +66,8 @@ public sealed class Program
 
         app.UseSecurityHeaders();
         app.UseStaticFiles();
+        // Before authentication: the inbox sign-in's callback is answered by the OpenID Connect handler there.
+        app.UseRateLimiter();
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
