@@ -54,6 +54,8 @@ public sealed class Program
             pages.RootDirectory = "/";
             pages.Conventions.AuthorizeFolder("/Inbox", InboxAuthentication.Policy);
             pages.Conventions.AllowAnonymousToPage("/Inbox/SignedOut");
+            // The self-check shows key locations and internal URLs: administrators only (the inbox's sign-in, app role).
+            pages.Conventions.AuthorizePage("/Admin/SelfCheck", InboxAuthentication.AdminPolicy);
         });
 
         var app = builder.Build();
