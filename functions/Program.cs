@@ -57,6 +57,7 @@ public sealed class Program
         EhrRegistry.AddEhrRegistry(builder.Services, builder.Configuration);
         AddBackgroundWork(builder);
         builder.Services.AddApiAuthentication(builder.Configuration);
+        builder.Services.AddApiRateLimits(builder.Configuration);
 
         var app = builder.Build();
 
@@ -65,6 +66,8 @@ public sealed class Program
 
         app.UseFhirErrors();
         app.UseAuthentication();
+        // After authentication: the limit is per caller (token subject), anonymous callers per client address.
+        app.UseRateLimiter();
         app.UseAuthorization();
 
         app.MapHealth();

@@ -46,11 +46,16 @@ public sealed class Program
         // Inbox: therapists sign in with OpenID Connect (a cookie of its own for /inbox), their referrals and sessions.
         services.AddInbox(configuration);
 
+        // Rate limits per client address on /launch and the inbox sign-in's callback.
+        services.AddRateLimits(configuration);
+
         services.AddRazorPages(pages =>
         {
             pages.RootDirectory = "/";
             pages.Conventions.AuthorizeFolder("/Inbox", InboxAuthentication.Policy);
             pages.Conventions.AllowAnonymousToPage("/Inbox/SignedOut");
+            // The self-check shows key locations and internal URLs: administrators only (the inbox's sign-in, app role).
+            pages.Conventions.AuthorizePage("/Admin/SelfCheck", InboxAuthentication.AdminPolicy);
         });
 
         var app = builder.Build();
@@ -63,6 +68,8 @@ public sealed class Program
 
         app.UseSecurityHeaders();
         app.UseStaticFiles();
+        // Before authentication: the inbox sign-in's callback is answered by the OpenID Connect handler there.
+        app.UseRateLimiter();
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();

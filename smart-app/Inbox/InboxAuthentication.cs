@@ -45,6 +45,9 @@ public sealed class InboxOptions
     /// </summary>
     public string TimeZone { get; set; } = "UTC";
 
+    /// <summary>The provider's app role (in the id_token's <c>roles</c> claim) that opens the admin pages (<c>/admin/self-check</c>).</summary>
+    public string AdminRole { get; set; } = "referral-admin";
+
     public TimeZoneInfo Zone => TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
 }
 
@@ -59,6 +62,8 @@ public static class InboxAuthentication
     public const string CookieScheme = "InboxCookie";
     public const string OidcScheme = "InboxOidc";
     public const string Policy = "therapist";
+    public const string AdminPolicy = "referral-admin";
+    public const string RolesClaim = "roles";
     public const string CookieName = "mmr-inbox";
     public const string CallbackPath = "/signin-oidc";
     public const string SignedOutCallbackPath = "/signout-callback-oidc";
@@ -71,6 +76,7 @@ public static class InboxAuthentication
             .Validate(o => Uri.TryCreate(o.Authority, UriKind.Absolute, out _), "Inbox:Authority must be the absolute URL of the therapists' OpenID Connect provider (its issuer).")
             .Validate(o => !string.IsNullOrWhiteSpace(o.ClientId), "Inbox:ClientId is missing: the inbox's client id at the therapists' OpenID Connect provider.")
             .Validate(o => !string.IsNullOrWhiteSpace(o.ClientSecret), "Inbox:ClientSecret is missing: the inbox's client secret at the therapists' OpenID Connect provider.")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.AdminRole), "Inbox:AdminRole is missing: the provider's app role of the administrators (referral-admin).")
             .Validate(o => !string.IsNullOrWhiteSpace(o.TherapistClaim), "Inbox:TherapistClaim is missing: the id_token claim naming the therapist's PractitionerRole.")
             .Validate(o => PracticeTime.TryFindZone(o.TimeZone, out _), "Inbox:TimeZone must be an IANA time zone id (such as America/Chicago): the practice's time, in which sessions are typed.")
             .Validate(o => o.Scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains("openid", StringComparer.Ordinal), "Inbox:Scopes must include openid.")
@@ -86,8 +92,9 @@ public static class InboxAuthentication
             .AddCookie(CookieScheme, options =>
             {
                 options.Cookie.Name = CookieName;
-                // The inbox is its own top-level site (not framed by an EHR): Lax, and only sent to the inbox's pages.
-                options.Cookie.Path = "/inbox";
+                // The inbox is its own top-level site (not framed by an EHR): Lax. Path "/": the same sign-in opens the admin
+                // pages (/admin/self-check) for the provider's administrators.
+                options.Cookie.Path = "/";
                 options.Cookie.HttpOnly = true;
                 options.Cookie.SameSite = SameSiteMode.Lax;
                 options.Cookie.SecurePolicy = CookieSecurePolicy.Always;
@@ -96,6 +103,20 @@ public static class InboxAuthentication
                 options.SlidingExpiration = true;
                 options.ForwardChallenge = OidcScheme;
                 options.AccessDeniedPath = SignedOutPath;
+                options.Events.OnRedirectToAccessDenied = context =>
+                {
+                    // A signed-in user without the administrator role is told so plainly on the admin pages.
+                    if (context.Request.Path.StartsWithSegments("/admin", StringComparison.OrdinalIgnoreCase))
+                    {
+                        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                    }
+                    else
+                    {
+                        context.Response.Redirect(context.RedirectUri);
+                    }
+
+                    return Task.CompletedTask;
+                };
             })
             .AddOpenIdConnect(OidcScheme, options =>
             {
@@ -163,7 +184,11 @@ public static class InboxAuthentication
             .AddPolicy(Policy, policy => policy
                 .AddAuthenticationSchemes(CookieScheme)
                 .RequireAuthenticatedUser()
-                .RequireClaim(inbox.TherapistClaim));
+                .RequireClaim(inbox.TherapistClaim))
+            .AddPolicy(AdminPolicy, policy => policy
+                .AddAuthenticationSchemes(CookieScheme)
+                .RequireAuthenticatedUser()
+                .RequireClaim(RolesClaim, inbox.AdminRole));
         return services;
     }
 

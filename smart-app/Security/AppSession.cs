@@ -125,16 +125,34 @@ public static class AppSessionRegistration
         // X-Frame-Options is left to CSP frame-ancestors, which names the EHRs that may frame the app.
         services.AddAntiforgery(options =>
         {
-            options.Cookie.Name = "mmr-antiforgery";
-            options.Cookie.SameSite = SameSiteMode.None;
-            // Secure always, set as an attribute: CookieSecurePolicy.Always makes antiforgery refuse any non-TLS request,
-            // but the local run is plain http on loopback, where browsers accept Secure cookies (a trustworthy origin).
-            options.Cookie.SecurePolicy = CookieSecurePolicy.None;
-            options.Cookie.HttpOnly = true;
-            options.Cookie.Extensions.Add("Secure");
-            options.Cookie.Extensions.Add("Partitioned");
+            // SameSite=None with Secure, stated so the framework knows (no "SameSite=None must also set Secure" warning):
+            // a builder that marks the cookie Secure whatever the request's scheme. CookieSecurePolicy.Always is not used
+            // because antiforgery then refuses every non-TLS request, and TLS may end before the app (a proxy) or not be
+            // there at all (the local run, plain http on loopback, where browsers accept Secure cookies: a trustworthy origin,
+            // as they do for the session cookie).
+            options.Cookie = new SecureCookieBuilder
+            {
+                Name = "mmr-antiforgery",
+                SameSite = SameSiteMode.None,
+                HttpOnly = true,
+                Extensions = { "Partitioned" },
+            };
             options.SuppressXFrameOptionsHeader = true;
         });
         return services;
+    }
+}
+
+/// <summary>
+/// A cookie that is always <c>Secure</c>, set through <see cref="CookieOptions.Secure"/> (not as a raw attribute), without
+/// <see cref="CookieSecurePolicy.Always"/>, which makes antiforgery refuse a request that did not arrive over TLS itself.
+/// </summary>
+public sealed class SecureCookieBuilder : CookieBuilder
+{
+    public override CookieOptions Build(HttpContext context, DateTimeOffset expiresFrom)
+    {
+        var options = base.Build(context, expiresFrom);
+        options.Secure = true;
+        return options;
     }
 }

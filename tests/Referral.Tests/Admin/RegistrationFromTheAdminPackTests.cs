@@ -113,7 +113,7 @@ public sealed partial class RegistrationFromTheAdminPackTests
             ["Ehrs:1:ClientId"] = "nobody-home",
             ["Ehrs:1:Name"] = "Switched-off EHR",
             ["Functions:BaseUrl"] = functionsBase,
-        });
+        }) { AdminSignedIn = true };
 
         var html = await app.CreateClient().GetStringAsync(new Uri("/admin/self-check", UriKind.Relative), ct);
 
@@ -129,7 +129,7 @@ public sealed partial class RegistrationFromTheAdminPackTests
     public async Task The_self_check_is_not_found_when_admin_is_disabled_while_the_registration_document_and_install_page_stay_public()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var app = new SmartAppHost(new Dictionary<string, string?> { ["Admin:Enabled"] = "false" });
+        await using var app = new SmartAppHost(new Dictionary<string, string?> { ["Admin:Enabled"] = "false" }) { AdminSignedIn = true };
         using var client = app.CreateClient();
 
         using var selfCheck = await client.GetAsync(new Uri("/admin/self-check", UriKind.Relative), ct);

@@ -61,7 +61,7 @@ public sealed class InboxSignInTests(InboxFixture fixture) : IClassFixture<Inbox
         var signIn = await fixture.Stack.SignInAsync(browser, therapist);
 
         var cookie = Assert.Single(signIn.Cookies, c => c.StartsWith(InboxAuthentication.CookieName + "=", StringComparison.Ordinal));
-        Assert.Contains("path=/inbox", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("path=/;", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("secure", cookie, StringComparison.OrdinalIgnoreCase);
         var value = cookie[(InboxAuthentication.CookieName.Length + 1)..cookie.IndexOf(';', StringComparison.Ordinal)];

@@ -15,6 +15,9 @@ public sealed class SmartAppHost(IReadOnlyDictionary<string, string?>? settings 
 {
     public TimeProvider Time { get; } = time ?? TestClock.Provider;
 
+    /// <summary>The admin pages open without sign-in (<see cref="AdminAccess"/>), for tests of what they show.</summary>
+    public bool AdminSignedIn { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
@@ -27,6 +30,11 @@ public sealed class SmartAppHost(IReadOnlyDictionary<string, string?>? settings 
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton(Time);
+            if (AdminSignedIn)
+            {
+                AdminAccess.Open(services);
+            }
+
             services.AddHttpClient<Referral.SmartApp.Referrals.FunctionsApi>().AddHttpMessageHandler(() => new Recorder(FunctionsAnswers));
         });
     }

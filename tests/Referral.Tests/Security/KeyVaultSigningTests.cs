@@ -255,5 +255,9 @@ public sealed class KeyVaultSigningTests : IDisposable
             ["KeyVault:Keys:ClientRs384"] = ClientRsa,
             ["KeyVault:Keys:ClientEs384"] = ClientEc,
             ["KeyVault:Keys:ApiSigning"] = Api,
-        }, extra ?? []), services => services.AddSingleton<TokenCredential>(new StaticTokenCredential()));
+        }, extra ?? []), services =>
+        {
+            services.AddSingleton<TokenCredential>(new StaticTokenCredential());
+            AdminAccess.Open(services);
+        });
 }
