@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -21,9 +20,9 @@ public sealed class GarbageTokenTests(AzuriteFixture azurite, TestIdentity ident
     [InlineData("eyJ")]
     public async Task A_garbage_bearer_token_is_a_401_invalid_token_without_a_stack_trace_in_the_log(string garbage)
     {
-        var logs = new ConcurrentQueue<(LogLevel Level, string Text, Exception? Error)>();
+        var logs = new RecordingLoggerProvider();
         await using var factory = new FunctionsApp(azurite.ConnectionString, identity);
-        await using var app = factory.WithWebHostBuilder(b => b.ConfigureServices(s => s.AddSingleton<ILoggerProvider>(new Recording(logs))));
+        await using var app = factory.WithWebHostBuilder(b => b.ConfigureServices(s => s.AddSingleton<ILoggerProvider>(logs)));
         using var client = app.CreateClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/fhir/AuditEvent", UriKind.Relative));
         request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + garbage);
@@ -32,25 +31,6 @@ public sealed class GarbageTokenTests(AzuriteFixture azurite, TestIdentity ident
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Contains("error=\"invalid_token\"", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
-        Assert.DoesNotContain(logs, l => l.Level >= LogLevel.Warning);
-    }
-
-    private sealed class Recording(ConcurrentQueue<(LogLevel, string, Exception?)> logs) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new Recorder(logs, categoryName);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Recorder(ConcurrentQueue<(LogLevel, string, Exception?)> logs, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                logs.Enqueue((logLevel, $"{category}: {formatter(state, exception)}", exception));
-        }
+        Assert.DoesNotContain(logs.Entries, l => l.Level >= LogLevel.Warning);
     }
 }

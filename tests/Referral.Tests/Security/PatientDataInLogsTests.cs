@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Referral.Tests.Infrastructure;
@@ -33,27 +32,5 @@ public sealed class PatientDataInLogsTests(AzuriteFixture azurite, TestIdentity 
         Assert.DoesNotContain(logs.Messages, m => m.Contains("Alex Doe", StringComparison.Ordinal));
         Assert.DoesNotContain(logs.Messages, m => m.Contains(draft.Note!, StringComparison.Ordinal));
         Assert.DoesNotContain(logs.Messages, m => m.Contains("Not taking new wrist cases", StringComparison.Ordinal));
-    }
-
-    private sealed class RecordingLoggerProvider : ILoggerProvider
-    {
-        public ConcurrentQueue<string> Messages { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new Recorder(this, categoryName);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Recorder(RecordingLoggerProvider provider, string category) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            // The app's own filters (appsettings) decide what reaches a provider; this records all of that.
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                provider.Messages.Enqueue($"{category}: {formatter(state, exception)} {exception}");
-        }
     }
 }
