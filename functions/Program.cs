@@ -78,6 +78,7 @@ public sealed class Program
         app.MapNotifications();
         app.MapEhrWriteBack();
         app.MapReminders();
+        app.MapTokenReplayPurge();
         app.MapConformance();
 
         await app.RunAsync();

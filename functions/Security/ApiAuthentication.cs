@@ -30,7 +30,8 @@ public static class ApiAuthentication
         SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
     ];
 
-    private static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
+    /// <summary>How far the API's clock and a token issuer's may differ.</summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
 
     /// <summary>The longest a physician token may live: the smart-app signs one per call.</summary>
     public static readonly TimeSpan PerCallLifetime = TimeSpan.FromMinutes(5);

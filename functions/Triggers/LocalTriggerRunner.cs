@@ -110,13 +110,13 @@ public sealed partial class LocalTriggerRunner : BackgroundService
         }
     }
 
-    /// <summary>Runs every timer function whose next occurrence has come (a missed one once, past due); the number run.</summary>
-    public async Task<int> RunDueTimersAsync(CancellationToken cancellationToken)
+    /// <summary>Runs every timer function whose next occurrence has come (a missed one once, past due); the names of those run.</summary>
+    public async Task<IReadOnlyList<string>> RunDueTimersAsync(CancellationToken cancellationToken)
     {
         await timing.WaitAsync(cancellationToken);
         try
         {
-            var run = 0;
+            var run = new List<string>();
             foreach (var function in Manifest.Functions.Where(f => f.Kind == TriggerKind.Timer))
             {
                 var schedule = Parse(function.Schedule!);
@@ -143,7 +143,7 @@ public sealed partial class LocalTriggerRunner : BackgroundService
                 var succeeded = await InvokeAsync(function, info, new Dictionary<string, object?> { ["sys"] = Sys(function.Name, now) }, cancellationToken);
                 // The timer trigger never retries a failed run: the next run is the next occurrence.
                 lastRuns[function.Name] = now;
-                run++;
+                run.Add(function.Name);
                 if (!succeeded)
                 {
                     LogTimerFailed(function.Name);
