@@ -8,8 +8,8 @@ namespace Referral.Tests.Inbox;
 
 /// <summary>
 /// /admin/self-check needs the inbox's sign-in with the provider's app role <c>referral-admin</c>: anonymous is sent to
-/// sign in, a therapist without the role gets 403. The sandbox EHR issues no app roles, so the admin's 200 is proven
-/// at the policy (the same policy the page is behind) rather than through a sandbox sign-in.
+/// sign in, a therapist without the role gets 403, a user the provider gives the role (the sandbox's app-role code on
+/// their PractitionerRole, its stand-in for Entra ID's app role assignment) sees the page.
 /// </summary>
 public sealed class AdminSignInTests(InboxFixture fixture) : IClassFixture<InboxFixture>
 {
@@ -36,6 +36,19 @@ public sealed class AdminSignInTests(InboxFixture fixture) : IClassFixture<Inbox
         using var page = await browser.GetAsync(new Uri(signIn.Location, UriKind.RelativeOrAbsolute), Ct);
 
         Assert.Equal(HttpStatusCode.Forbidden, page.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_user_signed_in_with_the_referral_admin_app_role_sees_the_self_check()
+    {
+        var admin = await fixture.Stack.AddTherapistAsync("Ada", "Adminrole", appRole: "referral-admin");
+        using var browser = fixture.Stack.Browser();
+
+        var signIn = await fixture.Stack.SignInAsync(browser, admin, "/admin/self-check");
+        using var page = await browser.GetAsync(new Uri(signIn.Location, UriKind.RelativeOrAbsolute), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("<h1>Installation self-check</h1>", await page.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
     }
 
     [Fact]

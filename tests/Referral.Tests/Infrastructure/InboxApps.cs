@@ -130,7 +130,7 @@ public sealed partial class InboxApps : IAsyncDisposable
     /// A therapist of this test: a Practitioner and a massage-therapist PractitionerRole in the sandbox (who can sign in
     /// there) and the same PractitionerRole in the functions directory (who can receive referrals). Returns the role id.
     /// </summary>
-    public async Task<Therapist> AddTherapistAsync(string given, string family)
+    public async Task<Therapist> AddTherapistAsync(string given, string family, string? appRole = null)
     {
         var store = sandbox.Services.GetRequiredService<FhirStore>();
         var practitioner = store.Create(new Practitioner
@@ -142,7 +142,11 @@ public sealed partial class InboxApps : IAsyncDisposable
         {
             Active = true,
             Practitioner = new ResourceReference($"Practitioner/{practitioner.Id}"),
-            Code = [MedicalMassageServiceRequest.PerformerType.ToCodeableConcept()],
+            Code =
+            [
+                MedicalMassageServiceRequest.PerformerType.ToCodeableConcept(),
+                .. appRole is null ? [] : new[] { new CodeableConcept(SandboxEhr.Data.CodeSystems.SandboxAppRole, appRole) },
+            ],
         });
         var name = $"{given} {family}, LMT";
         await Functions.Services.GetRequiredService<TherapistDirectory>()

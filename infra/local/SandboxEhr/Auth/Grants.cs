@@ -3,7 +3,8 @@ using SandboxEhr.Clients;
 namespace SandboxEhr.Auth;
 
 /// <summary>Who signed in: a physician (Practitioner) for SMART apps, a therapist (PractitionerRole) for the inbox.</summary>
-public sealed record SandboxUser(string ResourceType, string Id, string Name, string? GivenName, string? FamilyName, string Description);
+/// <summary>One person who can sign in; <paramref name="AppRoles"/> are the identity provider's app roles they hold.</summary>
+public sealed record SandboxUser(string ResourceType, string Id, string Name, string? GivenName, string? FamilyName, string Description, IReadOnlyList<string> AppRoles);
 
 /// <summary>
 /// What one authorization allowed: it outlives its code and is carried by its refresh tokens, so a reused code

@@ -1,4 +1,5 @@
 using Hl7.Fhir.Model;
+using SandboxEhr.Data;
 using SandboxEhr.Fhir;
 
 namespace SandboxEhr.Auth;
@@ -34,6 +35,7 @@ public sealed class SandboxUsers(FhirStore store)
         }
 
         var description = string.Join("; ", role.Specialty.Select(s => s.Coding.FirstOrDefault()?.Display ?? s.Text).Where(s => !string.IsNullOrEmpty(s)));
-        return new SandboxUser(resourceType, PatientCompartment.IdIn(reference.Reference, resourceType)!, display, given, name?.Family, description);
+        var appRoles = role.Code.SelectMany(c => c.Coding).Where(c => c.System == CodeSystems.SandboxAppRole).Select(c => c.Code).OfType<string>().Where(c => c.Length > 0).ToList();
+        return new SandboxUser(resourceType, PatientCompartment.IdIn(reference.Reference, resourceType)!, display, given, name?.Family, description, appRoles);
     }
 }

@@ -83,6 +83,12 @@ public sealed class TokenIssuer(SigningKeys keys, TimeProvider time, Authorizati
             AddIfPresent(claims, JwtRegisteredClaimNames.FamilyName, user.FamilyName);
         }
 
+        // Like Entra ID, the inbox's provider states the user's app roles for the app that signs them in.
+        if (client.UserType == UserTypes.Therapist && user.AppRoles.Count > 0)
+        {
+            claims["roles"] = user.AppRoles.ToArray();
+        }
+
         AddIfPresent(claims, JwtRegisteredClaimNames.Nonce, nonce);
         return Handler.CreateToken(new SecurityTokenDescriptor
         {

@@ -21,6 +21,12 @@ public static class CodeSystems
     /// </summary>
     public const string TherapistTraining = "https://medical-massage-referral.example/fhir/CodeSystem/therapist-training";
 
+    /// <summary>
+    /// The sandbox's stand-in for an identity provider's app roles (Entra ID's <c>roles</c> claim): a PractitionerRole
+    /// coded with one of these signs in with that app role, e.g. <c>referral-admin</c> for the app's administrators.
+    /// </summary>
+    public const string SandboxAppRole = "https://sandbox-ehr.example/fhir/CodeSystem/app-role";
+
     /// <summary>Identifiers only the sandbox issues (medical record numbers, claim numbers, member ids).</summary>
     public const string SandboxIdentifiers = "https://sandbox-ehr.example/fhir/sid";
 }
