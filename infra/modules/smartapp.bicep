@@ -152,6 +152,12 @@ resource smartApp 'Microsoft.Web/sites@2025-03-01' = {
             value: baseUrl
           }
           {
+            // The client's address is the last hop App Service's front end appends to X-Forwarded-For: the rate
+            // limits of /launch and the inbox sign-in are per client, not per front end.
+            name: 'ASPNETCORE_FORWARDEDHEADERS_ENABLED'
+            value: 'true'
+          }
+          {
             name: 'Functions__BaseUrl'
             value: functionsUrl
           }

@@ -126,7 +126,7 @@ public sealed partial class ArmTemplateTests
         foreach (var name in new[]
         {
             "'Functions__BaseUrl'", "'Functions__Audience'", "'KeyVault__Uri'", "'APPLICATIONINSIGHTS_CONNECTION_STRING'",
-            "'Ehrs__{0}__Iss'", "'Ehrs__{0}__ClientId'", "'Ehrs__{0}__OpenIdIssuer'", "'Ehrs__{0}__TimeZone'", "'App__BaseUrl'",
+            "'Ehrs__{0}__Iss'", "'Ehrs__{0}__ClientId'", "'Ehrs__{0}__OpenIdIssuer'", "'Ehrs__{0}__TimeZone'", "'App__BaseUrl'", "'ASPNETCORE_FORWARDEDHEADERS_ENABLED'",
         })
         {
             Assert.Contains(name, settings, StringComparison.Ordinal);

@@ -58,6 +58,37 @@ public sealed class LaunchRateLimitTests(AzuriteFixture azurite)
         Assert.NotEqual(HttpStatusCode.TooManyRequests, otherSignIn.StatusCode);
     }
 
+    [Fact]
+    public async Task Behind_App_Services_front_end_the_launch_is_limited_per_forwarded_client_address_and_a_spoofed_one_changes_nothing()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, new Dictionary<string, string?>
+        {
+            ["RateLimits:LaunchPermitLimit"] = "2",
+            ["RateLimits:Window"] = "01:00:00",
+            // What ASPNETCORE_FORWARDEDHEADERS_ENABLED=true (infra/modules/smartapp.bicep) sets on App Service for Linux.
+            ["FORWARDEDHEADERS_ENABLED"] = "true",
+        });
+        using var started = await harness.StartAsync();
+        using var proxy = harness.App.CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri(SmartAppHarness.AppBase), AllowAutoRedirect = false });
+        var launch = new Uri($"/launch?iss={Uri.EscapeDataString(ehr.FhirBase)}&launch=xyz-123", UriKind.Relative);
+
+        // The front end appends the address it saw; the app takes that last one.
+        async Task<HttpStatusCode> LaunchFromAsync(string forwardedFor)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, launch);
+            request.Headers.Add("X-Forwarded-For", forwardedFor);
+            using var response = await proxy.SendAsync(request, Ct);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.Redirect, await LaunchFromAsync("203.0.113.7"));
+        Assert.Equal(HttpStatusCode.Redirect, await LaunchFromAsync("203.0.113.7"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await LaunchFromAsync("203.0.113.7"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await LaunchFromAsync("192.0.2.55, 203.0.113.7"));
+        Assert.Equal(HttpStatusCode.Redirect, await LaunchFromAsync("198.51.100.9"));
+    }
+
     private static HttpClient Client(WebApplicationFactory<Referral.SmartApp.Program> app, string address)
     {
         var client = app.CreateClient(new WebApplicationFactoryClientOptions { BaseAddress = new Uri(SmartAppHarness.AppBase), AllowAutoRedirect = false, HandleCookies = true });
