@@ -26,9 +26,9 @@ public sealed class Program
         #pragma warning restore RS0030
         services.AddMemoryCache();
 
-        // Security: the app's keys (JWKS), the server-side session behind an opaque cookie.
+        // Security: the app's keys (JWKS), the server-side session behind an opaque cookie, shared by all instances in Redis.
         services.AddSigningKeys(configuration);
-        services.AddAppSessions();
+        services.AddAppSessions(configuration);
 
         // Launch: the EHR allow-list, SMART discovery, tokens, id_token validation.
         services.AddEhrAllowList(configuration);

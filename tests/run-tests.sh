@@ -16,6 +16,13 @@ if [ -z "${CHROMIUM_PATH:-}" ] && [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
 fi
 
+# The tests of several smart-app instances share a real Redis (Debian's redis-server), started by their fixture.
+if [ ! -x /usr/bin/redis-server ]; then
+  echo "Installing Debian's redis-server for the tests of several instances..."
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq redis-server >/dev/null
+fi
+
 # Azurite (infra/local/package.json, pinned by its lockfile). The tests would install it too;
 # doing it once here keeps the test run's own time for tests.
 if [ ! -f infra/local/node_modules/azurite/package.json ]; then

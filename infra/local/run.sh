@@ -4,7 +4,7 @@
 #
 # Ports (override with the environment):
 #   SANDBOX_EHR_PORT=5100  SMART_APP_PORT=5200  FUNCTIONS_PORT=7071
-#   AZURITE_BLOB_PORT=10000  AZURITE_QUEUE_PORT=10001  AZURITE_TABLE_PORT=10002
+#   AZURITE_BLOB_PORT=10000  AZURITE_QUEUE_PORT=10001  AZURITE_TABLE_PORT=10002  REDIS_PORT=6380
 set -euo pipefail
 set -m # each background job gets its own process group, so stopping one stops its children too
 
@@ -17,6 +17,7 @@ fn_port=${FUNCTIONS_PORT:-7071}
 blob_port=${AZURITE_BLOB_PORT:-10000}
 queue_port=${AZURITE_QUEUE_PORT:-10001}
 table_port=${AZURITE_TABLE_PORT:-10002}
+redis_port=${REDIS_PORT:-6380}
 
 ehr_url="http://127.0.0.1:$ehr_port"
 app_url="http://127.0.0.1:$app_port"
@@ -55,7 +56,7 @@ wait_for_port() { # name port log
   exit 1
 }
 
-for port in "$ehr_port" "$app_port" "$fn_port" "$blob_port" "$queue_port" "$table_port"; do
+for port in "$ehr_port" "$app_port" "$fn_port" "$blob_port" "$queue_port" "$table_port" "$redis_port"; do
   if port_answers "$port"; then
     echo "Port $port is already in use on 127.0.0.1: stop what uses it, or choose other ports (see the top of $0)." >&2
     exit 1
@@ -65,6 +66,14 @@ done
 if [ ! -f infra/local/node_modules/azurite/package.json ]; then
   echo "Installing Azurite (npm ci in infra/local)..."
   (cd infra/local && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The smart-app keeps its sessions and Data Protection keys in Redis (Debian's redis-server), as in Azure.
+if ! command -v redis-server >/dev/null; then
+  echo "Installing Debian's redis-server..."
+  as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq redis-server >/dev/null
 fi
 
 echo "Building..."
@@ -80,6 +89,11 @@ node infra/local/node_modules/azurite/dist/src/azurite.js \
 pids+=($!)
 wait_for_port Azurite "$table_port" "$logs/azurite.log"
 wait_for_port Azurite "$queue_port" "$logs/azurite.log"
+
+echo "Starting Redis..."
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >"$logs/redis.log" 2>&1 &
+pids+=($!)
+wait_for_port Redis "$redis_port" "$logs/redis.log"
 
 # Azurite's published development account: not a secret, it opens only the local emulator.
 account=devstoreaccount1
@@ -123,7 +137,8 @@ start_app "the smart-app" smart-app "$app_url" "$logs/smart-app.log" \
   "App__BaseUrl=$app_url" \
   "Ehrs__0__Iss=$ehr_url/fhir" \
   "Functions__BaseUrl=$fn_url" \
-  "Inbox__Authority=$ehr_url"
+  "Inbox__Authority=$ehr_url" \
+  "Redis__Configuration=127.0.0.1:$redis_port"
 wait_for_port "The smart-app" "$app_port" "$logs/smart-app.log"
 
 cat <<MSG
@@ -135,6 +150,7 @@ Everything is running (logs in $logs):
   inbox         $app_url/inbox  <- therapists: sign in at the sandbox as one of its therapists
   functions     $fn_url/api/health   (queue and timer functions fired by its local trigger runner)
   mail          $logs/mail         (notifications, as .eml files)
+  Redis         127.0.0.1:$redis_port   (the smart-app's sessions and Data Protection keys, encrypted)
   Azurite       tables 127.0.0.1:$table_port, queues 127.0.0.1:$queue_port, blobs 127.0.0.1:$blob_port
                 connection string: $storage
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Caching.Distributed;
 
 namespace Referral.SmartApp.Security;
@@ -8,10 +9,10 @@ namespace Referral.SmartApp.Security;
 /// <summary>
 /// The browser's only credential: an opaque random session id in a cookie. Everything else (launch records,
 /// tokens, the patient's record, the form) lives on the server in <see cref="IDistributedCache"/>, under keys
-/// derived from a hash of the id. The in-memory cache serves one instance; several instances need a shared
-/// cache (Redis) behind the same interface.
+/// derived from a hash of the id, each value encrypted with Data Protection before it leaves the process, so a dump of
+/// a shared cache (Redis, <see cref="SharedState"/>) shows no token and no name.
 /// </summary>
-public sealed class AppSession(IDistributedCache cache, TimeProvider time)
+public sealed class AppSession(IDistributedCache cache, IDataProtectionProvider protection, TimeProvider time)
 {
     public const string CookieName = "mmr-session";
 
@@ -19,6 +20,8 @@ public sealed class AppSession(IDistributedCache cache, TimeProvider time)
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromHours(8);
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly IDataProtector protector = protection.CreateProtector("Referral.SmartApp.Session");
 
     /// <summary>
     /// The cookie options that let the app work inside an EHR's iframe: a third-party context needs
@@ -62,11 +65,11 @@ public sealed class AppSession(IDistributedCache cache, TimeProvider time)
         where T : class
     {
         var bytes = await cache.GetAsync(Key(await StoreOfAsync(session, cancellationToken), key), cancellationToken);
-        return bytes is null ? null : JsonSerializer.Deserialize<T>(bytes, Json);
+        return Read<T>(bytes);
     }
 
     public async Task SetAsync<T>(string session, string key, T value, TimeSpan lifetime, CancellationToken cancellationToken, bool sliding = false) =>
-        await cache.SetAsync(Key(await StoreOfAsync(session, cancellationToken), key), JsonSerializer.SerializeToUtf8Bytes(value, Json), sliding
+        await cache.SetAsync(Key(await StoreOfAsync(session, cancellationToken), key), Write(value), sliding
             ? new DistributedCacheEntryOptions { SlidingExpiration = lifetime }
             : new DistributedCacheEntryOptions { AbsoluteExpiration = time.GetUtcNow() + lifetime }, cancellationToken);
 
@@ -85,7 +88,7 @@ public sealed class AppSession(IDistributedCache cache, TimeProvider time)
         var owner = await OwnerOfAsync(session, cancellationToken);
         var store = owner is not null && string.Equals(owner.FhirUser, fhirUser, StringComparison.Ordinal) ? owner.Store : Base64UrlToken(32);
         var renewed = Base64UrlToken(32);
-        await cache.SetAsync(OwnerKey(renewed), JsonSerializer.SerializeToUtf8Bytes(new SessionOwner(store, fhirUser), Json),
+        await cache.SetAsync(OwnerKey(renewed), Write(new SessionOwner(store, fhirUser)),
             new DistributedCacheEntryOptions { SlidingExpiration = IdleTimeout }, cancellationToken);
         await cache.RemoveAsync(OwnerKey(session), cancellationToken);
         http.Response.Cookies.Append(CookieName, renewed, CookieOptions());
@@ -101,8 +104,28 @@ public sealed class AppSession(IDistributedCache cache, TimeProvider time)
 
     private async Task<SessionOwner?> OwnerOfAsync(string session, CancellationToken cancellationToken)
     {
-        var bytes = await cache.GetAsync(OwnerKey(session), cancellationToken);
-        return bytes is null ? null : JsonSerializer.Deserialize<SessionOwner>(bytes, Json);
+        return Read<SessionOwner>(await cache.GetAsync(OwnerKey(session), cancellationToken));
+    }
+
+    private byte[] Write<T>(T value) => protector.Protect(JsonSerializer.SerializeToUtf8Bytes(value, Json));
+
+    private T? Read<T>(byte[]? bytes)
+        where T : class
+    {
+        if (bytes is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<T>(protector.Unprotect(bytes), Json);
+        }
+        catch (CryptographicException)
+        {
+            // Written under a Data Protection key this instance does not have (or tampered with): as if never written.
+            return null;
+        }
     }
 
     private static string OwnerKey(string session) => "owner:" + Convert.ToHexString(SHA256.HashData(Encoding.ASCII.GetBytes(session)));
@@ -116,9 +139,9 @@ public sealed class AppSession(IDistributedCache cache, TimeProvider time)
 
 public static class AppSessionRegistration
 {
-    public static IServiceCollection AddAppSessions(this IServiceCollection services)
+    public static IServiceCollection AddAppSessions(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddDistributedMemoryCache();
+        services.AddSharedState(configuration);
         services.AddSingleton<AppSession>();
 
         // Form posts from inside the EHR's frame carry the antiforgery cookie too: it needs the same cross-site settings.

@@ -26,6 +26,7 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
     public static readonly string KeyDirectory = Path.Combine(Path.GetTempPath(), "referral-tests-keys-" + Environment.ProcessId);
 
     private readonly Dictionary<string, string?> settings;
+    private readonly Func<HttpMessageHandler> functionsHandler;
 
     public SmartAppHarness(
         AzuriteFixture azurite,
@@ -75,8 +76,12 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
             settings[key] = value;
         }
 
-        App = new SmartApp(settings, Time, functionsHandler ?? (() => Functions.Server.CreateHandler()));
+        this.functionsHandler = functionsHandler ?? (() => Functions.Server.CreateHandler());
+        App = new SmartApp(settings, Time, this.functionsHandler);
     }
+
+    /// <summary>Another instance of the smart-app with the same settings, clock and functions app (the caller disposes it).</summary>
+    public SmartApp AnotherInstance() => new(settings, Time, functionsHandler);
 
     public FakeEhr Ehr { get; }
 

@@ -1,0 +1,179 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.Mvc.Testing.Handlers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Referral.Functions.Referrals;
+using Referral.SmartApp.Security;
+using Referral.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Referral.Tests.SmartApp;
+
+/// <summary>
+/// Issue 16: the smart-app on two instances behind a round-robin balancer of the test's own (each request to the other
+/// instance), sharing one real Redis: a physician launches on one and fills and sends the form on the other, and
+/// when one instance stops in the middle the other carries on. Without Redis the second instance knows nothing of the
+/// first's launch, which is why the app warns at start. What the app leaves in Redis is encrypted.
+/// </summary>
+public sealed class ManyInstancesTests(AzuriteFixture azurite, RedisServer redis) : IClassFixture<RedisServer>
+{
+    private static readonly CancellationToken Ct = TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_physician_launches_on_one_instance_fills_the_form_on_the_other_and_sends_after_the_first_has_stopped()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, new Dictionary<string, string?> { [SharedState.ConfigurationKey] = redis.Configuration });
+        using var started = await harness.StartAsync();
+        await using var other = harness.AnotherInstance();
+        using var balancer = new RoundRobin(harness.App, other);
+        using var browser = balancer.Browser();
+
+        var steps = await harness.LaunchAsync(browser);
+        Assert.Equal(HttpStatusCode.SeeOther, steps.CallbackStatus);
+        var html = await browser.GetStringAsync(new Uri(steps.FormPath!, UriKind.Relative), Ct);
+        Assert.Contains("Dana Whitfield", html, StringComparison.Ordinal);
+        using var review = await browser.PostAsync(new Uri(steps.FormPath + "?handler=Review", UriKind.Relative), ReferralFormTests.Form(html,
+            ("Input.Diagnoses", "G56.01"), ("Input.Sites", "Wrist:Right"), ("Input.Sites", "Hand:Right"), ("Input.Sessions", "6"), ("Input.FrequencyTimes", "1"),
+            ("Input.FrequencyUnit", "Week"), ("Input.Minutes", "60"), ("Input.ValidityDays", "90"), ("Input.CoverageId", "dana-whitfield-coverage"),
+            ("Input.ClaimNumbers[dana-whitfield-coverage]", "WC-2026-004817"), ("Input.Therapist", "therapist-sam-rivera")), Ct);
+        Assert.Equal(HttpStatusCode.SeeOther, review.StatusCode);
+        var summary = await browser.GetStringAsync(review.Headers.Location!, Ct);
+        Assert.Contains("Sign and send", summary, StringComparison.Ordinal);
+        Assert.Equal([0, 1], balancer.Served.Distinct().Order());
+
+        // The instance that served the review page stops (a platform update); the other takes the send.
+        await balancer.StopAsync(balancer.Served[^1]);
+        using var sent = await browser.PostAsync(new Uri(review.Headers.Location + "?handler=Send", UriKind.Relative), ReferralFormTests.Form(summary), Ct);
+
+        Assert.Equal(HttpStatusCode.SeeOther, sent.StatusCode);
+        using var status = await browser.GetAsync(sent.Headers.Location!, Ct);
+        Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        var stored = await harness.Functions.Services.GetRequiredService<ReferralStore>().FindAsync(ReferralLookup.Patient, ehr.FhirBase, "Patient/" + FakeEhr.PatientId, Ct);
+        Assert.Single(stored);
+    }
+
+    [Fact]
+    public async Task Without_Redis_the_other_instance_knows_nothing_of_the_launch_and_the_app_says_so_at_start()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr);
+        using var started = await harness.StartAsync();
+        var logs = new RecordingLoggerProvider();
+        await using var other = harness.AnotherInstance().WithWebHostBuilder(b => b.ConfigureServices(s => s.AddSingleton<ILoggerProvider>(logs)));
+        using var balancer = new RoundRobin(harness.App, other);
+        using var browser = balancer.Browser();
+
+        var steps = await harness.LaunchAsync(browser);
+
+        // /launch was served by the first instance, its callback by the second, which has no record of that launch.
+        Assert.Equal([0, 1], balancer.Served);
+        Assert.NotEqual(HttpStatusCode.SeeOther, steps.CallbackStatus);
+        Assert.DoesNotContain("Dana Whitfield", steps.CallbackBody, StringComparison.Ordinal);
+        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Warning && e.Text.Contains("Redis:Configuration is not set", StringComparison.Ordinal) && e.Text.Contains("Run one instance only", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task After_a_launch_and_a_sent_referral_Redis_holds_no_token_and_no_patient_name_in_clear_text()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, new Dictionary<string, string?> { [SharedState.ConfigurationKey] = redis.Configuration });
+        using var started = await harness.StartAsync();
+        await using var other = harness.AnotherInstance();
+        using var balancer = new RoundRobin(harness.App, other);
+        using var browser = balancer.Browser();
+
+        await ProgressWiringTests.SendFromTheFormAsync(harness, browser, ehr);
+
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var database = connection.GetDatabase();
+        var dump = new StringBuilder();
+        var keys = connection.GetServer(connection.GetEndPoints()[0]).KeysAsync(pattern: "*");
+        await foreach (var key in keys)
+        {
+            dump.Append(key).Append('\n');
+            // Each value as stored, read by its type (DUMP's format may compress strings and hide clear text).
+            IEnumerable<RedisValue> values = await database.KeyTypeAsync(key) switch
+            {
+                RedisType.String => [await database.StringGetAsync(key)],
+                RedisType.Hash => (await database.HashGetAllAsync(key)).SelectMany(e => new[] { e.Name, e.Value }),
+                RedisType.List => await database.ListRangeAsync(key),
+                RedisType.Set => await database.SetMembersAsync(key),
+                var type => throw new InvalidOperationException($"The app wrote a {type} at {key}; read it here too."),
+            };
+            foreach (var value in values)
+            {
+                dump.Append(Encoding.UTF8.GetString((byte[])value!)).Append('\n');
+            }
+        }
+
+        var text = dump.ToString();
+        Assert.Contains(SharedState.DataProtectionKey, text, StringComparison.Ordinal);
+        Assert.Contains("mmr:s:", text, StringComparison.Ordinal);
+        Assert.NotEmpty(ehr.IssuedAccessTokens);
+        foreach (var token in ehr.IssuedAccessTokens)
+        {
+            Assert.DoesNotContain(token, text, StringComparison.Ordinal);
+        }
+
+        foreach (var clear in new[] { "Dana", "Whitfield", "WC-2026-004817", "G56.01", "Carpal", "refresh" })
+        {
+            Assert.DoesNotContain(clear, text, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    /// <summary>
+    /// A load balancer of the test's own: each request goes to the next instance still in rotation; cookies are kept
+    /// by the browser in front of it, as a real browser would.
+    /// </summary>
+    private sealed class RoundRobin(params WebApplicationFactory<Referral.SmartApp.Program>[] instances) : HttpMessageHandler
+    {
+        private readonly HttpMessageInvoker[] handlers = [.. instances.Select(i => new HttpMessageInvoker(i.Server.CreateHandler()))];
+        private readonly HashSet<int> stopped = [];
+        private int next;
+
+        /// <summary>The instance (its index) that served each request, in order.</summary>
+        public List<int> Served { get; } = [];
+
+        public HttpClient Browser() =>
+            new(new CookieContainerHandler(new CookieContainer()) { InnerHandler = this }, disposeHandler: false) { BaseAddress = new Uri(SmartAppHarness.AppBase) };
+
+        public async Task StopAsync(int instance)
+        {
+            stopped.Add(instance);
+            await instances[instance].DisposeAsync();
+        }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            int pick;
+            lock (Served)
+            {
+                do
+                {
+                    pick = next++ % handlers.Length;
+                }
+                while (stopped.Contains(pick));
+
+                Served.Add(pick);
+            }
+
+            return handlers[pick].SendAsync(request, cancellationToken);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                foreach (var handler in handlers)
+                {
+                    handler.Dispose();
+                }
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}
