@@ -21,9 +21,18 @@ param namePrefix string = 'mmr'
 @description('Size of the App Service plan that runs both apps.')
 param planSku string = 'P0v3'
 
-@description('Instances of the App Service plan.')
-@minValue(1)
-param planCapacity int = 1
+@description('Instances of the App Service plan (both apps run on each): two or more, so a platform update or a failed instance never takes the product down; the smart-app shares its state in Redis.')
+@minValue(2)
+param planCapacity int = 2
+
+@description('Azure Cache for Redis tier: Standard replicates (the smart-app\'s sessions and Data Protection keys survive a node failure).')
+param redisSku string = 'Standard'
+
+@description('Azure Cache for Redis size within the tier (C0 = 250 MB is plenty for sessions).')
+param redisCapacity int = 0
+
+@description('Redis public endpoint (TLS and the access key still required). The apps reach it over it until they get VNet integration.')
+param redisPublicNetworkAccess string = 'Enabled'
 
 @description('Replication of the storage account.')
 param storageSku string = 'Standard_LRS'
@@ -89,6 +98,7 @@ var names = {
   plan: '${namePrefix}-plan-${token}'
   functions: '${namePrefix}-func-${token}'
   smartApp: '${namePrefix}-app-${token}'
+  redis: '${namePrefix}-redis-${token}'
 }
 
 var keyNames signingKeyNames = {
@@ -135,6 +145,20 @@ module vault 'modules/keyvault.bicep' = {
     publicNetworkAccess: vaultPublicNetworkAccess
     workspaceId: monitoring.outputs.workspaceId
     keyNames: keyNames
+  }
+}
+
+module redis 'modules/redis.bicep' = {
+  name: 'redis'
+  params: {
+    location: location
+    tags: tags
+    name: names.redis
+    skuName: redisSku
+    capacity: redisCapacity
+    publicNetworkAccess: redisPublicNetworkAccess
+    vaultName: vault.outputs.name
+    workspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -194,6 +218,10 @@ module smartApp 'modules/smartapp.bicep' = {
     therapistClaim: therapistClaim
     practiceTimeZone: practiceTimeZone
   }
+  // Its Redis__Configuration is a Key Vault reference to the secret the Redis module writes ('redis-configuration').
+  dependsOn: [
+    redis
+  ]
 }
 
 // azd stores outputs in the environment (.azure/<env>/.env): names and URLs only.

@@ -1,5 +1,6 @@
 using Referral.SmartApp.Admin;
 using Referral.SmartApp.Ehr;
+using Referral.SmartApp.Health;
 using Referral.SmartApp.Inbox;
 using Referral.SmartApp.Launch;
 using Referral.SmartApp.Referrals;
@@ -74,6 +75,7 @@ public sealed class Program
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
+        app.MapHealth();
         app.MapJwks();
         app.MapRegistrationDocument();
         app.MapEhrStyle();

@@ -1,7 +1,7 @@
 import { ehr, signingKeyNames } from 'types.bicep'
 
 // The SMART on FHIR app (Razor Pages) on the shared Linux plan, with a system-assigned identity that may sign
-// with its own three keys and read the vault's secrets (the inbox's client secret) and nothing else: it holds no
+// with its own three keys and read the vault's secrets (the inbox's client secret, the Redis configuration) and nothing else: it holds no
 // storage role (all data goes through the functions API).
 
 @description('Azure region of the resources.')
@@ -57,6 +57,9 @@ param practiceTimeZone string
 
 // The operator sets this secret after provisioning (infra/README.md); the template never carries its value.
 var inboxClientSecretName = 'inbox-client-secret'
+
+// Written by the Redis module (modules/redis.bicep, the same name) from the cache's own key.
+var redisConfigurationSecretName = 'redis-configuration'
 
 // Configuration binds arrays from numbered keys: Ehrs__0__Iss, Ehrs__0__ClientId, ...
 var ehrSettings = flatten(map(range(0, length(ehrs)), i => [
@@ -134,6 +137,8 @@ resource smartApp 'Microsoft.Web/sites@2025-03-01' = {
     publicNetworkAccess: 'Enabled'
     siteConfig: {
       linuxFxVersion: 'DOTNETCORE|10.0'
+      // App Service probes each instance and takes one that stops answering out of the rotation (two or more instances).
+      healthCheckPath: '/health'
       alwaysOn: true
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
@@ -196,6 +201,11 @@ resource smartApp 'Microsoft.Web/sites@2025-03-01' = {
           {
             name: 'Inbox__ClientSecret'
             value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${inboxClientSecretName})'
+          }
+          // The state all instances share (sessions, inbox sign-ins, Data Protection keys): a Key Vault reference too.
+          {
+            name: 'Redis__Configuration'
+            value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=${redisConfigurationSecretName})'
           }
           {
             name: 'Inbox__Scopes'

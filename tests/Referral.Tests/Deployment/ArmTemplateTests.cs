@@ -182,11 +182,12 @@ public sealed partial class ArmTemplateTests
         Assert.Equal(3, signing.Select(g => g.Json["scope"]!.GetValue<string>()).Distinct().Count());
 
         // The inbox's client secret is created by the operator after provisioning, so the grant cannot name it: it is
-        // on the vault, which holds no secret the template creates.
+        // on the vault, whose only secret the template creates is the smart-app's own Redis configuration.
         var secrets = Assert.Single(grants, g => g.RoleId == KeyVaultSecretsUser);
         Assert.Equal(Vault, secrets.ScopeType);
         Assert.Equal("[resourceId('Microsoft.KeyVault/vaults', parameters('vaultName'))]", secrets.Json["scope"]!.GetValue<string>());
-        Assert.Empty(arm.OfType("Microsoft.KeyVault/vaults/secrets"));
+        var created = Assert.Single(arm.OfType("Microsoft.KeyVault/vaults/secrets"));
+        Assert.Contains("variables('redisConfigurationSecretName')", created.Name, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -340,6 +341,41 @@ public sealed partial class ArmTemplateTests
 
         var appInsights = arm.Only("Microsoft.Insights/components");
         Assert.NotNull(appInsights.Properties["WorkspaceResourceId"]);
+    }
+
+    [Fact]
+    public async Task The_smart_apps_instances_share_a_TLS_only_Redis_whose_key_reaches_the_app_only_through_Key_Vault()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var redis = arm.Only("Microsoft.Cache/redis");
+        Assert.Equal("false", Resource.Literal(redis.Properties["enableNonSslPort"]));
+        Assert.Equal("\"1.2\"", Resource.Literal(redis.Properties["minimumTlsVersion"]));
+
+        // The Redis module writes the cache's own key into the vault; the smart-app reads that secret by reference.
+        var secret = Assert.Single(redis.Template.Resources, r => r.Type == "Microsoft.KeyVault/vaults/secrets");
+        var value = secret.Properties["value"]!.GetValue<string>();
+        Assert.Contains("listKeys(resourceId('Microsoft.Cache/redis'", value, StringComparison.Ordinal);
+        Assert.Contains("ssl=True", value, StringComparison.Ordinal);
+        var written = redis.Template.Json["variables"]!["redisConfigurationSecretName"]!.GetValue<string>();
+
+        var smartApp = SmartApp(arm);
+        var reference = KeyVaultReference().Match(AppSettings(smartApp)["Redis__Configuration"]);
+        Assert.True(reference.Success, $"Redis__Configuration is not a Key Vault reference to the app's vault: {AppSettings(smartApp)["Redis__Configuration"]}");
+        Assert.Equal(written, smartApp.Template.Json["variables"]![reference.Groups[1].Value]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Two_or_more_instances_without_affinity_each_probed_at_its_health_endpoint()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var capacity = arm.Templates[0].Parameters["planCapacity"]!;
+        Assert.True(capacity["minValue"]!.GetValue<int>() >= 2, "planCapacity may go below two instances.");
+        Assert.True(capacity["defaultValue"]!.GetValue<int>() >= 2, "planCapacity defaults to fewer than two instances.");
+
+        Assert.Equal("\"/health\"", Resource.Literal(SmartApp(arm).Properties["siteConfig"]?["healthCheckPath"]));
+        Assert.Equal("\"/api/health\"", Resource.Literal(FunctionsApp(arm).Properties["siteConfig"]?["healthCheckPath"]));
+        // Any instance serves any request: the smart-app's state is in Redis, not in an instance's memory.
+        Assert.Equal("false", Resource.Literal(SmartApp(arm).Properties["clientAffinityEnabled"]));
     }
 
     [Fact]

@@ -23,10 +23,19 @@ public sealed class RedisServer : IAsyncLifetime
     /// <summary>The StackExchange.Redis configuration string the apps are given (<c>Redis:Configuration</c>).</summary>
     public string Configuration => $"127.0.0.1:{Port}";
 
-    public async ValueTask InitializeAsync()
+    public ValueTask InitializeAsync()
     {
         Assert.True(File.Exists(Executable), $"{Executable} is missing: the README's test command installs it (apt-get install redis-server).");
         Port = Loopback.FreePort();
+        return StartAsync();
+    }
+
+    /// <summary>Stops the server (its data is gone: nothing is persisted), keeping its port for <see cref="StartAsync"/>.</summary>
+    public ValueTask StopAsync() => DisposeAsync();
+
+    /// <summary>Starts the server on its port (again, after <see cref="StopAsync"/>).</summary>
+    public async ValueTask StartAsync()
+    {
         var start = new ProcessStartInfo(Executable)
         {
             RedirectStandardOutput = true,
@@ -74,6 +83,7 @@ public sealed class RedisServer : IAsyncLifetime
         }
 
         process?.Dispose();
+        process = null;
         return ValueTask.CompletedTask;
     }
 

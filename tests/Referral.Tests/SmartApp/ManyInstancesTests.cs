@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc.Testing.Handlers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Referral.Functions.Referrals;
+using Referral.SmartApp.Health;
 using Referral.SmartApp.Security;
 using Referral.Tests.Infrastructure;
 using StackExchange.Redis;
@@ -122,6 +123,54 @@ public sealed class ManyInstancesTests(AzuriteFixture azurite, RedisServer redis
         {
             Assert.DoesNotContain(clear, text, StringComparison.OrdinalIgnoreCase);
         }
+    }
+
+    [Fact]
+    public async Task The_health_probe_reports_redis_down_with_503_and_ok_again_once_redis_is_back_without_a_restart()
+    {
+        await using var own = new RedisServer();
+        await own.InitializeAsync();
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, new Dictionary<string, string?> { [SharedState.ConfigurationKey] = own.Configuration });
+        using var browser = harness.Browser();
+        var health = new Uri(HealthEndpoints.Path, UriKind.Relative);
+
+        using (var up = await browser.GetAsync(health, Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, up.StatusCode);
+            Assert.Contains("redis up", await up.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        }
+
+        await own.StopAsync();
+        using (var down = await browser.GetAsync(health, Ct))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
+            Assert.Contains("redis down", await down.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        }
+
+        await own.StartAsync();
+        var back = HttpStatusCode.ServiceUnavailable;
+        for (var attempt = 0; attempt < 60 && back != HttpStatusCode.OK; attempt++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(500), Ct);
+            using var again = await browser.GetAsync(health, Ct);
+            back = again.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, back);
+    }
+
+    [Fact]
+    public async Task Without_Redis_the_health_probe_says_the_state_is_in_memory()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr);
+        using var browser = harness.Browser();
+
+        using var response = await browser.GetAsync(new Uri(HealthEndpoints.Path, UriKind.Relative), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("memory (one instance only)", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
     }
 
     /// <summary>
