@@ -31,10 +31,13 @@ public sealed partial class InboxApps : IAsyncDisposable
     private readonly SandboxHost sandbox;
     private readonly SmartAppHost? kestrelApp;
     private readonly SmartAppHarness.SmartApp? testApp;
+    private readonly IReadOnlyDictionary<string, string?> appSettings;
 
     private InboxApps(
-        FakeTimeProvider time, SandboxHost sandbox, string sandboxBase, FunctionsApp functions, TestIdentity identity, SmartAppHost? kestrelApp, SmartAppHarness.SmartApp? testApp, string appBase)
+        FakeTimeProvider time, SandboxHost sandbox, string sandboxBase, FunctionsApp functions, TestIdentity identity, SmartAppHost? kestrelApp, SmartAppHarness.SmartApp? testApp, string appBase,
+        IReadOnlyDictionary<string, string?> appSettings)
     {
+        this.appSettings = appSettings;
         Time = time;
         this.sandbox = sandbox;
         SandboxBase = sandboxBase;
@@ -59,8 +62,11 @@ public sealed partial class InboxApps : IAsyncDisposable
 
     public IServiceProvider AppServices => testApp?.Services ?? kestrelApp!.Services;
 
-    /// <summary>Starts the stack: the smart-app in a TestServer at https://localhost, or on a loopback port when <paramref name="forBrowser"/>.</summary>
-    public static async Task<InboxApps> StartAsync(AzuriteFixture azurite, bool forBrowser = false)
+    /// <summary>
+    /// Starts the stack: the smart-app in a TestServer at https://localhost, or on a loopback port when
+    /// <paramref name="forBrowser"/>; <paramref name="appSettings"/> are added to the smart-app's settings.
+    /// </summary>
+    public static async Task<InboxApps> StartAsync(AzuriteFixture azurite, bool forBrowser = false, IReadOnlyDictionary<string, string?>? appSettings = null)
     {
         ArgumentNullException.ThrowIfNull(azurite);
         var sandboxPort = Loopback.FreePort();
@@ -109,18 +115,22 @@ public sealed partial class InboxApps : IAsyncDisposable
             ["Inbox:RequireHttpsMetadata"] = "false",
             ["Inbox:TimeZone"] = PracticeZone.Id,
         };
+        foreach (var (key, value) in appSettings ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
 
         InboxApps stack;
         if (forBrowser)
         {
             var app = new SmartAppHost(settings, time);
             app.StartOnLoopback(appPort);
-            stack = new InboxApps(time, sandbox, sandboxBase, functions, identity, app, null, appBase);
+            stack = new InboxApps(time, sandbox, sandboxBase, functions, identity, app, null, appBase, settings);
         }
         else
         {
             var app = new SmartAppHarness.SmartApp(settings, time, () => functions.Server.CreateHandler());
-            stack = new InboxApps(time, sandbox, sandboxBase, functions, identity, null, app, appBase);
+            stack = new InboxApps(time, sandbox, sandboxBase, functions, identity, null, app, appBase, settings);
         }
 
         return stack;
@@ -189,6 +199,12 @@ public sealed partial class InboxApps : IAsyncDisposable
 
     /// <summary>The therapist's own access token for the functions API, minted by the sandbox (for arranging through the API).</summary>
     public HttpClient ApiAsTherapist(string accessToken) => Functions.ClientWith(accessToken);
+
+    /// <summary>The smart-app (TestServer mode).</summary>
+    public SmartAppHarness.SmartApp App => testApp!;
+
+    /// <summary>Another smart-app instance (TestServer mode) with the same settings and clock; the caller disposes it.</summary>
+    public SmartAppHarness.SmartApp AnotherInstance() => new(appSettings, Time, () => Functions.Server.CreateHandler());
 
     /// <summary>A browser-like client of the smart-app (TestServer mode): cookies kept, redirects not followed.</summary>
     public HttpClient Browser() => testApp!.CreateClient(new WebApplicationFactoryClientOptions

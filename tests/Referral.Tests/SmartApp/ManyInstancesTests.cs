@@ -1,7 +1,5 @@
 using System.Net;
 using System.Text;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.Mvc.Testing.Handlers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Referral.Functions.Referrals;
@@ -54,6 +52,34 @@ public sealed class ManyInstancesTests(AzuriteFixture azurite, RedisServer redis
         Assert.Equal(HttpStatusCode.OK, status.StatusCode);
         var stored = await harness.Functions.Services.GetRequiredService<ReferralStore>().FindAsync(ReferralLookup.Patient, ehr.FhirBase, "Patient/" + FakeEhr.PatientId, Ct);
         Assert.Single(stored);
+    }
+
+    [Fact]
+    public async Task A_therapist_signs_in_on_one_instance_accepts_and_records_on_the_other_and_goes_on_after_the_first_has_stopped()
+    {
+        await using var stack = await InboxApps.StartAsync(azurite, appSettings: new Dictionary<string, string?> { [SharedState.ConfigurationKey] = redis.Configuration });
+        await using var other = stack.AnotherInstance();
+        using var balancer = new RoundRobin(stack.App, other);
+        using var browser = balancer.Browser();
+        var therapist = await stack.AddTherapistAsync("Rae", "Twoinstances");
+        var id = await stack.SendReferralAsync(therapist);
+
+        await stack.SignInAsync(browser, therapist);
+        var page = await browser.GetStringAsync(new Uri($"/inbox/referrals/{id}", UriKind.Relative), Ct);
+        using var accepted = await browser.PostAsync(new Uri($"/inbox/referrals/{id}?handler=Accept", UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__RequestVerificationToken"] = SmartAppHarness.AntiforgeryToken(page),
+        }), Ct);
+        Assert.Equal(HttpStatusCode.SeeOther, accepted.StatusCode);
+        using var first = await InboxApps.PostSessionAsync(browser, id, InboxApps.Session(stack.Time.GetUtcNow().AddHours(-3)));
+        Assert.Equal(HttpStatusCode.SeeOther, first.StatusCode);
+        Assert.Equal([0, 1], balancer.Served.Distinct().Order());
+
+        // One instance stops in the middle of the course; the therapist goes on, signed in, on the other.
+        await balancer.StopAsync(balancer.Served[^1]);
+        using var second = await InboxApps.PostSessionAsync(browser, id, InboxApps.Session(stack.Time.GetUtcNow().AddHours(-1)));
+        Assert.Equal(HttpStatusCode.SeeOther, second.StatusCode);
+        Assert.Equal(2, (await stack.Functions.Services.GetRequiredService<ReferralStore>().ProceduresAsync(id, Ct)).Count);
     }
 
     [Fact]
@@ -171,58 +197,5 @@ public sealed class ManyInstancesTests(AzuriteFixture azurite, RedisServer redis
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("memory (one instance only)", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
-    }
-
-    /// <summary>
-    /// A load balancer of the test's own: each request goes to the next instance still in rotation; cookies are kept
-    /// by the browser in front of it, as a real browser would.
-    /// </summary>
-    private sealed class RoundRobin(params WebApplicationFactory<Referral.SmartApp.Program>[] instances) : HttpMessageHandler
-    {
-        private readonly HttpMessageInvoker[] handlers = [.. instances.Select(i => new HttpMessageInvoker(i.Server.CreateHandler()))];
-        private readonly HashSet<int> stopped = [];
-        private int next;
-
-        /// <summary>The instance (its index) that served each request, in order.</summary>
-        public List<int> Served { get; } = [];
-
-        public HttpClient Browser() =>
-            new(new CookieContainerHandler(new CookieContainer()) { InnerHandler = this }, disposeHandler: false) { BaseAddress = new Uri(SmartAppHarness.AppBase) };
-
-        public async Task StopAsync(int instance)
-        {
-            stopped.Add(instance);
-            await instances[instance].DisposeAsync();
-        }
-
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            int pick;
-            lock (Served)
-            {
-                do
-                {
-                    pick = next++ % handlers.Length;
-                }
-                while (stopped.Contains(pick));
-
-                Served.Add(pick);
-            }
-
-            return handlers[pick].SendAsync(request, cancellationToken);
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                foreach (var handler in handlers)
-                {
-                    handler.Dispose();
-                }
-            }
-
-            base.Dispose(disposing);
-        }
     }
 }
