@@ -119,10 +119,9 @@ public sealed class NewModel(
         return SeeOther($"/context/{Launch.Id}/referral/review");
     }
 
-    /// <summary>The posted input, with the typed diagnosis resolved and the sites a new diagnosis suggests added.</summary>
+    /// <summary>The posted input, with the typed diagnosis resolved and the sites a newly ticked diagnosis suggests added once.</summary>
     private FieldIssue? Merge(FormState state)
     {
-        var before = state.Input.Diagnoses.ToHashSet(StringComparer.Ordinal);
         FieldIssue? error = null;
         if (!string.IsNullOrWhiteSpace(Input.DiagnosisSearch))
         {
@@ -142,7 +141,7 @@ public sealed class NewModel(
             }
         }
 
-        ReferralForm.AddSuggestedSites(Input, Input.Diagnoses.Where(d => !before.Contains(d)));
+        ReferralForm.ApplySuggestions(Input, state.Input, ReferralForm.Problems(Record));
         return error;
     }
 
