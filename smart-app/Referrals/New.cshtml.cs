@@ -92,8 +92,8 @@ public sealed class NewModel(
 
         if (!ModelState.IsValid)
         {
-            issues.AddRange(ModelState.Where(e => e.Value?.Errors.Count > 0).Select(e =>
-                new FieldIssue(e.Key.Replace("Input.", "", StringComparison.Ordinal), "Enter a whole number.", true)));
+            issues.AddRange(ModelState.Where(e => e.Value?.Errors.Count > 0).Select(e => FieldOfKey(e.Key)).Distinct().Select(field =>
+                new FieldIssue(field, $"{LabelOf(field)}: enter a whole number.", true)));
         }
 
         IReadOnlyList<PractitionerRole> therapists;
@@ -144,6 +144,41 @@ public sealed class NewModel(
         ReferralForm.ApplySuggestions(Input, state.Input, ReferralForm.Problems(Record));
         return error;
     }
+
+    /// <summary>The form's fields top to bottom: the error summary lists its errors in this order.</summary>
+    private static readonly string[] PageOrder =
+    [
+        nameof(ReferralInput.DiagnosisSearch), nameof(ReferralInput.Diagnoses), nameof(ReferralInput.Sites), nameof(ReferralInput.Sessions),
+        nameof(ReferralInput.FrequencyTimes), nameof(ReferralInput.Minutes), nameof(ReferralInput.ValidityDays), nameof(ReferralInput.Precautions),
+        nameof(ReferralInput.Note), nameof(ReferralInput.PatientInstructions), nameof(ReferralInput.CoverageId), nameof(ReferralInput.ClaimNumbers),
+        nameof(ReferralInput.Therapist),
+    ];
+
+    public static IEnumerable<FieldIssue> InPageOrder(IEnumerable<FieldIssue> issues) =>
+        issues.Select((issue, index) => (issue, index))
+            .OrderBy(x => Array.IndexOf(PageOrder, x.issue.Field) is var at and >= 0 ? at : PageOrder.Length)
+            .ThenBy(x => x.index)
+            .Select(x => x.issue);
+
+    /// <summary>The id the summary links an error to: its field's block; an error of the referral as a whole goes to the diagnosis.</summary>
+    public static string AnchorOf(string field) =>
+        "field-" + (PageOrder.Contains(field, StringComparer.Ordinal) ? field : nameof(ReferralInput.Diagnoses));
+
+    private static string FieldOfKey(string key)
+    {
+        var field = key.Replace("Input.", "", StringComparison.Ordinal);
+        var bracket = field.IndexOf('[', StringComparison.Ordinal);
+        return bracket < 0 ? field : field[..bracket];
+    }
+
+    private static string LabelOf(string field) => field switch
+    {
+        nameof(ReferralInput.Sessions) => "Number of sessions",
+        nameof(ReferralInput.FrequencyTimes) => "Sessions per period",
+        nameof(ReferralInput.Minutes) => "Minutes per session",
+        nameof(ReferralInput.ValidityDays) => "Valid for (days)",
+        _ => field,
+    };
 
     private async Task<FormState> StateAsync(CancellationToken cancellationToken)
     {

@@ -54,6 +54,12 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    // After a failed submit the error summary takes the focus, so the keyboard and the screen reader start there.
+    var summary = document.querySelector("[data-focus-on-load]");
+    if (summary) {
+      summary.focus();
+    }
+
     // Body map: a click on a shape ticks its checkbox; the checkboxes stay the real (keyboard, screen reader) controls.
     document.querySelectorAll(".body-map [data-site]").forEach(function (shape) {
       shape.addEventListener("click", function () {
