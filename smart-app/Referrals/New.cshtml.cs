@@ -30,6 +30,9 @@ public sealed class NewModel(
 
     public IReadOnlyList<FieldIssue> Issues { get; private set; } = [];
 
+    /// <summary>The codes a typed phrase matched, offered as a choice instead of a silent pick.</summary>
+    public IReadOnlyList<Concept> DiagnosisChoices { get; private set; } = [];
+
     public string? ServiceProblem { get; private set; }
 
     /// <summary>Today in the prescribing practice's time zone: the validity starts on it.</summary>
@@ -123,12 +126,26 @@ public sealed class NewModel(
     private FieldIssue? Merge(FormState state)
     {
         FieldIssue? error = null;
+        if (Input.DiagnosisChoice is { } choice)
+        {
+            // One of the choices a typed phrase offered: only a code of the value set is taken.
+            Input.DiagnosisSearch = MassageConditions.FindIcd10Cm(choice) is null ? choice : null;
+            if (Input.DiagnosisSearch is null && !Input.Diagnoses.Contains(choice))
+            {
+                Input.Diagnoses.Add(choice);
+            }
+
+            Input.DiagnosisChoice = null;
+        }
+
         if (!string.IsNullOrWhiteSpace(Input.DiagnosisSearch))
         {
-            var (code, problem) = ReferralForm.ResolveSearch(Input.DiagnosisSearch);
+            var result = ReferralForm.ResolveSearch(Input.DiagnosisSearch);
+            var code = result.Code;
+            DiagnosisChoices = result.Choices;
             if (code is null)
             {
-                error = new FieldIssue(nameof(ReferralInput.DiagnosisSearch), problem!, true);
+                error = new FieldIssue(nameof(ReferralInput.DiagnosisSearch), result.Error!, true);
             }
             else
             {
@@ -174,7 +191,7 @@ public sealed class NewModel(
     private static string LabelOf(string field) => field switch
     {
         nameof(ReferralInput.Sessions) => "Number of sessions",
-        nameof(ReferralInput.FrequencyTimes) => "Sessions per period",
+        nameof(ReferralInput.FrequencyTimes) => "How often",
         nameof(ReferralInput.Minutes) => "Minutes per session",
         nameof(ReferralInput.ValidityDays) => "Valid for (days)",
         _ => field,

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Hl7.Fhir.Model;
 using Referral.Model;
 using Referral.Model.Fhir;
@@ -17,6 +16,9 @@ public sealed class ReferralInput
 
     /// <summary>The type-ahead's text, for a diagnosis not on the problem list.</summary>
     public string? DiagnosisSearch { get; set; }
+
+    /// <summary>The code the physician chose among those a typed phrase matched (a button per choice); wins over the text.</summary>
+    public string? DiagnosisChoice { get; set; }
 
     /// <summary>"Wrist:Right", "Wrist:Left", "Neck": left and right together mean both sides.</summary>
     public List<string> Sites { get; set; } = [];
@@ -67,6 +69,9 @@ public sealed record FormState
 
     public static string Key(string contextId) => "form:" + contextId;
 }
+
+/// <summary>What a typed diagnosis resolved to: one code, or an error with the codes to choose from when it matched several.</summary>
+public sealed record DiagnosisSearchResult(string? Code, string? Error, IReadOnlyList<Concept> Choices);
 
 /// <summary>A problem-list entry offered as a one-click diagnosis.</summary>
 public sealed record ProblemChoice(string Icd10Cm, string Display, string ConditionId, MassageCondition Condition, IReadOnlyList<string> SuggestedSites);
@@ -239,23 +244,30 @@ public static class ReferralForm
         input.Unticked = [.. unticked.Order(StringComparer.Ordinal)];
     }
 
-    /// <summary>A type-ahead text as one diagnosis: a leading ICD-10-CM code, or the one condition the words match.</summary>
-    public static (string? Code, string? Error) ResolveSearch(string text)
+    /// <summary>The most choices offered when a typed phrase matches several diagnoses.</summary>
+    public const int MaxChoices = 12;
+
+    /// <summary>
+    /// A type-ahead text as one diagnosis: a leading ICD-10-CM code, or the one code the words match. When the words match
+    /// several codes, none is picked: the physician gets the choices (at most <see cref="MaxChoices"/>).
+    /// </summary>
+    public static DiagnosisSearchResult ResolveSearch(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var words = text.Trim().Split([' ', '\u2014'], 2, StringSplitOptions.RemoveEmptyEntries);
         var first = words.Length > 0 ? words[0] : "";
         if (MassageConditions.FindIcd10Cm(first.ToUpperInvariant()) is { } exact)
         {
-            return (exact.Code, null);
+            return new DiagnosisSearchResult(exact.Code, null, []);
         }
 
         var matches = ValueSetExpander.Match(ReferralValueSets.Conditions, text).Where(c => c.System == Canonicals.Icd10Cm).ToList();
         return matches.Count switch
         {
-            1 => (matches[0].Code, null),
-            0 => (null, $"No medical-massage diagnosis matches \"{text.Trim()}\"."),
-            _ => (null, $"{matches.Count} diagnoses match \"{text.Trim()}\": type more of it, or choose one from the suggestions."),
+            1 => new DiagnosisSearchResult(matches[0].Code, null, []),
+            0 => new DiagnosisSearchResult(null, $"No medical-massage diagnosis matches \"{text.Trim()}\".", []),
+            > MaxChoices => new DiagnosisSearchResult(null, $"{matches.Count} diagnoses match \"{text.Trim()}\": choose one of the first {MaxChoices} below, or type more of it.", [.. matches.Take(MaxChoices)]),
+            _ => new DiagnosisSearchResult(null, $"{matches.Count} diagnoses match \"{text.Trim()}\": choose one below.", matches),
         };
     }
 
@@ -278,7 +290,7 @@ public static class ReferralForm
     public static string PayorOf(Coverage coverage)
     {
         ArgumentNullException.ThrowIfNull(coverage);
-        return coverage.Payor.FirstOrDefault()?.Display is { Length: > 0 } payor ? payor : CoverageTypes.Codes.For(TypeOf(coverage)).Display;
+        return coverage.Payor.FirstOrDefault()?.Display is { Length: > 0 } payor ? payor : CoverageTypes.Label(TypeOf(coverage));
     }
 
     public static IReadOnlyList<TherapistTraining> TrainingOf(PractitionerRole role)
@@ -437,9 +449,6 @@ public static class ReferralForm
             _ => "",
         };
     }
-
-    public static string Describe(FrequencyUnit unit, int times) =>
-        string.Create(CultureInfo.InvariantCulture, $"{times} {(times == 1 ? "time" : "times")} a {FrequencyUnits.Codes.For(unit).Display}");
 
     private static string Absolute(LaunchContext launch, string reference) =>
         Uri.TryCreate(reference, UriKind.Absolute, out _) ? reference : launch.Iss + "/" + reference.TrimStart('/');
