@@ -60,6 +60,24 @@
       summary.focus();
     }
 
+    // A summary link puts the keyboard in its field's first control (not only the scroll position).
+    document.querySelectorAll(".error-summary a[href^='#']").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        var target = document.getElementById(link.getAttribute("href").slice(1));
+        if (!target) {
+          return;
+        }
+        var control = target.matches("input, select, textarea, button")
+          ? target
+          : target.querySelector("input:not([type=hidden]), select, textarea, button");
+        if (control) {
+          event.preventDefault();
+          target.scrollIntoView();
+          control.focus();
+        }
+      });
+    });
+
     // Body map: a click on a shape ticks its checkbox; the checkboxes stay the real (keyboard, screen reader) controls.
     document.querySelectorAll(".body-map [data-site]").forEach(function (shape) {
       shape.addEventListener("click", function () {
