@@ -53,4 +53,27 @@ public sealed class FormErrorSummaryTests(AzuriteFixture azurite)
         Assert.True(html.IndexOf(skip.Value, StringComparison.Ordinal) < html.IndexOf("id=\"site-Head\"", StringComparison.Ordinal));
         Assert.True(html.IndexOf($"id=\"{skip.Groups[1].Value}\"", StringComparison.Ordinal) > html.IndexOf("id=\"site-Foot-Left\"", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_send_the_api_refuses_shows_the_review_summary_focused_with_a_link_to_the_field_on_the_form()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr);
+        using var browser = await harness.StartAsync();
+        var steps = await harness.LaunchAsync(browser);
+        var html = await browser.GetStringAsync(new Uri(steps.FormPath!, UriKind.Relative), Ct);
+        using var review = await browser.PostAsync(new Uri(steps.FormPath + "?handler=Review", UriKind.Relative), ReferralFormTests.Form(html,
+            ("Input.Diagnoses", "G56.01"), ("Input.Sites", "Wrist:Right"), ("Input.Sessions", "6"), ("Input.FrequencyTimes", "1"),
+            ("Input.FrequencyUnit", "Week"), ("Input.Minutes", "60"), ("Input.ValidityDays", "90"), ("Input.CoverageId", "dana-whitfield-coverage"),
+            ("Input.ClaimNumbers[dana-whitfield-coverage]", "WC-2026-004817"), ("Input.Therapist", "therapist-sam-rivera"), ("Input.Note", "<b>Night</b> numbness")), Ct);
+        var summaryPage = await browser.GetStringAsync(review.Headers.Location!, Ct);
+
+        using var refused = await browser.PostAsync(new Uri(review.Headers.Location + "?handler=Send", UriKind.Relative), ReferralFormTests.Form(summaryPage), Ct);
+        var page = await refused.Content.ReadAsStringAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        var summary = Regex.Match(page, "(?s)<div class=\"error-summary\"[^>]*>.*?</div>").Value;
+        Assert.Contains("data-focus-on-load", summary, StringComparison.Ordinal);
+        Assert.Contains($"href=\"{steps.FormPath}#field-Note\"", summary, StringComparison.Ordinal);
+    }
 }
