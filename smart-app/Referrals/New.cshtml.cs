@@ -95,8 +95,7 @@ public sealed class NewModel(
 
         if (!ModelState.IsValid)
         {
-            issues.AddRange(ModelState.Where(e => e.Value?.Errors.Count > 0).Select(e => FieldOfKey(e.Key)).Distinct().Select(field =>
-                new FieldIssue(field, $"{LabelOf(field)}: enter a whole number.", true)));
+            issues.AddRange(ModelState.Where(e => e.Value?.Errors.Count > 0).Select(e => FieldOfKey(e.Key)).Distinct().Select(NotReadable));
         }
 
         IReadOnlyList<PractitionerRole> therapists;
@@ -188,13 +187,15 @@ public sealed class NewModel(
         return bracket < 0 ? field : field[..bracket];
     }
 
-    private static string LabelOf(string field) => field switch
+    /// <summary>A posted value that could not be read (not a number, not one of the choices), next to its field.</summary>
+    private static FieldIssue NotReadable(string field) => field switch
     {
-        nameof(ReferralInput.Sessions) => "Number of sessions",
-        nameof(ReferralInput.FrequencyTimes) => "How often",
-        nameof(ReferralInput.Minutes) => "Minutes per session",
-        nameof(ReferralInput.ValidityDays) => "Valid for (days)",
-        _ => field,
+        nameof(ReferralInput.Sessions) => new(field, "Number of sessions: enter a whole number.", true),
+        nameof(ReferralInput.FrequencyTimes) => new(field, "How often: enter a whole number.", true),
+        nameof(ReferralInput.FrequencyUnit) => new(nameof(ReferralInput.FrequencyTimes), "How often: choose a day, a week or a month.", true),
+        nameof(ReferralInput.Minutes) => new(field, "Minutes per session: enter a whole number.", true),
+        nameof(ReferralInput.ValidityDays) => new(field, "Valid for (days): enter a whole number.", true),
+        _ => new(field, "Choose from the options offered.", true),
     };
 
     private async Task<FormState> StateAsync(CancellationToken cancellationToken)
