@@ -136,6 +136,47 @@ public sealed class ReferralFormBrowserTests(AzuriteFixture azurite, Chromium ch
         await Chromium.ScreenshotAsync(page, "referral-form-pregnancy-low-back");
     }
 
+    [Fact]
+    public async Task The_car_accident_visit_pre_ticks_its_three_diagnoses_and_the_form_and_review_speak_plain_words()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var stack = await LocalRun.StartAsync(azurite, ct);
+        await using var context = await NewContextAsync();
+        // "Neck pain and headaches after a rear-end car accident": whiplash, neck pain and tension-type headache.
+        var page = await OpenFormAsync(context, stack, "Dr. Rajesh Iyer, MD", "Marcus Bennett");
+        foreach (var code in new[] { "S13.4XXA", "M54.2", "G44.209" })
+        {
+            Assert.True(await page.Locator($"input[name='Input.Diagnoses'][value='{code}']").IsCheckedAsync(), code);
+        }
+
+        Assert.True(await page.GetByText("Auto insurance, Lakeside Auto Insurance").IsVisibleAsync());
+        Assert.Equal(0, await page.GetByText("automobile insurance policy").CountAsync());
+
+        // A typed code shows its own display, not its condition's name.
+        await page.GetByLabel("Another diagnosis").FillAsync("C50.912");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add diagnosis" }).ClickAsync();
+        var typed = page.Locator("input[name='Input.Diagnoses'][value='C50.912']");
+        await typed.WaitForAsync();
+        Assert.Equal(1, await page.GetByText("Malignant neoplasm of unspecified site of left female breast").CountAsync());
+        await Chromium.ScreenshotAsync(page, "referral-form-car-accident");
+        await Chromium.AssertNoSeriousViolationsAsync(page);
+        await typed.UncheckAsync();
+
+        await page.GetByLabel("How often").FillAsync("2");
+        await page.Locator("#claim-marcus-bennett-coverage").FillAsync("AUTO-2026-113902");
+        await page.Locator("input[name='Input.Therapist']").First.CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Review referral" }).ClickAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Review the referral" }).WaitForAsync();
+        var summary = await page.Locator("dl.summary").InnerTextAsync();
+
+        Assert.Contains("2 a week", summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("per wk", summary, StringComparison.Ordinal);
+        Assert.Contains("Auto insurance, Lakeside Auto Insurance", summary, StringComparison.Ordinal);
+        Assert.Contains("Sprain of ligaments of cervical spine, initial encounter (ICD-10-CM S13.4XXA)", summary, StringComparison.Ordinal);
+        await Chromium.ScreenshotAsync(page, "referral-form-car-accident-review");
+        await Chromium.AssertNoSeriousViolationsAsync(page);
+    }
+
     internal static async Task<IBrowserContext> NewContextAsync(Chromium chromium) =>
         await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1500, Height = 1100 } });
 
