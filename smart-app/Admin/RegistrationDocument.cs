@@ -63,6 +63,7 @@ public sealed class RegistrationDocumentBuilder(
         ["patient/Condition.rs"] = "The problem list: suggests diagnoses and body sites.",
         ["patient/Coverage.rs"] = "Insurance on the referral (payer, policy and claim number).",
         ["patient/MedicationRequest.rs"] = "Medications: precautions such as anticoagulants.",
+        ["patient/Encounter.r"] = "The visit the app is launched in: its reason names the diagnoses to pre-select.",
         ["user/Practitioner.rs"] = "The referring physician's name and identifiers.",
         ["user/PractitionerRole.rs"] = "The referring physician's role and organization.",
         ["patient/Practitioner.rs"] = "The referring physician's name and identifiers.",

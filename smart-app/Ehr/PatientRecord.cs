@@ -21,6 +21,9 @@ public sealed class PatientRecord
 
     public bool MedicationsRead { get; init; }
 
+    /// <summary>The launch's encounter (the visit), when the EHR gave one and shared it: its reason names the diagnoses the referral is for.</summary>
+    public Encounter? Encounter { get; init; }
+
     /// <summary>False when the EHR refused or failed the problem-list search: <see cref="Conditions"/> is then not the problem list.</summary>
     public bool ConditionsRead { get; init; } = true;
 
@@ -49,6 +52,11 @@ public sealed class PatientRecord
     {
         var bundle = new Bundle { Type = Bundle.BundleType.Collection };
         IEnumerable<Resource> all = [Patient, .. Conditions, .. Coverages, .. Medications];
+        if (Encounter is not null)
+        {
+            all = all.Append(Encounter);
+        }
+
         if (User is not null)
         {
             all = all.Append(User);
@@ -73,6 +81,7 @@ public sealed class PatientRecord
             Conditions = [.. resources.OfType<Condition>()],
             Coverages = [.. resources.OfType<Coverage>()],
             Medications = [.. resources.OfType<MedicationRequest>()],
+            Encounter = resources.OfType<Encounter>().FirstOrDefault(),
             MedicationsRead = stored.MedicationsRead,
             User = stored.HasUser ? resources.LastOrDefault(r => r is Practitioner or PractitionerRole) : null,
             StyleCss = stored.StyleCss,
@@ -87,7 +96,7 @@ public sealed class PatientRecord
 /// <summary>
 /// Reads the launched patient's record in one round of parallel requests (DESIGN.md: launch to form in about four
 /// EHR round trips): Patient, active problem list, Coverage, the user from fhirUser, active MedicationRequests where
-/// granted, and the EHR's style. A read the granted scopes do not allow is not attempted.
+/// granted, the launch's encounter where granted (its reason), and the EHR's style. A read the granted scopes do not allow is not attempted.
 /// </summary>
 public sealed class PatientRecordReader(EhrClient ehr, EhrStyle style, AppSession session)
 {
@@ -117,9 +126,12 @@ public sealed class PatientRecordReader(EhrClient ehr, EhrStyle style, AppSessio
         var user = userType is not null && SmartScopes.Allows(granted, userType, 'r')
             ? ehr.ReadAsync<Resource>(context, context.FhirUser, cancellationToken)
             : Task.FromResult<Resource?>(null);
+        var encounter = context.EncounterId is { Length: > 0 } encounterId && SmartScopes.Allows(granted, "Encounter", 'r')
+            ? ehr.ReadAsync<Encounter>(context, "Encounter/" + Uri.EscapeDataString(encounterId), cancellationToken)
+            : Task.FromResult<Encounter?>(null);
         var css = context.SmartStyleUrl is { } url ? style.CssAsync(url, cancellationToken) : Task.FromResult<string?>(null);
 
-        await Task.WhenAll(patient, conditions, coverages, medications, user, css);
+        await Task.WhenAll(patient, conditions, coverages, medications, user, encounter, css);
         return new PatientRecord
         {
             Patient = await patient ?? throw new EhrRequestException("The EHR did not return the launched patient."),
@@ -130,6 +142,8 @@ public sealed class PatientRecordReader(EhrClient ehr, EhrStyle style, AppSessio
             Medications = (await medications).Resources,
             // Not granted or refused: either way the form says to check medications by hand.
             MedicationsRead = readMedications && (await medications).Read,
+            // Only the launched patient's visit: a reason on another patient's encounter names nothing here.
+            Encounter = await encounter is { } visit && visit.Subject?.Reference is { } subject && subject.EndsWith("Patient/" + patientId, StringComparison.Ordinal) ? visit : null,
             User = await user is { } u and (Practitioner or PractitionerRole) ? u : null,
             StyleCss = await css,
         };

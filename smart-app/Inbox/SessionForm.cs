@@ -56,6 +56,24 @@ public static partial class SessionForm
 {
     public const string FormLevel = "";
 
+    /// <summary>The form's fields top to bottom: the error summary lists its problems in this order.</summary>
+    public static IReadOnlyList<string> Fields { get; } =
+    [
+        nameof(SessionInput.Date), nameof(SessionInput.Time), nameof(SessionInput.Minutes), nameof(SessionInput.Sites), nameof(SessionInput.Techniques),
+        nameof(SessionInput.PainBefore), nameof(SessionInput.PainAfter), "RangeOfMotion", "FunctionalScore", "Note",
+    ];
+
+    /// <summary>The id the error summary links a problem to: the field's input, or its group.</summary>
+    public static string AnchorOf(string field) => field switch
+    {
+        nameof(SessionInput.Date) => "session-date",
+        nameof(SessionInput.Time) => "session-time",
+        nameof(SessionInput.Minutes) => "session-minutes",
+        nameof(SessionInput.PainBefore) => "pain-before",
+        nameof(SessionInput.PainAfter) => "pain-after",
+        _ => "field-" + field,
+    };
+
     /// <summary>Checks what can be checked without the referral; the problems by field (empty when the form can be sent).</summary>
     public static Dictionary<string, string> Check(SessionInput input)
     {
@@ -78,12 +96,23 @@ public static partial class SessionForm
 
         Pain(input.PainBefore, nameof(SessionInput.PainBefore), "before", problems);
         Pain(input.PainAfter, nameof(SessionInput.PainAfter), "after", problems);
+        if (input.Sites.Count == 0)
+        {
+            // As the API would say (SessionRecorder), but now, with the form's other problems, not after them.
+            problems[nameof(SessionInput.Sites)] = "Name the body sites treated.";
+        }
+
         foreach (var site in input.Sites)
         {
             if (!TryReadSite(site, out _))
             {
                 problems[nameof(SessionInput.Sites)] = "Choose the body sites from the list.";
             }
+        }
+
+        if (input.Techniques.Count == 0)
+        {
+            problems[nameof(SessionInput.Techniques)] = "Name at least one technique used.";
         }
 
         foreach (var code in input.Techniques)

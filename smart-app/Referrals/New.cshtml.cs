@@ -30,6 +30,9 @@ public sealed class NewModel(
 
     public IReadOnlyList<FieldIssue> Issues { get; private set; } = [];
 
+    /// <summary>The codes a typed phrase matched, offered as a choice instead of a silent pick.</summary>
+    public IReadOnlyList<Concept> DiagnosisChoices { get; private set; } = [];
+
     public string? ServiceProblem { get; private set; }
 
     /// <summary>Today in the prescribing practice's time zone: the validity starts on it.</summary>
@@ -92,8 +95,7 @@ public sealed class NewModel(
 
         if (!ModelState.IsValid)
         {
-            issues.AddRange(ModelState.Where(e => e.Value?.Errors.Count > 0).Select(e =>
-                new FieldIssue(e.Key.Replace("Input.", "", StringComparison.Ordinal), "Enter a whole number.", true)));
+            issues.AddRange(ModelState.Where(e => e.Value?.Errors.Count > 0).Select(e => FieldOfKey(e.Key)).Distinct().Select(NotReadable));
         }
 
         IReadOnlyList<PractitionerRole> therapists;
@@ -119,17 +121,30 @@ public sealed class NewModel(
         return SeeOther($"/context/{Launch.Id}/referral/review");
     }
 
-    /// <summary>The posted input, with the typed diagnosis resolved and the sites a new diagnosis suggests added.</summary>
+    /// <summary>The posted input, with the typed diagnosis resolved and the sites a newly ticked diagnosis suggests added once.</summary>
     private FieldIssue? Merge(FormState state)
     {
-        var before = state.Input.Diagnoses.ToHashSet(StringComparer.Ordinal);
         FieldIssue? error = null;
+        if (Input.DiagnosisChoice is { } choice)
+        {
+            // One of the choices a typed phrase offered: only a code of the value set is taken.
+            Input.DiagnosisSearch = MassageConditions.FindIcd10Cm(choice) is null ? choice : null;
+            if (Input.DiagnosisSearch is null && !Input.Diagnoses.Contains(choice))
+            {
+                Input.Diagnoses.Add(choice);
+            }
+
+            Input.DiagnosisChoice = null;
+        }
+
         if (!string.IsNullOrWhiteSpace(Input.DiagnosisSearch))
         {
-            var (code, problem) = ReferralForm.ResolveSearch(Input.DiagnosisSearch);
+            var result = ReferralForm.ResolveSearch(Input.DiagnosisSearch);
+            var code = result.Code;
+            DiagnosisChoices = result.Choices;
             if (code is null)
             {
-                error = new FieldIssue(nameof(ReferralInput.DiagnosisSearch), problem!, true);
+                error = new FieldIssue(nameof(ReferralInput.DiagnosisSearch), result.Error!, true);
             }
             else
             {
@@ -142,9 +157,46 @@ public sealed class NewModel(
             }
         }
 
-        ReferralForm.AddSuggestedSites(Input, Input.Diagnoses.Where(d => !before.Contains(d)));
+        ReferralForm.ApplySuggestions(Input, state.Input, ReferralForm.Problems(Record));
         return error;
     }
+
+    /// <summary>The form's fields top to bottom: the error summary lists its errors in this order.</summary>
+    private static readonly string[] PageOrder =
+    [
+        nameof(ReferralInput.DiagnosisSearch), nameof(ReferralInput.Diagnoses), nameof(ReferralInput.Sites), nameof(ReferralInput.Sessions),
+        nameof(ReferralInput.FrequencyTimes), nameof(ReferralInput.Minutes), nameof(ReferralInput.ValidityDays), nameof(ReferralInput.Precautions),
+        nameof(ReferralInput.Note), nameof(ReferralInput.PatientInstructions), nameof(ReferralInput.CoverageId), nameof(ReferralInput.ClaimNumbers),
+        nameof(ReferralInput.Therapist),
+    ];
+
+    public static IEnumerable<FieldIssue> InPageOrder(IEnumerable<FieldIssue> issues) =>
+        issues.Select((issue, index) => (issue, index))
+            .OrderBy(x => Array.IndexOf(PageOrder, x.issue.Field) is var at and >= 0 ? at : PageOrder.Length)
+            .ThenBy(x => x.index)
+            .Select(x => x.issue);
+
+    /// <summary>The id the summary links an error to: its field's block; an error of the referral as a whole goes to the diagnosis.</summary>
+    public static string AnchorOf(string field) =>
+        "field-" + (PageOrder.Contains(field, StringComparer.Ordinal) ? field : nameof(ReferralInput.Diagnoses));
+
+    private static string FieldOfKey(string key)
+    {
+        var field = key.Replace("Input.", "", StringComparison.Ordinal);
+        var bracket = field.IndexOf('[', StringComparison.Ordinal);
+        return bracket < 0 ? field : field[..bracket];
+    }
+
+    /// <summary>A posted value that could not be read (not a number, not one of the choices), next to its field.</summary>
+    private static FieldIssue NotReadable(string field) => field switch
+    {
+        nameof(ReferralInput.Sessions) => new(field, "Number of sessions: enter a whole number.", true),
+        nameof(ReferralInput.FrequencyTimes) => new(field, "How often: enter a whole number.", true),
+        nameof(ReferralInput.FrequencyUnit) => new(nameof(ReferralInput.FrequencyTimes), "How often: choose a day, a week or a month.", true),
+        nameof(ReferralInput.Minutes) => new(field, "Minutes per session: enter a whole number.", true),
+        nameof(ReferralInput.ValidityDays) => new(field, "Valid for (days): enter a whole number.", true),
+        _ => new(field, "Choose from the options offered.", true),
+    };
 
     private async Task<FormState> StateAsync(CancellationToken cancellationToken)
     {

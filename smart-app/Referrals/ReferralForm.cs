@@ -1,4 +1,3 @@
-using System.Globalization;
 using Hl7.Fhir.Model;
 using Referral.Model;
 using Referral.Model.Fhir;
@@ -18,8 +17,17 @@ public sealed class ReferralInput
     /// <summary>The type-ahead's text, for a diagnosis not on the problem list.</summary>
     public string? DiagnosisSearch { get; set; }
 
+    /// <summary>The code the physician chose among those a typed phrase matched (a button per choice); wins over the text.</summary>
+    public string? DiagnosisChoice { get; set; }
+
     /// <summary>"Wrist:Right", "Wrist:Left", "Neck": left and right together mean both sides.</summary>
     public List<string> Sites { get; set; } = [];
+
+    /// <summary>The diagnoses whose suggested sites were already ticked once (hidden fields): a suggestion is made once, when a diagnosis is first picked.</summary>
+    public List<string> SuggestionsApplied { get; set; } = [];
+
+    /// <summary>The sites the physician unticked (hidden fields): the app never ticks them again.</summary>
+    public List<string> Unticked { get; set; } = [];
 
     public int Sessions { get; set; } = 6;
 
@@ -61,6 +69,9 @@ public sealed record FormState
 
     public static string Key(string contextId) => "form:" + contextId;
 }
+
+/// <summary>What a typed diagnosis resolved to: one code, or an error with the codes to choose from when it matched several.</summary>
+public sealed record DiagnosisSearchResult(string? Code, string? Error, IReadOnlyList<Concept> Choices);
 
 /// <summary>A problem-list entry offered as a one-click diagnosis.</summary>
 public sealed record ProblemChoice(string Icd10Cm, string Display, string ConditionId, MassageCondition Condition, IReadOnlyList<string> SuggestedSites);
@@ -105,57 +116,93 @@ public static class ReferralForm
                 continue;
             }
 
-            choices.Add(new ProblemChoice(icd.Code, condition.Code?.Text ?? icd.Display, condition.Id, known, SuggestedSites(icd.Code)));
+            choices.Add(new ProblemChoice(icd.Code, condition.Code?.Text ?? icd.Display, condition.Id, known, SuggestedSites(icd.Code, SideOf(condition))));
         }
 
         return choices;
     }
 
     /// <summary>
-    /// The body sites a diagnosis makes obvious: its condition's regions (carpal tunnel: wrist, hand; sciatica: lower
-    /// back, buttock, thigh), on the side its code names. A paired region is left for the physician when the code names no side.
+    /// The body sites a diagnosis makes obvious, as form values: its condition's default sites (the shared model's
+    /// reviewed table, <see cref="MassageConditions.SiteDefaults"/>), on the side its code names, else the side
+    /// <paramref name="recordSide"/> (the problem-list entry's). A paired region with no side known is left for the physician.
     /// </summary>
-    public static IReadOnlyList<string> SuggestedSites(string icd10Cm)
+    public static IReadOnlyList<string> SuggestedSites(string icd10Cm, Laterality? recordSide = null)
     {
-        var concept = MassageConditions.FindIcd10Cm(icd10Cm);
-        if (concept is null)
-        {
-            return [];
-        }
-
-        var side = MassageConditions.LateralityOf(concept);
         var sites = new List<string>();
-        foreach (var region in MassageConditions.SuggestBodyRegions(Canonicals.Icd10Cm, icd10Cm))
+        foreach (var area in MassageConditions.DefaultSites(icd10Cm, recordSide))
         {
-            if (!BodyRegions.IsPaired(region))
+            if (area.Laterality is Laterality.Both)
             {
-                sites.Add(region.ToString());
+                sites.Add(BodyMap.Value(area.Region, Laterality.Right));
+                sites.Add(BodyMap.Value(area.Region, Laterality.Left));
             }
-            else if (side is Laterality.Both)
+            else
             {
-                sites.Add($"{region}:{Laterality.Left}");
-                sites.Add($"{region}:{Laterality.Right}");
-            }
-            else if (side is { } known)
-            {
-                sites.Add($"{region}:{known}");
+                sites.Add(BodyMap.Value(area.Region, area.Laterality));
             }
         }
 
         return sites;
     }
 
-    /// <summary>The form as first shown: the one massage diagnosis on the problem list picked with its sites, precautions and coverage from the record.</summary>
+    /// <summary>The side a problem-list entry names: its body site ("Right foot"), else its text ("Plantar fasciitis, right foot").</summary>
+    public static Laterality? SideOf(Condition condition)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        var texts = condition.BodySite.SelectMany(b => b.Coding.Select(c => c.Display).Append(b.Text)).Append(condition.Code?.Text);
+        return texts.Select(MassageConditions.LateralityOf).FirstOrDefault(s => s is not null);
+    }
+
+    /// <summary>
+    /// Whether the launch's visit names a problem: the encounter's reasonReference points at its Condition, a reasonCode
+    /// coding is one of its condition's codes, or the reason's text names the condition (its name, a synonym, the
+    /// problem's own text), as "Neck pain and headaches after a rear-end car accident" names neck pain, tension-type
+    /// headache and whiplash.
+    /// </summary>
+    public static bool NamedByVisit(ProblemChoice problem, Encounter? visit)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        if (visit is null)
+        {
+            return false;
+        }
+
+        if (visit.ReasonReference.Any(r => r.Reference is { } reference
+                && (reference == "Condition/" + problem.ConditionId || reference.EndsWith("/Condition/" + problem.ConditionId, StringComparison.Ordinal))))
+        {
+            return true;
+        }
+
+        if (visit.ReasonCode.SelectMany(c => c.Coding).Any(c => MassageConditions.Find(c) == problem.Condition))
+        {
+            return true;
+        }
+
+        var reasons = visit.ReasonCode.Select(c => c.Text).Concat(visit.ReasonCode.SelectMany(c => c.Coding).Select(c => c.Display))
+            .Concat(visit.ReasonReference.Select(r => r.Display)).Where(t => !string.IsNullOrWhiteSpace(t)).ToList();
+        IEnumerable<string> names = [problem.Condition.Display, problem.Display, .. problem.Condition.Icd10Cm.SelectMany(c => c.Synonyms)];
+        return names.Where(n => n.Length > 2).Any(name => reasons.Any(reason =>
+            System.Text.RegularExpressions.Regex.IsMatch(reason!, $@"\b{System.Text.RegularExpressions.Regex.Escape(name)}", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant)));
+    }
+
+    /// <summary>
+    /// The form as first shown: the diagnoses picked (the one massage diagnosis on the problem list, else those the
+    /// visit's reason names) with their suggested sites, precautions and coverage from the record.
+    /// </summary>
     public static ReferralInput Initial(PatientRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         var input = new ReferralInput();
         var problems = Problems(record);
-        if (problems.Count == 1)
+        var picked = problems.Count == 1 ? problems : problems.Where(p => NamedByVisit(p, record.Encounter)).ToList();
+        foreach (var problem in picked)
         {
-            input.Diagnoses.Add(problems[0].Icd10Cm);
-            input.Sites.AddRange(problems[0].SuggestedSites);
+            input.Diagnoses.Add(problem.Icd10Cm);
+            input.Sites.AddRange(problem.SuggestedSites.Where(s => !input.Sites.Contains(s)));
         }
+
+        input.SuggestionsApplied.AddRange(input.Diagnoses);
 
         input.Precautions.AddRange(RecordSuggestions.Precautions(record).Keys);
         foreach (var coverage in record.Coverages.Where(c => c.Id is not null))
@@ -171,36 +218,56 @@ public static class ReferralForm
         return input;
     }
 
-    /// <summary>Adds the sites a newly picked diagnosis suggests, never removing what the physician chose.</summary>
-    public static void AddSuggestedSites(ReferralInput input, IEnumerable<string> newDiagnoses)
+    /// <summary>
+    /// The one-time suggestion, on the server as in the browser: a diagnosis ticked for the first time ticks its suggested
+    /// sites, except those the physician unticked; a diagnosis whose suggestion was applied before never ticks a site again.
+    /// <paramref name="saved"/> is the form as last kept: a site ticked there and missing from the post was unticked (the
+    /// no-JavaScript path), added to what the browser says it unticked. A site the physician ticks again is theirs again.
+    /// </summary>
+    public static void ApplySuggestions(ReferralInput input, ReferralInput saved, IReadOnlyList<ProblemChoice> problems)
     {
         ArgumentNullException.ThrowIfNull(input);
-        foreach (var site in newDiagnoses.SelectMany(SuggestedSites))
+        ArgumentNullException.ThrowIfNull(saved);
+        ArgumentNullException.ThrowIfNull(problems);
+        var unticked = new HashSet<string>(input.Unticked.Concat(saved.Unticked), StringComparer.Ordinal);
+        unticked.UnionWith(saved.Sites.Where(s => !input.Sites.Contains(s)));
+        unticked.ExceptWith(input.Sites);
+        var applied = new HashSet<string>(input.SuggestionsApplied.Concat(saved.SuggestionsApplied), StringComparer.Ordinal);
+        foreach (var code in input.Diagnoses.Distinct(StringComparer.Ordinal).Where(d => !applied.Contains(d)).ToList())
         {
-            if (!input.Sites.Contains(site))
-            {
-                input.Sites.Add(site);
-            }
+            var suggested = problems.FirstOrDefault(p => p.Icd10Cm == code)?.SuggestedSites ?? SuggestedSites(code);
+            input.Sites.AddRange(suggested.Where(s => !unticked.Contains(s) && !input.Sites.Contains(s)));
+            applied.Add(code);
         }
+
+        input.SuggestionsApplied = [.. applied.Order(StringComparer.Ordinal)];
+        input.Unticked = [.. unticked.Order(StringComparer.Ordinal)];
     }
 
-    /// <summary>A type-ahead text as one diagnosis: a leading ICD-10-CM code, or the one condition the words match.</summary>
-    public static (string? Code, string? Error) ResolveSearch(string text)
+    /// <summary>The most choices offered when a typed phrase matches several diagnoses.</summary>
+    public const int MaxChoices = 12;
+
+    /// <summary>
+    /// A type-ahead text as one diagnosis: a leading ICD-10-CM code, or the one code the words match. When the words match
+    /// several codes, none is picked: the physician gets the choices (at most <see cref="MaxChoices"/>).
+    /// </summary>
+    public static DiagnosisSearchResult ResolveSearch(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var words = text.Trim().Split([' ', '\u2014'], 2, StringSplitOptions.RemoveEmptyEntries);
         var first = words.Length > 0 ? words[0] : "";
         if (MassageConditions.FindIcd10Cm(first.ToUpperInvariant()) is { } exact)
         {
-            return (exact.Code, null);
+            return new DiagnosisSearchResult(exact.Code, null, []);
         }
 
         var matches = ValueSetExpander.Match(ReferralValueSets.Conditions, text).Where(c => c.System == Canonicals.Icd10Cm).ToList();
         return matches.Count switch
         {
-            1 => (matches[0].Code, null),
-            0 => (null, $"No medical-massage diagnosis matches \"{text.Trim()}\"."),
-            _ => (null, $"{matches.Count} diagnoses match \"{text.Trim()}\": type more of it, or choose one from the suggestions."),
+            1 => new DiagnosisSearchResult(matches[0].Code, null, []),
+            0 => new DiagnosisSearchResult(null, $"No medical-massage diagnosis matches \"{text.Trim()}\".", []),
+            > MaxChoices => new DiagnosisSearchResult(null, $"{matches.Count} diagnoses match \"{text.Trim()}\": choose one of the first {MaxChoices} below, or type more of it.", [.. matches.Take(MaxChoices)]),
+            _ => new DiagnosisSearchResult(null, $"{matches.Count} diagnoses match \"{text.Trim()}\": choose one below.", matches),
         };
     }
 
@@ -223,7 +290,7 @@ public static class ReferralForm
     public static string PayorOf(Coverage coverage)
     {
         ArgumentNullException.ThrowIfNull(coverage);
-        return coverage.Payor.FirstOrDefault()?.Display is { Length: > 0 } payor ? payor : CoverageTypes.Codes.For(TypeOf(coverage)).Display;
+        return coverage.Payor.FirstOrDefault()?.Display is { Length: > 0 } payor ? payor : CoverageTypes.Label(TypeOf(coverage));
     }
 
     public static IReadOnlyList<TherapistTraining> TrainingOf(PractitionerRole role)
@@ -382,9 +449,6 @@ public static class ReferralForm
             _ => "",
         };
     }
-
-    public static string Describe(FrequencyUnit unit, int times) =>
-        string.Create(CultureInfo.InvariantCulture, $"{times} {(times == 1 ? "time" : "times")} a {FrequencyUnits.Codes.For(unit).Display}");
 
     private static string Absolute(LaunchContext launch, string reference) =>
         Uri.TryCreate(reference, UriKind.Absolute, out _) ? reference : launch.Iss + "/" + reference.TrimStart('/');

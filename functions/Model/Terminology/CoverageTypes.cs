@@ -21,6 +21,15 @@ public static class CoverageTypes
         [CoverageType.HealthPlan] = new Concept(Canonicals.V3ActCode, "HIP", "health insurance plan policy") { Synonyms = ["health insurance"] },
     });
 
+    /// <summary>Who pays, in a physician's words: the code displays ("automobile insurance policy") are for machines.</summary>
+    public static string Label(CoverageType type) => type switch
+    {
+        CoverageType.WorkersCompensation => "Workers' compensation",
+        CoverageType.Auto => "Auto insurance",
+        CoverageType.HealthPlan => "Health insurance",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
+
     /// <summary>Workers' comp and auto insurers pay against a claim, so the referral must carry its number.</summary>
     public static bool NeedsClaimNumber(CoverageType type) => type is CoverageType.WorkersCompensation or CoverageType.Auto;
 }

@@ -36,6 +36,10 @@ public static class FrequencyUnits
         _ => null,
     };
 
+    /// <summary>A frequency in a physician's words: "once a week", "2 a week", "3 a day".</summary>
+    public static string Describe(int times, FrequencyUnit unit) =>
+        (times == 1 ? "once" : times.ToString(System.Globalization.CultureInfo.InvariantCulture)) + " a " + Codes.For(unit).Display;
+
     /// <summary>
     /// Days in one unit, for checking that the validity period can hold the sessions. A month counts as 30 days,
     /// which is what a physician means by "within a month".

@@ -21,12 +21,90 @@ public sealed record MassageCondition
 
     public IReadOnlyList<TherapistTraining> RequiredTraining { get; init; } = [];
 
+    /// <summary>The sites ticked when this diagnosis is first picked, and how their side is chosen (<see cref="MassageConditions.SiteDefaults"/>).</summary>
+    public required SiteDefault Defaults { get; init; }
+
     /// <summary>Every code of this condition, ICD-10-CM first.</summary>
     public IEnumerable<Concept> Concepts => Snomed is null ? Icd10Cm : Icd10Cm.Append(Snomed);
 }
 
+/// <summary>How the side of a default paired site (shoulder, foot) is chosen.</summary>
+public enum SideRule
+{
+    /// <summary>The side the ICD-10-CM code names, else the side the problem-list entry names (its body site or text); with no side known, a paired region is left for the physician.</summary>
+    OfDiagnosis,
+
+    /// <summary>Both sides: a condition of the whole body or both sides at once (fibromyalgia, whiplash).</summary>
+    BothSides,
+}
+
+/// <summary>A condition's default sites: the regions ticked when the diagnosis is first picked, and the side rule for the paired ones.</summary>
+public sealed record SiteDefault(IReadOnlyList<BodyRegion> Regions, SideRule Sides = SideRule.OfDiagnosis);
+
 public static class MassageConditions
 {
+    /// <summary>
+    /// The reviewed table of default sites, one row per condition (a missing row stops the type from loading; a test
+    /// asserts every row). Defaults are the affected area only: the prescription names only the areas to treat, so a
+    /// neighbouring region the physician may add (the calf with plantar fasciitis) is not ticked for them. A condition
+    /// with no site of its own (pregnancy, cancer, PTSD, an unspecified site) ticks nothing: its site comes from the
+    /// complaint that goes with it, or the physician.
+    /// </summary>
+    public static IReadOnlyDictionary<string, SiteDefault> SiteDefaults { get; } = new Dictionary<string, SiteDefault>(StringComparer.Ordinal)
+    {
+        ["carpal-tunnel"] = new([BodyRegion.Wrist, BodyRegion.Hand, BodyRegion.Forearm]),
+        ["sciatica"] = new([BodyRegion.LumbarRegion, BodyRegion.Buttock, BodyRegion.Thigh]),
+        ["piriformis-syndrome"] = new([BodyRegion.Buttock, BodyRegion.Hip]),
+        // The swollen limb is the record's or the physician's: I89.0 names neither arm nor leg.
+        ["lymphedema"] = new([]),
+        ["postmastectomy-lymphedema"] = new([BodyRegion.UpperArm, BodyRegion.Forearm, BodyRegion.Hand]),
+        ["whiplash"] = new([BodyRegion.Neck, BodyRegion.Shoulder], SideRule.BothSides),
+        ["rotator-cuff"] = new([BodyRegion.Shoulder, BodyRegion.UpperArm]),
+        ["tmj-disorder"] = new([BodyRegion.TemporomandibularJoint, BodyRegion.Jaw]),
+        ["bursitis"] = new([]),
+        ["kyphosis"] = new([BodyRegion.ThoracicSpine]),
+        ["lordosis"] = new([BodyRegion.LumbarRegion]),
+        ["scoliosis"] = new([BodyRegion.ThoracicSpine, BodyRegion.LumbarRegion]),
+        ["osteoarthritis"] = new([]),
+        ["knee-osteoarthritis"] = new([BodyRegion.Knee]),
+        ["migraine"] = new([BodyRegion.Head, BodyRegion.Neck]),
+        ["tension-headache"] = new([BodyRegion.Head, BodyRegion.Neck]),
+        ["fibromyalgia"] = new([BodyRegion.Neck, BodyRegion.Shoulder, BodyRegion.ThoracicSpine, BodyRegion.LumbarRegion, BodyRegion.Hip], SideRule.BothSides),
+        ["frozen-shoulder"] = new([BodyRegion.Shoulder, BodyRegion.UpperArm]),
+        ["medial-epicondylitis"] = new([BodyRegion.Elbow, BodyRegion.Forearm]),
+        ["lateral-epicondylitis"] = new([BodyRegion.Elbow, BodyRegion.Forearm]),
+        ["low-back-pain"] = new([BodyRegion.LumbarRegion]),
+        ["neck-pain"] = new([BodyRegion.Neck]),
+        ["plantar-fasciitis"] = new([BodyRegion.Foot]),
+        ["anxiety"] = new([BodyRegion.Neck, BodyRegion.Shoulder], SideRule.BothSides),
+        ["stress"] = new([BodyRegion.Neck, BodyRegion.Shoulder], SideRule.BothSides),
+        ["bicipital-tendinitis"] = new([BodyRegion.Shoulder, BodyRegion.UpperArm]),
+        ["achilles-tendinitis"] = new([BodyRegion.LowerLeg, BodyRegion.Ankle]),
+        ["patellar-tendinitis"] = new([BodyRegion.Knee]),
+        ["de-quervain"] = new([BodyRegion.Wrist, BodyRegion.Hand]),
+        ["iliotibial-band-syndrome"] = new([BodyRegion.Thigh, BodyRegion.Knee]),
+        ["surgery-recovery"] = new([]),
+        // Pregnancy needs prenatal training, not a site: the low back pain that goes with it ticks the lower back.
+        ["pregnancy"] = new([]),
+        ["cancer"] = new([]),
+        ["chemotherapy-neuropathy"] = new([BodyRegion.Hand, BodyRegion.Foot], SideRule.BothSides),
+        ["parkinsons"] = new([BodyRegion.Neck, BodyRegion.Shoulder], SideRule.BothSides),
+        ["ptsd"] = new([]),
+        ["thoracic-outlet-syndrome"] = new([BodyRegion.Neck, BodyRegion.Shoulder, BodyRegion.UpperArm]),
+        ["back-spasm"] = new([BodyRegion.ThoracicSpine, BodyRegion.LumbarRegion]),
+        ["myalgia"] = new([]),
+        ["thoracic-spine-pain"] = new([BodyRegion.ThoracicSpine]),
+        ["cervical-radiculopathy"] = new([BodyRegion.Neck, BodyRegion.Shoulder, BodyRegion.UpperArm, BodyRegion.Forearm, BodyRegion.Hand]),
+        ["lumbar-radiculopathy"] = new([BodyRegion.LumbarRegion, BodyRegion.Buttock, BodyRegion.Thigh, BodyRegion.LowerLeg]),
+        ["neck-strain"] = new([BodyRegion.Neck]),
+        ["low-back-strain"] = new([BodyRegion.LumbarRegion]),
+        ["shoulder-pain"] = new([BodyRegion.Shoulder]),
+        ["hip-pain"] = new([BodyRegion.Hip]),
+        ["knee-pain"] = new([BodyRegion.Knee]),
+        ["torticollis"] = new([BodyRegion.Neck]),
+        ["chronic-pain"] = new([]),
+    };
+
     /// <summary>
     /// The seed conditions of DESIGN.md §4. The code families DESIGN.md lists were checked there against published
     /// value sets; the billable children and their displays follow ICD-10-CM (FY2025). Concepts added beyond
@@ -319,7 +397,13 @@ public static class MassageConditions
     public static Laterality? LateralityOf(Concept icd10Cm)
     {
         ArgumentNullException.ThrowIfNull(icd10Cm);
-        var words = icd10Cm.Display.Split([' ', ',', '[', ']'], StringSplitOptions.RemoveEmptyEntries);
+        return LateralityOf(icd10Cm.Display);
+    }
+
+    /// <summary>The side a text names ("Right foot", "left arm", "bilateral"), or null when it names none or both apart.</summary>
+    public static Laterality? LateralityOf(string? text)
+    {
+        var words = (text ?? "").Split([' ', ',', '[', ']', '-', '(', ')', '.', ';'], StringSplitOptions.RemoveEmptyEntries);
         if (words.Any(w => w.Equals("bilateral", StringComparison.OrdinalIgnoreCase)))
         {
             return Laterality.Both;
@@ -331,6 +415,37 @@ public static class MassageConditions
         }
 
         return words.Any(w => w.Equals("left", StringComparison.OrdinalIgnoreCase)) ? Laterality.Left : null;
+    }
+
+    /// <summary>
+    /// The sites ticked when an ICD-10-CM diagnosis is first picked: its condition's default regions (<see cref="SiteDefaults"/>),
+    /// paired ones on the side its rule gives: both sides, or the side the code names, else <paramref name="recordSide"/>
+    /// (the side the problem-list entry names); a paired region with no side known is left for the physician.
+    /// </summary>
+    public static IReadOnlyList<BodyArea> DefaultSites(string icd10Cm, Laterality? recordSide = null)
+    {
+        var concept = FindIcd10Cm(icd10Cm);
+        if (concept is null)
+        {
+            return [];
+        }
+
+        var defaults = Find(Canonicals.Icd10Cm, icd10Cm)!.Defaults;
+        var side = defaults.Sides == SideRule.BothSides ? Laterality.Both : LateralityOf(concept) ?? recordSide;
+        var sites = new List<BodyArea>();
+        foreach (var region in defaults.Regions)
+        {
+            if (!BodyRegions.IsPaired(region))
+            {
+                sites.Add(new BodyArea(region));
+            }
+            else if (side is { } known)
+            {
+                sites.Add(new BodyArea(region, known));
+            }
+        }
+
+        return sites;
     }
 
     private static MassageCondition Condition(
@@ -345,6 +460,7 @@ public static class MassageConditions
             Icd10Cm = [.. icd10Cm.Select(c => c with { Synonyms = names })],
             Snomed = snomed is null ? null : snomed with { Synonyms = names },
             SuggestedRegions = regions,
+            Defaults = SiteDefaults[key],
         };
     }
 

@@ -103,4 +103,30 @@ public sealed class RecordSessionPageTests(InboxFixture fixture) : IClassFixture
         Assert.Contains("Enter the pain after the session, from 0 (none) to 10 (worst).", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         browser.Dispose();
     }
+
+    [Fact]
+    public async Task A_form_with_several_faults_lists_each_in_the_summary_linked_to_its_field_and_moves_the_focus_there()
+    {
+        var (browser, id) = await Apps.AcceptedReferralAsync("Ines", "Marsh");
+        var session = InboxApps.Session(Apps.Time.GetUtcNow().AddHours(-2));
+        session.RemoveAll(f => f.Name is "Input.PainAfter" or "Input.Sites" or "Input.Techniques" or "Input.Minutes");
+
+        using var response = await InboxApps.PostSessionAsync(browser, id, session);
+        var html = await response.Content.ReadAsStringAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var summary = System.Text.RegularExpressions.Regex.Match(html, "(?s)<div class=\"error-summary\"[^>]*>.*?</div>").Value;
+        Assert.Contains("tabindex=\"-1\"", summary, StringComparison.Ordinal);
+        Assert.Contains("data-focus-on-load", summary, StringComparison.Ordinal);
+        Assert.Contains("<a href=\"#session-minutes\">Enter how many minutes the session lasted.</a>", summary, StringComparison.Ordinal);
+        Assert.Contains("<a href=\"#field-Sites\">Name the body sites treated.</a>", summary, StringComparison.Ordinal);
+        Assert.Contains("<a href=\"#field-Techniques\">Name at least one technique used.</a>", summary, StringComparison.Ordinal);
+        Assert.Contains("<a href=\"#pain-after\">Enter the pain after the session, from 0 (none) to 10 (worst).</a>", summary, StringComparison.Ordinal);
+        foreach (var anchor in new[] { "session-minutes", "field-Sites", "field-Techniques", "pain-after" })
+        {
+            Assert.Contains($"id=\"{anchor}\"", html, StringComparison.Ordinal);
+        }
+
+        browser.Dispose();
+    }
 }
