@@ -24,7 +24,8 @@ public sealed class NewModel(
 
     public IReadOnlyList<ProblemChoice> ProblemChoices { get; private set; } = [];
 
-    public IReadOnlyList<TherapistChoice> Therapists { get; private set; } = [];
+    /// <summary>The therapist list (null when the directory could not be read).</summary>
+    public TherapistListView? Therapists { get; private set; }
 
     public IReadOnlyDictionary<Precaution, string> SuggestedPrecautions { get; private set; } = new Dictionary<Precaution, string>();
 
@@ -71,6 +72,31 @@ public sealed class NewModel(
         }
 
         return SeeOther($"/context/{Launch.Id}/referral#diagnosis");
+    }
+
+    /// <summary>
+    /// The therapist list alone, for the form's current diagnoses, precautions, insurance and choice (query string, as the
+    /// form would post them): the browser asks for it when one of those changes, so the list follows at once, ranked by
+    /// the same code as the page. Nothing is saved.
+    /// </summary>
+    public async Task<IActionResult> OnGetTherapistsAsync(string contextId, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return StatusCode(Response.StatusCode);
+        }
+
+        Input = new ReferralInput();
+        await TryUpdateModelAsync(Input, "Input", i => i.Diagnoses, i => i.Precautions, i => i.CoverageId, i => i.Therapist);
+        try
+        {
+            var therapists = await functions.TherapistsAsync(Caller, cancellationToken);
+            return Partial("_Therapists", TherapistList.View(therapists, Input, Record, Launch.Id));
+        }
+        catch (FunctionsUnavailableException)
+        {
+            return StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
     }
 
     public async Task<IActionResult> OnPostReviewAsync(string contextId, CancellationToken cancellationToken)
@@ -169,7 +195,7 @@ public sealed class NewModel(
         try
         {
             therapists ??= await functions.TherapistsAsync(Caller, cancellationToken);
-            Therapists = ReferralForm.RankTherapists(therapists, Input, Record);
+            Therapists = TherapistList.View(therapists, Input, Record, Launch.Id);
         }
         catch (FunctionsUnavailableException e)
         {

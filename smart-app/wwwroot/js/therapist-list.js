@@ -1,0 +1,82 @@
+// The therapist list follows the diagnoses, precautions and insurance at once: on a change, the server's own ranking
+// (the form's ?handler=Therapists partial) is fetched and put in place of the list. Without this file the list
+// follows on the next round trip ("Add diagnosis", "Review referral"). No inline script: the CSP allows none.
+(function () {
+  "use strict";
+
+  var watched = ["Input.Diagnoses", "Input.Precautions", "Input.CoverageId"];
+  var sent = ["Input.Diagnoses", "Input.Precautions", "Input.CoverageId", "Input.Therapist"];
+
+  function currentList() {
+    return document.querySelector(".therapist-list[data-refresh]");
+  }
+
+  function statusLine() {
+    var status = document.getElementById("therapist-list-status");
+    if (!status) {
+      var list = currentList();
+      status = document.createElement("p");
+      status.id = "therapist-list-status";
+      status.className = "visually-hidden";
+      status.setAttribute("role", "status");
+      list.parentNode.insertBefore(status, list);
+    }
+    return status;
+  }
+
+  function announce(list) {
+    var count = Number(list.getAttribute("data-count") || "0");
+    var selected = list.getAttribute("data-selected");
+    var chosen = selected ? list.querySelector('label[for="therapist-' + selected + '"]') : null;
+    statusLine().textContent = (count === 1 ? "1 therapist listed" : count + " therapists listed") +
+      (chosen ? "; " + chosen.textContent.trim() + " is chosen." : ".");
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var list = currentList();
+    if (!list || !window.fetch) {
+      return;
+    }
+    var form = list.closest("form");
+    var generation = 0;
+    statusLine();
+
+    function refresh() {
+      var query = new URLSearchParams();
+      new FormData(form).forEach(function (value, name) {
+        if (sent.indexOf(name) >= 0) {
+          query.append(name, value);
+        }
+      });
+      var mine = ++generation;
+      var current = currentList();
+      current.setAttribute("aria-busy", "true");
+      fetch(current.getAttribute("data-refresh") + "&" + query.toString(), { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (html === null || mine !== generation) {
+            return;
+          }
+          var fresh = new DOMParser().parseFromString(html, "text/html").querySelector(".therapist-list[data-refresh]");
+          if (fresh) {
+            var adopted = document.importNode(fresh, true);
+            currentList().replaceWith(adopted);
+            announce(adopted);
+          }
+        })
+        .catch(function () { /* the list on the page stays; Review ranks again on the server */ })
+        .finally(function () {
+          var still = currentList();
+          if (still) {
+            still.removeAttribute("aria-busy");
+          }
+        });
+    }
+
+    form.addEventListener("change", function (event) {
+      if (event.target && watched.indexOf(event.target.name) >= 0) {
+        refresh();
+      }
+    });
+  });
+})();
