@@ -27,7 +27,7 @@
   function announce(list) {
     var count = Number(list.getAttribute("data-count") || "0");
     var selected = list.getAttribute("data-selected");
-    var chosen = selected ? list.querySelector('label[for="therapist-' + selected + '"]') : null;
+    var chosen = selected ? list.querySelector('label[for="choose-' + selected + '"]') : null;
     statusLine().textContent = (count === 1 ? "1 therapist listed" : count + " therapists listed") +
       (chosen ? "; " + chosen.textContent.trim() + " is chosen." : ".");
   }
