@@ -5,7 +5,7 @@
   "use strict";
 
   var watched = ["Input.Diagnoses", "Input.Precautions", "Input.CoverageId"];
-  var sent = ["Input.Diagnoses", "Input.Precautions", "Input.CoverageId", "Input.Therapist"];
+  var sent = ["Input.Diagnoses", "Input.Precautions", "Input.CoverageId"];
 
   function currentList() {
     return document.querySelector(".therapist-list[data-refresh]");
@@ -39,15 +39,26 @@
     }
     var form = list.closest("form");
     var generation = 0;
+    // The physician's own pick is kept while the list still offers it; the app's preselection follows the diagnoses.
+    var picked = false;
     statusLine();
 
+    function chosen() {
+      var radio = form.querySelector('input[name="Input.Therapist"]:checked');
+      return radio ? radio.value : null;
+    }
+
     function refresh() {
+      var asked = chosen();
       var query = new URLSearchParams();
       new FormData(form).forEach(function (value, name) {
         if (sent.indexOf(name) >= 0) {
           query.append(name, value);
         }
       });
+      if (picked && asked) {
+        query.append("Input.Therapist", asked);
+      }
       var mine = ++generation;
       var current = currentList();
       current.setAttribute("aria-busy", "true");
@@ -60,7 +71,17 @@
           var fresh = new DOMParser().parseFromString(html, "text/html").querySelector(".therapist-list[data-refresh]");
           if (fresh) {
             var adopted = document.importNode(fresh, true);
+            var now = chosen();
             currentList().replaceWith(adopted);
+            // A therapist picked while the list was on its way stays picked, if the new list still offers them.
+            if (now !== asked && now !== null) {
+              adopted.querySelectorAll('input[name="Input.Therapist"]').forEach(function (radio) {
+                if (radio.value === now && !radio.disabled) {
+                  radio.checked = true;
+                  adopted.setAttribute("data-selected", now);
+                }
+              });
+            }
             announce(adopted);
           }
         })
@@ -74,6 +95,9 @@
     }
 
     form.addEventListener("change", function (event) {
+      if (event.target && event.target.name === "Input.Therapist") {
+        picked = true;
+      }
       if (event.target && watched.indexOf(event.target.name) >= 0) {
         refresh();
       }
