@@ -75,19 +75,18 @@ public sealed class NewModel(
     }
 
     /// <summary>
-    /// The therapist list alone, for the form's current diagnoses, precautions, insurance and choice (query string, as the
-    /// form would post them): the browser asks for it when one of those changes, so the list follows at once, ranked by
-    /// the same code as the page. Nothing is saved.
+    /// The therapist list alone, for the form's current diagnoses, precautions, insurance and (when the physician picked
+    /// one) therapist: the browser posts them when one of those changes, so the list follows at once, ranked by the same
+    /// code as the page. A POST (with the form's antiforgery token), so no diagnosis travels in a URL that a log keeps.
+    /// Nothing is saved.
     /// </summary>
-    public async Task<IActionResult> OnGetTherapistsAsync(string contextId, CancellationToken cancellationToken)
+    public async Task<IActionResult> OnPostTherapistsAsync(string contextId, CancellationToken cancellationToken)
     {
         if (!await LoadAsync(contextId, cancellationToken))
         {
             return StatusCode(Response.StatusCode);
         }
 
-        Input = new ReferralInput();
-        await TryUpdateModelAsync(Input, "Input", i => i.Diagnoses, i => i.Precautions, i => i.CoverageId, i => i.Therapist);
         try
         {
             var therapists = await functions.TherapistsAsync(Caller, cancellationToken);

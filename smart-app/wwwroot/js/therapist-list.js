@@ -1,11 +1,11 @@
-// The therapist list follows the diagnoses, precautions and insurance at once: on a change, the server's own ranking
-// (the form's ?handler=Therapists partial) is fetched and put in place of the list. Without this file the list
+// The therapist list follows the diagnoses, precautions and insurance at once: on a change, the fields that rank
+// therapists are posted to the form's ?handler=Therapists, and the server's own ranking (a partial) replaces the list. Without this file the list
 // follows on the next round trip ("Add diagnosis", "Review referral"). No inline script: the CSP allows none.
 (function () {
   "use strict";
 
   var watched = ["Input.Diagnoses", "Input.Precautions", "Input.CoverageId"];
-  var sent = ["Input.Diagnoses", "Input.Precautions", "Input.CoverageId"];
+  var sent = ["__RequestVerificationToken", "Input.Diagnoses", "Input.Precautions", "Input.CoverageId"];
 
   function currentList() {
     return document.querySelector(".therapist-list[data-refresh]");
@@ -50,19 +50,20 @@
 
     function refresh() {
       var asked = chosen();
-      var query = new URLSearchParams();
+      var body = new URLSearchParams();
       new FormData(form).forEach(function (value, name) {
         if (sent.indexOf(name) >= 0) {
-          query.append(name, value);
+          body.append(name, value);
         }
       });
       if (picked && asked) {
-        query.append("Input.Therapist", asked);
+        body.append("Input.Therapist", asked);
       }
       var mine = ++generation;
       var current = currentList();
       current.setAttribute("aria-busy", "true");
-      fetch(current.getAttribute("data-refresh") + "&" + query.toString(), { credentials: "same-origin", headers: { Accept: "text/html" } })
+      // POST, with the form's antiforgery token: the diagnoses stay out of URLs (and so out of request logs).
+      fetch(current.getAttribute("data-refresh"), { method: "POST", body: body, credentials: "same-origin", headers: { Accept: "text/html" } })
         .then(function (response) { return response.ok ? response.text() : null; })
         .then(function (html) {
           if (html === null || mine !== generation) {

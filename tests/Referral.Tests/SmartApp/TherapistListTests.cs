@@ -78,10 +78,11 @@ public sealed partial class TherapistListTests(AzuriteFixture azurite)
         await using var harness = new SmartAppHarness(azurite, ehr);
         using var browser = await harness.StartAsync();
         var steps = await harness.LaunchAsync(browser);
-        var list = steps.FormPath + "?handler=Therapists";
+        var html = await browser.GetStringAsync(new Uri(steps.FormPath!, UriKind.Relative), Ct);
+        var list = new Uri(steps.FormPath + "?handler=Therapists", UriKind.Relative);
 
         // Lymphedema needs manual lymph drainage: only Olivia Hart is listed, with the training that matched.
-        using var lymphedema = await browser.GetAsync(new Uri($"{list}&Input.Diagnoses=I89.0&Input.CoverageId=none", UriKind.Relative), Ct);
+        using var lymphedema = await browser.PostAsync(list, ReferralFormTests.Form(html, ("Input.Diagnoses", "I89.0"), ("Input.CoverageId", "none")), Ct);
         var fragment = await lymphedema.Content.ReadAsStringAsync(Ct);
         Assert.Equal(HttpStatusCode.OK, lymphedema.StatusCode);
         Assert.DoesNotContain("<html", fragment, StringComparison.Ordinal);
@@ -92,13 +93,15 @@ public sealed partial class TherapistListTests(AzuriteFixture azurite)
         Assert.Contains("best match first", fragment, StringComparison.Ordinal);
 
         // With the workers' comp coverage she does not bill it: listed, not chosen, not choosable.
-        var workersComp = await browser.GetStringAsync(new Uri($"{list}&Input.Diagnoses=I89.0&Input.CoverageId={Coverage}&Input.Therapist=therapist-olivia-hart", UriKind.Relative), Ct);
-        var notBilling = Rows(workersComp)["therapist-olivia-hart"];
+        using var workersComp = await browser.PostAsync(list, ReferralFormTests.Form(html,
+            ("Input.Diagnoses", "I89.0"), ("Input.CoverageId", Coverage), ("Input.Therapist", "therapist-olivia-hart")), Ct);
+        var notBilling = Rows(await workersComp.Content.ReadAsStringAsync(Ct))["therapist-olivia-hart"];
         Assert.Contains("Cannot be chosen: Does not bill worker's compensation.", notBilling, StringComparison.Ordinal);
         Assert.DoesNotContain("checked", notBilling, StringComparison.Ordinal);
 
         // No diagnosis: nobody is "best", nobody is chosen for the physician; nearest first.
-        var none = await browser.GetStringAsync(new Uri($"{list}&Input.CoverageId={Coverage}", UriKind.Relative), Ct);
+        using var noDiagnosis = await browser.PostAsync(list, ReferralFormTests.Form(html, ("Input.CoverageId", Coverage)), Ct);
+        var none = await noDiagnosis.Content.ReadAsStringAsync(Ct);
         Assert.DoesNotContain("best match", none, StringComparison.Ordinal);
         Assert.Contains("No diagnosis is ticked", none, StringComparison.Ordinal);
         Assert.DoesNotMatch(CheckedPattern(), none);
@@ -106,6 +109,10 @@ public sealed partial class TherapistListTests(AzuriteFixture azurite)
         Assert.Equal(5, distances.Count);
         Assert.Equal(distances.Order(), distances);
         Assert.Equal("therapist-kai-nakamura", Rows(none).Keys.First());
+
+        // A post, so the diagnoses stay out of URLs: without the form's antiforgery token it is refused.
+        using var forged = await browser.PostAsync(list, new FormUrlEncodedContent([new("Input.Diagnoses", "I89.0")]), Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
     }
 
     [Fact]
