@@ -19,16 +19,19 @@ public static class OpenReferrals
 
     /// <summary>
     /// The open referrals that share a diagnosis with the form: the same ICD-10-CM code, or another code of the same
-    /// condition (carpal tunnel of the right or the left wrist: asking once too often costs a tick). The form's own referral (its placer id: an earlier attempt that
-    /// reached the API) is not a duplicate of itself.
+    /// condition (carpal tunnel of the right or the left wrist: asking once too often costs a tick). The form's own
+    /// referral (its placer id: an earlier attempt that reached the API) is not a duplicate of itself, and one whose
+    /// validity ended before <paramref name="now"/> (in its practice's time zone, as the status page counts it) is no
+    /// longer open.
     /// </summary>
-    public static IReadOnlyList<OpenReferral> Matching(IEnumerable<ServiceRequest> open, FormState state)
+    public static IReadOnlyList<OpenReferral> Matching(IEnumerable<ServiceRequest> open, FormState state, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(open);
         ArgumentNullException.ThrowIfNull(state);
         var wanted = state.Input.Diagnoses.Select(Identity).ToHashSet(StringComparer.Ordinal);
         var found = new List<OpenReferral>();
-        foreach (var request in open.Where(r => r.Id is not null && !r.Identifier.Any(i => i.System == Canonicals.PlacerIdentifierSystem && i.Value == state.PlacerId)))
+        foreach (var request in open.Where(r => r.Id is not null && r.Status == RequestStatus.Active && !Expired(r, now)
+                     && !r.Identifier.Any(i => i.System == Canonicals.PlacerIdentifierSystem && i.Value == state.PlacerId)))
         {
             var shared = request.ReasonCode
                 .Select(reason => (reason, code: reason.Coding.FirstOrDefault(c => c.System == Canonicals.Icd10Cm)?.Code))
@@ -56,6 +59,12 @@ public static class OpenReferrals
         return $"Send it anyway: this patient already has an open referral from you for {first.Diagnosis}"
             + (first.Therapist is null ? "" : $" (to {first.Therapist})")
             + ". Tick \"Send it anyway\" to send a second one, or change the referral.";
+    }
+
+    private static bool Expired(ServiceRequest request, DateTimeOffset now)
+    {
+        var validity = (request.Occurrence as Timing)?.Repeat?.Bounds as Period;
+        return FhirTime.TryDate(validity?.End, out var end) && end < PracticeTime.DateIn(now, PracticeTime.ZoneOf(validity));
     }
 
     /// <summary>A code's condition (its key), so codes of one condition match; a code the catalog does not know stands for itself.</summary>

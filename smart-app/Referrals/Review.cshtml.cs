@@ -13,7 +13,8 @@ public sealed class ReviewModel(
     AppSession session,
     FunctionsApi functions,
     FormChecks checks,
-    ReferralSender sender) : LaunchedPage(contexts, records)
+    ReferralSender sender,
+    TimeProvider time) : LaunchedPage(contexts, records)
 {
     public ServiceRequest? Referral { get; private set; }
 
@@ -51,7 +52,7 @@ public sealed class ReviewModel(
             var therapists = await functions.TherapistsAsync(Caller, cancellationToken);
             Referral = checks.Build(state, Launch, Record, therapists);
             Issues = checks.Check(state, Launch, Record, therapists);
-            Duplicates = OpenReferrals.Matching(await functions.OpenReferralsAsync(Caller, cancellationToken), state);
+            Duplicates = OpenReferrals.Matching(await functions.OpenReferralsAsync(Caller, cancellationToken), state, time.GetUtcNow());
         }
         catch (FunctionsUnavailableException e)
         {
@@ -72,7 +73,7 @@ public sealed class ReviewModel(
         try
         {
             if (!ConfirmDuplicate && await session.GetAsync<FormState>(SessionId, FormState.Key(Launch.Id), cancellationToken) is { SentId: null } state
-                && OpenReferrals.Matching(await functions.OpenReferralsAsync(Caller, cancellationToken), state) is { Count: > 0 } duplicates)
+                && OpenReferrals.Matching(await functions.OpenReferralsAsync(Caller, cancellationToken), state, time.GetUtcNow()) is { Count: > 0 } duplicates)
             {
                 // Not without the physician's say-so: the page again, the open referral shown, the refusal named.
                 await OnGetAsync(contextId, cancellationToken);
