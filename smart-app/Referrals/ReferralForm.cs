@@ -66,7 +66,7 @@ public sealed record FormState
 public sealed record ProblemChoice(string Icd10Cm, string Display, string ConditionId, MassageCondition Condition, IReadOnlyList<string> SuggestedSites);
 
 /// <summary>
-/// The referral form's logic, kept out of the pages: what the record suggests, the ranking of therapists, the draft
+/// The referral form's logic, kept out of the pages: what the record suggests (the therapists are TherapistList's), the draft
 /// built from the input, and the validator's issues placed next to the fields they concern.
 /// </summary>
 public static class ReferralForm
