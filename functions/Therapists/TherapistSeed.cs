@@ -11,18 +11,23 @@ namespace Referral.Functions.Therapists;
 /// </summary>
 public sealed partial class TherapistSeed(TherapistDirectory directory, IConfiguration configuration, ILogger<TherapistSeed> logger) : BackgroundService
 {
+    /// <summary>
+    /// Each at their own practice: real Portland streets, positions to about a block (read off a map, not geocoded by a
+    /// service), phone numbers in the 555-01xx range reserved for fiction. The form measures the distance from the
+    /// patient's address (its FHIR geolocation extension) to each practice's position.
+    /// </summary>
     public static IReadOnlyList<PractitionerRole> Therapists { get; } =
     [
-        Role("therapist-olivia-hart", "Olivia Hart, LMT, CLT", "97201", 45.5152m, -122.6784m, true,
-            [TherapistTraining.OncologyMassage, TherapistTraining.ManualLymphDrainage], [CoverageType.HealthPlan, CoverageType.Auto]),
-        Role("therapist-nadia-kowalski", "Nadia Kowalski, LMT", "97205", 45.5200m, -122.6900m, true,
-            [TherapistTraining.Prenatal, TherapistTraining.TraumaInformed], [CoverageType.HealthPlan]),
-        Role("therapist-sam-rivera", "Sam Rivera, LMT", "97209", 45.5280m, -122.6850m, true,
-            [TherapistTraining.Sports], [CoverageType.WorkersCompensation, CoverageType.Auto, CoverageType.HealthPlan]),
-        Role("therapist-margaret-lee", "Margaret Lee, LMT", "97214", 45.5140m, -122.6430m, true,
-            [TherapistTraining.Geriatric, TherapistTraining.TraumaInformed], [CoverageType.HealthPlan, CoverageType.Auto]),
-        Role("therapist-kai-nakamura", "Kai Nakamura, LMT", "97232", 45.5290m, -122.6370m, false,
-            [TherapistTraining.Pediatric, TherapistTraining.Sports], [CoverageType.WorkersCompensation, CoverageType.HealthPlan]),
+        Role("therapist-olivia-hart", "Olivia Hart, LMT, CLT", new Practice("Pearl Lymphatic and Oncology Massage", "1120 NW Couch St", "97209", 45.5238m, -122.6829m, "+1 503 555 0101"),
+            true, ["en"], [TherapistTraining.OncologyMassage, TherapistTraining.ManualLymphDrainage], [CoverageType.HealthPlan, CoverageType.Auto]),
+        Role("therapist-nadia-kowalski", "Nadia Kowalski, LMT", new Practice("Hawthorne Prenatal Massage", "3550 SE Hawthorne Blvd", "97214", 45.5121m, -122.6266m, "+1 503 555 0102"),
+            true, ["en", "pl"], [TherapistTraining.Prenatal, TherapistTraining.TraumaInformed], [CoverageType.HealthPlan]),
+        Role("therapist-sam-rivera", "Sam Rivera, LMT", new Practice("Downtown Sports Massage", "1000 SW Broadway", "97205", 45.5166m, -122.6811m, "+1 503 555 0103"),
+            true, ["en", "es"], [TherapistTraining.Sports], [CoverageType.WorkersCompensation, CoverageType.Auto, CoverageType.HealthPlan]),
+        Role("therapist-margaret-lee", "Margaret Lee, LMT", new Practice("Sellwood Massage for Seniors", "1606 SE Bybee Blvd", "97202", 45.4744m, -122.6491m, "+1 503 555 0104"),
+            true, ["en", "zh"], [TherapistTraining.Geriatric, TherapistTraining.TraumaInformed], [CoverageType.HealthPlan, CoverageType.Auto]),
+        Role("therapist-kai-nakamura", "Kai Nakamura, LMT", new Practice("Hollywood Family Massage", "4340 NE Sandy Blvd", "97213", 45.5354m, -122.6197m, "+1 503 555 0105"),
+            false, ["en", "ja"], [TherapistTraining.Pediatric, TherapistTraining.Sports], [CoverageType.WorkersCompensation, CoverageType.HealthPlan]),
     ];
 
     /// <summary>In the background, so a storage account that is slow or down never holds up the app's start.</summary>
@@ -55,13 +60,13 @@ public sealed partial class TherapistSeed(TherapistDirectory directory, IConfigu
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not seed the therapist directory.")]
     private partial void LogNotSeeded(Exception exception);
 
-    private static PractitionerRole Role(string id, string name, string postalCode, decimal latitude, decimal longitude, bool accepting,
+    private static PractitionerRole Role(string id, string name, Practice practice, bool accepting, string[] languages,
         TherapistTraining[] trainings, CoverageType[] coverages) => new()
     {
         Id = id,
         Active = true,
         Practitioner = new ResourceReference($"Practitioner/{id}", name),
-        Organization = new ResourceReference { Display = "Harbor Medical Massage" },
+        Organization = new ResourceReference { Display = practice.Name },
         Code = [MedicalMassageServiceRequest.PerformerType.ToCodeableConcept()],
         Specialty = [.. trainings.Select(t => TherapistTrainings.Codes.For(t).ToCodeableConcept())],
         Contained =
@@ -69,17 +74,24 @@ public sealed partial class TherapistSeed(TherapistDirectory directory, IConfigu
             new Location
             {
                 Id = "practice",
-                Name = "Harbor Medical Massage",
-                Address = new Address { Line = ["100 Harbor Way"], City = "Portland", State = "OR", PostalCode = postalCode, Country = "US" },
-                Position = new Location.PositionComponent { Latitude = latitude, Longitude = longitude },
+                Name = practice.Name,
+                Address = new Address { Line = [practice.Street], City = "Portland", State = "OR", PostalCode = practice.PostalCode, Country = "US" },
+                Position = new Location.PositionComponent { Latitude = practice.Latitude, Longitude = practice.Longitude },
             },
         ],
         Location = [new ResourceReference("#practice")],
-        Telecom = [new ContactPoint(ContactPoint.ContactPointSystem.Email, ContactPoint.ContactPointUse.Work, $"{id}@harbor-massage.example")],
+        Telecom =
+        [
+            new ContactPoint(ContactPoint.ContactPointSystem.Phone, ContactPoint.ContactPointUse.Work, practice.Phone),
+            new ContactPoint(ContactPoint.ContactPointSystem.Email, ContactPoint.ContactPointUse.Work, $"{id}@harbor-massage.example"),
+        ],
         Extension =
         [
             new Extension(TherapistDirectory.AcceptingNewReferralsExtension, new FhirBoolean(accepting)),
             .. coverages.Select(c => new Extension(TherapistDirectory.CoverageTypeAcceptedExtension, CoverageTypes.Codes.For(c).ToCoding())),
+            .. languages.Select(l => new Extension(Languages.PractitionerRoleCommunicationExtension, Languages.Of(l))),
         ],
     };
+
+    private sealed record Practice(string Name, string Street, string PostalCode, decimal Latitude, decimal Longitude, string Phone);
 }

@@ -38,6 +38,11 @@ public sealed class FormChecks(ReferralBuilder builder, ReferralValidator valida
             issues.Add(new FieldIssue(nameof(ReferralInput.Therapist), "Choose the therapist to send the referral to.", true));
         }
 
+        if (TherapistList.Refusal(therapists, state.Input, record) is { } refusal)
+        {
+            issues.Add(new FieldIssue(nameof(ReferralInput.Therapist), refusal, true));
+        }
+
         var outcome = validator.Validate(Build(state, launch, record, therapists), reference =>
             therapists.FirstOrDefault(t => "PractitionerRole/" + t.Id == reference) is { } role ? [.. ReferralForm.TrainingOf(role)] : null);
         foreach (var issue in outcome.Issue.Where(i => i.Severity is OperationOutcome.IssueSeverity.Error or OperationOutcome.IssueSeverity.Fatal or OperationOutcome.IssueSeverity.Warning))

@@ -98,6 +98,31 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         return Entries<ServiceRequest>(await GetAsync(caller, QueryHelpers.AddQueryString("/api/fhir/ServiceRequest", "patient", "Patient/" + caller.Launch.PatientId), cancellationToken));
     }
 
+    /// <summary>
+    /// The physician's own open (active) referrals for the launched patient: <c>GET ServiceRequest?patient=&amp;requester=&amp;status=active</c>.
+    /// A refused search is an error, not "none": a duplicate must not slip through because the question failed.
+    /// </summary>
+    public async Task<IReadOnlyList<ServiceRequest>> OpenReferralsAsync(PhysicianCaller caller, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        var requester = TypeAndId(caller.Launch.FhirUser);
+        var parameters = new Dictionary<string, string?> { ["patient"] = "Patient/" + caller.Launch.PatientId, ["status"] = "active" };
+        if (requester.StartsWith("Practitioner/", StringComparison.Ordinal))
+        {
+            // The API's requester parameter takes a Practitioner; a PractitionerRole fhirUser is filtered below instead.
+            parameters["requester"] = requester;
+        }
+
+        var response = await GetAsync(caller, QueryHelpers.AddQueryString("/api/fhir/ServiceRequest", parameters), cancellationToken);
+        if (response.Status != HttpStatusCode.OK || response.Body is not Bundle bundle)
+        {
+            throw new FunctionsUnavailableException($"The referral service did not say which referrals are open ({(int)response.Status}).");
+        }
+
+        return [.. bundle.Entry.Select(e => e.Resource).OfType<ServiceRequest>()
+            .Where(r => r.Status == RequestStatus.Active && r.Requester?.Reference is { } by && TypeAndId(by) == requester)];
+    }
+
     public async Task<ServiceRequest?> ReferralAsync(FunctionsCaller caller, string id, CancellationToken cancellationToken) =>
         (await GetAsync(caller, "/api/fhir/ServiceRequest/" + Uri.EscapeDataString(id), cancellationToken)).Body as ServiceRequest;
 
@@ -254,6 +279,13 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         {
             throw new FunctionsUnavailableException("The referral service did not answer in time.", e);
         }
+    }
+
+    /// <summary>A reference as <c>Type/id</c>, written relative or absolute.</summary>
+    private static string TypeAndId(string reference)
+    {
+        var parts = reference.TrimEnd('/').Split('/');
+        return parts.Length >= 2 ? $"{parts[^2]}/{parts[^1]}" : reference;
     }
 
     private static string ResourceIdOf(string? reference) => reference is null ? "" : reference[(reference.LastIndexOf('/') + 1)..];

@@ -24,7 +24,8 @@ public sealed class NewModel(
 
     public IReadOnlyList<ProblemChoice> ProblemChoices { get; private set; } = [];
 
-    public IReadOnlyList<TherapistChoice> Therapists { get; private set; } = [];
+    /// <summary>The therapist list (null when the directory could not be read).</summary>
+    public TherapistListView? Therapists { get; private set; }
 
     public IReadOnlyDictionary<Precaution, string> SuggestedPrecautions { get; private set; } = new Dictionary<Precaution, string>();
 
@@ -74,6 +75,30 @@ public sealed class NewModel(
         }
 
         return SeeOther($"/context/{Launch.Id}/referral#diagnosis");
+    }
+
+    /// <summary>
+    /// The therapist list alone, for the form's current diagnoses, precautions, insurance and (when the physician picked
+    /// one) therapist: the browser posts them when one of those changes, so the list follows at once, ranked by the same
+    /// code as the page. A POST (with the form's antiforgery token), so no diagnosis travels in a URL that a log keeps.
+    /// Nothing is saved.
+    /// </summary>
+    public async Task<IActionResult> OnPostTherapistsAsync(string contextId, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return StatusCode(Response.StatusCode);
+        }
+
+        try
+        {
+            var therapists = await functions.TherapistsAsync(Caller, cancellationToken);
+            return Partial("_Therapists", TherapistList.View(therapists, Input, Record, Launch.Id));
+        }
+        catch (FunctionsUnavailableException)
+        {
+            return StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
     }
 
     public async Task<IActionResult> OnPostReviewAsync(string contextId, CancellationToken cancellationToken)
@@ -221,7 +246,7 @@ public sealed class NewModel(
         try
         {
             therapists ??= await functions.TherapistsAsync(Caller, cancellationToken);
-            Therapists = ReferralForm.RankTherapists(therapists, Input, Record);
+            Therapists = TherapistList.View(therapists, Input, Record, Launch.Id);
         }
         catch (FunctionsUnavailableException e)
         {

@@ -76,18 +76,8 @@ public sealed record DiagnosisSearchResult(string? Code, string? Error, IReadOnl
 /// <summary>A problem-list entry offered as a one-click diagnosis.</summary>
 public sealed record ProblemChoice(string Icd10Cm, string Display, string ConditionId, MassageCondition Condition, IReadOnlyList<string> SuggestedSites);
 
-/// <summary>A therapist offered for this referral, with why they rank where they do.</summary>
-public sealed record TherapistChoice(
-    string Id,
-    string Name,
-    IReadOnlyList<TherapistTraining> Training,
-    bool AcceptsNewReferrals,
-    bool? AcceptsCoverage,
-    double? DistanceKm,
-    string? Address);
-
 /// <summary>
-/// The referral form's logic, kept out of the pages: what the record suggests, the ranking of therapists, the draft
+/// The referral form's logic, kept out of the pages: what the record suggests (the therapists are TherapistList's), the draft
 /// built from the input, and the validator's issues placed next to the fields they concern.
 /// </summary>
 public static class ReferralForm
@@ -308,39 +298,6 @@ public static class ReferralForm
         return held;
     }
 
-    /// <summary>
-    /// The therapists to offer, best first: only those trained for every diagnosis and precaution (the rest are not
-    /// offered at all), then those taking new referrals, those who bill the chosen insurance, the nearest.
-    /// </summary>
-    public static IReadOnlyList<TherapistChoice> RankTherapists(IEnumerable<PractitionerRole> roles, ReferralInput input, PatientRecord record)
-    {
-        ArgumentNullException.ThrowIfNull(roles);
-        ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(record);
-        var conditions = input.Diagnoses.Select(d => MassageConditions.Find(Canonicals.Icd10Cm, d)).OfType<MassageCondition>().ToList();
-        var coverage = record.Coverages.FirstOrDefault(c => c.Id == input.CoverageId);
-        Concept? coverageCode = coverage is null ? null : CoverageTypes.Codes.For(TypeOf(coverage));
-        var home = PositionOf(record.Patient);
-        return
-        [
-            .. roles.Where(r => r.Active != false && r.Id is not null)
-                .Select(r => (Role: r, Training: TrainingOf(r)))
-                .Where(x => TrainingRules.CanTreat(x.Training, conditions, input.Precautions))
-                .Select(x => new TherapistChoice(
-                    x.Role.Id!,
-                    x.Role.Practitioner?.Display ?? x.Role.Id!,
-                    x.Training,
-                    x.Role.GetExtensionValue<FhirBoolean>(AcceptingNewReferralsExtension)?.Value ?? false,
-                    coverageCode is null ? null : x.Role.GetExtensions(CoverageTypeAcceptedExtension).Select(e => e.Value).OfType<Coding>().Any(coverageCode.Matches),
-                    home is { } point ? DistanceKm(x.Role, point.Latitude, point.Longitude) : null,
-                    AddressOf(x.Role)))
-                .OrderByDescending(t => t.AcceptsNewReferrals)
-                .ThenByDescending(t => t.AcceptsCoverage ?? true)
-                .ThenBy(t => t.DistanceKm ?? double.MaxValue)
-                .ThenBy(t => t.Name, StringComparer.Ordinal),
-        ];
-    }
-
     /// <summary>The draft the shared builder turns into the ServiceRequest.</summary>
     public static ReferralDraft Draft(FormState state, LaunchContext launch, PatientRecord record, IReadOnlyList<PractitionerRole> therapists, PracticeDay today)
     {
@@ -452,34 +409,4 @@ public static class ReferralForm
 
     private static string Absolute(LaunchContext launch, string reference) =>
         Uri.TryCreate(reference, UriKind.Absolute, out _) ? reference : launch.Iss + "/" + reference.TrimStart('/');
-
-    private static (double Latitude, double Longitude)? PositionOf(Patient patient)
-    {
-        var geolocation = patient.Address.Select(a => a.GetExtension("http://hl7.org/fhir/StructureDefinition/geolocation")).FirstOrDefault(e => e is not null);
-        var latitude = (geolocation?.GetExtensionValue<FhirDecimal>("latitude"))?.Value;
-        var longitude = (geolocation?.GetExtensionValue<FhirDecimal>("longitude"))?.Value;
-        return latitude is { } lat && longitude is { } lon ? ((double)lat, (double)lon) : null;
-    }
-
-    private static double? DistanceKm(PractitionerRole role, double latitude, double longitude)
-    {
-        var position = role.Contained.OfType<Location>().FirstOrDefault()?.Position;
-        if (position?.Latitude is not { } lat || position.Longitude is not { } lon)
-        {
-            return null;
-        }
-
-        const double earthRadiusKm = 6371.0;
-        static double Radians(double degrees) => degrees * Math.PI / 180;
-        var dLat = Radians((double)lat - latitude);
-        var dLon = Radians((double)lon - longitude);
-        var a = Math.Pow(Math.Sin(dLat / 2), 2) + (Math.Cos(Radians(latitude)) * Math.Cos(Radians((double)lat)) * Math.Pow(Math.Sin(dLon / 2), 2));
-        return 2 * earthRadiusKm * Math.Asin(Math.Min(1, Math.Sqrt(a)));
-    }
-
-    private static string? AddressOf(PractitionerRole role)
-    {
-        var address = role.Contained.OfType<Location>().FirstOrDefault()?.Address;
-        return address is null ? null : string.Join(", ", address.Line.Append(address.City).Where(p => !string.IsNullOrWhiteSpace(p)));
-    }
 }

@@ -39,6 +39,12 @@ public sealed class ReferralSender(FunctionsApi functions, FormChecks checks, Ap
             }
 
             var therapists = await functions.TherapistsAsync(new PhysicianCaller(launch), cancellationToken);
+            if (TherapistList.Refusal(therapists, state.Input, record) is { } refusal)
+            {
+                // The therapist stopped taking referrals (or the choice never was possible): nothing is sent.
+                return new SendResult(null, Refusal(refusal, "ServiceRequest.performer"));
+            }
+
             var request = checks.Build(state, launch, record, therapists);
             var (status, body) = await functions.SubmitAsync(new PhysicianCaller(launch), request, cancellationToken);
             if (status is not (HttpStatusCode.Created or HttpStatusCode.OK) || body is not ServiceRequest stored || stored.Id is null)
@@ -55,6 +61,20 @@ public sealed class ReferralSender(FunctionsApi functions, FormChecks checks, Ap
             gate.Release();
         }
     }
+
+    private static OperationOutcome Refusal(string message, string expression) => new()
+    {
+        Issue =
+        [
+            new OperationOutcome.IssueComponent
+            {
+                Severity = OperationOutcome.IssueSeverity.Error,
+                Code = OperationOutcome.IssueType.BusinessRule,
+                Details = new CodeableConcept { Text = message },
+                Expression = [expression],
+            },
+        ],
+    };
 
     private static OperationOutcome Outcome(HttpStatusCode status) => new()
     {

@@ -13,13 +13,21 @@ public sealed class ReviewModel(
     AppSession session,
     FunctionsApi functions,
     FormChecks checks,
-    ReferralSender sender) : LaunchedPage(contexts, records)
+    ReferralSender sender,
+    TimeProvider time) : LaunchedPage(contexts, records)
 {
     public ServiceRequest? Referral { get; private set; }
 
     public IReadOnlyList<FieldIssue> Issues { get; private set; } = [];
 
     public string? ServiceProblem { get; private set; }
+
+    /// <summary>The physician's open referrals for this patient and a diagnosis of this one: sending needs <see cref="ConfirmDuplicate"/>.</summary>
+    public IReadOnlyList<OpenReferral> Duplicates { get; private set; } = [];
+
+    /// <summary>"Send it anyway": the physician saw the open referral and sends this one as well.</summary>
+    [BindProperty]
+    public bool ConfirmDuplicate { get; set; }
 
     public async Task<IActionResult> OnGetAsync(string contextId, CancellationToken cancellationToken)
     {
@@ -44,6 +52,7 @@ public sealed class ReviewModel(
             var therapists = await functions.TherapistsAsync(Caller, cancellationToken);
             Referral = checks.Build(state, Launch, Record, therapists);
             Issues = checks.Check(state, Launch, Record, therapists);
+            Duplicates = OpenReferrals.Matching(await functions.OpenReferralsAsync(Caller, cancellationToken), state, time.GetUtcNow());
         }
         catch (FunctionsUnavailableException e)
         {
@@ -63,6 +72,16 @@ public sealed class ReviewModel(
         SendResult result;
         try
         {
+            if (!ConfirmDuplicate && await session.GetAsync<FormState>(SessionId, FormState.Key(Launch.Id), cancellationToken) is { SentId: null } state
+                && OpenReferrals.Matching(await functions.OpenReferralsAsync(Caller, cancellationToken), state, time.GetUtcNow()) is { Count: > 0 } duplicates)
+            {
+                // Not without the physician's say-so: the page again, the open referral shown, the refusal named.
+                await OnGetAsync(contextId, cancellationToken);
+                Issues = [.. Issues, new FieldIssue(OpenReferrals.ConfirmField, OpenReferrals.Refusal(duplicates), true)];
+                Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+                return Page();
+            }
+
             result = await sender.SendAsync(SessionId, Launch, Record, cancellationToken);
         }
         catch (FunctionsUnavailableException e)
@@ -82,7 +101,7 @@ public sealed class ReviewModel(
         }
 
         await OnGetAsync(contextId, cancellationToken);
-        Issues = [.. Issues, .. result.Refused.Issue.Select(i => new FieldIssue(ReferralForm.FieldOf(i.Expression.FirstOrDefault()), i.Details?.Text ?? i.Diagnostics ?? "Refused.", true))];
+        Issues = [.. Issues.Concat(result.Refused.Issue.Select(i => new FieldIssue(ReferralForm.FieldOf(i.Expression.FirstOrDefault()), i.Details?.Text ?? i.Diagnostics ?? "Refused.", true))).Distinct()];
         Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
         return Page();
     }

@@ -9,15 +9,16 @@ namespace Referral.Tests.Browser;
 /// The physician's journey in Debian's Chromium against the local stack on real loopback ports: the sandbox EHR,
 /// the functions app (Azurite) and the smart-app. From the sandbox chart of the patient with carpal tunnel, the app
 /// launches in the EHR's iframe (its session cookie must work there), the physician sends the referral with the
-/// suggested diagnosis and body sites, and the status page shows it as sent. The clicks and keystrokes from the
-/// launched form to "sent" are counted; each page is screenshot and scanned with axe.
+/// suggested diagnosis, body sites and the preselected therapist, and the status page shows it as sent. The clicks and
+/// keystrokes from the launched form to "sent" are counted (at most 2); each page is screenshot and scanned with axe.
 /// </summary>
 public sealed class ReferralJourneyBrowserTests(AzuriteFixture azurite, Chromium chromium) : IClassFixture<Chromium>
 {
-    private const int MaxActionsForTheCommonCase = 6;
+    /// <summary>Review, then Sign and send (issue 22): everything else, the therapist included, is already chosen.</summary>
+    private const int MaxActionsForTheCommonCase = 2;
 
     [Fact]
-    public async Task From_the_sandbox_chart_a_carpal_tunnel_referral_is_sent_in_at_most_six_actions_and_shows_as_sent()
+    public async Task From_the_sandbox_chart_a_carpal_tunnel_referral_is_sent_in_at_most_two_actions_and_shows_as_sent()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var stack = await LocalRun.StartAsync(azurite, ct);
@@ -43,9 +44,14 @@ public sealed class ReferralJourneyBrowserTests(AzuriteFixture azurite, Chromium
         Assert.True(await frame.Locator("#site-Hand-Right").IsCheckedAsync());
         Assert.Equal("WC-2026-004817", await frame.Locator("#claim-dana-whitfield-coverage").InputValueAsync());
 
+        // The only therapist who takes new referrals and bills workers' comp is chosen; the others say why they cannot be.
+        Assert.True(await frame.GetByRole(AriaRole.Radio, new() { Name = "Sam Rivera, LMT" }).IsCheckedAsync());
+        Assert.True(await frame.GetByRole(AriaRole.Radio, new() { Name = "Kai Nakamura, LMT" }).IsDisabledAsync());
+        Assert.Contains("Not taking new referrals", await frame.Locator("[data-therapist='therapist-kai-nakamura'] [data-reason]").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.True(await frame.GetByRole(AriaRole.Radio, new() { Name = "Olivia Hart, LMT, CLT" }).IsDisabledAsync());
+        Assert.Contains("Does not bill", await frame.Locator("[data-therapist='therapist-olivia-hart'] [data-reason]").InnerTextAsync(), StringComparison.Ordinal);
+
         var actions = 0;
-        await frame.GetByRole(AriaRole.Radio, new() { Name = "Sam Rivera, LMT" }).CheckAsync();
-        actions++;
         await frame.GetByRole(AriaRole.Button, new() { Name = "Review referral" }).ClickAsync();
         actions++;
         await frame.GetByRole(AriaRole.Heading, new() { Name = "Review the referral" }).WaitForAsync();

@@ -293,6 +293,21 @@ public sealed class FakeEhr : IDisposable
         });
     }
 
+    /// <summary>Where the sandbox's Dana Whitfield lives, with its position (FHIR's geolocation extension): the form measures distances from it.</summary>
+    public static Address Home
+    {
+        get
+        {
+            var address = new Address { Use = Address.AddressUse.Home, Line = ["2415 NE Alberta St"], City = "Portland", State = "OR", PostalCode = "97211", Country = "US" };
+            address.Extension.Add(new Extension
+            {
+                Url = "http://hl7.org/fhir/StructureDefinition/geolocation",
+                Extension = [new Extension("latitude", new FhirDecimal(45.5590m)), new Extension("longitude", new FhirDecimal(-122.6412m))],
+            });
+            return address;
+        }
+    }
+
     private void Fhir()
     {
         var patient = new Patient
@@ -302,6 +317,7 @@ public sealed class FakeEhr : IDisposable
             Gender = AdministrativeGender.Female,
             BirthDate = "1981-04-12",
             Identifier = [new Identifier("urn:mrn", "MRN-100001") { Type = new CodeableConcept("http://terminology.hl7.org/CodeSystem/v2-0203", "MR") }],
+            Address = [Home],
         };
         var condition = new Condition
         {

@@ -69,8 +69,9 @@ public sealed class DirectoryTests(AzuriteFixture azurite, TestIdentity identity
 
         var near = await SearchAsync(client, "?near=45.5152|-122.6784|2|km");
 
-        Assert.Equal("therapist-olivia-hart", near[0].Id);
-        Assert.Contains(near, r => r.Id == "therapist-sam-rivera");
+        // From downtown (SW 5th and Morrison): Sam Rivera's practice on SW Broadway is nearest, Olivia Hart's in the Pearl about 1 km away.
+        Assert.Equal("therapist-sam-rivera", near[0].Id);
+        Assert.Contains(near, r => r.Id == "therapist-olivia-hart");
         Assert.DoesNotContain(near, r => r.Id == "therapist-kai-nakamura");
     }
 

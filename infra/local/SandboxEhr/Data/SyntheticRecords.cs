@@ -234,7 +234,7 @@ public static class SyntheticRecords
                 Name = [new HumanName { Use = HumanName.NameUse.Official, Given = [given], Family = family, Text = $"{given} {family}" }],
                 Gender = gender,
                 BirthDate = birthDate,
-                Address = [new Address { Line = ["100 Example Street"], City = "Springfield", State = "IL", PostalCode = "62701", Country = "US" }],
+                Address = [SyntheticHomes.Of(id)],
                 GeneralPractitioner = [new ResourceReference($"Practitioner/{physicianId}")],
                 ManagingOrganization = new ResourceReference($"Organization/{SyntheticIds.Clinic}", "Sandbox Family Clinic"),
             };

@@ -1,0 +1,73 @@
+using Hl7.Fhir.Model;
+using Referral.Model;
+using Referral.Model.Fhir;
+using Referral.Model.Terminology;
+
+namespace Referral.SmartApp.Referrals;
+
+/// <summary>An open referral of the same physician for the same patient and diagnosis as the one about to be sent.</summary>
+public sealed record OpenReferral(string Id, string Diagnosis, string? Therapist, DateOnly? Sent);
+
+/// <summary>
+/// Before "Sign and send": the physician's open referrals for this patient (asked of the functions API) that treat a
+/// diagnosis this one treats. Sending another needs the physician's explicit confirmation.
+/// </summary>
+public static class OpenReferrals
+{
+    /// <summary>The form's field for the confirmation (a checkbox on the review page).</summary>
+    public const string ConfirmField = "ConfirmDuplicate";
+
+    /// <summary>
+    /// The open referrals that share a diagnosis with the form: the same ICD-10-CM code, or another code of the same
+    /// condition (carpal tunnel of the right or the left wrist: asking once too often costs a tick). The form's own
+    /// referral (its placer id: an earlier attempt that reached the API) is not a duplicate of itself, and one whose
+    /// validity ended before <paramref name="now"/> (in its practice's time zone, as the status page counts it) is no
+    /// longer open.
+    /// </summary>
+    public static IReadOnlyList<OpenReferral> Matching(IEnumerable<ServiceRequest> open, FormState state, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(open);
+        ArgumentNullException.ThrowIfNull(state);
+        var wanted = state.Input.Diagnoses.Select(Identity).ToHashSet(StringComparer.Ordinal);
+        var found = new List<OpenReferral>();
+        foreach (var request in open.Where(r => r.Id is not null && r.Status == RequestStatus.Active && !Expired(r, now)
+                     && !r.Identifier.Any(i => i.System == Canonicals.PlacerIdentifierSystem && i.Value == state.PlacerId)))
+        {
+            var shared = request.ReasonCode
+                .Select(reason => (reason, code: reason.Coding.FirstOrDefault(c => c.System == Canonicals.Icd10Cm)?.Code))
+                .FirstOrDefault(x => x.code is not null && wanted.Contains(Identity(x.code)));
+            if (shared.code is null)
+            {
+                continue;
+            }
+
+            found.Add(new OpenReferral(
+                request.Id!,
+                shared.reason.Text ?? MassageConditions.FindIcd10Cm(shared.code)?.Display ?? shared.code,
+                request.Performer.FirstOrDefault()?.Display,
+                FhirTime.TryDateTime(request.AuthoredOn, out var sent) ? DateOnly.FromDateTime(sent.UtcDateTime) : null));
+        }
+
+        return found;
+    }
+
+    /// <summary>What the physician must confirm to send it all the same.</summary>
+    public static string Refusal(IReadOnlyList<OpenReferral> duplicates)
+    {
+        ArgumentNullException.ThrowIfNull(duplicates);
+        var first = duplicates[0];
+        return $"Send it anyway: this patient already has an open referral from you for {first.Diagnosis}"
+            + (first.Therapist is null ? "" : $" (to {first.Therapist})")
+            + ". Tick \"Send it anyway\" to send a second one, or change the referral.";
+    }
+
+    private static bool Expired(ServiceRequest request, DateTimeOffset now)
+    {
+        var validity = (request.Occurrence as Timing)?.Repeat?.Bounds as Period;
+        return FhirTime.TryDate(validity?.End, out var end) && end < PracticeTime.DateIn(now, PracticeTime.ZoneOf(validity));
+    }
+
+    /// <summary>A code's condition (its key), so codes of one condition match; a code the catalog does not know stands for itself.</summary>
+    private static string Identity(string icd10Cm) =>
+        MassageConditions.Find(Canonicals.Icd10Cm, icd10Cm)?.Key ?? icd10Cm;
+}
