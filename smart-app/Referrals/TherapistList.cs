@@ -67,12 +67,12 @@ public static class TherapistList
         var conditions = input.Diagnoses.Select(d => MassageConditions.Find(Canonicals.Icd10Cm, d)).OfType<MassageCondition>().ToList();
         var requirements = TrainingRules.Requirements(conditions, input.Precautions);
         var coverage = record.Coverages.FirstOrDefault(c => c.Id is not null && c.Id == input.CoverageId);
-        Concept? coverageCode = coverage is null ? null : CoverageTypes.Codes.For(ReferralForm.TypeOf(coverage));
+        CoverageType? coverageType = coverage is null ? null : ReferralForm.TypeOf(coverage);
         var home = PositionOf(record.Patient);
         var offered = roles.Where(r => r.Active != false && r.Id is not null)
             .Select(r => (Role: r, Training: ReferralForm.TrainingOf(r)))
             .Where(x => TrainingRules.Unmet(requirements, x.Training).Count == 0)
-            .Select(x => Choice(x.Role, x.Training, requirements, coverageCode, home));
+            .Select(x => Choice(x.Role, x.Training, requirements, coverageType, home));
         var ordered = conditions.Count > 0
             ? offered.OrderByDescending(t => t.AcceptsNewReferrals).ThenByDescending(t => t.AcceptsCoverage ?? true).ThenBy(t => t.DistanceKm ?? double.MaxValue)
             : offered.OrderBy(t => t.DistanceKm ?? double.MaxValue);
@@ -110,7 +110,7 @@ public static class TherapistList
         }
 
         var coverage = record.Coverages.FirstOrDefault(c => c.Id is not null && c.Id == input.CoverageId);
-        var choice = Choice(role, ReferralForm.TrainingOf(role), [], coverage is null ? null : CoverageTypes.Codes.For(ReferralForm.TypeOf(coverage)), null);
+        var choice = Choice(role, ReferralForm.TrainingOf(role), [], coverage is null ? null : ReferralForm.TypeOf(coverage), null);
         return choice.NotSelectableBecause switch
         {
             null => null,
@@ -148,8 +148,9 @@ public static class TherapistList
     }
 
     private static TherapistChoice Choice(PractitionerRole role, IReadOnlyList<TherapistTraining> training, IReadOnlyList<TrainingRequirement> requirements,
-        Concept? coverageCode, (double Latitude, double Longitude)? home)
+        CoverageType? coverageType, (double Latitude, double Longitude)? home)
     {
+        Concept? coverageCode = coverageType is { } chosen ? CoverageTypes.Codes.For(chosen) : null;
         var billed = role.GetExtensions(ReferralForm.CoverageTypeAcceptedExtension).Select(e => e.Value).OfType<Coding>().ToList();
         var location = role.Contained.OfType<Location>().FirstOrDefault();
         var address = location?.Address;
@@ -160,8 +161,9 @@ public static class TherapistList
             [.. requirements.Where(r => training.Contains(r.Training))],
             role.Active != false && (role.GetExtensionValue<FhirBoolean>(ReferralForm.AcceptingNewReferralsExtension)?.Value ?? false),
             coverageCode is null ? null : billed.Any(coverageCode.Matches),
-            coverageCode?.Display,
-            [.. billed.Select(c => CoverageTypes.Codes.TryFind(c, out var type) ? CoverageTypes.Codes.For(type).Display : c.Display ?? c.Code ?? "").Where(d => d.Length > 0)],
+            // In a physician's words ("Auto insurance"), not the codes' displays ("automobile insurance policy").
+            coverageType is { } type ? CoverageTypes.Label(type).ToLowerInvariant() : null,
+            [.. billed.Select(c => CoverageTypes.Codes.TryFind(c, out var billedType) ? CoverageTypes.Label(billedType) : c.Display ?? c.Code ?? "").Where(d => d.Length > 0)],
             home is { } point ? DistanceKm(role, point.Latitude, point.Longitude) : null,
             location?.Name,
             address is null ? null : string.Join(", ", address.Line.Append(address.City).Where(p => !string.IsNullOrWhiteSpace(p))),

@@ -61,7 +61,7 @@ public sealed partial class TherapistListTests(AzuriteFixture azurite)
         Assert.Matches("<input[^>]+value=\"therapist-kai-nakamura\"[^>]+disabled=\"disabled\"", rows["therapist-kai-nakamura"]);
         foreach (var id in new[] { "therapist-olivia-hart", "therapist-nadia-kowalski", "therapist-margaret-lee" })
         {
-            Assert.Contains("Cannot be chosen: Does not bill worker's compensation.", rows[id], StringComparison.Ordinal);
+            Assert.Contains("Cannot be chosen: Does not bill workers' compensation.", rows[id], StringComparison.Ordinal);
             Assert.Matches("<input[^>]+disabled=\"disabled\"", rows[id]);
         }
 
@@ -96,7 +96,7 @@ public sealed partial class TherapistListTests(AzuriteFixture azurite)
         using var workersComp = await browser.PostAsync(list, ReferralFormTests.Form(html,
             ("Input.Diagnoses", "I89.0"), ("Input.CoverageId", Coverage), ("Input.Therapist", "therapist-olivia-hart")), Ct);
         var notBilling = Rows(await workersComp.Content.ReadAsStringAsync(Ct))["therapist-olivia-hart"];
-        Assert.Contains("Cannot be chosen: Does not bill worker's compensation.", notBilling, StringComparison.Ordinal);
+        Assert.Contains("Cannot be chosen: Does not bill workers' compensation.", notBilling, StringComparison.Ordinal);
         Assert.DoesNotContain("checked", notBilling, StringComparison.Ordinal);
 
         // No diagnosis: nobody is "best", nobody is chosen for the physician; nearest first.
@@ -132,13 +132,13 @@ public sealed partial class TherapistListTests(AzuriteFixture azurite)
 
         using var notBilling = await browser.PostAsync(new Uri(steps.FormPath + "?handler=Review", UriKind.Relative), ReferralFormTests.Form(html, Fields("therapist-margaret-lee")), Ct);
         page = await notBilling.Content.ReadAsStringAsync(Ct);
-        Assert.Contains("Therapist: Margaret Lee, LMT does not bill worker&#x27;s compensation. Choose another therapist, or another insurance.", page, StringComparison.Ordinal);
+        Assert.Contains("Therapist: Margaret Lee, LMT does not bill workers&#x27; compensation. Choose another therapist, or another insurance.", page, StringComparison.Ordinal);
 
         // Straight to "Sign and send" with the refused choice still in the form: refused, named, nothing stored.
         var review = steps.FormPath + "/review";
         var summary = await browser.GetStringAsync(new Uri(review, UriKind.Relative), Ct);
         Assert.DoesNotContain(">Sign and send<", summary, StringComparison.Ordinal);
-        Assert.Contains("does not bill worker&#x27;s compensation", summary, StringComparison.Ordinal);
+        Assert.Contains("does not bill workers&#x27; compensation", summary, StringComparison.Ordinal);
         using var send = await browser.PostAsync(new Uri(review + "?handler=Send", UriKind.Relative), ReferralFormTests.Form(html), Ct);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, send.StatusCode);
         Assert.Contains("Therapist: Margaret Lee, LMT does not bill", await send.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
