@@ -12,12 +12,21 @@ namespace Referral.Functions.Therapists;
 /// </summary>
 public static class DirectoryEndpoints
 {
-    public static readonly IReadOnlyList<string> SearchParameters =
-        ["specialty", "accepting-new-referrals", "coverage-type", "address-postalcode", "near", "_count"];
+    public static SearchDeclaration Search { get; } = new("PractitionerRole",
+    [
+        new("specialty", SearchParamType.Token, "Therapist training (comma: any of; repeated: all of)."),
+        new("accepting-new-referrals", SearchParamType.Token, "true or false."),
+        new("coverage-type", SearchParamType.Token, "Insurance billed: WCBPOL, AUTOPOL, HIP (v3 ActCode)."),
+        new("address-postalcode", SearchParamType.String, "Practice postal code (prefix)."),
+        new("near", SearchParamType.Special, "latitude|longitude|distance|km, nearest first."),
+    ], DefaultCount: 50, MaxCount: 200)
+    {
+        TotalDocumentation = "total is exact on every page.",
+    };
 
     public static IEndpointRouteBuilder MapTherapistDirectory(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/fhir/PractitionerRole", SearchAsync).RequireAuthorization().WithName("practitionerrole-search");
+        app.MapGet("/api/fhir/PractitionerRole", SearchAsync).RequireAuthorization().WithName("practitionerrole-search").WithMetadata(Search);
         app.MapGet("/api/fhir/PractitionerRole/{id}", ReadAsync).RequireAuthorization().WithName("practitionerrole-read");
         return app;
     }
@@ -25,18 +34,15 @@ public static class DirectoryEndpoints
     private static async Task<FhirResult> ReadAsync(string id, TherapistDirectory directory, CancellationToken cancellationToken) =>
         await directory.FindAsync(id, cancellationToken) is { } role ? new FhirResult(role) : Outcome.NotFound("PractitionerRole", id);
 
-    private static async Task<FhirResult> SearchAsync(HttpRequest request, TherapistDirectory directory, CancellationToken cancellationToken)
+    private static async Task<FhirResult> SearchAsync(HttpContext http, TherapistDirectory directory, PageTokens pages, CancellationToken cancellationToken)
     {
-        var query = request.Query;
-        if (SearchQuery.RejectUnknown(query, SearchParameters) is { } unknown)
+        var (search, searchError) = await Fhir.Search.ReadAsync(http, Search, pages);
+        if (searchError is not null)
         {
-            return unknown;
+            return searchError;
         }
 
-        if (SearchQuery.Count(query, fallback: 50, max: 200, out var count) is { } badCount)
-        {
-            return badCount;
-        }
+        var query = search!.Query;
 
         bool? accepting = null;
         if (query.TryGetValue("accepting-new-referrals", out var acceptingText))
@@ -90,19 +96,7 @@ public static class DirectoryEndpoints
                 .Where(x => x.Km <= point.Km).OrderBy(x => x.Km).Select(x => x.Role)
             : roles.OrderBy(r => r.Practitioner?.Display, StringComparer.Ordinal);
 
-        var matches = ranked.ToList();
-        var bundle = new Bundle { Type = Bundle.BundleType.Searchset, Total = matches.Count };
-        foreach (var role in matches.Take(count))
-        {
-            bundle.Entry.Add(new Bundle.EntryComponent
-            {
-                FullUrl = $"{request.Scheme}://{request.Host}/api/fhir/PractitionerRole/{role.Id}",
-                Resource = role,
-                Search = new Bundle.SearchComponent { Mode = Bundle.SearchEntryMode.Match },
-            });
-        }
-
-        return new FhirResult(bundle);
+        return new FhirResult(await search.PagedBundleAsync([.. ranked]));
     }
 
     private static bool TokenMatches(Coding coding, string token)

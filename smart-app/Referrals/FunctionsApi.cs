@@ -88,8 +88,33 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         }, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<PractitionerRole>> TherapistsAsync(FunctionsCaller caller, CancellationToken cancellationToken) =>
-        Entries<PractitionerRole>(await GetAsync(caller, "/api/fhir/PractitionerRole?_count=200", cancellationToken));
+    /// <summary>The most directory pages read for one list: a next link that never ends is cut here rather than looping.</summary>
+    private const int MaxDirectoryPages = 50;
+
+    /// <summary>The whole therapist directory: the first page, then each page its <c>next</c> link names, to the end.</summary>
+    public async Task<IReadOnlyList<PractitionerRole>> TherapistsAsync(FunctionsCaller caller, CancellationToken cancellationToken)
+    {
+        var therapists = new List<PractitionerRole>();
+        string? path = "/api/fhir/PractitionerRole";
+        for (var pages = 0; path is not null && pages < MaxDirectoryPages; pages++)
+        {
+            var response = await GetAsync(caller, path, cancellationToken);
+            therapists.AddRange(Entries<PractitionerRole>(response));
+            path = response.Body is Bundle bundle ? RelativeNext(bundle) : null;
+        }
+
+        return therapists;
+    }
+
+    /// <summary>
+    /// A directory Bundle's next link as a path, sent to the configured functions API like every other call (the API
+    /// writes its links with the host it was reached by, which behind a proxy need not be the configured one).
+    /// </summary>
+    private static string? RelativeNext(Bundle bundle) =>
+        bundle.Link.FirstOrDefault(l => l.Relation == "next")?.Url is { } url && Uri.TryCreate(url, UriKind.Absolute, out var next)
+            && next.AbsolutePath == "/api/fhir/PractitionerRole"
+            ? next.PathAndQuery
+            : null;
 
     /// <summary>The launched patient's referrals.</summary>
     public async Task<IReadOnlyList<ServiceRequest>> ReferralsAsync(PhysicianCaller caller, CancellationToken cancellationToken)
