@@ -27,13 +27,19 @@ public sealed class FhirResult(Resource resource, int statusCode = StatusCodes.S
     /// <summary>The version the client must send back in <c>If-Match</c> to change the resource.</summary>
     public string? ETag { get; init; }
 
+    /// <summary>
+    /// False when the answer holds more than the version names (a ServiceRequest's EHR copy tag, which changes without a
+    /// new version): then <c>If-None-Match</c> never makes it a 304, so a client is never left with a stale tag.
+    /// </summary>
+    public bool VersionCoversContent { get; init; } = true;
+
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         ArgumentNullException.ThrowIfNull(httpContext);
         var response = httpContext.Response;
         var format = FhirFormats.Of(httpContext);
         response.Headers.CacheControl = "no-store";
-        if (StatusCode == StatusCodes.Status200OK && ETag is not null && NotModified(httpContext.Request, ETag))
+        if (StatusCode == StatusCodes.Status200OK && ETag is not null && VersionCoversContent && NotModified(httpContext.Request, ETag))
         {
             response.StatusCode = StatusCodes.Status304NotModified;
             response.Headers.ETag = ETag;

@@ -204,7 +204,8 @@ public static class ReferralEndpoints
         }
 
         await services.Audit.RecordAsync(Entry(http, caller, "read", AuditEvent.AuditEventAction.R, referral, success: true), cancellationToken);
-        return new FhirResult(await WithEhrCopyAsync(referral, services, cancellationToken)) { ETag = ETagOf(referral) };
+        var served = await WithEhrCopyAsync(referral, services, cancellationToken);
+        return new FhirResult(served) { ETag = ETagOf(referral), VersionCoversContent = ReferenceEquals(served, referral.Request) };
     }
 
     /// <summary>

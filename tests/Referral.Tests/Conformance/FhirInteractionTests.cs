@@ -269,6 +269,26 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
     }
 
     [Fact]
+    public async Task A_ServiceRequest_carrying_its_EHR_copy_state_is_never_answered_304_since_that_state_changes_without_a_new_version()
+    {
+        using var ehr = new BackendServicesEhr().AcceptingCreates();
+        await using var scenario = new ReferralScenario(azurite, identity, ehr.FhirBase, ehr.Settings(writeServiceRequest: true));
+        await scenario.SeedTherapistsAsync();
+        var id = (await scenario.SubmitAsync(scenario.Draft())).Request!.Id!;
+        using var physician = scenario.AsPhysician();
+        using var read = await physician.GetAsync(Url($"/api/fhir/ServiceRequest/{id}"), Ct);
+        Assert.NotEmpty((await ReadAsync<ServiceRequest>(read)).Meta!.Tag);
+
+        using var again = new HttpRequestMessage(HttpMethod.Get, Url($"/api/fhir/ServiceRequest/{id}"));
+        again.Headers.TryAddWithoutValidation("If-None-Match", read.Headers.ETag!.ToString());
+        using var response = await physician.SendAsync(again, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(read.Headers.ETag, response.Headers.ETag);
+        Assert.NotEmpty((await ReadAsync<ServiceRequest>(response)).Meta!.Tag);
+    }
+
+    [Fact]
     public async Task Vread_serves_the_version_kept_and_says_an_earlier_one_is_not_kept_and_Task_history_lists_it()
     {
         await using var scenario = new ReferralScenario(azurite, identity);
