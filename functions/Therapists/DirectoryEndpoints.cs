@@ -1,5 +1,6 @@
 using System.Globalization;
 using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
 using Referral.Functions.Fhir;
 
 namespace Referral.Functions.Therapists;
@@ -31,8 +32,32 @@ public static class DirectoryEndpoints
         return app;
     }
 
-    private static async Task<FhirResult> ReadAsync(string id, TherapistDirectory directory, CancellationToken cancellationToken) =>
-        await directory.FindAsync(id, cancellationToken) is { } role ? new FhirResult(role) : Outcome.NotFound("PractitionerRole", id);
+    private static readonly FhirJsonSerializer Serializer = new();
+
+    private static async Task<FhirResult> ReadAsync(string id, TherapistDirectory directory, CancellationToken cancellationToken)
+    {
+        if (await directory.FindAsync(id, cancellationToken) is not { } stored)
+        {
+            return Outcome.NotFound("PractitionerRole", id);
+        }
+
+        var role = Versioned(stored);
+        return new FhirResult(role) { ETag = $"W/\"{role.Meta!.VersionId}\"" };
+    }
+
+    /// <summary>
+    /// The role as served, with <c>meta.versionId</c> (the ETag of its read): the directory keeps no version counter, so
+    /// the version is derived from the content (SHA-256 of the role as serialized, first 16 hex digits) and changes
+    /// exactly when the role does. The stored role is not changed.
+    /// </summary>
+    private static PractitionerRole Versioned(PractitionerRole stored)
+    {
+        var role = (PractitionerRole)stored.DeepCopy();
+        role.Meta = null;
+        var hash = System.Security.Cryptography.SHA256.HashData(Serializer.SerializeToBytes(role));
+        role.Meta = new Meta { VersionId = Convert.ToHexStringLower(hash.AsSpan(0, 8)) };
+        return role;
+    }
 
     private static async Task<FhirResult> SearchAsync(HttpContext http, TherapistDirectory directory, PageTokens pages, CancellationToken cancellationToken)
     {
@@ -96,7 +121,7 @@ public static class DirectoryEndpoints
                 .Where(x => x.Km <= point.Km).OrderBy(x => x.Km).Select(x => x.Role)
             : roles.OrderBy(r => r.Practitioner?.Display, StringComparer.Ordinal);
 
-        return new FhirResult(await search.PagedBundleAsync([.. ranked]));
+        return new FhirResult(await search.PagedBundleAsync([.. ranked.Select(Versioned)]));
     }
 
     private static bool TokenMatches(Coding coding, string token)

@@ -266,6 +266,13 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
 
         var inbox = await ReadAsync<Bundle>(await therapist.GetAsync(Url("/api/fhir/Task?_include=Task:focus"), Ct));
         Assert.All(inbox.Entry, e => Assert.Equal("2", e.Resource!.Meta!.VersionId));
+
+        // The directory keeps no version counter: its version is derived from the role's content.
+        using var role = await therapist.GetAsync(Url($"/api/fhir/PractitionerRole/{scenario.Therapist}"), Ct);
+        Assert.Equal($"W/\"{(await ReadAsync<PractitionerRole>(role)).Meta!.VersionId}\"", role.Headers.ETag!.ToString());
+        using var sameRole = new HttpRequestMessage(HttpMethod.Get, Url($"/api/fhir/PractitionerRole/{scenario.Therapist}"));
+        sameRole.Headers.TryAddWithoutValidation("If-None-Match", role.Headers.ETag.ToString());
+        Assert.Equal(HttpStatusCode.NotModified, (await therapist.SendAsync(sameRole, Ct)).StatusCode);
     }
 
     [Fact]
