@@ -47,6 +47,7 @@ public sealed class Program
         builder.Services.AddSingleton<TherapistDirectory>();
         builder.Services.AddHostedService<TherapistSeed>();
         builder.Services.AddSingleton<ReferralStore>();
+        builder.Services.AddSingleton<PageTokens>();
         builder.Services.AddSingleton<ReferralNotifications>();
         builder.Services.AddOptions<ReferralTimeRules>().BindConfiguration(ReferralTimeRules.Section)
             .Validate(r => r.IsUsable, ReferralTimeRules.SettingsRule).ValidateOnStart();
@@ -65,6 +66,9 @@ public sealed class Program
         _ = app.Services.GetRequiredService<StorageAccount>();
 
         app.UseFhirErrors();
+        // Before routing: a HEAD is routed as its GET; a format the API does not write is a 406.
+        app.UseFhirFormats();
+        app.UseRouting();
         app.UseAuthentication();
         // After authentication: the limit is per caller (token subject), anonymous callers per client address.
         app.UseRateLimiter();

@@ -8,34 +8,40 @@ namespace Referral.Functions.Audit;
 
 public static class AuditEndpoints
 {
-    public static readonly IReadOnlyList<string> Parameters = ["date", "patient", "agent", "_count"];
+    public static SearchDeclaration Search { get; } = new("AuditEvent",
+    [
+        new("date", SearchParamType.Date,
+            "The days (YYYY-MM-DD; eq, ge, gt, le, lt; repeat for a range, e.g. date=ge2026-01-01&date=le2026-01-31); default today; a range needs a lower bound. Newest first. Administrators only."),
+        new("patient", SearchParamType.Reference, "Patient/[id]."),
+        new("agent", SearchParamType.String, "Who acted, as recorded."),
+    ], DefaultCount: 50, MaxCount: 200)
+    {
+        TotalDocumentation = $"total is left out: the trail is read one day's partition at a time and is never counted in full. A page looks at up to {AuditTrail.DaysPerPage} days, so a page over a quiet range may hold fewer events than _count and still have a next link.",
+    };
 
     public static IEndpointRouteBuilder MapAudit(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/fhir/AuditEvent", SearchAsync)
             .RequireAuthorization(ApiAuthentication.AdminPolicy)
-            .WithName("auditevent-search");
+            .WithName("auditevent-search")
+            .WithMetadata(Search);
         return app;
     }
 
-    /// <summary><c>GET /api/fhir/AuditEvent?date=YYYY-MM-DD[&amp;patient=Patient/x][&amp;agent=...][&amp;_count=n]</c>, for administrators.</summary>
-    private static async Task<FhirResult> SearchAsync(HttpContext http, AuditTrail trail, TimeProvider time, IOptions<AuthOptions> auth, CancellationToken cancellationToken)
+    /// <summary><c>GET /api/fhir/AuditEvent?date=[prefix]YYYY-MM-DD[&amp;date=...][&amp;patient=Patient/x][&amp;agent=...][&amp;_count=n]</c>, for administrators.</summary>
+    private static async Task<FhirResult> SearchAsync(HttpContext http, AuditTrail trail, TimeProvider time, IOptions<AuthOptions> auth, PageTokens pages, CancellationToken cancellationToken)
     {
-        var query = http.Request.Query;
-        if (SearchQuery.RejectUnknown(query, Parameters) is { } unknown)
+        var (search, searchError) = await Fhir.Search.ReadAsync(http, Search, pages);
+        if (searchError is not null)
         {
-            return unknown;
+            return searchError;
         }
 
-        var day = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-        if (query.TryGetValue("date", out var date) && !DateOnly.TryParseExact(date.ToString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out day))
+        var query = search!.Query;
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        if (Days(query, today) is not var (from, to))
         {
-            return Outcome.BadRequest("date must be a day, written YYYY-MM-DD.", "date");
-        }
-
-        if (SearchQuery.Count(query, fallback: 50, max: 200, out var count) is { } badCount)
-        {
-            return badCount;
+            return Outcome.BadRequest("date must be days written [eq|ge|gt|le|lt]YYYY-MM-DD; a range needs a lower bound (ge or gt).", "date");
         }
 
         var patient = SearchQuery.Value(query, "patient");
@@ -46,7 +52,7 @@ public static class AuditEndpoints
 
         var agent = SearchQuery.Value(query, "agent");
         var caller = Caller.From(http.User, auth.Value);
-        var events = await trail.SearchAsync(day, patient, agent, count, cancellationToken);
+        var (events, next) = await trail.SearchAsync(from, to, patient, agent, search.Count, search.Position, cancellationToken);
 
         await trail.RecordAsync(new AuditEntry
         {
@@ -59,18 +65,48 @@ public static class AuditEndpoints
             SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
         }, cancellationToken);
 
-        var bundle = new Bundle { Type = Bundle.BundleType.Searchset, Total = events.Count };
-        foreach (var auditEvent in events)
-        {
-            bundle.Entry.Add(new Bundle.EntryComponent
-            {
-                FullUrl = $"urn:uuid:{auditEvent.Id}",
-                Resource = auditEvent,
-                Search = new Bundle.SearchComponent { Mode = Bundle.SearchEntryMode.Match },
-            });
-        }
-
-        return new FhirResult(bundle);
+        return new FhirResult(await search.BundleAsync(events, next, total: null, fullUrl: e => $"urn:uuid:{e.Id}"));
     }
 
+    /// <summary>The days the <c>date</c> parameters name (default today; no later than today); null when one is not a day or the range has no lower bound.</summary>
+    private static (DateOnly From, DateOnly To)? Days(IQueryCollection query, DateOnly today)
+    {
+        if (!query.TryGetValue("date", out var values))
+        {
+            return (today, today);
+        }
+
+        DateOnly? from = null;
+        DateOnly? to = null;
+        foreach (var value in values)
+        {
+            var text = value ?? "";
+            var prefix = text.Length > 2 && char.IsAsciiLetter(text[0]) ? text[..2] : "";
+            if (prefix is not ("" or "eq" or "ge" or "gt" or "le" or "lt")
+                || !DateOnly.TryParseExact(text[prefix.Length..], "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
+            {
+                return null;
+            }
+
+            var (low, high) = prefix switch
+            {
+                "ge" => (day, DateOnly.MaxValue),
+                "gt" => (day.AddDays(1), DateOnly.MaxValue),
+                "le" => (DateOnly.MinValue, day),
+                "lt" => (DateOnly.MinValue, day.AddDays(-1)),
+                _ => (day, day),
+            };
+
+            from = from is null || low > from ? low : from;
+            to = to is null || high < to ? high : to;
+        }
+
+        if (from is null || from == DateOnly.MinValue)
+        {
+            return null;
+        }
+
+        var last = to!.Value > today ? today : to.Value;
+        return (from.Value, last);
+    }
 }

@@ -93,30 +93,60 @@ public sealed class AuditTrail(StorageAccount storage, TimeProvider time)
         }, cancellationToken);
     }
 
-    /// <summary>One day's audit trail, newest first, optionally narrowed to a patient or an agent.</summary>
-    public async Task<IReadOnlyList<AuditEvent>> SearchAsync(DateOnly day, string? patient, string? agent, int count, CancellationToken cancellationToken)
+    /// <summary>How many days one page of a search may look at, so a page over a long and quiet range stays cheap (it may come back short, with a next position).</summary>
+    public const int DaysPerPage = 31;
+
+    /// <summary>
+    /// The audit trail of the days <paramref name="from"/> to <paramref name="to"/>, newest first, optionally narrowed to a
+    /// patient or an agent: one page of at most <paramref name="count"/> events from <paramref name="position"/> (null: the
+    /// start), each day one partition query, and the position of the next page (null at the end).
+    /// </summary>
+    public async Task<(IReadOnlyList<AuditEvent> Events, string? Next)> SearchAsync(
+        DateOnly from, DateOnly to, string? patient, string? agent, int count, string? position, CancellationToken cancellationToken)
     {
         var table = await storage.TableAsync(TableName);
-        var partition = day.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
-        var filter = (patient, agent) switch
-        {
-            (null, null) => TableClient.CreateQueryFilter($"PartitionKey eq {partition}"),
-            (not null, null) => TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Patient eq {patient}"),
-            (null, not null) => TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Agent eq {agent}"),
-            _ => TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Patient eq {patient} and Agent eq {agent}"),
-        };
-
+        var (day, continuation) = position is null ? (to, null) : ParsePosition(position) ?? (from.AddDays(-1), null);
         var events = new List<AuditEvent>(count);
-        await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: count, select: ["Json"], cancellationToken: cancellationToken))
+        for (var queried = 0; day >= from && events.Count < count && queried < DaysPerPage; queried++)
         {
-            events.Add(Deserializer.Deserialize<AuditEvent>(row.GetString("Json")));
-            if (events.Count == count)
+            var partition = day.ToString("yyyyMMdd", CultureInfo.InvariantCulture);
+            var filter = (patient, agent) switch
             {
+                (null, null) => TableClient.CreateQueryFilter($"PartitionKey eq {partition}"),
+                (not null, null) => TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Patient eq {patient}"),
+                (null, not null) => TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Agent eq {agent}"),
+                _ => TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Patient eq {patient} and Agent eq {agent}"),
+            };
+            var wanted = count - events.Count;
+            string? next = null;
+            await foreach (var page in table.QueryAsync<TableEntity>(filter, maxPerPage: wanted, select: ["Json"], cancellationToken: cancellationToken)
+                               .AsPages(continuation, wanted).WithCancellation(cancellationToken))
+            {
+                events.AddRange(page.Values.Select(row => Deserializer.Deserialize<AuditEvent>(row.GetString("Json"))));
+                next = page.ContinuationToken;
                 break;
+            }
+
+            if (next is not null)
+            {
+                continuation = next;
+            }
+            else
+            {
+                day = day.AddDays(-1);
+                continuation = null;
             }
         }
 
-        return events;
+        return (events, day >= from ? $"{day.ToString("yyyyMMdd", CultureInfo.InvariantCulture)}|{continuation}" : null);
+    }
+
+    private static (DateOnly Day, string? Continuation)? ParsePosition(string position)
+    {
+        var bar = position.IndexOf('|', StringComparison.Ordinal);
+        return bar == 8 && DateOnly.TryParseExact(position[..8], "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day)
+            ? (day, bar == position.Length - 1 ? null : position[(bar + 1)..])
+            : null;
     }
 
     public static string PartitionOf(DateTimeOffset day) => day.UtcDateTime.ToString("yyyyMMdd", CultureInfo.InvariantCulture);

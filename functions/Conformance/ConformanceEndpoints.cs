@@ -3,7 +3,6 @@ using Hl7.Fhir.Model;
 using Referral.Functions.Fhir;
 using Referral.Model.Conformance;
 using Referral.Model.Terminology;
-using SearchParamType = Hl7.Fhir.Model.SearchParamType;
 
 namespace Referral.Functions.Conformance;
 
@@ -14,48 +13,6 @@ namespace Referral.Functions.Conformance;
 /// </summary>
 public static class ConformanceEndpoints
 {
-    private static readonly Dictionary<string, (string Name, SearchParamType Type, string Documentation)[]> SearchParameters = new(StringComparer.Ordinal)
-    {
-        ["ServiceRequest"] =
-        [
-            ("patient", SearchParamType.Reference, "The patient; a physician sees their launched patient's referrals."),
-            ("requester", SearchParamType.Reference, "The prescribing physician (defaults to the caller)."),
-            ("performer", SearchParamType.Reference, "The therapist's PractitionerRole."),
-            ("status", SearchParamType.Token, "active, completed, revoked, ..."),
-        ],
-        ["Task"] =
-        [
-            ("owner", SearchParamType.Reference, "The therapist (a therapist lists only their own inbox)."),
-            ("status", SearchParamType.Token, "requested, accepted, rejected, in-progress, cancelled, completed, failed; comma-separated for any of (status=accepted,in-progress)."),
-            ("_summary", SearchParamType.Token, "count only: a searchset Bundle with the total of the therapist's matching Tasks and no entries."),
-            ("_count", SearchParamType.Number, "Page size, 1-100; the next page is the Bundle's next link."),
-        ],
-        ["Observation"] =
-        [
-            ("based-on", SearchParamType.Reference, "The referral (ServiceRequest/[id]): its session outcomes, oldest first."),
-            ("patient", SearchParamType.Reference, "Patient/[id]: the outcomes of every referral of the patient the caller may see, oldest first."),
-        ],
-        ["Procedure"] =
-        [
-            ("based-on", SearchParamType.Reference, "The referral (ServiceRequest/[id]): its sessions, oldest first."),
-            ("patient", SearchParamType.Reference, "Patient/[id]: the sessions of every referral of the patient the caller may see, oldest first."),
-        ],
-        ["PractitionerRole"] =
-        [
-            ("specialty", SearchParamType.Token, "Therapist training (comma: any of; repeated: all of)."),
-            ("accepting-new-referrals", SearchParamType.Token, "true or false."),
-            ("coverage-type", SearchParamType.Token, "Insurance billed: WCBPOL, AUTOPOL, HIP (v3 ActCode)."),
-            ("address-postalcode", SearchParamType.String, "Practice postal code (prefix)."),
-            ("near", SearchParamType.Special, "latitude|longitude|distance|km, nearest first."),
-        ],
-        ["AuditEvent"] =
-        [
-            ("date", SearchParamType.Date, "The day (YYYY-MM-DD), default today; administrators only."),
-            ("patient", SearchParamType.Reference, "Patient/[id]."),
-            ("agent", SearchParamType.String, "Who acted, as recorded."),
-        ],
-    };
-
     public static IEndpointRouteBuilder MapConformance(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/fhir/metadata", (HttpRequest request, EndpointDataSource endpoints, TimeProvider time) =>
@@ -64,15 +21,59 @@ public static class ConformanceEndpoints
         app.MapGet("/api/fhir/ValueSet/{id}", (string id) =>
             ConformanceArtifacts.ValueSets().FirstOrDefault(v => v.Id == id) is { } valueSet ? new FhirResult(valueSet) : Outcome.NotFound("ValueSet", id))
             .RequireAuthorization().WithName("valueset-read");
-        app.MapGet("/api/fhir/ValueSet/$expand", (HttpRequest request, ValueSetExpander expander) => Expand(request, expander, request.Query["url"].ToString()))
+        app.MapGet("/api/fhir/ValueSet/$expand", (HttpRequest request, ValueSetExpander expander) =>
+                Expand(expander, request.Query["url"].ToString(), request.Query["filter"].ToString(), request.Query.TryGetValue("count", out var count) ? count.ToString() : null))
             .RequireAuthorization().WithName("valueset-expand");
+        app.MapPost("/api/fhir/ValueSet/$expand", ExpandPostedAsync).RequireAuthorization().WithName("valueset-expand-post");
         app.MapGet("/api/fhir/CodeSystem/{id}", (string id) =>
             ConformanceArtifacts.CodeSystems().FirstOrDefault(c => c.Id == id) is { } codeSystem ? new FhirResult(codeSystem) : Outcome.NotFound("CodeSystem", id))
             .RequireAuthorization().WithName("codesystem-read");
         return app;
     }
 
-    private static FhirResult Expand(HttpRequest request, ValueSetExpander expander, string url)
+    /// <summary>
+    /// <c>POST ValueSet/$expand</c> with a Parameters body, as FHIR clients send it (Firely's <c>ExpandValueSetAsync</c>):
+    /// <c>url</c> (uri or canonical), <c>filter</c> (string), <c>count</c> (integer). A ValueSet given in the body
+    /// (<c>valueSet</c>) or any other parameter is refused: only this server's value sets are expanded.
+    /// </summary>
+    private static async Task<FhirResult> ExpandPostedAsync(HttpRequest request, ValueSetExpander expander, CancellationToken cancellationToken)
+    {
+        var (parameters, error) = await FhirBody.ReadParametersAsync(request, cancellationToken);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        string? url = null, filter = null, count = null;
+        foreach (var parameter in parameters!.Parameter)
+        {
+            var path = $"Parameters.parameter.where(name='{parameter.Name}')";
+            switch (parameter.Name, parameter.Value)
+            {
+                case ("url", FhirUri uri):
+                    url = uri.Value;
+                    break;
+                case ("url", Canonical canonical):
+                    url = canonical.Value;
+                    break;
+                case ("filter", FhirString text):
+                    filter = text.Value;
+                    break;
+                case ("count", Integer number):
+                    count = number.Value?.ToString(CultureInfo.InvariantCulture);
+                    break;
+                case ("url" or "filter" or "count", _):
+                    return Outcome.BadRequest($"{parameter.Name} has the wrong type: url is a valueUri, filter a valueString, count a valueInteger.", path);
+                default:
+                    return Outcome.Error(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.NotSupported,
+                        $"$expand here takes url, filter and count; '{parameter.Name}' is not supported (only this server's value sets are expanded).", path);
+            }
+        }
+
+        return Expand(expander, url, filter, count);
+    }
+
+    private static FhirResult Expand(ValueSetExpander expander, string? url, string? filter, string? countText)
     {
         if (string.IsNullOrEmpty(url))
         {
@@ -80,7 +81,7 @@ public static class ConformanceEndpoints
         }
 
         int? count = null;
-        if (request.Query.TryGetValue("count", out var countText))
+        if (countText is not null)
         {
             if (!int.TryParse(countText, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || parsed is < 1 or > 1000)
             {
@@ -90,7 +91,7 @@ public static class ConformanceEndpoints
             count = parsed;
         }
 
-        return expander.Expand(url, request.Query["filter"].ToString(), count) is { } expansion
+        return expander.Expand(url, filter ?? "", count) is { } expansion
             ? new FhirResult(expansion)
             : Outcome.Error(StatusCodes.Status404NotFound, OperationOutcome.IssueType.NotFound, $"No ValueSet has the url {url}.", "url");
     }
@@ -99,12 +100,15 @@ public static class ConformanceEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var routes = endpoints.Endpoints.OfType<RouteEndpoint>()
-            .Select(e => (Pattern: e.RoutePattern.RawText ?? "", Methods: e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []))
+            .Select(e => (Pattern: e.RoutePattern.RawText ?? "", Methods: e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? [],
+                Search: e.Metadata.GetMetadata<SearchDeclaration>()))
             .Where(r => r.Pattern.StartsWith("/api/fhir/", StringComparison.Ordinal))
             .ToList();
         var servedTypes = routes.Select(r => r.Pattern.Split('/')[3]).Where(t => ModelInfo.IsKnownResource(t)).ToHashSet(StringComparer.Ordinal);
 
         var statement = ConformanceArtifacts.CreateCapabilityStatement(now, baseAddress);
+        // Every answer is written in either format (FhirFormats); operation bodies are read in either.
+        statement.Format = ["json", "xml"];
         var rest = statement.Rest[0];
         rest.Resource.RemoveAll(r => !servedTypes.Contains(r.Type!));
         foreach (var type in servedTypes.Where(t => rest.Resource.All(r => r.Type != t)).Order(StringComparer.Ordinal))
@@ -118,12 +122,21 @@ public static class ConformanceEndpoints
             resource.Interaction =
             [
                 .. Interaction(own.Any(r => r.Methods.Contains("GET") && r.Pattern.EndsWith("/{id}", StringComparison.Ordinal)), CapabilityStatement.TypeRestfulInteraction.Read),
+                .. Interaction(own.Any(r => r.Methods.Contains("GET") && r.Pattern.EndsWith("/{id}/_history/{vid}", StringComparison.Ordinal)), CapabilityStatement.TypeRestfulInteraction.Vread),
+                .. Interaction(own.Any(r => r.Methods.Contains("GET") && r.Pattern.EndsWith("/{id}/_history", StringComparison.Ordinal)), CapabilityStatement.TypeRestfulInteraction.HistoryInstance),
                 .. Interaction(own.Any(r => r.Methods.Contains("GET") && r.Pattern == $"/api/fhir/{resource.Type}"), CapabilityStatement.TypeRestfulInteraction.SearchType),
                 .. Interaction(own.Any(r => r.Methods.Contains("POST") && r.Pattern == $"/api/fhir/{resource.Type}"), CapabilityStatement.TypeRestfulInteraction.Create),
             ];
-            resource.SearchParam = [.. SearchParameters.GetValueOrDefault(resource.Type!, []).Select(p =>
+            // What the search endpoint declares is what its handler reads (Search.ReadAsync): one source for both.
+            var search = own.Select(r => r.Search).FirstOrDefault(d => d is not null);
+            resource.SearchParam = search is null ? [] : [.. search.Parameters.Append(search.CountParameter).Select(p =>
                 new CapabilityStatement.SearchParamComponent { Name = p.Name, Type = p.Type, Documentation = p.Documentation })];
-            resource.SearchInclude = resource.Type == "Task" ? [Referrals.ReferralEndpoints.IncludeFocus] : [];
+            resource.SearchInclude = search is null ? [] : [.. search.Includes];
+            if (resource.Type == "ValueSet" && resource.Operation.FirstOrDefault(o => o.Name == "expand") is { } expand)
+            {
+                expand.Documentation = "By GET (url, filter, count in the query) or by POST (a Parameters body with url, filter, count). " +
+                    "filter: each word starts a word of the display, synonyms or code.";
+            }
             foreach (var operation in own.Select(r => r.Pattern.Split('/')[^1]).Where(s => s.StartsWith('$')).Distinct(StringComparer.Ordinal))
             {
                 if (resource.Operation.All(o => o.Name != operation[1..]))
@@ -170,6 +183,11 @@ public static class ConformanceEndpoints
             }
         }
 
+        rest.Documentation = "Searches are lenient: a parameter a search does not take is ignored and left out of the Bundle's self link; " +
+            "with Prefer: handling=strict it is a 400 naming it. Every search pages (_count up to each search's maximum, the next link's _page is " +
+            "bound to the caller and the search). Answers are FHIR JSON or XML (_format, Accept), else 406; HEAD is served wherever GET is; " +
+            "reads carry meta.versionId equal to the ETag and answer If-None-Match with 304. Operations whose parameters are all optional take " +
+            "an empty Parameters or no body.";
         rest.Security = new CapabilityStatement.SecurityComponent
         {
             Description = "Bearer JWTs only: physicians' tokens signed per call by the smart-app (validated against its JWKS), " +

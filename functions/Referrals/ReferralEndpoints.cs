@@ -21,11 +21,30 @@ namespace Referral.Functions.Referrals;
 /// </summary>
 public static class ReferralEndpoints
 {
-    public static readonly IReadOnlyList<string> ServiceRequestSearchParameters = ["patient", "requester", "performer", "status"];
-    public static readonly IReadOnlyList<string> TaskSearchParameters = ["owner", "status", "_include", "_summary", "_count", "_page"];
-
     /// <summary>The one <c>_include</c> the inbox supports: the Task's focal ServiceRequest (with or without its target type).</summary>
     public const string IncludeFocus = "Task:focus";
+
+    public static SearchDeclaration ServiceRequestSearch { get; } = new("ServiceRequest",
+    [
+        new("patient", SearchParamType.Reference, "The patient; a physician sees their launched patient's referrals."),
+        new("requester", SearchParamType.Reference, "The prescribing physician (defaults to the caller)."),
+        new("performer", SearchParamType.Reference, "The therapist's PractitionerRole."),
+        new("status", SearchParamType.Token, "active, completed, revoked, ..."),
+    ], DefaultCount: 50, MaxCount: 100)
+    {
+        TotalDocumentation = "total is exact on every page.",
+    };
+
+    public static SearchDeclaration TaskSearch { get; } = new("Task",
+    [
+        new("owner", SearchParamType.Reference, "The therapist (a therapist lists only their own inbox)."),
+        new("status", SearchParamType.Token, "requested, accepted, rejected, in-progress, cancelled, completed, failed; comma-separated for any of (status=accepted,in-progress)."),
+        new("_summary", SearchParamType.Token, "count only: a searchset Bundle with the total of the therapist's matching Tasks and no entries."),
+    ], DefaultCount: 20, MaxCount: 100)
+    {
+        Includes = [IncludeFocus],
+        TotalDocumentation = "total is given only when the whole result fits on the first page (the inbox is read a page at a time, so a page does not know the rest); _summary=count gives the exact total.",
+    };
 
     private static readonly Dictionary<string, ReferralTaskState> Operations = new(StringComparer.Ordinal)
     {
@@ -39,9 +58,14 @@ public static class ReferralEndpoints
     {
         app.MapPost("/api/fhir/ServiceRequest", SubmitAsync).RequireAuthorization(ApiAuthentication.PhysicianPolicy).WithName("servicerequest-create");
         app.MapGet("/api/fhir/ServiceRequest/{id}", ReadRequestAsync).RequireAuthorization().WithName("servicerequest-read");
-        app.MapGet("/api/fhir/ServiceRequest", SearchRequestsAsync).RequireAuthorization().WithName("servicerequest-search");
+        app.MapGet("/api/fhir/ServiceRequest", SearchRequestsAsync).RequireAuthorization().WithName("servicerequest-search").WithMetadata(ServiceRequestSearch);
         app.MapGet("/api/fhir/Task/{id}", ReadTaskAsync).RequireAuthorization().WithName("task-read");
-        app.MapGet("/api/fhir/Task", InboxAsync).RequireAuthorization(ApiAuthentication.TherapistPolicy).WithName("task-search");
+        app.MapGet("/api/fhir/ServiceRequest/{id}/_history/{vid}", (HttpContext http, string id, string vid, [AsParameters] Services services, CancellationToken ct) =>
+            VersionAsync(http, "ServiceRequest", id, vid, services, ct)).RequireAuthorization().WithName("servicerequest-vread");
+        app.MapGet("/api/fhir/Task/{id}/_history/{vid}", (HttpContext http, string id, string vid, [AsParameters] Services services, CancellationToken ct) =>
+            VersionAsync(http, "Task", id, vid, services, ct)).RequireAuthorization().WithName("task-vread");
+        app.MapGet("/api/fhir/Task/{id}/_history", TaskHistoryAsync).RequireAuthorization().WithName("task-history");
+        app.MapGet("/api/fhir/Task", InboxAsync).RequireAuthorization(ApiAuthentication.TherapistPolicy).WithName("task-search").WithMetadata(TaskSearch);
         foreach (var operation in Operations.Keys)
         {
             app.MapPost($"/api/fhir/Task/{{id}}/${operation}", (HttpContext http, string id, [AsParameters] Services services, CancellationToken ct) =>
@@ -65,7 +89,8 @@ public static class ReferralEndpoints
         AuditTrail Audit,
         TimeProvider Time,
         IOptions<AuthOptions> Auth,
-        EhrRegistry WriteBackEhrs);
+        EhrRegistry WriteBackEhrs,
+        PageTokens Pages);
 
     private static async Task<FhirResult> SubmitAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
     {
@@ -179,7 +204,8 @@ public static class ReferralEndpoints
         }
 
         await services.Audit.RecordAsync(Entry(http, caller, "read", AuditEvent.AuditEventAction.R, referral, success: true), cancellationToken);
-        return new FhirResult(await WithEhrCopyAsync(referral, services, cancellationToken)) { ETag = ETagOf(referral) };
+        var served = await WithEhrCopyAsync(referral, services, cancellationToken);
+        return new FhirResult(served) { ETag = ETagOf(referral), VersionCoversContent = ReferenceEquals(served, referral.Request) };
     }
 
     /// <summary>
@@ -218,16 +244,65 @@ public static class ReferralEndpoints
     }
 
     /// <summary>
+    /// <c>GET /{type}/{id}/_history/{vid}</c>: the version asked for, when it is the one this server keeps. A change
+    /// replaces the referral's stored Task (and ServiceRequest), so only the current version is kept: an earlier one is
+    /// a 404 that says so and names the current one.
+    /// </summary>
+    private static async Task<FhirResult> VersionAsync(HttpContext http, string type, string id, string vid, Services services, CancellationToken cancellationToken)
+    {
+        var current = type == "Task"
+            ? await ReadTaskAsync(http, id, services, cancellationToken)
+            : await ReadRequestAsync(http, id, services, cancellationToken);
+        if (current.StatusCode != StatusCodes.Status200OK || current.Resource.Meta?.VersionId == vid)
+        {
+            return current;
+        }
+
+        return Outcome.Error(StatusCodes.Status404NotFound, OperationOutcome.IssueType.NotFound,
+            $"{type}/{id} version {vid} is not kept: this server keeps only the current version of a referral ({current.Resource.Meta?.VersionId}). Read {type}/{id}.");
+    }
+
+    /// <summary>
+    /// <c>GET /Task/{id}/_history</c>: the versions of the Task this server keeps, which is the current one only (a
+    /// change replaces the stored Task). What it holds of the referral's course: its status and business status, when it
+    /// was written (authoredOn) and last changed (lastModified), when it was accepted and ended (executionPeriod), the
+    /// reason of a decline or cancellation (statusReason) and each session's results (output); who made each change is in
+    /// the AuditEvent trail.
+    /// </summary>
+    private static async Task<FhirResult> TaskHistoryAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        var current = await ReadTaskAsync(http, id, services, cancellationToken);
+        if (current.StatusCode != StatusCodes.Status200OK || current.Resource is not FhirTask task)
+        {
+            return current;
+        }
+
+        var bundle = new Bundle { Type = Bundle.BundleType.History, Total = 1 };
+        bundle.Link.Add(new Bundle.LinkComponent { Relation = "self", Url = $"{BaseUrl(http)}/api/fhir/Task/{id}/_history" });
+        var first = task.Meta?.VersionId == "1";
+        bundle.Entry.Add(new Bundle.EntryComponent
+        {
+            FullUrl = $"{BaseUrl(http)}/api/fhir/Task/{id}",
+            Resource = task,
+            Request = new Bundle.RequestComponent { Method = first ? Bundle.HTTPVerb.POST : Bundle.HTTPVerb.PUT, Url = first ? "Task" : $"Task/{id}" },
+            Response = new Bundle.ResponseComponent { Status = first ? "201" : "200", Etag = current.ETag, LastModified = task.Meta?.LastUpdated },
+        });
+        return new FhirResult(bundle);
+    }
+
+    /// <summary>
     /// <c>GET /api/fhir/ServiceRequest?patient=&amp;requester=&amp;performer=&amp;status=</c>. A physician searches
     /// their launched patient's referrals or their own; a therapist the referrals sent to them.
     /// </summary>
     private static async Task<FhirResult> SearchRequestsAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        var query = http.Request.Query;
-        if (SearchQuery.RejectUnknown(query, ServiceRequestSearchParameters) is { } unknown)
+        var (search, searchError) = await Search.ReadAsync(http, ServiceRequestSearch, services.Pages);
+        if (searchError is not null)
         {
-            return unknown;
+            return searchError;
         }
+
+        var query = search!.Query;
 
         RequestStatus? status = null;
         if (query.TryGetValue("status", out var statusText))
@@ -292,7 +367,7 @@ public static class ReferralEndpoints
             SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
         }, cancellationToken);
 
-        return new FhirResult(Searchset(http, matches.Select(r => (Resource)r.Request), $"ServiceRequest", null));
+        return new FhirResult(await search.PagedBundleAsync([.. matches.Select(r => (Resource)r.Request)]));
     }
 
     /// <summary>
@@ -302,12 +377,13 @@ public static class ReferralEndpoints
     /// </summary>
     private static async Task<FhirResult> InboxAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        var query = http.Request.Query;
-        if (SearchQuery.RejectUnknown(query, TaskSearchParameters) is { } unknown)
+        var (search, searchError) = await Search.ReadAsync(http, TaskSearch, services.Pages);
+        if (searchError is not null)
         {
-            return unknown;
+            return searchError;
         }
 
+        var query = search!.Query;
         var caller = Caller.From(http.User, services.Auth.Value);
         var owner = Reference(query, "owner", "PractitionerRole", out var ownerError);
         if (ownerError is not null)
@@ -347,11 +423,6 @@ public static class ReferralEndpoints
             countOnly = true;
         }
 
-        if (SearchQuery.Count(query, fallback: 20, max: 100, out var count) is { } badCount)
-        {
-            return badCount;
-        }
-
         var audit = new AuditEntry
         {
             Caller = caller,
@@ -367,11 +438,11 @@ public static class ReferralEndpoints
             var countAudited = services.Audit.RecordAsync(audit, cancellationToken);
             var total = await counting;
             await countAudited;
-            return new FhirResult(new Bundle { Type = Bundle.BundleType.Searchset, Total = total });
+            return new FhirResult(await search.BundleAsync([], null, total));
         }
 
         // The query and the audit record are independent round trips: at the same time.
-        var reading = services.Store.InboxAsync(caller.Id, statuses, count, SearchQuery.Value(query, "_page"), cancellationToken);
+        var reading = services.Store.InboxAsync(caller.Id, statuses, search.Count, search.Position, cancellationToken);
         var audited = services.Audit.RecordAsync(audit, cancellationToken);
         var page = await reading;
         IReadOnlyList<ServiceRequest> requests = include
@@ -379,35 +450,17 @@ public static class ReferralEndpoints
             : [];
         await audited;
 
-        string? next = null;
-        if (page.Continuation is not null)
-        {
-            var parameters = new Dictionary<string, string?> { ["_count"] = count.ToString(CultureInfo.InvariantCulture), ["_page"] = page.Continuation };
-            if (statuses.Count > 0)
-            {
-                parameters["status"] = string.Join(',', statuses.Select(s => Hl7.Fhir.Utility.EnumUtility.GetLiteral(s)));
-            }
-
-            if (include)
-            {
-                parameters["_include"] = IncludeFocus;
-            }
-
-            next = Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString($"{BaseUrl(http)}/api/fhir/Task", parameters);
-        }
-
-        var bundle = Searchset(http, page.Tasks, "Task", next);
+        // An included ServiceRequest carries the referral's version, as its Task does (one version for both).
+        var versions = page.Tasks.ToDictionary(t => t.Id ?? "", t => t.Meta?.VersionId, StringComparer.Ordinal);
         foreach (var request in requests)
         {
-            bundle.Entry.Add(new Bundle.EntryComponent
-            {
-                FullUrl = $"{BaseUrl(http)}/api/fhir/ServiceRequest/{request.Id}",
-                Resource = request,
-                Search = new Bundle.SearchComponent { Mode = Bundle.SearchEntryMode.Include },
-            });
+            request.Meta ??= new Meta();
+            request.Meta.VersionId = versions.GetValueOrDefault(request.Id ?? "") ?? request.Meta.VersionId;
         }
 
-        return new FhirResult(bundle);
+        // The total is known only when the first page is the whole result; otherwise it is left out (_summary=count gives it).
+        int? exact = search.Position is null && page.Continuation is null ? page.Tasks.Count : null;
+        return new FhirResult(await search.BundleAsync(page.Tasks, page.Continuation, exact, requests));
     }
 
     /// <summary>The Task statuses of <c>status</c> (comma-separated: any of), none when absent; the 400 that refuses an unknown one.</summary>
@@ -615,18 +668,8 @@ public static class ReferralEndpoints
         return new FhirResult(updated.Task) { ETag = ETagOf(updated) };
     }
 
-    private static async Task<(Parameters? Parameters, FhirResult? Error)> ReadParametersAsync(HttpContext http, CancellationToken cancellationToken)
-    {
-        var (json, error) = await FhirBody.ReadAsync(http.Request, cancellationToken);
-        if (error is not null)
-        {
-            return (null, error);
-        }
-
-        return FhirJson.TryParse<Parameters>(json!, out var parameters, out var parseOutcome)
-            ? (parameters, null)
-            : (null, Outcome.Of(parseOutcome, StatusCodes.Status400BadRequest));
-    }
+    private static Task<(Parameters? Parameters, FhirResult? Error)> ReadParametersAsync(HttpContext http, CancellationToken cancellationToken) =>
+        FhirBody.ReadParametersAsync(http.Request, cancellationToken);
 
     /// <summary>
     /// A 422 naming each reference in a submitted body that is neither relative, contained nor on <paramref name="ehr"/>
@@ -691,32 +734,6 @@ public static class ReferralEndpoints
     internal static string ETagOf(StoredReferral referral) => $"W/\"{referral.Version.ToString(CultureInfo.InvariantCulture)}\"";
 
     internal static string BaseUrl(HttpContext http) => $"{http.Request.Scheme}://{http.Request.Host}";
-
-    internal static Bundle Searchset(HttpContext http, IEnumerable<Resource> resources, string type, string? next)
-    {
-        var bundle = new Bundle { Type = Bundle.BundleType.Searchset };
-        foreach (var resource in resources)
-        {
-            bundle.Entry.Add(new Bundle.EntryComponent
-            {
-                FullUrl = $"{BaseUrl(http)}/api/fhir/{type}/{resource.Id}",
-                Resource = resource,
-                Search = new Bundle.SearchComponent { Mode = Bundle.SearchEntryMode.Match },
-            });
-        }
-
-        if (next is null)
-        {
-            bundle.Total = bundle.Entry.Count;
-        }
-        else
-        {
-            bundle.Link.Add(new Bundle.LinkComponent { Relation = "next", Url = next });
-        }
-
-        return bundle;
-    }
-
 
     internal static string? Single(IQueryCollection query, string name) =>
         query.TryGetValue(name, out var value) && !string.IsNullOrEmpty(value) ? value.ToString() : null;

@@ -344,8 +344,20 @@ public sealed partial class ReferralStore(StorageAccount storage)
         if (request is not null)
         {
             request.Meta ??= new Meta();
+            request.Meta.VersionId = versionId;
             request.Meta.LastUpdated = now;
         }
+    }
+
+    /// <summary>
+    /// The ServiceRequest and its Task share one version, the referral's (the ETag of both): a change of the Task
+    /// (accepted, a session recorded) is a new version of the referral, so the ServiceRequest read carries it too.
+    /// </summary>
+    private static ServiceRequest Versioned(ServiceRequest request, int version)
+    {
+        request.Meta ??= new Meta();
+        request.Meta.VersionId = version.ToString(CultureInfo.InvariantCulture);
+        return request;
     }
 
     private static TableEntity TaskEntity(string owner, string rowKey, FhirTask task, int version, string inboxRow) => new(owner, rowKey)
@@ -361,7 +373,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
         Id = id,
         Owner = owner,
         Ehr = requestRow.GetString("Ehr"),
-        Request = Deserializer.Deserialize<ServiceRequest>(requestRow.GetString("Json")),
+        Request = Versioned(Deserializer.Deserialize<ServiceRequest>(requestRow.GetString("Json")), taskRow.GetInt32("Version") ?? 1),
         Task = Deserializer.Deserialize<FhirTask>(taskRow.GetString("Json")),
         Version = taskRow.GetInt32("Version") ?? 1,
         RequestETag = requestRow.ETag,

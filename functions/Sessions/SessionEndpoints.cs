@@ -21,17 +21,32 @@ public static class SessionEndpoints
 {
     public const string RecordSessionOperation = "record-session";
 
-    public static readonly IReadOnlyList<string> ObservationSearchParameters = ["based-on", "patient"];
-    public static readonly IReadOnlyList<string> ProcedureSearchParameters = ["based-on", "patient"];
+    public static SearchDeclaration ObservationSearch { get; } = new("Observation",
+    [
+        new("based-on", SearchParamType.Reference, "The referral (ServiceRequest/[id]): its session outcomes, oldest first."),
+        new("patient", SearchParamType.Reference, "Patient/[id]: the outcomes of every referral of the patient the caller may see, oldest first."),
+    ], DefaultCount: 50, MaxCount: 200)
+    {
+        TotalDocumentation = "total is exact on every page.",
+    };
+
+    public static SearchDeclaration ProcedureSearch { get; } = new("Procedure",
+    [
+        new("based-on", SearchParamType.Reference, "The referral (ServiceRequest/[id]): its sessions, oldest first."),
+        new("patient", SearchParamType.Reference, "Patient/[id]: the sessions of every referral of the patient the caller may see, oldest first."),
+    ], DefaultCount: 50, MaxCount: 200)
+    {
+        TotalDocumentation = "total is exact on every page.",
+    };
 
     public static IEndpointRouteBuilder MapSessions(this IEndpointRouteBuilder app)
     {
         app.MapPost($"/api/fhir/Task/{{id}}/${RecordSessionOperation}", RecordAsync)
             .RequireAuthorization(ApiAuthentication.TherapistPolicy).WithName("task-record-session");
         app.MapGet("/api/fhir/Observation", (HttpContext http, [AsParameters] Services services, CancellationToken ct) =>
-            SearchAsync<Observation>(http, services, ObservationSearchParameters, ct)).RequireAuthorization().WithName("observation-search");
+            SearchAsync<Observation>(http, services, ObservationSearch, ct)).RequireAuthorization().WithName("observation-search").WithMetadata(ObservationSearch);
         app.MapGet("/api/fhir/Procedure", (HttpContext http, [AsParameters] Services services, CancellationToken ct) =>
-            SearchAsync<Procedure>(http, services, ProcedureSearchParameters, ct)).RequireAuthorization().WithName("procedure-search");
+            SearchAsync<Procedure>(http, services, ProcedureSearch, ct)).RequireAuthorization().WithName("procedure-search").WithMetadata(ProcedureSearch);
         return app;
     }
 
@@ -42,7 +57,8 @@ public static class SessionEndpoints
         EhrWriteBackRequests WriteBack,
         AuditTrail Audit,
         TimeProvider Time,
-        IOptions<AuthOptions> Auth);
+        IOptions<AuthOptions> Auth,
+        PageTokens Pages);
 
     /// <summary>
     /// Records one session. In this order: the body is read and its content checked against the referral (400/422),
@@ -57,15 +73,10 @@ public static class SessionEndpoints
             return invalid;
         }
 
-        var (json, error) = await FhirBody.ReadAsync(http.Request, cancellationToken);
+        var (parameters, error) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
         if (error is not null)
         {
             return error;
-        }
-
-        if (!FhirJson.TryParse<Parameters>(json!, out var parameters, out var parseOutcome))
-        {
-            return Outcome.Of(parseOutcome, StatusCodes.Status400BadRequest);
         }
 
         var (session, readError) = SessionParameters.Read(parameters!);
@@ -192,15 +203,17 @@ public static class SessionEndpoints
     /// the results of every referral of that patient the caller may see (the patient index, then each referral's
     /// partition). Both: their intersection. Oldest first, so a progress chart reads left to right.
     /// </summary>
-    private static async Task<FhirResult> SearchAsync<T>(HttpContext http, Services services, IReadOnlyList<string> supported, CancellationToken cancellationToken)
+    private static async Task<FhirResult> SearchAsync<T>(HttpContext http, Services services, SearchDeclaration declaration, CancellationToken cancellationToken)
         where T : Resource
     {
-        var query = http.Request.Query;
-        var type = ModelInfo.GetFhirTypeNameForType(typeof(T))!;
-        if (SearchQuery.RejectUnknown(query, supported) is { } unknown)
+        var type = declaration.ResourceType;
+        var (search, searchError) = await Search.ReadAsync(http, declaration, services.Pages);
+        if (searchError is not null)
         {
-            return unknown;
+            return searchError;
         }
+
+        var query = search!.Query;
 
         var basedOn = ReferralEndpoints.Reference(query, "based-on", "ServiceRequest", out var basedOnError);
         var patient = ReferralEndpoints.Reference(query, "patient", "Patient", out var patientError);
@@ -258,7 +271,7 @@ public static class SessionEndpoints
             SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
         }, cancellationToken);
 
-        return new FhirResult(ReferralEndpoints.Searchset(http, resources, type, null));
+        return new FhirResult(await search.PagedBundleAsync(resources));
     }
 
     private static async Task<IReadOnlyList<(Resource Resource, DateTimeOffset Date, string RowKey)>> Results<TResult>(Task<IReadOnlyList<StoredResult<TResult>>> results)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Hl7.Fhir.Model;
+using Hl7.Fhir.Serialization;
 using Referral.Functions.Fhir;
 
 namespace Referral.Functions.Therapists;
@@ -12,31 +13,61 @@ namespace Referral.Functions.Therapists;
 /// </summary>
 public static class DirectoryEndpoints
 {
-    public static readonly IReadOnlyList<string> SearchParameters =
-        ["specialty", "accepting-new-referrals", "coverage-type", "address-postalcode", "near", "_count"];
+    public static SearchDeclaration Search { get; } = new("PractitionerRole",
+    [
+        new("specialty", SearchParamType.Token, "Therapist training (comma: any of; repeated: all of)."),
+        new("accepting-new-referrals", SearchParamType.Token, "true or false."),
+        new("coverage-type", SearchParamType.Token, "Insurance billed: WCBPOL, AUTOPOL, HIP (v3 ActCode)."),
+        new("address-postalcode", SearchParamType.String, "Practice postal code (prefix)."),
+        new("near", SearchParamType.Special, "latitude|longitude|distance|km, nearest first."),
+    ], DefaultCount: 50, MaxCount: 200)
+    {
+        TotalDocumentation = "total is exact on every page.",
+    };
 
     public static IEndpointRouteBuilder MapTherapistDirectory(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/fhir/PractitionerRole", SearchAsync).RequireAuthorization().WithName("practitionerrole-search");
+        app.MapGet("/api/fhir/PractitionerRole", SearchAsync).RequireAuthorization().WithName("practitionerrole-search").WithMetadata(Search);
         app.MapGet("/api/fhir/PractitionerRole/{id}", ReadAsync).RequireAuthorization().WithName("practitionerrole-read");
         return app;
     }
 
-    private static async Task<FhirResult> ReadAsync(string id, TherapistDirectory directory, CancellationToken cancellationToken) =>
-        await directory.FindAsync(id, cancellationToken) is { } role ? new FhirResult(role) : Outcome.NotFound("PractitionerRole", id);
+    private static readonly FhirJsonSerializer Serializer = new();
 
-    private static async Task<FhirResult> SearchAsync(HttpRequest request, TherapistDirectory directory, CancellationToken cancellationToken)
+    private static async Task<FhirResult> ReadAsync(string id, TherapistDirectory directory, CancellationToken cancellationToken)
     {
-        var query = request.Query;
-        if (SearchQuery.RejectUnknown(query, SearchParameters) is { } unknown)
+        if (await directory.FindAsync(id, cancellationToken) is not { } stored)
         {
-            return unknown;
+            return Outcome.NotFound("PractitionerRole", id);
         }
 
-        if (SearchQuery.Count(query, fallback: 50, max: 200, out var count) is { } badCount)
+        var role = Versioned(stored);
+        return new FhirResult(role) { ETag = $"W/\"{role.Meta!.VersionId}\"" };
+    }
+
+    /// <summary>
+    /// The role as served, with <c>meta.versionId</c> (the ETag of its read): the directory keeps no version counter, so
+    /// the version is derived from the content (SHA-256 of the role as serialized, first 16 hex digits) and changes
+    /// exactly when the role does. The stored role is not changed.
+    /// </summary>
+    private static PractitionerRole Versioned(PractitionerRole stored)
+    {
+        var role = (PractitionerRole)stored.DeepCopy();
+        role.Meta = null;
+        var hash = System.Security.Cryptography.SHA256.HashData(Serializer.SerializeToBytes(role));
+        role.Meta = new Meta { VersionId = Convert.ToHexStringLower(hash.AsSpan(0, 8)) };
+        return role;
+    }
+
+    private static async Task<FhirResult> SearchAsync(HttpContext http, TherapistDirectory directory, PageTokens pages, CancellationToken cancellationToken)
+    {
+        var (search, searchError) = await Fhir.Search.ReadAsync(http, Search, pages);
+        if (searchError is not null)
         {
-            return badCount;
+            return searchError;
         }
+
+        var query = search!.Query;
 
         bool? accepting = null;
         if (query.TryGetValue("accepting-new-referrals", out var acceptingText))
@@ -90,19 +121,7 @@ public static class DirectoryEndpoints
                 .Where(x => x.Km <= point.Km).OrderBy(x => x.Km).Select(x => x.Role)
             : roles.OrderBy(r => r.Practitioner?.Display, StringComparer.Ordinal);
 
-        var matches = ranked.ToList();
-        var bundle = new Bundle { Type = Bundle.BundleType.Searchset, Total = matches.Count };
-        foreach (var role in matches.Take(count))
-        {
-            bundle.Entry.Add(new Bundle.EntryComponent
-            {
-                FullUrl = $"{request.Scheme}://{request.Host}/api/fhir/PractitionerRole/{role.Id}",
-                Resource = role,
-                Search = new Bundle.SearchComponent { Mode = Bundle.SearchEntryMode.Match },
-            });
-        }
-
-        return new FhirResult(bundle);
+        return new FhirResult(await search.PagedBundleAsync([.. ranked.Select(Versioned)]));
     }
 
     private static bool TokenMatches(Coding coding, string token)

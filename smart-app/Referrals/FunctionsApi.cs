@@ -88,14 +88,43 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         }, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<PractitionerRole>> TherapistsAsync(FunctionsCaller caller, CancellationToken cancellationToken) =>
-        Entries<PractitionerRole>(await GetAsync(caller, "/api/fhir/PractitionerRole?_count=200", cancellationToken));
+    /// <summary>The most pages read for one list: a next link that never ends is cut here rather than looping.</summary>
+    private const int MaxPages = 50;
+
+    /// <summary>The whole therapist directory, every page of it.</summary>
+    public Task<IReadOnlyList<PractitionerRole>> TherapistsAsync(FunctionsCaller caller, CancellationToken cancellationToken) =>
+        AllPagesAsync<PractitionerRole>(caller, "/api/fhir/PractitionerRole", cancellationToken);
+
+    /// <summary>
+    /// Every match of a search: the first page, then each page its <c>next</c> link names, to the end. A next link is
+    /// followed as a path on the configured functions API, like every other call (the API writes its links with the
+    /// host it was reached by, which behind a proxy need not be the configured one), and only for the same search type.
+    /// </summary>
+    private async Task<IReadOnlyList<T>> AllPagesAsync<T>(FunctionsCaller caller, string path, CancellationToken cancellationToken)
+        where T : Resource
+    {
+        var found = new List<T>();
+        var searched = new Uri(new Uri("http://functions"), path).AbsolutePath;
+        string? next = path;
+        for (var pages = 0; next is not null && pages < MaxPages; pages++)
+        {
+            var response = await GetAsync(caller, next, cancellationToken);
+            found.AddRange(Entries<T>(response));
+            next = response.Body is Bundle bundle
+                && bundle.Link.FirstOrDefault(l => l.Relation == "next")?.Url is { } url && Uri.TryCreate(url, UriKind.Absolute, out var link)
+                && link.AbsolutePath == searched
+                ? link.PathAndQuery
+                : null;
+        }
+
+        return found;
+    }
 
     /// <summary>The launched patient's referrals.</summary>
     public async Task<IReadOnlyList<ServiceRequest>> ReferralsAsync(PhysicianCaller caller, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(caller);
-        return Entries<ServiceRequest>(await GetAsync(caller, QueryHelpers.AddQueryString("/api/fhir/ServiceRequest", "patient", "Patient/" + caller.Launch.PatientId), cancellationToken));
+        return await AllPagesAsync<ServiceRequest>(caller, QueryHelpers.AddQueryString("/api/fhir/ServiceRequest", "patient", "Patient/" + caller.Launch.PatientId), cancellationToken);
     }
 
     /// <summary>
@@ -187,8 +216,7 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         where T : Resource
     {
         var type = ModelInfo.GetFhirTypeNameForType(typeof(T));
-        var response = await GetAsync(caller, QueryHelpers.AddQueryString($"/api/fhir/{type}", "based-on", "ServiceRequest/" + referralId), cancellationToken);
-        return Entries<T>(response);
+        return await AllPagesAsync<T>(caller, QueryHelpers.AddQueryString($"/api/fhir/{type}", "based-on", "ServiceRequest/" + referralId), cancellationToken);
     }
 
     /// <summary>POSTs the referral: 201 when new, 200 with the original when the placer id was seen (a retry), else the OperationOutcome.</summary>

@@ -1,6 +1,7 @@
 using System.Net;
 using Hl7.Fhir.Model;
 using Referral.Functions.Audit;
+using Referral.Functions.Fhir;
 using Referral.Functions.Referrals;
 using Referral.Functions.Sessions;
 using Referral.Functions.Therapists;
@@ -29,8 +30,8 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
         Assert.Equal(["AuditEvent", "CodeSystem", "Observation", "PractitionerRole", "Procedure", "ServiceRequest", "Task", "ValueSet"], resources.Keys.Order());
 
         string[] Interactions(string type) => [.. resources[type].Interaction.Select(i => i.Code!.Value.ToString()).Order()];
-        Assert.Equal(["Create", "Read", "SearchType"], Interactions("ServiceRequest"));
-        Assert.Equal(["Read", "SearchType"], Interactions("Task"));
+        Assert.Equal(["Create", "Read", "SearchType", "Vread"], Interactions("ServiceRequest"));
+        Assert.Equal(["HistoryInstance", "Read", "SearchType", "Vread"], Interactions("Task"));
         Assert.Equal(["accept", "cancel", "complete", "decline", "record-session", "request-renewal"], resources["Task"].Operation.Select(o => o.Name).Order());
         Assert.Equal(["SearchType"], Interactions("Observation"));
         Assert.Equal(["SearchType"], Interactions("Procedure"));
@@ -42,22 +43,57 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
     }
 
     [Fact]
-    public async Task The_search_parameters_declared_are_those_the_endpoints_accept()
+    public async Task The_search_parameters_declared_are_those_each_search_endpoint_reads()
     {
         await using var app = new FunctionsApp(azurite.ConnectionString, identity);
         using var client = app.CreateClient();
         var statement = await ReadAsync<CapabilityStatement>(await client.GetAsync(Url("/api/fhir/metadata"), Ct));
-        var declared = statement.Rest.Single().Resource.ToDictionary(r => r.Type!, r => r.SearchParam.Select(p => p.Name).Order().ToArray());
+        var resources = statement.Rest.Single().Resource.ToDictionary(r => r.Type!);
 
-        // _include is declared as searchInclude, not as a search parameter.
-        static string[] Accepted(IEnumerable<string> names) => [.. names.Where(n => n is not ("_page" or "_include")).Order()];
-        Assert.Equal(Accepted(ReferralEndpoints.ServiceRequestSearchParameters), declared["ServiceRequest"]);
-        Assert.Equal(Accepted(ReferralEndpoints.TaskSearchParameters), declared["Task"]);
-        Assert.Equal([ReferralEndpoints.IncludeFocus], statement.Rest.Single().Resource.Single(r => r.Type == "Task").SearchInclude);
-        Assert.Equal(Accepted(SessionEndpoints.ObservationSearchParameters), declared["Observation"]);
-        Assert.Equal(Accepted(SessionEndpoints.ProcedureSearchParameters), declared["Procedure"]);
-        Assert.Equal(Accepted(DirectoryEndpoints.SearchParameters.Where(n => n != "_count")), declared["PractitionerRole"]);
-        Assert.Equal(Accepted(AuditEndpoints.Parameters.Where(n => n != "_count")), declared["AuditEvent"]);
+        // The declaration each handler reads its request through is the one the statement is written from.
+        SearchDeclaration[] searches = [ReferralEndpoints.ServiceRequestSearch, ReferralEndpoints.TaskSearch, SessionEndpoints.ObservationSearch,
+            SessionEndpoints.ProcedureSearch, DirectoryEndpoints.Search, AuditEndpoints.Search];
+        Assert.Equal(searches.Select(s => s.ResourceType).Order(), resources.Values.Where(r => r.Interaction.Any(i => i.Code == CapabilityStatement.TypeRestfulInteraction.SearchType)).Select(r => r.Type).Order());
+        foreach (var search in searches)
+        {
+            var resource = resources[search.ResourceType];
+            Assert.Equal(search.Parameters.Select(p => p.Name).Append("_count").Order(), resource.SearchParam.Select(p => p.Name).Order());
+            Assert.Equal(search.Includes, resource.SearchInclude);
+            Assert.Contains($"1 to {search.MaxCount}", resource.SearchParam.Single(p => p.Name == "_count").Documentation, StringComparison.Ordinal);
+        }
+
+        Assert.Equal([ReferralEndpoints.IncludeFocus], resources["Task"].SearchInclude);
+        Assert.Equal(["json", "xml"], statement.Format);
+    }
+
+    /// <summary>
+    /// Held to what the running endpoints do: under <c>Prefer: handling=strict</c> every parameter the statement declares
+    /// for a search is taken (at most its value is refused), and one it does not declare is a 400 naming it.
+    /// </summary>
+    [Fact]
+    public async Task Under_strict_handling_every_declared_search_parameter_is_taken_and_an_undeclared_one_is_refused()
+    {
+        await using var scenario = new ReferralScenario(azurite, identity);
+        using var anonymous = scenario.App.CreateClient();
+        var statement = await ReadAsync<CapabilityStatement>(await anonymous.GetAsync(Url("/api/fhir/metadata"), Ct));
+        using var therapist = scenario.AsTherapist();
+        using var admin = scenario.AsAdmin();
+        using var physician = scenario.AsPhysician();
+
+        foreach (var resource in statement.Rest.Single().Resource.Where(r => r.SearchParam.Count > 0))
+        {
+            var client = resource.Type switch { "Task" => therapist, "AuditEvent" => admin, _ => physician };
+            foreach (var parameter in resource.SearchParam.Select(p => p.Name!).Append("_include").Where(n => n != "_include" || resource.SearchInclude.Any())
+                         .Append("not-a-parameter"))
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, Url($"/api/fhir/{resource.Type}?{parameter}=1"));
+                request.Headers.TryAddWithoutValidation("Prefer", "handling=strict");
+                using var response = await client.SendAsync(request, Ct);
+                var body = await response.Content.ReadAsStringAsync(Ct);
+                var refusedAsUnknown = response.StatusCode == HttpStatusCode.BadRequest && body.Contains("is not supported by", StringComparison.Ordinal);
+                Assert.True(refusedAsUnknown == (parameter == "not-a-parameter"), $"{resource.Type}?{parameter}: {(int)response.StatusCode} {body}");
+            }
+        }
     }
 
     [Fact]

@@ -152,7 +152,7 @@ public sealed class BadInputTests(AzuriteFixture azurite, TestIdentity identity)
         Get("OData in status", "/api/fhir/ServiceRequest?status=active%27%20or%20%27x", expression: "status"),
         Get("OData in owner", "/api/fhir/Task?owner=a%27%20or%20PartitionKey%20ne%20%27b", Caller.Therapist, "owner"),
         Get("a count that is not a number", "/api/fhir/Task?_count=1;drop", Caller.Therapist, "_count"),
-        Get("an unknown search parameter", "/api/fhir/ServiceRequest?_filter=status%20eq%20active", expression: "_filter"),
+        // An unknown search parameter is ignored unless the client asks for strict handling: FhirInteractionTests.
         Get("a quote in an id", "/api/fhir/ServiceRequest/a%27b", expression: "id"),
         Get("a backslash in an id", "/api/fhir/Task/a%5Cb", Caller.Therapist, "id"),
         Get("an encoded slash in an id", "/api/fhir/ServiceRequest/..%2F..%2Fsecrets", expression: "id"),
