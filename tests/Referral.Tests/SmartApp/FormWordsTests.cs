@@ -1,7 +1,12 @@
 using System.Net;
+using Hl7.Fhir.Model;
+using Referral.Model.Fhir;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
 using Referral.Model.Terminology;
 using Referral.SmartApp.Referrals;
 using Referral.Tests.Infrastructure;
+using Task = System.Threading.Tasks.Task;
 
 namespace Referral.Tests.SmartApp;
 
@@ -55,11 +60,23 @@ public sealed class FormWordsTests(AzuriteFixture azurite)
         using var ehr = new FakeEhr();
         await using var harness = new SmartAppHarness(azurite, ehr);
         using var browser = await harness.StartAsync();
+        // An auto policy, which the seed's oncology therapist bills (she does not bill workers' comp).
+        var auto = new Coverage
+        {
+            Id = FakeEhr.PatientId + "-coverage",
+            Status = FinancialResourceStatusCodes.Active,
+            Type = new CodeableConcept { Coding = [new Coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "AUTOPOL", "automobile insurance policy")] },
+            Beneficiary = new ResourceReference("Patient/" + FakeEhr.PatientId),
+            Payor = [new ResourceReference("Organization/evergreen", "Evergreen Mutual Auto")],
+            Identifier = [new Identifier("urn:claims", "WC-2026-004817") { Type = new CodeableConcept { Text = "Claim number" } }],
+        };
+        ehr.Server.Given(Request.Create().WithPath("/fhir/Coverage").UsingGet()).AtPriority(1)
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/fhir+json").WithBody(FhirJson.Serialize(new Bundle { Type = Bundle.BundleType.Searchset, Entry = [new Bundle.EntryComponent { Resource = auto }] })));
         var steps = await harness.LaunchAsync(browser);
         var html = await browser.GetStringAsync(new Uri(steps.FormPath!, UriKind.Relative), Ct);
-        Assert.Contains("Workers&#x27; compensation, Evergreen", html, StringComparison.Ordinal);
+        Assert.Contains("Auto insurance, Evergreen", html, StringComparison.Ordinal);
         Assert.Contains(">a week</option>", html, StringComparison.Ordinal);
-        Assert.DoesNotContain("worker&#x27;s compensation,", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("automobile insurance policy", html, StringComparison.Ordinal);
 
         using var update = await browser.PostAsync(new Uri(steps.FormPath + "?handler=Update", UriKind.Relative), ReferralFormTests.Form(html,
             ("Input.Diagnoses", "G56.01"), ("Input.Sites", "Wrist:Right"), ("Input.DiagnosisSearch", "C50.912")), Ct);
@@ -67,7 +84,7 @@ public sealed class FormWordsTests(AzuriteFixture azurite)
         var form = await browser.GetStringAsync(new Uri(steps.FormPath!, UriKind.Relative), Ct);
         Assert.Contains("Malignant neoplasm of unspecified site of left female breast <span class=\"code\">ICD-10-CM C50.912</span>", form, StringComparison.Ordinal);
 
-        // Review with an oncology-trained therapist: the summary names the code's own display, "2 a week" and "Workers' compensation".
+        // Review with an oncology-trained therapist: the summary names the code's own display, "2 a week" and "Auto insurance".
         using var review = await browser.PostAsync(new Uri(steps.FormPath + "?handler=Review", UriKind.Relative), ReferralFormTests.Form(form,
             ("Input.Diagnoses", "G56.01"), ("Input.Diagnoses", "C50.912"), ("Input.SuggestionsApplied", "G56.01"), ("Input.SuggestionsApplied", "C50.912"),
             ("Input.Sites", "Wrist:Right"), ("Input.Precautions", "Cancer"), ("Input.Sessions", "6"), ("Input.FrequencyTimes", "2"),
@@ -79,7 +96,8 @@ public sealed class FormWordsTests(AzuriteFixture azurite)
 
         Assert.Contains("Malignant neoplasm of unspecified site of left female breast (ICD-10-CM C50.912)", summary, StringComparison.Ordinal);
         Assert.Contains("6 sessions of 60 minutes, 2 a week", summary, StringComparison.Ordinal);
-        Assert.Contains("Workers&#x27; compensation, Evergreen", summary, StringComparison.Ordinal);
+        Assert.Contains("Auto insurance, Evergreen", summary, StringComparison.Ordinal);
+        Assert.DoesNotContain("automobile insurance policy", summary, StringComparison.Ordinal);
         Assert.DoesNotContain("per wk", summary, StringComparison.Ordinal);
     }
 
