@@ -24,7 +24,8 @@ public sealed class DetailModel(FunctionsApi functions, IOptions<InboxOptions> o
 
     public IReadOnlyList<TimelineEvent> Events { get; private set; } = [];
 
-    public IReadOnlyList<Observation> Observations { get; private set; } = [];
+    /// <summary>Each session in words (times in the practice's zone) and the pain series for the chart.</summary>
+    public ProgressView Progress { get; private set; } = ProgressView.Empty;
 
     /// <summary>What the last action did ("accepted", "declined", "session") for the notice at the top.</summary>
     public string? Done { get; private set; }
@@ -195,7 +196,7 @@ public sealed class DetailModel(FunctionsApi functions, IOptions<InboxOptions> o
             Referral = view;
             ETag = etag;
             Events = Timeline.Of(view.Request, view.Task, await procedures);
-            Observations = [.. (await observations).OrderBy(o => (o.Effective as FhirDateTime)?.Value, StringComparer.Ordinal)];
+            Progress = ProgressView.Of(view.Request, await procedures, await observations);
         }
         catch (FunctionsUnavailableException e)
         {

@@ -21,7 +21,8 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
 
     public IReadOnlyList<TimelineEvent> Events { get; private set; } = [];
 
-    public IReadOnlyList<Observation> Observations { get; private set; } = [];
+    /// <summary>Each session in words (times in the practice's zone) and the pain series for the chart.</summary>
+    public ProgressView Progress { get; private set; } = ProgressView.Empty;
 
     /// <summary>The therapist's discharge summary, once the course is completed with one.</summary>
     public DischargeSummary? Discharge { get; private set; }
@@ -106,7 +107,7 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
             }
 
             Events = Timeline.Of(Referral, await task, await procedures);
-            Observations = [.. (await observations).OrderBy(o => (o.Effective as FhirDateTime)?.Value, StringComparer.Ordinal)];
+            Progress = ProgressView.Of(Referral, await procedures, await observations);
         }
         catch (FunctionsUnavailableException e)
         {

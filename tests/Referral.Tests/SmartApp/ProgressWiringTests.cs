@@ -1,5 +1,6 @@
 using System.Net;
 using System.Globalization;
+using Hl7.Fhir.Model;
 using Microsoft.Extensions.DependencyInjection;
 using Referral.Functions.Referrals;
 using Referral.Tests.Infrastructure;
@@ -20,12 +21,13 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task The_status_page_shows_sessions_recorded_through_the_functions_api_as_progress_a_chart_and_a_table()
+    public async Task The_status_page_shows_each_session_in_words_in_the_practices_zone_with_the_change_since_the_first_and_the_SOAP_note()
     {
         using var ehr = new FakeEhr();
-        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity);
+        await using var harness = new SmartAppHarness(azurite, ehr, ChicagoPractice, therapists: identity);
         using var browser = await harness.StartAsync();
         var (detailPath, id) = await SendAndAcceptAsync(harness, browser, ehr);
+        var sent = harness.Time.GetUtcNow();
         await RecordSessionsAsync(harness, id);
 
         var detail = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
@@ -34,12 +36,52 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
         Assert.Equal(2, detail.Split("<circle class=\"before\"").Length - 1);
         Assert.Contains("session 1: 7 before, 5 after", detail, StringComparison.Ordinal);
         Assert.Contains("session 2: 5 before, 2 after", detail, StringComparison.Ordinal);
-        // Each session: pain before and after, wrist extension, QuickDASH; one row each, besides the header.
-        var table = detail[detail.IndexOf("<table class=\"observations\">", StringComparison.Ordinal)..];
-        table = table[..table.IndexOf("</table>", StringComparison.Ordinal)];
-        Assert.Equal(1 + 8, table.Split("<tr>").Length - 1);
+        var chicago = TimeZoneInfo.FindSystemTimeZoneById("America/Chicago");
+        var first = Session(detail, 1);
+        var second = Session(detail, 2);
+        // The practice's wall clock, the zone named; never an ISO timestamp or a UCUM unit.
+        Assert.Contains(TimeZoneInfo.ConvertTime(sent.AddHours(1), chicago).ToString("ddd d MMM yyyy, HH:mm", CultureInfo.InvariantCulture) + " (America/Chicago)", first, StringComparison.Ordinal);
+        Assert.Contains(TimeZoneInfo.ConvertTime(sent.AddHours(3), chicago).ToString("ddd d MMM yyyy, HH:mm", CultureInfo.InvariantCulture) + " (America/Chicago)", second, StringComparison.Ordinal);
+        Assert.Contains("45 minutes", first, StringComparison.Ordinal);
+        Assert.Contains("Right wrist joint", first, StringComparison.Ordinal);
+        Assert.Contains("Myofascial release", first, StringComparison.Ordinal);
+        Assert.Contains("7 before, 5 after", first, StringComparison.Ordinal);
+        Assert.Contains("Right wrist joint extension", first, StringComparison.Ordinal);
+        Assert.Contains("55 degrees", first, StringComparison.Ordinal);
+        Assert.Contains("40.9", first, StringComparison.Ordinal);
+        Assert.DoesNotContain("since session", first, StringComparison.Ordinal);
+        Assert.Contains("70 degrees", second, StringComparison.Ordinal);
+        Assert.Contains("up 15 degrees since session 1", second, StringComparison.Ordinal);
+        Assert.Contains("31.4", second, StringComparison.Ordinal);
+        Assert.Contains("down 9.5 since session 1", second, StringComparison.Ordinal);
+        Assert.Contains("Tingling eased.", first, StringComparison.Ordinal);
+        Assert.Contains("Grip stronger today.", second, StringComparison.Ordinal);
+        foreach (var session in new[] { first, second })
+        {
+            // What a reader sees (the text, not the machine-readable datetime attribute).
+            var text = System.Text.RegularExpressions.Regex.Replace(session, "<[^>]+>", " ");
+            Assert.DoesNotMatch(@"\d{4}-\d{2}-\d{2}T\d{2}:", text);
+            Assert.DoesNotContain("{score}", text, StringComparison.Ordinal);
+            Assert.DoesNotMatch(@"\d score", text);
+        }
+
         Assert.DoesNotContain("data-renewal", detail, StringComparison.Ordinal);
         Assert.DoesNotContain("data-discharge", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Right_after_sending_the_status_page_has_no_chart_and_says_no_session_is_recorded_yet()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity);
+        using var browser = await harness.StartAsync();
+        var (detailPath, _) = await SendFromTheFormAsync(harness, browser, ehr);
+
+        var detail = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
+
+        Assert.DoesNotContain("pain-chart", detail, StringComparison.Ordinal);
+        Assert.Contains("data-no-sessions", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-session=", detail, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -103,6 +145,16 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
         Assert.Contains("No openings until March.", detail, StringComparison.Ordinal);
     }
 
+    private static readonly Dictionary<string, string?> ChicagoPractice = new() { ["Ehrs:0:TimeZone"] = "America/Chicago" };
+
+    /// <summary>The session's item of the progress section.</summary>
+    private static string Session(string html, int number)
+    {
+        var start = html.IndexOf($"data-session=\"{number}\"", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"The page shows no session {number}.");
+        return html[start..html.IndexOf("</li>", start, StringComparison.Ordinal)];
+    }
+
     /// <summary>The section of the page that carries <paramref name="marker"/>, up to its end.</summary>
     private static string Section(string html, string marker)
     {
@@ -144,7 +196,8 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
 
     /// <summary>
     /// Four hours after the referral was sent (the clock moved on), two sessions recorded: one an hour after the sending,
-    /// pain 7 then 5, one three hours after it, 5 then 2; both after the referral was written and over by now.
+    /// pain 7 then 5, one three hours after it, 5 then 2, wrist extension 55 then 70 degrees, QuickDASH 40.9 then 31.4;
+    /// both after the referral was written and over by now.
     /// </summary>
     private async Task RecordSessionsAsync(SmartAppHarness harness, string id)
     {
@@ -153,8 +206,16 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
         using var therapist = Therapist(harness);
         foreach (var (hoursAfterSending, before, after) in new[] { (1, 7, 5), (3, 5, 2) })
         {
+            var body = ReferralScenario.Session(sent.AddHours(hoursAfterSending), painBefore: before, painAfter: after);
+            if (hoursAfterSending == 3)
+            {
+                body.Parameter.Single(p => p.Name == "rangeOfMotion").Part.Single(p => p.Name == "degrees").Value = new FhirDecimal(70);
+                body.Parameter.Single(p => p.Name == "functionalScore").Part.Single(p => p.Name == "score").Value = new FhirDecimal(31.4m);
+                body.Parameter.Single(p => p.Name == "note").Value = new FhirString("Grip stronger today.");
+            }
+
             using var session = await therapist.PostAsync(ReferralScenario.Url($"/api/fhir/Task/{id}/$record-session"),
-                ReferralScenario.Body(ReferralScenario.Session(sent.AddHours(hoursAfterSending), painBefore: before, painAfter: after)), Ct);
+                ReferralScenario.Body(body), Ct);
             Assert.True(session.IsSuccessStatusCode, await session.Content.ReadAsStringAsync(Ct));
         }
     }
