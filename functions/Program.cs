@@ -74,6 +74,7 @@ public sealed class Program
         app.MapAudit();
         app.MapTherapistDirectory();
         app.MapReferrals();
+        app.MapRenewals();
         app.MapSessions();
         app.MapNotifications();
         app.MapEhrWriteBack();

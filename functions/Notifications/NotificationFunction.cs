@@ -75,8 +75,8 @@ public static partial class NotificationFunction
         }
 
         if (message?.Referral is null || message.Kind is not (ReferralEvent.Submitted or TherapistReminder or PhysicianUnanswered or PrescriptionExpiring
-                or ReferralEvent.Completed or ReferralEvent.Declined or ReferralEvent.RenewalRequested)
-            || (message.Kind == ReferralEvent.RenewalRequested && message.Ordinal is not > 0))
+                or ReferralEvent.Completed or ReferralEvent.Declined or ReferralEvent.RenewalRequested or ReferralEvent.RenewalAnswered)
+            || (message.Kind is ReferralEvent.RenewalRequested or ReferralEvent.RenewalAnswered && message.Ordinal is not > 0))
         {
             return InvocationResponse.Failed("The message is not a referral event.", StatusCodes.Status400BadRequest);
         }
@@ -168,6 +168,7 @@ public static partial class NotificationFunction
         ReferralEvent.Completed => ReferralTaskStates.StateOf(task) == ReferralTaskState.Completed,
         ReferralEvent.Declined => ReferralTaskStates.StateOf(task) == ReferralTaskState.Declined,
         ReferralEvent.RenewalRequested => ReferralTasks.RenewalRequestsOf(task).Count >= message.Ordinal,
+        ReferralEvent.RenewalAnswered => RenewalAnswers.AnswersOf(task).Count >= message.Ordinal,
         _ => true,
     };
 
@@ -233,6 +234,12 @@ public static partial class NotificationFunction
             case ReferralEvent.RenewalRequested when physicianEmail is not null:
                 yield return Message(services, kind, referral, physicianEmail, "A therapist asks you to renew a medical-massage prescription",
                     $"The therapist asked on {today} for the medical-massage prescription to be renewed.\n{referralLine}\n\n{forPhysician}",
+                    occurrence: message.Ordinal);
+                break;
+            case ReferralEvent.RenewalAnswered when therapistEmail is not null:
+                // Approved or declined is the physician's decision about a patient's care: it stays behind sign-in too.
+                yield return Message(services, kind, referral, therapistEmail, "The physician answered your renewal request",
+                    $"The physician answered your request to renew a medical-massage prescription on {today}.\n{referralLine}\n\n{forTherapist}",
                     occurrence: message.Ordinal);
                 break;
         }

@@ -31,7 +31,7 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
         string[] Interactions(string type) => [.. resources[type].Interaction.Select(i => i.Code!.Value.ToString()).Order()];
         Assert.Equal(["Create", "Read", "SearchType"], Interactions("ServiceRequest"));
         Assert.Equal(["Read", "SearchType"], Interactions("Task"));
-        Assert.Equal(["accept", "cancel", "complete", "decline", "record-session", "request-renewal"], resources["Task"].Operation.Select(o => o.Name).Order());
+        Assert.Equal(["accept", "approve-renewal", "cancel", "complete", "decline", "decline-renewal", "record-session", "request-renewal"], resources["Task"].Operation.Select(o => o.Name).Order());
         Assert.Equal(["SearchType"], Interactions("Observation"));
         Assert.Equal(["SearchType"], Interactions("Procedure"));
         Assert.Contains("Parameters body with start", resources["Task"].Operation.Single(o => o.Name == "record-session").Documentation, StringComparison.Ordinal);
