@@ -56,6 +56,11 @@ public sealed class DetailModel(FunctionsApi functions, IOptions<InboxOptions> o
     /// <summary>The latest renewal the therapist asked for, if any.</summary>
     public RenewalRequest? Renewal => Referral is null ? null : ReferralTasks.RenewalRequestOf(Referral.Task);
 
+    /// <summary>The physician's answer to the latest renewal request, once they gave one (null while it waits).</summary>
+    public RenewalAnswer? RenewalAnswer => Referral is null || Renewal is null || RenewalAnswers.Pending(Referral.Task) is not null
+        ? null
+        : RenewalAnswers.LatestOf(Referral.Task) is { } answer && answer.When >= Renewal.When ? answer : null;
+
     /// <summary>Whether completing needs an outcome: once a session was recorded, the physician is owed a word on how it went.</summary>
     public bool OutcomeRequired => Referral is not null && ReferralTasks.RequiresDischargeOutcome(Referral.Task);
 

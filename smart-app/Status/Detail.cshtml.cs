@@ -1,5 +1,6 @@
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Mvc;
+using Referral.Model.Fhir;
 using Referral.Model.Referrals;
 using Referral.Model.Tasks;
 using Referral.SmartApp.Ehr;
@@ -27,8 +28,25 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
     /// <summary>The therapist's discharge summary, once the course is completed with one.</summary>
     public DischargeSummary? Discharge { get; private set; }
 
-    /// <summary>The therapist's latest request to renew the prescription, if any.</summary>
+    /// <summary>The therapist's renewal request waiting for the physician's answer, if any (none once answered or the course ended).</summary>
     public RenewalRequest? Renewal { get; private set; }
+
+    /// <summary>What the approval form starts with: the sessions asked for and a validity that fits them; or what was typed, when refused.</summary>
+    public string? ApproveSessions { get; private set; }
+
+    public string? ApproveValidUntil { get; private set; }
+
+    public string? DeclineRenewalReason { get; private set; }
+
+    public string? RenewalProblem { get; private set; }
+
+    /// <summary>The latest answer given to a renewal request, for the notice after answering.</summary>
+    public RenewalAnswer? LastAnswer { get; private set; }
+
+    /// <summary>Whether the course is over (declined, cancelled, completed): sessions "remaining" then mean nothing.</summary>
+    public bool Ended { get; private set; }
+
+    public string? Answered { get; private set; }
 
     public string? ServiceProblem { get; private set; }
 
@@ -39,7 +57,7 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
     /// <summary>The referral's copy in the EHR, as the functions write-back left it; null where the EHR takes no copy.</summary>
     public (EhrCopyState State, string? Problem)? EhrCopyStatus { get; private set; }
 
-    public async Task<IActionResult> OnGetAsync(string contextId, string id, bool sent, CancellationToken cancellationToken)
+    public async Task<IActionResult> OnGetAsync(string contextId, string id, bool sent, string? answered, CancellationToken cancellationToken)
     {
         if (!await LoadAsync(contextId, cancellationToken))
         {
@@ -47,7 +65,76 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
         }
 
         JustSent = sent;
+        Answered = answered is "approved" or "declined" ? answered : null;
         return await ShowAsync(id, cancellationToken);
+    }
+
+    /// <summary>Approves the pending renewal with the sessions and last day given (prefilled from the request, editable).</summary>
+    public async Task<IActionResult> OnPostApproveRenewalAsync(string contextId, string id, string? sessions, string? validUntil, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return Page();
+        }
+
+        (ApproveSessions, ApproveValidUntil) = (sessions, validUntil);
+        if (!int.TryParse(sessions, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count) || count < 1)
+        {
+            RenewalProblem = "Sessions to add: a whole number, 1 or more.";
+        }
+        else if (!DateOnly.TryParseExact(validUntil, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _))
+        {
+            RenewalProblem = "Valid until: a date (year, month, day).";
+        }
+
+        if (RenewalProblem is not null)
+        {
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return await ShowAsync(id, cancellationToken, keepTyped: true);
+        }
+
+        return await AnswerAsync(id, "approve-renewal", FunctionsApi.Parameters(("sessions", new Integer(count)), ("validUntil", new Date(validUntil))), "approved", cancellationToken);
+    }
+
+    /// <summary>Declines the pending renewal; the therapist reads the reason on their page.</summary>
+    public async Task<IActionResult> OnPostDeclineRenewalAsync(string contextId, string id, string? reason, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return Page();
+        }
+
+        DeclineRenewalReason = reason;
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            RenewalProblem = "Say why you decline the renewal; the therapist reads the reason.";
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return await ShowAsync(id, cancellationToken, keepTyped: true);
+        }
+
+        return await AnswerAsync(id, "decline-renewal", FunctionsApi.Parameters(("reason", new FhirString(reason.Trim()))), "declined", cancellationToken);
+    }
+
+    private async Task<IActionResult> AnswerAsync(string id, string operation, Parameters parameters, string answered, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await functions.OperationAsync(Caller, id, operation, parameters, null, cancellationToken);
+            if (response.Status != System.Net.HttpStatusCode.OK)
+            {
+                RenewalProblem = response.Problem ?? "The renewal could not be answered.";
+                Response.StatusCode = (int)response.Status;
+                return await ShowAsync(id, cancellationToken, keepTyped: true);
+            }
+        }
+        catch (FunctionsUnavailableException e)
+        {
+            RenewalProblem = e.Message;
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return await ShowAsync(id, cancellationToken, keepTyped: true);
+        }
+
+        return SeeOther($"/context/{Launch.Id}/referrals/{Uri.EscapeDataString(id)}?answered={answered}");
     }
 
     public async Task<IActionResult> OnPostCancelAsync(string contextId, string id, string? reason, CancellationToken cancellationToken)
@@ -83,7 +170,7 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
         return SeeOther($"/context/{Launch.Id}/referrals/{Uri.EscapeDataString(id)}");
     }
 
-    private async Task<IActionResult> ShowAsync(string id, CancellationToken cancellationToken)
+    private async Task<IActionResult> ShowAsync(string id, CancellationToken cancellationToken, bool keepTyped = false)
     {
         try
         {
@@ -103,7 +190,16 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
             if (await task is { } stored)
             {
                 Discharge = ReferralTasks.DischargeSummaryOf(stored);
-                Renewal = ReferralTasks.RenewalRequestOf(stored);
+                Renewal = RenewalAnswers.Pending(stored);
+                LastAnswer = RenewalAnswers.LatestOf(stored);
+                Ended = ReferralTaskStates.StateOf(stored) is { } state && ReferralTaskStates.IsTerminal(state);
+                if (Renewal is not null && !keepTyped)
+                {
+                    var zone = PracticeTime.ZoneOf((Referral.Occurrence as Timing)?.Repeat?.Bounds as Period);
+                    var (sessions, until) = RenewalAnswers.Suggestion(Referral, Renewal, PracticeTime.Today(time, zone));
+                    ApproveSessions = sessions.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    ApproveValidUntil = until.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+                }
             }
 
             Events = Timeline.Of(Referral, await task, await procedures);

@@ -126,6 +126,79 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
     }
 
     [Fact]
+    public async Task The_physician_approves_a_renewal_on_the_status_page_with_the_request_prefilled_and_the_box_goes_away()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity);
+        using var browser = await harness.StartAsync();
+        var (detailPath, id) = await SendAndAcceptAsync(harness, browser, ehr);
+        await RecordSessionsAsync(harness, id);
+        using var therapist = Therapist(harness);
+        using (var renewal = await CourseCloseAndRenewalTests.PostAsync(therapist, id, "request-renewal", CourseCloseAndRenewalTests.Renewal("Grip still weak.", 4)))
+        {
+            Assert.Equal(HttpStatusCode.OK, renewal.StatusCode);
+        }
+
+        var asked = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
+        var box = Section(asked, "data-renewal");
+        // Prefilled from the request: the 4 sessions asked for; the validity is a date the form can send back.
+        Assert.Contains("id=\"approve-sessions\" name=\"sessions\" min=\"1\" max=\"52\" required value=\"4\"", box, StringComparison.Ordinal);
+        var until = System.Text.RegularExpressions.Regex.Match(box, "name=\"validUntil\" required value=\"(\\d{4}-\\d{2}-\\d{2})\"").Groups[1].Value;
+        Assert.NotEmpty(until);
+        Assert.DoesNotContain("write one", asked, StringComparison.Ordinal);
+
+        // The physician edits the prefilled sessions (3, not 4) and approves.
+        using var refused = await browser.PostAsync(Handler(detailPath, "ApproveRenewal"),
+            Form(asked, ("sessions", "0"), ("validUntil", until)), Ct);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Contains("field-error", await refused.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        using var approved = await browser.PostAsync(Handler(detailPath, "ApproveRenewal"),
+            Form(asked, ("sessions", "3"), ("validUntil", until)), Ct);
+        Assert.Equal(HttpStatusCode.SeeOther, approved.StatusCode);
+        var answered = await browser.GetStringAsync(approved.Headers.Location!, Ct);
+
+        Assert.DoesNotContain("data-renewal>", answered, StringComparison.Ordinal);
+        Assert.Contains($"You approved 3 more sessions; the prescription is valid until {until}.", answered, StringComparison.Ordinal);
+        Assert.Contains("2 done, 7 remaining of 9", answered, StringComparison.Ordinal);
+        Assert.Contains($"Renewal approved by the physician: 3 more sessions, valid until {until}", answered, StringComparison.Ordinal);
+        var request = (await harness.Functions.Services.GetRequiredService<ReferralStore>().GetAsync(id, Ct))!.Request;
+        Assert.Equal(9, Assert.IsType<Timing>(request.Occurrence).Repeat!.Count);
+        Assert.Empty(FhirSpec.Errors(request));
+    }
+
+    [Fact]
+    public async Task A_declined_renewal_leaves_the_box_and_a_completed_course_shows_no_remaining_sessions()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity);
+        using var browser = await harness.StartAsync();
+        var (detailPath, id) = await SendAndAcceptAsync(harness, browser, ehr);
+        await RecordSessionsAsync(harness, id);
+        using var therapist = Therapist(harness);
+        (await CourseCloseAndRenewalTests.PostAsync(therapist, id, "request-renewal", CourseCloseAndRenewalTests.Renewal("Grip still weak.", 4))).EnsureSuccessStatusCode();
+        var asked = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
+
+        using var blank = await browser.PostAsync(Handler(detailPath, "DeclineRenewal"), Form(asked, ("reason", " ")), Ct);
+        using var declined = await browser.PostAsync(Handler(detailPath, "DeclineRenewal"), Form(asked, ("reason", "Come back to me first.")), Ct);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, blank.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, declined.StatusCode);
+        var answered = await browser.GetStringAsync(declined.Headers.Location!, Ct);
+        Assert.DoesNotContain("data-renewal>", answered, StringComparison.Ordinal);
+        Assert.Contains("Renewal declined by the physician: Come back to me first.", answered, StringComparison.Ordinal);
+        Assert.Contains("2 done, 4 remaining of 6", answered, StringComparison.Ordinal);
+
+        // Asked again, then the course completes before an answer: no box, and no "remaining" once it is over.
+        (await CourseCloseAndRenewalTests.PostAsync(therapist, id, "request-renewal", CourseCloseAndRenewalTests.Renewal("Asking once more.", 2))).EnsureSuccessStatusCode();
+        Assert.Contains("data-renewal>", await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct), StringComparison.Ordinal);
+        (await CourseCloseAndRenewalTests.PostAsync(therapist, id, "complete", CourseCloseAndRenewalTests.Discharge("Better.", null))).EnsureSuccessStatusCode();
+        var closed = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
+        Assert.DoesNotContain("data-renewal>", closed, StringComparison.Ordinal);
+        Assert.Contains("2 done of 6 prescribed", closed, StringComparison.Ordinal);
+        Assert.DoesNotContain("remaining", closed, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_status_page_shows_why_the_therapist_declined()
     {
         using var ehr = new FakeEhr();
@@ -146,6 +219,9 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
     }
 
     private static readonly Dictionary<string, string?> ChicagoPractice = new() { ["Ehrs:0:TimeZone"] = "America/Chicago" };
+
+    /// <summary>The status page's address with a form handler, without the query it was reached with ("?sent=true").</summary>
+    private static Uri Handler(string detailPath, string handler) => new(detailPath.Split('?')[0] + "?handler=" + handler, UriKind.Relative);
 
     /// <summary>The session's item of the progress section.</summary>
     private static string Session(string html, int number)
