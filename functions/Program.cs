@@ -75,6 +75,7 @@ public sealed class Program
         app.MapTherapistDirectory();
         app.MapReferrals();
         app.MapRenewals();
+        app.MapMessages();
         app.MapSessions();
         app.MapNotifications();
         app.MapEhrWriteBack();

@@ -30,6 +30,10 @@ public static class ConformanceEndpoints
             ("_summary", SearchParamType.Token, "count only: a searchset Bundle with the total of the therapist's matching Tasks and no entries."),
             ("_count", SearchParamType.Number, "Page size, 1-100; the next page is the Bundle's next link."),
         ],
+        ["Communication"] =
+        [
+            ("part-of", SearchParamType.Reference, "The referral's Task (Task/[id]): the questions and answers on it, oldest first."),
+        ],
         ["Observation"] =
         [
             ("based-on", SearchParamType.Reference, "The referral (ServiceRequest/[id]): its session outcomes, oldest first."),
@@ -170,6 +174,11 @@ public static class ConformanceEndpoints
                             ("Task", Referrals.TaskParameters.DeclineRenewalOperation) =>
                                 "Declines the pending renewal request, by the physician who wrote the referral only (else 403), with 'reason' (valueString, " +
                                 "required); stored as a Task.output renewal-answer; the therapist is notified. If-Match guards against stale changes.",
+                            ("Task", Referrals.TaskParameters.MessageOperation) =>
+                                "Writes a question or answer on the referral, by the therapist it is sent to or the physician who wrote it (else 403), " +
+                                "before or during treatment (after it ended, 409): a Parameters body with 'text' (valueString, plain text, at most 2000 " +
+                                "characters). Stored as a Communication about the ServiceRequest and partOf the Task, in the referral's partition; the same " +
+                                "message sent again is stored once (200). The other party is notified without the text.",
                             ("Task", _) =>
                                 "A transition of the referral's Task, checked by the referral state machine; a Parameters body with 'reason' where one is needed; If-Match guards against stale changes.",
                             _ => null,

@@ -76,8 +76,9 @@ public static partial class NotificationFunction
         }
 
         if (message?.Referral is null || message.Kind is not (ReferralEvent.Submitted or TherapistReminder or PhysicianUnanswered or PrescriptionExpiring
-                or ReferralEvent.Completed or ReferralEvent.Declined or ReferralEvent.RenewalRequested or ReferralEvent.RenewalAnswered)
-            || (message.Kind is ReferralEvent.RenewalRequested or ReferralEvent.RenewalAnswered && message.Ordinal is not > 0))
+                or ReferralEvent.Completed or ReferralEvent.Declined or ReferralEvent.RenewalRequested or ReferralEvent.RenewalAnswered or ReferralEvent.MessagePosted)
+            || (message.Kind is ReferralEvent.RenewalRequested or ReferralEvent.RenewalAnswered or ReferralEvent.MessagePosted && message.Ordinal is not > 0)
+            || (message.Kind == ReferralEvent.MessagePosted && message.Recipient is not ("therapist" or "physician")))
         {
             return InvocationResponse.Failed("The message is not a referral event.", StatusCodes.Status400BadRequest);
         }
@@ -244,6 +245,17 @@ public static partial class NotificationFunction
             case ReferralEvent.RenewalRequested when physicianEmail is not null:
                 yield return Message(services, kind, referral, physicianEmail, $"{therapistName} asks you to renew a medical-massage prescription",
                     $"The therapist asked on {today} for the medical-massage prescription to be renewed.\n{toPhysician}\n\n{forPhysician}",
+                    occurrence: message.Ordinal);
+                break;
+            case ReferralEvent.MessagePosted when message.Recipient == "therapist" && therapistEmail is not null:
+                // The message itself is someone's words about a patient: it stays behind sign-in.
+                yield return Message(services, kind, referral, therapistEmail, $"{physicianName} wrote to you about a referral",
+                    $"The physician wrote a message on a medical-massage referral on {today}.\n{toTherapist}\n\n{forTherapist}",
+                    occurrence: message.Ordinal);
+                break;
+            case ReferralEvent.MessagePosted when message.Recipient == "physician" && physicianEmail is not null:
+                yield return Message(services, kind, referral, physicianEmail, $"{therapistName} wrote to you about your referral",
+                    $"The therapist wrote a message on your medical-massage referral on {today}.\n{toPhysician}\n\n{forPhysician}",
                     occurrence: message.Ordinal);
                 break;
             case ReferralEvent.RenewalAnswered when therapistEmail is not null:

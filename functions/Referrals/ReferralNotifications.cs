@@ -20,6 +20,12 @@ public sealed record ReferralEvent(string Kind, string Referral)
     /// <summary>The physician approved or declined a renewal request; the therapist is told there is an answer.</summary>
     public const string RenewalAnswered = "renewal-answered";
 
+    /// <summary>A question or answer was written on the referral; the other party is told there is one.</summary>
+    public const string MessagePosted = "message-posted";
+
+    /// <summary>For a message: who is told, "therapist" or "physician" (the other party of its sender).</summary>
+    public string? Recipient { get; init; }
+
     /// <summary>
     /// For a change of the Task: the version it makes. The event is queued while the change is written, so the consumer
     /// waits for that version, and sends nothing when the stored Task passed it without the change (the write lost a race).

@@ -28,6 +28,10 @@ public static class TaskParameters
     public const string RequestRenewalOperation = "request-renewal";
     public const string ApproveRenewalOperation = "approve-renewal";
     public const string DeclineRenewalOperation = "decline-renewal";
+    public const string MessageOperation = "message";
+
+    /// <summary>The longest question or answer on a referral.</summary>
+    public const int MaxMessageLength = 2000;
 
     public static string Path(string name) => $"Parameters.parameter.where(name='{name}')";
 
@@ -137,6 +141,32 @@ public static class TaskParameters
         }
 
         return (new RenewalApprovalInput(sessions, until), null);
+    }
+
+    /// <summary><c>$message</c>: <c>text</c> (valueString, plain text, 1 to <see cref="MaxMessageLength"/> characters), required.</summary>
+    public static (string? Text, FhirResult? Error) ReadMessage(Parameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (Refuse(MessageOperation, parameters, ["text"]) is { } refused)
+        {
+            return (null, refused);
+        }
+
+        var (text, error) = Text(parameters, "text");
+        if (error is not null)
+        {
+            return (null, error);
+        }
+
+        if (text is null)
+        {
+            return (null, Outcome.Error(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Required,
+                "'text' is required: a valueString, the question or answer.", Path("text")));
+        }
+
+        return text.Length > MaxMessageLength
+            ? (null, Outcome.BadRequest($"'text' is at most {MaxMessageLength} characters.", $"{Path("text")}.value"))
+            : (text, null);
     }
 
     /// <summary><c>$decline-renewal</c>: <c>reason</c> (valueString), required.</summary>

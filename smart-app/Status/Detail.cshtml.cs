@@ -48,6 +48,22 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
 
     public string? Answered { get; private set; }
 
+    /// <summary>The questions and answers with the therapist, oldest first.</summary>
+    public IReadOnlyList<MessageLine> Messages { get; private set; } = [];
+
+    public string? MessageText { get; private set; }
+
+    public string? MessageProblem { get; private set; }
+
+    /// <summary>Only the physician who wrote the referral writes on it, and only while it is open.</summary>
+    public bool CanWriteMessages => Referral is not null && !Ended
+        && Referral.Requester?.Reference is { } requester && TypeAndId(requester) == TypeAndId(Launch.FhirUser);
+
+    public MessagesView MessagesSection => new(Messages, CanWriteMessages, "Message to the therapist", MessageText, MessageProblem);
+
+    /// <summary>"Practitioner/id" of a relative or absolute reference (the API checks the same on every message).</summary>
+    private static string TypeAndId(string reference) => string.Join('/', reference.Split('/')[^2..]);
+
     public string? ServiceProblem { get; private set; }
 
     public bool JustSent { get; private set; }
@@ -115,6 +131,42 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
         return await AnswerAsync(id, "decline-renewal", FunctionsApi.Parameters(("reason", new FhirString(reason.Trim()))), "declined", cancellationToken);
     }
 
+    /// <summary>Sends a question or answer to the therapist.</summary>
+    public async Task<IActionResult> OnPostMessageAsync(string contextId, string id, string? text, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return Page();
+        }
+
+        MessageText = text;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            MessageProblem = "Write the message first.";
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return await ShowAsync(id, cancellationToken, keepTyped: true);
+        }
+
+        try
+        {
+            var response = await functions.OperationAsync(Caller, id, "message", FunctionsApi.Parameters(("text", new FhirString(text.Trim()))), null, cancellationToken);
+            if (response.Status is not (System.Net.HttpStatusCode.Created or System.Net.HttpStatusCode.OK))
+            {
+                MessageProblem = response.Problem ?? "The message could not be sent.";
+                Response.StatusCode = (int)response.Status;
+                return await ShowAsync(id, cancellationToken, keepTyped: true);
+            }
+        }
+        catch (FunctionsUnavailableException e)
+        {
+            MessageProblem = e.Message;
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return await ShowAsync(id, cancellationToken, keepTyped: true);
+        }
+
+        return SeeOther($"/context/{Launch.Id}/referrals/{Uri.EscapeDataString(id)}#messages-title");
+    }
+
     private async Task<IActionResult> AnswerAsync(string id, string operation, Parameters parameters, string answered, CancellationToken cancellationToken)
     {
         try
@@ -178,7 +230,8 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
             var task = functions.TaskAsync(Caller, id, cancellationToken);
             var observations = functions.ResultsAsync<Observation>(Caller, id, cancellationToken);
             var procedures = functions.ResultsAsync<Procedure>(Caller, id, cancellationToken);
-            await System.Threading.Tasks.Task.WhenAll(request, task, observations, procedures);
+            var messages = functions.MessagesAsync(Caller, id, cancellationToken);
+            await System.Threading.Tasks.Task.WhenAll(request, task, observations, procedures, messages);
             Referral = await request;
             if (Referral is null)
             {
@@ -204,6 +257,7 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
 
             Events = Timeline.Of(Referral, await task, await procedures);
             Progress = ProgressView.Of(Referral, await procedures, await observations);
+            Messages = MessagesView.Of(await messages, Referral, Referral.Requester?.Reference);
         }
         catch (FunctionsUnavailableException e)
         {
