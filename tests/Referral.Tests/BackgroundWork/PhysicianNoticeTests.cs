@@ -137,6 +137,30 @@ public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurit
     }
 
     [Fact]
+    public async Task A_question_on_the_referral_tells_the_other_party_once_without_its_text_or_patient_data()
+    {
+        await using var scenario = Scenario(out var physicianEmail);
+        await scenario.SeedTherapistsAsync();
+        var (_, request) = await scenario.SubmitAsync(scenario.Draft());
+        using var therapist = scenario.AsTherapist();
+        using var physician = scenario.AsPhysician();
+
+        (await PostAsync(therapist, request!.Id!, "message", Referrals.MessageTests.Text("Is the wrist splint to stay on? ZQX-question"))).EnsureSuccessStatusCode();
+        (await PostAsync(physician, request.Id!, "message", Referrals.MessageTests.Text("Yes, at night. ZQX-answer"))).EnsureSuccessStatusCode();
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        await Redeliver(scenario, new ReferralEvent(ReferralEvent.MessagePosted, request.Id!) { Recipient = "physician", Ordinal = 1 });
+
+        var mails = Mails(scenario, ReferralEvent.MessagePosted);
+        Assert.Equal(2, mails.Count);
+        var toPhysician = Assert.Single(mails, m => m.To.Mailboxes.Single().Address == physicianEmail);
+        Assert.Equal("Sam Lee, LMT wrote to you about your referral", toPhysician.Subject);
+        var toTherapist = Assert.Single(mails, m => m.To.Mailboxes.Single().Address == $"{scenario.Therapist}@therapists.test");
+        Assert.Contains($"/inbox/referrals/{request.Id}", toTherapist.TextBody, StringComparison.Ordinal);
+        Assert.All(mails, m => Assert.DoesNotContain("ZQX", m.ToString(), StringComparison.Ordinal));
+        Assert.All(mails, m => AssertNoPatientData(scenario, m));
+    }
+
+    [Fact]
     public async Task The_physicians_messages_name_the_referral_by_the_therapist_and_the_day_it_was_written()
     {
         await using var scenario = Scenario(out _);

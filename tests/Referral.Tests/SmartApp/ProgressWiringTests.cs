@@ -199,6 +199,36 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
     }
 
     [Fact]
+    public async Task The_physician_reads_the_therapists_question_on_the_status_page_and_answers_it_there()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity);
+        using var browser = await harness.StartAsync();
+        var (detailPath, id) = await SendFromTheFormAsync(harness, browser, ehr);
+        using var therapist = Therapist(harness);
+        using (var asked = await CourseCloseAndRenewalTests.PostAsync(therapist, id, "message", MessageTests.Text("Splint on during sessions? & more")))
+        {
+            Assert.Equal(HttpStatusCode.Created, asked.StatusCode);
+        }
+
+        var page = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
+        var section = Section(page, "data-messages");
+        Assert.Contains("Sam Rivera", section, StringComparison.Ordinal);
+        Assert.Contains("Splint on during sessions? &amp; more", section, StringComparison.Ordinal);
+
+        using var blank = await browser.PostAsync(Handler(detailPath, "Message"), Form(page, ("text", " ")), Ct);
+        using var sent = await browser.PostAsync(Handler(detailPath, "Message"), Form(page, ("text", "Off during sessions, on at night.")), Ct);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, blank.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, sent.StatusCode);
+        var answered = Section(await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct), "data-messages");
+        Assert.True(answered.IndexOf("Splint on during sessions?", StringComparison.Ordinal) < answered.IndexOf("Off during sessions, on at night.", StringComparison.Ordinal));
+        Assert.Contains("<strong>You</strong>", answered, StringComparison.Ordinal);
+        var stored = await therapist.GetAsync(ReferralScenario.Url($"/api/fhir/Communication?part-of=Task/{id}"), Ct);
+        Assert.Equal(2, (await ReferralScenario.ReadAsync<Bundle>(stored)).Entry.Count);
+    }
+
+    [Fact]
     public async Task The_status_page_shows_why_the_therapist_declined()
     {
         using var ehr = new FakeEhr();
