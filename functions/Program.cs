@@ -78,6 +78,8 @@ public sealed class Program
         app.MapAudit();
         app.MapTherapistDirectory();
         app.MapReferrals();
+        app.MapRenewals();
+        app.MapMessages();
         app.MapSessions();
         app.MapNotifications();
         app.MapEhrWriteBack();

@@ -174,6 +174,20 @@ public static class ConformanceEndpoints
                                 "1-52, optional: the additional sessions asked for). Stored as a Task.output renewal-request (valueAnnotation: time, text, " +
                                 "author; the sessions in the renewal-additional-sessions extension), earlier requests kept; the physician is notified. " +
                                 "Answers the changed Task; If-Match guards against stale changes.",
+                            ("Task", Referrals.TaskParameters.ApproveRenewalOperation) =>
+                                "Approves the pending renewal request, by the physician who wrote the referral only (else 403): a Parameters body with " +
+                                "'sessions' (valueInteger, the sessions added; at most 52 in all) and 'validUntil' (valueDate, the prescription's new last day). " +
+                                "The prescription is revised as the next version of the same ServiceRequest (repeat.count and boundsPeriod.end), the answer " +
+                                "is stored as a Task.output renewal-answer, the Task goes on; the therapist is notified. No request pending, or a course that " +
+                                "ended, is a 409. If-Match guards against stale changes.",
+                            ("Task", Referrals.TaskParameters.DeclineRenewalOperation) =>
+                                "Declines the pending renewal request, by the physician who wrote the referral only (else 403), with 'reason' (valueString, " +
+                                "required); stored as a Task.output renewal-answer; the therapist is notified. If-Match guards against stale changes.",
+                            ("Task", Referrals.TaskParameters.MessageOperation) =>
+                                "Writes a question or answer on the referral, by the therapist it is sent to or the physician who wrote it (else 403), " +
+                                "before or during treatment (after it ended, 409): a Parameters body with 'text' (valueString, plain text, at most 2000 " +
+                                "characters). Stored as a Communication about the ServiceRequest and partOf the Task, in the referral's partition; the same " +
+                                "message sent again is stored once (200). The other party is notified without the text.",
                             ("Task", _) =>
                                 "A transition of the referral's Task, checked by the referral state machine; a Parameters body with 'reason' where one is needed; If-Match guards against stale changes.",
                             _ => null,

@@ -17,9 +17,10 @@ namespace Referral.Functions.Notifications;
 /// The queue-triggered function <c>referral-notify</c> (queue <c>referral-notifications</c>): tells the therapist of a
 /// new referral, reminds them of one left unanswered, tells the physician when it stays unanswered, and warns both
 /// before a prescription expires; tells the physician when the therapist declines (with the reason), completes the
-/// course or asks for a renewal. Messages carry no patient data (email is not a place for it, DESIGN.md §6): they say
-/// what happened, to which referral (its id), on which day, and link to the page behind sign-in that shows it; the
-/// therapist's own words (reasons, discharge outcome) stay there. Each kind is sent once per referral (each renewal
+/// course or asks for a renewal; tells the therapist when the physician answers a renewal. Messages carry no patient
+/// data (email is not a place for it, DESIGN.md §6): they say what happened, to which referral (named by the other
+/// party's name and the day it was written, with its id as the reference), on which day, and link to the page behind
+/// sign-in that shows it; the people's own words (reasons, discharge outcome, the renewal's answer) stay there. Each kind is sent once per referral (each renewal
 /// request once): each message is claimed in storage before it is sent, so a redelivered message, or two deliveries
 /// at once, send it once.
 /// </summary>
@@ -75,8 +76,9 @@ public static partial class NotificationFunction
         }
 
         if (message?.Referral is null || message.Kind is not (ReferralEvent.Submitted or TherapistReminder or PhysicianUnanswered or PrescriptionExpiring
-                or ReferralEvent.Completed or ReferralEvent.Declined or ReferralEvent.RenewalRequested)
-            || (message.Kind == ReferralEvent.RenewalRequested && message.Ordinal is not > 0))
+                or ReferralEvent.Completed or ReferralEvent.Declined or ReferralEvent.RenewalRequested or ReferralEvent.RenewalAnswered or ReferralEvent.MessagePosted)
+            || (message.Kind is ReferralEvent.RenewalRequested or ReferralEvent.RenewalAnswered or ReferralEvent.MessagePosted && message.Ordinal is not > 0)
+            || (message.Kind == ReferralEvent.MessagePosted && message.Recipient is not ("therapist" or "physician")))
         {
             return InvocationResponse.Failed("The message is not a referral event.", StatusCodes.Status400BadRequest);
         }
@@ -168,14 +170,16 @@ public static partial class NotificationFunction
         ReferralEvent.Completed => ReferralTaskStates.StateOf(task) == ReferralTaskState.Completed,
         ReferralEvent.Declined => ReferralTaskStates.StateOf(task) == ReferralTaskState.Declined,
         ReferralEvent.RenewalRequested => ReferralTasks.RenewalRequestsOf(task).Count >= message.Ordinal,
+        ReferralEvent.RenewalAnswered => RenewalAnswers.AnswersOf(task).Count >= message.Ordinal,
         _ => true,
     };
 
     /// <summary>
-    /// The messages of one event. Each says only that something happened (its kind, the referral's id, the day) and
-    /// links to where it is shown behind sign-in: the therapist's inbox page of the referral, or for the physician the
-    /// app's launch from their EHR (the status page lives in a launch). No free text of the therapist's (discharge
-    /// outcome, reasons), no patient, no diagnosis, no body site, no therapist name: email is not a place for them.
+    /// The messages of one event. Each says only that something happened (its kind, the referral named by the other
+    /// party and the day it was written, its id, the day) and links to where it is shown behind sign-in: the therapist's
+    /// inbox page of the referral, or for the physician the app's launch from their EHR (the status page lives in a
+    /// launch). No free text (discharge outcome, reasons, the renewal's answer), no patient, no diagnosis, no body site:
+    /// email is not a place for them.
     /// </summary>
     private static IEnumerable<MimeMessage> Compose(ReferralEvent message, StoredReferral referral, PractitionerRole? therapist, Services services)
     {
@@ -191,52 +195,81 @@ public static partial class NotificationFunction
         var today = $"{FhirTime.Date(PracticeTime.DateIn(services.Time.GetUtcNow(), zone))} ({zone.Id} time)";
         var written = FhirTime.TryDateTime(referral.Request.AuthoredOn, out var authored) ? FhirTime.Date(PracticeTime.DateIn(authored, zone)) : "recently";
         var validUntil = FhirTime.TryDate(validity?.End, out var end) ? $"{FhirTime.Date(end)} ({zone.Id} time)" : "soon";
-        var referralLine = $"Referral: {referral.Id} (written {written})";
+        // The referral named as a referral desk finds it: by the other party's name and the day it was written (people,
+        // not patients: the therapist's name from the directory, the physician's as their EHR gave it), with its id
+        // kept as the reference to quote.
+        var physicianName = PersonName(referral.Request.Requester?.Display) ?? "your referring physician";
+        var therapistName = PersonName(therapist?.Practitioner?.Display) ?? PersonName(referral.Request.Performer.FirstOrDefault()?.Display) ?? "the therapist";
+        var toTherapist = $"Referral from {physicianName}, written on {written} (reference {referral.Id})";
+        var toPhysician = $"Your referral to {therapistName}, written on {written} (reference {referral.Id})";
         var forTherapist = $"Sign in to see it:\n{inbox}\n";
         var forPhysician = $"Sign in to see it: open the patient's chart in your EHR and launch the referral app (Referrals and progress), or start it here:\n{launch}\n";
 
         switch (kind)
         {
             case ReferralEvent.Submitted when therapistEmail is not null:
-                yield return Message(services, kind, referral, therapistEmail, "New medical-massage referral",
-                    $"You have a new medical-massage referral, sent on {today}.\n{referralLine}\n\n{forTherapist}");
+                yield return Message(services, kind, referral, therapistEmail, $"New medical-massage referral from {physicianName}",
+                    $"You have a new medical-massage referral, sent on {today}.\n{toTherapist}\n\n{forTherapist}");
                 break;
             case TherapistReminder when therapistEmail is not null:
-                yield return Message(services, kind, referral, therapistEmail, "Reminder: a referral is waiting for your answer",
-                    $"A medical-massage referral has not been accepted or declined yet ({today}).\n{referralLine}\n\n{forTherapist}");
+                yield return Message(services, kind, referral, therapistEmail, $"Reminder: {physicianName}'s referral is waiting for your answer",
+                    $"A medical-massage referral has not been accepted or declined yet ({today}).\n{toTherapist}\n\n{forTherapist}");
                 break;
             case PhysicianUnanswered when physicianEmail is not null:
-                yield return Message(services, kind, referral, physicianEmail, "Your medical-massage referral has not been answered",
-                    $"Your medical-massage referral has not been accepted or declined yet, and the therapist has been reminded ({today}).\n{referralLine}\n\n{forPhysician}");
+                yield return Message(services, kind, referral, physicianEmail, $"Your medical-massage referral to {therapistName} has not been answered",
+                    $"Your medical-massage referral has not been accepted or declined yet, and the therapist has been reminded ({today}).\n{toPhysician}\n\n{forPhysician}");
                 break;
             case PrescriptionExpiring:
-                var text = $"A medical-massage prescription expires on {validUntil}.\n{referralLine}\n\n";
+                var expires = $"A medical-massage prescription expires on {validUntil}.\n";
                 if (therapistEmail is not null)
                 {
-                    yield return Message(services, kind, referral, therapistEmail, "A medical-massage prescription expires soon", text + forTherapist);
+                    yield return Message(services, kind, referral, therapistEmail, $"{physicianName}'s medical-massage prescription expires soon",
+                        $"{expires}{toTherapist}\n\n{forTherapist}");
                 }
 
                 if (physicianEmail is not null)
                 {
-                    yield return Message(services, kind + "-physician", referral, physicianEmail, "A medical-massage prescription expires soon", text + forPhysician);
+                    yield return Message(services, kind + "-physician", referral, physicianEmail, $"Your medical-massage prescription to {therapistName} expires soon",
+                        $"{expires}{toPhysician}\n\n{forPhysician}");
                 }
 
                 break;
             case ReferralEvent.Declined when physicianEmail is not null:
-                yield return Message(services, kind, referral, physicianEmail, "Your medical-massage referral was declined",
-                    $"The therapist declined your medical-massage referral on {today}.\n{referralLine}\n\n{forPhysician}");
+                yield return Message(services, kind, referral, physicianEmail, $"{therapistName} declined your medical-massage referral",
+                    $"The therapist declined your medical-massage referral on {today}.\n{toPhysician}\n\n{forPhysician}");
                 break;
             case ReferralEvent.Completed when physicianEmail is not null:
-                yield return Message(services, kind, referral, physicianEmail, "Medical-massage course completed",
-                    $"The therapist completed the medical-massage course of your referral on {today}.\n{referralLine}\n\n{forPhysician}");
+                yield return Message(services, kind, referral, physicianEmail, $"{therapistName} completed a medical-massage course",
+                    $"The therapist completed the medical-massage course of your referral on {today}.\n{toPhysician}\n\n{forPhysician}");
                 break;
             case ReferralEvent.RenewalRequested when physicianEmail is not null:
-                yield return Message(services, kind, referral, physicianEmail, "A therapist asks you to renew a medical-massage prescription",
-                    $"The therapist asked on {today} for the medical-massage prescription to be renewed.\n{referralLine}\n\n{forPhysician}",
+                yield return Message(services, kind, referral, physicianEmail, $"{therapistName} asks you to renew a medical-massage prescription",
+                    $"The therapist asked on {today} for the medical-massage prescription to be renewed.\n{toPhysician}\n\n{forPhysician}",
+                    occurrence: message.Ordinal);
+                break;
+            case ReferralEvent.MessagePosted when message.Recipient == "therapist" && therapistEmail is not null:
+                // The message itself is someone's words about a patient: it stays behind sign-in.
+                yield return Message(services, kind, referral, therapistEmail, $"{physicianName} wrote to you about a referral",
+                    $"The physician wrote a message on a medical-massage referral on {today}.\n{toTherapist}\n\n{forTherapist}",
+                    occurrence: message.Ordinal);
+                break;
+            case ReferralEvent.MessagePosted when message.Recipient == "physician" && physicianEmail is not null:
+                yield return Message(services, kind, referral, physicianEmail, $"{therapistName} wrote to you about your referral",
+                    $"The therapist wrote a message on your medical-massage referral on {today}.\n{toPhysician}\n\n{forPhysician}",
+                    occurrence: message.Ordinal);
+                break;
+            case ReferralEvent.RenewalAnswered when therapistEmail is not null:
+                // Approved or declined is the physician's decision about a patient's care: it stays behind sign-in too.
+                yield return Message(services, kind, referral, therapistEmail, $"{physicianName} answered your renewal request",
+                    $"The physician answered your request to renew a medical-massage prescription on {today}.\n{toTherapist}\n\n{forTherapist}",
                     occurrence: message.Ordinal);
                 break;
         }
     }
+
+    /// <summary>A person's name on one line (a display may hold line breaks, which must not shape the message); null when blank.</summary>
+    private static string? PersonName(string? display) =>
+        string.IsNullOrWhiteSpace(display) ? null : string.Join(' ', display.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 
     private static string? PhysicianEmail(StoredReferral referral, NotificationOptions options)
     {

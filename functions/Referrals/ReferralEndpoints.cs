@@ -668,7 +668,7 @@ public static class ReferralEndpoints
         return new FhirResult(updated.Task) { ETag = ETagOf(updated) };
     }
 
-    private static Task<(Parameters? Parameters, FhirResult? Error)> ReadParametersAsync(HttpContext http, CancellationToken cancellationToken) =>
+    internal static Task<(Parameters? Parameters, FhirResult? Error)> ReadParametersAsync(HttpContext http, CancellationToken cancellationToken) =>
         FhirBody.ReadParametersAsync(http.Request, cancellationToken);
 
     /// <summary>
@@ -686,17 +686,17 @@ public static class ReferralEndpoints
         return foreign.Count > 0 ? Outcome.Of(Outcomes.From(foreign), StatusCodes.Status422UnprocessableEntity) : null;
     }
 
-    private static FhirResult? StaleIfMatch(HttpContext http, StoredReferral referral) =>
+    internal static FhirResult? StaleIfMatch(HttpContext http, StoredReferral referral) =>
         http.Request.Headers.IfMatch.Count > 0 && http.Request.Headers.IfMatch.ToString() != ETagOf(referral)
             ? Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
                 $"The Task has changed since you read it (it is now {ETagOf(referral)}): read it again and retry.")
             : null;
 
-    private static FhirResult ChangedMeanwhile() => Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
+    internal static FhirResult ChangedMeanwhile() => Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
         "The Task changed while this change was being made: read it again and retry.");
 
     /// <summary>A refused change: 403 when the actor may not make it, 409 when the referral's state does not allow it, else 422.</summary>
-    private static FhirResult Refused(OperationOutcome outcome)
+    internal static FhirResult Refused(OperationOutcome outcome)
     {
         var issues = outcome.Issue;
         var statusCode = issues.Any(i => i.Code == OperationOutcome.IssueType.Forbidden) ? StatusCodes.Status403Forbidden
@@ -705,7 +705,7 @@ public static class ReferralEndpoints
         return Outcome.Of(outcome, statusCode);
     }
 
-    private static async Task<(Caller Caller, StoredReferral? Referral)> LoadAsync(HttpContext http, string id, Services services, CancellationToken cancellationToken)
+    internal static async Task<(Caller Caller, StoredReferral? Referral)> LoadAsync(HttpContext http, string id, Services services, CancellationToken cancellationToken)
     {
         var caller = Caller.From(http.User, services.Auth.Value);
         var referral = await services.Store.GetAsync(id, cancellationToken);

@@ -17,13 +17,22 @@ public sealed record ReferralEvent(string Kind, string Referral)
     /// <summary>The therapist asked for the prescription to be renewed; the physician is told why and for how many sessions.</summary>
     public const string RenewalRequested = "renewal-requested";
 
+    /// <summary>The physician approved or declined a renewal request; the therapist is told there is an answer.</summary>
+    public const string RenewalAnswered = "renewal-answered";
+
+    /// <summary>A question or answer was written on the referral; the other party is told there is one.</summary>
+    public const string MessagePosted = "message-posted";
+
+    /// <summary>For a message: who is told, "therapist" or "physician" (the other party of its sender).</summary>
+    public string? Recipient { get; init; }
+
     /// <summary>
     /// For a change of the Task: the version it makes. The event is queued while the change is written, so the consumer
     /// waits for that version, and sends nothing when the stored Task passed it without the change (the write lost a race).
     /// </summary>
     public int? Version { get; init; }
 
-    /// <summary>For a renewal request: which one (1 for the first), so each is told once and a later one is told too.</summary>
+    /// <summary>For a renewal request or answer: which one (1 for the first), so each is told once and a later one is told too.</summary>
     public int? Ordinal { get; init; }
 }
 

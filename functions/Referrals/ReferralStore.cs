@@ -343,6 +343,8 @@ public sealed partial class ReferralStore(StorageAccount storage)
         task.Meta.LastUpdated = now;
         if (request is not null)
         {
+            // A changed ServiceRequest (revoked, completed, revised by a renewal) is a new version of the same
+            // resource: it takes the referral's version, the one its ETag names.
             request.Meta ??= new Meta();
             request.Meta.VersionId = versionId;
             request.Meta.LastUpdated = now;

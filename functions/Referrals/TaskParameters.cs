@@ -14,6 +14,9 @@ public sealed record TransitionInput(string? Reason, string? Outcome, string? Re
 /// <summary>What <c>$request-renewal</c>'s Parameters body carries.</summary>
 public sealed record RenewalInput(string Reason, int? Sessions);
 
+/// <summary>What <c>$approve-renewal</c>'s Parameters body carries: the sessions added and the validity's new last day.</summary>
+public sealed record RenewalApprovalInput(int Sessions, DateOnly ValidUntil);
+
 /// <summary>
 /// The Parameters bodies of the Task operations, read strictly: an unknown or repeated parameter, a value of the wrong
 /// type, or a string that breaks the rules of every input (<see cref="InputRules"/>: control characters, markup) is a
@@ -23,6 +26,12 @@ public static class TaskParameters
 {
     public const string CompleteOperation = "complete";
     public const string RequestRenewalOperation = "request-renewal";
+    public const string ApproveRenewalOperation = "approve-renewal";
+    public const string DeclineRenewalOperation = "decline-renewal";
+    public const string MessageOperation = "message";
+
+    /// <summary>The longest question or answer on a referral.</summary>
+    public const int MaxMessageLength = 2000;
 
     public static string Path(string name) => $"Parameters.parameter.where(name='{name}')";
 
@@ -98,6 +107,87 @@ public static class TaskParameters
         }
 
         return (new RenewalInput(reason, sessions), null);
+    }
+
+    /// <summary><c>$approve-renewal</c>: <c>sessions</c> (valueInteger, the sessions added) and <c>validUntil</c> (valueDate), both required.</summary>
+    public static (RenewalApprovalInput? Input, FhirResult? Error) ReadApproval(Parameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (Refuse(ApproveRenewalOperation, parameters, ["sessions", "validUntil"]) is { } refused)
+        {
+            return (null, refused);
+        }
+
+        if (parameters.Parameter.FirstOrDefault(p => p.Name == "sessions") is not { } sessionsParameter)
+        {
+            return (null, Outcome.Error(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Required,
+                "'sessions' is required: a valueInteger, the sessions the approval adds.", Path("sessions")));
+        }
+
+        if (sessionsParameter.Value is not Integer { Value: { } sessions })
+        {
+            return (null, Outcome.BadRequest("'sessions' is a valueInteger.", $"{Path("sessions")}.value"));
+        }
+
+        if (parameters.Parameter.FirstOrDefault(p => p.Name == "validUntil") is not { } untilParameter)
+        {
+            return (null, Outcome.Error(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Required,
+                "'validUntil' is required: a valueDate, the prescription's new last day.", Path("validUntil")));
+        }
+
+        if (untilParameter.Value is not Date { Value: { } text } || !FhirTime.TryDate(text, out var until))
+        {
+            return (null, Outcome.BadRequest("'validUntil' is a valueDate with a day (YYYY-MM-DD).", $"{Path("validUntil")}.value"));
+        }
+
+        return (new RenewalApprovalInput(sessions, until), null);
+    }
+
+    /// <summary><c>$message</c>: <c>text</c> (valueString, plain text, 1 to <see cref="MaxMessageLength"/> characters), required.</summary>
+    public static (string? Text, FhirResult? Error) ReadMessage(Parameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (Refuse(MessageOperation, parameters, ["text"]) is { } refused)
+        {
+            return (null, refused);
+        }
+
+        var (text, error) = Text(parameters, "text");
+        if (error is not null)
+        {
+            return (null, error);
+        }
+
+        if (text is null)
+        {
+            return (null, Outcome.Error(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Required,
+                "'text' is required: a valueString, the question or answer.", Path("text")));
+        }
+
+        return text.Length > MaxMessageLength
+            ? (null, Outcome.BadRequest($"'text' is at most {MaxMessageLength} characters.", $"{Path("text")}.value"))
+            : (text, null);
+    }
+
+    /// <summary><c>$decline-renewal</c>: <c>reason</c> (valueString), required.</summary>
+    public static (string? Reason, FhirResult? Error) ReadRenewalDecline(Parameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (Refuse(DeclineRenewalOperation, parameters, ["reason"]) is { } refused)
+        {
+            return (null, refused);
+        }
+
+        var (reason, error) = Text(parameters, "reason");
+        if (error is not null)
+        {
+            return (null, error);
+        }
+
+        return reason is null
+            ? (null, Outcome.Error(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Required,
+                "'reason' is required: a valueString telling the therapist why the renewal is declined.", Path("reason")))
+            : (reason, null);
     }
 
     private static FhirResult? Refuse(string operation, Parameters parameters, IReadOnlyList<string> names)

@@ -24,7 +24,8 @@ public sealed class DetailModel(FunctionsApi functions, IOptions<InboxOptions> o
 
     public IReadOnlyList<TimelineEvent> Events { get; private set; } = [];
 
-    public IReadOnlyList<Observation> Observations { get; private set; } = [];
+    /// <summary>Each session in words (times in the practice's zone) and the pain series for the chart.</summary>
+    public ProgressView Progress { get; private set; } = ProgressView.Empty;
 
     /// <summary>What the last action did ("accepted", "declined", "session") for the notice at the top.</summary>
     public string? Done { get; private set; }
@@ -54,6 +55,22 @@ public sealed class DetailModel(FunctionsApi functions, IOptions<InboxOptions> o
 
     /// <summary>The latest renewal the therapist asked for, if any.</summary>
     public RenewalRequest? Renewal => Referral is null ? null : ReferralTasks.RenewalRequestOf(Referral.Task);
+
+    /// <summary>The questions and answers with the physician, oldest first.</summary>
+    public IReadOnlyList<MessageLine> Messages { get; private set; } = [];
+
+    public string? MessageText { get; private set; }
+
+    public string? MessageProblem { get; private set; }
+
+    /// <summary>The messages section: the therapist writes while the referral is new or under treatment.</summary>
+    public MessagesView MessagesSection => new(Messages, Referral is not null && (Referral.IsNew || Referral.IsActive),
+        "Message to the physician (a question before you accept, or during treatment)", MessageText, MessageProblem);
+
+    /// <summary>The physician's answer to the latest renewal request, once they gave one (null while it waits).</summary>
+    public RenewalAnswer? RenewalAnswer => Referral is null || Renewal is null || RenewalAnswers.Pending(Referral.Task) is not null
+        ? null
+        : RenewalAnswers.LatestOf(Referral.Task) is { } answer && answer.When >= Renewal.When ? answer : null;
 
     /// <summary>Whether completing needs an outcome: once a session was recorded, the physician is owed a word on how it went.</summary>
     public bool OutcomeRequired => Referral is not null && ReferralTasks.RequiresDischargeOutcome(Referral.Task);
@@ -138,6 +155,44 @@ public sealed class DetailModel(FunctionsApi functions, IOptions<InboxOptions> o
             etag, "renewal", cancellationToken, problem => RenewalProblem = problem);
     }
 
+    public async Task<IActionResult> OnPostMessageAsync(string id, string? text, CancellationToken cancellationToken)
+    {
+        MessageText = text;
+        var caller = await CallerAsync();
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            MessageProblem = "Write the message first.";
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return await ShowAsync(caller, id, cancellationToken);
+        }
+
+        FunctionsResponse response;
+        try
+        {
+            response = await Functions.OperationAsync(caller, id, "message", FunctionsApi.Parameters(("text", new FhirString(text.Trim()))), null, cancellationToken);
+        }
+        catch (FunctionsUnavailableException e)
+        {
+            MessageProblem = e.Message;
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return await ShowAsync(caller, id, cancellationToken);
+        }
+
+        if (IsUnauthorized(response))
+        {
+            return SignInAgain();
+        }
+
+        if (response.Status is HttpStatusCode.Created or HttpStatusCode.OK)
+        {
+            return SeeOther(DetailPath(id) + "?done=message");
+        }
+
+        MessageProblem = response.Problem ?? "The message could not be sent.";
+        Response.StatusCode = (int)response.Status;
+        return await ShowAsync(caller, id, cancellationToken);
+    }
+
     /// <summary>Runs a Task operation; on success back to the page (303), else the page again with the API's reason.</summary>
     private async Task<IActionResult> ChangeAsync(
         string id, string operation, Parameters? parameters, string? etag, string done, CancellationToken cancellationToken, Action<string>? onProblem = null)
@@ -185,8 +240,9 @@ public sealed class DetailModel(FunctionsApi functions, IOptions<InboxOptions> o
         {
             var observations = Functions.ResultsAsync<Observation>(caller, id, cancellationToken);
             var procedures = Functions.ResultsAsync<Procedure>(caller, id, cancellationToken);
+            var messages = Functions.MessagesAsync(caller, id, cancellationToken);
             var (view, etag) = await LoadReferralAsync(caller, id, cancellationToken);
-            await System.Threading.Tasks.Task.WhenAll(observations, procedures);
+            await System.Threading.Tasks.Task.WhenAll(observations, procedures, messages);
             if (view is null)
             {
                 return Page();
@@ -195,7 +251,8 @@ public sealed class DetailModel(FunctionsApi functions, IOptions<InboxOptions> o
             Referral = view;
             ETag = etag;
             Events = Timeline.Of(view.Request, view.Task, await procedures);
-            Observations = [.. (await observations).OrderBy(o => (o.Effective as FhirDateTime)?.Value, StringComparer.Ordinal)];
+            Progress = ProgressView.Of(view.Request, await procedures, await observations);
+            Messages = MessagesView.Of(await messages, view.Request, view.Task.Owner?.Reference);
         }
         catch (FunctionsUnavailableException e)
         {

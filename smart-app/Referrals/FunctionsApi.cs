@@ -219,6 +219,10 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         return await AllPagesAsync<T>(caller, QueryHelpers.AddQueryString($"/api/fhir/{type}", "based-on", "ServiceRequest/" + referralId), cancellationToken);
     }
 
+    /// <summary>The questions and answers on a referral (Communications partOf its Task), oldest first.</summary>
+    public Task<IReadOnlyList<Communication>> MessagesAsync(FunctionsCaller caller, string referralId, CancellationToken cancellationToken) =>
+        AllPagesAsync<Communication>(caller, QueryHelpers.AddQueryString("/api/fhir/Communication", "part-of", "Task/" + referralId), cancellationToken);
+
     /// <summary>POSTs the referral: 201 when new, 200 with the original when the placer id was seen (a retry), else the OperationOutcome.</summary>
     public Task<FunctionsResponse> SubmitAsync(FunctionsCaller caller, ServiceRequest request, CancellationToken cancellationToken) =>
         SendAsync(caller, HttpMethod.Post, "/api/fhir/ServiceRequest", request, null, cancellationToken);

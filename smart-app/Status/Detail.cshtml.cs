@@ -1,5 +1,6 @@
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Mvc;
+using Referral.Model.Fhir;
 using Referral.Model.Referrals;
 using Referral.Model.Tasks;
 using Referral.SmartApp.Ehr;
@@ -21,13 +22,47 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
 
     public IReadOnlyList<TimelineEvent> Events { get; private set; } = [];
 
-    public IReadOnlyList<Observation> Observations { get; private set; } = [];
+    /// <summary>Each session in words (times in the practice's zone) and the pain series for the chart.</summary>
+    public ProgressView Progress { get; private set; } = ProgressView.Empty;
 
     /// <summary>The therapist's discharge summary, once the course is completed with one.</summary>
     public DischargeSummary? Discharge { get; private set; }
 
-    /// <summary>The therapist's latest request to renew the prescription, if any.</summary>
+    /// <summary>The therapist's renewal request waiting for the physician's answer, if any (none once answered or the course ended).</summary>
     public RenewalRequest? Renewal { get; private set; }
+
+    /// <summary>What the approval form starts with: the sessions asked for and a validity that fits them; or what was typed, when refused.</summary>
+    public string? ApproveSessions { get; private set; }
+
+    public string? ApproveValidUntil { get; private set; }
+
+    public string? DeclineRenewalReason { get; private set; }
+
+    public string? RenewalProblem { get; private set; }
+
+    /// <summary>The latest answer given to a renewal request, for the notice after answering.</summary>
+    public RenewalAnswer? LastAnswer { get; private set; }
+
+    /// <summary>Whether the course is over (declined, cancelled, completed): sessions "remaining" then mean nothing.</summary>
+    public bool Ended { get; private set; }
+
+    public string? Answered { get; private set; }
+
+    /// <summary>The questions and answers with the therapist, oldest first.</summary>
+    public IReadOnlyList<MessageLine> Messages { get; private set; } = [];
+
+    public string? MessageText { get; private set; }
+
+    public string? MessageProblem { get; private set; }
+
+    /// <summary>Only the physician who wrote the referral writes on it, and only while it is open.</summary>
+    public bool CanWriteMessages => Referral is not null && !Ended
+        && Referral.Requester?.Reference is { } requester && TypeAndId(requester) == TypeAndId(Launch.FhirUser);
+
+    public MessagesView MessagesSection => new(Messages, CanWriteMessages, "Message to the therapist", MessageText, MessageProblem);
+
+    /// <summary>"Practitioner/id" of a relative or absolute reference (the API checks the same on every message).</summary>
+    private static string TypeAndId(string reference) => string.Join('/', reference.Split('/')[^2..]);
 
     public string? ServiceProblem { get; private set; }
 
@@ -38,7 +73,7 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
     /// <summary>The referral's copy in the EHR, as the functions write-back left it; null where the EHR takes no copy.</summary>
     public (EhrCopyState State, string? Problem)? EhrCopyStatus { get; private set; }
 
-    public async Task<IActionResult> OnGetAsync(string contextId, string id, bool sent, CancellationToken cancellationToken)
+    public async Task<IActionResult> OnGetAsync(string contextId, string id, bool sent, string? answered, CancellationToken cancellationToken)
     {
         if (!await LoadAsync(contextId, cancellationToken))
         {
@@ -46,7 +81,112 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
         }
 
         JustSent = sent;
+        Answered = answered is "approved" or "declined" ? answered : null;
         return await ShowAsync(id, cancellationToken);
+    }
+
+    /// <summary>Approves the pending renewal with the sessions and last day given (prefilled from the request, editable).</summary>
+    public async Task<IActionResult> OnPostApproveRenewalAsync(string contextId, string id, string? sessions, string? validUntil, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return Page();
+        }
+
+        (ApproveSessions, ApproveValidUntil) = (sessions, validUntil);
+        if (!int.TryParse(sessions, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count) || count < 1)
+        {
+            RenewalProblem = "Sessions to add: a whole number, 1 or more.";
+        }
+        else if (!DateOnly.TryParseExact(validUntil, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out _))
+        {
+            RenewalProblem = "Valid until: a date (year, month, day).";
+        }
+
+        if (RenewalProblem is not null)
+        {
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return await ShowAsync(id, cancellationToken, keepTyped: true);
+        }
+
+        return await AnswerAsync(id, "approve-renewal", FunctionsApi.Parameters(("sessions", new Integer(count)), ("validUntil", new Date(validUntil))), "approved", cancellationToken);
+    }
+
+    /// <summary>Declines the pending renewal; the therapist reads the reason on their page.</summary>
+    public async Task<IActionResult> OnPostDeclineRenewalAsync(string contextId, string id, string? reason, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return Page();
+        }
+
+        DeclineRenewalReason = reason;
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            RenewalProblem = "Say why you decline the renewal; the therapist reads the reason.";
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return await ShowAsync(id, cancellationToken, keepTyped: true);
+        }
+
+        return await AnswerAsync(id, "decline-renewal", FunctionsApi.Parameters(("reason", new FhirString(reason.Trim()))), "declined", cancellationToken);
+    }
+
+    /// <summary>Sends a question or answer to the therapist.</summary>
+    public async Task<IActionResult> OnPostMessageAsync(string contextId, string id, string? text, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return Page();
+        }
+
+        MessageText = text;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            MessageProblem = "Write the message first.";
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return await ShowAsync(id, cancellationToken, keepTyped: true);
+        }
+
+        try
+        {
+            var response = await functions.OperationAsync(Caller, id, "message", FunctionsApi.Parameters(("text", new FhirString(text.Trim()))), null, cancellationToken);
+            if (response.Status is not (System.Net.HttpStatusCode.Created or System.Net.HttpStatusCode.OK))
+            {
+                MessageProblem = response.Problem ?? "The message could not be sent.";
+                Response.StatusCode = (int)response.Status;
+                return await ShowAsync(id, cancellationToken, keepTyped: true);
+            }
+        }
+        catch (FunctionsUnavailableException e)
+        {
+            MessageProblem = e.Message;
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return await ShowAsync(id, cancellationToken, keepTyped: true);
+        }
+
+        return SeeOther($"/context/{Launch.Id}/referrals/{Uri.EscapeDataString(id)}#messages-title");
+    }
+
+    private async Task<IActionResult> AnswerAsync(string id, string operation, Parameters parameters, string answered, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await functions.OperationAsync(Caller, id, operation, parameters, null, cancellationToken);
+            if (response.Status != System.Net.HttpStatusCode.OK)
+            {
+                RenewalProblem = response.Problem ?? "The renewal could not be answered.";
+                Response.StatusCode = (int)response.Status;
+                return await ShowAsync(id, cancellationToken, keepTyped: true);
+            }
+        }
+        catch (FunctionsUnavailableException e)
+        {
+            RenewalProblem = e.Message;
+            Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return await ShowAsync(id, cancellationToken, keepTyped: true);
+        }
+
+        return SeeOther($"/context/{Launch.Id}/referrals/{Uri.EscapeDataString(id)}?answered={answered}");
     }
 
     public async Task<IActionResult> OnPostCancelAsync(string contextId, string id, string? reason, CancellationToken cancellationToken)
@@ -82,7 +222,7 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
         return SeeOther($"/context/{Launch.Id}/referrals/{Uri.EscapeDataString(id)}");
     }
 
-    private async Task<IActionResult> ShowAsync(string id, CancellationToken cancellationToken)
+    private async Task<IActionResult> ShowAsync(string id, CancellationToken cancellationToken, bool keepTyped = false)
     {
         try
         {
@@ -90,7 +230,8 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
             var task = functions.TaskAsync(Caller, id, cancellationToken);
             var observations = functions.ResultsAsync<Observation>(Caller, id, cancellationToken);
             var procedures = functions.ResultsAsync<Procedure>(Caller, id, cancellationToken);
-            await System.Threading.Tasks.Task.WhenAll(request, task, observations, procedures);
+            var messages = functions.MessagesAsync(Caller, id, cancellationToken);
+            await System.Threading.Tasks.Task.WhenAll(request, task, observations, procedures, messages);
             Referral = await request;
             if (Referral is null)
             {
@@ -102,11 +243,21 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
             if (await task is { } stored)
             {
                 Discharge = ReferralTasks.DischargeSummaryOf(stored);
-                Renewal = ReferralTasks.RenewalRequestOf(stored);
+                Renewal = RenewalAnswers.Pending(stored);
+                LastAnswer = RenewalAnswers.LatestOf(stored);
+                Ended = ReferralTaskStates.StateOf(stored) is { } state && ReferralTaskStates.IsTerminal(state);
+                if (Renewal is not null && !keepTyped)
+                {
+                    var zone = PracticeTime.ZoneOf((Referral.Occurrence as Timing)?.Repeat?.Bounds as Period);
+                    var (sessions, until) = RenewalAnswers.Suggestion(Referral, Renewal, PracticeTime.Today(time, zone));
+                    ApproveSessions = sessions.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    ApproveValidUntil = until.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+                }
             }
 
             Events = Timeline.Of(Referral, await task, await procedures);
-            Observations = [.. (await observations).OrderBy(o => (o.Effective as FhirDateTime)?.Value, StringComparer.Ordinal)];
+            Progress = ProgressView.Of(Referral, await procedures, await observations);
+            Messages = MessagesView.Of(await messages, Referral, Referral.Requester?.Reference);
         }
         catch (FunctionsUnavailableException e)
         {

@@ -49,7 +49,7 @@ public sealed record TimelineEvent(DateTimeOffset When, string What);
 
 public static class Timeline
 {
-    /// <summary>Sent, accepted, each session, each renewal request, and the end (declined, cancelled, completed), from the Task and the Procedures.</summary>
+    /// <summary>Sent, accepted, each session, each renewal request and its answer, and the end (declined, cancelled, completed), from the Task and the Procedures.</summary>
     public static IReadOnlyList<TimelineEvent> Of(ServiceRequest request, Hl7.Fhir.Model.Task? task, IReadOnlyList<Procedure> sessions)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -79,6 +79,13 @@ public static class Timeline
         foreach (var renewal in task is null ? [] : ReferralTasks.RenewalRequestsOf(task))
         {
             events.Add(new TimelineEvent(renewal.When, "Renewal requested by the therapist"));
+        }
+
+        foreach (var answer in task is null ? [] : RenewalAnswers.AnswersOf(task))
+        {
+            events.Add(new TimelineEvent(answer.When, answer.Decision == RenewalDecision.Approved
+                ? string.Create(CultureInfo.InvariantCulture, $"Renewal approved by the physician: {answer.Sessions} more sessions, valid until {answer.ValidUntil:yyyy-MM-dd}")
+                : $"Renewal declined by the physician: {answer.Text}"));
         }
 
         var state = task is null ? null : ReferralTaskStates.StateOf(task);

@@ -86,6 +86,10 @@ public static class ValidationRules
     // The course's close and renewal.
     public const string DischargeOutcomeRequired = "discharge-outcome-required";
     public const string RenewalNotUnderTreatment = "renewal-not-under-treatment";
+    public const string RenewalNotPending = "renewal-not-pending";
+    public const string RenewalSessionsRange = "renewal-sessions-range";
+    public const string RenewalValidity = "renewal-validity";
+    public const string RenewalNotRequester = "renewal-not-requester";
 
     // Session results.
     public const string SessionTaskNotAccepted = "session-task-not-accepted";
@@ -175,6 +179,10 @@ public static class ValidationRules
         [TaskReasonRequired] = "A decline or cancellation states its reason",
         [DischargeOutcomeRequired] = "Completing a course with sessions recorded states its outcome",
         [RenewalNotUnderTreatment] = "A renewal is requested only while the referral is accepted or under treatment",
+        [RenewalNotPending] = "A renewal is answered only while a request waits for an answer",
+        [RenewalSessionsRange] = "An approved renewal adds 1 or more sessions, at most 52 in all",
+        [RenewalValidity] = "An approved renewal's validity ends today or later, within 366 days of its start, with room for its sessions",
+        [RenewalNotRequester] = "Only the physician who wrote the referral answers its renewal",
         [SessionTaskNotAccepted] = "Sessions are recorded only on an accepted referral",
         [SessionTaskFocus] = "The Task is the one for this referral",
         [SessionPrescriptionUnreadable] = "The referral's prescription can be read",

@@ -93,7 +93,8 @@ public sealed class NotificationAndReminderTests(Infrastructure.BackgroundWork.O
         Assert.Contains("To: desk@clinic.test", physician, StringComparison.Ordinal);
         Assert.Contains($"/launch?iss={Uri.EscapeDataString(scenario.Ehr)}", physician, StringComparison.Ordinal);
         Assert.DoesNotContain("Alex Doe", physician, StringComparison.Ordinal);
-        Assert.DoesNotContain("Sam Lee", physician, StringComparison.Ordinal);
+        // The referral is named by the therapist it went to (a person the desk can call), not by the patient (issue 23).
+        Assert.Contains("Your referral to Sam Lee, LMT, written on", physician, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -113,6 +113,76 @@ public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurit
     }
 
     [Fact]
+    public async Task Answering_a_renewal_tells_the_therapist_once_naming_the_physician_and_the_day_without_the_answer_or_patient_data()
+    {
+        await using var scenario = Scenario(out _);
+        await scenario.SeedTherapistsAsync();
+        var id = await TreatedOnceAsync(scenario);
+        using var therapist = scenario.AsTherapist();
+        using var physician = scenario.AsPhysician();
+        (await PostAsync(therapist, id, "request-renewal", Renewal("Grip still weak.", 4))).EnsureSuccessStatusCode();
+        (await PostAsync(physician, id, "decline-renewal", ReferralScenario.Reason("Come back to me first."))).EnsureSuccessStatusCode();
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        await Redeliver(scenario, new ReferralEvent(ReferralEvent.RenewalAnswered, id) { Version = 5, Ordinal = 1 });
+
+        var mail = Assert.Single(Mails(scenario, ReferralEvent.RenewalAnswered));
+        Assert.Equal($"{scenario.Therapist}@therapists.test", mail.To.Mailboxes.Single().Address);
+        Assert.Equal("Dr. Rivera answered your renewal request", mail.Subject);
+        var written = DateOnly.FromDateTime(scenario.Time.GetUtcNow().UtcDateTime).AddDays(-7).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($"Referral from Dr. Rivera, written on {written} (reference {id})", mail.TextBody, StringComparison.Ordinal);
+        Assert.Contains($"/inbox/referrals/{id}", mail.TextBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("Come back", mail.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("Grip", mail.ToString(), StringComparison.Ordinal);
+        AssertNoPatientData(scenario, mail);
+    }
+
+    [Fact]
+    public async Task A_question_on_the_referral_tells_the_other_party_once_without_its_text_or_patient_data()
+    {
+        await using var scenario = Scenario(out var physicianEmail);
+        await scenario.SeedTherapistsAsync();
+        var (_, request) = await scenario.SubmitAsync(scenario.Draft());
+        using var therapist = scenario.AsTherapist();
+        using var physician = scenario.AsPhysician();
+
+        (await PostAsync(therapist, request!.Id!, "message", Referrals.MessageTests.Text("Is the wrist splint to stay on? ZQX-question"))).EnsureSuccessStatusCode();
+        (await PostAsync(physician, request.Id!, "message", Referrals.MessageTests.Text("Yes, at night. ZQX-answer"))).EnsureSuccessStatusCode();
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        await Redeliver(scenario, new ReferralEvent(ReferralEvent.MessagePosted, request.Id!) { Recipient = "physician", Ordinal = 1 });
+
+        var mails = Mails(scenario, ReferralEvent.MessagePosted);
+        Assert.Equal(2, mails.Count);
+        var toPhysician = Assert.Single(mails, m => m.To.Mailboxes.Single().Address == physicianEmail);
+        Assert.Equal("Sam Lee, LMT wrote to you about your referral", toPhysician.Subject);
+        var toTherapist = Assert.Single(mails, m => m.To.Mailboxes.Single().Address == $"{scenario.Therapist}@therapists.test");
+        Assert.Contains($"/inbox/referrals/{request.Id}", toTherapist.TextBody, StringComparison.Ordinal);
+        Assert.All(mails, m => Assert.DoesNotContain("ZQX", m.ToString(), StringComparison.Ordinal));
+        Assert.All(mails, m => AssertNoPatientData(scenario, m));
+    }
+
+    [Fact]
+    public async Task The_physicians_messages_name_the_referral_by_the_therapist_and_the_day_it_was_written()
+    {
+        await using var scenario = Scenario(out _);
+        await scenario.SeedTherapistsAsync();
+        var (_, request) = await scenario.SubmitAsync(scenario.Draft());
+        using var therapist = scenario.AsTherapist();
+
+        (await PostAsync(therapist, request!.Id!, "decline", ReferralScenario.Reason("No openings."))).EnsureSuccessStatusCode();
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        var written = DateOnly.FromDateTime(scenario.Time.GetUtcNow().UtcDateTime).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var declined = Assert.Single(Mails(scenario, "declined"));
+        Assert.Equal("Sam Lee, LMT declined your medical-massage referral", declined.Subject);
+        Assert.Contains($"Your referral to Sam Lee, LMT, written on {written} (reference {request.Id})", declined.TextBody, StringComparison.Ordinal);
+        var submitted = Assert.Single(Mails(scenario, ReferralEvent.Submitted));
+        Assert.Equal("New medical-massage referral from Dr. Rivera", submitted.Subject);
+        Assert.Contains($"Referral from Dr. Rivera, written on {written}", submitted.TextBody, StringComparison.Ordinal);
+        AssertNoPatientData(scenario, declined);
+        AssertNoPatientData(scenario, submitted);
+    }
+
+    [Fact]
     public async Task Two_deliveries_of_one_event_at_once_send_one_message_and_neither_fails()
     {
         await using var scenario = Scenario(out _);

@@ -136,9 +136,30 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         Assert.Equal($"In progress: 2 of {prescribed} sessions", (await status.InnerTextAsync()).Trim());
         Assert.Equal(2, await frame.Locator("svg circle.before").CountAsync());
         Assert.Equal(2, await frame.Locator("svg circle.after").CountAsync());
-        Assert.True(await frame.Locator("table.observations tbody tr").CountAsync() >= 4);
+        Assert.Equal(2, await frame.Locator(".sessions .session").CountAsync());
         await Chromium.ScreenshotAsync(ehr, "closed-loop-09-physician-in-progress");
         await Chromium.ScreenshotAndScanAsync(physician, frame.Url, "closed-loop-09-physician-in-progress-page");
+
+        // 4b. The therapist asks for a renewal; the physician sees it, approves it with the sessions prefilled from the
+        // request, and the therapist reads the answer.
+        await inbox.GetByLabel("Why the patient needs more sessions").FillAsync("Swelling returns after two days.");
+        await inbox.GetByLabel("Additional sessions (optional)").FillAsync("2");
+        await inbox.GetByRole(AriaRole.Button, new() { Name = "Ask for a renewal" }).ClickAsync();
+        await inbox.GetByText("You asked the physician for a renewal.").WaitForAsync();
+        await frame.GotoAsync(frame.Url);
+        await frame.Locator("[data-renewal]").WaitForAsync();
+        Assert.Equal("2", await frame.GetByLabel("Sessions to add").InputValueAsync());
+        await Chromium.ScreenshotAsync(ehr, "closed-loop-09b-physician-renewal");
+        await Chromium.ScreenshotAndScanAsync(physician, frame.Url, "closed-loop-09b-physician-renewal-page");
+        await frame.GetByRole(AriaRole.Button, new() { Name = "Approve the renewal" }).ClickAsync();
+        await frame.Locator("[data-renewal-answered='approved']").WaitForAsync();
+        Assert.Equal(0, await frame.Locator("[data-renewal]").CountAsync());
+        Assert.Equal($"2 done, {prescribed} remaining of {prescribed + 2}", (await frame.Locator("[data-sessions]").InnerTextAsync()).Trim());
+        await Chromium.ScreenshotAsync(ehr, "closed-loop-09c-physician-renewal-approved");
+        await inbox.ReloadAsync();
+        await inbox.Locator("[data-renewal-answer='approved']").WaitForAsync();
+        await Chromium.ScreenshotAsync(inbox, "closed-loop-09d-therapist-renewal-approved");
+        await Chromium.AssertNoSeriousViolationsAsync(inbox);
 
         // 5. The therapist completes the course with a discharge summary; the physician sees it completed.
         await inbox.GetByLabel("Outcome of the course").FillAsync("Arm circumference down 2 cm; pain 6 to 2.");

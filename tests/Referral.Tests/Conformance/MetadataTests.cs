@@ -27,12 +27,12 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var statement = await ReadAsync<CapabilityStatement>(response);
         var resources = statement.Rest.Single().Resource.ToDictionary(r => r.Type!);
-        Assert.Equal(["AuditEvent", "CodeSystem", "Observation", "PractitionerRole", "Procedure", "ServiceRequest", "Task", "ValueSet"], resources.Keys.Order());
+        Assert.Equal(["AuditEvent", "CodeSystem", "Communication", "Observation", "PractitionerRole", "Procedure", "ServiceRequest", "Task", "ValueSet"], resources.Keys.Order());
 
         string[] Interactions(string type) => [.. resources[type].Interaction.Select(i => i.Code!.Value.ToString()).Order()];
         Assert.Equal(["Create", "Read", "SearchType", "Vread"], Interactions("ServiceRequest"));
         Assert.Equal(["HistoryInstance", "Read", "SearchType", "Vread"], Interactions("Task"));
-        Assert.Equal(["accept", "cancel", "complete", "decline", "record-session", "request-renewal"], resources["Task"].Operation.Select(o => o.Name).Order());
+        Assert.Equal(["accept", "approve-renewal", "cancel", "complete", "decline", "decline-renewal", "message", "record-session", "request-renewal"], resources["Task"].Operation.Select(o => o.Name).Order());
         Assert.Equal(["SearchType"], Interactions("Observation"));
         Assert.Equal(["SearchType"], Interactions("Procedure"));
         Assert.Contains("Parameters body with start", resources["Task"].Operation.Single(o => o.Name == "record-session").Documentation, StringComparison.Ordinal);

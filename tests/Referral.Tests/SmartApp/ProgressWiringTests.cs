@@ -1,5 +1,6 @@
 using System.Net;
 using System.Globalization;
+using Hl7.Fhir.Model;
 using Microsoft.Extensions.DependencyInjection;
 using Referral.Functions.Referrals;
 using Referral.Tests.Infrastructure;
@@ -20,12 +21,13 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task The_status_page_shows_sessions_recorded_through_the_functions_api_as_progress_a_chart_and_a_table()
+    public async Task The_status_page_shows_each_session_in_words_in_the_practices_zone_with_the_change_since_the_first_and_the_SOAP_note()
     {
         using var ehr = new FakeEhr();
-        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity);
+        await using var harness = new SmartAppHarness(azurite, ehr, ChicagoPractice, therapists: identity);
         using var browser = await harness.StartAsync();
         var (detailPath, id) = await SendAndAcceptAsync(harness, browser, ehr);
+        var sent = harness.Time.GetUtcNow();
         await RecordSessionsAsync(harness, id);
 
         var detail = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
@@ -34,12 +36,52 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
         Assert.Equal(2, detail.Split("<circle class=\"before\"").Length - 1);
         Assert.Contains("session 1: 7 before, 5 after", detail, StringComparison.Ordinal);
         Assert.Contains("session 2: 5 before, 2 after", detail, StringComparison.Ordinal);
-        // Each session: pain before and after, wrist extension, QuickDASH; one row each, besides the header.
-        var table = detail[detail.IndexOf("<table class=\"observations\">", StringComparison.Ordinal)..];
-        table = table[..table.IndexOf("</table>", StringComparison.Ordinal)];
-        Assert.Equal(1 + 8, table.Split("<tr>").Length - 1);
+        var chicago = TimeZoneInfo.FindSystemTimeZoneById("America/Chicago");
+        var first = Session(detail, 1);
+        var second = Session(detail, 2);
+        // The practice's wall clock, the zone named; never an ISO timestamp or a UCUM unit.
+        Assert.Contains(TimeZoneInfo.ConvertTime(sent.AddHours(1), chicago).ToString("ddd d MMM yyyy, HH:mm", CultureInfo.InvariantCulture) + " (America/Chicago)", first, StringComparison.Ordinal);
+        Assert.Contains(TimeZoneInfo.ConvertTime(sent.AddHours(3), chicago).ToString("ddd d MMM yyyy, HH:mm", CultureInfo.InvariantCulture) + " (America/Chicago)", second, StringComparison.Ordinal);
+        Assert.Contains("45 minutes", first, StringComparison.Ordinal);
+        Assert.Contains("Right wrist joint", first, StringComparison.Ordinal);
+        Assert.Contains("Myofascial release", first, StringComparison.Ordinal);
+        Assert.Contains("7 before, 5 after", first, StringComparison.Ordinal);
+        Assert.Contains("Right wrist joint extension", first, StringComparison.Ordinal);
+        Assert.Contains("55 degrees", first, StringComparison.Ordinal);
+        Assert.Contains("40.9", first, StringComparison.Ordinal);
+        Assert.DoesNotContain("since session", first, StringComparison.Ordinal);
+        Assert.Contains("70 degrees", second, StringComparison.Ordinal);
+        Assert.Contains("up 15 degrees since session 1", second, StringComparison.Ordinal);
+        Assert.Contains("31.4", second, StringComparison.Ordinal);
+        Assert.Contains("down 9.5 since session 1", second, StringComparison.Ordinal);
+        Assert.Contains("Tingling eased.", first, StringComparison.Ordinal);
+        Assert.Contains("Grip stronger today.", second, StringComparison.Ordinal);
+        foreach (var session in new[] { first, second })
+        {
+            // What a reader sees (the text, not the machine-readable datetime attribute).
+            var text = System.Text.RegularExpressions.Regex.Replace(session, "<[^>]+>", " ");
+            Assert.DoesNotMatch(@"\d{4}-\d{2}-\d{2}T\d{2}:", text);
+            Assert.DoesNotContain("{score}", text, StringComparison.Ordinal);
+            Assert.DoesNotMatch(@"\d score", text);
+        }
+
         Assert.DoesNotContain("data-renewal", detail, StringComparison.Ordinal);
         Assert.DoesNotContain("data-discharge", detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Right_after_sending_the_status_page_has_no_chart_and_says_no_session_is_recorded_yet()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity);
+        using var browser = await harness.StartAsync();
+        var (detailPath, _) = await SendFromTheFormAsync(harness, browser, ehr);
+
+        var detail = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
+
+        Assert.DoesNotContain("pain-chart", detail, StringComparison.Ordinal);
+        Assert.Contains("data-no-sessions", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("data-session=", detail, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -84,6 +126,109 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
     }
 
     [Fact]
+    public async Task The_physician_approves_a_renewal_on_the_status_page_with_the_request_prefilled_and_the_box_goes_away()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity);
+        using var browser = await harness.StartAsync();
+        var (detailPath, id) = await SendAndAcceptAsync(harness, browser, ehr);
+        await RecordSessionsAsync(harness, id);
+        using var therapist = Therapist(harness);
+        using (var renewal = await CourseCloseAndRenewalTests.PostAsync(therapist, id, "request-renewal", CourseCloseAndRenewalTests.Renewal("Grip still weak.", 4)))
+        {
+            Assert.Equal(HttpStatusCode.OK, renewal.StatusCode);
+        }
+
+        var asked = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
+        var box = Section(asked, "data-renewal");
+        // Prefilled from the request: the 4 sessions asked for; the validity is a date the form can send back.
+        Assert.Contains("id=\"approve-sessions\" name=\"sessions\" min=\"1\" max=\"52\" required value=\"4\"", box, StringComparison.Ordinal);
+        var until = System.Text.RegularExpressions.Regex.Match(box, "name=\"validUntil\" required value=\"(\\d{4}-\\d{2}-\\d{2})\"").Groups[1].Value;
+        Assert.NotEmpty(until);
+        Assert.DoesNotContain("write one", asked, StringComparison.Ordinal);
+
+        // The physician edits the prefilled sessions (3, not 4) and approves.
+        using var refused = await browser.PostAsync(Handler(detailPath, "ApproveRenewal"),
+            Form(asked, ("sessions", "0"), ("validUntil", until)), Ct);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Contains("field-error", await refused.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        using var approved = await browser.PostAsync(Handler(detailPath, "ApproveRenewal"),
+            Form(asked, ("sessions", "3"), ("validUntil", until)), Ct);
+        Assert.Equal(HttpStatusCode.SeeOther, approved.StatusCode);
+        var answered = await browser.GetStringAsync(approved.Headers.Location!, Ct);
+
+        Assert.DoesNotContain("data-renewal>", answered, StringComparison.Ordinal);
+        Assert.Contains($"You approved 3 more sessions; the prescription is valid until {until}.", answered, StringComparison.Ordinal);
+        Assert.Contains("2 done, 7 remaining of 9", answered, StringComparison.Ordinal);
+        Assert.Contains($"Renewal approved by the physician: 3 more sessions, valid until {until}", answered, StringComparison.Ordinal);
+        var request = (await harness.Functions.Services.GetRequiredService<ReferralStore>().GetAsync(id, Ct))!.Request;
+        Assert.Equal(9, Assert.IsType<Timing>(request.Occurrence).Repeat!.Count);
+        Assert.Empty(FhirSpec.Errors(request));
+    }
+
+    [Fact]
+    public async Task A_declined_renewal_leaves_the_box_and_a_completed_course_shows_no_remaining_sessions()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity);
+        using var browser = await harness.StartAsync();
+        var (detailPath, id) = await SendAndAcceptAsync(harness, browser, ehr);
+        await RecordSessionsAsync(harness, id);
+        using var therapist = Therapist(harness);
+        (await CourseCloseAndRenewalTests.PostAsync(therapist, id, "request-renewal", CourseCloseAndRenewalTests.Renewal("Grip still weak.", 4))).EnsureSuccessStatusCode();
+        var asked = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
+
+        using var blank = await browser.PostAsync(Handler(detailPath, "DeclineRenewal"), Form(asked, ("reason", " ")), Ct);
+        using var declined = await browser.PostAsync(Handler(detailPath, "DeclineRenewal"), Form(asked, ("reason", "Come back to me first.")), Ct);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, blank.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, declined.StatusCode);
+        var answered = await browser.GetStringAsync(declined.Headers.Location!, Ct);
+        Assert.DoesNotContain("data-renewal>", answered, StringComparison.Ordinal);
+        Assert.Contains("Renewal declined by the physician: Come back to me first.", answered, StringComparison.Ordinal);
+        Assert.Contains("2 done, 4 remaining of 6", answered, StringComparison.Ordinal);
+
+        // Asked again, then the course completes before an answer: no box, and no "remaining" once it is over.
+        (await CourseCloseAndRenewalTests.PostAsync(therapist, id, "request-renewal", CourseCloseAndRenewalTests.Renewal("Asking once more.", 2))).EnsureSuccessStatusCode();
+        Assert.Contains("data-renewal>", await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct), StringComparison.Ordinal);
+        (await CourseCloseAndRenewalTests.PostAsync(therapist, id, "complete", CourseCloseAndRenewalTests.Discharge("Better.", null))).EnsureSuccessStatusCode();
+        var closed = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
+        Assert.DoesNotContain("data-renewal>", closed, StringComparison.Ordinal);
+        Assert.Contains("2 done of 6 prescribed", closed, StringComparison.Ordinal);
+        Assert.DoesNotContain("remaining", closed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_physician_reads_the_therapists_question_on_the_status_page_and_answers_it_there()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, therapists: identity);
+        using var browser = await harness.StartAsync();
+        var (detailPath, id) = await SendFromTheFormAsync(harness, browser, ehr);
+        using var therapist = Therapist(harness);
+        using (var asked = await CourseCloseAndRenewalTests.PostAsync(therapist, id, "message", MessageTests.Text("Splint on during sessions? & more")))
+        {
+            Assert.Equal(HttpStatusCode.Created, asked.StatusCode);
+        }
+
+        var page = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
+        var section = Section(page, "data-messages");
+        Assert.Contains("Sam Rivera", section, StringComparison.Ordinal);
+        Assert.Contains("Splint on during sessions? &amp; more", section, StringComparison.Ordinal);
+
+        using var blank = await browser.PostAsync(Handler(detailPath, "Message"), Form(page, ("text", " ")), Ct);
+        using var sent = await browser.PostAsync(Handler(detailPath, "Message"), Form(page, ("text", "Off during sessions, on at night.")), Ct);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, blank.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, sent.StatusCode);
+        var answered = Section(await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct), "data-messages");
+        Assert.True(answered.IndexOf("Splint on during sessions?", StringComparison.Ordinal) < answered.IndexOf("Off during sessions, on at night.", StringComparison.Ordinal));
+        Assert.Contains("<strong>You</strong>", answered, StringComparison.Ordinal);
+        var stored = await therapist.GetAsync(ReferralScenario.Url($"/api/fhir/Communication?part-of=Task/{id}"), Ct);
+        Assert.Equal(2, (await ReferralScenario.ReadAsync<Bundle>(stored)).Entry.Count);
+    }
+
+    [Fact]
     public async Task The_status_page_shows_why_the_therapist_declined()
     {
         using var ehr = new FakeEhr();
@@ -101,6 +246,19 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
 
         Assert.Contains("data-status=\"declined\"", detail, StringComparison.Ordinal);
         Assert.Contains("No openings until March.", detail, StringComparison.Ordinal);
+    }
+
+    private static readonly Dictionary<string, string?> ChicagoPractice = new() { ["Ehrs:0:TimeZone"] = "America/Chicago" };
+
+    /// <summary>The status page's address with a form handler, without the query it was reached with ("?sent=true").</summary>
+    private static Uri Handler(string detailPath, string handler) => new(detailPath.Split('?')[0] + "?handler=" + handler, UriKind.Relative);
+
+    /// <summary>The session's item of the progress section.</summary>
+    private static string Session(string html, int number)
+    {
+        var start = html.IndexOf($"data-session=\"{number}\"", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"The page shows no session {number}.");
+        return html[start..html.IndexOf("</li>", start, StringComparison.Ordinal)];
     }
 
     /// <summary>The section of the page that carries <paramref name="marker"/>, up to its end.</summary>
@@ -144,7 +302,8 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
 
     /// <summary>
     /// Four hours after the referral was sent (the clock moved on), two sessions recorded: one an hour after the sending,
-    /// pain 7 then 5, one three hours after it, 5 then 2; both after the referral was written and over by now.
+    /// pain 7 then 5, one three hours after it, 5 then 2, wrist extension 55 then 70 degrees, QuickDASH 40.9 then 31.4;
+    /// both after the referral was written and over by now.
     /// </summary>
     private async Task RecordSessionsAsync(SmartAppHarness harness, string id)
     {
@@ -153,8 +312,16 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
         using var therapist = Therapist(harness);
         foreach (var (hoursAfterSending, before, after) in new[] { (1, 7, 5), (3, 5, 2) })
         {
+            var body = ReferralScenario.Session(sent.AddHours(hoursAfterSending), painBefore: before, painAfter: after);
+            if (hoursAfterSending == 3)
+            {
+                body.Parameter.Single(p => p.Name == "rangeOfMotion").Part.Single(p => p.Name == "degrees").Value = new FhirDecimal(70);
+                body.Parameter.Single(p => p.Name == "functionalScore").Part.Single(p => p.Name == "score").Value = new FhirDecimal(31.4m);
+                body.Parameter.Single(p => p.Name == "note").Value = new FhirString("Grip stronger today.");
+            }
+
             using var session = await therapist.PostAsync(ReferralScenario.Url($"/api/fhir/Task/{id}/$record-session"),
-                ReferralScenario.Body(ReferralScenario.Session(sent.AddHours(hoursAfterSending), painBefore: before, painAfter: after)), Ct);
+                ReferralScenario.Body(body), Ct);
             Assert.True(session.IsSuccessStatusCode, await session.Content.ReadAsStringAsync(Ct));
         }
     }

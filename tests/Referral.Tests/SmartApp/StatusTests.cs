@@ -97,6 +97,30 @@ public sealed class StatusTests
         Assert.Equal("Completed", ReferralStatus.Of(request, completed, Start).Label);
     }
 
+    [Fact]
+    public void Sessions_read_in_the_prescribing_practices_zone_with_pain_before_and_after_and_no_note_said_so()
+    {
+        var draft = ReferralScenario.DraftFactory.Draft() with { ValidFrom = new DateOnly(2026, 3, 1), ValidUntil = new DateOnly(2026, 5, 1), TimeZone = "Pacific/Honolulu" };
+        var request = new ReferralBuilder(new FakeTimeProvider(Start.AddDays(-1))).Build(draft);
+        request.Id = "sr-1";
+        var task = Move(ReferralTasks.Create(request, Start), ReferralTaskState.Accepted);
+        var (observations, _, procedures) = Sessions(request, task, 2);
+
+        var sessions = SessionSummaries.Of(request, procedures, observations);
+
+        Assert.Equal([1, 2], sessions.Select(s => s.Number));
+        // The first session starts at 08:00 UTC on Monday 9 March: the evening before in Honolulu (UTC-10).
+        var first = sessions[0];
+        Assert.Equal(new DateTimeOffset(2026, 3, 9, 8, 0, 0, TimeSpan.Zero), first.Start);
+        Assert.Equal("Sun 8 Mar 2026, 22:00 (Pacific/Honolulu)", first.When);
+        Assert.Equal((60, 7m, 5m), (first.Minutes, first.PainBefore, first.PainAfter));
+        Assert.Equal(["Right wrist joint"], first.Sites);
+        Assert.Equal(["Myofascial release"], first.Techniques);
+        Assert.Null(first.Note);
+        Assert.Equal((6m, 4m), (sessions[1].PainBefore, sessions[1].PainAfter));
+        Assert.Empty(ProgressView.Of(request, [], []).Pain);
+    }
+
     private (ServiceRequest Request, FhirTask Task) Referral()
     {
         var draft = ReferralScenario.DraftFactory.Draft();
