@@ -2,6 +2,7 @@ using System.Globalization;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
 using Referral.Functions.Fhir;
+using Referral.Model.Fhir;
 
 namespace Referral.Functions.Therapists;
 
@@ -117,7 +118,7 @@ public static class DirectoryEndpoints
         }
 
         var ranked = near is { } point
-            ? roles.Select(r => (Role: r, Km: TherapistDirectory.DistanceKm(r, point.Latitude, point.Longitude)))
+            ? roles.Select(r => (Role: r, Km: PracticeDistance.Km(r, point.Latitude, point.Longitude)))
                 .Where(x => x.Km <= point.Km).OrderBy(x => x.Km).Select(x => x.Role)
             : roles.OrderBy(r => r.Practitioner?.Display, StringComparer.Ordinal);
 

@@ -80,23 +80,5 @@ public sealed class TherapistDirectory(StorageAccount storage, TimeProvider time
 
     public static Location? PracticeLocation(PractitionerRole role) => role.Contained.OfType<Location>().FirstOrDefault();
 
-    /// <summary>Great-circle distance in kilometres between the practice and a point, or null without a position.</summary>
-    public static double? DistanceKm(PractitionerRole role, double latitude, double longitude)
-    {
-        var position = PracticeLocation(role)?.Position;
-        if (position?.Latitude is not { } lat || position.Longitude is not { } lon)
-        {
-            return null;
-        }
-
-        const double earthRadiusKm = 6371.0;
-        static double Radians(decimal degrees) => (double)degrees * Math.PI / 180;
-        var dLat = Radians(lat) - (latitude * Math.PI / 180);
-        var dLon = Radians(lon) - (longitude * Math.PI / 180);
-        var a = Math.Pow(Math.Sin(dLat / 2), 2)
-            + (Math.Cos(latitude * Math.PI / 180) * Math.Cos(Radians(lat)) * Math.Pow(Math.Sin(dLon / 2), 2));
-        return 2 * earthRadiusKm * Math.Asin(Math.Min(1, Math.Sqrt(a)));
-    }
-
     public void Dispose() => refresh.Dispose();
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Hl7.Fhir.Model;
 using Referral.Model;
+using Referral.Model.Fhir;
 using Referral.Model.Terminology;
 using Referral.SmartApp.Ehr;
 
@@ -129,24 +130,6 @@ public static class TherapistList
         return latitude is { } lat && longitude is { } lon ? ((double)lat, (double)lon) : null;
     }
 
-    /// <summary>Great-circle distance in kilometres from a point to the practice's position, or null without one.</summary>
-    public static double? DistanceKm(PractitionerRole role, double latitude, double longitude)
-    {
-        ArgumentNullException.ThrowIfNull(role);
-        var position = role.Contained.OfType<Location>().FirstOrDefault()?.Position;
-        if (position?.Latitude is not { } lat || position.Longitude is not { } lon)
-        {
-            return null;
-        }
-
-        const double earthRadiusKm = 6371.0;
-        static double Radians(double degrees) => degrees * Math.PI / 180;
-        var dLat = Radians((double)lat - latitude);
-        var dLon = Radians((double)lon - longitude);
-        var a = Math.Pow(Math.Sin(dLat / 2), 2) + (Math.Cos(Radians(latitude)) * Math.Cos(Radians((double)lat)) * Math.Pow(Math.Sin(dLon / 2), 2));
-        return 2 * earthRadiusKm * Math.Asin(Math.Min(1, Math.Sqrt(a)));
-    }
-
     private static TherapistChoice Choice(PractitionerRole role, IReadOnlyList<TherapistTraining> training, IReadOnlyList<TrainingRequirement> requirements,
         CoverageType? coverageType, (double Latitude, double Longitude)? home)
     {
@@ -164,7 +147,7 @@ public static class TherapistList
             // In a physician's words ("Auto insurance"), not the codes' displays ("automobile insurance policy").
             coverageType is { } type ? CoverageTypes.Label(type).ToLowerInvariant() : null,
             [.. billed.Select(c => CoverageTypes.Codes.TryFind(c, out var billedType) ? CoverageTypes.Label(billedType) : c.Display ?? c.Code ?? "").Where(d => d.Length > 0)],
-            home is { } point ? DistanceKm(role, point.Latitude, point.Longitude) : null,
+            home is { } point ? PracticeDistance.Km(role, point.Latitude, point.Longitude) : null,
             location?.Name,
             address is null ? null : string.Join(", ", address.Line.Append(address.City).Where(p => !string.IsNullOrWhiteSpace(p))),
             role.Telecom.FirstOrDefault(t => t.System == ContactPoint.ContactPointSystem.Phone)?.Value,
