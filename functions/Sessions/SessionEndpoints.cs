@@ -135,7 +135,10 @@ public static class SessionEndpoints
         var start = session!.Start.AddTicks(-(session.Start.Ticks % TimeSpan.TicksPerSecond));
         if (recorded.FirstOrDefault(p => p.Date == start) is { } atStart)
         {
-            return SessionReplay.Conflict(atStart.Resource, atStart.Session);
+            // The same request sent twice at once may have been stored between the key's read above and this one (the
+            // key is stored in the session's transaction): then this is a replay, not another request.
+            return await ReplayOfAsync(http, services, caller, id, request, cancellationToken)
+                ?? SessionReplay.Conflict(atStart.Resource, atStart.Session);
         }
 
         var result = services.Recorder.Record(referral.Request, referral.Task, session!);
@@ -151,20 +154,23 @@ public static class SessionEndpoints
         if (updated is null)
         {
             // Lost a race: to the same request sent twice at once (answer as a replay), or to another change.
-            if (await services.Store.SessionRequestAsync(id, request.Key, cancellationToken) is { } winner && winner.BodyHash == request.BodyHash
-                && await services.Store.GetAsync(id, cancellationToken) is { } stored)
-            {
-                return await ReplayAsync(http, services, caller, stored, winner.Session, cancellationToken);
-            }
-
-            return Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
-                "The Task changed while the session was being recorded: read it again and retry.");
+            return await ReplayOfAsync(http, services, caller, id, request, cancellationToken)
+                ?? Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
+                    "The Task changed while the session was being recorded: read it again and retry.");
         }
 
         await QueueWriteBackAsync(services, updated, result.SessionNumber, cancellationToken);
         await services.Audit.RecordAsync(ReferralEndpoints.Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);
         return Answer(updated, result.SessionNumber, result.Procedure!, result.Observations, StatusCodes.Status201Created);
     }
+
+    /// <summary>The answer to this request as a replay when the same request (key and body) is stored by now; else null.</summary>
+    private static async Task<FhirResult?> ReplayOfAsync(
+        HttpContext http, Services services, Caller caller, string id, SessionRequestKey request, CancellationToken cancellationToken) =>
+        await services.Store.SessionRequestAsync(id, request.Key, cancellationToken) is { } winner && winner.BodyHash == request.BodyHash
+            && await services.Store.GetAsync(id, cancellationToken) is { } stored
+            ? await ReplayAsync(http, services, caller, stored, winner.Session, cancellationToken)
+            : null;
 
     /// <summary>The same request again: what was stored, read back; nothing stored, nothing queued. The read is audited.</summary>
     private static async Task<FhirResult> ReplayAsync(
