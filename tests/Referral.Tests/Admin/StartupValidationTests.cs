@@ -14,9 +14,9 @@ public sealed class StartupValidationTests
     {
         await using var app = new ProductionHost<Referral.SmartApp.Program>(ProductionSettings.SmartApp);
 
-        var failure = Assert.ThrowsAny<Exception>(() => app.Server);
+        var failure = app.StartFailure();
 
-        Assert.Contains("SigningKeys:Keys is empty", failure.ToString(), StringComparison.Ordinal);
+        Assert.Contains("SigningKeys:Keys is empty", failure, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -27,7 +27,7 @@ public sealed class StartupValidationTests
             ["Inbox:Authority"] = "http://login.example.org/tenant/v2.0",
         }));
 
-        var failure = Assert.ThrowsAny<Exception>(() => app.Server).ToString();
+        var failure = app.StartFailure();
 
         Assert.Contains("Inbox:ClientId is missing", failure, StringComparison.Ordinal);
         Assert.Contains("Inbox:ClientSecret is missing", failure, StringComparison.Ordinal);
@@ -42,7 +42,7 @@ public sealed class StartupValidationTests
             ["Ehrs:0:AcceptsWrites"] = "true",
         }));
 
-        var failure = Assert.ThrowsAny<Exception>(() => app.Server).ToString();
+        var failure = app.StartFailure();
 
         Assert.Contains("Ehrs:0:AcceptsWrites is no longer read", failure, StringComparison.Ordinal);
         Assert.Contains("Ehrs__N__WriteServiceRequest on the functions app", failure, StringComparison.Ordinal);
@@ -53,9 +53,9 @@ public sealed class StartupValidationTests
     {
         await using var app = new ProductionHost<Referral.Functions.Program>(ProductionSettings.Functions);
 
-        var failure = Assert.ThrowsAny<Exception>(() => app.Server);
+        var failure = app.StartFailure();
 
-        Assert.Contains("BackendServices:Keys:0:PrivateKeyPem is missing", failure.ToString(), StringComparison.Ordinal);
+        Assert.Contains("BackendServices:Keys:0:PrivateKeyPem is missing", failure, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public sealed class StartupValidationTests
             ["KeyVault:Keys:ClientRs384"] = "smart-app-client-rs384",
         }));
 
-        var failure = Assert.ThrowsAny<Exception>(() => app.Server).ToString();
+        var failure = app.StartFailure();
 
         Assert.Contains("KeyVault:Keys:ClientEs384", failure, StringComparison.Ordinal);
         Assert.Contains("KeyVault:Keys:ApiSigning", failure, StringComparison.Ordinal);
@@ -85,9 +85,9 @@ public sealed class StartupValidationTests
             ["KeyVault:Keys:ApiSigning"] = "smart-app-api-es384",
         }));
 
-        var failure = Assert.ThrowsAny<Exception>(() => app.Server);
+        var failure = app.StartFailure();
 
-        Assert.Contains("KeyVault:Uri (the vault's https URI)", failure.ToString(), StringComparison.Ordinal);
+        Assert.Contains("KeyVault:Uri (the vault's https URI)", failure, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -114,8 +114,8 @@ public sealed class StartupValidationTests
             ["KeyVault:Uri"] = "https://mmr-kv-abc.vault.azure.net/",
         }));
 
-        var failure = Assert.ThrowsAny<Exception>(() => app.Server);
+        var failure = app.StartFailure();
 
-        Assert.Contains("KeyVault:Keys:BackendServices", failure.ToString(), StringComparison.Ordinal);
+        Assert.Contains("KeyVault:Keys:BackendServices", failure, StringComparison.Ordinal);
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Referral.Tests.Infrastructure;
 
@@ -10,6 +11,28 @@ public sealed class ProductionHost<TEntryPoint>(IReadOnlyDictionary<string, stri
     : WebApplicationFactory<TEntryPoint>
     where TEntryPoint : class
 {
+    private readonly HostStartLog startLog = new();
+
+    /// <summary>
+    /// Starts the app, which must fail, and returns the failure as text. The app's own <c>RunAsync</c> disposes its host
+    /// when the start fails, and WebApplicationFactory's deferred host may then reach the disposed services first and throw
+    /// an ObjectDisposedException in place of the failure (a race in the test harness, not in the app). The host logs the
+    /// failure ("Hosting failed to start") before it is disposed, so that record is the one returned when there is one.
+    /// </summary>
+    public string StartFailure()
+    {
+        try
+        {
+            _ = Server;
+        }
+        catch (Exception thrown)
+        {
+            return startLog.Failure?.ToString() ?? thrown.ToString();
+        }
+
+        throw new Xunit.Sdk.XunitException("The app started, but it was expected to refuse to start.");
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
@@ -21,8 +44,42 @@ public sealed class ProductionHost<TEntryPoint>(IReadOnlyDictionary<string, stri
         builder.ConfigureTestServices(test =>
         {
             test.AddSingleton(TestClock.Provider);
+            test.AddSingleton<ILoggerProvider>(startLog);
             services?.Invoke(test);
         });
+    }
+}
+
+/// <summary>Keeps the exception the host logs when it fails to start (its "Hosting failed to start" error).</summary>
+internal sealed class HostStartLog : ILoggerProvider
+{
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+    private Exception? failure;
+
+    public Exception? Failure => Volatile.Read(ref failure);
+
+    public ILogger CreateLogger(string categoryName) => string.Equals(categoryName, HostCategory, StringComparison.Ordinal)
+        ? new Recorder(this)
+        : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Recorder(HostStartLog log) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= LogLevel.Error && exception is not null)
+            {
+                Interlocked.CompareExchange(ref log.failure, exception, null);
+            }
+        }
     }
 }
 
