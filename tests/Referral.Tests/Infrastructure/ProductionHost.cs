@@ -11,7 +11,7 @@ public sealed class ProductionHost<TEntryPoint>(IReadOnlyDictionary<string, stri
     : WebApplicationFactory<TEntryPoint>
     where TEntryPoint : class
 {
-    private readonly HostStartLog startLog = new();
+    private readonly RecordingLoggerProvider log = new();
 
     /// <summary>
     /// Starts the app, which must fail, and returns the failure as text. The app's own <c>RunAsync</c> disposes its host
@@ -27,7 +27,8 @@ public sealed class ProductionHost<TEntryPoint>(IReadOnlyDictionary<string, stri
         }
         catch (Exception thrown)
         {
-            return startLog.Failure?.ToString() ?? thrown.ToString();
+            var logged = log.Entries.FirstOrDefault(e => e.Error is not null && e.Text.StartsWith("Microsoft.Extensions.Hosting.Internal.Host:", StringComparison.Ordinal));
+            return logged.Error?.ToString() ?? thrown.ToString();
         }
 
         throw new Xunit.Sdk.XunitException("The app started, but it was expected to refuse to start.");
@@ -44,42 +45,9 @@ public sealed class ProductionHost<TEntryPoint>(IReadOnlyDictionary<string, stri
         builder.ConfigureTestServices(test =>
         {
             test.AddSingleton(TestClock.Provider);
-            test.AddSingleton<ILoggerProvider>(startLog);
+            test.AddSingleton<ILoggerProvider>(log);
             services?.Invoke(test);
         });
-    }
-}
-
-/// <summary>Keeps the exception the host logs when it fails to start (its "Hosting failed to start" error).</summary>
-internal sealed class HostStartLog : ILoggerProvider
-{
-    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
-    private Exception? failure;
-
-    public Exception? Failure => Volatile.Read(ref failure);
-
-    public ILogger CreateLogger(string categoryName) => string.Equals(categoryName, HostCategory, StringComparison.Ordinal)
-        ? new Recorder(this)
-        : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Recorder(HostStartLog log) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (logLevel >= LogLevel.Error && exception is not null)
-            {
-                Interlocked.CompareExchange(ref log.failure, exception, null);
-            }
-        }
     }
 }
 
