@@ -34,8 +34,24 @@ param redisCapacity int = 0
 @description('Redis public endpoint (TLS and the access key still required). The apps reach it over it until they get VNet integration.')
 param redisPublicNetworkAccess string = 'Enabled'
 
-@description('Replication of the storage account.')
-param storageSku string = 'Standard_LRS'
+@description('Replication of the storage account: zone-redundant by default (a datacenter loss keeps every referral); Standard_GZRS adds a copy in the paired region.')
+@allowed([
+  'Standard_ZRS'
+  'Standard_GZRS'
+  'Standard_LRS'
+  'Standard_GRS'
+])
+param storageSku string = 'Standard_ZRS'
+
+@description('Spread the plan\'s instances over availability zones (Premium v3 sizes only; ignored for B and S sizes).')
+param planZoneRedundant bool = true
+
+@description('CanNotDelete locks on the storage account and the vault, so `azd down` or a mistaken delete cannot take the referrals or the signing keys. Deploying a lock needs Owner or User Access Administrator; false for a throwaway trial.')
+param lockDataResources bool = true
+
+@description('The email address alerts go to (poison messages, 5xx, failed health checks, Key Vault sign failures and throttling, unreachable JWKS and health endpoints).')
+@minLength(3)
+param alertEmail string
 
 @description('Days deleted blobs and containers can be restored.')
 param softDeleteRetentionDays int = 14
@@ -132,6 +148,7 @@ module storage 'modules/storage.bicep' = {
     skuName: storageSku
     softDeleteRetentionDays: softDeleteRetentionDays
     workspaceId: monitoring.outputs.workspaceId
+    lockAgainstDeletion: lockDataResources
   }
 }
 
@@ -145,6 +162,7 @@ module vault 'modules/keyvault.bicep' = {
     publicNetworkAccess: vaultPublicNetworkAccess
     workspaceId: monitoring.outputs.workspaceId
     keyNames: keyNames
+    lockAgainstDeletion: lockDataResources
   }
 }
 
@@ -170,6 +188,7 @@ module plan 'modules/plan.bicep' = {
     name: names.plan
     skuName: planSku
     capacity: planCapacity
+    zoneRedundant: planZoneRedundant
     workspaceId: monitoring.outputs.workspaceId
   }
 }
@@ -224,6 +243,24 @@ module smartApp 'modules/smartapp.bicep' = {
   ]
 }
 
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    tags: tags
+    namePrefix: '${namePrefix}-${token}'
+    alertEmail: alertEmail
+    workspaceId: monitoring.outputs.workspaceId
+    appInsightsName: monitoring.outputs.appInsightsName
+    storageAccountName: storage.outputs.name
+    functionsAppName: functions.outputs.name
+    functionsUrl: functions.outputs.url
+    smartAppName: smartApp.outputs.name
+    smartAppUrl: smartAppUrl
+    vaultName: vault.outputs.name
+  }
+}
+
 // azd stores outputs in the environment (.azure/<env>/.env): names and URLs only.
 output FUNCTIONS_APP_NAME string = functions.outputs.name
 output FUNCTIONS_URL string = functions.outputs.url
@@ -231,3 +268,4 @@ output SMART_APP_NAME string = smartApp.outputs.name
 output SMART_APP_URL string = smartAppUrl
 output VAULT_URI string = vault.outputs.uri
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output PLAN_ZONE_REDUNDANT bool = plan.outputs.zoneRedundant

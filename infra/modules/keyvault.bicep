@@ -34,6 +34,9 @@ param workspaceId string
 @description('Key names: the smart-app\'s client assertion keys (RS384, ES384), the key that signs its tokens for the functions API, and the functions app\'s SMART Backend Services key.')
 param keyNames signingKeyNames
 
+@description('A CanNotDelete lock on the vault: the signing keys every EHR registration trusts are not deleted by mistake.')
+param lockAgainstDeletion bool
+
 @description('When this deployment runs; the first version of each key expires one key lifetime after it.')
 param now string = utcNow()
 
@@ -177,5 +180,15 @@ resource vaultDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-prev
   }
 }
 
+resource deleteLock 'Microsoft.Authorization/locks@2020-05-01' = if (lockAgainstDeletion) {
+  name: 'keep-signing-keys'
+  scope: vault
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'Holds the signing keys EHRs trust (their JWKS registrations) and the secrets the apps read.'
+  }
+}
+
 output name string = vault.name
+output id string = vault.id
 output uri string = vault.properties.vaultUri

@@ -32,6 +32,9 @@ param skuName string
 @maxValue(30)
 param capacity int
 
+@description('Spread the instances over availability zones. Only Premium v3 plans can (the B and S sizes cannot), with two or more instances; a region without zones refuses it.')
+param zoneRedundant bool
+
 @description('Log Analytics workspace that receives the plan\'s metrics.')
 param workspaceId string
 
@@ -47,6 +50,8 @@ resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   properties: {
     // reserved = Linux.
     reserved: true
+    // Set only where the size allows it, so a trial on B1 still deploys; the output says what was set.
+    zoneRedundant: zoneRedundant && startsWith(skuName, 'P') && capacity >= 2
   }
 }
 
@@ -65,3 +70,4 @@ resource planDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-previ
 }
 
 output id string = plan.id
+output zoneRedundant bool = plan.properties.zoneRedundant

@@ -30,6 +30,9 @@ param softDeleteRetentionDays int
 @description('Log Analytics workspace that receives the diagnostic logs.')
 param workspaceId string
 
+@description('A CanNotDelete lock on the account: deleting it (or the resource group, as azd down does) fails until an owner removes the lock.')
+param lockAgainstDeletion bool
+
 resource account 'Microsoft.Storage/storageAccounts@2025-06-01' = {
   name: name
   location: location
@@ -182,7 +185,19 @@ resource tableDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-prev
   }
 }
 
+// The referrals live here: a mistaken delete of the account or of its resource group must not take them.
+// The lock does not stop reads or writes of the data; it needs an owner (Microsoft.Authorization/locks/*) to deploy or remove.
+resource deleteLock 'Microsoft.Authorization/locks@2020-05-01' = if (lockAgainstDeletion) {
+  name: 'keep-referrals'
+  scope: account
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'Holds every referral, session and audit row. Remove the lock only after a backup, on purpose.'
+  }
+}
+
 output name string = account.name
+output id string = account.id
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 output queueEndpoint string = account.properties.primaryEndpoints.queue
 output tableEndpoint string = account.properties.primaryEndpoints.table
