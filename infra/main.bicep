@@ -31,8 +31,6 @@ param redisSku string = 'Standard'
 @description('Azure Cache for Redis size within the tier (C0 = 250 MB is plenty for sessions).')
 param redisCapacity int = 0
 
-@description('Redis public endpoint (TLS and the access key still required). The apps reach it over it until they get VNet integration.')
-param redisPublicNetworkAccess string = 'Enabled'
 
 @description('Replication of the storage account: zone-redundant by default (a datacenter loss keeps every referral); Standard_GZRS adds a copy in the paired region.')
 @allowed([
@@ -62,8 +60,11 @@ param logRetentionDays int = 90
 @description('Key Vault tier: premium keeps the signing keys in HSMs.')
 param vaultSku string = 'standard'
 
-@description('Key Vault public endpoint. The apps reach the vault over it until they get VNet integration.')
-param vaultPublicNetworkAccess string = 'Enabled'
+@description('Whether storage, Key Vault and Redis answer on their public endpoints. False (the default): only over the private endpoints in the network the apps are integrated into. True only for a trial from outside that network (identity, TLS and keys are still required).')
+param allowPublicNetworkAccess bool = false
+
+@description('Address space of the virtual network (two /24 subnets are taken from it).')
+param networkAddressPrefix string = '10.20.0.0/16'
 
 @description('The therapists\' OpenID Connect issuer, e.g. https://login.microsoftonline.com/<tenant id>/v2.0.')
 @minLength(1)
@@ -106,6 +107,8 @@ var tags = {
   product: 'medical-massage-referral'
 }
 
+var dataPublicNetworkAccess = allowPublicNetworkAccess ? 'Enabled' : 'Disabled'
+
 var names = {
   workspace: '${namePrefix}-log-${token}'
   appInsights: '${namePrefix}-appi-${token}'
@@ -115,6 +118,7 @@ var names = {
   functions: '${namePrefix}-func-${token}'
   smartApp: '${namePrefix}-app-${token}'
   redis: '${namePrefix}-redis-${token}'
+  network: '${namePrefix}-vnet-${token}'
 }
 
 var keyNames signingKeyNames = {
@@ -146,6 +150,7 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     name: names.storage
     skuName: storageSku
+    publicNetworkAccess: dataPublicNetworkAccess
     softDeleteRetentionDays: softDeleteRetentionDays
     workspaceId: monitoring.outputs.workspaceId
     lockAgainstDeletion: lockDataResources
@@ -159,7 +164,7 @@ module vault 'modules/keyvault.bicep' = {
     tags: tags
     name: names.vault
     skuName: vaultSku
-    publicNetworkAccess: vaultPublicNetworkAccess
+    publicNetworkAccess: dataPublicNetworkAccess
     workspaceId: monitoring.outputs.workspaceId
     keyNames: keyNames
     lockAgainstDeletion: lockDataResources
@@ -174,9 +179,22 @@ module redis 'modules/redis.bicep' = {
     name: names.redis
     skuName: redisSku
     capacity: redisCapacity
-    publicNetworkAccess: redisPublicNetworkAccess
+    publicNetworkAccess: dataPublicNetworkAccess
     vaultName: vault.outputs.name
     workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module network 'modules/network.bicep' = {
+  name: 'network'
+  params: {
+    location: location
+    tags: tags
+    name: names.network
+    addressPrefix: networkAddressPrefix
+    storageAccountName: storage.outputs.name
+    vaultName: vault.outputs.name
+    redisName: redis.outputs.name
   }
 }
 
@@ -200,6 +218,7 @@ module functions 'modules/functions.bicep' = {
     tags: tags
     name: names.functions
     planId: plan.outputs.id
+    subnetId: network.outputs.appsSubnetId
     workspaceId: monitoring.outputs.workspaceId
     appInsightsName: monitoring.outputs.appInsightsName
     storageAccountName: storage.outputs.name
@@ -223,6 +242,7 @@ module smartApp 'modules/smartapp.bicep' = {
     tags: tags
     name: names.smartApp
     planId: plan.outputs.id
+    subnetId: network.outputs.appsSubnetId
     workspaceId: monitoring.outputs.workspaceId
     appInsightsName: monitoring.outputs.appInsightsName
     vaultName: vault.outputs.name
@@ -237,10 +257,8 @@ module smartApp 'modules/smartapp.bicep' = {
     therapistClaim: therapistClaim
     practiceTimeZone: practiceTimeZone
   }
-  // Its Redis__Configuration is a Key Vault reference to the secret the Redis module writes ('redis-configuration').
-  dependsOn: [
-    redis
-  ]
+  // Its Redis__Configuration is a Key Vault reference to the secret the Redis module writes ('redis-configuration'):
+  // the Redis module is deployed first because the network module (its subnet) takes the cache's name from it.
 }
 
 module alerts 'modules/alerts.bicep' = {

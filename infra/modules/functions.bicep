@@ -15,6 +15,9 @@ param name string
 @description('The Linux App Service plan it runs on.')
 param planId string
 
+@description('The subnet the app is integrated into (modules/network.bicep): storage, the vault and Redis are reached through it.')
+param subnetId string
+
 @description('Log Analytics workspace that receives its logs.')
 param workspaceId string
 
@@ -107,8 +110,13 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
     reserved: true
     httpsOnly: true
     clientAffinityEnabled: false
+    // Public: EHRs, browsers and therapists' systems call the app. Its outbound traffic goes through the network.
     publicNetworkAccess: 'Enabled'
+    virtualNetworkSubnetId: subnetId
     siteConfig: {
+      // All outbound traffic through the network, so private DNS resolves storage, the vault and Redis to their
+      // private endpoints (Key Vault references included).
+      vnetRouteAllEnabled: true
       // Without Always On a Dedicated plan idles the host and queue and timer triggers stop firing.
       alwaysOn: true
       minTlsVersion: '1.2'

@@ -109,7 +109,7 @@ resource vault 'Microsoft.KeyVault/vaults@2026-02-01' = {
     enabledForTemplateDeployment: false
     publicNetworkAccess: publicNetworkAccess
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
       bypass: 'AzureServices'
     }
   }

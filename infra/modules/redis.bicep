@@ -24,7 +24,7 @@ param skuName string
 @maxValue(6)
 param capacity int
 
-@description('Whether the cache answers on its public endpoint (TLS and the access key still required). The apps are not in a virtual network, so Disabled needs a private endpoint and VNet integration first.')
+@description('Whether the cache answers on its public endpoint (TLS and the access key still required). Disabled: only through the private endpoint of modules/network.bicep.')
 @allowed([
   'Enabled'
   'Disabled'

@@ -16,6 +16,9 @@ param name string
 @description('The Linux App Service plan it runs on.')
 param planId string
 
+@description('The subnet the app is integrated into (modules/network.bicep): storage, the vault and Redis are reached through it.')
+param subnetId string
+
 @description('Log Analytics workspace that receives its logs.')
 param workspaceId string
 
@@ -134,8 +137,13 @@ resource smartApp 'Microsoft.Web/sites@2025-03-01' = {
     httpsOnly: true
     // Sessions live server-side behind an opaque cookie (DESIGN.md §6): no instance affinity needed.
     clientAffinityEnabled: false
+    // Public: EHRs, browsers and therapists' systems call the app. Its outbound traffic goes through the network.
     publicNetworkAccess: 'Enabled'
+    virtualNetworkSubnetId: subnetId
     siteConfig: {
+      // All outbound traffic through the network, so private DNS resolves storage, the vault and Redis to their
+      // private endpoints (Key Vault references included).
+      vnetRouteAllEnabled: true
       linuxFxVersion: 'DOTNETCORE|10.0'
       // App Service probes each instance and takes one that stops answering out of the rotation (two or more instances).
       healthCheckPath: '/health'

@@ -27,6 +27,13 @@ param skuName string
 @maxValue(365)
 param softDeleteRetentionDays int
 
+@description('Whether the account answers on its public endpoints. Disabled: only through the private endpoints of modules/network.bicep.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string
+
 @description('Log Analytics workspace that receives the diagnostic logs.')
 param workspaceId string
 
@@ -50,10 +57,10 @@ resource account 'Microsoft.Storage/storageAccounts@2025-06-01' = {
     allowCrossTenantReplication: false
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    // The apps are not in a virtual network (see infra/README.md); Entra ID and RBAC are the gate.
-    publicNetworkAccess: 'Enabled'
+    // The apps reach it over private endpoints (modules/network.bicep); Entra ID and RBAC are the gate either way.
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
       bypass: 'AzureServices'
     }
     encryption: {

@@ -99,4 +99,44 @@ public sealed partial class ArmTemplateTests
         // Every alert tells the one action group.
         Assert.All(metricAlerts, a => Assert.Contains("operators", a.Properties["actions"]![0]!["actionGroupId"]!.GetValue<string>(), StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Storage_the_vault_and_Redis_refuse_the_internet_by_default_and_the_apps_reach_them_over_private_endpoints()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var main = arm.Templates[0];
+
+        Assert.False(main.Parameters["allowPublicNetworkAccess"]!["defaultValue"]!.GetValue<bool>());
+        Assert.Equal("[if(parameters('allowPublicNetworkAccess'), 'Enabled', 'Disabled')]", main.Json["variables"]!["dataPublicNetworkAccess"]!.GetValue<string>());
+        foreach (var module in new[] { "storage", "keyvault", "redis" })
+        {
+            Assert.Equal("[variables('dataPublicNetworkAccess')]", PassedTo(main, module)["publicNetworkAccess"]);
+        }
+
+        foreach (var type in new[] { StorageAccount, Vault, "Microsoft.Cache/redis" })
+        {
+            Assert.Equal("[parameters('publicNetworkAccess')]", arm.Only(type).Properties["publicNetworkAccess"]?.GetValue<string>());
+        }
+
+        Assert.Contains("'Deny'", arm.Only(StorageAccount).Properties["networkAcls"]!["defaultAction"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("'Deny'", arm.Only(Vault).Properties["networkAcls"]!["defaultAction"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // A private endpoint for each service the apps use, its name resolved by a linked private DNS zone.
+        var endpoints = CopiedOver(arm.Only("Microsoft.Network/privateEndpoints"));
+        Assert.Equal(["blob", "queue", "redisCache", "table", "vault"], endpoints.Select(e => e!["groupId"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        Assert.Equal(endpoints.Count, CopiedOver(arm.Only("Microsoft.Network/privateDnsZones")).Count);
+        Assert.Equal(endpoints.Count, CopiedOver(arm.Only("Microsoft.Network/privateDnsZones/virtualNetworkLinks")).Count);
+        Assert.Equal(endpoints.Count, CopiedOver(arm.Only("Microsoft.Network/privateEndpoints/privateDnsZoneGroups")).Count);
+
+        // Both apps integrated into the delegated subnet, all their outbound traffic through it.
+        var subnets = arm.Only("Microsoft.Network/virtualNetworks").Properties["subnets"]!.AsArray();
+        var apps = Assert.Single(subnets, s => s!["name"]!.GetValue<string>() == "apps")!;
+        Assert.Equal("Microsoft.Web/serverFarms", apps["properties"]!["delegations"]![0]!["properties"]!["serviceName"]!.GetValue<string>());
+        foreach (var (site, module) in new[] { (FunctionsApp(arm), "functions"), (SmartApp(arm), "smart-app") })
+        {
+            Assert.Equal("[parameters('subnetId')]", site.Properties["virtualNetworkSubnetId"]?.GetValue<string>());
+            Assert.Equal("true", Resource.Literal(site.Properties["siteConfig"]?["vnetRouteAllEnabled"]));
+            Assert.Equal("[reference('network').outputs.appsSubnetId.value]", PassedTo(main, module)["subnetId"]);
+        }
+    }
 }
