@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Referral.Functions.Audit;
+using Referral.Functions.Backup;
 using Referral.Functions.Conformance;
 using Referral.Functions.Fhir;
 using Referral.Functions.Health;
@@ -25,6 +26,13 @@ public sealed class Program
 
     public static async Task Main(string[] args)
     {
+        // An operator's command, not the app: load a table backup into fresh tables, then exit.
+        if (RestoreCommand.Matches(args))
+        {
+            Environment.ExitCode = await RestoreCommand.RunAsync(args, Console.Out, CancellationToken.None);
+            return;
+        }
+
         var builder = WebApplication.CreateBuilder(args);
 
         // Under the Functions host, the app must listen where the host forwards requests.
@@ -48,6 +56,8 @@ public sealed class Program
         builder.Services.AddHostedService<TherapistSeed>();
         builder.Services.AddSingleton<ReferralStore>();
         builder.Services.AddSingleton<PageTokens>();
+        builder.Services.AddSingleton<TableBackup>();
+        builder.Services.AddOptions<BackupOptions>().BindConfiguration(BackupOptions.Section);
         builder.Services.AddSingleton<ReferralNotifications>();
         builder.Services.AddOptions<ReferralTimeRules>().BindConfiguration(ReferralTimeRules.Section)
             .Validate(r => r.IsUsable, ReferralTimeRules.SettingsRule).ValidateOnStart();
@@ -85,6 +95,7 @@ public sealed class Program
         app.MapEhrWriteBack();
         app.MapReminders();
         app.MapTokenReplayPurge();
+        app.MapTableBackup();
         app.MapConformance();
 
         await app.RunAsync();

@@ -51,6 +51,9 @@ param lockDataResources bool = true
 @minLength(3)
 param alertEmail string
 
+@description('Days each table backup stays immutable before it expires (the hourly table-backup function; the first run of each day is a full copy).')
+param backupRetentionDays int = 35
+
 @description('Days deleted blobs and containers can be restored.')
 param softDeleteRetentionDays int = 14
 
@@ -151,6 +154,7 @@ module storage 'modules/storage.bicep' = {
     name: names.storage
     skuName: storageSku
     publicNetworkAccess: dataPublicNetworkAccess
+    backupRetentionDays: backupRetentionDays
     softDeleteRetentionDays: softDeleteRetentionDays
     workspaceId: monitoring.outputs.workspaceId
     lockAgainstDeletion: lockDataResources

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Azure.Data.Tables;
 using Azure.Identity;
+using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 
 namespace Referral.Functions.Storage;
@@ -19,6 +20,7 @@ public sealed class StorageAccount
 
     private readonly TableServiceClient tables;
     private readonly QueueServiceClient queues;
+    private readonly Func<BlobServiceClient> blobs;
     private readonly ConcurrentDictionary<string, Lazy<Task<TableClient>>> tableClients = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<QueueClient>>> queueClients = new(StringComparer.Ordinal);
 
@@ -32,6 +34,7 @@ public sealed class StorageAccount
         {
             tables = new TableServiceClient(connectionString);
             queues = new QueueServiceClient(connectionString, queueOptions);
+            blobs = () => new BlobServiceClient(connectionString);
             return;
         }
 
@@ -50,12 +53,22 @@ public sealed class StorageAccount
         var credential = new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = identityBased["clientId"] });
         tables = new TableServiceClient(tableService, credential);
         queues = new QueueServiceClient(queueService, credential, queueOptions);
+        var blobUri = identityBased["blobServiceUri"] ?? (account is null ? null : $"https://{account}.blob.core.windows.net");
+        blobs = () => Uri.TryCreate(blobUri, UriKind.Absolute, out var blobService)
+            ? new BlobServiceClient(blobService, credential)
+            : throw new InvalidOperationException($"Backups need '{SettingName}__blobServiceUri' (or '{SettingName}__accountName').");
     }
 
     /// <summary>Where the account's table service is: the connection string's endpoint or the identity-based URI.</summary>
     public Uri TableServiceUri => tables.Uri;
 
     public Uri QueueServiceUri => queues.Uri;
+
+    /// <summary>The table service itself, for work over every table (the backup).</summary>
+    public TableServiceClient TableService => tables;
+
+    /// <summary>The blob service (the table backups' container); only the backup uses it, so it is made when asked for.</summary>
+    public BlobServiceClient BlobService => blobs();
 
     public Task<TableClient> TableAsync(string name) =>
         tableClients.GetOrAdd(name, n => new Lazy<Task<TableClient>>(() => CreateTableAsync(n))).Value;

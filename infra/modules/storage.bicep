@@ -34,6 +34,11 @@ param softDeleteRetentionDays int
 ])
 param publicNetworkAccess string
 
+@description('Days each table backup blob stays immutable (it can be neither changed nor deleted, not even by an owner); lifecycle management deletes it the day after.')
+@minValue(7)
+@maxValue(3650)
+param backupRetentionDays int
+
 @description('Log Analytics workspace that receives the diagnostic logs.')
 param workspaceId string
 
@@ -94,6 +99,8 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-06-01'
   parent: account
   name: 'default'
   properties: {
+    // Version-level immutability (the table backups' container) needs versioning.
+    isVersioningEnabled: true
     deleteRetentionPolicy: {
       enabled: true
       days: softDeleteRetentionDays
@@ -101,6 +108,66 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2025-06-01'
     containerDeleteRetentionPolicy: {
       enabled: true
       days: softDeleteRetentionDays
+    }
+  }
+}
+
+// The hourly table-backup function (functions/Backup) writes every table here; runs never overwrite a blob, so the
+// container can be write-once: each blob immutable for backupRetentionDays from its creation.
+resource tableBackups 'Microsoft.Storage/storageAccounts/blobServices/containers@2025-06-01' = {
+  parent: blobService
+  name: 'table-backups'
+  properties: {
+    publicAccess: 'None'
+    immutableStorageWithVersioning: {
+      enabled: true
+    }
+  }
+}
+
+resource tableBackupRetention 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2025-06-01' = {
+  parent: tableBackups
+  name: 'default'
+  properties: {
+    immutabilityPeriodSinceCreationInDays: backupRetentionDays
+    allowProtectedAppendWrites: false
+  }
+}
+
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-06-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'expire-table-backups'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: [
+                'table-backups/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterCreationGreaterThan: backupRetentionDays + 1
+                }
+              }
+              version: {
+                delete: {
+                  daysAfterCreationGreaterThan: backupRetentionDays + 1
+                }
+              }
+            }
+          }
+        }
+      ]
     }
   }
 }

@@ -117,7 +117,7 @@ public sealed class FunctionJsonContractTests(AzuriteFixture azurite)
             .Where(e => e.RoutePattern.RawText?.StartsWith("/api/", StringComparison.Ordinal) == false)
             .ToList();
 
-        Assert.Equal(["ehr-writeback", "referral-notify", "referral-reminders", "token-replay-purge"], triggered.Order(StringComparer.Ordinal));
+        Assert.Equal(["ehr-writeback", "referral-notify", "referral-reminders", "table-backup", "token-replay-purge"], triggered.Order(StringComparer.Ordinal));
         Assert.All(endpoints, e => Assert.Contains(e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? e.RoutePattern.RawText!, triggered));
         Assert.Equal(triggered.Count, endpoints.Count);
     }

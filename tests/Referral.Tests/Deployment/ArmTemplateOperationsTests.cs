@@ -139,4 +139,24 @@ public sealed partial class ArmTemplateTests
             Assert.Equal("[reference('network').outputs.appsSubnetId.value]", PassedTo(main, module)["subnetId"]);
         }
     }
+
+    [Fact]
+    public async Task Table_backups_go_to_a_write_once_container_that_expires_them_after_the_retention()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal("true", Resource.Literal(arm.Only("Microsoft.Storage/storageAccounts/blobServices").Properties["isVersioningEnabled"]));
+        var container = arm.Only("Microsoft.Storage/storageAccounts/blobServices/containers");
+        Assert.Contains(Functions.Backup.TableBackup.ContainerName, container.Name, StringComparison.Ordinal);
+        Assert.Equal("true", Resource.Literal(container.Properties["immutableStorageWithVersioning"]?["enabled"]));
+        Assert.Equal("\"None\"", Resource.Literal(container.Properties["publicAccess"]));
+
+        var retention = arm.Only("Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies").Properties;
+        Assert.Equal("[parameters('backupRetentionDays')]", retention["immutabilityPeriodSinceCreationInDays"]?.GetValue<string>());
+        Assert.Equal("false", Resource.Literal(retention["allowProtectedAppendWrites"]));
+        Assert.True(arm.Templates[0].Parameters["backupRetentionDays"]!["defaultValue"]!.GetValue<int>() >= 30);
+
+        var rule = Assert.Single(arm.Only("Microsoft.Storage/storageAccounts/managementPolicies").Properties["policy"]!["rules"]!.AsArray())!;
+        Assert.Equal($"{Functions.Backup.TableBackup.ContainerName}/", rule["definition"]!["filters"]!["prefixMatch"]![0]!.GetValue<string>());
+    }
 }
