@@ -85,14 +85,16 @@ public static class FhirFormats
     }
 
     /// <summary>
-    /// Before routing: on the FHIR API, a request for a format this API does not write is a 406 OperationOutcome, and a
-    /// <c>HEAD</c> runs as the <c>GET</c> it stands for, its body dropped.
+    /// Before routing: on the FHIR API, a request for a format this API does not write is a 406 OperationOutcome; anywhere
+    /// under <c>/api</c>, a <c>HEAD</c> runs as the <c>GET</c> it stands for, its body dropped (each GET function's
+    /// function.json lists <c>head</c> too, so the Functions host forwards it).
     /// </summary>
     public static IApplicationBuilder UseFhirFormats(this IApplicationBuilder app) => app.Use(async (http, next) =>
     {
         if (!http.Request.Path.StartsWithSegments("/api/fhir"))
         {
-            await next(http);
+            // The rest of the API (health, the backend JWKS) serves HEAD as its GET too; formats are not negotiated there.
+            await (HttpMethods.IsHead(http.Request.Method) && http.Request.Path.StartsWithSegments("/api") ? AsGetAsync(http, next) : next(http));
             return;
         }
 
@@ -105,14 +107,16 @@ public static class FhirFormats
         }
 
         http.Items[NegotiatedKey] = format;
-        if (!HttpMethods.IsHead(http.Request.Method))
-        {
-            await next(http);
-            return;
-        }
+        await (HttpMethods.IsHead(http.Request.Method) ? AsGetAsync(http, next) : next(http));
+    });
 
+    /// <summary>
+    /// A <c>HEAD</c> run as the <c>GET</c> it stands for: the same status and headers, the body dropped. The body stays
+    /// dropped after the endpoint too: what the outer error pages write (a 401's OperationOutcome) is no body of a HEAD.
+    /// </summary>
+    private static async Task AsGetAsync(HttpContext http, RequestDelegate next)
+    {
         http.Request.Method = HttpMethods.Get;
-        var body = http.Response.Body;
         http.Response.Body = Stream.Null;
         try
         {
@@ -120,8 +124,7 @@ public static class FhirFormats
         }
         finally
         {
-            http.Response.Body = body;
             http.Request.Method = HttpMethods.Head;
         }
-    });
+    }
 }

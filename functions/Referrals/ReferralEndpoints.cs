@@ -1,5 +1,6 @@
 using System.Globalization;
 using Hl7.Fhir.Model;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Referral.Functions.Audit;
 using Referral.Functions.Fhir;
@@ -62,8 +63,7 @@ public static class ReferralEndpoints
         app.MapGet("/api/fhir/Task/{id}", ReadTaskAsync).RequireAuthorization().WithName("task-read");
         app.MapGet("/api/fhir/ServiceRequest/{id}/_history/{vid}", (HttpContext http, string id, string vid, [AsParameters] Services services, CancellationToken ct) =>
             VersionAsync(http, "ServiceRequest", id, vid, services, ct)).RequireAuthorization().WithName("servicerequest-vread");
-        app.MapGet("/api/fhir/Task/{id}/_history/{vid}", (HttpContext http, string id, string vid, [AsParameters] Services services, CancellationToken ct) =>
-            VersionAsync(http, "Task", id, vid, services, ct)).RequireAuthorization().WithName("task-vread");
+        app.MapGet("/api/fhir/Task/{id}/_history/{vid}", TaskVersionAsync).RequireAuthorization().WithName("task-vread");
         app.MapGet("/api/fhir/Task/{id}/_history", TaskHistoryAsync).RequireAuthorization().WithName("task-history");
         app.MapGet("/api/fhir/Task", InboxAsync).RequireAuthorization(ApiAuthentication.TherapistPolicy).WithName("task-search").WithMetadata(TaskSearch);
         foreach (var operation in Operations.Keys)
@@ -164,7 +164,7 @@ public static class ReferralEndpoints
             Success = true,
             SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
         };
-        var storing = services.Store.SubmitAsync(request, task, caller.Ehr!, now, cancellationToken);
+        var storing = services.Store.SubmitAsync(request, task, caller.Ehr!, caller, now, cancellationToken);
         var queued = services.Notifications.EnqueueAsync(new ReferralEvent(ReferralEvent.Submitted, request.Id), cancellationToken);
         var audited = services.Audit.RecordAsync(audit, cancellationToken);
         (SubmitOutcome Outcome, StoredReferral Referral) stored;
@@ -244,49 +244,161 @@ public static class ReferralEndpoints
     }
 
     /// <summary>
-    /// <c>GET /{type}/{id}/_history/{vid}</c>: the version asked for, when it is the one this server keeps. A change
-    /// replaces the referral's stored Task (and ServiceRequest), so only the current version is kept: an earlier one is
-    /// a 404 that says so and names the current one.
+    /// <c>GET /ServiceRequest/{id}/_history/{vid}</c>: the version asked for, when it is the one this server keeps. A
+    /// change replaces the referral's stored ServiceRequest, so only its current version is kept: an earlier one is a
+    /// 404 that says so and names the current one. (The Task's versions are all kept: <see cref="TaskVersionAsync"/>.)
     /// </summary>
     private static async Task<FhirResult> VersionAsync(HttpContext http, string type, string id, string vid, Services services, CancellationToken cancellationToken)
     {
-        var current = type == "Task"
-            ? await ReadTaskAsync(http, id, services, cancellationToken)
-            : await ReadRequestAsync(http, id, services, cancellationToken);
+        var current = await ReadRequestAsync(http, id, services, cancellationToken);
         if (current.StatusCode != StatusCodes.Status200OK || current.Resource.Meta?.VersionId == vid)
         {
             return current;
         }
 
         return Outcome.Error(StatusCodes.Status404NotFound, OperationOutcome.IssueType.NotFound,
-            $"{type}/{id} version {vid} is not kept: this server keeps only the current version of a referral ({current.Resource.Meta?.VersionId}). Read {type}/{id}.");
+            $"{type}/{id} version {vid} is not kept: this server keeps only the current version of a referral's ServiceRequest ({current.Resource.Meta?.VersionId}). " +
+            $"Read {type}/{id}, or Task/{id}/_history for the referral's every version.");
     }
 
     /// <summary>
-    /// <c>GET /Task/{id}/_history</c>: the versions of the Task this server keeps, which is the current one only (a
-    /// change replaces the stored Task). What it holds of the referral's course: its status and business status, when it
-    /// was written (authoredOn) and last changed (lastModified), when it was accepted and ended (executionPeriod), the
-    /// reason of a decline or cancellation (statusReason) and each session's results (output); who made each change is in
-    /// the AuditEvent trail.
+    /// <c>GET /Task/{id}/_history/{vid}</c>: the Task as it was stored at that version (its history row; the current
+    /// version is the Task itself). Access as for the Task; audited as a read of it. A version never written, or one
+    /// written before this server kept history rows, is a 404 that says which.
+    /// </summary>
+    private static async Task<FhirResult> TaskVersionAsync(HttpContext http, string id, string vid, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        if (InvalidId(id) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
+        if (referral is null)
+        {
+            await services.Audit.RecordAsync(Denied(http, caller, "vread", $"Task/{id}"), cancellationToken);
+            return Outcome.NotFound("Task", id);
+        }
+
+        if (!int.TryParse(vid, NumberStyles.None, CultureInfo.InvariantCulture, out var version) || version < 1 || version > referral.Version)
+        {
+            return Outcome.Error(StatusCodes.Status404NotFound, OperationOutcome.IssueType.NotFound,
+                $"Task/{id} has no version {vid}: its versions are 1 to {referral.Version}.");
+        }
+
+        var task = version == referral.Version ? referral.Task : await services.Store.TaskVersionAsync(id, version, cancellationToken);
+        await services.Audit.RecordAsync(Entry(http, caller, "vread", AuditEvent.AuditEventAction.R, referral, success: true, entity: $"Task/{id}"), cancellationToken);
+        return task is null
+            ? Outcome.Error(StatusCodes.Status404NotFound, OperationOutcome.IssueType.NotFound,
+                $"Task/{id} version {vid} is not kept: it was written before this server kept each version. Task/{id}/_history lists the versions kept.")
+            : new FhirResult(task) { ETag = $"W/\"{version.ToString(CultureInfo.InvariantCulture)}\"" };
+    }
+
+    /// <summary>The default and the largest page of <c>GET /Task/{id}/_history</c>.</summary>
+    public const int HistoryDefaultCount = 50, HistoryMaxCount = 100;
+
+    /// <summary>
+    /// <c>GET /Task/{id}/_history</c>: the referral's status history, every version of its Task newest first, each as
+    /// stored (status, business status, reasons, outputs, <c>meta.versionId</c> and <c>lastUpdated</c>, and who made
+    /// it in <see cref="ReferralStore.ChangedByExtension"/>), with the entry's request and response. Paged by
+    /// <c>_count</c> (up to <see cref="HistoryMaxCount"/>) and a <c>next</c> link whose <c>_page</c> is signed for the
+    /// caller and this history (<see cref="PageTokens"/>). A referral stored before history rows were kept answers with
+    /// the versions kept since, and always its current version. Access as for the Task; audited.
     /// </summary>
     private static async Task<FhirResult> TaskHistoryAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        var current = await ReadTaskAsync(http, id, services, cancellationToken);
-        if (current.StatusCode != StatusCodes.Status200OK || current.Resource is not FhirTask task)
+        if (InvalidId(id) is { } invalid)
         {
-            return current;
+            return invalid;
         }
 
-        var bundle = new Bundle { Type = Bundle.BundleType.History, Total = 1 };
-        bundle.Link.Add(new Bundle.LinkComponent { Relation = "self", Url = $"{BaseUrl(http)}/api/fhir/Task/{id}/_history" });
-        var first = task.Meta?.VersionId == "1";
-        bundle.Entry.Add(new Bundle.EntryComponent
+        var query = http.Request.Query;
+        if (Search.IsStrict(http.Request) && query.Keys.FirstOrDefault(k => k is not (Search.CountName or Search.PageName or "_format" or "_pretty")) is { } unknown)
         {
-            FullUrl = $"{BaseUrl(http)}/api/fhir/Task/{id}",
-            Resource = task,
-            Request = new Bundle.RequestComponent { Method = first ? Bundle.HTTPVerb.POST : Bundle.HTTPVerb.PUT, Url = first ? "Task" : $"Task/{id}" },
-            Response = new Bundle.ResponseComponent { Status = first ? "201" : "200", Etag = current.ETag, LastModified = task.Meta?.LastUpdated },
-        });
+            return Outcome.BadRequest($"The parameter '{unknown}' is not supported by Task history; it takes _count and _page (Prefer: handling=strict).", unknown);
+        }
+
+        var count = HistoryDefaultCount;
+        if (query.TryGetValue(Search.CountName, out var countText)
+            && (countText.Count != 1 || !int.TryParse(countText.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out count) || count < 1
+                || (count > HistoryMaxCount && Search.IsStrict(http.Request))))
+        {
+            return Outcome.BadRequest($"_count must be a whole number from 1 to {HistoryMaxCount}.", Search.CountName);
+        }
+
+        count = Math.Min(count, HistoryMaxCount);
+        var pageCaller = ApiRateLimits.CallerKey(http);
+        var signature = $"Task/{id}/_history?{Search.CountName}={count.ToString(CultureInfo.InvariantCulture)}";
+        int? from = null;
+        if (query.TryGetValue(Search.PageName, out var pageToken))
+        {
+            if (pageToken.Count != 1 || await services.Pages.UnprotectAsync(pageCaller, signature, pageToken.ToString()) is not { } position
+                || !int.TryParse(position, NumberStyles.None, CultureInfo.InvariantCulture, out var at))
+            {
+                return Outcome.BadRequest("_page is not a page of this history: follow the next link of the Bundle as given, with the same _count and the same credentials.", Search.PageName);
+            }
+
+            from = at;
+        }
+
+        var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
+        if (referral is null)
+        {
+            await services.Audit.RecordAsync(Denied(http, caller, "history-instance", $"Task/{id}"), cancellationToken);
+            return Outcome.NotFound("Task", id);
+        }
+
+        var page = await services.Store.HistoryAsync(id, Math.Min(from ?? referral.Version, referral.Version), count, cancellationToken);
+        var versions = page.Versions.ToList();
+        var next = page.Next;
+        if (from is null && (versions.Count == 0 || versions[0].Version != referral.Version))
+        {
+            // Stored before history rows were kept: its current version is the Task itself.
+            versions.Insert(0, new TaskVersion(referral.Task, referral.Version));
+            if (versions.Count > count)
+            {
+                next = versions[count].Version;
+                versions.RemoveRange(count, versions.Count - count);
+            }
+        }
+
+        await services.Audit.RecordAsync(Entry(http, caller, "history-instance", AuditEvent.AuditEventAction.R, referral, success: true, entity: $"Task/{id}"), cancellationToken);
+
+        var baseUrl = $"{BaseUrl(http)}/api/fhir/Task/{id}";
+        string Link(string? token) => QueryHelpers.AddQueryString($"{baseUrl}/_history",
+            token is null
+                ? [KeyValuePair.Create(Search.CountName, (string?)count.ToString(CultureInfo.InvariantCulture))]
+                : [KeyValuePair.Create(Search.CountName, (string?)count.ToString(CultureInfo.InvariantCulture)), KeyValuePair.Create(Search.PageName, (string?)token)]);
+
+        // The total is known without counting only when this first page is the whole history.
+        var bundle = new Bundle { Type = Bundle.BundleType.History, Total = from is null && next is null ? versions.Count : null };
+        bundle.Link.Add(new Bundle.LinkComponent { Relation = "self", Url = Link(from is null ? null : pageToken.ToString()) });
+        if (next is not null)
+        {
+            bundle.Link.Add(new Bundle.LinkComponent
+            {
+                Relation = "next",
+                Url = Link(await services.Pages.ProtectAsync(pageCaller, signature, next.Value.ToString(CultureInfo.InvariantCulture))),
+            });
+        }
+
+        foreach (var (task, version) in versions)
+        {
+            var first = version == 1;
+            bundle.Entry.Add(new Bundle.EntryComponent
+            {
+                FullUrl = baseUrl,
+                Resource = task,
+                Request = new Bundle.RequestComponent { Method = first ? Bundle.HTTPVerb.POST : Bundle.HTTPVerb.PUT, Url = first ? "Task" : $"Task/{id}" },
+                Response = new Bundle.ResponseComponent
+                {
+                    Status = first ? "201" : "200",
+                    Etag = $"W/\"{version.ToString(CultureInfo.InvariantCulture)}\"",
+                    LastModified = task.Meta?.LastUpdated,
+                },
+            });
+        }
+
         return new FhirResult(bundle);
     }
 
@@ -592,7 +704,7 @@ public static class ReferralEndpoints
         var queued = notice is null
             ? Task.CompletedTask
             : services.Notifications.EnqueueAsync(new ReferralEvent(notice, referral.Id) { Version = referral.Version + 1 }, cancellationToken);
-        var updated = await services.Store.UpdateAsync(referral, task, request, now, cancellationToken);
+        var updated = await services.Store.UpdateAsync(referral, task, request, caller, now, cancellationToken);
         await queued;
         if (updated is null)
         {
@@ -657,7 +769,7 @@ public static class ReferralEndpoints
             Version = referral.Version + 1,
             Ordinal = ReferralTasks.RenewalRequestsOf(task).Count,
         }, cancellationToken);
-        var updated = await services.Store.UpdateAsync(referral, task, null, now, cancellationToken);
+        var updated = await services.Store.UpdateAsync(referral, task, null, caller, now, cancellationToken);
         await queued;
         if (updated is null)
         {

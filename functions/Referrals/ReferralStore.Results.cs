@@ -5,6 +5,7 @@ using Azure;
 using Azure.Data.Tables;
 using Hl7.Fhir.Serialization;
 using Hl7.Fhir.Model;
+using Referral.Functions.Security;
 using Referral.Model.Fhir;
 using FhirTask = Hl7.Fhir.Model.Task;
 
@@ -31,7 +32,7 @@ public sealed record StoredResult<T>(T Resource, string RowKey, int Session, Dat
 /// <item><c>work|{key}</c>: what the queue and timer functions have done for the referral (who was told, what the EHR
 /// holds), so a redelivered message or the next timer run does not do it twice.</item>
 /// </list>
-/// A session is one table transaction with the Task's change, so it is stored whole or not at all.
+/// A session is one table transaction with the Task's change and its history row, so it is stored whole or not at all.
 /// </summary>
 public sealed partial class ReferralStore
 {
@@ -51,7 +52,7 @@ public sealed partial class ReferralStore
     /// </remarks>
     public async Task<StoredReferral?> RecordSessionAsync(
         StoredReferral current, FhirTask task, int session, Procedure procedure, IReadOnlyList<Observation> observations,
-        string idempotencyKey, SessionRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+        string idempotencyKey, SessionRequest request, Caller actor, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(current);
@@ -61,15 +62,12 @@ public sealed partial class ReferralStore
         var table = await storage.TableAsync(TableName);
         var (_, key) = Parse(current.Id)!.Value;
         var version = current.Version + 1;
-        Stamp(null, task, version, now);
+        Stamp(null, task, version, actor, now);
         var sessionKey = session.ToString("D3", CultureInfo.InvariantCulture);
 
-        var actions = new List<TableTransactionAction>
-        {
-            new(TableTransactionActionType.UpdateReplace, TaskEntity(current.Owner, TaskPrefix + key, task, version, current.InboxRow), current.TaskETag),
-            new(TableTransactionActionType.UpsertReplace, TaskEntity(current.Owner, current.InboxRow, task, version, current.InboxRow)),
-            new(TableTransactionActionType.Add, ResultEntity(current.Owner, $"{ProcedurePrefix}{key}|{sessionKey}", procedure, session, StartOf(procedure), now)),
-        };
+        var actions = TaskActions(current, key, task, version, now);
+        actions.Add(new TableTransactionAction(TableTransactionActionType.Add,
+            ResultEntity(current.Owner, $"{ProcedurePrefix}{key}|{sessionKey}", procedure, session, StartOf(procedure), now)));
         actions.Add(new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(current.Owner, RequestRowKey(key, idempotencyKey))
         {
             ["Session"] = session,
@@ -84,17 +82,17 @@ public sealed partial class ReferralStore
                 observations[i], session, EffectiveOf(observations[i]), now)));
         }
 
+        IReadOnlyList<Response> written;
         try
         {
-            await table.SubmitTransactionAsync(actions, cancellationToken);
+            written = (await table.SubmitTransactionAsync(actions, cancellationToken)).Value;
         }
         catch (TableTransactionFailedException e) when (e.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status409Conflict)
         {
             return null;
         }
 
-        return await GetAsync(current.Id, cancellationToken)
-            ?? throw new InvalidOperationException("A referral disappeared right after a session was recorded.");
+        return Changed(current, task, null, version, written, requestIndex: null);
     }
 
     /// <summary>The request stored under an idempotency key for a referral's sessions, or null: one point read.</summary>

@@ -5,6 +5,7 @@ using Azure;
 using Azure.Data.Tables;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
+using Referral.Functions.Security;
 using Referral.Functions.Storage;
 using FhirTask = Hl7.Fhir.Model.Task;
 
@@ -49,7 +50,9 @@ public sealed record InboxPage(IReadOnlyList<FhirTask> Tasks, string? Continuati
 /// partition, so each user action is one table transaction and the inbox is one partition range query:
 /// <list type="bullet">
 /// <item><c>sr|{key}</c>: the ServiceRequest; <c>task|{key}</c>: its Task (the row a change's ETag guards);</item>
-/// <item><c>inbox|{inverted time}|{key}</c>: the Task again, ordered newest first for the inbox.</item>
+/// <item><c>inbox|{inverted time}|{key}</c>: the Task again, ordered newest first for the inbox;</item>
+/// <item><c>hist|{key}|{inverted version}</c>: each version of the Task as it was stored, newest first (the
+/// referral's status history), added in the transaction that makes that version.</item>
 /// </list>
 /// The id is <c>{therapist id}.{key}</c>, the key a hash of the EHR and the placer identifier, so a read by id
 /// needs no index and a retried submit lands on the row it wrote the first time. Search by patient and by
@@ -93,7 +96,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
     /// written and the original comes back.
     /// </summary>
     public async Task<(SubmitOutcome Outcome, StoredReferral Referral)> SubmitAsync(
-        ServiceRequest request, FhirTask task, string ehr, DateTimeOffset now, CancellationToken cancellationToken)
+        ServiceRequest request, FhirTask task, string ehr, Caller actor, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(task);
@@ -102,7 +105,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
         var table = await storage.TableAsync(TableName);
         var inboxRow = $"{InboxPrefix}{DateTimeOffset.MaxValue.UtcTicks - now.UtcTicks:D19}|{key}";
         const int version = 1;
-        Stamp(request, task, version, now);
+        Stamp(request, task, version, actor, now);
 
         var requestEntity = new TableEntity(owner, RequestPrefix + key)
         {
@@ -116,14 +119,16 @@ public sealed partial class ReferralStore(StorageAccount storage)
         var inboxEntity = TaskEntity(owner, inboxRow, task, version, inboxRow);
 
         var pointers = WritePointersAsync(request, ehr, owner, cancellationToken);
+        IReadOnlyList<Response> written;
         try
         {
-            await table.SubmitTransactionAsync(
+            written = (await table.SubmitTransactionAsync(
             [
                 new TableTransactionAction(TableTransactionActionType.Add, requestEntity),
                 new TableTransactionAction(TableTransactionActionType.Add, taskEntity),
                 new TableTransactionAction(TableTransactionActionType.Add, inboxEntity),
-            ], cancellationToken);
+                new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity(owner, key, task, version, now)),
+            ], cancellationToken)).Value;
         }
         catch (TableTransactionFailedException e) when (e.Status == StatusCodes.Status409Conflict)
         {
@@ -142,8 +147,8 @@ public sealed partial class ReferralStore(StorageAccount storage)
             Request = request,
             Task = task,
             Version = version,
-            RequestETag = ETag.All,
-            TaskETag = ETag.All,
+            RequestETag = ETagOf(written[0]),
+            TaskETag = ETagOf(written[1]),
             InboxRow = inboxRow,
         });
     }
@@ -168,24 +173,21 @@ public sealed partial class ReferralStore(StorageAccount storage)
     }
 
     /// <summary>
-    /// Writes the changed Task (and ServiceRequest, when its status moves) in one transaction, only if nobody
-    /// changed the Task since <paramref name="current"/> was read. False when someone did.
+    /// Writes the changed Task (and ServiceRequest, when its status moves) with its history row in one transaction,
+    /// only if nobody changed the Task since <paramref name="current"/> was read; null when someone did. The referral
+    /// as now stored comes back without reading it again: the transaction's answer carries the rows' new ETags.
     /// </summary>
-    public async Task<StoredReferral?> UpdateAsync(StoredReferral current, FhirTask task, ServiceRequest? request, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<StoredReferral?> UpdateAsync(
+        StoredReferral current, FhirTask task, ServiceRequest? request, Caller actor, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(current);
         ArgumentNullException.ThrowIfNull(task);
         var table = await storage.TableAsync(TableName);
         var (_, key) = Parse(current.Id)!.Value;
         var version = current.Version + 1;
-        var changedRequest = request ?? current.Request;
-        Stamp(request, task, version, now);
+        Stamp(request, task, version, actor, now);
 
-        var actions = new List<TableTransactionAction>
-        {
-            new(TableTransactionActionType.UpdateReplace, TaskEntity(current.Owner, TaskPrefix + key, task, version, current.InboxRow), current.TaskETag),
-            new(TableTransactionActionType.UpsertReplace, TaskEntity(current.Owner, current.InboxRow, task, version, current.InboxRow)),
-        };
+        var actions = TaskActions(current, key, task, version, now);
         if (request is not null)
         {
             actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateMerge, new TableEntity(current.Owner, RequestPrefix + key)
@@ -195,18 +197,47 @@ public sealed partial class ReferralStore(StorageAccount storage)
             }, current.RequestETag));
         }
 
+        IReadOnlyList<Response> written;
         try
         {
-            await table.SubmitTransactionAsync(actions, cancellationToken);
+            written = (await table.SubmitTransactionAsync(actions, cancellationToken)).Value;
         }
         catch (TableTransactionFailedException e) when (e.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status409Conflict)
         {
             return null;
         }
 
-        return await GetAsync(current.Id, cancellationToken)
-            ?? throw new InvalidOperationException("A referral disappeared right after it was changed.");
+        return Changed(current, task, request, version, written, requestIndex: request is null ? null : actions.Count - 1);
     }
+
+    /// <summary>
+    /// The actions every change of a Task starts with: the Task row (guarded by the ETag it was read with), its inbox
+    /// row, and the new version's history row (added: a version is written once).
+    /// </summary>
+    private static List<TableTransactionAction> TaskActions(StoredReferral current, string key, FhirTask task, int version, DateTimeOffset now) =>
+    [
+        new(TableTransactionActionType.UpdateReplace, TaskEntity(current.Owner, TaskPrefix + key, task, version, current.InboxRow), current.TaskETag),
+        new(TableTransactionActionType.UpsertReplace, TaskEntity(current.Owner, current.InboxRow, task, version, current.InboxRow)),
+        new(TableTransactionActionType.Add, HistoryEntity(current.Owner, key, task, version, now)),
+    ];
+
+    /// <summary>
+    /// The referral after a transaction that began with <see cref="TaskActions"/>: what was written, with the ETags the
+    /// transaction's answer gives for the Task row (the first action) and, when it was changed, the ServiceRequest row.
+    /// </summary>
+    private static StoredReferral Changed(StoredReferral current, FhirTask task, ServiceRequest? request, int version, IReadOnlyList<Response> written, int? requestIndex) =>
+        current with
+        {
+            Request = request ?? Versioned((ServiceRequest)current.Request.DeepCopy(), version),
+            Task = task,
+            Version = version,
+            TaskETag = ETagOf(written[0]),
+            RequestETag = requestIndex is { } index ? ETagOf(written[index]) : current.RequestETag,
+        };
+
+    /// <summary>The ETag a transaction's answer gives for one action's row.</summary>
+    private static ETag ETagOf(Response response) =>
+        response.Headers.ETag ?? throw new InvalidOperationException("Table storage answered a transaction without the ETag of a row it wrote.");
 
     /// <summary>A therapist's Tasks (of any of <paramref name="statuses"/>, or all when empty), newest first, one page at a time.</summary>
     public async Task<InboxPage> InboxAsync(
@@ -334,13 +365,17 @@ public sealed partial class ReferralStore(StorageAccount storage)
         return $"{kind.ToString().ToLowerInvariant()}-{Convert.ToHexStringLower(hash.AsSpan(0, 16))}";
     }
 
-    /// <summary>meta.versionId and lastUpdated on both resources, so a client sees which version it holds.</summary>
-    private static void Stamp(ServiceRequest? request, FhirTask task, int version, DateTimeOffset now)
+    /// <summary>
+    /// meta.versionId and lastUpdated on both resources, so a client sees which version it holds, and on the Task who
+    /// made this version (<see cref="ChangedByExtension"/>, replacing the previous version's).
+    /// </summary>
+    private static void Stamp(ServiceRequest? request, FhirTask task, int version, Caller actor, DateTimeOffset now)
     {
         var versionId = version.ToString(CultureInfo.InvariantCulture);
         task.Meta ??= new Meta();
         task.Meta.VersionId = versionId;
         task.Meta.LastUpdated = now;
+        task.SetExtension(ChangedByExtension, ChangedBy(actor));
         if (request is not null)
         {
             // A changed ServiceRequest (revoked, completed, revised by a renewal) is a new version of the same

@@ -94,7 +94,7 @@ public static class RenewalEndpoints
             Version = referral.Version + 1,
             Ordinal = RenewalAnswers.AnswersOf(result.Task!).Count,
         }, cancellationToken);
-        var updated = await services.Store.UpdateAsync(referral, result.Task!, result.Request, now, cancellationToken);
+        var updated = await services.Store.UpdateAsync(referral, result.Task!, result.Request, caller, now, cancellationToken);
         await queued;
         if (updated is null)
         {

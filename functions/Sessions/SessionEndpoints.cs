@@ -130,15 +130,14 @@ public static class SessionEndpoints
                     "a key names one request; send a new key for a new session.");
         }
 
-        var recorded = await services.Store.ProceduresAsync(id, cancellationToken);
         // Stored at second precision (FHIR dateTime as the model writes it), so compared at that precision.
         var start = session!.Start.AddTicks(-(session.Start.Ticks % TimeSpan.TicksPerSecond));
-        if (recorded.FirstOrDefault(p => p.Date == start) is { } atStart)
+        if (await RecordedAtAsync(services, referral, start, cancellationToken) is { } atStart)
         {
-            // The same request sent twice at once may have been stored between the key's read above and this one (the
-            // key is stored in the session's transaction): then this is a replay, not another request.
+            // The same request sent twice at once may have been stored after the Task's read above (the key is stored
+            // in the session's transaction): then this is a replay, not another request.
             return await ReplayOfAsync(http, services, caller, id, request, cancellationToken)
-                ?? SessionReplay.Conflict(atStart.Resource, atStart.Session);
+                ?? SessionReplay.Conflict(atStart.Procedure, atStart.StartText, atStart.Session);
         }
 
         var result = services.Recorder.Record(referral.Request, referral.Task, session!);
@@ -150,7 +149,7 @@ public static class SessionEndpoints
         var now = services.Time.GetUtcNow();
         var updated = await services.Store.RecordSessionAsync(
             referral, result.Task!, result.SessionNumber, result.Procedure!, result.Observations,
-            request.Key, new SessionRequest(result.SessionNumber, request.BodyHash, current), now, cancellationToken);
+            request.Key, new SessionRequest(result.SessionNumber, request.BodyHash, current), caller, now, cancellationToken);
         if (updated is null)
         {
             // Lost a race: to the same request sent twice at once (answer as a replay), or to another change.
@@ -162,6 +161,24 @@ public static class SessionEndpoints
         await QueueWriteBackAsync(services, updated, result.SessionNumber, cancellationToken);
         await services.Audit.RecordAsync(ReferralEndpoints.Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);
         return Answer(updated, result.SessionNumber, result.Procedure!, result.Observations, StatusCodes.Status201Created);
+    }
+
+    /// <summary>
+    /// The session already recorded at <paramref name="start"/>, if any. The Task read for this request knows each
+    /// session's start (<see cref="ReferralTasks.SessionStarts"/>), so this costs no storage request; only a Task whose
+    /// sessions were recorded before it kept their starts needs its Procedures read (one partition range query).
+    /// </summary>
+    private static async Task<RecordedSession?> RecordedAtAsync(Services services, StoredReferral referral, DateTimeOffset start, CancellationToken cancellationToken)
+    {
+        if (ReferralTasks.SessionStarts(referral.Task) is { } sessions)
+        {
+            return sessions.FirstOrDefault(s => s.Start == start);
+        }
+
+        var procedures = await services.Store.ProceduresAsync(referral.Id, cancellationToken);
+        return procedures.FirstOrDefault(p => p.Date == start) is { } recorded
+            ? new RecordedSession(recorded.Session, $"Procedure/{recorded.Resource.Id}", (recorded.Resource.Performed as Period)?.Start ?? "", recorded.Date)
+            : null;
     }
 
     /// <summary>The answer to this request as a replay when the same request (key and body) is stored by now; else null.</summary>

@@ -49,12 +49,10 @@ public static class SessionReplay
         return new SessionRequestKey("client\n" + key, bodyHash, key);
     }
 
-    /// <summary>A different request for the start of a session already recorded: 409, naming that session and its Procedure.</summary>
-    public static FhirResult Conflict(Procedure recorded, int session)
+    /// <summary>A different request for the start of a session already recorded: 409, naming that session and its Procedure (<c>Procedure/{id}</c>).</summary>
+    public static FhirResult Conflict(string procedure, string? start, int session)
     {
-        ArgumentNullException.ThrowIfNull(recorded);
-        var start = (recorded.Performed as Period)?.Start;
-        var text = $"Session {session} starting {start} is already recorded as Procedure/{recorded.Id}, with other content than this request. " +
+        var text = $"Session {session} starting {start} is already recorded as {procedure}, with other content than this request. " +
                    "A recorded session is not changed by sending it again: to record another session give its own start; " +
                    "to repeat the same request send exactly the same body (and Idempotency-Key, if one was sent).";
         var outcome = Outcome.Issue(OperationOutcome.IssueType.Conflict, text, SessionParameters.Path("start"));

@@ -75,7 +75,13 @@ public sealed class SessionRecorder(TimeProvider time, ReferralTimeRules? rules 
         var procedure = BuildProcedure(request, prescription!.Patient, task, session, now);
         var observations = BuildObservations(request, prescription.Patient, task, session, procedure, now);
         var updated = moved.Task!;
-        updated.Output.Add(Output(SessionOutput.Procedure, procedure));
+        var procedureOutput = Output(SessionOutput.Procedure, procedure);
+        if ((procedure.Performed as Period)?.StartElement is { } start)
+        {
+            procedureOutput.Extension.Add(new Extension(ReferralTasks.SessionStartExtension, (FhirDateTime)start.DeepCopy()));
+        }
+
+        updated.Output.Add(procedureOutput);
         updated.Output.AddRange(observations.Select(o => Output(SessionOutput.Observation, o)));
 
         return new SessionResult

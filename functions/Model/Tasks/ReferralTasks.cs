@@ -74,6 +74,35 @@ public static class ReferralTasks
     }
 
     /// <summary>
+    /// On each session's Procedure output: when the session started (valueDateTime, as the Procedure's
+    /// <c>performedPeriod.start</c>), so a request for a start already recorded is recognised from the Task alone.
+    /// </summary>
+    public const string SessionStartExtension = Canonicals.Base + "/StructureDefinition/session-start";
+
+    /// <summary>
+    /// The sessions the Task records, first first: each one's number, its Procedure's reference and its start; null when
+    /// some Procedure output has no <see cref="SessionStartExtension"/> (recorded before the Task kept the starts).
+    /// </summary>
+    public static IReadOnlyList<RecordedSession>? SessionStarts(Task task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        var procedure = OutputTypes.For(SessionOutput.Procedure);
+        var sessions = new List<RecordedSession>();
+        foreach (var output in task.Output.Where(o => o.Type?.Coding.Any(procedure.Matches) == true))
+        {
+            if (output.GetExtensionValue<FhirDateTime>(SessionStartExtension)?.Value is not { } start
+                || !FhirTime.TryDateTime(start, out var at) || output.Value is not ResourceReference { Reference: { } reference })
+            {
+                return null;
+            }
+
+            sessions.Add(new RecordedSession(sessions.Count + 1, reference, start, at));
+        }
+
+        return sessions;
+    }
+
+    /// <summary>
     /// True when closing the course needs a discharge outcome: the therapist treated the patient at least once, so the
     /// physician is owed a word on how it went. A course closed with no session recorded (no-show) needs none.
     /// </summary>
@@ -201,6 +230,9 @@ public static class ReferralTasks
     private static bool IsOutput(Task.OutputComponent output, CourseOutput type) =>
         output.Type?.Coding.Any(CourseOutputTypes.For(type).Matches) == true;
 }
+
+/// <summary>A session the Task records: its number, its Procedure (<c>Procedure/{id}</c>), and its start as written and as a time.</summary>
+public sealed record RecordedSession(int Session, string Procedure, string StartText, DateTimeOffset Start);
 
 public enum SessionOutput
 {

@@ -5,6 +5,7 @@ using Hl7.Fhir.Model;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Referral.Functions.Referrals;
+using Referral.Functions.Security;
 using Referral.Functions.WriteBack;
 using Referral.Model;
 using Referral.Model.Fhir;
@@ -166,7 +167,8 @@ public sealed class ForeignReferenceTests(Infrastructure.BackgroundWork.OwnAzuri
         request.Id = ReferralStore.IdFor(scenario.Therapist, ehr.FhirBase, request.Identifier[0]);
         var task = ReferralTasks.Create(request, now);
         task.Id = request.Id;
-        await scenario.App.Services.GetRequiredService<ReferralStore>().SubmitAsync(request, task, ehr.FhirBase, now, Ct);
+        await scenario.App.Services.GetRequiredService<ReferralStore>().SubmitAsync(request, task, ehr.FhirBase,
+            new Caller { Kind = CallerKind.Physician, Id = $"Practitioner/{scenario.Physician}", Ehr = ehr.FhirBase, Display = $"Practitioner/{scenario.Physician}" }, now, Ct);
 
         await Queue(EhrWriteBackRequests.QueueName).SendMessageAsync(
             JsonSerializer.Serialize(new EhrWriteBackMessage(EhrWriteBackMessage.ServiceRequestKind, request.Id)), Ct);

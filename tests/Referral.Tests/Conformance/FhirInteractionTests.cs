@@ -296,7 +296,7 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
     }
 
     [Fact]
-    public async Task Vread_serves_the_version_kept_and_says_an_earlier_one_is_not_kept_and_Task_history_lists_it()
+    public async Task Vread_serves_every_Task_version_and_only_the_current_ServiceRequest_and_Task_history_lists_them()
     {
         await using var scenario = new ReferralScenario(azurite, identity);
         await scenario.SeedTherapistsAsync();
@@ -304,18 +304,21 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
         using var therapist = scenario.AsTherapist();
 
         using var current = await therapist.GetAsync(Url($"/api/fhir/Task/{id}/_history/2"), Ct);
+        using var first = await therapist.GetAsync(Url($"/api/fhir/Task/{id}/_history/1"), Ct);
         using var earlier = await therapist.GetAsync(Url($"/api/fhir/ServiceRequest/{id}/_history/1"), Ct);
         var history = await ReadAsync<Bundle>(await therapist.GetAsync(Url($"/api/fhir/Task/{id}/_history"), Ct));
         using var notYours = await scenario.AsTherapist(scenario.OtherTherapist).GetAsync(Url($"/api/fhir/Task/{id}/_history"), Ct);
 
         Assert.Equal(HttpStatusCode.OK, current.StatusCode);
         Assert.Equal(FhirTask.TaskStatus.Accepted, (await ReadAsync<FhirTask>(current)).Status);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(FhirTask.TaskStatus.Requested, (await ReadAsync<FhirTask>(first)).Status);
+        Assert.Equal("W/\"1\"", first.Headers.ETag!.ToString());
         Assert.Equal(HttpStatusCode.NotFound, earlier.StatusCode);
         Assert.Contains("only the current version", (await ReadAsync<OperationOutcome>(earlier)).Issue.Single().Diagnostics, StringComparison.Ordinal);
         Assert.Equal(Bundle.BundleType.History, history.Type);
-        var entry = Assert.Single(history.Entry);
-        Assert.Equal("W/\"2\"", entry.Response!.Etag);
-        Assert.Equal(FhirTask.TaskStatus.Accepted, Assert.IsType<FhirTask>(entry.Resource).Status);
+        Assert.Equal(["W/\"2\"", "W/\"1\""], history.Entry.Select(e => e.Response!.Etag));
+        Assert.Equal(FhirTask.TaskStatus.Accepted, Assert.IsType<FhirTask>(history.Entry[0].Resource).Status);
         Assert.Equal(HttpStatusCode.NotFound, notYours.StatusCode);
     }
 

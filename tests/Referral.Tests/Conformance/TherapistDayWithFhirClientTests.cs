@@ -93,11 +93,10 @@ public sealed class TherapistDayWithFhirClientTests(AzuriteFixture azurite, Test
         var expansion = await client.ExpandValueSetAsync(new FhirUri(ReferralValueSets.Conditions.Canonical), new FhirString("car"));
         Assert.Contains(expansion!.Expansion!.Contains, c => c.Code == "G56.01");
 
-        // The Task's history: the version the server keeps, after the session (version 3).
+        // The Task's history: every version, newest first (sent, accepted, the session).
         var history = await client.HistoryAsync($"Task/{id}");
-        var entry = Assert.Single(history!.Entry);
-        Assert.Equal("3", entry.Resource!.Meta!.VersionId);
-        Assert.Equal(FhirTask.TaskStatus.InProgress, Assert.IsType<FhirTask>(entry.Resource).Status);
+        Assert.Equal(["3", "2", "1"], history!.Entry.Select(e => e.Resource!.Meta!.VersionId));
+        Assert.Equal(FhirTask.TaskStatus.InProgress, Assert.IsType<FhirTask>(history.Entry[0].Resource).Status);
         Assert.Equal(HttpStatusCode.OK.ToString("D"), client.LastResult!.Status!.Split(' ')[0]);
         // The day was spoken in the format asked for.
         Assert.StartsWith(format == ResourceFormat.Xml ? "<" : "{", client.LastBodyAsText!.TrimStart(), StringComparison.Ordinal);

@@ -37,7 +37,7 @@ public sealed class FunctionJsonContractTests(AzuriteFixture azurite)
 
     [Theory]
     [MemberData(nameof(FunctionFolders))]
-    public async Task Each_http_function_json_matches_a_route_and_methods_the_app_serves(string function)
+    public async Task Each_http_function_json_lists_exactly_the_methods_the_app_maps_for_its_route_and_HEAD_beside_each_GET(string function)
     {
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(
             Repository.PathTo("functions", function, "function.json"), TestContext.Current.CancellationToken));
@@ -49,21 +49,38 @@ public sealed class FunctionJsonContractTests(AzuriteFixture azurite)
         }
 
         var route = "api/" + trigger.GetProperty("route").GetString();
-        var methods = trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToUpperInvariant()).ToArray();
+        var methods = trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToUpperInvariant()).Order(StringComparer.Ordinal).ToArray();
 
         await using var app = new FunctionsApp(azurite.ConnectionString);
         var endpoints = app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>();
-        var served = endpoints.Where(e => string.Equals(e.RoutePattern.RawText?.TrimStart('/'), route, StringComparison.Ordinal)).ToList();
-        foreach (var method in methods)
+        // The endpoint carries the function's name, so logs and the host's function list read the same.
+        var served = endpoints.Where(e => string.Equals(e.RoutePattern.RawText?.TrimStart('/'), route, StringComparison.Ordinal)
+                                          && e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == function).ToList();
+        Assert.True(served.Count > 0, $"{function}: the app maps no endpoint named {function} at /{route}.");
+
+        // The host forwards only the methods function.json lists: exactly what the app maps, and HEAD wherever it maps
+        // GET (the app serves a HEAD as its GET, body dropped).
+        var mapped = served.SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []).ToHashSet(StringComparer.Ordinal);
+        if (mapped.Contains("GET"))
         {
-            Assert.Contains(served, e => e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.Contains(method) ?? false);
+            mapped.Add("HEAD");
         }
 
-        // The endpoint carries the function's name, so logs and the host's function list read the same.
-        Assert.Contains(served, e => e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName == function);
+        Assert.Equal(mapped.Order(StringComparer.Ordinal), methods);
 
         var output = json.RootElement.GetProperty("bindings").EnumerateArray().Single(b => b.GetProperty("direction").GetString() == "out");
         Assert.Equal("http", output.GetProperty("type").GetString());
+
+        if (methods.Contains("HEAD"))
+        {
+            // And the app really answers a HEAD there (anonymous: 401 or 200, never 405), with no body.
+            using var client = app.CreateClient();
+            var path = "/" + System.Text.RegularExpressions.Regex.Replace(route, "{[^}]+}", "x-1");
+            using var request = new HttpRequestMessage(HttpMethod.Head, path);
+            using var head = await client.SendAsync(request, TestContext.Current.CancellationToken);
+            Assert.NotEqual(System.Net.HttpStatusCode.MethodNotAllowed, head.StatusCode);
+            Assert.Empty(await head.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken));
+        }
     }
 
     [Theory]

@@ -2,6 +2,7 @@ using System.Net;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.DependencyInjection;
 using Referral.Functions.Referrals;
+using Referral.Functions.Security;
 using Referral.Model.Fhir;
 using Referral.Model.Tasks;
 using Referral.Tests.Infrastructure;
@@ -104,7 +105,8 @@ public sealed class CourseCloseAndRenewalTests(AzuriteFixture azurite, TestIdent
         {
             var current = (await store.GetAsync(id, Ct))!;
             var moved = ReferralTaskStateMachine.Apply(current.Task, new TaskChange { To = state, Actor = TaskActor.Therapist, ActorReference = current.Task.Owner!.Reference }, scenario.Time.GetUtcNow());
-            Assert.NotNull(await store.UpdateAsync(current, moved.Task!, null, scenario.Time.GetUtcNow(), Ct));
+            var actor = new Caller { Kind = CallerKind.Therapist, Id = scenario.Therapist, Display = $"PractitionerRole/{scenario.Therapist}" };
+            Assert.NotNull(await store.UpdateAsync(current, moved.Task!, null, actor, scenario.Time.GetUtcNow(), Ct));
         }
 
         using var completed = await PostAsync(therapist, id, "complete", Reason("The patient stopped coming after the first booking."));

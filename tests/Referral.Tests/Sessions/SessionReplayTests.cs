@@ -2,8 +2,12 @@ using System.Net;
 using System.Text.Json;
 using Azure.Storage.Queues;
 using Hl7.Fhir.Model;
+using Microsoft.Extensions.DependencyInjection;
+using Referral.Functions.Referrals;
+using Referral.Functions.Security;
 using Referral.Functions.WriteBack;
 using Referral.Model.Fhir;
+using Referral.Model.Tasks;
 using Referral.Tests.Infrastructure;
 using static Referral.Tests.Infrastructure.ReferralScenario;
 using Task = System.Threading.Tasks.Task;
@@ -126,6 +130,35 @@ public sealed class SessionReplayTests(Infrastructure.BackgroundWork.OwnAzurite 
 
         await AssertStoredAsync(scenario, id, procedures: 1, observations: 4);
         Assert.Equal(1, await WriteBacksQueuedAsync(scenario, id));
+    }
+
+    [Fact]
+    public async Task A_session_recorded_before_the_Task_kept_its_start_is_still_found_and_other_content_for_that_start_is_a_409()
+    {
+        using var ehr = new BackendServicesEhr().AcceptingCreates();
+        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, ehr.Settings());
+        await scenario.SeedTherapistsAsync();
+        var id = await scenario.SubmitAndAcceptAsync();
+        var start = scenario.Time.GetUtcNow().AddHours(-3);
+        using var first = await scenario.RecordSessionAsync(id, Session(start));
+        var procedure = Ids(await ReadAsync<Parameters>(first), "procedure").Single();
+        // The Task knows the session's start; stripped, it is the Task of a session recorded by the previous release.
+        var store = scenario.App.Services.GetRequiredService<ReferralStore>();
+        var current = (await store.GetAsync(id, Ct))!;
+        var started = current.Task.Output.Where(o => o.GetExtension(ReferralTasks.SessionStartExtension) is not null).ToList();
+        Assert.Equal([$"Procedure/{procedure}"], started.Select(o => ((ResourceReference)o.Value!).Reference));
+        var legacy = (Hl7.Fhir.Model.Task)current.Task.DeepCopy();
+        legacy.Output.ForEach(o => o.RemoveExtension(ReferralTasks.SessionStartExtension));
+        var actor = new Caller { Kind = CallerKind.Therapist, Id = scenario.Therapist, Display = $"PractitionerRole/{scenario.Therapist}" };
+        Assert.NotNull(await store.UpdateAsync(current, legacy, null, actor, scenario.Time.GetUtcNow(), Ct));
+
+        using var other = await scenario.RecordSessionAsync(id, Session(start, painBefore: 8, painAfter: 1));
+
+        Assert.Equal(HttpStatusCode.Conflict, other.StatusCode);
+        var issue = (await ReadAsync<OperationOutcome>(other)).Issue.Single();
+        Assert.Contains($"Procedure/{procedure}", issue.Details!.Text, StringComparison.Ordinal);
+        Assert.Contains("Session 1", issue.Details.Text, StringComparison.Ordinal);
+        await AssertStoredAsync(scenario, id, procedures: 1, observations: 4);
     }
 
     [Fact]

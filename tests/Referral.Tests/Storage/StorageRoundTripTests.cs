@@ -1,0 +1,92 @@
+using System.Net;
+using Hl7.Fhir.Model;
+using Microsoft.Extensions.DependencyInjection;
+using Referral.Functions.Referrals;
+using Referral.Functions.Security;
+using Referral.Functions.Storage;
+using Referral.Model.Tasks;
+using Referral.Tests.Infrastructure;
+using static Referral.Tests.Infrastructure.ReferralScenario;
+using Task = System.Threading.Tasks.Task;
+
+namespace Referral.Tests.Storage;
+
+/// <summary>
+/// Every action close to one storage round trip (issue 17): the table requests an action sends, counted on the wire
+/// (<see cref="StorageRequestLog"/>). A change is read (the Task and its ServiceRequest), written in one transaction, and
+/// audited; nothing is read back after the transaction, whose answer carries the new ETags, and a session's retry check
+/// needs no range read of the earlier Procedures (the Task knows each session's start).
+/// </summary>
+public sealed class StorageRoundTripTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Accept_and_record_session_each_read_the_referral_write_one_transaction_and_read_nothing_back()
+    {
+        await using var log = await StorageRequestLog.StartAsync(azurite);
+        await using var scenario = new ReferralScenario(azurite, identity, settings: new Dictionary<string, string?> { [StorageAccount.SettingName] = log.ConnectionString });
+        await scenario.SeedTherapistsAsync();
+        // Also the first use of each table (created then), so the actions below are counted warm.
+        var (submitted, request) = await scenario.SubmitAsync(scenario.DraftValidSinceLastWeek());
+        Assert.Equal(HttpStatusCode.Created, submitted.StatusCode);
+        using var therapist = scenario.AsTherapist();
+
+        var from = log.Requests.Count;
+        using var accepted = await therapist.PostAsync(Url($"/api/fhir/Task/{request!.Id}/$accept"), null, Ct);
+        var accept = log.Since(from);
+        from = log.Requests.Count;
+        using var recorded = await scenario.RecordSessionAsync(request.Id!, Session(scenario.Time.GetUtcNow().AddHours(-2)), therapist);
+        var session = log.Since(from);
+        from = log.Requests.Count;
+        using var second = await scenario.RecordSessionAsync(request.Id!, Session(scenario.Time.GetUtcNow().AddHours(-1)), therapist);
+        var secondSession = log.Since(from);
+
+        TestContext.Current.SendDiagnosticMessage($"accept: {accept.Count} table requests: {string.Join(", ", accept)}");
+        TestContext.Current.SendDiagnosticMessage($"record-session: {session.Count} table requests: {string.Join(", ", session)}");
+        TestContext.Current.SendDiagnosticMessage($"second record-session: {secondSession.Count} table requests: {string.Join(", ", secondSession)}");
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, recorded.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        // Read the referral (two point reads at once), one transaction, one audit row; no read after the transaction.
+        Assert.Equal(["GET Referrals point sr|", "GET Referrals point task|", "POST $batch", "POST AuditEvents insert"], accept.Order(StringComparer.Ordinal));
+        // The same, and the idempotency key's point read; no range read of the Procedures, nothing read back.
+        string[] recordSession = ["GET Referrals point req|", "GET Referrals point sr|", "GET Referrals point task|", "POST $batch", "POST AuditEvents insert"];
+        Assert.Equal(recordSession, session.Order(StringComparer.Ordinal));
+        Assert.Equal(recordSession, secondSession.Order(StringComparer.Ordinal));
+        Assert.All([accept, session, secondSession], requests =>
+            Assert.DoesNotContain(requests.SkipWhile(r => r != "POST $batch"), r => r.StartsWith("GET ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task The_versions_a_change_returns_without_reading_back_are_the_stored_ones_so_the_next_change_goes_through_and_a_stale_one_does_not()
+    {
+        await using var scenario = new ReferralScenario(azurite, identity);
+        await scenario.SeedTherapistsAsync();
+        var id = await scenario.SubmitAndAcceptAsync();
+        var store = scenario.App.Services.GetRequiredService<ReferralStore>();
+        var actor = new Caller { Kind = CallerKind.Therapist, Id = scenario.Therapist, Display = $"PractitionerRole/{scenario.Therapist}" };
+        var read = (await store.GetAsync(id, Ct))!;
+
+        var scheduled = ReferralTaskStateMachine.Apply(read.Task, new TaskChange { To = ReferralTaskState.Scheduled, Actor = TaskActor.Therapist, ActorReference = read.Task.Owner!.Reference }, scenario.Time.GetUtcNow());
+        var first = await store.UpdateAsync(read, scheduled.Task!, null, actor, scenario.Time.GetUtcNow(), Ct);
+        // A change of both rows, guarded by the ETags the first change returned (not read again).
+        var revoked = (ServiceRequest)first!.Request.DeepCopy();
+        revoked.Status = RequestStatus.Revoked;
+        var cancelled = ReferralTaskStateMachine.Apply(first.Task, new TaskChange { To = ReferralTaskState.Cancelled, Actor = TaskActor.Physician, Reason = "Moved away." }, scenario.Time.GetUtcNow());
+        Assert.True(cancelled.Succeeded);
+        var secondChange = await store.UpdateAsync(first, cancelled.Task!, revoked, actor, scenario.Time.GetUtcNow(), Ct);
+        var stale = await store.UpdateAsync(first, (Hl7.Fhir.Model.Task)first.Task.DeepCopy(), null, actor, scenario.Time.GetUtcNow(), Ct);
+        var stored = (await store.GetAsync(id, Ct))!;
+
+        Assert.NotNull(secondChange);
+        Assert.Null(stale);
+        Assert.Equal(4, stored.Version);
+        Assert.Equal(stored.Version, secondChange.Version);
+        Assert.Equal(stored.TaskETag, secondChange.TaskETag);
+        Assert.Equal(stored.RequestETag, secondChange.RequestETag);
+        Assert.Equal(RequestStatus.Revoked, stored.Request.Status);
+        Assert.Equal("4", secondChange.Request.Meta!.VersionId);
+        Assert.Equal("3", first.Request.Meta!.VersionId);
+    }
+}
