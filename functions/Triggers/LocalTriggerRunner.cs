@@ -309,8 +309,8 @@ public sealed partial class LocalTriggerRunner : BackgroundService
 
         var connectionString = configuration[connection]
             ?? throw new InvalidOperationException($"The setting '{connection}' names no storage account.");
-        // The host's queue trigger reads and writes base64 messages (messageEncoding's default), like StorageAccount.
-        var client = new QueueClient(connectionString, name, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        // The host's queue trigger reads and writes base64 messages (messageEncoding's default), with the app's retries (StorageAccount).
+        var client = new QueueClient(connectionString, name, Storage.StorageAccount.QueueOptions());
         await client.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         return queues.GetOrAdd(name, client);
     }
