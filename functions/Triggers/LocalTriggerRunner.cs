@@ -201,7 +201,7 @@ public sealed partial class LocalTriggerRunner : BackgroundService
                 handled = await PollQueuesOnceAsync(stoppingToken);
                 await RunDueTimersAsync(stoppingToken);
             }
-            catch (Exception e) when (e is Azure.RequestFailedException or HttpRequestException or AggregateException)
+            catch (Exception e) when (Storage.StorageFaults.IsUnavailable(e) || e is Azure.RequestFailedException or HttpRequestException or AggregateException)
             {
                 LogPollFailed(e);
             }
