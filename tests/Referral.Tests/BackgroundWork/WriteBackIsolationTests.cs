@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Referral.Functions.WriteBack;
 using Referral.Tests.Infrastructure;
 using static Referral.Tests.Infrastructure.ReferralScenario;
 using Task = System.Threading.Tasks.Task;
@@ -53,8 +55,8 @@ public sealed class WriteBackIsolationTests(Infrastructure.BackgroundWork.OwnAzu
             await Eventually(() => healthy.Creates("Observation").Count == 4
                 && scenario.App.Mail().Count(m => m.Contains($"/inbox/referrals/{later!.Id}", StringComparison.Ordinal)) == 1);
 
-            // All of that while the failing EHR's token request was still held: it has not been answered yet.
-            Assert.Equal(0, failing.TokenAnswers);
+            // All of that while the failing EHR's one token request was still held (it is answered only once released).
+            Assert.Equal(1, failing.HeldTokenRequests);
             Assert.False(release.Task.IsCompleted);
             Assert.Empty(failing.Creates("Observation"));
             Assert.All(healthy.Creates("Observation"), p => Assert.Equal($"Bearer {BackendServicesEhr.AccessToken}", p.RequestMessage!.Headers!["Authorization"].Single()));
@@ -65,6 +67,29 @@ public sealed class WriteBackIsolationTests(Infrastructure.BackgroundWork.OwnAzu
             // Let the held request go (it is refused) before the app stops, so the failing write-back ends in a retry.
             release.TrySetResult();
         }
+    }
+
+    [Fact]
+    public async Task Write_backs_to_one_EHR_waiting_at_once_share_one_token_request_and_a_refused_one_is_asked_again_next_time()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var failing = new BackendServicesEhr(tokensHeldUntil: release.Task);
+        await using var app = new FunctionsApp(own.Azurite.ConnectionString, identity, failing.Settings());
+        var tokens = app.Services.GetRequiredService<BackendServicesTokens>();
+        var ehr = new EhrRegistration { Iss = failing.FhirBase, ClientId = BackendServicesEhr.ClientId, WriteBack = true };
+
+        var waiting = Enumerable.Range(0, 3).Select(_ => tokens.AccessTokenAsync(ehr, Ct)).ToList();
+        await failing.TokenAsked.WaitAsync(Deadline, Ct);
+        release.TrySetResult();
+
+        foreach (var write in waiting)
+        {
+            await Assert.ThrowsAsync<EhrWriteException>(() => write);
+        }
+
+        Assert.Equal(1, failing.HeldTokenRequests);
+        await Assert.ThrowsAsync<EhrWriteException>(() => tokens.AccessTokenAsync(ehr, Ct));
+        Assert.Equal(2, failing.HeldTokenRequests);
     }
 
     private static async Task<string> SubmitAndAcceptAsync(ReferralScenario scenario, string ehr)

@@ -25,6 +25,7 @@ public sealed class BackendServicesEhr : IDisposable
 
     private readonly WireMockServer server = WireMockServer.Start();
     private readonly TaskCompletionSource tokenAsked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int heldTokenRequests;
 
     /// <summary>
     /// An EHR whose token endpoint answers at once with a token; or, given <paramref name="tokensHeldUntil"/>, a slow
@@ -46,6 +47,7 @@ public sealed class BackendServicesEhr : IDisposable
             server.Given(Request.Create().WithPath("/auth/token").UsingPost())
                 .RespondWith(Response.Create().WithCallback(_ =>
                 {
+                    Interlocked.Increment(ref heldTokenRequests);
                     tokenAsked.TrySetResult();
                     tokensHeldUntil.Wait(TimeSpan.FromMinutes(1));
                     return new ResponseMessage { StatusCode = 503 };
@@ -68,8 +70,8 @@ public sealed class BackendServicesEhr : IDisposable
     /// <summary>Completes when the first token request has reached the EHR (a held one is then waiting).</summary>
     public Task TokenAsked => tokenAsked.Task;
 
-    /// <summary>How many token requests the EHR has answered.</summary>
-    public int TokenAnswers => server.LogEntries.Count(e => e.RequestMessage!.Path == "/auth/token");
+    /// <summary>How many token requests have reached a held token endpoint (counted on arrival, before any answer).</summary>
+    public int HeldTokenRequests => Volatile.Read(ref heldTokenRequests);
 
     public string TokenEndpoint => $"{server.Urls[0]}/auth/token";
 
