@@ -54,7 +54,8 @@ public sealed class StorageOutageTests(TestIdentity identity) : IClassFixture<Te
 
         // An app whose first touch of every table comes during the outage: nothing it tried may stay failed.
         await using var fresh = new ReferralScenario(storage, identity, time: clock);
-        using (var started = await fresh.App.CreateClient().GetAsync(Url(HealthEndpoints.LivePath), Ct))
+        using (var freshClient = fresh.App.CreateClient())
+        using (var started = await freshClient.GetAsync(Url(HealthEndpoints.LivePath), Ct))
         {
             // Started (and alive) before the clock on its answers runs: the bound is on answering, not on starting an app.
             Assert.Equal(HttpStatusCode.OK, started.StatusCode);
