@@ -51,6 +51,7 @@ public sealed class Program
         builder.Services.AddSingleton(TimeProvider.System);
         #pragma warning restore RS0030
         builder.Services.AddSingleton<StorageAccount>();
+        builder.Services.AddSingleton<StorageReadiness>();
         builder.Services.AddSingleton<AuditTrail>();
         builder.Services.AddSingleton<TherapistDirectory>();
         builder.Services.AddHostedService<TherapistSeed>();

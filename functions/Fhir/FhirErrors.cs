@@ -1,19 +1,44 @@
+using System.Globalization;
 using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.Diagnostics;
+using Referral.Functions.Storage;
 
 namespace Referral.Functions.Fhir;
 
 /// <summary>
 /// Every error of the API, including those raised before an endpoint runs (no or bad token, unknown route,
 /// wrong method, a body too large), answers as an OperationOutcome; an unexpected fault says nothing of its cause.
+/// Storage that cannot be reached is a 503 with <c>Retry-After</c> (code <c>transient</c>), saying what a retry does.
 /// </summary>
-public static class FhirErrors
+public static partial class FhirErrors
 {
+    /// <summary>
+    /// What a client may do when storage failed mid-request. A write may have been stored before the failure (the
+    /// answer was lost, not the write); sending the very same request again is safe because writes are idempotent on
+    /// their keys: a referral on its placer identifier, a session on its idempotency key. Changes guarded by
+    /// <c>If-Match</c> answer 412 when they were applied, so a reread shows whether they were.
+    /// </summary>
+    public const string UnavailableText =
+        "The referral store could not be reached just now; nothing was lost. Send the same request again in a few seconds: " +
+        "a referral sent again with the same placer identifier (ServiceRequest.identifier) is stored once and answered with the original, " +
+        "and a session sent again with the same Idempotency-Key (or the same body) is recorded once. " +
+        "For other changes, read the resource again first if you sent If-Match: a change that was applied answers 412.";
+
     public static IApplicationBuilder UseFhirErrors(this IApplicationBuilder app)
     {
         app.UseExceptionHandler(handler => handler.Run(async context =>
         {
             var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            if (StorageFaults.IsUnavailable(error))
+            {
+                // The exception's text may name a table key (a patient's or a referral's id): only its type is logged.
+                LogStorageUnavailable(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(FhirErrors)), context.Request.Method,
+                    context.GetEndpoint()?.DisplayName ?? "(no endpoint)", error!.GetType().Name, context.TraceIdentifier);
+                context.Response.Headers.RetryAfter = ((int)StorageFaults.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+                await Outcome.Error(StatusCodes.Status503ServiceUnavailable, OperationOutcome.IssueType.Transient, UnavailableText).ExecuteAsync(context);
+                return;
+            }
+
             var result = error is BadHttpRequestException bad
                 ? Outcome.Error(bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? OperationOutcome.IssueType.TooLong : OperationOutcome.IssueType.Invalid,
                     "The request could not be read.")
@@ -44,4 +69,7 @@ public static class FhirErrors
         });
         return app;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Storage could not be reached for {Method} {Endpoint} ({Exception}); answered 503. Reference: {TraceId}")]
+    private static partial void LogStorageUnavailable(ILogger logger, string method, string endpoint, string exception, string traceId);
 }

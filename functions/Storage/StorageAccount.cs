@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Blobs;
@@ -12,7 +13,9 @@ namespace Referral.Functions.Storage;
 /// a connection string locally (Azurite), or in Azure the identity-based form the host also reads
 /// (<c>AzureWebJobsStorage__tableServiceUri</c>, <c>__queueServiceUri</c>, or <c>__accountName</c>),
 /// reached with the app's managed identity through <see cref="DefaultAzureCredential"/> since shared keys are off.
-/// Tables and queues are created on first use and remembered, so a request path never pays for it twice.
+/// Tables and queues are created on first use and remembered once created, so a request path never pays for it twice;
+/// a creation that failed (storage unreachable) is forgotten, and the next caller tries again: an outage at the first
+/// touch of a table is over when storage is back, without a restart.
 /// </summary>
 public sealed class StorageAccount
 {
@@ -24,15 +27,45 @@ public sealed class StorageAccount
     private readonly ConcurrentDictionary<string, Lazy<Task<TableClient>>> tableClients = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<QueueClient>>> queueClients = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// How the Azure SDK clients retry, chosen so that unreachable storage is a quick 503 (FhirErrors) rather than a
+    /// request held for half a minute. The SDK's defaults (3 retries from 0.8 s doubling, 100 s per try) held a request
+    /// up to 29 s over a few sequential calls. Here: one retry after about 0.25 s (a blip is ridden out; a refused
+    /// connection fails in well under a second), and 4 s per try for an answer that does not come (a storage
+    /// operation of this app answers in milliseconds; 4 s leaves room for a busy machine), so the worst case, storage
+    /// that accepts connections and never answers, fails in about 8 s. The caller (the smart-app, a FHIR client, the
+    /// queue's own redelivery) retries past that: every write is idempotent on its key (the placer identifier, a
+    /// session's idempotency key), so a retry after a failure never doubles anything.
+    /// </summary>
+    public static void ConfigureRetries(RetryOptions retry)
+    {
+        ArgumentNullException.ThrowIfNull(retry);
+        retry.Mode = RetryMode.Exponential;
+        retry.MaxRetries = 1;
+        retry.Delay = TimeSpan.FromMilliseconds(250);
+        retry.MaxDelay = TimeSpan.FromSeconds(1);
+        retry.NetworkTimeout = TimeSpan.FromSeconds(4);
+    }
+
+    /// <summary>Queue client options as the Functions host's queue trigger expects them (base64 messages), with the retries above.</summary>
+    public static QueueClientOptions QueueOptions()
+    {
+        // The Functions host's queue trigger reads and writes base64 messages; the app must match it.
+        var options = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        ConfigureRetries(options.Retry);
+        return options;
+    }
+
     public StorageAccount(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        // The Functions host's queue trigger reads and writes base64 messages; the app must match it.
-        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        var queueOptions = QueueOptions();
+        var tableOptions = new TableClientOptions();
+        ConfigureRetries(tableOptions.Retry);
         var connectionString = configuration[SettingName];
         if (!string.IsNullOrWhiteSpace(connectionString))
         {
-            tables = new TableServiceClient(connectionString);
+            tables = new TableServiceClient(connectionString, tableOptions);
             queues = new QueueServiceClient(connectionString, queueOptions);
             blobs = () => new BlobServiceClient(connectionString);
             return;
@@ -51,7 +84,7 @@ public sealed class StorageAccount
         }
 
         var credential = new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = identityBased["clientId"] });
-        tables = new TableServiceClient(tableService, credential);
+        tables = new TableServiceClient(tableService, credential, tableOptions);
         queues = new QueueServiceClient(queueService, credential, queueOptions);
         var blobUri = identityBased["blobServiceUri"] ?? (account is null ? null : $"https://{account}.blob.core.windows.net");
         blobs = () => Uri.TryCreate(blobUri, UriKind.Absolute, out var blobService)
@@ -70,11 +103,9 @@ public sealed class StorageAccount
     /// <summary>The blob service (the table backups' container); only the backup uses it, so it is made when asked for.</summary>
     public BlobServiceClient BlobService => blobs();
 
-    public Task<TableClient> TableAsync(string name) =>
-        tableClients.GetOrAdd(name, n => new Lazy<Task<TableClient>>(() => CreateTableAsync(n))).Value;
+    public Task<TableClient> TableAsync(string name) => Created(tableClients, name, CreateTableAsync);
 
-    public Task<QueueClient> QueueAsync(string name) =>
-        queueClients.GetOrAdd(name, n => new Lazy<Task<QueueClient>>(() => CreateQueueAsync(n))).Value;
+    public Task<QueueClient> QueueAsync(string name) => Created(queueClients, name, CreateQueueAsync);
 
     /// <summary>Asks each storage service, at once, for one page of its listing: cheap, and proves it answers.</summary>
     public async Task<StorageHealth> CheckAsync(CancellationToken cancellationToken)
@@ -106,6 +137,31 @@ public sealed class StorageAccount
         catch (Exception e) when (e is Azure.RequestFailedException or OperationCanceledException or HttpRequestException or AggregateException)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// The client once its table or queue exists: callers at the same time share one creation; a creation that
+    /// failed is dropped from the cache (only that one, not a newer one another caller started), so the next call
+    /// tries again instead of failing for good.
+    /// </summary>
+    private static Task<T> Created<T>(ConcurrentDictionary<string, Lazy<Task<T>>> cache, string name, Func<string, Task<T>> create)
+    {
+        var entry = cache.GetOrAdd(name, n => new Lazy<Task<T>>(() => create(n)));
+        var creation = entry.Value;
+        return creation.IsCompletedSuccessfully ? creation : ForgetOnFailureAsync(cache, name, entry);
+    }
+
+    private static async Task<T> ForgetOnFailureAsync<T>(ConcurrentDictionary<string, Lazy<Task<T>>> cache, string name, Lazy<Task<T>> entry)
+    {
+        try
+        {
+            return await entry.Value;
+        }
+        catch
+        {
+            cache.TryRemove(KeyValuePair.Create(name, entry));
+            throw;
         }
     }
 

@@ -47,7 +47,7 @@ public sealed partial class TherapistSeed(TherapistDirectory directory, IConfigu
 
             LogSeeded(Therapists.Count);
         }
-        catch (Exception e) when (e is Azure.RequestFailedException or HttpRequestException or AggregateException)
+        catch (Exception e) when (Storage.StorageFaults.IsUnavailable(e) || e is Azure.RequestFailedException or HttpRequestException or AggregateException)
         {
             // The app still starts: health reports storage down, and the next start seeds again.
             LogNotSeeded(e);

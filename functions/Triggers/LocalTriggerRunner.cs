@@ -35,7 +35,10 @@ public sealed class TriggerRunnerOptions
 /// on their NCRONTAB schedules, and invokes each as the host does: <c>POST /{FunctionName}</c> with the custom
 /// handler payload. A 2xx answer deletes the message; any other answer leaves it for a retry after the visibility
 /// timeout, and on the last try (<c>maxDequeueCount</c>) moves it to <c>{queue}-poison</c>, as the host does.
-/// Tests call <see cref="PollQueuesOnceAsync"/> and <see cref="RunDueTimersAsync"/> directly.
+/// Like the host, each queue is listened to on its own and a message never waits for another: the loop keeps up to
+/// <c>batchSize</c> messages of a queue in flight and fetches more once half of them are done (the host's
+/// <c>newBatchThreshold</c>), so a write-back stuck on a slow EHR holds up neither the notifications (another queue)
+/// nor the write-backs behind it. Tests call <see cref="PollQueuesOnceAsync"/> and <see cref="RunDueTimersAsync"/> directly.
 /// </summary>
 public sealed partial class LocalTriggerRunner : BackgroundService
 {
@@ -54,7 +57,8 @@ public sealed partial class LocalTriggerRunner : BackgroundService
     private readonly Lazy<FunctionManifest> manifest;
     private readonly ConcurrentDictionary<string, QueueClient> queues = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> lastRuns = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim polling = new(1, 1);
+    /// <summary>Per queue: one receive at a time, so a test's poll and the loop never hand out the same batch twice over.</summary>
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> polling = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim timing = new(1, 1);
     private readonly DateTimeOffset started;
 
@@ -87,27 +91,16 @@ public sealed partial class LocalTriggerRunner : BackgroundService
 
     public TimeSpan VisibilityTimeout => options.VisibilityTimeout ?? Manifest.Queues.VisibilityTimeout;
 
-    /// <summary>Receives one batch from each trigger queue and runs the function for each message; the number handled.</summary>
+    /// <summary>Receives one batch from each trigger queue (the queues at once) and runs the function for each message; the number handled.</summary>
     public async Task<int> PollQueuesOnceAsync(CancellationToken cancellationToken)
     {
-        await polling.WaitAsync(cancellationToken);
-        try
+        var handled = await Task.WhenAll(QueueFunctions.Select(async function =>
         {
-            var handled = 0;
-            foreach (var function in Manifest.Functions.Where(f => f.Kind == TriggerKind.Queue))
-            {
-                var queue = await QueueAsync(function.Connection!, function.QueueName!, cancellationToken);
-                QueueMessage[] messages = await queue.ReceiveMessagesAsync(Manifest.Queues.BatchSize, InvisibleWhileRunning, cancellationToken);
-                await Task.WhenAll(messages.Select(m => HandleAsync(function, queue, m, cancellationToken)));
-                handled += messages.Length;
-            }
-
-            return handled;
-        }
-        finally
-        {
-            polling.Release();
-        }
+            var (queue, messages) = await ReceiveAsync(function, Manifest.Queues.BatchSize, cancellationToken);
+            await Task.WhenAll(messages.Select(m => HandleAsync(function, queue, m, cancellationToken)));
+            return messages.Length;
+        }));
+        return handled.Sum();
     }
 
     /// <summary>Runs every timer function whose next occurrence has come (a missed one once, past due); the names of those run.</summary>
@@ -193,29 +186,104 @@ public sealed partial class LocalTriggerRunner : BackgroundService
 
         var triggered = Manifest.Functions.Count(f => f.Kind is TriggerKind.Queue or TriggerKind.Timer);
         LogStarted(triggered);
+        await Task.WhenAll([.. QueueFunctions.Select(f => ListenAsync(f, stoppingToken)), TimersAsync(stoppingToken)]);
+    }
+
+    private IEnumerable<FunctionDefinition> QueueFunctions => Manifest.Functions.Where(f => f.Kind == TriggerKind.Queue);
+
+    /// <summary>One queue's loop: up to a batch in flight, more fetched once half of them are done; never waits for a slow one.</summary>
+    private async Task ListenAsync(FunctionDefinition function, CancellationToken stoppingToken)
+    {
+        var batchSize = Manifest.Queues.BatchSize;
+        var inFlight = new List<Task>();
         while (!stoppingToken.IsCancellationRequested)
         {
-            var handled = 0;
+            inFlight.RemoveAll(t => t.IsCompleted);
+            var received = 0;
+            if (inFlight.Count <= batchSize / 2)
+            {
+                try
+                {
+                    var (queue, messages) = await ReceiveAsync(function, batchSize - inFlight.Count, stoppingToken);
+                    inFlight.AddRange(messages.Select(m => HandleLoggedAsync(function, queue, m, stoppingToken)));
+                    received = messages.Length;
+                }
+                catch (Exception e) when (IsPollFailure(e, stoppingToken))
+                {
+                    LogPollFailed(e);
+                }
+            }
+
+            if (received == 0)
+            {
+                // A finished message frees a place at once; otherwise the next poll comes after the interval.
+                await Task.WhenAny([Task.Delay(options.PollInterval, stoppingToken), .. inFlight]);
+            }
+        }
+
+        await Task.WhenAll(inFlight);
+    }
+
+    private async Task TimersAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
             try
             {
-                handled = await PollQueuesOnceAsync(stoppingToken);
                 await RunDueTimersAsync(stoppingToken);
             }
-            catch (Exception e) when (e is Azure.RequestFailedException or HttpRequestException or AggregateException)
+            catch (Exception e) when (IsPollFailure(e, stoppingToken))
             {
                 LogPollFailed(e);
             }
 
-            if (handled == 0)
-            {
-                await Task.Delay(options.PollInterval, stoppingToken);
-            }
+            await Task.Delay(options.PollInterval, stoppingToken);
+        }
+    }
+
+    private static bool IsPollFailure(Exception e, CancellationToken stoppingToken) =>
+        Storage.StorageFaults.IsUnavailable(e) || e is Azure.RequestFailedException or HttpRequestException or AggregateException
+        || (e is OperationCanceledException && !stoppingToken.IsCancellationRequested);
+
+    private async Task<(QueueClient Queue, QueueMessage[] Messages)> ReceiveAsync(FunctionDefinition function, int count, CancellationToken cancellationToken)
+    {
+        var gate = polling.GetOrAdd(function.Name, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            var queue = await QueueAsync(function.Connection!, function.QueueName!, cancellationToken);
+            QueueMessage[] messages = await queue.ReceiveMessagesAsync(Math.Clamp(count, 1, 32), InvisibleWhileRunning, cancellationToken);
+            return (queue, messages);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>A message handled in the background loop: a failure to settle it is logged, and the queue hands it out again.</summary>
+    private async Task HandleLoggedAsync(FunctionDefinition function, QueueClient queue, QueueMessage message, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await HandleAsync(function, queue, message, stoppingToken);
+        }
+        catch (Exception e) when (IsPollFailure(e, stoppingToken))
+        {
+            LogPollFailed(e);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
         }
     }
 
     public override void Dispose()
     {
-        polling.Dispose();
+        foreach (var gate in polling.Values)
+        {
+            gate.Dispose();
+        }
+
         timing.Dispose();
         base.Dispose();
     }
@@ -309,8 +377,8 @@ public sealed partial class LocalTriggerRunner : BackgroundService
 
         var connectionString = configuration[connection]
             ?? throw new InvalidOperationException($"The setting '{connection}' names no storage account.");
-        // The host's queue trigger reads and writes base64 messages (messageEncoding's default), like StorageAccount.
-        var client = new QueueClient(connectionString, name, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        // The host's queue trigger reads and writes base64 messages (messageEncoding's default), with the app's retries (StorageAccount).
+        var client = new QueueClient(connectionString, name, Storage.StorageAccount.QueueOptions());
         await client.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         return queues.GetOrAdd(name, client);
     }

@@ -29,64 +29,43 @@ public sealed class EhrWriteException : Exception
 /// Access tokens for SMART Backend Services: the EHR's token endpoint from its <c>.well-known/smart-configuration</c>
 /// (kept an hour), a <c>client_credentials</c> request authenticated by a <c>private_key_jwt</c> client assertion
 /// (RS384, <c>kid</c>, unique <c>jti</c>, <c>aud</c> = the token endpoint, short <c>exp</c>) sent by Duende.IdentityModel,
-/// and the token kept until shortly before it expires.
+/// and the token kept until shortly before it expires (on the app's <see cref="TimeProvider"/>).
+/// Each EHR has its own token and its own request for one: write-backs to one EHR that need a token at the same
+/// time share that one request (a task, not a lock), and no lock is held while it runs, so an EHR whose token
+/// endpoint is slow or failing never holds up the write-backs to another.
 /// </summary>
 public sealed class BackendServicesTokens(
-    IHttpClientFactory httpClients, BackendSigningKeys keys, IOptions<BackendServicesOptions> options, TimeProvider time) : IDisposable
+    IHttpClientFactory httpClients, BackendSigningKeys keys, IOptions<BackendServicesOptions> options, TimeProvider time)
 {
     public const string HttpClientName = "ehr";
 
     private static readonly TimeSpan DiscoveryLifetime = TimeSpan.FromHours(1);
 
     private readonly ConcurrentDictionary<string, (DateTimeOffset Until, SmartConfiguration Configuration)> discovery = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, (DateTimeOffset Until, string Token)> tokens = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim gate = new(1, 1);
+
+    /// <summary>Per EHR (by <c>iss</c>): its token, issued or being asked for.</summary>
+    private readonly ConcurrentDictionary<string, Lazy<Task<IssuedToken>>> tokens = new(StringComparer.Ordinal);
 
     /// <summary>A token for writing to <paramref name="ehr"/>, from the cache while it has time left.</summary>
     public async Task<string> AccessTokenAsync(EhrRegistration ehr, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ehr);
-        if (tokens.TryGetValue(ehr.Iss, out var cached) && cached.Until > time.GetUtcNow())
+        while (true)
         {
-            return cached.Token;
-        }
-
-        await gate.WaitAsync(cancellationToken);
-        try
-        {
-            if (tokens.TryGetValue(ehr.Iss, out cached) && cached.Until > time.GetUtcNow())
+            var entry = tokens.GetOrAdd(ehr.Iss, _ => Request(ehr));
+            if (entry.IsValueCreated && entry.Value.IsCompleted && (!entry.Value.IsCompletedSuccessfully || entry.Value.Result.Until <= time.GetUtcNow()))
             {
-                return cached.Token;
+                // Expired or failed: replaced once, by whichever caller gets here first; the others take its request.
+                tokens.TryUpdate(ehr.Iss, Request(ehr), entry);
+                continue;
             }
 
-            var configuration = await DiscoverAsync(ehr, cancellationToken);
-            using var client = httpClients.CreateClient(HttpClientName);
-            var response = await client.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
+            // A caller that gives up stops waiting; the request goes on for the others (the EHR client's timeout bounds it).
+            var issued = await entry.Value.WaitAsync(cancellationToken);
+            if (issued.Until > time.GetUtcNow())
             {
-                Address = configuration.TokenEndpoint,
-                ClientId = ehr.ClientId,
-                ClientCredentialStyle = ClientCredentialStyle.PostBody,
-                ClientAssertion = new ClientAssertion
-                {
-                    Type = OidcConstants.ClientAssertionTypes.JwtBearer,
-                    Value = await AssertionAsync(ehr.ClientId, configuration.TokenEndpoint, cancellationToken),
-                },
-                Scope = Scopes(ehr, configuration),
-            }, cancellationToken);
-            if (response.IsError || string.IsNullOrEmpty(response.AccessToken))
-            {
-                throw new EhrWriteException($"The EHR's token endpoint refused the backend-services token request ({(int)response.HttpStatusCode} {response.Error}).");
+                return issued.Value;
             }
-
-            var lifetime = TimeSpan.FromSeconds(response.ExpiresIn > 0 ? response.ExpiresIn : 300);
-            // Renewed a little before it runs out, so a token never expires between the cache and the EHR.
-            var margin = TimeSpan.FromSeconds(Math.Min(60, lifetime.TotalSeconds / 10));
-            tokens[ehr.Iss] = (time.GetUtcNow() + lifetime - margin, response.AccessToken);
-            return response.AccessToken;
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -97,7 +76,38 @@ public sealed class BackendServicesTokens(
         tokens.TryRemove(ehr.Iss, out _);
     }
 
-    public void Dispose() => gate.Dispose();
+    private Lazy<Task<IssuedToken>> Request(EhrRegistration ehr) => new(() => RequestAsync(ehr));
+
+    private async Task<IssuedToken> RequestAsync(EhrRegistration ehr)
+    {
+        // Shared by every caller waiting for this EHR's token, so no one caller's cancellation ends it.
+        var cancellationToken = CancellationToken.None;
+        var configuration = await DiscoverAsync(ehr, cancellationToken);
+        using var client = httpClients.CreateClient(HttpClientName);
+        var response = await client.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
+        {
+            Address = configuration.TokenEndpoint,
+            ClientId = ehr.ClientId,
+            ClientCredentialStyle = ClientCredentialStyle.PostBody,
+            ClientAssertion = new ClientAssertion
+            {
+                Type = OidcConstants.ClientAssertionTypes.JwtBearer,
+                Value = await AssertionAsync(ehr.ClientId, configuration.TokenEndpoint, cancellationToken),
+            },
+            Scope = Scopes(ehr, configuration),
+        }, cancellationToken);
+        if (response.IsError || string.IsNullOrEmpty(response.AccessToken))
+        {
+            throw new EhrWriteException($"The EHR's token endpoint refused the backend-services token request ({(int)response.HttpStatusCode} {response.Error}).");
+        }
+
+        var lifetime = TimeSpan.FromSeconds(response.ExpiresIn > 0 ? response.ExpiresIn : 300);
+        // Renewed a little before it runs out, so a token never expires between the cache and the EHR.
+        var margin = TimeSpan.FromSeconds(Math.Min(60, lifetime.TotalSeconds / 10));
+        return new IssuedToken(response.AccessToken, time.GetUtcNow() + lifetime - margin);
+    }
+
+    private sealed record IssuedToken(string Value, DateTimeOffset Until);
 
     /// <summary>SMART v2 scopes, or their v1 forms when the EHR advertises only <c>permission-v1</c>.</summary>
     private static string Scopes(EhrRegistration ehr, SmartConfiguration configuration)

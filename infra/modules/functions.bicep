@@ -125,6 +125,10 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       http20Enabled: true
       remoteDebuggingEnabled: false
       use32BitWorkerProcess: false
+      // Readiness (storage answers), as App Service asks of the path: an instance that cannot reach storage leaves the
+      // load balancer while the others serve, and rejoins when it answers again (the app recovers without a restart).
+      // A storage-wide outage fails every instance alike; App Service then excludes none (at most half by default), so
+      // readiness never empties the pool. /api/health/live is the liveness probe, for monitors that must not count an outage.
       healthCheckPath: '/api/health'
       appSettings: concat([
         {

@@ -23,7 +23,7 @@ public sealed class HealthEndpointTests(AzuriteFixture azurite)
     }
 
     [Fact]
-    public async Task Health_still_answers_and_reports_storage_down_when_storage_is_unreachable()
+    public async Task Readiness_answers_503_naming_the_table_service_down_when_only_tables_are_unreachable()
     {
         var ct = TestContext.Current.CancellationToken;
         // Port 9 (discard) is closed on loopback: a storage account that never answers.
@@ -32,8 +32,10 @@ public sealed class HealthEndpointTests(AzuriteFixture azurite)
         using var client = app.CreateClient();
 
         using var response = await client.GetAsync(new Uri("/api/health", UriKind.Relative), ct);
+        using var live = await client.GetAsync(new Uri(HealthEndpoints.LivePath, UriKind.Relative), ct);
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
         var report = await response.Content.ReadFromJsonAsync<HealthReport>(ct);
         Assert.Equal("degraded", report?.Status);
         Assert.Equal("down", report?.Storage.Tables);

@@ -8,9 +8,11 @@ namespace Referral.Tests.Infrastructure;
 /// <summary>
 /// The real Azure Storage emulator (npm package azurite, pinned in infra/local): installed with <c>npm ci</c> when
 /// missing, started on free loopback ports with in-memory persistence and telemetry off, and stopped (with its whole
-/// process tree) when disposed. Shared by the tests (AzuriteFixture) and the load tool.
+/// process tree) when disposed. Shared by the tests (AzuriteFixture) and the load tool. A persistent one keeps its
+/// data in a folder of its own instead, so a test can stop it (by its PID) and start it again on the same ports and
+/// data: a storage outage and its end.
 /// </summary>
-public sealed class AzuriteProcess : IAsyncDisposable
+public sealed class AzuriteProcess(bool persistent = false) : IAsyncDisposable
 {
     // Azurite's published development account: not a secret, it only opens the local emulator.
     private const string AccountName = "devstoreaccount1";
@@ -20,23 +22,82 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
     private Process? process;
     private readonly StringBuilder output = new();
+    private string entry = "";
+    private string workspace = "";
+    private (int Blob, int Queue, int Table) ports;
 
     public string ConnectionString { get; private set; } = "";
 
     public int TablePort { get; private set; }
 
+    /// <summary>The running emulator's process id (a persistent one gets a new one at each <see cref="RestartAsync"/>).</summary>
+    public int ProcessId => process?.Id ?? throw new InvalidOperationException("Azurite is not running.");
+
     public async ValueTask StartAsync()
     {
         var localDir = Repository.PathTo("infra", "local");
-        var entry = Path.Combine(localDir, "node_modules", "azurite", "dist", "src", "azurite.js");
+        entry = Path.Combine(localDir, "node_modules", "azurite", "dist", "src", "azurite.js");
         if (!File.Exists(entry))
         {
             await RunToEndAsync("npm", ["ci", "--no-audit", "--no-fund"], localDir);
         }
 
-        var (blob, queue, table) = (Loopback.FreePort(), Loopback.FreePort(), Loopback.FreePort());
-        TablePort = table;
-        var workspace = Directory.CreateTempSubdirectory("azurite-").FullName;
+        ports = (Loopback.FreePort(), Loopback.FreePort(), Loopback.FreePort());
+        TablePort = ports.Table;
+        workspace = Directory.CreateTempSubdirectory("azurite-").FullName;
+        await LaunchAsync();
+
+        ConnectionString =
+            $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +
+            $"BlobEndpoint=http://127.0.0.1:{ports.Blob}/{AccountName};" +
+            $"QueueEndpoint=http://127.0.0.1:{ports.Queue}/{AccountName};" +
+            $"TableEndpoint=http://127.0.0.1:{ports.Table}/{AccountName};";
+    }
+
+    /// <summary>
+    /// Stops the emulator by its PID: SIGTERM first, so a persistent one writes its data folder as it shuts down (as a
+    /// storage service that goes away keeps what it acknowledged), then a kill if it has not gone within 10 s.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        var running = process ?? throw new InvalidOperationException("Azurite is not running.");
+        if (!running.HasExited)
+        {
+            await RunToEndAsync("kill", ["-TERM", running.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], workspace);
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await running.WaitForExitAsync(grace.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                running.Kill(entireProcessTree: true);
+                await running.WaitForExitAsync();
+            }
+        }
+
+        running.Dispose();
+        process = null;
+    }
+
+    /// <summary>Starts a stopped persistent emulator again on the same ports and the same data folder.</summary>
+    public async Task RestartAsync()
+    {
+        if (!persistent)
+        {
+            throw new InvalidOperationException("Only a persistent Azurite keeps its data over a restart.");
+        }
+
+        if (process is not null)
+        {
+            throw new InvalidOperationException("Azurite is still running; stop it first.");
+        }
+
+        await LaunchAsync();
+    }
+
+    private async Task LaunchAsync()
+    {
         var start = new ProcessStartInfo("node")
         {
             WorkingDirectory = workspace,
@@ -46,10 +107,15 @@ public sealed class AzuriteProcess : IAsyncDisposable
         };
         foreach (var arg in (string[])[
             entry,
-            "--blobHost", "127.0.0.1", "--blobPort", $"{blob}",
-            "--queueHost", "127.0.0.1", "--queuePort", $"{queue}",
-            "--tableHost", "127.0.0.1", "--tablePort", $"{table}",
-            "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--silent"])
+            "--blobHost", "127.0.0.1", "--blobPort", $"{ports.Blob}",
+            "--queueHost", "127.0.0.1", "--queuePort", $"{ports.Queue}",
+            "--tableHost", "127.0.0.1", "--tablePort", $"{ports.Table}",
+            "--disableTelemetry", "--skipApiVersionCheck", "--silent"])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var arg in persistent ? ["--location", Path.Combine(workspace, "data")] : (string[])["--inMemoryPersistence"])
         {
             start.ArgumentList.Add(arg);
         }
@@ -60,13 +126,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        await WaitForPortsAsync([blob, queue, table]);
-
-        ConnectionString =
-            $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +
-            $"BlobEndpoint=http://127.0.0.1:{blob}/{AccountName};" +
-            $"QueueEndpoint=http://127.0.0.1:{queue}/{AccountName};" +
-            $"TableEndpoint=http://127.0.0.1:{table}/{AccountName};";
+        await WaitForPortsAsync([ports.Blob, ports.Queue, ports.Table]);
     }
 
     public ValueTask DisposeAsync()

@@ -24,8 +24,14 @@ public sealed class BackendServicesEhr : IDisposable
     private static readonly string[] Capabilities = ["client-confidential-asymmetric", "permission-v2", "permission-v1"];
 
     private readonly WireMockServer server = WireMockServer.Start();
+    private readonly TaskCompletionSource tokenAsked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int heldTokenRequests;
 
-    public BackendServicesEhr()
+    /// <summary>
+    /// An EHR whose token endpoint answers at once with a token; or, given <paramref name="tokensHeldUntil"/>, a slow
+    /// and failing one: each token request is held until that task completes (a minute at most) and then refused with 503.
+    /// </summary>
+    public BackendServicesEhr(Task? tokensHeldUntil = null)
     {
         server.Given(Request.Create().WithPath("/fhir/.well-known/smart-configuration").UsingGet())
             .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(JsonSerializer.Serialize(new Dictionary<string, object>
@@ -36,6 +42,19 @@ public sealed class BackendServicesEhr : IDisposable
                 ["grant_types_supported"] = GrantTypes,
                 ["capabilities"] = Capabilities,
             })));
+        if (tokensHeldUntil is not null)
+        {
+            server.Given(Request.Create().WithPath("/auth/token").UsingPost())
+                .RespondWith(Response.Create().WithCallback(_ =>
+                {
+                    Interlocked.Increment(ref heldTokenRequests);
+                    tokenAsked.TrySetResult();
+                    tokensHeldUntil.Wait(TimeSpan.FromMinutes(1));
+                    return new ResponseMessage { StatusCode = 503 };
+                }));
+            return;
+        }
+
         server.Given(Request.Create().WithPath("/auth/token").UsingPost())
             .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(JsonSerializer.Serialize(new Dictionary<string, object>
             {
@@ -48,15 +67,21 @@ public sealed class BackendServicesEhr : IDisposable
 
     public string FhirBase => $"{server.Urls[0]}/fhir";
 
+    /// <summary>Completes when the first token request has reached the EHR (a held one is then waiting).</summary>
+    public Task TokenAsked => tokenAsked.Task;
+
+    /// <summary>How many token requests have reached a held token endpoint (counted on arrival, before any answer).</summary>
+    public int HeldTokenRequests => Volatile.Read(ref heldTokenRequests);
+
     public string TokenEndpoint => $"{server.Urls[0]}/auth/token";
 
     /// <summary>The app's settings for this EHR: registered for backend services, writing Observations back.</summary>
-    public IReadOnlyDictionary<string, string?> Settings(bool writeServiceRequest = false) => new Dictionary<string, string?>
+    public IReadOnlyDictionary<string, string?> Settings(bool writeServiceRequest = false, int index = 0) => new Dictionary<string, string?>
     {
-        ["Ehrs:0:Iss"] = FhirBase,
-        ["Ehrs:0:ClientId"] = ClientId,
-        ["Ehrs:0:WriteBack"] = "true",
-        ["Ehrs:0:WriteServiceRequest"] = writeServiceRequest ? "true" : "false",
+        [$"Ehrs:{index}:Iss"] = FhirBase,
+        [$"Ehrs:{index}:ClientId"] = ClientId,
+        [$"Ehrs:{index}:WriteBack"] = "true",
+        [$"Ehrs:{index}:WriteServiceRequest"] = writeServiceRequest ? "true" : "false",
         // Retries come at once in a test; host.json's 30 s is the backoff in Azure.
         ["TriggerRunner:VisibilityTimeout"] = "00:00:00",
     };
