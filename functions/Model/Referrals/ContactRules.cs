@@ -204,7 +204,8 @@ public static partial class ContactRules
             var pointPath = $"{path}[{i}]";
             if (point.System is null)
             {
-                issues.Add(Outcomes.Error(ValidationRules.ContactPointInvalid, IssueType.Invariant, pointPath + ".system",
+                // cpt-2 is ContactPoint's own invariant: the contact point is named, as FHIR's validators name it.
+                issues.Add(Outcomes.Error(ValidationRules.ContactPointInvalid, IssueType.Invariant, pointPath,
                     "cpt-2: a contact point with a value names its system (phone, fax, email)."));
                 continue;
             }
