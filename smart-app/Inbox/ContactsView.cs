@@ -21,8 +21,6 @@ public sealed record ContactsView
 
     public PayorContact Payor { get; init; } = new();
 
-    public required string Physician { get; init; }
-
     /// <summary>Auto or workers' compensation: the payer pays against a claim, and its contacts are shown.</summary>
     public bool ClaimCoverage { get; init; }
 
@@ -43,7 +41,6 @@ public sealed record ContactsView
             Patient = patient ?? new PatientContact(),
             Prescriber = prescriber ?? new PrescriberContact(),
             Payor = payor ?? new PayorContact(),
-            Physician = request.Requester?.Display ?? "the physician",
             Today = today,
             ClaimCoverage = coverage is not null && CoverageTypes.Codes.TryFind(coverage.Type, out var type) && CoverageTypes.NeedsClaimNumber(type),
             PayorName = coverage?.Payor.FirstOrDefault()?.Display,
