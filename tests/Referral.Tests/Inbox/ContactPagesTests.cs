@@ -1,5 +1,7 @@
 using System.Net;
 using Hl7.Fhir.Model;
+using Microsoft.Extensions.DependencyInjection;
+using Referral.Functions.Audit;
 using Referral.Model.Fhir;
 using Referral.Model.Referrals;
 using Referral.Model.Terminology;
@@ -133,7 +135,7 @@ public sealed class ContactPagesTests(InboxFixture fixture) : IClassFixture<Inbo
     }
 
     [Fact]
-    public async Task The_printable_prescription_shows_the_signed_referral_to_its_therapist_and_is_not_found_for_another()
+    public async Task The_printable_prescription_shows_the_signed_referral_to_its_therapist_audited_and_is_not_found_for_another()
     {
         var therapist = await Apps.AddTherapistAsync("Rhea", "Voss");
         var other = await Apps.AddTherapistAsync("Sven", "Tal");
@@ -160,6 +162,13 @@ public sealed class ContactPagesTests(InboxFixture fixture) : IClassFixture<Inbo
         Assert.Contains("class=\"signature-line\"", print, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, theirs.StatusCode);
         Assert.DoesNotContain("1234567893", await theirs.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+
+        // The view is audited as the referral's page is: the API recorded the therapist's read of the referral.
+        var today = DateOnly.FromDateTime(Apps.Time.GetUtcNow().UtcDateTime);
+        var (events, _) = await Apps.Functions.Services.GetRequiredService<AuditTrail>()
+            .SearchAsync(today.AddDays(-1), today.AddDays(1), null, null, 1000, null, Ct);
+        Assert.Contains(events, e => e.Subtype.Single().Code == "read" && e.Entity[0].What?.Reference == $"ServiceRequest/{id}"
+            && e.Agent.Single().Who?.Reference == $"PractitionerRole/{therapist.Id}");
     }
 
     private async Task<HttpClient> SignedInAsync(InboxApps.Therapist therapist)
