@@ -66,8 +66,10 @@ public sealed class RegistrationDocumentBuilder(
         ["patient/Encounter.r"] = "The visit the app is launched in: its reason names the diagnoses to pre-select.",
         ["user/Practitioner.rs"] = "The referring physician's name and identifiers.",
         ["user/PractitionerRole.rs"] = "The referring physician's role and organization.",
+        ["user/Organization.r"] = "The payer of an auto or workers' compensation coverage: its phone and the claim's adjuster, for the therapist.",
         ["patient/Practitioner.rs"] = "The referring physician's name and identifiers.",
         ["patient/PractitionerRole.rs"] = "The referring physician's role and organization.",
+        ["patient/Organization.r"] = "The payer of an auto or workers' compensation coverage: its phone and the claim's adjuster, for the therapist.",
         ["system/Observation.c"] = "Writes the therapist's session progress into the patient's chart.",
         ["system/ServiceRequest.c"] = "Creates the sent referral in the EHR (the app's only writer of it); only for EHRs with the functions app's Ehrs:N:WriteServiceRequest = true.",
     };

@@ -16,6 +16,9 @@ public sealed class PatientRecord
 
     public IReadOnlyList<Coverage> Coverages { get; init; } = [];
 
+    /// <summary>The payer Organizations of the auto and workers' compensation coverages (their phone and the claim's adjuster), where the EHR let the app read them.</summary>
+    public IReadOnlyList<Organization> Payors { get; init; } = [];
+
     /// <summary>Active MedicationRequests; empty when the EHR did not grant them (<see cref="MedicationsRead"/> false).</summary>
     public IReadOnlyList<MedicationRequest> Medications { get; init; } = [];
 
@@ -47,11 +50,21 @@ public sealed class PatientRecord
 
     public static string Key(string contextId) => "record:" + contextId;
 
+    /// <summary>The Organization a coverage's payor references, when the app read it.</summary>
+    public Organization? PayorOf(Coverage coverage)
+    {
+        ArgumentNullException.ThrowIfNull(coverage);
+        var reference = coverage.Payor.FirstOrDefault()?.Reference;
+        return ResourceRef.TypeOf(reference) != "Organization" ? null
+            : Payors.FirstOrDefault(o => o.Id is not null && reference!.Split('/', StringSplitOptions.RemoveEmptyEntries) is var parts
+                && parts.Length >= 2 && parts[^2] == "Organization" && parts[^1] == o.Id);
+    }
+
     /// <summary>The session form: the resources in a collection Bundle (Firely's JSON), and the style.</summary>
     public Stored ToStored()
     {
         var bundle = new Bundle { Type = Bundle.BundleType.Collection };
-        IEnumerable<Resource> all = [Patient, .. Conditions, .. Coverages, .. Medications];
+        IEnumerable<Resource> all = [Patient, .. Conditions, .. Coverages, .. Medications, .. Payors];
         if (Encounter is not null)
         {
             all = all.Append(Encounter);
@@ -80,6 +93,7 @@ public sealed class PatientRecord
             Patient = resources.OfType<Patient>().First(),
             Conditions = [.. resources.OfType<Condition>()],
             Coverages = [.. resources.OfType<Coverage>()],
+            Payors = [.. resources.OfType<Organization>()],
             Medications = [.. resources.OfType<MedicationRequest>()],
             Encounter = resources.OfType<Encounter>().FirstOrDefault(),
             MedicationsRead = stored.MedicationsRead,
@@ -130,14 +144,16 @@ public sealed class PatientRecordReader(EhrClient ehr, EhrStyle style, AppSessio
             ? ehr.ReadAsync<Encounter>(context, "Encounter/" + Uri.EscapeDataString(encounterId), cancellationToken)
             : Task.FromResult<Encounter?>(null);
         var css = context.SmartStyleUrl is { } url ? style.CssAsync(url, cancellationToken) : Task.FromResult<string?>(null);
+        var payors = PayorsAsync(context, coverages, cancellationToken);
 
-        await Task.WhenAll(patient, conditions, coverages, medications, user, encounter, css);
+        await Task.WhenAll(patient, conditions, coverages, medications, user, encounter, css, payors);
         return new PatientRecord
         {
             Patient = await patient ?? throw new EhrRequestException("The EHR did not return the launched patient."),
             Conditions = (await conditions).Resources,
             ConditionsRead = (await conditions).Read,
             Coverages = (await coverages).Resources,
+            Payors = await payors,
             CoveragesRead = (await coverages).Read,
             Medications = (await medications).Resources,
             // Not granted or refused: either way the form says to check medications by hand.
@@ -147,6 +163,36 @@ public sealed class PatientRecordReader(EhrClient ehr, EhrStyle style, AppSessio
             User = await user is { } u and (Practitioner or PractitionerRole) ? u : null,
             StyleCss = await css,
         };
+    }
+
+    /// <summary>
+    /// The payers of the auto and workers' compensation coverages (the referral carries their phone and the claim's
+    /// adjuster), read as soon as the coverages are in; none when the grant does not allow Organization reads or the EHR
+    /// refuses them (the referral then says the EHR gave none).
+    /// </summary>
+    private async Task<IReadOnlyList<Organization>> PayorsAsync(LaunchContext context, Task<EhrSearch<Coverage>> coverages, CancellationToken cancellationToken)
+    {
+        if (!SmartScopes.Allows(context.GrantedScope, "Organization", 'r'))
+        {
+            return [];
+        }
+
+        var references = (await coverages).Resources
+            .Where(c => CoverageTypes.Codes.TryFind(c.Type, out var type) && CoverageTypes.NeedsClaimNumber(type))
+            .Select(c => c.Payor.FirstOrDefault()?.Reference)
+            .Where(r => ResourceRef.TypeOf(r) == "Organization")
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        try
+        {
+            var read = await Task.WhenAll(references.Select(r => ehr.ReadAsync<Organization>(context, r!, cancellationToken)));
+            return [.. read.OfType<Organization>()];
+        }
+        catch (EhrRequestException e) when (!e.SessionEnded)
+        {
+            // A payer on another server (its token is not sent there), slow or failing: the referral goes without its contact.
+            return [];
+        }
     }
 
     public Task SaveAsync(string sessionId, string contextId, PatientRecord record, CancellationToken cancellationToken) =>

@@ -10,9 +10,9 @@ namespace Referral.SmartApp.Launch;
 /// </summary>
 public static partial class SmartScopes
 {
-    /// <summary>The reads of the launch (v2): Patient, problem list, coverage, medications, the visit (its reason), the user (fhirUser).</summary>
+    /// <summary>The reads of the launch (v2): Patient, problem list, coverage (and its payer), medications, the visit (its reason), the user (fhirUser).</summary>
     public const string Default =
-        "openid fhirUser online_access patient/Patient.rs patient/Condition.rs patient/Coverage.rs patient/MedicationRequest.rs patient/Encounter.r user/Practitioner.rs user/PractitionerRole.rs";
+        "openid fhirUser online_access patient/Patient.rs patient/Condition.rs patient/Coverage.rs patient/MedicationRequest.rs patient/Encounter.r user/Practitioner.rs user/PractitionerRole.rs user/Organization.r";
 
     /// <summary>The scopes of one authorization request, v2 or (for a v1-only server) the same access in v1 form.</summary>
     public static string ForRequest(EhrOptions ehr, bool standalone, bool v2)

@@ -343,10 +343,14 @@ public static class ReferralForm
                 Payor = coverage.Payor.FirstOrDefault()?.Reference is { } payor ? new ResourceRef(Absolute(launch, payor), PayorOf(coverage)) : null,
                 ClaimNumber = input.ClaimNumbers.GetValueOrDefault(coverage.Id!)?.Trim() is { Length: > 0 } claim ? claim : null,
                 SubscriberId = coverage.SubscriberId,
+                PayorContact = ReferralContacts.FromPayor(record.PayorOf(coverage)),
             },
             Therapist = new ResourceRef("PractitionerRole/" + (therapist?.Id ?? input.Therapist ?? ""), therapist?.Practitioner?.Display),
             Note = string.IsNullOrWhiteSpace(note) ? null : note,
             HomeCare = string.IsNullOrWhiteSpace(input.PatientInstructions) ? null : input.PatientInstructions.Trim(),
+            // What the therapist needs to reach people, as the EHR holds it and no more (ReferralContacts).
+            PatientContact = ReferralContacts.FromPatient(record.Patient),
+            PrescriberContact = ReferralContacts.FromPrescriber(record.User as Practitioner, record.User as PractitionerRole),
         };
     }
 

@@ -75,6 +75,11 @@ public static class ValidationRules
     public const string CoverageTypeUnknown = "coverage-type-unknown";
     public const string ClaimNumberMissing = "claim-number-missing";
     public const string ContainedNotAllowed = "contained-not-allowed";
+    public const string ContactNotMinimal = "contact-not-minimal";
+    public const string ContactPointInvalid = "contact-point-invalid";
+    public const string NpiInvalid = "npi-invalid";
+    public const string BirthDateInvalid = "birth-date-invalid";
+    public const string LanguageInvalid = "language-invalid";
 
     // The Task state machine.
     public const string TaskStateUnknown = "task-state-unknown";
@@ -171,7 +176,12 @@ public static class ValidationRules
         [CoverageTypeMissing] = "A contained Coverage states its type",
         [CoverageTypeUnknown] = "The coverage type is workers' compensation, auto or health plan",
         [ClaimNumberMissing] = "Workers' compensation and auto coverage carry a claim number",
-        [ContainedNotAllowed] = "The only contained resource is the Coverage the insurance references",
+        [ContainedNotAllowed] = "The contained resources are the Coverage the insurance references and the contact details (#patient, #requester, #payor)",
+        [ContactNotMinimal] = "The contact details carry only what the therapist needs to reach people (minimum necessary)",
+        [ContactPointInvalid] = "A contact point names its system (cpt-2) and holds a phone or fax number or an email address",
+        [NpiInvalid] = "An NPI is ten digits with its check digit",
+        [BirthDateInvalid] = "A date of birth is a calendar date not in the future",
+        [LanguageInvalid] = "The preferred language is a BCP-47 code",
         [TaskStateUnknown] = "The Task's status and business status form a known state",
         [TaskTransitionInvalid] = "The Task can move from its state to the requested one",
         [TaskActorNotAllowed] = "The actor may make this transition",

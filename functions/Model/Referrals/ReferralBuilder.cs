@@ -50,6 +50,23 @@ public sealed class ReferralBuilder(TimeProvider time)
         {
             request.Contained.Add(Coverage(coverage, request.Subject));
             request.Insurance.Add(new ResourceReference("#" + MedicalMassageServiceRequest.ContainedCoverageId));
+            if (coverage.PayorContact is { IsEmpty: false } payorContact && CoverageTypes.NeedsClaimNumber(coverage.Type))
+            {
+                request.Contained.Add(ReferralContacts.ToOrganization(payorContact, coverage.PayorName));
+                ((Coverage)request.Contained[0]).Payor[0] = new ResourceReference("#" + ReferralContacts.PayorId, coverage.PayorName);
+            }
+        }
+
+        if (draft.PatientContact is { IsEmpty: false } patient)
+        {
+            request.Contained.Add(ReferralContacts.ToPatient(patient));
+            request.SupportingInfo.Add(new ResourceReference("#" + ReferralContacts.PatientId));
+        }
+
+        if (draft.PrescriberContact is { IsEmpty: false } prescriber)
+        {
+            request.Contained.Add(ReferralContacts.ToPractitioner(prescriber));
+            request.SupportingInfo.Add(new ResourceReference("#" + ReferralContacts.RequesterId));
         }
 
         return request;

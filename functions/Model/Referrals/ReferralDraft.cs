@@ -48,6 +48,12 @@ public sealed record ReferralDraft
 
     /// <summary>Imaging or reports the therapist should see (ServiceRequest.supportingInfo).</summary>
     public IReadOnlyList<ResourceRef> SupportingInfo { get; init; } = [];
+
+    /// <summary>How to reach the patient, as the EHR holds it (a contained Patient); null when the EHR holds none.</summary>
+    public PatientContact? PatientContact { get; init; }
+
+    /// <summary>The prescriber's NPI, phone and fax, as the EHR holds them (a contained Practitioner).</summary>
+    public PrescriberContact? PrescriberContact { get; init; }
 }
 
 /// <summary>A diagnosis by its ICD-10-CM code, optionally tied to the patient's Condition on the problem list.</summary>
@@ -70,4 +76,7 @@ public sealed record CoverageDraft
     public string? ClaimNumber { get; init; }
 
     public string? SubscriberId { get; init; }
+
+    /// <summary>The payer's and its adjuster's contact (a contained Organization); carried only for auto and workers' compensation.</summary>
+    public PayorContact? PayorContact { get; init; }
 }

@@ -61,7 +61,7 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
         var precautions = CheckPrecautions(request, issues);
         CheckPerformer(request, conditions, precautions, trainingOf, issues);
         CheckInsurance(request, issues);
-        CheckContained(request, issues);
+        CheckContained(request, now, issues);
 
         return Outcomes.From(issues);
     }
@@ -689,22 +689,45 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
         }
     }
 
-    /// <summary>The profile allows one contained resource: the Coverage (id <c>coverage</c>) that <c>insurance</c> references.</summary>
-    private static void CheckContained(ServiceRequest request, List<OperationOutcome.IssueComponent> issues)
+    /// <summary>
+    /// The profile allows these contained resources, each once and each referenced where it belongs: the Coverage
+    /// (<c>#coverage</c>) that <c>insurance</c> references; the patient's and the prescriber's contact details
+    /// (<c>#patient</c>, <c>#requester</c>) that <c>supportingInfo</c> references; and, for auto and workers'
+    /// compensation only, the payer's contact (<c>#payor</c>) that the Coverage's <c>payor</c> references.
+    /// </summary>
+    private static void CheckContained(ServiceRequest request, DateTimeOffset now, List<OperationOutcome.IssueComponent> issues)
     {
-        const string allowed = "#" + MedicalMassageServiceRequest.ContainedCoverageId;
-        var referenced = request.Insurance.Any(i => i.Reference == allowed);
+        const string coverageRef = "#" + MedicalMassageServiceRequest.ContainedCoverageId;
+        var insured = request.Insurance.Any(i => i.Reference == coverageRef);
+        var supporting = request.SupportingInfo.Select(s => s.Reference).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var coverage = request.Contained.OfType<Coverage>().FirstOrDefault(c => c.Id == MedicalMassageServiceRequest.ContainedCoverageId);
+        var payorReferenced = coverage is not null
+            && coverage.Payor.Any(p => p.Reference == "#" + ReferralContacts.PayorId)
+            && CoverageTypes.Codes.TryFind(coverage.Type, out var type) && CoverageTypes.NeedsClaimNumber(type);
         for (var i = 0; i < request.Contained.Count; i++)
         {
             var contained = request.Contained[i];
-            if (contained is Coverage && contained.Id == MedicalMassageServiceRequest.ContainedCoverageId && referenced
-                && request.Contained.FindIndex(r => r.Id == contained.Id) == i)
+            var path = $"ServiceRequest.contained[{i}]";
+            var first = request.Contained.FindIndex(r => r.Id == contained.Id) == i;
+            switch (contained)
             {
-                continue;
+                case Coverage when contained.Id == MedicalMassageServiceRequest.ContainedCoverageId && insured && first:
+                    continue;
+                case Patient patient when contained.Id == ReferralContacts.PatientId && supporting.Contains("#" + ReferralContacts.PatientId) && first:
+                    ContactRules.CheckPatient(patient, path, now, issues);
+                    continue;
+                case Practitioner practitioner when contained.Id == ReferralContacts.RequesterId && supporting.Contains("#" + ReferralContacts.RequesterId) && first:
+                    ContactRules.CheckPrescriber(practitioner, path, issues);
+                    continue;
+                case Organization payor when contained.Id == ReferralContacts.PayorId && payorReferenced && first:
+                    ContactRules.CheckPayor(payor, path, issues);
+                    continue;
             }
 
-            issues.Add(Outcomes.Error(ValidationRules.ContainedNotAllowed, IssueType.Structure, $"ServiceRequest.contained[{i}]",
-                $"A referral contains only the Coverage that insurance references ('{allowed}'); not this {contained.TypeName}."));
+            issues.Add(Outcomes.Error(ValidationRules.ContainedNotAllowed, IssueType.Structure, path,
+                $"A referral contains only the Coverage that insurance references ('{coverageRef}'), the patient's and the prescriber's contact details "
+                + $"that supportingInfo references ('#{ReferralContacts.PatientId}', '#{ReferralContacts.RequesterId}') and, for auto and workers' compensation, "
+                + $"the payer's contact that the Coverage's payor references ('#{ReferralContacts.PayorId}'); not this {contained.TypeName}."));
         }
     }
 

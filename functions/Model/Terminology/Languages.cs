@@ -37,7 +37,10 @@ public static class Languages
     {
         ArgumentNullException.ThrowIfNull(language);
         var coding = language.Coding.FirstOrDefault(c => c.System == System) ?? language.Coding.FirstOrDefault();
-        return coding?.Code is { } code && Names.TryGetValue(code, out var name) ? name : coding?.Display ?? language.Text ?? coding?.Code ?? "";
+        // "es-MX" is Spanish too: the primary subtag names the language when the whole tag is not listed.
+        return coding?.Code is { } code && (Names.TryGetValue(code, out var name) || Names.TryGetValue(code.Split('-')[0], out name))
+            ? name
+            : coding?.Display ?? language.Text ?? coding?.Code ?? "";
     }
 
     /// <summary>The languages a PractitionerRole carries in the extension.</summary>

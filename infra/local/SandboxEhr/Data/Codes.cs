@@ -14,6 +14,8 @@ public static class CodeSystems
     public const string SubscriberRelationship = "http://terminology.hl7.org/CodeSystem/subscriber-relationships";
     public const string OrganizationType = "http://terminology.hl7.org/CodeSystem/organization-type";
     public const string IdentifierType = "http://terminology.hl7.org/CodeSystem/v2-0203";
+    public const string Npi = "http://hl7.org/fhir/sid/us-npi";
+    public const string Bcp47 = "urn:ietf:bcp:47";
 
     /// <summary>
     /// The local code system for therapist training of DESIGN.md §4. It is this project's own, so its

@@ -43,9 +43,10 @@ public static class SyntheticRecords
     {
         var records = new List<Resource>();
         records.AddRange(Organizations());
-        records.AddRange(Physician(SyntheticIds.FamilyPhysician, "Amelia", "Stone", AdministrativeGender.Female, "Family medicine"));
-        records.AddRange(Physician(SyntheticIds.RehabilitationPhysician, "Rajesh", "Iyer", AdministrativeGender.Male, "Physical medicine and rehabilitation"));
-        records.AddRange(Physician(SyntheticIds.Obstetrician, "Ellen", "Brooks", AdministrativeGender.Female, "Obstetrics and gynecology"));
+        // NPIs are made up but keep the NPI's check digit; numbers are in the 555-01xx range kept for fiction.
+        records.AddRange(Physician(SyntheticIds.FamilyPhysician, "Amelia", "Stone", AdministrativeGender.Female, "Family medicine", "1987654328", "503-555-0110", "503-555-0111"));
+        records.AddRange(Physician(SyntheticIds.RehabilitationPhysician, "Rajesh", "Iyer", AdministrativeGender.Male, "Physical medicine and rehabilitation", "1456789019", "503-555-0120", "503-555-0121"));
+        records.AddRange(Physician(SyntheticIds.Obstetrician, "Ellen", "Brooks", AdministrativeGender.Female, "Obstetrics and gynecology", "1673452193", "503-555-0130", null));
         records.AddRange(Therapist(SyntheticIds.OncologyLymphTherapist, "LMT-020417", "Olivia", "Hart", AdministrativeGender.Female,
             "Certified lymphedema therapist (CLT); oncology massage certificate",
             TherapistTraining.OncologyMassage, TherapistTraining.LymphDrainage));
@@ -63,6 +64,19 @@ public static class SyntheticRecords
             TherapistTraining.Pediatric, TherapistTraining.Sports));
 
         var chart = new ChartBuilder(today, records);
+        // Phones and preferred languages, as a registration desk records them; Walter Hughes has none on file, so the
+        // journey shows what the referral says when the EHR holds nothing.
+        var contacts = new Dictionary<string, (string? Phone, string? Language, string? LanguageName)>(StringComparer.Ordinal)
+        {
+            [SyntheticIds.WorkersCompWristPatient] = ("503-555-0161", "en", "English"),
+            [SyntheticIds.AutoWhiplashPatient] = ("503-555-0162", "en", "English"),
+            [SyntheticIds.LymphedemaPatient] = ("503-555-0163", "ko", "Korean"),
+            [SyntheticIds.PregnantPatient] = ("503-555-0164", "es", "Spanish"),
+            [SyntheticIds.AnticoagulatedSciaticaPatient] = ("503-555-0165", "zh", "Chinese"),
+            [SyntheticIds.FibromyalgiaPatient] = ("503-555-0166", "en", "English"),
+            [SyntheticIds.RunnerPatient] = ("503-555-0168", null, null),
+        };
+        chart.Contacts = contacts;
 
         chart.Patient(SyntheticIds.WorkersCompWristPatient, "Dana", "Whitfield", AdministrativeGender.Female, "1981-04-12",
             SyntheticIds.FamilyPhysician, "Wrist pain after repetitive work on the assembly line");
@@ -134,9 +148,11 @@ public static class SyntheticRecords
     {
         yield return Organization(SyntheticIds.Clinic, "Sandbox Family Clinic", "prov", "Healthcare Provider");
         yield return Organization(SyntheticIds.MassagePractice, "Harbor Medical Massage", "prov", "Healthcare Provider");
-        yield return Organization("org-evergreen-workers-comp", "Evergreen Workers' Compensation Insurance", "ins", "Insurance Company");
+        yield return Organization("org-evergreen-workers-comp", "Evergreen Workers' Compensation Insurance", "ins", "Insurance Company",
+            "800-555-0140", ("Priya Natarajan", "503-555-0141", "priya.natarajan@evergreen-comp.example"));
         yield return Organization("org-riverside-assembly", "Riverside Assembly Co.", "bus", "Non-Healthcare Business or Corporation");
-        yield return Organization("org-lakeside-auto", "Lakeside Auto Insurance", "ins", "Insurance Company");
+        yield return Organization("org-lakeside-auto", "Lakeside Auto Insurance", "ins", "Insurance Company",
+            "800-555-0150", ("Tom O'Neill", "503-555-0151", null));
         yield return Organization("org-blue-meadow-health", "Blue Meadow Health Plan", "ins", "Insurance Company");
         yield return Organization("org-silver-years-health", "Silver Years Health Plan", "ins", "Insurance Company");
     }
@@ -144,24 +160,59 @@ public static class SyntheticRecords
     /// <summary>A coded concept with its display (Firely's three-argument CodeableConcept constructor sets text, not display).</summary>
     private static CodeableConcept Concept(string system, string code, string display) => new() { Coding = [new Coding(system, code, display)] };
 
-    private static Organization Organization(string id, string name, string typeCode, string typeDisplay) => new()
+    /// <summary>An organization; an insurer with its claims line and, for auto and workers' compensation, the adjuster of the sandbox's claims.</summary>
+    private static Organization Organization(string id, string name, string typeCode, string typeDisplay,
+        string? phone = null, (string Name, string Phone, string? Email)? adjuster = null)
     {
-        Id = id,
-        Active = true,
-        Name = name,
-        Type = [Concept(CodeSystems.OrganizationType, typeCode, typeDisplay)],
-    };
+        var organization = new Organization
+        {
+            Id = id,
+            Active = true,
+            Name = name,
+            Type = [Concept(CodeSystems.OrganizationType, typeCode, typeDisplay)],
+        };
+        if (phone is not null)
+        {
+            organization.Telecom.Add(new ContactPoint(ContactPoint.ContactPointSystem.Phone, ContactPoint.ContactPointUse.Work, phone));
+        }
 
-    private static IEnumerable<Resource> Physician(string id, string given, string family, AdministrativeGender gender, string specialty)
+        if (adjuster is { } person)
+        {
+            organization.Contact.Add(new Organization.ContactComponent
+            {
+                Purpose = new CodeableConcept { Text = "Claims adjuster" },
+                Name = new HumanName { Text = person.Name },
+                Telecom =
+                [
+                    new ContactPoint(ContactPoint.ContactPointSystem.Phone, ContactPoint.ContactPointUse.Work, person.Phone),
+                    .. person.Email is null ? [] : new[] { new ContactPoint(ContactPoint.ContactPointSystem.Email, ContactPoint.ContactPointUse.Work, person.Email) },
+                ],
+            });
+        }
+
+        return organization;
+    }
+
+    private static IEnumerable<Resource> Physician(string id, string given, string family, AdministrativeGender gender, string specialty,
+        string npi, string phone, string? fax)
     {
         yield return new Practitioner
         {
             Id = id,
             Active = true,
-            Identifier = [new Identifier($"{CodeSystems.SandboxIdentifiers}/practitioner", id)],
+            Identifier =
+            [
+                new Identifier($"{CodeSystems.SandboxIdentifiers}/practitioner", id),
+                new Identifier(CodeSystems.Npi, npi),
+            ],
             Name = [new HumanName { Prefix = ["Dr."], Given = [given], Family = family, Suffix = ["MD"] }],
             Gender = gender,
-            Telecom = [new ContactPoint(ContactPoint.ContactPointSystem.Email, ContactPoint.ContactPointUse.Work, $"{given.ToLowerInvariant()}.{family.ToLowerInvariant()}@clinic.example")],
+            Telecom =
+            [
+                new ContactPoint(ContactPoint.ContactPointSystem.Email, ContactPoint.ContactPointUse.Work, $"{given.ToLowerInvariant()}.{family.ToLowerInvariant()}@clinic.example"),
+                new ContactPoint(ContactPoint.ContactPointSystem.Phone, ContactPoint.ContactPointUse.Work, phone),
+                .. fax is null ? [] : new[] { new ContactPoint(ContactPoint.ContactPointSystem.Fax, ContactPoint.ContactPointUse.Work, fax) },
+            ],
             Qualification = [new Practitioner.QualificationComponent { Code = new CodeableConcept { Text = "Doctor of Medicine (MD)" } }],
         };
         yield return new PractitionerRole
@@ -215,6 +266,9 @@ public static class SyntheticRecords
         private Encounter? encounter;
         private string physician = "";
 
+        public IReadOnlyDictionary<string, (string? Phone, string? Language, string? LanguageName)> Contacts { get; set; } =
+            new Dictionary<string, (string?, string?, string?)>();
+
         private ResourceReference PatientReference => new($"Patient/{patient!.Id}", patient.Name[0].Text);
 
         public void Patient(string id, string given, string family, AdministrativeGender gender, string birthDate, string physicianId, string visitReason)
@@ -236,6 +290,12 @@ public static class SyntheticRecords
                 BirthDate = birthDate,
                 Address = [SyntheticHomes.Of(id)],
                 GeneralPractitioner = [new ResourceReference($"Practitioner/{physicianId}")],
+                Telecom = Contacts.TryGetValue(id, out var contact) && contact.Phone is { } phone
+                    ? [new ContactPoint(ContactPoint.ContactPointSystem.Phone, ContactPoint.ContactPointUse.Mobile, phone)]
+                    : [],
+                Communication = contact.Language is { } language
+                    ? [new Patient.CommunicationComponent { Language = Concept(CodeSystems.Bcp47, language, contact.LanguageName!), Preferred = true }]
+                    : [],
                 ManagingOrganization = new ResourceReference($"Organization/{SyntheticIds.Clinic}", "Sandbox Family Clinic"),
             };
             encounter = new Encounter
