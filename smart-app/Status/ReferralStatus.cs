@@ -47,7 +47,11 @@ public sealed record ReferralStatus(string Label, string Css, string? Reason, in
 }
 
 /// <summary>One event of a referral's timeline.</summary>
-public sealed record TimelineEvent(DateTimeOffset When, string What);
+public sealed record TimelineEvent(DateTimeOffset When, string What)
+{
+    /// <summary>When, as the sessions show it: the practice's wall clock with its zone named (never UTC unlabelled).</summary>
+    public string Shown { get; init; } = "";
+}
 
 public static class Timeline
 {
@@ -111,7 +115,9 @@ public static class Timeline
             events.Add(new TimelineEvent(end, reason is null ? what : $"{what}: {reason}"));
         }
 
-        return [.. events.OrderBy(e => e.When)];
+        // The same zone as the sessions and messages: the one the prescription's validity is in (the practice's).
+        var zone = PracticeTime.ZoneOf((request.Occurrence as Timing)?.Repeat?.Bounds as Period);
+        return [.. events.OrderBy(e => e.When).Select(e => e with { Shown = SessionSummaries.When(e.When, zone) })];
     }
 }
 
