@@ -117,7 +117,10 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         await inbox.GetByRole(AriaRole.Button, new() { Name = "Put on hold" }).ClickAsync();
         await inbox.GetByText("The referral is on hold.").WaitForAsync();
         Assert.Equal("on-hold", await inbox.Locator("[data-status]").First.GetAttributeAsync("data-status"));
-        Assert.Contains($"Put on hold by the therapist: {waitingFor}", await inbox.Locator("ol.timeline").InnerTextAsync(), StringComparison.Ordinal);
+        var history = await inbox.Locator("ol.timeline").InnerTextAsync();
+        Assert.Contains($"Put on hold by the therapist: {waitingFor}", history, StringComparison.Ordinal);
+        // The history's times are the practice's, named, as the sessions' are.
+        Assert.Contains($"{Referral.SmartApp.Status.SessionSummaries.When(time.GetUtcNow(), PracticeZone)} Put on hold", history, StringComparison.Ordinal);
         await inbox.GetByRole(AriaRole.Button, new() { Name = "Resume" }).WaitForAsync();
         await Chromium.ScreenshotAsync(inbox, "closed-loop-06b-therapist-on-hold");
         await Chromium.AssertNoSeriousViolationsAsync(inbox);
