@@ -183,6 +183,16 @@ public static class ConformanceEndpoints
                             ("Task", Referrals.TaskParameters.DeclineRenewalOperation) =>
                                 "Declines the pending renewal request, by the physician who wrote the referral only (else 403), with 'reason' (valueString, " +
                                 "required); stored as a Task.output renewal-answer; the therapist is notified. If-Match guards against stale changes.",
+                            ("Task", Referrals.TaskParameters.HoldOperation) =>
+                                "Puts a new referral (Task requested) on hold while the therapist waits for an answer, by the therapist it is sent to " +
+                                "(else 403): a Parameters body with 'reason' (valueString, plain text, required: a missing one is a 400 naming " +
+                                "Parameters.parameter.where(name='reason')). The Task becomes on-hold with the reason in statusReason (business status " +
+                                "stays BSeR 2.0) and the hold is kept as a Task.output on-hold (valueAnnotation); the physician is notified without the " +
+                                "reason. From on-hold the therapist may $resume, $accept or $decline, the physician may $cancel. A referral already on " +
+                                "hold, accepted or ended is a 409. If-Match guards against stale changes.",
+                            ("Task", Referrals.TaskParameters.ResumeOperation) =>
+                                "Takes a referral off hold, back to requested, by the therapist it is sent to (else 403); no body or an empty Parameters. " +
+                                "The resume is kept as a Task.output resumed; a referral not on hold is a 409. If-Match guards against stale changes.",
                             ("Task", Referrals.TaskParameters.MessageOperation) =>
                                 "Writes a question or answer on the referral, by the therapist it is sent to or the physician who wrote it (else 403), " +
                                 "before or during treatment (after it ended, 409): a Parameters body with 'text' (valueString, plain text, at most 2000 " +

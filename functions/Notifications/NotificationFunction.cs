@@ -17,7 +17,7 @@ namespace Referral.Functions.Notifications;
 /// The queue-triggered function <c>referral-notify</c> (queue <c>referral-notifications</c>): tells the therapist of a
 /// new referral, reminds them of one left unanswered, tells the physician when it stays unanswered, and warns both
 /// before a prescription expires; tells the physician when the therapist declines (with the reason), completes the
-/// course or asks for a renewal; tells the therapist when the physician answers a renewal. Messages carry no patient
+/// course, asks for a renewal or puts a new referral on hold; tells the therapist when the physician answers a renewal. Messages carry no patient
 /// data (email is not a place for it, DESIGN.md §6): they say what happened, to which referral (named by the other
 /// party's name and the day it was written, with its id as the reference), on which day, and link to the page behind
 /// sign-in that shows it; the people's own words (reasons, discharge outcome, the renewal's answer) stay there. Each kind is sent once per referral (each renewal
@@ -76,8 +76,9 @@ public static partial class NotificationFunction
         }
 
         if (message?.Referral is null || message.Kind is not (ReferralEvent.Submitted or TherapistReminder or PhysicianUnanswered or PrescriptionExpiring
-                or ReferralEvent.Completed or ReferralEvent.Declined or ReferralEvent.RenewalRequested or ReferralEvent.RenewalAnswered or ReferralEvent.MessagePosted)
-            || (message.Kind is ReferralEvent.RenewalRequested or ReferralEvent.RenewalAnswered or ReferralEvent.MessagePosted && message.Ordinal is not > 0)
+                or ReferralEvent.Completed or ReferralEvent.Declined or ReferralEvent.RenewalRequested or ReferralEvent.RenewalAnswered or ReferralEvent.MessagePosted
+                or ReferralEvent.PutOnHold)
+            || (message.Kind is ReferralEvent.RenewalRequested or ReferralEvent.RenewalAnswered or ReferralEvent.MessagePosted or ReferralEvent.PutOnHold && message.Ordinal is not > 0)
             || (message.Kind == ReferralEvent.MessagePosted && message.Recipient is not ("therapist" or "physician")))
         {
             return InvocationResponse.Failed("The message is not a referral event.", StatusCodes.Status400BadRequest);
@@ -171,6 +172,7 @@ public static partial class NotificationFunction
         ReferralEvent.Declined => ReferralTaskStates.StateOf(task) == ReferralTaskState.Declined,
         ReferralEvent.RenewalRequested => ReferralTasks.RenewalRequestsOf(task).Count >= message.Ordinal,
         ReferralEvent.RenewalAnswered => RenewalAnswers.AnswersOf(task).Count >= message.Ordinal,
+        ReferralEvent.PutOnHold => ReferralTasks.HoldsOf(task).Count(h => h.Kind == HoldEvent.Held) >= message.Ordinal,
         _ => true,
     };
 
@@ -245,6 +247,12 @@ public static partial class NotificationFunction
             case ReferralEvent.RenewalRequested when physicianEmail is not null:
                 yield return Message(services, kind, referral, physicianEmail, $"{therapistName} asks you to renew a medical-massage prescription",
                     $"The therapist asked on {today} for the medical-massage prescription to be renewed.\n{toPhysician}\n\n{forPhysician}",
+                    occurrence: message.Ordinal);
+                break;
+            case ReferralEvent.PutOnHold when physicianEmail is not null:
+                // What it waits for is the therapist's words about a patient: it stays behind sign-in.
+                yield return Message(services, kind, referral, physicianEmail, $"{therapistName} put your medical-massage referral on hold",
+                    $"The therapist put your medical-massage referral on hold on {today}, waiting for an answer before accepting it.\n{toPhysician}\n\n{forPhysician}",
                     occurrence: message.Ordinal);
                 break;
             case ReferralEvent.MessagePosted when message.Recipient == "therapist" && therapistEmail is not null:

@@ -53,6 +53,8 @@ public static class ReferralEndpoints
         ["decline"] = ReferralTaskState.Declined,
         ["cancel"] = ReferralTaskState.Cancelled,
         [TaskParameters.CompleteOperation] = ReferralTaskState.Completed,
+        [TaskParameters.HoldOperation] = ReferralTaskState.OnHold,
+        [TaskParameters.ResumeOperation] = ReferralTaskState.Created,
     };
 
     public static IEndpointRouteBuilder MapReferrals(this IEndpointRouteBuilder app)
@@ -608,10 +610,10 @@ public static class ReferralEndpoints
     }
 
     /// <summary>
-    /// <c>POST /api/fhir/Task/{id}/$accept|$decline|$cancel|$complete</c>, with a Parameters body carrying
+    /// <c>POST /api/fhir/Task/{id}/$accept|$decline|$cancel|$complete|$hold|$resume</c>, with a Parameters body carrying
     /// <c>reason</c> where one is needed, and on <c>$complete</c> the discharge summary (<c>outcome</c>, required once a
     /// session was recorded, and <c>recommendations</c>), stored on the Task in the same transaction. <c>If-Match</c> with
-    /// the version last read makes a stale change a 412. A decline or completion is told to the physician.
+    /// the version last read makes a stale change a 412. A decline, a hold or a completion is told to the physician.
     /// </summary>
     private static async Task<FhirResult> TransitionAsync(HttpContext http, string id, string operation, Services services, CancellationToken cancellationToken)
     {
@@ -637,6 +639,15 @@ public static class ReferralEndpoints
             }
 
             input = read!;
+        }
+
+        // A hold says what it waits for: without a reason it is a bad request, named at the parameter (the state
+        // machine would name Task.statusReason, which the caller never wrote).
+        if (operation == TaskParameters.HoldOperation && string.IsNullOrWhiteSpace(input.Reason))
+        {
+            return Outcome.Error(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Required,
+                "'reason' is required: a valueString saying what the referral waits for (e.g. the answer to a question to the physician).",
+                TaskParameters.Path("reason"));
         }
 
         var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
@@ -699,11 +710,14 @@ public static class ReferralEndpoints
         {
             TaskParameters.CompleteOperation => ReferralEvent.Completed,
             "decline" => ReferralEvent.Declined,
+            TaskParameters.HoldOperation => ReferralEvent.PutOnHold,
             _ => null,
         };
+        // Holds are counted, so a second hold after a resume is told too.
+        int? ordinal = notice == ReferralEvent.PutOnHold ? ReferralTasks.HoldsOf(task).Count(h => h.Kind == HoldEvent.Held) : null;
         var queued = notice is null
             ? Task.CompletedTask
-            : services.Notifications.EnqueueAsync(new ReferralEvent(notice, referral.Id) { Version = referral.Version + 1 }, cancellationToken);
+            : services.Notifications.EnqueueAsync(new ReferralEvent(notice, referral.Id) { Version = referral.Version + 1, Ordinal = ordinal }, cancellationToken);
         var updated = await services.Store.UpdateAsync(referral, task, request, caller, now, cancellationToken);
         await queued;
         if (updated is null)

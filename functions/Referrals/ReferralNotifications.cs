@@ -20,6 +20,9 @@ public sealed record ReferralEvent(string Kind, string Referral)
     /// <summary>The physician approved or declined a renewal request; the therapist is told there is an answer.</summary>
     public const string RenewalAnswered = "renewal-answered";
 
+    /// <summary>The therapist put a new referral on hold waiting for an answer; the physician is told (not the reason).</summary>
+    public const string PutOnHold = "put-on-hold";
+
     /// <summary>A question or answer was written on the referral; the other party is told there is one.</summary>
     public const string MessagePosted = "message-posted";
 
@@ -32,7 +35,7 @@ public sealed record ReferralEvent(string Kind, string Referral)
     /// </summary>
     public int? Version { get; init; }
 
-    /// <summary>For a renewal request or answer: which one (1 for the first), so each is told once and a later one is told too.</summary>
+    /// <summary>For a renewal request or answer, or a hold: which one (1 for the first), so each is told once and a later one is told too.</summary>
     public int? Ordinal { get; init; }
 }
 

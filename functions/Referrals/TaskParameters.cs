@@ -29,16 +29,25 @@ public static class TaskParameters
     public const string ApproveRenewalOperation = "approve-renewal";
     public const string DeclineRenewalOperation = "decline-renewal";
     public const string MessageOperation = "message";
+    public const string HoldOperation = "hold";
+    public const string ResumeOperation = "resume";
 
     /// <summary>The longest question or answer on a referral.</summary>
     public const int MaxMessageLength = 2000;
 
     public static string Path(string name) => $"Parameters.parameter.where(name='{name}')";
 
-    /// <summary>The parameters each transition takes; 'note' is accepted (and not stored) as it always was.</summary>
-    public static IReadOnlyList<string> NamesOf(string operation) => operation == CompleteOperation
-        ? ["reason", "note", "outcome", "recommendations"]
-        : ["reason", "note"];
+    /// <summary>
+    /// The parameters each transition takes; 'note' is accepted (and not stored) by the older ones as it always was.
+    /// <c>$hold</c> takes only its (required) reason, <c>$resume</c> nothing.
+    /// </summary>
+    public static IReadOnlyList<string> NamesOf(string operation) => operation switch
+    {
+        CompleteOperation => ["reason", "note", "outcome", "recommendations"],
+        HoldOperation => ["reason"],
+        ResumeOperation => [],
+        _ => ["reason", "note"],
+    };
 
     public static (TransitionInput? Input, FhirResult? Error) ReadTransition(string operation, Parameters parameters)
     {
@@ -201,7 +210,9 @@ public static class TaskParameters
         {
             if (!names.Contains(parameter.Name, StringComparer.Ordinal))
             {
-                return Outcome.BadRequest($"${operation} takes {string.Join(", ", names.Select(n => $"'{n}'"))}; not '{parameter.Name}'.", Path(parameter.Name ?? ""));
+                return Outcome.BadRequest(names.Count == 0
+                    ? $"${operation} takes no parameters; not '{parameter.Name}'."
+                    : $"${operation} takes {string.Join(", ", names.Select(n => $"'{n}'"))}; not '{parameter.Name}'.", Path(parameter.Name ?? ""));
             }
         }
 

@@ -67,6 +67,9 @@ public static partial class ReminderFunction
                 var done = work.GetValueOrDefault(referral.Id, ReferralWork.None);
                 var state = ReferralTaskStates.StateOf(referral.Task);
                 var waiting = FhirTime.TryDateTime(referral.Task.AuthoredOn, out var authored) ? now - authored : TimeSpan.Zero;
+                // Only a referral nobody has answered is "unanswered": one on hold was answered by the therapist with a
+                // question (the physician was told when it was put on hold), so neither of them is nagged about it while it
+                // waits; resumed, it is new again and counts from when it was sent. Its expiry is still warned of below.
                 if (state == ReferralTaskState.Created && waiting >= rules.RemindTherapistAfter)
                 {
                     queued += await QueueOnceAsync(services, referral, done, NotificationFunction.TherapistReminder, now, cancellationToken);

@@ -193,6 +193,29 @@ public sealed class DetailModel(FunctionsApi functions, IOptions<InboxOptions> o
         return await ShowAsync(caller, id, cancellationToken);
     }
 
+    public string? HoldProblem { get; private set; }
+
+    /// <summary>The hold's reason as typed, kept when the hold is refused.</summary>
+    public string? HoldReason { get; private set; }
+
+    /// <summary>Puts a new referral on hold while the therapist waits for an answer; the reason is required (the physician sees it).</summary>
+    public async Task<IActionResult> OnPostHoldAsync(string id, string? etag, string? reason, CancellationToken cancellationToken)
+    {
+        HoldReason = reason;
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            HoldProblem = "Say what you are waiting for: the physician sees it.";
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return await ShowAsync(await CallerAsync(), id, cancellationToken);
+        }
+
+        return await ChangeAsync(id, "hold", FunctionsApi.Parameters(("reason", new FhirString(reason.Trim()))), etag, "held", cancellationToken,
+            problem => HoldProblem = problem);
+    }
+
+    public Task<IActionResult> OnPostResumeAsync(string id, string? etag, CancellationToken cancellationToken) =>
+        ChangeAsync(id, "resume", null, etag, "resumed", cancellationToken);
+
     /// <summary>Runs a Task operation; on success back to the page (303), else the page again with the API's reason.</summary>
     private async Task<IActionResult> ChangeAsync(
         string id, string operation, Parameters? parameters, string? etag, string done, CancellationToken cancellationToken, Action<string>? onProblem = null)

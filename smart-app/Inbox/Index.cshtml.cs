@@ -19,7 +19,8 @@ public sealed class IndexModel(FunctionsApi functions, IOptions<InboxOptions> op
 
     public static IReadOnlyList<InboxList> Lists { get; } =
     [
-        new("new", "New", ["requested"]),
+        // A referral on hold is still waiting for the therapist's answer: it stays with the new ones.
+        new("new", "New", ["requested", "on-hold"]),
         new("active", "Active", ["accepted", "in-progress"]),
         new("closed", "Closed", ["rejected", "cancelled", "completed"]),
     ];

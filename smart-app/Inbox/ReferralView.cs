@@ -62,7 +62,10 @@ public sealed record ReferralView
 
     public int SessionsRemaining => Math.Max(0, SessionsAuthorized - SessionsUsed);
 
-    public bool IsNew => State == ReferralTaskState.Created;
+    /// <summary>Not answered yet: new, or on hold while the therapist waits for an answer (either way it can be accepted or declined).</summary>
+    public bool IsNew => State is ReferralTaskState.Created or ReferralTaskState.OnHold;
+
+    public bool IsOnHold => State == ReferralTaskState.OnHold;
 
     public bool IsActive => State is { } state && ReferralTaskStates.IsUnderTreatment(state);
 
@@ -76,6 +79,7 @@ public sealed record ReferralView
     public string StatusLabel => IsExpired && !IsClosed ? "Expired" : State switch
     {
         ReferralTaskState.Created => "New",
+        ReferralTaskState.OnHold => "On hold",
         ReferralTaskState.Accepted or ReferralTaskState.Scheduled => "Accepted",
         ReferralTaskState.SessionCompleted or ReferralTaskState.NoShow => "In treatment",
         ReferralTaskState.Declined => "Declined",
@@ -88,6 +92,7 @@ public sealed record ReferralView
     public string StatusCss => IsExpired && !IsClosed ? "expired" : State switch
     {
         ReferralTaskState.Created => "new",
+        ReferralTaskState.OnHold => "on-hold",
         ReferralTaskState.Declined => "declined",
         ReferralTaskState.Cancelled => "cancelled",
         ReferralTaskState.Completed => "completed",

@@ -31,6 +31,8 @@ public sealed record ReferralStatus(string Label, string Css, string? Reason, in
         return state switch
         {
             ReferralTaskState.Created => new ReferralStatus("Sent", "sent", null, done, prescribed),
+            // The therapist waits for an answer before accepting: shown as "On hold: <reason>".
+            ReferralTaskState.OnHold => new ReferralStatus("On hold", "on-hold", reason, done, prescribed),
             ReferralTaskState.Accepted or ReferralTaskState.Scheduled => new ReferralStatus("Accepted", "accepted", null, done, prescribed),
             ReferralTaskState.Declined => new ReferralStatus("Declined", "declined", reason, done, prescribed),
             ReferralTaskState.SessionCompleted or ReferralTaskState.NoShow =>
@@ -41,15 +43,22 @@ public sealed record ReferralStatus(string Label, string Css, string? Reason, in
         };
     }
 
-    public bool CanCancel => Css is "sent" or "accepted" or "in-progress";
+    public bool CanCancel => Css is "sent" or "on-hold" or "accepted" or "in-progress";
 }
 
 /// <summary>One event of a referral's timeline.</summary>
-public sealed record TimelineEvent(DateTimeOffset When, string What);
+public sealed record TimelineEvent(DateTimeOffset When, string What)
+{
+    /// <summary>When, as the sessions show it: the practice's wall clock with its zone named (never UTC unlabelled).</summary>
+    public string Shown { get; init; } = "";
+}
 
 public static class Timeline
 {
-    /// <summary>Sent, accepted, each session, each renewal request and its answer, and the end (declined, cancelled, completed), from the Task and the Procedures.</summary>
+    /// <summary>
+    /// Sent, each hold (with its reason) and resume, accepted, each session, each renewal request and its answer, and the
+    /// end (declined, cancelled, completed), from the Task and the Procedures.
+    /// </summary>
     public static IReadOnlyList<TimelineEvent> Of(ServiceRequest request, Hl7.Fhir.Model.Task? task, IReadOnlyList<Procedure> sessions)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -63,6 +72,11 @@ public static class Timeline
         if (task?.ExecutionPeriod?.Start is { } started && FhirTime.TryDateTime(started, out var accepted))
         {
             events.Add(new TimelineEvent(accepted, "Accepted by the therapist"));
+        }
+
+        foreach (var hold in task is null ? [] : ReferralTasks.HoldsOf(task))
+        {
+            events.Add(new TimelineEvent(hold.When, hold.Kind == HoldEvent.Held ? $"Put on hold by the therapist: {hold.Reason}" : "Resumed by the therapist"));
         }
 
         var prescribed = (request.Occurrence as Timing)?.Repeat?.Count ?? 0;
@@ -101,7 +115,9 @@ public static class Timeline
             events.Add(new TimelineEvent(end, reason is null ? what : $"{what}: {reason}"));
         }
 
-        return [.. events.OrderBy(e => e.When)];
+        // The same zone as the sessions and messages: the one the prescription's validity is in (the practice's).
+        var zone = PracticeTime.ZoneOf((request.Occurrence as Timing)?.Repeat?.Bounds as Period);
+        return [.. events.OrderBy(e => e.When).Select(e => e with { Shown = SessionSummaries.When(e.When, zone) })];
     }
 }
 

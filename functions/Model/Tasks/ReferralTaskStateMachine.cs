@@ -70,6 +70,16 @@ public static class ReferralTaskStateMachine
         Move(ReferralTaskState.Created, ReferralTaskState.Cancelled, TaskActor.Physician, TaskActor.System) with
         { RequiresReason = true, ServiceRequestStatus = RequestStatus.Revoked },
 
+        // On hold: the therapist waits for an answer (a question to the physician) before accepting or declining. Resuming
+        // makes it new again; the answer may also come as an accept or decline straight from the hold. The physician may
+        // still withdraw it, and the end of its validity still cancels it.
+        Move(ReferralTaskState.Created, ReferralTaskState.OnHold, TaskActor.Therapist) with { RequiresReason = true },
+        Move(ReferralTaskState.OnHold, ReferralTaskState.Created, TaskActor.Therapist),
+        Move(ReferralTaskState.OnHold, ReferralTaskState.Accepted, TaskActor.Therapist),
+        Move(ReferralTaskState.OnHold, ReferralTaskState.Declined, TaskActor.Therapist) with { RequiresReason = true },
+        Move(ReferralTaskState.OnHold, ReferralTaskState.Cancelled, TaskActor.Physician, TaskActor.System) with
+        { RequiresReason = true, ServiceRequestStatus = RequestStatus.Revoked },
+
         // Scheduling again from Scheduled is a reschedule; SessionCompleted again is the next session.
         .. UnderTreatment.Select(from => Move(from, ReferralTaskState.Scheduled, TaskActor.Therapist)),
         .. UnderTreatment.Select(from => Move(from, ReferralTaskState.SessionCompleted, TaskActor.Therapist)),
@@ -118,7 +128,7 @@ public static class ReferralTaskStateMachine
         if (transition is null)
         {
             return Refused(Outcomes.Error(ValidationRules.TaskTransitionInvalid, OperationOutcome.IssueType.BusinessRule, "Task.status",
-                $"A referral that is {from} cannot become {change.To}."));
+                NotAllowed(from.Value, change.To)));
         }
 
         var issues = new List<OperationOutcome.IssueComponent>();
@@ -149,6 +159,12 @@ public static class ReferralTaskStateMachine
         SetState(changed, change.To);
         changed.StatusReason = string.IsNullOrWhiteSpace(change.Reason) ? null : new CodeableConcept { Text = change.Reason };
         var timestamp = FhirTime.DateTime(now);
+        if (change.To == ReferralTaskState.OnHold || (from == ReferralTaskState.OnHold && change.To == ReferralTaskState.Created))
+        {
+            // statusReason holds only the current hold's reason; the output keeps every hold and resume for the timeline.
+            ReferralTasks.AddHoldEvent(changed, change.To == ReferralTaskState.OnHold ? HoldEvent.Held : HoldEvent.Resumed, now, change.Reason);
+        }
+
         changed.LastModified = timestamp;
         changed.ExecutionPeriod ??= new Period();
         if (change.To == ReferralTaskState.Accepted)
@@ -177,8 +193,18 @@ public static class ReferralTaskStateMachine
     internal static void SetState(Task task, ReferralTaskState state)
     {
         task.Status = ReferralTaskStates.StatusOf(state);
-        task.BusinessStatus = ReferralTaskStates.BusinessStatuses.For(state).ToCodeableConcept();
+        task.BusinessStatus = ReferralTaskStates.BusinessStatusOf(state).ToCodeableConcept();
     }
+
+    /// <summary>Why a move not in the table is refused, in words a caller can act on.</summary>
+    private static string NotAllowed(ReferralTaskState from, ReferralTaskState to) => (from, to) switch
+    {
+        (ReferralTaskState.OnHold, ReferralTaskState.OnHold) => "The referral is already on hold; resume it, accept it or decline it.",
+        (_, ReferralTaskState.Created) => $"Only a referral on hold can be resumed; this one is {from}.",
+        _ when from == to => $"The referral is already {from}.",
+        (_, ReferralTaskState.OnHold) => $"Only a new referral, not yet accepted or declined, can be put on hold; this one is {from}.",
+        _ => $"A referral that is {from} cannot become {to}.",
+    };
 
     private static TaskTransitionResult Refused(OperationOutcome.IssueComponent issue) => new() { Outcome = Outcomes.From([issue]) };
 

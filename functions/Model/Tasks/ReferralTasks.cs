@@ -19,13 +19,17 @@ public static class ReferralTasks
     /// <summary>
     /// Task.output types for the course as a whole: the therapist's discharge summary when the course is completed
     /// (outcome and recommendations, each a valueString), and each request to renew the prescription (a valueAnnotation:
-    /// time, text the reason, author the therapist; the additional sessions asked for in <see cref="Canonicals.RenewalSessionsExtension"/>).
+    /// time, text the reason, author the therapist; the additional sessions asked for in <see cref="Canonicals.RenewalSessionsExtension"/>),
+    /// and each time the therapist put the referral on hold or resumed it (a valueAnnotation: time, text the reason, author
+    /// the therapist), since statusReason holds only the current hold's reason and the timeline shows them all.
     /// </summary>
     public static ConceptMap<CourseOutput> CourseOutputTypes { get; } = new(new Dictionary<CourseOutput, Concept>
     {
         [CourseOutput.DischargeOutcome] = new Concept(Canonicals.TaskOutputTypeSystem, "discharge-outcome", "Discharge outcome"),
         [CourseOutput.DischargeRecommendations] = new Concept(Canonicals.TaskOutputTypeSystem, "discharge-recommendations", "Discharge recommendations"),
         [CourseOutput.RenewalRequest] = new Concept(Canonicals.TaskOutputTypeSystem, "renewal-request", "Prescription renewal request"),
+        [CourseOutput.Hold] = new Concept(Canonicals.TaskOutputTypeSystem, "on-hold", "Put on hold"),
+        [CourseOutput.Resumed] = new Concept(Canonicals.TaskOutputTypeSystem, "resumed", "Resumed after a hold"),
     });
 
     /// <summary>The most additional sessions a renewal may ask for: as many as one prescription may hold.</summary>
@@ -227,6 +231,41 @@ public static class ReferralTasks
     /// <summary>The latest renewal request the Task holds, or null when none was made.</summary>
     public static RenewalRequest? RenewalRequestOf(Task task) => RenewalRequestsOf(task) is [.., var latest] ? latest : null;
 
+    /// <summary>
+    /// Adds a hold or a resume to <paramref name="task"/>'s output (a valueAnnotation: time, the reason or "Resumed",
+    /// author the Task's owner). The state machine calls it as it makes the move, so the record and the move are one change.
+    /// </summary>
+    internal static void AddHoldEvent(Task task, HoldEvent kind, DateTimeOffset when, string? reason)
+    {
+        task.Output.Add(new Task.OutputComponent
+        {
+            Type = CourseOutputTypes.For(kind == HoldEvent.Held ? CourseOutput.Hold : CourseOutput.Resumed).ToCodeableConcept(),
+            Value = new Annotation
+            {
+                Time = FhirTime.DateTime(when),
+                Text = kind == HoldEvent.Held ? (reason ?? "").Trim() : "Resumed",
+                Author = (ResourceReference?)task.Owner?.DeepCopy(),
+            },
+        });
+    }
+
+    /// <summary>Every hold and resume the Task holds, oldest first (the reason is null for a resume).</summary>
+    public static IReadOnlyList<HoldRecord> HoldsOf(Task task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        var records = new List<HoldRecord>();
+        foreach (var output in task.Output)
+        {
+            var held = IsOutput(output, CourseOutput.Hold);
+            if ((held || IsOutput(output, CourseOutput.Resumed)) && output.Value is Annotation note && FhirTime.TryDateTime(note.Time, out var when))
+            {
+                records.Add(new HoldRecord(when, held ? HoldEvent.Held : HoldEvent.Resumed, held ? note.Text : null));
+            }
+        }
+
+        return [.. records.OrderBy(r => r.When)];
+    }
+
     private static bool IsOutput(Task.OutputComponent output, CourseOutput type) =>
         output.Type?.Coding.Any(CourseOutputTypes.For(type).Matches) == true;
 }
@@ -245,7 +284,18 @@ public enum CourseOutput
     DischargeOutcome,
     DischargeRecommendations,
     RenewalRequest,
+    Hold,
+    Resumed,
 }
+
+public enum HoldEvent
+{
+    Held,
+    Resumed,
+}
+
+/// <summary>One hold (with its reason) or resume of a referral not yet accepted.</summary>
+public sealed record HoldRecord(DateTimeOffset When, HoldEvent Kind, string? Reason);
 
 /// <summary>What the therapist says when closing a course: how it went and what should happen next.</summary>
 public sealed record DischargeSummary(string Outcome, string? Recommendations);

@@ -56,7 +56,7 @@ public static class ReferralValueSets
 
     public static ValueSetDefinition TaskBusinessStatusSet { get; } = new("referral-task-business-status", "ReferralTaskBusinessStatus",
         "Referral task business status", "The BSeR business statuses a referral's Task moves through.",
-        ReferralTaskStates.BusinessStatuses.Concepts);
+        ReferralTaskStates.BusinessStatusConcepts);
 
     public static IReadOnlyList<ValueSetDefinition> All { get; } =
     [

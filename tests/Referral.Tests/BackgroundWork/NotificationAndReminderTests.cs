@@ -98,6 +98,32 @@ public sealed class NotificationAndReminderTests(Infrastructure.BackgroundWork.O
     }
 
     [Fact]
+    public async Task A_referral_on_hold_is_not_reminded_as_unanswered_but_its_expiry_is_still_warned_of()
+    {
+        var clock = TestClock.Fake();
+        await using var scenario = new ReferralScenario(own.Azurite, identity, settings: PhysicianAddress, time: clock);
+        await scenario.SeedTherapistsAsync();
+        var (_, request) = await scenario.SubmitAsync(scenario.Draft() with { Sessions = 2, ValidUntil = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime).AddDays(10) });
+        var id = request!.Id!;
+        using (var therapist = scenario.AsTherapist())
+        {
+            (await Referrals.CourseCloseAndRenewalTests.PostAsync(therapist, id, "hold", ReferralScenario.Reason("Asked the physician about the dose."))).EnsureSuccessStatusCode();
+        }
+
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        // Six days on: past both the therapist's reminder (2 days) and the physician's "unanswered" (5 days), and 4 days before the end of the validity.
+        clock.Advance(TimeSpan.FromDays(6));
+        Assert.Contains(ReminderFunction.Name, await scenario.App.Triggers.RunDueTimersAsync(Ct));
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        bool Is(string mail, string kind) => mail.Contains($"X-Referral-Event: {kind}", StringComparison.Ordinal) && mail.Contains(id, StringComparison.Ordinal);
+        Assert.DoesNotContain(scenario.App.Mail(), m => Is(m, "therapist-reminder"));
+        Assert.DoesNotContain(scenario.App.Mail(), m => Is(m, "physician-unanswered"));
+        Assert.Equal(2, scenario.App.Mail().Count(m => Is(m, "prescription-expiring")));
+    }
+
+    [Fact]
     public async Task The_reminder_timer_warns_therapist_and_physician_of_a_prescription_about_to_expire()
     {
         var clock = TestClock.Fake();

@@ -161,6 +161,32 @@ public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurit
     }
 
     [Fact]
+    public async Task Each_hold_tells_the_physician_once_that_the_referral_waits_without_its_reason()
+    {
+        await using var scenario = Scenario(out var physicianEmail);
+        await scenario.SeedTherapistsAsync();
+        var (_, request) = await scenario.SubmitAsync(scenario.Draft());
+        var id = request!.Id!;
+        using var therapist = scenario.AsTherapist();
+
+        (await PostAsync(therapist, id, "hold", ReferralScenario.Reason("Asked about the ZQX dose."))).EnsureSuccessStatusCode();
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        (await PostAsync(therapist, id, "resume", new Hl7.Fhir.Model.Parameters())).EnsureSuccessStatusCode();
+        (await PostAsync(therapist, id, "hold", ReferralScenario.Reason("Waiting for the ZQX report."))).EnsureSuccessStatusCode();
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        await Redeliver(scenario, new ReferralEvent(ReferralEvent.PutOnHold, id) { Version = 2, Ordinal = 1 });
+
+        var mails = Mails(scenario, ReferralEvent.PutOnHold);
+        Assert.Equal(2, mails.Count);
+        Assert.All(mails, m => Assert.Equal(physicianEmail, m.To.Mailboxes.Single().Address));
+        Assert.All(mails, m => Assert.Equal("Sam Lee, LMT put your medical-massage referral on hold", m.Subject));
+        Assert.All(mails, m => Assert.Contains(LaunchLink(scenario), m.TextBody, StringComparison.Ordinal));
+        Assert.All(mails, m => Assert.Contains(id, m.TextBody, StringComparison.Ordinal));
+        Assert.All(mails, m => Assert.DoesNotContain("ZQX", m.ToString(), StringComparison.Ordinal));
+        Assert.All(mails, m => AssertNoPatientData(scenario, m));
+    }
+
+    [Fact]
     public async Task The_physicians_messages_name_the_referral_by_the_therapist_and_the_day_it_was_written()
     {
         await using var scenario = Scenario(out _);

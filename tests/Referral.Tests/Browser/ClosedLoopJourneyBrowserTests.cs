@@ -16,10 +16,12 @@ namespace Referral.Tests.Browser;
 /// <summary>
 /// The whole mission in Debian's Chromium, on the local run: a physician launches from the sandbox EHR and refers
 /// the patient with lymphedema after breast cancer (only therapists trained in manual lymph drainage are offered);
-/// the therapist signs in, finds the referral in the inbox, accepts it and records two sessions with falling pain;
-/// the physician launches again and sees the course in progress, the two points on the chart and the results; the
-/// sandbox EHR holds the Observations the queue wrote back; the therapist completes the course and the physician
-/// sees it completed. Every step is kept as a screenshot and every page is scanned with axe.
+/// the therapist signs in, finds the referral in the inbox, asks the physician a question and puts the referral on hold
+/// until the answer comes; the physician sees it on hold with the reason and answers; the therapist accepts and records
+/// two sessions with falling pain; the physician launches again and sees the course in progress, the two points on the
+/// chart and each session in full; the sandbox EHR holds the Observations the queue wrote back; the therapist records
+/// the rest of the prescribed sessions and asks for a renewal, the 7th session is refused before the physician approves
+/// 4 more and accepted after; the therapist completes the course and the physician sees it completed. Every step is kept as a screenshot and every page is scanned with axe.
 /// </summary>
 [Collection(nameof(Infrastructure.BackgroundWork))]
 public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.OwnAzurite own, Chromium chromium) : IClassFixture<Chromium>
@@ -105,13 +107,55 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         Assert.Contains("I89.0", await inbox.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
         await Chromium.ScreenshotAsync(inbox, "closed-loop-06-therapist-referral");
         await Chromium.AssertNoSeriousViolationsAsync(inbox);
+        // 2b. Before accepting, the therapist asks the physician a question and puts the referral on hold until the answer comes.
+        const string question = "Is compression bandaging after each session acceptable with the current radiotherapy skin care?";
+        const string waitingFor = "Waiting for the physician's answer about compression bandaging.";
+        await inbox.GetByLabel("Message to the physician (a question before you accept, or during treatment)").FillAsync(question);
+        await inbox.GetByRole(AriaRole.Button, new() { Name = "Send message" }).ClickAsync();
+        await inbox.GetByText("Your message is sent.").WaitForAsync();
+        await inbox.GetByLabel("What you are waiting for (the physician sees it)").FillAsync(waitingFor);
+        await inbox.GetByRole(AriaRole.Button, new() { Name = "Put on hold" }).ClickAsync();
+        await inbox.GetByText("The referral is on hold.").WaitForAsync();
+        Assert.Equal("on-hold", await inbox.Locator("[data-status]").First.GetAttributeAsync("data-status"));
+        var history = await inbox.Locator("ol.timeline").InnerTextAsync();
+        Assert.Contains($"Put on hold by the therapist: {waitingFor}", history, StringComparison.Ordinal);
+        // The history's times are the practice's, named, as the sessions' are.
+        Assert.Contains($"{Referral.SmartApp.Status.SessionSummaries.When(time.GetUtcNow(), PracticeZone)} Put on hold", history, StringComparison.Ordinal);
+        await inbox.GetByRole(AriaRole.Button, new() { Name = "Resume" }).WaitForAsync();
+        await Chromium.ScreenshotAsync(inbox, "closed-loop-06b-therapist-on-hold");
+        await Chromium.AssertNoSeriousViolationsAsync(inbox);
+        await run.Functions.Triggers.DrainAsync(TimeSpan.FromSeconds(30), ct);
+
+        // 2c. The physician launches again: the referral is on hold with the therapist's reason, the question is there; they answer.
+        time.Advance(TimeSpan.FromMinutes(5));
+        frame = await LaunchFromChartAsync(ehr, run, signIn: false);
+        await frame.GetByRole(AriaRole.Heading, new() { Name = "New medical-massage referral" }).WaitForAsync();
+        await frame.GetByRole(AriaRole.Link, new() { Name = "Referrals and progress" }).ClickAsync();
+        await frame.Locator("table.referrals").WaitForAsync();
+        Assert.Equal("On hold", (await frame.Locator("table.referrals [data-status]").First.InnerTextAsync()).Trim());
+        await frame.Locator($"a[href$='/referrals/{referralId}']").ClickAsync();
+        await frame.Locator("[data-messages]").WaitForAsync();
+        Assert.Equal("on-hold", await frame.Locator("[data-status]").First.GetAttributeAsync("data-status"));
+        Assert.Contains($"On hold: {waitingFor}", await frame.Locator("p.lead").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains($"Put on hold by the therapist: {waitingFor}", await frame.Locator("ol.timeline").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains(question, await frame.Locator("[data-message]").First.InnerTextAsync(), StringComparison.Ordinal);
+        await frame.GetByLabel("Message to the therapist").FillAsync("Yes: light compression is fine; avoid the irradiated skin of the axilla.");
+        await frame.GetByRole(AriaRole.Button, new() { Name = "Send message" }).ClickAsync();
+        await frame.Locator("[data-message]").Nth(1).WaitForAsync();
+        await Chromium.ScreenshotAsync(ehr, "closed-loop-06c-physician-answers");
+        await Chromium.ScreenshotAndScanAsync(physician, frame.Url, "closed-loop-06c-physician-answers-page");
+
+        // 2d. The therapist reads the answer and accepts straight from the hold.
+        await inbox.ReloadAsync();
+        Assert.Contains("avoid the irradiated skin", await inbox.Locator("[data-message]").Nth(1).InnerTextAsync(), StringComparison.Ordinal);
         await inbox.GetByRole(AriaRole.Button, new() { Name = "Accept" }).ClickAsync();
         await inbox.GetByText("You accepted the referral.").WaitForAsync();
+        Assert.Equal(0, await inbox.GetByRole(AriaRole.Button, new() { Name = "Resume" }).CountAsync());
 
         // 3. Two sessions of 15 minutes that have ended, pain falling from 6 to 3 and from 4 to 2.
-        await RecordSessionAsync(inbox, time.GetUtcNow().AddMinutes(-40), painBefore: 6, painAfter: 3, screenshot: "closed-loop-07-therapist-session-form");
+        await RecordSessionAsync(inbox, SessionStart(time, 1), painBefore: 6, painAfter: 3, screenshot: "closed-loop-07-therapist-session-form");
         await inbox.GetByText($"The session was recorded: 1 of {prescribed} sessions used.").WaitForAsync();
-        await RecordSessionAsync(inbox, time.GetUtcNow().AddMinutes(-20), painBefore: 4, painAfter: 2);
+        await RecordSessionAsync(inbox, SessionStart(time, 2), painBefore: 4, painAfter: 2);
         await inbox.GetByText($"The session was recorded: 2 of {prescribed} sessions used.").WaitForAsync();
         await Chromium.ScreenshotAsync(inbox, "closed-loop-08-therapist-two-sessions");
         await Chromium.AssertNoSeriousViolationsAsync(inbox);
@@ -122,7 +166,7 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         Assert.Equal(4, backInTheChart.Count(o => o.Value is Quantity));
         Assert.All(backInTheChart, o => Assert.EndsWith("Patient/helen-park", o.Subject?.Reference, StringComparison.Ordinal));
 
-        // 4. The physician launches again: in progress, 2 of 6, two points on the chart, the results listed.
+        // 4. The physician launches again: in progress, 2 of 6, two points on the chart, each session in full.
         frame = await LaunchFromChartAsync(ehr, run, signIn: false);
         await frame.GetByRole(AriaRole.Heading, new() { Name = "New medical-massage referral" }).WaitForAsync();
         await frame.GetByRole(AriaRole.Link, new() { Name = "Referrals and progress" }).ClickAsync();
@@ -137,29 +181,58 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         Assert.Equal(2, await frame.Locator("svg circle.before").CountAsync());
         Assert.Equal(2, await frame.Locator("svg circle.after").CountAsync());
         Assert.Equal(2, await frame.Locator(".sessions .session").CountAsync());
+        var secondSession = await frame.Locator(".sessions .session[data-session='2']").InnerTextAsync();
+        foreach (var part in new[] { "15 minutes", "Manual lymph drainage", "4 before, 2 after", "Arm feels lighter." })
+        {
+            Assert.Contains(part, secondSession, StringComparison.Ordinal);
+        }
+
+        // The session's time as the therapist typed it, in the practice's zone, named.
+        Assert.Contains(Referral.SmartApp.Status.SessionSummaries.When(SessionStart(time, 2), PracticeZone), secondSession, StringComparison.Ordinal);
+        Assert.Contains("forearm", secondSession, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Not stated", secondSession, StringComparison.Ordinal);
         await Chromium.ScreenshotAsync(ehr, "closed-loop-09-physician-in-progress");
         await Chromium.ScreenshotAndScanAsync(physician, frame.Url, "closed-loop-09-physician-in-progress-page");
 
-        // 4b. The therapist asks for a renewal; the physician sees it, approves it with the sessions prefilled from the
-        // request, and the therapist reads the answer.
+        // 4b. The therapist records the rest of the prescribed sessions and asks for a renewal of 4 more; the 7th session
+        // is refused while the renewal waits.
+        for (var session = 3; session <= prescribed; session++)
+        {
+            await RecordSessionAsync(inbox, SessionStart(time, session), painBefore: 3, painAfter: 2);
+            await inbox.GetByText($"The session was recorded: {session} of {prescribed} sessions used.").WaitForAsync();
+        }
+
         await inbox.GetByLabel("Why the patient needs more sessions").FillAsync("Swelling returns after two days.");
-        await inbox.GetByLabel("Additional sessions (optional)").FillAsync("2");
+        await inbox.GetByLabel("Additional sessions (optional)").FillAsync("4");
         await inbox.GetByRole(AriaRole.Button, new() { Name = "Ask for a renewal" }).ClickAsync();
         await inbox.GetByText("You asked the physician for a renewal.").WaitForAsync();
+        await RecordSessionAsync(inbox, SessionStart(time, prescribed + 1), painBefore: 3, painAfter: 1);
+        await inbox.GetByRole(AriaRole.Heading, new() { Name = "The session was not recorded" }).WaitForAsync();
+        Assert.Contains($"All {prescribed} prescribed sessions are already recorded.", await inbox.Locator(".error-summary").InnerTextAsync(), StringComparison.Ordinal);
+        await Chromium.ScreenshotAsync(inbox, "closed-loop-09a-therapist-seventh-session-refused");
+        await Chromium.AssertNoSeriousViolationsAsync(inbox);
+
+        // 4c. The physician sees the request, approves it with the 4 sessions prefilled from it, and the therapist reads the answer.
         await frame.GotoAsync(frame.Url);
         await frame.Locator("[data-renewal]").WaitForAsync();
-        Assert.Equal("2", await frame.GetByLabel("Sessions to add").InputValueAsync());
+        Assert.Equal(prescribed, await frame.Locator(".sessions .session").CountAsync());
+        Assert.Equal("4", await frame.GetByLabel("Sessions to add").InputValueAsync());
         await Chromium.ScreenshotAsync(ehr, "closed-loop-09b-physician-renewal");
         await Chromium.ScreenshotAndScanAsync(physician, frame.Url, "closed-loop-09b-physician-renewal-page");
         await frame.GetByRole(AriaRole.Button, new() { Name = "Approve the renewal" }).ClickAsync();
         await frame.Locator("[data-renewal-answered='approved']").WaitForAsync();
         Assert.Equal(0, await frame.Locator("[data-renewal]").CountAsync());
-        Assert.Equal($"2 done, {prescribed} remaining of {prescribed + 2}", (await frame.Locator("[data-sessions]").InnerTextAsync()).Trim());
+        Assert.Equal($"{prescribed} done, 4 remaining of {prescribed + 4}", (await frame.Locator("[data-sessions]").InnerTextAsync()).Trim());
         await Chromium.ScreenshotAsync(ehr, "closed-loop-09c-physician-renewal-approved");
-        await inbox.ReloadAsync();
+        await inbox.GotoAsync(link);
         await inbox.Locator("[data-renewal-answer='approved']").WaitForAsync();
         await Chromium.ScreenshotAsync(inbox, "closed-loop-09d-therapist-renewal-approved");
         await Chromium.AssertNoSeriousViolationsAsync(inbox);
+
+        // 4d. The 7th session is now accepted.
+        await RecordSessionAsync(inbox, SessionStart(time, prescribed + 1), painBefore: 3, painAfter: 1);
+        await inbox.GetByText($"The session was recorded: {prescribed + 1} of {prescribed + 4} sessions used.").WaitForAsync();
+        await Chromium.ScreenshotAsync(inbox, "closed-loop-09e-therapist-seventh-session");
 
         // 5. The therapist completes the course with a discharge summary; the physician sees it completed.
         await inbox.GetByLabel("Outcome of the course").FillAsync("Arm circumference down 2 cm; pain 6 to 2.");
@@ -210,6 +283,13 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         Assert.NotEmpty(referrals);
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
+
+    /// <summary>
+    /// The start of session <paramref name="number"/>: the referral was written an hour before the therapist gets to it,
+    /// and every session of 15 minutes starts after that and has ended by now, four minutes apart (the course is
+    /// recorded in one sitting; nothing forbids sessions close together).
+    /// </summary>
+    private static DateTimeOffset SessionStart(TimeProvider time, int number) => time.GetUtcNow().AddMinutes(-60 + (4 * number));
 
     private static Task RecordSessionAsync(IPage page, DateTimeOffset start, int painBefore, int painAfter, string? screenshot = null) =>
         InboxPages.RecordSessionAsync(page, start, PracticeZone, "Manual lymph drainage", painBefore, painAfter, minutes: 15, "Arm feels lighter.",

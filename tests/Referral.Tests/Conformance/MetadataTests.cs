@@ -32,7 +32,7 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
         string[] Interactions(string type) => [.. resources[type].Interaction.Select(i => i.Code!.Value.ToString()).Order()];
         Assert.Equal(["Create", "Read", "SearchType", "Vread"], Interactions("ServiceRequest"));
         Assert.Equal(["HistoryInstance", "Read", "SearchType", "Vread"], Interactions("Task"));
-        Assert.Equal(["accept", "approve-renewal", "cancel", "complete", "decline", "decline-renewal", "message", "record-session", "request-renewal"], resources["Task"].Operation.Select(o => o.Name).Order());
+        Assert.Equal(["accept", "approve-renewal", "cancel", "complete", "decline", "decline-renewal", "hold", "message", "record-session", "request-renewal", "resume"], resources["Task"].Operation.Select(o => o.Name).Order());
         Assert.Equal(["SearchType"], Interactions("Observation"));
         Assert.Equal(["SearchType"], Interactions("Procedure"));
         Assert.Contains("Parameters body with start", resources["Task"].Operation.Single(o => o.Name == "record-session").Documentation, StringComparison.Ordinal);

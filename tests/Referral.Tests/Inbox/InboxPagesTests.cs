@@ -94,6 +94,43 @@ public sealed partial class InboxPagesTests(InboxFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Put_on_hold_needs_a_reason_keeps_the_referral_with_the_new_ones_and_Resume_takes_it_off_hold()
+    {
+        var therapist = await Apps.AddTherapistAsync("Noor", "Akhtar");
+        var id = await Apps.SendReferralAsync(therapist);
+        using var browser = await SignedInAsync(therapist);
+
+        using var noReason = await PostAsync(browser, $"/inbox/referrals/{id}", "Hold", ("reason", "  "));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, noReason.StatusCode);
+        var refused = await noReason.Content.ReadAsStringAsync(Ct);
+        Assert.Contains("Say what you are waiting for: the physician sees it.", refused, StringComparison.Ordinal);
+        Assert.Equal(FhirTask.TaskStatus.Requested, (await TaskAsPhysicianAsync(id)).Status);
+
+        using var held = await PostAsync(browser, $"/inbox/referrals/{id}", "Hold", ("reason", "Asked the physician about the dose & timing."));
+        Assert.Equal(HttpStatusCode.SeeOther, held.StatusCode);
+        Assert.Equal($"/inbox/referrals/{id}?done=held", held.Headers.Location!.ToString());
+        var task = await TaskAsPhysicianAsync(id);
+        Assert.Equal((FhirTask.TaskStatus.OnHold, "Asked the physician about the dose & timing."), (task.Status, task.StatusReason?.Text));
+        var page = await browser.GetStringAsync(held.Headers.Location, Ct);
+        Assert.Contains("The referral is on hold.", page, StringComparison.Ordinal);
+        Assert.Contains("data-status=\"on-hold\"", page, StringComparison.Ordinal);
+        // The therapist's words are encoded on the page.
+        Assert.Contains("Put on hold by the therapist: Asked the physician about the dose &amp; timing.", page, StringComparison.Ordinal);
+        Assert.Contains(">Resume</button>", page, StringComparison.Ordinal);
+        Assert.Contains(">Accept</button>", page, StringComparison.Ordinal);
+        Assert.DoesNotContain(">Put on hold</button>", page, StringComparison.Ordinal);
+        var inbox = await browser.GetStringAsync(new Uri("/inbox?list=new", UriKind.Relative), Ct);
+        Assert.Contains($"data-referral=\"{id}\"", inbox, StringComparison.Ordinal);
+
+        using var resumed = await PostAsync(browser, $"/inbox/referrals/{id}", "Resume", page, ("etag", "W/\"2\""));
+        Assert.Equal(HttpStatusCode.SeeOther, resumed.StatusCode);
+        Assert.Equal(FhirTask.TaskStatus.Requested, (await TaskAsPhysicianAsync(id)).Status);
+        var after = await browser.GetStringAsync(resumed.Headers.Location, Ct);
+        Assert.Contains("The referral is no longer on hold.", after, StringComparison.Ordinal);
+        Assert.Contains(">Put on hold</button>", after, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Accept_moves_the_referral_to_accepted_and_offers_to_record_a_session()
     {
         var therapist = await Apps.AddTherapistAsync("Omar", "Haddad");

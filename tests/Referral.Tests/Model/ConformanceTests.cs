@@ -138,6 +138,6 @@ public sealed class ConformanceTests
             Assert.True(BodyRegions.Regions.TryFind(region.System, region.Code, out _));
         }
 
-        Assert.Equal(ReferralTaskStates.BusinessStatuses.Concepts, ReferralValueSets.TaskBusinessStatusSet.Concepts);
+        Assert.Equal(ReferralTaskStates.BusinessStatusConcepts, ReferralValueSets.TaskBusinessStatusSet.Concepts);
     }
 }

@@ -113,12 +113,12 @@ public sealed class CourseOutputTests
     }
 
     [Fact]
-    public void The_served_task_output_CodeSystem_lists_the_discharge_and_renewal_codes()
+    public void The_served_task_output_CodeSystem_lists_the_discharge_renewal_and_hold_codes()
     {
         var system = ConformanceArtifacts.CodeSystems().Single(c => c.Url == Canonicals.TaskOutputTypeSystem);
 
         Assert.Equal(
-            ["discharge-outcome", "discharge-recommendations", "renewal-request", "session-observation", "session-procedure"],
+            ["discharge-outcome", "discharge-recommendations", "on-hold", "renewal-request", "resumed", "session-observation", "session-procedure"],
             system.Concept.Select(c => c.Code).Order(StringComparer.Ordinal));
     }
 
@@ -128,7 +128,7 @@ public sealed class CourseOutputTests
         request.Id = "sr-1";
         var task = ReferralTasks.Create(request, ModelFixtures.Now);
         task.Status = ReferralTaskStates.StatusOf(state);
-        task.BusinessStatus = ReferralTaskStates.BusinessStatuses.For(state).ToCodeableConcept();
+        task.BusinessStatus = ReferralTaskStates.BusinessStatusOf(state).ToCodeableConcept();
         return task;
     }
 }

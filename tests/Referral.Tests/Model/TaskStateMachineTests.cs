@@ -2,6 +2,7 @@ using Hl7.Fhir.Model;
 using Referral.Model;
 using Referral.Model.Fhir;
 using Referral.Model.Tasks;
+using Referral.Tests.Infrastructure;
 using R = Referral.Model.Fhir.ValidationRules;
 using S = Referral.Model.Tasks.ReferralTaskState;
 using Task = Hl7.Fhir.Model.Task;
@@ -21,6 +22,11 @@ public sealed class TaskStateMachineTests
         "Created -> Accepted: T",
         "Created -> Declined: T reason",
         "Created -> Cancelled: PS reason revoked",
+        "Created -> OnHold: T reason",
+        "OnHold -> Created: T",
+        "OnHold -> Accepted: T",
+        "OnHold -> Declined: T reason",
+        "OnHold -> Cancelled: PS reason revoked",
         "Accepted -> Scheduled: T",
         "Accepted -> SessionCompleted: T",
         "Accepted -> Cancelled: PTS reason revoked",
@@ -208,7 +214,7 @@ public sealed class TaskStateMachineTests
     {
         Assert.Equal(
             ["2.0", "3.0", "4.0", "5.1.1", "5.1.2", "5.1.4", "6.0", "7.0"],
-            ReferralTaskStates.BusinessStatuses.Concepts.Select(c => c.Code));
+            ReferralTaskStates.BusinessStatusConcepts.Select(c => c.Code));
     }
 
     [Fact]
@@ -216,8 +222,47 @@ public sealed class TaskStateMachineTests
     {
         var moves = ReferralTaskStateMachine.AvailableTo(S.Created, TaskActor.Therapist).Select(t => t.To);
 
-        Assert.Equal([S.Accepted, S.Declined], moves);
+        Assert.Equal([S.Accepted, S.Declined, S.OnHold], moves);
         Assert.Equal([S.Cancelled], ReferralTaskStateMachine.AvailableTo(S.Created, TaskActor.Physician).Select(t => t.To));
+        Assert.Equal([S.Created, S.Accepted, S.Declined], ReferralTaskStateMachine.AvailableTo(S.OnHold, TaskActor.Therapist).Select(t => t.To));
+        Assert.Equal([S.Cancelled], ReferralTaskStateMachine.AvailableTo(S.OnHold, TaskActor.System).Select(t => t.To));
+    }
+
+    [Fact]
+    public void A_hold_is_Task_on_hold_with_its_reason_and_business_status_created_and_each_hold_and_resume_is_kept_in_the_output()
+    {
+        var held = ReferralTaskStateMachine.Apply(TaskIn(S.Created), Change(S.OnHold, TaskActor.Therapist, "Asked the physician about the anticoagulant dose."), ModelFixtures.Now).Task!;
+        var resumed = ReferralTaskStateMachine.Apply(held, Change(S.Created, TaskActor.Therapist), ModelFixtures.Now.AddHours(5)).Task!;
+        var heldAgain = ReferralTaskStateMachine.Apply(resumed, Change(S.OnHold, TaskActor.Therapist, "Waiting for the imaging report."), ModelFixtures.Now.AddDays(1)).Task!;
+        var accepted = ReferralTaskStateMachine.Apply(heldAgain, Change(S.Accepted, TaskActor.Therapist), ModelFixtures.Now.AddDays(2)).Task!;
+
+        Assert.Equal((Task.TaskStatus.OnHold, "2.0", "Asked the physician about the anticoagulant dose."), (held.Status, held.BusinessStatus?.Coding[0].Code, held.StatusReason?.Text));
+        Assert.Equal((S.Created, Task.TaskStatus.Requested, null), (ReferralTaskStates.StateOf(resumed), resumed.Status, resumed.StatusReason));
+        Assert.Null(held.ExecutionPeriod);
+        Assert.Equal((S.Accepted, "2025-03-03T09:00:00+00:00"), (ReferralTaskStates.StateOf(accepted)!.Value, accepted.ExecutionPeriod?.Start));
+        Assert.Null(accepted.StatusReason);
+        Assert.Equal(
+            [
+                new HoldRecord(ModelFixtures.Now, HoldEvent.Held, "Asked the physician about the anticoagulant dose."),
+                new HoldRecord(ModelFixtures.Now.AddHours(5), HoldEvent.Resumed, null),
+                new HoldRecord(ModelFixtures.Now.AddDays(1), HoldEvent.Held, "Waiting for the imaging report."),
+            ],
+            ReferralTasks.HoldsOf(accepted));
+        Assert.Empty(FhirSpec.Errors(accepted));
+    }
+
+    [Theory]
+    [InlineData(S.OnHold, S.OnHold, "already on hold")]
+    [InlineData(S.Created, S.Created, "Only a referral on hold can be resumed; this one is Created.")]
+    [InlineData(S.Accepted, S.Created, "Only a referral on hold can be resumed")]
+    [InlineData(S.Accepted, S.OnHold, "Only a new referral, not yet accepted or declined, can be put on hold")]
+    public void Holding_twice_or_resuming_what_is_not_on_hold_is_refused_saying_why(S from, S to, string words)
+    {
+        var result = ReferralTaskStateMachine.Apply(TaskIn(from), Change(to, TaskActor.Therapist, "Waiting."), ModelFixtures.Now);
+
+        var issue = Assert.Single(result.Outcome.Problems());
+        Assert.Equal((R.TaskTransitionInvalid, OperationOutcome.IssueType.BusinessRule), (issue.RuleOf(), issue.Code));
+        Assert.Contains(words, issue.Details?.Text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -262,7 +307,7 @@ public sealed class TaskStateMachineTests
         request.Id = "sr-1";
         var task = ReferralTasks.Create(request, ModelFixtures.Now);
         task.Status = ReferralTaskStates.StatusOf(state);
-        task.BusinessStatus = ReferralTaskStates.BusinessStatuses.For(state).ToCodeableConcept();
+        task.BusinessStatus = ReferralTaskStates.BusinessStatusOf(state).ToCodeableConcept();
         return task;
     }
 

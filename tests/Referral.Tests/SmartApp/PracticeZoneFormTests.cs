@@ -65,7 +65,7 @@ public sealed class PracticeZoneFormTests(AzuriteFixture azurite, TestIdentity i
     /// The instant it is <paramref name="hour"/>:<paramref name="minute"/> in the zone on a day after the run's clock
     /// (a fake clock only moves forward), and that local date.
     /// </summary>
-    private static (DateTimeOffset Instant, DateOnly LocalDate) LocalTimeAhead(string zoneId, int hour, int minute)
+    internal static (DateTimeOffset Instant, DateOnly LocalDate) LocalTimeAhead(string zoneId, int hour, int minute)
     {
         Assert.True(PracticeTime.TryFindZone(zoneId, out var zone));
         var date = PracticeTime.DateIn(TestClock.Now, zone).AddDays(2);

@@ -115,8 +115,10 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
         // The reason is the therapist's free text: encoded on the page.
         Assert.Contains("Grip still weak &amp; night pain 3 weeks ago.", notice, StringComparison.Ordinal);
         Assert.Contains("4 more", notice, StringComparison.Ordinal);
-        // When the therapist asked: the clock's now then, as both apps read it.
-        Assert.Contains(requested.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture), notice, StringComparison.Ordinal);
+        // When the therapist asked: the clock's now then, as both apps read it, in the practice's zone (the development
+        // settings' America/Los_Angeles) as the sessions are, the zone named.
+        var practice = TimeZoneInfo.FindSystemTimeZoneById("America/Los_Angeles");
+        Assert.Contains(TimeZoneInfo.ConvertTime(requested, practice).ToString("ddd d MMM yyyy, HH:mm", CultureInfo.InvariantCulture) + " (America/Los_Angeles)", notice, StringComparison.Ordinal);
         Assert.Contains("Renewal requested by the therapist", renewed, StringComparison.Ordinal);
         Assert.DoesNotContain("data-discharge", renewed, StringComparison.Ordinal);
         var discharge = Section(closed, "data-discharge");
@@ -226,6 +228,42 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
         Assert.Contains("<strong>You</strong>", answered, StringComparison.Ordinal);
         var stored = await therapist.GetAsync(ReferralScenario.Url($"/api/fhir/Communication?part-of=Task/{id}"), Ct);
         Assert.Equal(2, (await ReferralScenario.ReadAsync<Bundle>(stored)).Entry.Count);
+    }
+
+    [Fact]
+    public async Task The_timeline_shows_on_hold_with_its_reason_and_its_times_in_the_practices_zone_where_the_UTC_date_is_already_the_next_day()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, ChicagoPractice, therapists: identity);
+        // 21:30 in Chicago is 02:30 or 03:30 UTC of the next day.
+        var (sentAt, localDate) = PracticeZoneFormTests.LocalTimeAhead("America/Chicago", 21, 30);
+        harness.Time.SetUtcNow(sentAt);
+        using var browser = await harness.StartAsync();
+        var (detailPath, id) = await SendFromTheFormAsync(harness, browser, ehr);
+        harness.Time.Advance(TimeSpan.FromMinutes(10));
+        var heldAt = harness.Time.GetUtcNow();
+        using (var therapist = Therapist(harness))
+        {
+            (await CourseCloseAndRenewalTests.PostAsync(therapist, id, "hold", ReferralScenario.Reason("Asked whether the splint stays on."))).EnsureSuccessStatusCode();
+        }
+
+        var detail = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
+
+        var chicago = TimeZoneInfo.FindSystemTimeZoneById("America/Chicago");
+        string Local(DateTimeOffset instant) => TimeZoneInfo.ConvertTime(instant, chicago).ToString("ddd d MMM yyyy, HH:mm", CultureInfo.InvariantCulture) + " (America/Chicago)";
+        var utcDate = DateOnly.FromDateTime(heldAt.UtcDateTime);
+        Assert.NotEqual(localDate, utcDate);
+        Assert.Contains("data-status=\"on-hold\"", detail, StringComparison.Ordinal);
+        var lead = detail[detail.IndexOf("<p class=\"lead\">", StringComparison.Ordinal)..];
+        Assert.Contains("On hold</span>: Asked whether the splint stays on.", lead[..lead.IndexOf("</p>", StringComparison.Ordinal)], StringComparison.Ordinal);
+        var timeline = Section(detail, "id=\"timeline-title\"");
+        Assert.Contains($"{Local(sentAt)}</time> Sent to the therapist", timeline, StringComparison.Ordinal);
+        Assert.Contains($"{Local(heldAt)}</time> Put on hold by the therapist: Asked whether the splint stays on.", timeline, StringComparison.Ordinal);
+        Assert.Contains(localDate.ToString("d MMM yyyy", CultureInfo.InvariantCulture), timeline, StringComparison.Ordinal);
+        // What a reader sees holds no UTC date or time.
+        var text = System.Text.RegularExpressions.Regex.Replace(timeline, "<[^>]+>", " ");
+        Assert.DoesNotContain(utcDate.ToString("d MMM yyyy", CultureInfo.InvariantCulture), text, StringComparison.Ordinal);
+        Assert.DoesNotContain(utcDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), text, StringComparison.Ordinal);
     }
 
     [Fact]
