@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using NCrontab;
+using OpenTelemetry;
 
 namespace Referral.Functions.Triggers;
 
@@ -56,6 +57,9 @@ public sealed partial class LocalTriggerRunner : BackgroundService
     private readonly ConcurrentDictionary<string, DateTimeOffset> lastRuns = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim polling = new(1, 1);
     private readonly SemaphoreSlim timing = new(1, 1);
+
+    /// <summary>Cancelled when the host's shutdown timeout runs out: the message in hand is then given back to the queue.</summary>
+    private readonly CancellationTokenSource abandon = new();
     private readonly DateTimeOffset started;
 
     public LocalTriggerRunner(
@@ -88,7 +92,13 @@ public sealed partial class LocalTriggerRunner : BackgroundService
     public TimeSpan VisibilityTimeout => options.VisibilityTimeout ?? Manifest.Queues.VisibilityTimeout;
 
     /// <summary>Receives one batch from each trigger queue and runs the function for each message; the number handled.</summary>
-    public async Task<int> PollQueuesOnceAsync(CancellationToken cancellationToken)
+    public Task<int> PollQueuesOnceAsync(CancellationToken cancellationToken) => PollAsync(cancellationToken, CancellationToken.None);
+
+    /// <summary>
+    /// As <see cref="PollQueuesOnceAsync(CancellationToken)"/>, but once <paramref name="stopping"/> is cancelled no
+    /// further message is taken; the ones already taken run on with <paramref name="cancellationToken"/> (graceful shutdown).
+    /// </summary>
+    private async Task<int> PollAsync(CancellationToken cancellationToken, CancellationToken stopping)
     {
         await polling.WaitAsync(cancellationToken);
         try
@@ -96,8 +106,19 @@ public sealed partial class LocalTriggerRunner : BackgroundService
             var handled = 0;
             foreach (var function in Manifest.Functions.Where(f => f.Kind == TriggerKind.Queue))
             {
+                if (stopping.IsCancellationRequested)
+                {
+                    break;
+                }
+
                 var queue = await QueueAsync(function.Connection!, function.QueueName!, cancellationToken);
-                QueueMessage[] messages = await queue.ReceiveMessagesAsync(Manifest.Queues.BatchSize, InvisibleWhileRunning, cancellationToken);
+                QueueMessage[] messages;
+                // A poll every second is no one's work: its storage calls stay out of the traces.
+                using (SuppressInstrumentationScope.Begin())
+                {
+                    messages = await queue.ReceiveMessagesAsync(Manifest.Queues.BatchSize, InvisibleWhileRunning, cancellationToken);
+                }
+
                 await Task.WhenAll(messages.Select(m => HandleAsync(function, queue, m, cancellationToken)));
                 handled += messages.Length;
             }
@@ -193,30 +214,57 @@ public sealed partial class LocalTriggerRunner : BackgroundService
 
         var triggered = Manifest.Functions.Count(f => f.Kind is TriggerKind.Queue or TriggerKind.Timer);
         LogStarted(triggered);
-        while (!stoppingToken.IsCancellationRequested)
+        // Graceful shutdown: from the moment the app begins to stop (SIGTERM) no new message or timer run is taken;
+        // what is in hand runs to its end, unless the host's shutdown timeout runs out first (then it is given back).
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lifetime.ApplicationStopping);
+        while (!stopping.IsCancellationRequested)
         {
             var handled = 0;
             try
             {
-                handled = await PollQueuesOnceAsync(stoppingToken);
-                await RunDueTimersAsync(stoppingToken);
+                handled = await PollAsync(abandon.Token, stopping.Token);
+                if (!stopping.IsCancellationRequested)
+                {
+                    await RunDueTimersAsync(abandon.Token);
+                }
             }
             catch (Exception e) when (e is Azure.RequestFailedException or HttpRequestException or AggregateException)
             {
                 LogPollFailed(e);
             }
-
-            if (handled == 0)
+            catch (OperationCanceledException) when (abandon.IsCancellationRequested)
             {
-                await Task.Delay(options.PollInterval, stoppingToken);
+                return;
+            }
+
+            if (handled == 0 && !stopping.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(options.PollInterval, stopping.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
             }
         }
+
+        LogStopped();
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // cancellationToken is cancelled when HostOptions.ShutdownTimeout runs out: then abandon the message in hand.
+        using var outOfTime = cancellationToken.Register(abandon.Cancel);
+        await base.StopAsync(cancellationToken);
     }
 
     public override void Dispose()
     {
         polling.Dispose();
         timing.Dispose();
+        abandon.Dispose();
         base.Dispose();
     }
 
@@ -239,7 +287,19 @@ public sealed partial class LocalTriggerRunner : BackgroundService
             ["PopReceipt"] = message.PopReceipt,
             ["sys"] = Sys(function.Name, time.GetUtcNow()),
         };
-        var succeeded = await InvokeAsync(function, message.Body.ToString(), metadata, cancellationToken);
+        bool succeeded;
+        try
+        {
+            succeeded = await InvokeAsync(function, message.Body.ToString(), metadata, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Abandoned (the shutdown timeout ran out): visible again at once, for another instance to take.
+            await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: CancellationToken.None);
+            LogAbandoned(function.Name, message.MessageId);
+            throw;
+        }
+
         if (succeeded)
         {
             await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
@@ -332,6 +392,12 @@ public sealed partial class LocalTriggerRunner : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Local trigger runner started: {Count} queue and timer functions.")]
     private partial void LogStarted(int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Local trigger runner stopped: no message is in hand.")]
+    private partial void LogStopped();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Function {Function}: message {MessageId} was given back to its queue unfinished (the shutdown timeout ran out).")]
+    private partial void LogAbandoned(string function, string messageId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Function {Function} failed on message {MessageId} (try {DequeueCount}); it will be retried.")]
     private partial void LogRetry(string function, string messageId, long dequeueCount);
