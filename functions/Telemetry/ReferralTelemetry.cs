@@ -52,10 +52,10 @@ public static class QueueTrace
             .SetTag("messaging.destination.name", queue);
 
     /// <summary>
-    /// Starts the span of one invocation of a queue- or timer-triggered function, parented by the message's trace
-    /// context where it carries one. Reads the host's payload from the request (buffered, so the function reads it again).
+    /// Reads the host's payload from the request (buffered, so the function reads it again) for
+    /// <see cref="StartProcess"/>; null when nothing listens to the app's spans.
     /// </summary>
-    public static async Task<Activity?> StartProcessAsync(HttpRequest request, string function, CancellationToken cancellationToken)
+    public static async Task<InvocationRequest?> PeekAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (!AppTelemetry.Source.HasListeners())
@@ -66,6 +66,19 @@ public static class QueueTrace
         request.EnableBuffering();
         var invocation = await TriggerEndpoints.ReadInvocationAsync(request, cancellationToken);
         request.Body.Position = 0;
+        return invocation;
+    }
+
+    /// <summary>
+    /// Starts the span of one invocation of a queue- or timer-triggered function, parented by the message's trace
+    /// context where it carries one. Not async: the span must stay the current one for the function that runs next.
+    /// </summary>
+    public static Activity? StartProcess(InvocationRequest? invocation, string function)
+    {
+        if (!AppTelemetry.Source.HasListeners())
+        {
+            return null;
+        }
 
         var (parent, kind, referral) = (default(ActivityContext), (string?)null, (string?)null);
         foreach (var binding in invocation?.Data.Keys ?? Enumerable.Empty<string>())

@@ -23,7 +23,8 @@ public static class TriggerEndpoints
                 }
 
                 // The function's work runs in the trace of what queued its message (QueueTrace).
-                using var activity = await QueueTrace.StartProcessAsync(context.HttpContext.Request, function, context.HttpContext.RequestAborted);
+                var invocation = await QueueTrace.PeekAsync(context.HttpContext.Request, context.HttpContext.RequestAborted);
+                using var activity = QueueTrace.StartProcess(invocation, function);
                 var result = await next(context);
                 if (activity is not null && result is IStatusCodeHttpResult { StatusCode: >= 400 })
                 {

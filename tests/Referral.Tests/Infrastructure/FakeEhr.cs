@@ -115,6 +115,15 @@ public sealed class FakeEhr : IDisposable
     /// <summary>The status a ServiceRequest create is answered with (201 with the EHR's copy; otherwise an OperationOutcome).</summary>
     public int ServiceRequestCreateStatus { get; set; } = 201;
 
+    /// <summary>Runs (on WireMock's thread) before a ServiceRequest create is answered: a test may hold the answer back there.</summary>
+    public Action? BeforeServiceRequestCreate { get; set; }
+
+    private bool Hold()
+    {
+        BeforeServiceRequestCreate?.Invoke();
+        return true;
+    }
+
     /// <summary>The FHIR creates of a resource type the EHR received (refused ones too).</summary>
     public IReadOnlyList<WireMock.Logging.ILogEntry> Creates(string type) =>
         [.. server.LogEntries.Where(e => e.RequestMessage!.Method == "POST" && e.RequestMessage.Path == $"/fhir/{type}")];
@@ -356,7 +365,7 @@ public sealed class FakeEhr : IDisposable
         Given("/fhir/MedicationRequest", "GET", FhirJson.Serialize(Searchset()), "application/fhir+json");
         Given("/smart-style.json", "GET", "{\"color_highlight\":\"#0b5e7a\",\"color_text\":\"#1d2a33\",\"font_family_body\":\"system-ui, sans-serif\",\"color_background\":\"url(javascript:alert(1))\"}");
         server.Given(Request.Create().WithPath("/fhir/ServiceRequest").UsingPost()).AtPriority(10)
-            .RespondWith(Delayed().WithCallback(_ => ServiceRequestCreateStatus == 201
+            .RespondWith(Delayed().WithCallback(_ => Hold() && ServiceRequestCreateStatus == 201
                 ? new ResponseMessage
                 {
                     StatusCode = 201,
