@@ -118,6 +118,9 @@ public sealed class FakeEhr : IDisposable
     /// <summary>Runs (on WireMock's thread) before a ServiceRequest create is answered: a test may hold the answer back there.</summary>
     public Action? BeforeServiceRequestCreate { get; set; }
 
+    /// <summary>Runs (on WireMock's thread) before SMART discovery is answered: a test may hold the answer back there.</summary>
+    public Action? BeforeDiscovery { get; set; }
+
     private bool Hold()
     {
         BeforeServiceRequestCreate?.Invoke();
@@ -171,7 +174,13 @@ public sealed class FakeEhr : IDisposable
             configuration["authorization_response_iss_parameter_supported"] = true;
         }
 
-        Given("/fhir/.well-known/smart-configuration", "GET", Json(configuration));
+        var discovery = Json(configuration);
+        server.Given(Request.Create().WithPath("/fhir/.well-known/smart-configuration").UsingGet()).AtPriority(10)
+            .RespondWith(Delayed().WithCallback(_ =>
+            {
+                BeforeDiscovery?.Invoke();
+                return JsonResponse(200, discovery);
+            }));
     }
 
     /// <summary>Approves at once, as an EHR does inside its own session: back to the redirect URI with a code and the state.</summary>

@@ -109,7 +109,7 @@ public sealed class TelemetryTests(Infrastructure.BackgroundWork.OwnAzurite own)
     }
 
     /// <summary>Review and "Sign and send"; the status page's address.</summary>
-    private static async Task<string> SendAsync(HttpClient browser, SmartAppHarness.LaunchSteps steps)
+    internal static async Task<string> SendAsync(HttpClient browser, SmartAppHarness.LaunchSteps steps)
     {
         var html = await browser.GetStringAsync(new Uri(steps.FormPath!, UriKind.Relative), Ct);
         using var review = await browser.PostAsync(new Uri(steps.FormPath + "?handler=Review", UriKind.Relative), Form(html,
