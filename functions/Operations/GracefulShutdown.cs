@@ -17,15 +17,19 @@ internal static class GracefulShutdown
     public static WebApplicationBuilder AddGracefulShutdown(this WebApplicationBuilder builder, TimeSpan defaultTimeout)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var configured = builder.Configuration[Setting];
-        var timeout = defaultTimeout;
-        if (!string.IsNullOrWhiteSpace(configured)
-            && (!TimeSpan.TryParse(configured, CultureInfo.InvariantCulture, out timeout) || timeout <= TimeSpan.Zero || timeout > TimeSpan.FromMinutes(10)))
+        // Read when the host is built, so every configuration source (a test host's settings too) has its say.
+        builder.Services.AddOptions<HostOptions>().Configure<IConfiguration>((options, configuration) =>
         {
-            throw new InvalidOperationException($"{Setting} must be a time span (hh:mm:ss) above zero and at most 10 minutes; it is '{configured}'.");
-        }
+            var configured = configuration[Setting];
+            var timeout = defaultTimeout;
+            if (!string.IsNullOrWhiteSpace(configured)
+                && (!TimeSpan.TryParse(configured, CultureInfo.InvariantCulture, out timeout) || timeout <= TimeSpan.Zero || timeout > TimeSpan.FromMinutes(10)))
+            {
+                throw new InvalidOperationException($"{Setting} must be a time span (hh:mm:ss) above zero and at most 10 minutes; it is '{configured}'.");
+            }
 
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = timeout);
+            options.ShutdownTimeout = timeout;
+        });
         return builder;
     }
 }

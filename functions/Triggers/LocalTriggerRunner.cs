@@ -255,9 +255,21 @@ public sealed partial class LocalTriggerRunner : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        // cancellationToken is cancelled when HostOptions.ShutdownTimeout runs out: then abandon the message in hand.
-        using var outOfTime = cancellationToken.Register(abandon.Cancel);
-        await base.StopAsync(cancellationToken);
+        // cancellationToken is cancelled when HostOptions.ShutdownTimeout runs out: then abandon the message in hand
+        // (asynchronously: the cancellation's own callbacks must not throw into the host's).
+        using var outOfTime = cancellationToken.Register(() => _ = abandon.CancelAsync());
+        try
+        {
+            await base.StopAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Out of time: the message in hand is being given back to its queue, one storage call; let it be made.
+            if (ExecuteTask is { } running)
+            {
+                await running.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
     }
 
     public override void Dispose()
