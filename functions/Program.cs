@@ -15,6 +15,7 @@ using Referral.Functions.Triggers;
 using Referral.Functions.WriteBack;
 using Referral.Model.Referrals;
 using Referral.Model.Signing;
+using Referral.Operations;
 
 namespace Referral.Functions;
 
@@ -34,6 +35,10 @@ public sealed class Program
         }
 
         var builder = WebApplication.CreateBuilder(args);
+
+        // Operations: traces and metrics (exported only where settings say); on SIGTERM the requests and the queue
+        // message in hand get long enough to finish (an EHR write's client timeout is 30 s).
+        builder.AddTelemetry("referral-functions", "/api/health").AddGracefulShutdown(TimeSpan.FromSeconds(45));
 
         // Under the Functions host, the app must listen where the host forwards requests.
         var customHandlerPort = Environment.GetEnvironmentVariable("FUNCTIONS_CUSTOMHANDLER_PORT");

@@ -1,3 +1,4 @@
+using Referral.Operations;
 using Referral.SmartApp.Admin;
 using Referral.SmartApp.Ehr;
 using Referral.SmartApp.Health;
@@ -19,6 +20,9 @@ public sealed class Program
         var builder = WebApplication.CreateBuilder(args);
         var services = builder.Services;
         var configuration = builder.Configuration;
+
+        // Operations: traces and metrics (exported only where settings say), and requests in flight finished on SIGTERM.
+        builder.AddTelemetry("referral-smart-app", HealthEndpoints.Path).AddGracefulShutdown(TimeSpan.FromSeconds(20));
 
         // The one place this app takes the machine clock (RS0030 bans it elsewhere): every component reads time through
         // the TimeProvider registered here, which the tests replace with a fake clock.

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using MimeKit;
 using Referral.Functions.Referrals;
 using Referral.Functions.Security;
+using Referral.Functions.Telemetry;
 using Referral.Functions.Therapists;
 using Referral.Functions.Triggers;
 using Referral.Functions.WriteBack;
@@ -162,6 +163,7 @@ public static partial class NotificationFunction
 
         await services.Store.MarkWorkAsync(referral.Id, sent, services.Time.GetUtcNow(), cancellationToken);
         LogSent(services.Logger, message.Kind, referral.Id, sentHere);
+        ReferralMetrics.NotificationsSent.Add(sentHere, new KeyValuePair<string, object?>("kind", message.Kind));
         return InvocationResponse.Ok($"Sent {sentHere} message(s).");
     }
 

@@ -183,6 +183,10 @@ public static class ReferralEndpoints
 
         await Task.WhenAll(queued, audited);
         var (submitted, referral) = stored;
+        if (submitted == SubmitOutcome.Created)
+        {
+            Telemetry.ReferralMetrics.Submitted.Add(1);
+        }
 
         return new FhirResult(referral.Request, submitted == SubmitOutcome.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK)
         {

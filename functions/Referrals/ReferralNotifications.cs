@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Referral.Functions.Storage;
+using Referral.Functions.Telemetry;
 
 namespace Referral.Functions.Referrals;
 
@@ -37,6 +38,9 @@ public sealed record ReferralEvent(string Kind, string Referral)
 
     /// <summary>For a renewal request or answer, or a hold: which one (1 for the first), so each is told once and a later one is told too.</summary>
     public int? Ordinal { get; init; }
+
+    /// <summary>The W3C <c>traceparent</c> of the work that queued the event, so its function runs in the same trace (set on queuing).</summary>
+    public string? TraceParent { get; init; }
 }
 
 /// <summary>
@@ -49,7 +53,9 @@ public sealed class ReferralNotifications(StorageAccount storage)
 
     public async Task EnqueueAsync(ReferralEvent referralEvent, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(referralEvent);
         var queue = await storage.QueueAsync(QueueName);
-        await queue.SendMessageAsync(JsonSerializer.Serialize(referralEvent), cancellationToken);
+        using var publish = QueueTrace.StartPublish(QueueName);
+        await queue.SendMessageAsync(JsonSerializer.Serialize(referralEvent with { TraceParent = QueueTrace.Current }), cancellationToken);
     }
 }

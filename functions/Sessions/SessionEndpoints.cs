@@ -4,6 +4,7 @@ using Referral.Functions.Audit;
 using Referral.Functions.Fhir;
 using Referral.Functions.Referrals;
 using Referral.Functions.Security;
+using Referral.Functions.Telemetry;
 using Referral.Functions.WriteBack;
 using Referral.Model.Fhir;
 using Referral.Model.Sessions;
@@ -158,6 +159,7 @@ public static class SessionEndpoints
                     "The Task changed while the session was being recorded: read it again and retry.");
         }
 
+        ReferralMetrics.SessionsRecorded.Add(1);
         await QueueWriteBackAsync(services, updated, result.SessionNumber, cancellationToken);
         await services.Audit.RecordAsync(ReferralEndpoints.Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);
         return Answer(updated, result.SessionNumber, result.Procedure!, result.Observations, StatusCodes.Status201Created);

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using NCrontab;
+using OpenTelemetry;
 
 namespace Referral.Functions.Triggers;
 
@@ -60,6 +61,9 @@ public sealed partial class LocalTriggerRunner : BackgroundService
     /// <summary>Per queue: one receive at a time, so a test's poll and the loop never hand out the same batch twice over.</summary>
     private readonly ConcurrentDictionary<string, SemaphoreSlim> polling = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim timing = new(1, 1);
+
+    /// <summary>Cancelled when the host's shutdown timeout runs out: the messages in hand are then given back to the queue.</summary>
+    private readonly CancellationTokenSource abandon = new();
     private readonly DateTimeOffset started;
 
     public LocalTriggerRunner(
@@ -186,7 +190,31 @@ public sealed partial class LocalTriggerRunner : BackgroundService
 
         var triggered = Manifest.Functions.Count(f => f.Kind is TriggerKind.Queue or TriggerKind.Timer);
         LogStarted(triggered);
-        await Task.WhenAll([.. QueueFunctions.Select(f => ListenAsync(f, stoppingToken)), TimersAsync(stoppingToken)]);
+        // Graceful shutdown: from the moment the app begins to stop (SIGTERM) no new message or timer run is taken;
+        // what is in hand runs to its end (with the abandon token), unless the host's shutdown timeout runs out first
+        // (then it is given back to its queue).
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lifetime.ApplicationStopping);
+        await Task.WhenAll([.. QueueFunctions.Select(f => ListenAsync(f, stopping.Token)), TimersAsync(stopping.Token)]);
+        LogStopped();
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // cancellationToken is cancelled when HostOptions.ShutdownTimeout runs out: then abandon the messages in hand
+        // (asynchronously: the cancellation's own callbacks must not throw into the host's).
+        using var outOfTime = cancellationToken.Register(() => _ = abandon.CancelAsync());
+        try
+        {
+            await base.StopAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Out of time: the messages in hand are being given back to their queue, one storage call each; let them be made.
+            if (ExecuteTask is { } running)
+            {
+                await running.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
     }
 
     private IEnumerable<FunctionDefinition> QueueFunctions => Manifest.Functions.Where(f => f.Kind == TriggerKind.Queue);
@@ -205,22 +233,28 @@ public sealed partial class LocalTriggerRunner : BackgroundService
                 try
                 {
                     var (queue, messages) = await ReceiveAsync(function, batchSize - inFlight.Count, stoppingToken);
-                    inFlight.AddRange(messages.Select(m => HandleLoggedAsync(function, queue, m, stoppingToken)));
+                    inFlight.AddRange(messages.Select(m => HandleLoggedAsync(function, queue, m, abandon.Token)));
                     received = messages.Length;
                 }
                 catch (Exception e) when (IsPollFailure(e, stoppingToken))
                 {
                     LogPollFailed(e);
                 }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    break;
+                }
             }
 
-            if (received == 0)
+            if (received == 0 && !stoppingToken.IsCancellationRequested)
             {
                 // A finished message frees a place at once; otherwise the next poll comes after the interval.
+                // WhenAny never throws: a cancelled delay only ends the wait.
                 await Task.WhenAny([Task.Delay(options.PollInterval, stoppingToken), .. inFlight]);
             }
         }
 
+        // Stopping: nothing new is taken, the messages in hand finish (or are given back when the time runs out).
         await Task.WhenAll(inFlight);
     }
 
@@ -230,14 +264,18 @@ public sealed partial class LocalTriggerRunner : BackgroundService
         {
             try
             {
-                await RunDueTimersAsync(stoppingToken);
+                await RunDueTimersAsync(abandon.Token);
             }
             catch (Exception e) when (IsPollFailure(e, stoppingToken))
             {
                 LogPollFailed(e);
             }
+            catch (OperationCanceledException) when (abandon.IsCancellationRequested)
+            {
+                return;
+            }
 
-            await Task.Delay(options.PollInterval, stoppingToken);
+            await Task.Delay(options.PollInterval, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
@@ -252,8 +290,12 @@ public sealed partial class LocalTriggerRunner : BackgroundService
         try
         {
             var queue = await QueueAsync(function.Connection!, function.QueueName!, cancellationToken);
-            QueueMessage[] messages = await queue.ReceiveMessagesAsync(Math.Clamp(count, 1, 32), InvisibleWhileRunning, cancellationToken);
-            return (queue, messages);
+            // A poll every second is no one's work: its storage calls stay out of the traces.
+            using (SuppressInstrumentationScope.Begin())
+            {
+                QueueMessage[] messages = await queue.ReceiveMessagesAsync(Math.Clamp(count, 1, 32), InvisibleWhileRunning, cancellationToken);
+                return (queue, messages);
+            }
         }
         finally
         {
@@ -285,6 +327,7 @@ public sealed partial class LocalTriggerRunner : BackgroundService
         }
 
         timing.Dispose();
+        abandon.Dispose();
         base.Dispose();
     }
 
@@ -307,7 +350,19 @@ public sealed partial class LocalTriggerRunner : BackgroundService
             ["PopReceipt"] = message.PopReceipt,
             ["sys"] = Sys(function.Name, time.GetUtcNow()),
         };
-        var succeeded = await InvokeAsync(function, message.Body.ToString(), metadata, cancellationToken);
+        bool succeeded;
+        try
+        {
+            succeeded = await InvokeAsync(function, message.Body.ToString(), metadata, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Abandoned (the shutdown timeout ran out): visible again at once, for another instance to take.
+            await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: CancellationToken.None);
+            LogAbandoned(function.Name, message.MessageId);
+            throw;
+        }
+
         if (succeeded)
         {
             await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
@@ -400,6 +455,12 @@ public sealed partial class LocalTriggerRunner : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Local trigger runner started: {Count} queue and timer functions.")]
     private partial void LogStarted(int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Local trigger runner stopped: no message is in hand.")]
+    private partial void LogStopped();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Function {Function}: message {MessageId} was given back to its queue unfinished (the shutdown timeout ran out).")]
+    private partial void LogAbandoned(string function, string messageId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Function {Function} failed on message {MessageId} (try {DequeueCount}); it will be retried.")]
     private partial void LogRetry(string function, string messageId, long dequeueCount);

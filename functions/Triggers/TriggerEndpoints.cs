@@ -1,4 +1,5 @@
 using System.Net;
+using Referral.Functions.Telemetry;
 
 namespace Referral.Functions.Triggers;
 
@@ -16,7 +17,21 @@ public static class TriggerEndpoints
             .AddEndpointFilter(async (context, next) =>
             {
                 var remote = context.HttpContext.Connection.RemoteIpAddress;
-                return remote is null || IPAddress.IsLoopback(remote) ? await next(context) : Results.NotFound();
+                if (remote is not null && !IPAddress.IsLoopback(remote))
+                {
+                    return Results.NotFound();
+                }
+
+                // The function's work runs in the trace of what queued its message (QueueTrace).
+                var invocation = await QueueTrace.PeekAsync(context.HttpContext.Request, context.HttpContext.RequestAborted);
+                using var activity = QueueTrace.StartProcess(invocation, function);
+                var result = await next(context);
+                if (activity is not null && result is IStatusCodeHttpResult { StatusCode: >= 400 })
+                {
+                    activity.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
+                }
+
+                return result;
             });
     }
 

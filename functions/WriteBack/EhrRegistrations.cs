@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Referral.Functions.Storage;
+using Referral.Functions.Telemetry;
 
 namespace Referral.Functions.WriteBack;
 
@@ -64,6 +65,9 @@ public sealed record EhrWriteBackMessage(string Kind, string Referral, int? Sess
 {
     public const string ServiceRequestKind = "service-request";
     public const string SessionKind = "session";
+
+    /// <summary>The W3C <c>traceparent</c> of the work that queued the write, so the write-back runs in the same trace (set on queuing).</summary>
+    public string? TraceParent { get; init; }
 }
 
 /// <summary>Puts EHR writes on their queue: a slow or failing EHR is retried there and never fails the user's request.</summary>
@@ -73,8 +77,10 @@ public sealed class EhrWriteBackRequests(StorageAccount storage)
 
     public async Task EnqueueAsync(EhrWriteBackMessage message, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(message);
         var queue = await storage.QueueAsync(QueueName);
-        await queue.SendMessageAsync(JsonSerializer.Serialize(message), cancellationToken);
+        using var publish = QueueTrace.StartPublish(QueueName);
+        await queue.SendMessageAsync(JsonSerializer.Serialize(message with { TraceParent = QueueTrace.Current }), cancellationToken);
     }
 }
 

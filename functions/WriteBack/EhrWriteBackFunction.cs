@@ -6,6 +6,7 @@ using Hl7.Fhir.Serialization;
 using Referral.Functions.Audit;
 using Referral.Functions.Referrals;
 using Referral.Functions.Security;
+using Referral.Functions.Telemetry;
 using Referral.Functions.Triggers;
 using Referral.Model;
 using Referral.Model.Fhir;
@@ -102,11 +103,13 @@ public static partial class EhrWriteBackFunction
             }
 
             LogWritten(services.Logger, message.Kind, referral.Id, written);
+            ReferralMetrics.WriteBack(message.Kind, succeeded: true, invocation!.DequeueCount(), services.Retries.MaxDequeueCount);
             return InvocationResponse.Ok($"Written to the EHR: {written} Observation(s).");
         }
         catch (Exception e) when (IsEhrFailure(e, cancellationToken))
         {
             LogFailed(services.Logger, message.Kind, referral.Id, e.Message);
+            ReferralMetrics.WriteBack(message.Kind, succeeded: false, invocation!.DequeueCount(), services.Retries.MaxDequeueCount);
             return InvocationResponse.Failed($"The EHR write failed: {e.Message}");
         }
     }

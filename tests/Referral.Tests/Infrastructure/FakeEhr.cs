@@ -115,6 +115,18 @@ public sealed class FakeEhr : IDisposable
     /// <summary>The status a ServiceRequest create is answered with (201 with the EHR's copy; otherwise an OperationOutcome).</summary>
     public int ServiceRequestCreateStatus { get; set; } = 201;
 
+    /// <summary>Runs (on WireMock's thread) before a ServiceRequest create is answered: a test may hold the answer back there.</summary>
+    public Action? BeforeServiceRequestCreate { get; set; }
+
+    /// <summary>Runs (on WireMock's thread) before SMART discovery is answered: a test may hold the answer back there.</summary>
+    public Action? BeforeDiscovery { get; set; }
+
+    private bool Hold()
+    {
+        BeforeServiceRequestCreate?.Invoke();
+        return true;
+    }
+
     /// <summary>The FHIR creates of a resource type the EHR received (refused ones too).</summary>
     public IReadOnlyList<WireMock.Logging.ILogEntry> Creates(string type) =>
         [.. server.LogEntries.Where(e => e.RequestMessage!.Method == "POST" && e.RequestMessage.Path == $"/fhir/{type}")];
@@ -162,7 +174,13 @@ public sealed class FakeEhr : IDisposable
             configuration["authorization_response_iss_parameter_supported"] = true;
         }
 
-        Given("/fhir/.well-known/smart-configuration", "GET", Json(configuration));
+        var discovery = Json(configuration);
+        server.Given(Request.Create().WithPath("/fhir/.well-known/smart-configuration").UsingGet()).AtPriority(10)
+            .RespondWith(Delayed().WithCallback(_ =>
+            {
+                BeforeDiscovery?.Invoke();
+                return JsonResponse(200, discovery);
+            }));
     }
 
     /// <summary>Approves at once, as an EHR does inside its own session: back to the redirect URI with a code and the state.</summary>
@@ -356,7 +374,7 @@ public sealed class FakeEhr : IDisposable
         Given("/fhir/MedicationRequest", "GET", FhirJson.Serialize(Searchset()), "application/fhir+json");
         Given("/smart-style.json", "GET", "{\"color_highlight\":\"#0b5e7a\",\"color_text\":\"#1d2a33\",\"font_family_body\":\"system-ui, sans-serif\",\"color_background\":\"url(javascript:alert(1))\"}");
         server.Given(Request.Create().WithPath("/fhir/ServiceRequest").UsingPost()).AtPriority(10)
-            .RespondWith(Delayed().WithCallback(_ => ServiceRequestCreateStatus == 201
+            .RespondWith(Delayed().WithCallback(_ => Hold() && ServiceRequestCreateStatus == 201
                 ? new ResponseMessage
                 {
                     StatusCode = 201,

@@ -28,6 +28,9 @@ public sealed class FunctionsApp(
 
     public LocalTriggerRunner Triggers => Services.GetRequiredService<LocalTriggerRunner>();
 
+    /// <summary>Services a test adds after the app's own (an in-memory telemetry exporter, say).</summary>
+    public Action<IServiceCollection>? TestServices { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
@@ -52,6 +55,7 @@ public sealed class FunctionsApp(
                     ? server.CreateHandler()
                     : new SocketsHttpHandler()); // served on Kestrel: TriggerRunner:BaseAddress names its address
             services.AddSingleton(Time);
+            TestServices?.Invoke(services);
         });
     }
 

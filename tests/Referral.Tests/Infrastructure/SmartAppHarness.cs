@@ -27,6 +27,7 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
 
     private readonly Dictionary<string, string?> settings;
     private readonly Func<HttpMessageHandler> functionsHandler;
+    private readonly Action<IServiceCollection>? testServices;
 
     public SmartAppHarness(
         AzuriteFixture azurite,
@@ -34,7 +35,10 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
         IReadOnlyDictionary<string, string?>? extra = null,
         Func<HttpMessageHandler>? functionsHandler = null,
         TestIdentity? therapists = null,
-        bool ehrTakesTheReferral = false)
+        bool ehrTakesTheReferral = false,
+        IReadOnlyDictionary<string, string?>? functionsExtra = null,
+        Action<IServiceCollection>? appServices = null,
+        Action<IServiceCollection>? functionsServices = null)
     {
         ArgumentNullException.ThrowIfNull(ehr);
         Ehr = ehr;
@@ -60,7 +64,12 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
             functionsSettings["TriggerRunner:VisibilityTimeout"] = "00:00:00";
         }
 
-        Functions = new FunctionsApp(azurite.ConnectionString, settings: functionsSettings, time: Time);
+        foreach (var (key, value) in functionsExtra ?? new Dictionary<string, string?>())
+        {
+            functionsSettings[key] = value;
+        }
+
+        Functions = new FunctionsApp(azurite.ConnectionString, settings: functionsSettings, time: Time) { TestServices = functionsServices };
         settings = new Dictionary<string, string?>
         {
             ["App:BaseUrl"] = AppBase,
@@ -77,11 +86,12 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
         }
 
         this.functionsHandler = functionsHandler ?? (() => Functions.Server.CreateHandler());
-        App = new SmartApp(settings, Time, this.functionsHandler);
+        testServices = appServices;
+        App = new SmartApp(settings, Time, this.functionsHandler, appServices);
     }
 
     /// <summary>Another instance of the smart-app with the same settings, clock and functions app (the caller disposes it).</summary>
-    public SmartApp AnotherInstance() => new(settings, Time, functionsHandler);
+    public SmartApp AnotherInstance() => new(settings, Time, functionsHandler, testServices);
 
     public FakeEhr Ehr { get; }
 
@@ -171,7 +181,9 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
 
     public sealed record LaunchSteps(Uri Authorize, Uri Callback, HttpStatusCode CallbackStatus, string? FormPath, string CallbackBody, IReadOnlyList<string> LaunchCookies);
 
-    public sealed class SmartApp(IReadOnlyDictionary<string, string?> settings, TimeProvider time, Func<HttpMessageHandler> functions) : WebApplicationFactory<Referral.SmartApp.Program>
+    public sealed class SmartApp(
+        IReadOnlyDictionary<string, string?> settings, TimeProvider time, Func<HttpMessageHandler> functions, Action<IServiceCollection>? testServices = null)
+        : WebApplicationFactory<Referral.SmartApp.Program>
     {
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
@@ -185,6 +197,7 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
             {
                 services.AddSingleton(time);
                 services.AddHttpClient<FunctionsApi>().ConfigurePrimaryHttpMessageHandler(functions);
+                testServices?.Invoke(services);
             });
         }
     }

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using Referral.Functions.Triggers;
+using Referral.Operations;
+
+namespace Referral.Functions.Telemetry;
+
+/// <summary>
+/// The functions app's own counters (meter <see cref="AppTelemetry.SourceName"/>). Their tags are kinds and outcomes
+/// only: never a referral, a patient or a person.
+/// </summary>
+public static class ReferralMetrics
+{
+    /// <summary>Referrals stored for the first time (a retried submit that finds its first write is not counted again).</summary>
+    public static readonly Counter<long> Submitted = AppTelemetry.Meter.CreateCounter<long>(
+        "referral.referrals.submitted", "{referral}", "Referrals submitted and stored.");
+
+    /// <summary>Sessions recorded (a replayed request is not counted again).</summary>
+    public static readonly Counter<long> SessionsRecorded = AppTelemetry.Meter.CreateCounter<long>(
+        "referral.sessions.recorded", "{session}", "Treatment sessions recorded by therapists.");
+
+    /// <summary>EHR write-back tries by <c>outcome</c>: <c>succeeded</c>, <c>retried</c> (failed, will be tried again), <c>poisoned</c> (the last try failed).</summary>
+    public static readonly Counter<long> WriteBacks = AppTelemetry.Meter.CreateCounter<long>(
+        "referral.ehr.writebacks", "{try}", "EHR write-back tries by outcome.");
+
+    /// <summary>Notification emails sent, by the event <c>kind</c>.</summary>
+    public static readonly Counter<long> NotificationsSent = AppTelemetry.Meter.CreateCounter<long>(
+        "referral.notifications.sent", "{message}", "Notification emails sent.");
+
+    public static void WriteBack(string kind, bool succeeded, int attempt, int maxAttempts) =>
+        WriteBacks.Add(1, new KeyValuePair<string, object?>("kind", kind),
+            new KeyValuePair<string, object?>("outcome", succeeded ? "succeeded" : attempt >= maxAttempts ? "poisoned" : "retried"));
+}
+
+/// <summary>
+/// One trace across the queues: a message carries the W3C <c>traceparent</c> of the work that queued it (its
+/// <c>TraceParent</c> field), and the function that takes it from the queue runs under a <c>process</c> span whose
+/// parent is that context. The Functions host (or the local trigger runner) calls the function in a trace of its
+/// own; that span is linked, so both stay findable.
+/// </summary>
+public static class QueueTrace
+{
+    /// <summary>The <c>traceparent</c> of the work now running, for a message being queued; null when nothing is traced.</summary>
+    public static string? Current => Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity ? activity.Id : null;
+
+    /// <summary>The span of putting a message on <paramref name="queue"/>; the message's traceparent is taken inside it.</summary>
+    public static Activity? StartPublish(string queue) =>
+        AppTelemetry.Source.StartActivity($"publish {queue}", ActivityKind.Producer)?
+            .SetTag("messaging.system", "azure_queue_storage")
+            .SetTag("messaging.operation.type", "send")
+            .SetTag("messaging.destination.name", queue);
+
+    /// <summary>
+    /// Reads the host's payload from the request (buffered, so the function reads it again) for
+    /// <see cref="StartProcess"/>; null when nothing listens to the app's spans.
+    /// </summary>
+    public static async Task<InvocationRequest?> PeekAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!AppTelemetry.Source.HasListeners())
+        {
+            return null;
+        }
+
+        request.EnableBuffering();
+        var invocation = await TriggerEndpoints.ReadInvocationAsync(request, cancellationToken);
+        request.Body.Position = 0;
+        return invocation;
+    }
+
+    /// <summary>
+    /// Starts the span of one invocation of a queue- or timer-triggered function, parented by the message's trace
+    /// context where it carries one. Not async: the span must stay the current one for the function that runs next.
+    /// </summary>
+    public static Activity? StartProcess(InvocationRequest? invocation, string function)
+    {
+        if (!AppTelemetry.Source.HasListeners())
+        {
+            return null;
+        }
+
+        var (parent, kind, referral) = (default(ActivityContext), (string?)null, (string?)null);
+        foreach (var binding in invocation?.Data.Keys ?? Enumerable.Empty<string>())
+        {
+            if (Read(invocation!.MessageText(binding)) is { } fields)
+            {
+                (parent, kind, referral) = fields;
+                break;
+            }
+        }
+
+        var current = Activity.Current;
+        var isMessage = invocation?.Metadata.ContainsKey("DequeueCount") == true;
+        // Locally the caller may already run in the message's trace: then the span nests under the invocation.
+        var links = current is not null && parent != default && current.TraceId != parent.TraceId ? new[] { new ActivityLink(current.Context) } : null;
+        var activity = AppTelemetry.Source.StartActivity(
+            ActivityKind.Consumer,
+            parent == default || current?.TraceId == parent.TraceId ? default : parent,
+            links: links,
+            name: $"process {function}");
+        if (activity is null)
+        {
+            return null;
+        }
+
+        activity.SetTag("faas.name", function);
+        activity.SetTag("faas.trigger", isMessage ? "pubsub" : "timer");
+        if (isMessage)
+        {
+            activity.SetTag("messaging.system", "azure_queue_storage");
+            activity.SetTag("messaging.operation.type", "process");
+            activity.SetTag("messaging.message.id", invocation!.Metadata.TryGetValue("Id", out var id) ? id.ToString().Trim('"') : null);
+            activity.SetTag("messaging.azure.queue.dequeue_count", invocation.DequeueCount());
+        }
+
+        // An event's kind and the referral's id ({therapist}.{hash}): no patient data.
+        activity.SetTag("referral.event", kind);
+        activity.SetTag("referral.id", referral);
+        return activity;
+    }
+
+    private static (ActivityContext Parent, string? Kind, string? Referral)? Read(string? text)
+    {
+        if (text is not { Length: > 1 } || text[0] != '{')
+        {
+            return null;
+        }
+
+        try
+        {
+            using var json = JsonDocument.Parse(text);
+            var root = json.RootElement;
+            var parent = root.TryGetProperty("TraceParent", out var value) && value.ValueKind == JsonValueKind.String
+                && ActivityContext.TryParse(value.GetString(), null, isRemote: true, out var context)
+                    ? context
+                    : default;
+            return (parent, String(root, "Kind"), String(root, "Referral"));
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string? String(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}
