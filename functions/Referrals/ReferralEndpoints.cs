@@ -107,6 +107,7 @@ public static class ReferralEndpoints
         var result = services.Validator.Validate(json!, reference => TrainingOf(therapists, reference));
         if (!result.Parsed)
         {
+            Telemetry.ReferralMetrics.Refuse(result.Outcome.Problems());
             return Outcome.Of(result.Outcome, StatusCodes.Status400BadRequest);
         }
 
@@ -115,18 +116,22 @@ public static class ReferralEndpoints
         var inputProblems = InputRules.Check(request);
         if (!result.IsValid || inputProblems.Count > 0)
         {
-            return Outcome.Of(Outcomes.From([.. inputProblems, .. result.Outcome.Problems()]), StatusCodes.Status422UnprocessableEntity);
+            IReadOnlyList<OperationOutcome.IssueComponent> problems = [.. inputProblems, .. result.Outcome.Problems()];
+            Telemetry.ReferralMetrics.Refuse(problems);
+            return Outcome.Of(Outcomes.From(problems), StatusCodes.Status422UnprocessableEntity);
         }
 
         // Every reference resolves to the launching EHR or is relative (DESIGN.md §6): only then may references be
         // compared as Type/id below, and only then is the subject the patient whose chart the write-back reaches.
         if (ForeignReferences(request, caller.Ehr!) is { } foreign)
         {
+            Telemetry.ReferralMetrics.Refuse("foreign-reference");
             return foreign;
         }
 
         if (FhirReference.Key(request.Requester?.Reference ?? "") != caller.Id)
         {
+            Telemetry.ReferralMetrics.Refuse("not-the-requester");
             return Outcome.Error(StatusCodes.Status403Forbidden, OperationOutcome.IssueType.Forbidden,
                 "A physician can only send referrals as themselves: ServiceRequest.requester must be the signed-in user.", "ServiceRequest.requester");
         }
@@ -134,12 +139,14 @@ public static class ReferralEndpoints
         // A referral is written in a patient's launch context; a token without one (no deliberate flow sends it) submits nothing.
         if (caller.Patient is null)
         {
+            Telemetry.ReferralMetrics.Refuse("no-patient-in-context");
             return Outcome.Error(StatusCodes.Status403Forbidden, OperationOutcome.IssueType.Forbidden,
                 "The launch has no patient in context: a referral can only be sent for the patient the app was launched for.", "ServiceRequest.subject");
         }
 
         if (FhirReference.Key(request.Subject?.Reference ?? "") != caller.Patient)
         {
+            Telemetry.ReferralMetrics.Refuse("another-patient");
             return Outcome.Error(StatusCodes.Status403Forbidden, OperationOutcome.IssueType.Forbidden,
                 "ServiceRequest.subject must be the patient the app was launched for.", "ServiceRequest.subject");
         }

@@ -16,6 +16,15 @@ public static class ReferralMetrics
     public static readonly Counter<long> Submitted = AppTelemetry.Meter.CreateCounter<long>(
         "referral.referrals.submitted", "{referral}", "Referrals submitted and stored.");
 
+    /// <summary>
+    /// Submits refused, one per refused request, by <c>reason</c>: the validation rule of its first problem
+    /// (<c>Outcomes.RuleOf</c>, e.g. <c>npi-invalid</c>), the FHIR issue type where no rule names it (a parse error:
+    /// <c>structure</c>), or the check that refused it (<c>foreign-reference</c>, <c>not-the-requester</c>,
+    /// <c>no-patient-in-context</c>, <c>another-patient</c>). A rule's code, never the value that broke it.
+    /// </summary>
+    public static readonly Counter<long> Refused = AppTelemetry.Meter.CreateCounter<long>(
+        "referral.referrals.refused", "{referral}", "Referral submits refused, by reason.");
+
     /// <summary>Sessions recorded (a replayed request is not counted again).</summary>
     public static readonly Counter<long> SessionsRecorded = AppTelemetry.Meter.CreateCounter<long>(
         "referral.sessions.recorded", "{session}", "Treatment sessions recorded by therapists.");
@@ -27,6 +36,15 @@ public static class ReferralMetrics
     /// <summary>Notification emails sent, by the event <c>kind</c>.</summary>
     public static readonly Counter<long> NotificationsSent = AppTelemetry.Meter.CreateCounter<long>(
         "referral.notifications.sent", "{message}", "Notification emails sent.");
+
+    public static void Refuse(string reason) => Refused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    /// <summary>Counts a refusal by the first problem of <paramref name="problems"/>.</summary>
+    public static void Refuse(IEnumerable<Hl7.Fhir.Model.OperationOutcome.IssueComponent> problems)
+    {
+        var first = problems.FirstOrDefault();
+        Refuse(first is null ? "unknown" : Referral.Model.Fhir.Outcomes.RuleOf(first) ?? Hl7.Fhir.Utility.EnumUtility.GetLiteral(first.Code) ?? "unknown");
+    }
 
     public static void WriteBack(string kind, bool succeeded, int attempt, int maxAttempts) =>
         WriteBacks.Add(1, new KeyValuePair<string, object?>("kind", kind),
