@@ -31,9 +31,10 @@ public sealed class StorageAccount
     /// How the Azure SDK clients retry, chosen so that unreachable storage is a quick 503 (FhirErrors) rather than a
     /// request held for half a minute. The SDK's defaults (3 retries from 0.8 s doubling, 100 s per try) held a request
     /// up to 29 s over a few sequential calls. Here: one retry after about 0.25 s (a blip is ridden out; a refused
-    /// connection fails in well under a second), and 4 s per try for an answer that does not come (a storage
-    /// operation of this app answers in milliseconds; 4 s leaves room for a busy machine), so the worst case, storage
-    /// that accepts connections and never answers, fails in about 8 s. The caller (the smart-app, a FHIR client, the
+    /// connection fails in well under a second), and 8 s per try for an answer that does not come (a storage
+    /// operation of this app answers in milliseconds; 8 s leaves room for a busy machine, where 4 s turned slow answers
+    /// under load into false 503s), so the worst case, storage that accepts connections and never answers, fails in
+    /// about 16 s. The caller (the smart-app, a FHIR client, the
     /// queue's own redelivery) retries past that: every write is idempotent on its key (the placer identifier, a
     /// session's idempotency key), so a retry after a failure never doubles anything.
     /// </summary>
@@ -44,7 +45,7 @@ public sealed class StorageAccount
         retry.MaxRetries = 1;
         retry.Delay = TimeSpan.FromMilliseconds(250);
         retry.MaxDelay = TimeSpan.FromSeconds(1);
-        retry.NetworkTimeout = TimeSpan.FromSeconds(4);
+        retry.NetworkTimeout = TimeSpan.FromSeconds(8);
     }
 
     /// <summary>Queue client options as the Functions host's queue trigger expects them (base64 messages), with the retries above.</summary>
