@@ -37,8 +37,8 @@ public sealed class TableBackup(TimeProvider time)
         await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
         var now = time.GetUtcNow();
         var day = now.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        var runs = await CompleteRunsAsync(container, cancellationToken);
-        var today = runs.Where(r => r.Manifest.Day == day).ToList();
+        // Only today's runs decide what this one copies: a month of hourly manifests is not read every hour.
+        var today = await CompleteRunsAsync(container, [$"full/{day}/", $"incremental/{day}/"], cancellationToken);
         var full = !today.Any(r => r.Manifest.Full);
         // Each table's watermark: the newest storage Timestamp the runs since today's full copy saw.
         var since = full
@@ -70,7 +70,7 @@ public sealed class TableBackup(TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(container);
         ArgumentNullException.ThrowIfNull(tables);
-        var runs = await CompleteRunsAsync(container, cancellationToken);
+        var runs = await CompleteRunsAsync(container, ["full/", "incremental/"], cancellationToken);
         var lastFull = runs.LastOrDefault(r => r.Manifest.Full)
             ?? throw new InvalidOperationException($"The container '{container.Name}' holds no complete full backup.");
         var applied = runs.SkipWhile(r => r != lastFull).ToList();
@@ -137,7 +137,8 @@ public sealed class TableBackup(TimeProvider time)
         return new TableCopy(table.Name, count, newest);
     }
 
-    private static async Task<List<CompleteRun>> CompleteRunsAsync(BlobContainerClient container, CancellationToken cancellationToken)
+    /// <summary>The complete runs (those with a manifest) under the given name prefixes, oldest first.</summary>
+    private static async Task<List<CompleteRun>> CompleteRunsAsync(BlobContainerClient container, string[] prefixes, CancellationToken cancellationToken)
     {
         var runs = new List<CompleteRun>();
         if (!await container.ExistsAsync(cancellationToken))
@@ -145,17 +146,20 @@ public sealed class TableBackup(TimeProvider time)
             return runs;
         }
 
-        await foreach (var item in container.GetBlobsAsync(cancellationToken: cancellationToken))
+        foreach (var prefix in prefixes)
         {
-            if (!item.Name.EndsWith("/" + ManifestName, StringComparison.Ordinal))
+            await foreach (var item in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix, cancellationToken))
             {
-                continue;
-            }
+                if (!item.Name.EndsWith("/" + ManifestName, StringComparison.Ordinal))
+                {
+                    continue;
+                }
 
-            var content = await container.GetBlobClient(item.Name).DownloadContentAsync(cancellationToken);
-            var manifest = content.Value.Content.ToObjectFromJson<BackupManifest>(ManifestJson)
-                ?? throw new InvalidOperationException($"{item.Name} is not a backup manifest.");
-            runs.Add(new CompleteRun(item.Name[..^ManifestName.Length], manifest));
+                var content = await container.GetBlobClient(item.Name).DownloadContentAsync(cancellationToken);
+                var manifest = content.Value.Content.ToObjectFromJson<BackupManifest>(ManifestJson)
+                    ?? throw new InvalidOperationException($"{item.Name} is not a backup manifest.");
+                runs.Add(new CompleteRun(item.Name[..^ManifestName.Length], manifest));
+            }
         }
 
         return [.. runs.OrderBy(r => r.Manifest.At)];
