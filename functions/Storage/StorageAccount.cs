@@ -29,23 +29,22 @@ public sealed class StorageAccount
 
     /// <summary>
     /// How the Azure SDK clients retry, chosen so that unreachable storage is a quick 503 (FhirErrors) rather than a
-    /// request held for half a minute. The SDK's defaults (3 retries from 0.8 s doubling, 100 s per try) held a request
-    /// up to 29 s over a few sequential calls. Here: one retry after about 0.25 s (a blip is ridden out; a refused
-    /// connection fails in well under a second), and 8 s per try for an answer that does not come (a storage
-    /// operation of this app answers in milliseconds; 8 s leaves room for a busy machine, where 4 s turned slow answers
-    /// under load into false 503s), so the worst case, storage that accepts connections and never answers, fails in
-    /// about 16 s. The caller (the smart-app, a FHIR client, the
-    /// queue's own redelivery) retries past that: every write is idempotent on its key (the placer identifier, a
-    /// session's idempotency key), so a retry after a failure never doubles anything.
+    /// request held for half a minute. The SDK's defaults (3 retries from 0.8 s doubling) held a refused request up to
+    /// 29 s over a few sequential calls. Here: two retries from about 0.25 s (a blip is ridden out; a refused connection
+    /// fails in about a second), and 30 s per try for an answer that is slow to come: a busy machine (the full test
+    /// suite on two cores) answered slowly enough that 4 s and 8 s per try turned good requests into 503s, so the
+    /// bound on a try guards against storage that never answers, not against a slow one. The caller (the smart-app, a
+    /// FHIR client, the queue's own redelivery) retries past a 503: every write is idempotent on its key (the placer
+    /// identifier, a session's idempotency key), so a retry after a failure never doubles anything.
     /// </summary>
     public static void ConfigureRetries(RetryOptions retry)
     {
         ArgumentNullException.ThrowIfNull(retry);
         retry.Mode = RetryMode.Exponential;
-        retry.MaxRetries = 1;
+        retry.MaxRetries = 2;
         retry.Delay = TimeSpan.FromMilliseconds(250);
         retry.MaxDelay = TimeSpan.FromSeconds(1);
-        retry.NetworkTimeout = TimeSpan.FromSeconds(8);
+        retry.NetworkTimeout = TimeSpan.FromSeconds(30);
     }
 
     /// <summary>Queue client options as the Functions host's queue trigger expects them (base64 messages), with the retries above.</summary>
