@@ -23,7 +23,7 @@ public sealed class StorageAccount
 
     private readonly TableServiceClient tables;
     private readonly QueueServiceClient queues;
-    private readonly Func<BlobServiceClient> blobs;
+    private readonly Lazy<BlobServiceClient> blobs;
     private readonly ConcurrentDictionary<string, Lazy<Task<TableClient>>> tableClients = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<QueueClient>>> queueClients = new(StringComparer.Ordinal);
 
@@ -67,7 +67,7 @@ public sealed class StorageAccount
         {
             tables = new TableServiceClient(connectionString, tableOptions);
             queues = new QueueServiceClient(connectionString, queueOptions);
-            blobs = () => new BlobServiceClient(connectionString);
+            blobs = new(() => new BlobServiceClient(connectionString));
             return;
         }
 
@@ -87,9 +87,9 @@ public sealed class StorageAccount
         tables = new TableServiceClient(tableService, credential, tableOptions);
         queues = new QueueServiceClient(queueService, credential, queueOptions);
         var blobUri = identityBased["blobServiceUri"] ?? (account is null ? null : $"https://{account}.blob.core.windows.net");
-        blobs = () => Uri.TryCreate(blobUri, UriKind.Absolute, out var blobService)
+        blobs = new(() => Uri.TryCreate(blobUri, UriKind.Absolute, out var blobService)
             ? new BlobServiceClient(blobService, credential)
-            : throw new InvalidOperationException($"Backups need '{SettingName}__blobServiceUri' (or '{SettingName}__accountName').");
+            : throw new InvalidOperationException($"Backups need '{SettingName}__blobServiceUri' (or '{SettingName}__accountName')."));
     }
 
     /// <summary>Where the account's table service is: the connection string's endpoint or the identity-based URI.</summary>
@@ -100,8 +100,8 @@ public sealed class StorageAccount
     /// <summary>The table service itself, for work over every table (the backup).</summary>
     public TableServiceClient TableService => tables;
 
-    /// <summary>The blob service (the table backups' container); only the backup uses it, so it is made when asked for.</summary>
-    public BlobServiceClient BlobService => blobs();
+    /// <summary>The blob service (the table backups' container); only the backup uses it, so it is made when first asked for and kept.</summary>
+    public BlobServiceClient BlobService => blobs.Value;
 
     public Task<TableClient> TableAsync(string name) => Created(tableClients, name, CreateTableAsync);
 
