@@ -38,7 +38,7 @@ public sealed class Program
 
         // Operations: traces and metrics (exported only where settings say); on SIGTERM the requests and the queue
         // message in hand get long enough to finish (an EHR write's client timeout is 30 s).
-        builder.AddTelemetry("referral-functions", "/api/health").AddGracefulShutdown(TimeSpan.FromSeconds(45));
+        builder.AddTelemetry("referral-functions", "/api/health").AddGracefulShutdown(TimeSpan.FromSeconds(45)).AddRequestLog();
 
         // Under the Functions host, the app must listen where the host forwards requests.
         var customHandlerPort = Environment.GetEnvironmentVariable("FUNCTIONS_CUSTOMHANDLER_PORT");
@@ -81,6 +81,7 @@ public sealed class Program
         // Fail at start, naming the missing setting, rather than on the first request.
         _ = app.Services.GetRequiredService<StorageAccount>();
 
+        app.UseRequestLog("/api/health");
         app.UseFhirErrors();
         // Before routing: a HEAD is routed as its GET; a format the API does not write is a 406.
         app.UseFhirFormats();

@@ -22,7 +22,7 @@ public sealed class Program
         var configuration = builder.Configuration;
 
         // Operations: traces and metrics (exported only where settings say), and requests in flight finished on SIGTERM.
-        builder.AddTelemetry("referral-smart-app", HealthEndpoints.Path).AddGracefulShutdown(TimeSpan.FromSeconds(20));
+        builder.AddTelemetry("referral-smart-app", HealthEndpoints.Path).AddGracefulShutdown(TimeSpan.FromSeconds(20)).AddRequestLog();
 
         // The one place this app takes the machine clock (RS0030 bans it elsewhere): every component reads time through
         // the TimeProvider registered here, which the tests replace with a fake clock.
@@ -65,6 +65,7 @@ public sealed class Program
 
         var app = builder.Build();
 
+        app.UseRequestLog(HealthEndpoints.Path);
         if (!app.Environment.IsDevelopment())
         {
             app.UseExceptionHandler("/Error");

@@ -33,4 +33,42 @@ public sealed class PatientDataInLogsTests(AzuriteFixture azurite, TestIdentity 
         Assert.DoesNotContain(logs.Messages, m => m.Contains(draft.Note!, StringComparison.Ordinal));
         Assert.DoesNotContain(logs.Messages, m => m.Contains("Not taking new wrist cases", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task With_every_log_level_raised_to_trace_the_request_log_names_routes_but_no_patient_or_referral_id()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // What an operator does while diagnosing: every category, the framework's too, at Trace.
+        var everything = new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Trace",
+            ["Logging:LogLevel:Microsoft"] = "Trace",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace",
+            ["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "Trace",
+            ["Logging:LogLevel:Microsoft.AspNetCore.Routing"] = "Trace",
+            ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Trace",
+        };
+        await using var scenario = new ReferralScenario(azurite, identity, settings: everything);
+        var logs = new RecordingLoggerProvider();
+        await using var app = scenario.App.WithWebHostBuilder(b => b.ConfigureServices(s => s.AddSingleton<ILoggerProvider>(logs)));
+        await scenario.SeedTherapistsAsync();
+
+        using var physician = app.ClientWith(identity.Physician(scenario.Physician, scenario.Patient));
+        using var therapist = app.ClientWith(identity.Therapist(scenario.Therapist));
+        using var submitted = await physician.PostAsync(Url("/api/fhir/ServiceRequest"), Body(ReferralScenario.Json(scenario.Draft())), ct);
+        Assert.Equal(System.Net.HttpStatusCode.Created, submitted.StatusCode);
+        var id = Assert.IsType<string>((await ReadAsync<Hl7.Fhir.Model.ServiceRequest>(submitted)).Id);
+        using var search = await physician.GetAsync(Url($"/api/fhir/ServiceRequest?patient=Patient/{scenario.Patient}&_count=5"), ct);
+        using var read = await physician.GetAsync(Url($"/api/fhir/ServiceRequest/{id}"), ct);
+        using var accepted = await therapist.PostAsync(Url($"/api/fhir/Task/{id}/$accept"), Body(new Hl7.Fhir.Model.Parameters()), ct);
+        using var unknown = await physician.GetAsync(Url($"/api/fhir/Patient/{scenario.Patient}"), ct);
+
+        // The levels really were raised: the framework's own Debug lines are there.
+        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Debug && e.Text.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
+        Assert.Contains(logs.Messages, m => m.StartsWith("Referral.Requests: GET /api/fhir/ServiceRequest/{id} 200", StringComparison.Ordinal));
+        Assert.Contains(logs.Messages, m => m.StartsWith("Referral.Requests: GET /api/fhir/ServiceRequest?patient=REDACTED&_count=REDACTED 200", StringComparison.Ordinal));
+        Assert.Contains(logs.Messages, m => m.StartsWith("Referral.Requests: GET (no route) 404", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Messages, m => m.Contains(scenario.Patient, StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Messages, m => m.Contains(id, StringComparison.Ordinal));
+    }
 }
