@@ -148,13 +148,14 @@ start_app "the FHIR API" functions "$fn_url" "$logs/functions.log" \
 wait_for_port "The FHIR API" "$fn_port" "$logs/functions.log"
 
 # The worker listens on no port: it is up when its trigger runner says so. Started without the Functions host's
-# arguments, it runs the local trigger runner (DESIGN.md §3).
+# arguments, it runs the local trigger runner (DESIGN.md §3). Not `dotnet run`: the Worker SDK makes that start the
+# Functions Core Tools, which cannot be installed here; the built worker is started from its folder (its content root).
 echo "Starting the background functions' worker..."
-env "AzureWebJobsStorage=$storage" \
+(cd functions/Worker && exec env "AzureWebJobsStorage=$storage" \
   "Ehrs__0__Iss=$ehr_url/fhir" \
   "SmartApp__BaseUrl=$app_url" \
   "Notifications__PickupFolder=$logs/mail" \
-  dotnet run --no-build --no-launch-profile --project functions/Worker >"$logs/worker.log" 2>&1 &
+  dotnet bin/Debug/net10.0/Referral.Worker.dll) >"$logs/worker.log" 2>&1 &
 pids+=($!)
 wait_for_log "The worker" "Local trigger runner started" "$logs/worker.log"
 
