@@ -116,7 +116,7 @@ public sealed class FunctionsApp(
             },
             configuration => configuration.AddInMemoryCollection(new Dictionary<string, string?>(Settings())
             {
-                // host.json as the worker's build carries it.
+                // The worker's host.json (its build and publish copy it unchanged).
                 ["TriggerRunner:FunctionsRoot"] = Repository.PathTo("functions", "Worker"),
             }));
         builder.Services.AddSingleton(Time);
