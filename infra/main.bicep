@@ -1,7 +1,8 @@
 import { ehr, signingKeyNames } from 'modules/types.bicep'
 
 // The whole product in one resource group (infra/README.md): monitoring, storage, Key Vault with the signing keys,
-// one Linux App Service plan running the functions app (custom handler) and the smart-app, and the role
+// one Linux App Service plan running the FHIR API (web app), the background functions (isolated-worker Functions app)
+// and the smart-app, and the role
 // assignments that let each app's managed identity do only its own work. No secret is a parameter or an output.
 targetScope = 'resourceGroup'
 
@@ -73,7 +74,7 @@ param networkAddressPrefix string = '10.20.0.0/16'
 @minLength(1)
 param therapistAuthority string
 
-@description('The address notification emails come from (functions Notifications__From).')
+@description('The address notification emails come from (worker Notifications__From).')
 @minLength(3)
 param notificationsFrom string
 
@@ -119,6 +120,7 @@ var names = {
   vault: take('${namePrefix}-kv-${token}', 24)
   plan: '${namePrefix}-plan-${token}'
   functions: '${namePrefix}-func-${token}'
+  worker: '${namePrefix}-worker-${token}'
   smartApp: '${namePrefix}-app-${token}'
   redis: '${namePrefix}-redis-${token}'
   network: '${namePrefix}-vnet-${token}'
@@ -232,10 +234,29 @@ module functions 'modules/functions.bicep' = {
     ehrs: ehrs
     audience: apiAudience
     therapistAuthority: therapistAuthority
-    notificationsFrom: notificationsFrom
-    smtpHost: smtpHost
     therapistClaim: therapistClaim
     adminRole: adminRole
+  }
+}
+
+// The background functions: the .NET isolated worker, on the same plan and network as the apps.
+module worker 'modules/worker.bicep' = {
+  name: 'worker'
+  params: {
+    location: location
+    tags: tags
+    name: names.worker
+    planId: plan.outputs.id
+    subnetId: network.outputs.appsSubnetId
+    workspaceId: monitoring.outputs.workspaceId
+    appInsightsName: monitoring.outputs.appInsightsName
+    storageAccountName: storage.outputs.name
+    vaultName: vault.outputs.name
+    backendServicesKeyName: keyNames.functionsBackendServices
+    smartAppUrl: smartAppUrl
+    ehrs: ehrs
+    notificationsFrom: notificationsFrom
+    smtpHost: smtpHost
   }
 }
 
@@ -286,6 +307,7 @@ module alerts 'modules/alerts.bicep' = {
 // azd stores outputs in the environment (.azure/<env>/.env): names and URLs only.
 output FUNCTIONS_APP_NAME string = functions.outputs.name
 output FUNCTIONS_URL string = functions.outputs.url
+output WORKER_APP_NAME string = worker.outputs.name
 output SMART_APP_NAME string = smartApp.outputs.name
 output SMART_APP_URL string = smartAppUrl
 output VAULT_URI string = vault.outputs.uri

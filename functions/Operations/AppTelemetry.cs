@@ -36,7 +36,8 @@ internal static class AppTelemetry
     public const string AzureMonitorSetting = "APPLICATIONINSIGHTS_CONNECTION_STRING";
 
     /// <summary>Adds the app's telemetry, named <paramref name="serviceName"/> (<c>service.name</c>; each instance its own <c>service.instance.id</c>).</summary>
-    public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder, string serviceName, params string[] healthPaths)
+    public static TBuilder AddTelemetry<TBuilder>(this TBuilder builder, string serviceName, params string[] healthPaths)
+        where TBuilder : IHostApplicationBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
 

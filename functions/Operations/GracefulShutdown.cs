@@ -14,7 +14,8 @@ internal static class GracefulShutdown
 {
     public const string Setting = "Shutdown:Timeout";
 
-    public static WebApplicationBuilder AddGracefulShutdown(this WebApplicationBuilder builder, TimeSpan defaultTimeout)
+    public static TBuilder AddGracefulShutdown<TBuilder>(this TBuilder builder, TimeSpan defaultTimeout)
+        where TBuilder : IHostApplicationBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
         // Read when the host is built, so every configuration source (a test host's settings too) has its say.

@@ -234,7 +234,7 @@ public static class ReferralEndpoints
 
         var served = (ServiceRequest)referral.Request.DeepCopy();
         served.Meta ??= new Meta();
-        served.Meta.Tag.Add(EhrWriteBackFunction.CopyTag(await services.Store.WorkAsync(referral.Id, cancellationToken)));
+        served.Meta.Tag.Add(EhrWriteBackWork.CopyTag(await services.Store.WorkAsync(referral.Id, cancellationToken)));
         return served;
     }
 

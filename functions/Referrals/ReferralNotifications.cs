@@ -41,6 +41,18 @@ public sealed record ReferralEvent(string Kind, string Referral)
 
     /// <summary>The W3C <c>traceparent</c> of the work that queued the event, so its function runs in the same trace (set on queuing).</summary>
     public string? TraceParent { get; init; }
+
+    /// <summary>
+    /// The message's shape: set on queuing to <see cref="CurrentSchema"/>. A message without it was written by the release before
+    /// shapes were numbered (the same fields) and is read as shape 1; a shape above this release's is refused (retried, then
+    /// poisoned), so a rollback never half-reads a newer release's message.
+    /// </summary>
+    public int? Schema { get; init; }
+
+    public const int CurrentSchema = 1;
+
+    /// <summary>Whether this release reads the message's shape.</summary>
+    public bool IsReadable => Schema is null or (>= 1 and <= CurrentSchema);
 }
 
 /// <summary>
@@ -56,6 +68,6 @@ public sealed class ReferralNotifications(StorageAccount storage)
         ArgumentNullException.ThrowIfNull(referralEvent);
         var queue = await storage.QueueAsync(QueueName);
         using var publish = QueueTrace.StartPublish(QueueName);
-        await queue.SendMessageAsync(JsonSerializer.Serialize(referralEvent with { TraceParent = QueueTrace.Current }), cancellationToken);
+        await queue.SendMessageAsync(JsonSerializer.Serialize(referralEvent with { TraceParent = QueueTrace.Current, Schema = ReferralEvent.CurrentSchema }), cancellationToken);
     }
 }

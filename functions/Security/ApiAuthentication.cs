@@ -31,7 +31,7 @@ public static class ApiAuthentication
     ];
 
     /// <summary>How far the API's clock and a token issuer's may differ.</summary>
-    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan ClockSkew = TokenReplayCache.ClockSkew;
 
     /// <summary>The longest a physician token may live: the smart-app signs one per call.</summary>
     public static readonly TimeSpan PerCallLifetime = TimeSpan.FromMinutes(5);

@@ -18,6 +18,12 @@ public sealed class TokenReplayCache(StorageAccount storage)
 {
     public const string TableName = "TokenReplay";
 
+    /// <summary>
+    /// The clock skew the API allows a physician token (<c>ApiAuthentication.ClockSkew</c>): a row is purged only once
+    /// its token is past its expiry by more than this. Here, so the worker's purge reads the same value.
+    /// </summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
+
     /// <summary>Records the jti as used; false when it was used before (a replay).</summary>
     public async Task<bool> TryUseAsync(string jti, DateTimeOffset expires, CancellationToken cancellationToken)
     {

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
-using Referral.Functions.Triggers;
 using Referral.Operations;
 
 namespace Referral.Functions.Telemetry;
@@ -54,8 +53,8 @@ public static class ReferralMetrics
 /// <summary>
 /// One trace across the queues: a message carries the W3C <c>traceparent</c> of the work that queued it (its
 /// <c>TraceParent</c> field), and the function that takes it from the queue runs under a <c>process</c> span whose
-/// parent is that context. The Functions host (or the local trigger runner) calls the function in a trace of its
-/// own; that span is linked, so both stay findable.
+/// parent is that context. The Functions host calls the function in a trace of its own; that span is linked, so
+/// both stay findable.
 /// </summary>
 public static class QueueTrace
 {
@@ -70,46 +69,20 @@ public static class QueueTrace
             .SetTag("messaging.destination.name", queue);
 
     /// <summary>
-    /// Reads the host's payload from the request (buffered, so the function reads it again) for
-    /// <see cref="StartProcess"/>; null when nothing listens to the app's spans.
+    /// Starts the span of one invocation of a queue- or timer-triggered function (the worker's), parented by the
+    /// message's trace context where it carries one; <paramref name="message"/> is null for a timer. Not async: the
+    /// span must stay the current one for the function that runs next.
     /// </summary>
-    public static async Task<InvocationRequest?> PeekAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        if (!AppTelemetry.Source.HasListeners())
-        {
-            return null;
-        }
-
-        request.EnableBuffering();
-        var invocation = await TriggerEndpoints.ReadInvocationAsync(request, cancellationToken);
-        request.Body.Position = 0;
-        return invocation;
-    }
-
-    /// <summary>
-    /// Starts the span of one invocation of a queue- or timer-triggered function, parented by the message's trace
-    /// context where it carries one. Not async: the span must stay the current one for the function that runs next.
-    /// </summary>
-    public static Activity? StartProcess(InvocationRequest? invocation, string function)
+    public static Activity? StartProcess(string function, Azure.Storage.Queues.Models.QueueMessage? message)
     {
         if (!AppTelemetry.Source.HasListeners())
         {
             return null;
         }
 
-        var (parent, kind, referral) = (default(ActivityContext), (string?)null, (string?)null);
-        foreach (var binding in invocation?.Data.Keys ?? Enumerable.Empty<string>())
-        {
-            if (Read(invocation!.MessageText(binding)) is { } fields)
-            {
-                (parent, kind, referral) = fields;
-                break;
-            }
-        }
-
+        var (parent, kind, referral) = Read(message?.Body?.ToString()) ?? (default, null, null);
         var current = Activity.Current;
-        var isMessage = invocation?.Metadata.ContainsKey("DequeueCount") == true;
+        var isMessage = message is not null;
         // Locally the caller may already run in the message's trace: then the span nests under the invocation.
         var links = current is not null && parent != default && current.TraceId != parent.TraceId ? new[] { new ActivityLink(current.Context) } : null;
         var activity = AppTelemetry.Source.StartActivity(
@@ -128,8 +101,8 @@ public static class QueueTrace
         {
             activity.SetTag("messaging.system", "azure_queue_storage");
             activity.SetTag("messaging.operation.type", "process");
-            activity.SetTag("messaging.message.id", invocation!.Metadata.TryGetValue("Id", out var id) ? id.ToString().Trim('"') : null);
-            activity.SetTag("messaging.azure.queue.dequeue_count", invocation.DequeueCount());
+            activity.SetTag("messaging.message.id", message!.MessageId);
+            activity.SetTag("messaging.azure.queue.dequeue_count", message.DequeueCount);
         }
 
         // An event's kind and the referral's id ({therapist}.{hash}): no patient data.

@@ -55,7 +55,6 @@ public sealed class EhrRegistry(IOptions<EhrOptions> options)
             .ValidateOnStart();
         services.AddSingleton<EhrRegistry>();
         services.AddSingleton<EhrWriteBackRequests>();
-        services.AddSingleton<WriteBackRetries>();
         return services;
     }
 }
@@ -68,6 +67,18 @@ public sealed record EhrWriteBackMessage(string Kind, string Referral, int? Sess
 
     /// <summary>The W3C <c>traceparent</c> of the work that queued the write, so the write-back runs in the same trace (set on queuing).</summary>
     public string? TraceParent { get; init; }
+
+    /// <summary>
+    /// The message's shape: set on queuing to <see cref="CurrentSchema"/>. A message without it was written by the release before
+    /// shapes were numbered (the same fields) and is read as shape 1; a shape above this release's is refused (retried, then
+    /// poisoned), so a rollback never half-reads a newer release's message.
+    /// </summary>
+    public int? Schema { get; init; }
+
+    public const int CurrentSchema = 1;
+
+    /// <summary>Whether this release reads the message's shape.</summary>
+    public bool IsReadable => Schema is null or (>= 1 and <= CurrentSchema);
 }
 
 /// <summary>Puts EHR writes on their queue: a slow or failing EHR is retried there and never fails the user's request.</summary>
@@ -80,14 +91,6 @@ public sealed class EhrWriteBackRequests(StorageAccount storage)
         ArgumentNullException.ThrowIfNull(message);
         var queue = await storage.QueueAsync(QueueName);
         using var publish = QueueTrace.StartPublish(QueueName);
-        await queue.SendMessageAsync(JsonSerializer.Serialize(message with { TraceParent = QueueTrace.Current }), cancellationToken);
+        await queue.SendMessageAsync(JsonSerializer.Serialize(message with { TraceParent = QueueTrace.Current, Schema = EhrWriteBackMessage.CurrentSchema }), cancellationToken);
     }
-}
-
-/// <summary>How many tries a write-back message gets before the host moves it to the poison queue (host.json's <c>maxDequeueCount</c>).</summary>
-public sealed class WriteBackRetries(IHostEnvironment environment)
-{
-    private readonly Lazy<int> max = new(() => Triggers.FunctionManifest.ReadQueueSettings(Path.Combine(environment.ContentRootPath, "host.json")).MaxDequeueCount);
-
-    public int MaxDequeueCount => max.Value;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The one-command local run (README.md): Azurite, the sandbox EHR, the functions app and the smart-app,
-# on loopback, in Development. Prints where to click; Ctrl-C stops everything it started.
+# The one-command local run (README.md): Azurite, the sandbox EHR, the FHIR API (functions/), the background
+# functions' worker (functions/Worker, without the Functions host: its local trigger runner polls the queues and
+# fires the timers) and the smart-app, on loopback, in Development. Prints where to click; Ctrl-C stops everything it started.
 #
 # Ports (override with the environment):
 #   SANDBOX_EHR_PORT=5100  SMART_APP_PORT=5200  FUNCTIONS_PORT=7071
@@ -40,6 +41,21 @@ trap 'stop_all; exit 130' INT TERM
 trap stop_all EXIT
 
 port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_log() { # name text log
+  local i
+  for i in $(seq 1 240); do
+    if grep -q "$2" "$3" 2>/dev/null; then return 0; fi
+    if ! kill -0 "${pids[-1]}" 2>/dev/null; then
+      echo "$1 stopped while starting; its log ($3):" >&2
+      tail -n 30 "$3" >&2
+      exit 1
+    fi
+    sleep 0.5
+  done
+  echo "$1 did not start within 2 minutes; see $3" >&2
+  exit 1
+}
 
 wait_for_port() { # name port log
   local i
@@ -123,15 +139,25 @@ if [ -f infra/local/SandboxEhr/SandboxEhr.csproj ]; then
   wait_for_port "The sandbox EHR" "$ehr_port" "$logs/sandbox-ehr.log"
 fi
 
-start_app "the functions app" functions "$fn_url" "$logs/functions.log" \
+start_app "the FHIR API" functions "$fn_url" "$logs/functions.log" \
   "AzureWebJobsStorage=$storage" \
   "Auth__Physician__Issuer=$app_url" \
   "Auth__Physician__JwksUrl=$app_url/.well-known/api-jwks.json" \
   "Auth__Therapist__Authority=$ehr_url" \
+  "Ehrs__0__Iss=$ehr_url/fhir"
+wait_for_port "The FHIR API" "$fn_port" "$logs/functions.log"
+
+# The worker listens on no port: it is up when its trigger runner says so. Started without the Functions host's
+# arguments, it runs the local trigger runner (DESIGN.md §3). Not `dotnet run`: the Worker SDK makes that start the
+# Functions Core Tools, which cannot be installed here; the built worker is started from its folder (its content root).
+echo "Starting the background functions' worker..."
+(cd functions/Worker && exec env "AzureWebJobsStorage=$storage" \
   "Ehrs__0__Iss=$ehr_url/fhir" \
   "SmartApp__BaseUrl=$app_url" \
-  "Notifications__PickupFolder=$logs/mail"
-wait_for_port "The functions app" "$fn_port" "$logs/functions.log"
+  "Notifications__PickupFolder=$logs/mail" \
+  dotnet bin/Debug/net10.0/Referral.Worker.dll) >"$logs/worker.log" 2>&1 &
+pids+=($!)
+wait_for_log "The worker" "Local trigger runner started" "$logs/worker.log"
 
 start_app "the smart-app" smart-app "$app_url" "$logs/smart-app.log" \
   "App__BaseUrl=$app_url" \
@@ -148,7 +174,8 @@ Everything is running (logs in $logs):
   Sandbox EHR   $ehr_url        <- start here: pick a patient, press "Medical massage referral"
   smart-app     $app_url
   inbox         $app_url/inbox  <- therapists: sign in at the sandbox as one of its therapists
-  functions     $fn_url/api/health   (queue and timer functions fired by its local trigger runner)
+  FHIR API      $fn_url/api/health
+  worker        queue and timer functions, fired by its local trigger runner (log: $logs/worker.log)
   mail          $logs/mail         (notifications, as .eml files)
   Redis         127.0.0.1:$redis_port   (the smart-app's sessions and Data Protection keys, encrypted)
   Azurite       tables 127.0.0.1:$table_port, queues 127.0.0.1:$queue_port, blobs 127.0.0.1:$blob_port

@@ -1,7 +1,8 @@
 import { ehr } from 'types.bicep'
 
-// The functions app: an ASP.NET Core app that the Azure Functions host starts as a custom handler
-// (DESIGN.md §3), on the shared Linux Dedicated plan, with a system-assigned identity and the roles it needs.
+// The FHIR API (functions/): an ASP.NET Core app on App Service (DESIGN.md §3: not HTTP-triggered functions, whose
+// isolated worker runs no ASP.NET Core middleware), on the shared Linux Dedicated plan, with a system-assigned
+// identity and the roles it needs. It writes the queue messages the background functions (worker.bicep) read.
 
 @description('Azure region of the resources.')
 param location string
@@ -9,7 +10,7 @@ param location string
 @description('Tags put on every resource (the azd service tag is added here).')
 param tags object
 
-@description('Function app name (also its default host name).')
+@description('Web app name (also its default host name).')
 param name string
 
 @description('The Linux App Service plan it runs on.')
@@ -24,10 +25,10 @@ param workspaceId string
 @description('Application Insights component its telemetry goes to.')
 param appInsightsName string
 
-@description('The storage account (tables, queues, and the host\'s own blobs).')
+@description('The storage account (tables; queues it writes to).')
 param storageAccountName string
 
-@description('Key Vault holding its SMART Backend Services key.')
+@description('Key Vault holding the SMART Backend Services key whose public half it serves (/api/backend/jwks.json).')
 param vaultName string
 
 @description('Name of its SMART Backend Services key in the vault.')
@@ -47,12 +48,6 @@ param therapistClaim string
 
 @description('The app role that makes a signed-in user an administrator.')
 param adminRole string
-
-@description('The address notification emails come from.')
-param notificationsFrom string
-
-@description('The SMTP server notification emails are sent through.')
-param smtpHost string
 
 @description('EHRs of the allow-list; those with a backendClientId get progress written back (SMART Backend Services).')
 param ehrs ehr[]
@@ -100,7 +95,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
   tags: union(tags, {
     'azd-service-name': 'functions'
   })
-  kind: 'functionapp,linux'
+  kind: 'app,linux'
   identity: {
     type: 'SystemAssigned'
   }
@@ -117,7 +112,8 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       // All outbound traffic through the network, so private DNS resolves storage, the vault and Redis to their
       // private endpoints (Key Vault references included).
       vnetRouteAllEnabled: true
-      // Without Always On a Dedicated plan idles the host and queue and timer triggers stop firing.
+      linuxFxVersion: 'DOTNETCORE|10.0'
+      // No cold start in front of a physician inside the EHR.
       alwaysOn: true
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
@@ -131,15 +127,8 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       // readiness never empties the pool. /api/health/live is the liveness probe, for monitors that must not count an outage.
       healthCheckPath: '/api/health'
       appSettings: concat([
-        {
-          name: 'FUNCTIONS_EXTENSION_VERSION'
-          value: '~4'
-        }
-        {
-          name: 'FUNCTIONS_WORKER_RUNTIME'
-          value: 'custom'
-        }
-        // Identity-based host storage: the service URIs and the app's managed identity, never a key.
+        // Identity-based storage (the setting keeps its Functions name): the service URIs and the app's managed
+        // identity, never a key.
         {
           name: 'AzureWebJobsStorage__blobServiceUri'
           value: storage.properties.primaryEndpoints.blob
@@ -196,22 +185,6 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
           name: 'KeyVault__Keys__BackendServices'
           value: backendServicesKeyName
         }
-        {
-          name: 'SmartApp__BaseUrl'
-          value: smartAppUrl
-        }
-        {
-          name: 'Notifications__Sender'
-          value: 'Smtp'
-        }
-        {
-          name: 'Notifications__From'
-          value: notificationsFrom
-        }
-        {
-          name: 'Notifications__Smtp__Host'
-          value: smtpHost
-        }
       ], ehrSettings)
     }
   }
@@ -237,25 +210,13 @@ resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
 // Each grant is spelled out with its built-in role id (Azure RBAC built-in roles reference), so a reviewer and the
 // template test see exactly what this identity may do.
 
-// The Functions host keeps its keys, leases and timer schedules in blobs (identity-based AzureWebJobsStorage).
-resource hostBlobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, functionApp.id, 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b')
+// The API only puts messages on the queues (notifications, EHR write-back); the worker reads them.
+resource queueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionApp.id, 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a')
   scope: storage
   properties: {
-    // Storage Blob Data Owner
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b')
-    principalId: functionApp.identity.principalId
-    principalType: 'ServicePrincipal'
-  }
-}
-
-// The app's queues (notifications, EHR write-back) and the poison queues the host moves failures to.
-resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, functionApp.id, '974c5e8b-45b9-4653-ba55-5f855dd0fb88')
-  scope: storage
-  properties: {
-    // Storage Queue Data Contributor
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '974c5e8b-45b9-4653-ba55-5f855dd0fb88')
+    // Storage Queue Data Message Sender
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a')
     principalId: functionApp.identity.principalId
     principalType: 'ServicePrincipal'
   }
@@ -273,7 +234,7 @@ resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
-// Sign with its own Backend Services key only: the role is scoped to that key, not to the vault.
+// Its own Backend Services key only (it publishes the public half): the role is scoped to that key, not to the vault.
 resource backendServicesKeyUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault::backendServicesKey.id, functionApp.id, '12338af0-0e69-4776-bea7-57ae8d297424')
   scope: vault::backendServicesKey

@@ -50,7 +50,7 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
             Assert.Equal($"Patient/{scenario.Patient}", o.Subject!.Reference);
             Assert.Null(o.Id);
             Assert.Empty(o.PartOf);
-            Assert.Equal(EhrWriteBackFunction.ObservationIdentifierSystem, o.Identifier.Single().System);
+            Assert.Equal(EhrWriteBackWork.ObservationIdentifierSystem, o.Identifier.Single().System);
             Assert.Equal("ServiceRequest", o.BasedOn.Single().Type);
         });
         Assert.Equal(observations.Entry.Select(e => e.Resource!.Id).Order(), copies.Select(o => o.Identifier.Single().Value).Order());

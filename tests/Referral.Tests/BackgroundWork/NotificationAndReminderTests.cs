@@ -1,8 +1,10 @@
+extern alias worker;
+
 using System.Text.Json;
 using Azure.Storage.Queues;
 using Referral.Functions.Referrals;
-using Referral.Functions.Reminders;
 using Referral.Tests.Infrastructure;
+using worker::Referral.Worker.Reminders;
 using Task = System.Threading.Tasks.Task;
 
 namespace Referral.Tests.BackgroundWork;

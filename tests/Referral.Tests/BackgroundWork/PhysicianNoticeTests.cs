@@ -1,10 +1,15 @@
+extern alias worker;
+
 using System.Net;
 using System.Text;
 using System.Text.Json;
 using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
 using Referral.Functions.Referrals;
 using Referral.Tests.Infrastructure;
+using worker::Referral.Worker.Notifications;
 using static Referral.Tests.Referrals.CourseCloseAndRenewalTests;
 using Task = System.Threading.Tasks.Task;
 
@@ -214,29 +219,30 @@ public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurit
         await using var scenario = Scenario(out _);
         await scenario.SeedTherapistsAsync();
         var (_, request) = await scenario.SubmitAsync(scenario.Draft());
-        var body = JsonSerializer.Serialize(new Dictionary<string, object>
-        {
-            ["Data"] = new Dictionary<string, object> { ["message"] = JsonSerializer.Serialize(new ReferralEvent(ReferralEvent.Submitted, request!.Id!)) },
-            ["Metadata"] = new Dictionary<string, object>
-            {
-                ["DequeueCount"] = 1,
-                ["Id"] = Guid.NewGuid().ToString(),
-                ["InsertionTime"] = scenario.Time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-            },
-        });
-        using var host = scenario.App.CreateClient();
+        var message = QueuesModelFactory.QueueMessage(
+            Guid.NewGuid().ToString(), "pop-receipt", new BinaryData(JsonSerializer.Serialize(new ReferralEvent(ReferralEvent.Submitted, request!.Id!))),
+            dequeueCount: 1, insertedOn: scenario.Time.GetUtcNow());
 
-        // The same queue message handed to the function four times at once, as the host may after a lost lease.
-        var answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        // The same queue message handed to the function four times at once, as the host may after a lost lease: the
+        // function as the worker activates it, once per invocation.
+        var failures = await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
         {
-            using var content = new StringContent(body, Encoding.UTF8, "application/json");
-            using var response = await host.PostAsync(ReferralScenario.Url("/referral-notify"), content, Ct);
-            return (response.StatusCode, await response.Content.ReadAsStringAsync(Ct));
+            using var scope = scenario.App.WorkerServices.CreateScope();
+            var function = ActivatorUtilities.CreateInstance<NotificationFunction>(scope.ServiceProvider);
+            try
+            {
+                await function.RunAsync(message, Ct);
+                return null;
+            }
+            catch (Exception e)
+            {
+                return e.Message;
+            }
         }));
         // And the queued original, delivered after.
         await scenario.App.Triggers.DrainAsync(Deadline, Ct);
 
-        Assert.All(answers, a => Assert.True(a.StatusCode == HttpStatusCode.OK, $"{a.StatusCode}: {a.Item2}"));
+        Assert.All(failures, Assert.Null);
         var mail = Assert.Single(Mails(scenario, ReferralEvent.Submitted));
         Assert.Contains($"{scenario.Therapist}@therapists.test", mail.To.Mailboxes.Single().Address, StringComparison.Ordinal);
         Assert.Single(Directory.EnumerateFiles(scenario.App.MailFolder));

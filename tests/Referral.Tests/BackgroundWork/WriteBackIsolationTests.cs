@@ -1,8 +1,11 @@
+extern alias worker;
+
 using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
-using Referral.Functions.WriteBack;
 using Referral.Tests.Infrastructure;
+using worker::Referral.Worker.WriteBack;
+using EhrRegistration = worker::Referral.Functions.WriteBack.EhrRegistration;
 using static Referral.Tests.Infrastructure.ReferralScenario;
 using Task = System.Threading.Tasks.Task;
 
@@ -75,7 +78,7 @@ public sealed class WriteBackIsolationTests(Infrastructure.BackgroundWork.OwnAzu
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var failing = new BackendServicesEhr(tokensHeldUntil: release.Task);
         await using var app = new FunctionsApp(own.Azurite.ConnectionString, identity, failing.Settings());
-        var tokens = app.Services.GetRequiredService<BackendServicesTokens>();
+        var tokens = app.WorkerServices.GetRequiredService<BackendServicesTokens>();
         var ehr = new EhrRegistration { Iss = failing.FhirBase, ClientId = BackendServicesEhr.ClientId, WriteBack = true };
 
         var waiting = Enumerable.Range(0, 3).Select(_ => tokens.AccessTokenAsync(ehr, Ct)).ToList();

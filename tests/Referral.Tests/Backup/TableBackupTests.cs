@@ -1,7 +1,10 @@
+extern alias worker;
+
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Referral.Functions.Backup;
 using Referral.Tests.Infrastructure;
+using worker::Referral.Worker.Backup;
 using Task = System.Threading.Tasks.Task;
 
 namespace Referral.Tests.Backup;

@@ -128,11 +128,11 @@ public sealed partial class ArmTemplateTests
         Assert.Equal(endpoints.Count, CopiedOver(arm.Only("Microsoft.Network/privateDnsZones/virtualNetworkLinks")).Count);
         Assert.Equal(endpoints.Count, CopiedOver(arm.Only("Microsoft.Network/privateEndpoints/privateDnsZoneGroups")).Count);
 
-        // Both apps integrated into the delegated subnet, all their outbound traffic through it.
+        // The apps integrated into the delegated subnet, all their outbound traffic through it.
         var subnets = arm.Only("Microsoft.Network/virtualNetworks").Properties["subnets"]!.AsArray();
         var apps = Assert.Single(subnets, s => s!["name"]!.GetValue<string>() == "apps")!;
         Assert.Equal("Microsoft.Web/serverFarms", apps["properties"]!["delegations"]![0]!["properties"]!["serviceName"]!.GetValue<string>());
-        foreach (var (site, module) in new[] { (FunctionsApp(arm), "functions"), (SmartApp(arm), "smart-app") })
+        foreach (var (site, module) in new[] { (FunctionsApp(arm), "functions"), (Worker(arm), "worker"), (SmartApp(arm), "smart-app") })
         {
             Assert.Equal("[parameters('subnetId')]", site.Properties["virtualNetworkSubnetId"]?.GetValue<string>());
             Assert.Equal("true", Resource.Literal(site.Properties["siteConfig"]?["vnetRouteAllEnabled"]));

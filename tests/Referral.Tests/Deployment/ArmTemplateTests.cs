@@ -13,6 +13,7 @@ public sealed partial class ArmTemplateTests
 {
     private const string StorageBlobDataOwner = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b";
     private const string StorageQueueDataContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
+    private const string StorageQueueDataMessageSender = "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a";
     private const string StorageTableDataContributor = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3";
     private const string KeyVaultCryptoUser = "12338af0-0e69-4776-bea7-57ae8d297424";
     private const string KeyVaultSecretsUser = "4633458b-17de-408a-b874-0445c86b69e6";
@@ -48,7 +49,7 @@ public sealed partial class ArmTemplateTests
     }
 
     [Fact]
-    public async Task Both_apps_run_on_Linux_over_HTTPS_only_with_their_own_identity_and_no_FTP_or_remote_debugging()
+    public async Task The_API_the_worker_and_the_smart_app_run_on_Linux_over_HTTPS_only_with_their_own_identity_and_no_FTP_or_remote_debugging()
     {
         var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
         var plan = arm.Only("Microsoft.Web/serverfarms");
@@ -56,7 +57,7 @@ public sealed partial class ArmTemplateTests
         Assert.Equal("true", Resource.Literal(plan.Properties["reserved"]));
 
         var sites = arm.OfType(Site).ToList();
-        Assert.Equal(2, sites.Count);
+        Assert.Equal(3, sites.Count);
         foreach (var site in sites)
         {
             var config = site.Properties["siteConfig"];
@@ -87,16 +88,16 @@ public sealed partial class ArmTemplateTests
     }
 
     [Fact]
-    public async Task The_functions_app_runs_as_a_custom_handler_with_identity_based_host_storage()
+    public async Task The_API_is_an_App_Service_web_app_on_dotnet_10_with_identity_based_storage_and_no_Functions_settings()
     {
         var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
-        var functions = FunctionsApp(arm);
-        var settings = AppSettings(functions);
+        var api = FunctionsApp(arm);
+        var settings = AppSettings(api);
 
-        Assert.Equal("custom", settings["FUNCTIONS_WORKER_RUNTIME"]);
-        Assert.Equal("~4", settings["FUNCTIONS_EXTENSION_VERSION"]);
+        Assert.Equal("app,linux", api.Kind);
+        Assert.Equal("\"DOTNETCORE|10.0\"", Resource.Literal(api.Properties["siteConfig"]?["linuxFxVersion"]));
+        Assert.DoesNotContain(settings.Keys, k => k.StartsWith("FUNCTIONS_", StringComparison.Ordinal));
         Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"]);
-        Assert.Contains("AzureWebJobsStorage__blobServiceUri", settings.Keys);
         Assert.Contains("AzureWebJobsStorage__queueServiceUri", settings.Keys);
         Assert.Contains("AzureWebJobsStorage__tableServiceUri", settings.Keys);
         Assert.DoesNotContain("AzureWebJobsStorage", settings.Keys);
@@ -106,12 +107,35 @@ public sealed partial class ArmTemplateTests
         Assert.Contains("Auth__Therapist__Authority", settings.Keys);
         Assert.Contains("APPLICATIONINSIGHTS_CONNECTION_STRING", settings.Keys);
         Assert.Contains("KeyVault__Uri", settings.Keys);
+        // Telling people is the worker's: the API is given no mail or link settings.
+        Assert.DoesNotContain(settings.Keys, k => k.StartsWith("Notifications__", StringComparison.Ordinal) || k.StartsWith("SmartApp__", StringComparison.Ordinal));
+        Assert.Equal("true", Resource.Literal(api.Properties["siteConfig"]?["alwaysOn"]));
+    }
+
+    [Fact]
+    public async Task The_worker_is_a_dotnet_isolated_Functions_app_on_dotnet_10_with_identity_based_host_storage()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var worker = Worker(arm);
+        var settings = AppSettings(worker);
+
+        Assert.Equal("functionapp,linux", worker.Kind);
+        Assert.Equal("\"DOTNET-ISOLATED|10.0\"", Resource.Literal(worker.Properties["siteConfig"]?["linuxFxVersion"]));
+        Assert.Equal("dotnet-isolated", settings["FUNCTIONS_WORKER_RUNTIME"]);
+        Assert.Equal("~4", settings["FUNCTIONS_EXTENSION_VERSION"]);
+        Assert.Equal("managedidentity", settings["AzureWebJobsStorage__credential"]);
+        Assert.Contains("AzureWebJobsStorage__accountName", settings.Keys);
+        Assert.DoesNotContain("AzureWebJobsStorage", settings.Keys);
+        Assert.Contains("APPLICATIONINSIGHTS_CONNECTION_STRING", settings.Keys);
+        Assert.Contains("KeyVault__Uri", settings.Keys);
         Assert.Contains("SmartApp__BaseUrl", settings.Keys);
         Assert.Equal("Smtp", settings["Notifications__Sender"]);
         Assert.Contains("Notifications__From", settings.Keys);
         Assert.Contains("Notifications__Smtp__Host", settings.Keys);
+        // It serves no requests: no token settings.
+        Assert.DoesNotContain(settings.Keys, k => k.StartsWith("Auth__", StringComparison.Ordinal));
         // A Dedicated plan idles an app without Always On, and then queue and timer triggers stop firing.
-        Assert.Equal("true", Resource.Literal(functions.Properties["siteConfig"]?["alwaysOn"]));
+        Assert.Equal("true", Resource.Literal(worker.Properties["siteConfig"]?["alwaysOn"]));
     }
 
     [Fact]
@@ -138,11 +162,13 @@ public sealed partial class ArmTemplateTests
         Assert.DoesNotContain("AcceptsWrites", settings, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task The_functions_app_is_told_the_EHRs_it_writes_back_to_only_those_with_a_backend_client_id()
+    [Theory]
+    [InlineData("functions")]
+    [InlineData("worker")]
+    public async Task The_API_and_the_worker_are_told_the_EHRs_written_back_to_only_those_with_a_backend_client_id(string app)
     {
         var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
-        var functions = FunctionsApp(arm);
+        var functions = app == "worker" ? Worker(arm) : FunctionsApp(arm);
         var variables = string.Concat(functions.Template.Json["variables"]?.AsObject().Select(v => v.Value is JsonValue value ? value.GetValue<string>() : "") ?? []);
 
         foreach (var name in new[] { "'Ehrs__{0}__Iss'", "'Ehrs__{0}__ClientId'", "'Ehrs__{0}__WriteBack'", "'Ehrs__{0}__WriteServiceRequest'", "backendClientId" })
@@ -152,11 +178,27 @@ public sealed partial class ArmTemplateTests
     }
 
     [Fact]
-    public async Task The_functions_identity_holds_the_storage_data_roles_and_its_own_key_only()
+    public async Task The_API_identity_may_send_queue_messages_use_the_tables_and_its_own_key_only()
     {
         var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
 
         var grants = Grants(FunctionsApp(arm));
+
+        (string, string)[] expected =
+        [
+            (StorageQueueDataMessageSender, StorageAccount),
+            (StorageTableDataContributor, StorageAccount),
+            (KeyVaultCryptoUser, VaultKey),
+        ];
+        Assert.Equal(expected.Order(), grants.Select(g => (g.RoleId, g.ScopeType)).Order());
+    }
+
+    [Fact]
+    public async Task The_worker_identity_holds_the_host_storage_the_queue_triggers_the_tables_and_its_own_key_only()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+
+        var grants = Grants(Worker(arm));
 
         (string, string)[] expected =
         [
@@ -244,10 +286,11 @@ public sealed partial class ArmTemplateTests
     [Theory]
     [InlineData("smart-app", new[] { "ClientRs384", "ClientEs384", "ApiSigning" })]
     [InlineData("functions", new[] { "BackendServices" })]
+    [InlineData("worker", new[] { "BackendServices" })]
     public async Task Each_app_is_told_the_vault_and_the_names_of_exactly_the_vault_keys_its_identity_may_sign_with(string app, string[] uses)
     {
         var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
-        var site = app == "functions" ? FunctionsApp(arm) : SmartApp(arm);
+        var site = app switch { "functions" => FunctionsApp(arm), "worker" => Worker(arm), _ => SmartApp(arm) };
         var settings = AppSettings(site);
 
         Assert.Equal("reference('vault').vaultUri", settings["KeyVault__Uri"]);
@@ -277,7 +320,8 @@ public sealed partial class ArmTemplateTests
         var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
         var assignments = arm.OfType(RoleAssignment).ToList();
 
-        Assert.Equal(8, assignments.Count);
+        // The API 3, the worker 4, the smart-app 4.
+        Assert.Equal(11, assignments.Count);
         var onVault = Assert.Single(assignments, a => a.ScopeType == Vault);
         Assert.Equal(KeyVaultSecretsUser, onVault.RoleId);
         Assert.All(assignments.Where(a => a != onVault), a => Assert.Contains(a.ScopeType, new[] { StorageAccount, VaultKey }));
@@ -324,13 +368,13 @@ public sealed partial class ArmTemplateTests
     }
 
     [Fact]
-    public async Task Logs_of_both_apps_the_vault_and_every_storage_service_go_to_Log_Analytics()
+    public async Task Logs_of_the_three_apps_the_vault_and_every_storage_service_go_to_Log_Analytics()
     {
         var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
         var diagnostics = arm.OfType("Microsoft.Insights/diagnosticSettings").ToList();
         Assert.All(diagnostics, d => Assert.NotNull(d.Properties["workspaceId"]));
 
-        Assert.Equal(2, diagnostics.Count(d => d.ScopeType == Site));
+        Assert.Equal(3, diagnostics.Count(d => d.ScopeType == Site));
         foreach (var service in new[] { StorageAccount, $"{StorageAccount}/blobServices", $"{StorageAccount}/queueServices", $"{StorageAccount}/tableServices" })
         {
             Assert.Single(diagnostics, d => d.ScopeType == service);
@@ -403,11 +447,16 @@ public sealed partial class ArmTemplateTests
         }
     }
 
+    /// <summary>The FHIR API's web app (module <c>functions</c>).</summary>
     private static Resource FunctionsApp(ArmTemplate arm) =>
-        Assert.Single(arm.OfType(Site), s => s.Kind.Contains("functionapp", StringComparison.Ordinal));
+        Assert.Single(arm.OfType(Site), s => s.Template.DeploymentName == "functions");
+
+    /// <summary>The background functions' Functions app (module <c>worker</c>).</summary>
+    private static Resource Worker(ArmTemplate arm) =>
+        Assert.Single(arm.OfType(Site), s => s.Template.DeploymentName == "worker");
 
     private static Resource SmartApp(ArmTemplate arm) =>
-        Assert.Single(arm.OfType(Site), s => !s.Kind.Contains("functionapp", StringComparison.Ordinal));
+        Assert.Single(arm.OfType(Site), s => s.Template.DeploymentName == "smart-app");
 
     /// <summary>The parameters the main template passes to a module, as their expression text.</summary>
     private static Dictionary<string, string> PassedTo(Template main, string deploymentName)

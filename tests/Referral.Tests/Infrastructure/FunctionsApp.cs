@@ -1,18 +1,23 @@
+extern alias worker;
+
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Referral.Functions.Storage;
-using Referral.Functions.Triggers;
+using worker::Referral.Worker.Triggers;
+using WorkerProgram = worker::Referral.Worker.Program;
 
 namespace Referral.Tests.Infrastructure;
 
 /// <summary>
-/// The functions app with its real pipeline, pointed at the test run's Azurite and, where given, the test issuers.
-/// Its local trigger runner is registered (Development) but its background loop is off unless a test turns it on:
-/// tests drive it with <see cref="Triggers"/>, and it calls the app through the test server as the host would.
-/// Its clock is the one given (a harness's, shared by all its apps), else the test run's (<see cref="TestClock"/>).
+/// The backend as deployed, in-process: the API with its real pipeline, and beside it the background functions'
+/// worker (functions/Worker) as it runs without the Functions host, both pointed at the test run's Azurite and given
+/// the same settings and the same clock. The worker's local trigger runner has its background loop off unless a test
+/// turns it on: tests drive it with <see cref="Triggers"/>, and it calls the functions in-process as it does locally.
+/// The clock is the one given (a harness's, shared by all its apps), else the test run's (<see cref="TestClock"/>).
 /// </summary>
 public sealed class FunctionsApp(
     string storageConnectionString,
@@ -20,46 +25,125 @@ public sealed class FunctionsApp(
     IReadOnlyDictionary<string, string?>? settings = null,
     TimeProvider? time = null) : WebApplicationFactory<Functions.Program>
 {
-    /// <summary>Where this app's pickup-folder sender writes its messages.</summary>
+    private readonly Lock starting = new();
+    private IHost? worker;
+
+    /// <summary>Where the worker's pickup-folder sender writes its messages.</summary>
     public string MailFolder { get; } = Path.Combine(Path.GetTempPath(), "referral-mail-" + Guid.NewGuid().ToString("N"));
 
-    /// <summary>The app's clock.</summary>
+    /// <summary>The apps' clock.</summary>
     public TimeProvider Time { get; } = time ?? TestClock.Provider;
 
-    public LocalTriggerRunner Triggers => Services.GetRequiredService<LocalTriggerRunner>();
+    /// <summary>The worker's host, started with the API (or on first use).</summary>
+    public IHost Worker
+    {
+        get
+        {
+            lock (starting)
+            {
+                return worker ??= StartWorker();
+            }
+        }
+    }
 
-    /// <summary>Services a test adds after the app's own (an in-memory telemetry exporter, say).</summary>
+    public IServiceProvider WorkerServices => Worker.Services;
+
+    public LocalTriggerRunner Triggers => WorkerServices.GetRequiredService<LocalTriggerRunner>();
+
+    /// <summary>
+    /// Services a test adds after the API's own (an in-memory telemetry exporter, say). In one process the API's
+    /// tracer and meter providers also see the worker's spans and counters (they listen by source name), so an
+    /// exporter here sees the whole trace; the worker gets its own with <see cref="WorkerTestServices"/>.
+    /// </summary>
     public Action<IServiceCollection>? TestServices { get; init; }
+
+    /// <summary>Services a test adds after the worker's own (a fake vault credential, say).</summary>
+    public Action<IServiceCollection>? WorkerTestServices { get; init; }
+
+    /// <summary>The settings both apps get on top of their own Development settings.</summary>
+    private Dictionary<string, string?> Settings()
+    {
+        var all = new Dictionary<string, string?>
+        {
+            [StorageAccount.SettingName] = storageConnectionString,
+            ["TriggerRunner:Enabled"] = "false",
+            ["Notifications:PickupFolder"] = MailFolder,
+        };
+        foreach (var (key, value) in identity?.Settings ?? new Dictionary<string, string>())
+        {
+            all[key] = value;
+        }
+
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+
+        return all;
+    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
-        builder.UseSetting(StorageAccount.SettingName, storageConnectionString);
-        builder.UseSetting("TriggerRunner:Enabled", "false");
-        builder.UseSetting("TriggerRunner:BaseAddress", "http://localhost");
-        builder.UseSetting("Notifications:PickupFolder", MailFolder);
-        foreach (var (key, value) in identity?.Settings ?? new Dictionary<string, string>())
-        {
-            builder.UseSetting(key, value);
-        }
-
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        foreach (var (key, value) in Settings())
         {
             builder.UseSetting(key, value);
         }
 
         builder.ConfigureTestServices(services =>
         {
-            services.AddHttpClient(LocalTriggerRunner.HttpClientName)
-                .ConfigurePrimaryHttpMessageHandler(sp => sp.GetRequiredService<IServer>() is TestServer server
-                    ? server.CreateHandler()
-                    : new SocketsHttpHandler()); // served on Kestrel: TriggerRunner:BaseAddress names its address
             services.AddSingleton(Time);
             TestServices?.Invoke(services);
         });
     }
 
-    /// <summary>The messages the app has "sent" so far, as the text of each .eml file.</summary>
+    protected override IHost CreateHost(IHostBuilder builder)
+    {
+        var host = base.CreateHost(builder);
+        _ = Worker;
+        return host;
+    }
+
+    /// <summary>The worker as functions/Worker's Program builds it without the host: its own Development settings, then the test's.</summary>
+    private IHost StartWorker()
+    {
+        var builder = WorkerProgram.CreateLocalBuilder(
+            new HostApplicationBuilderSettings
+            {
+                EnvironmentName = Environments.Development,
+                ContentRootPath = Repository.PathTo("functions", "Worker"),
+                ApplicationName = "Referral.Worker",
+            },
+            configuration => configuration.AddInMemoryCollection(new Dictionary<string, string?>(Settings())
+            {
+                // The worker's host.json (its build and publish copy it unchanged).
+                ["TriggerRunner:FunctionsRoot"] = Repository.PathTo("functions", "Worker"),
+            }));
+        builder.Services.AddSingleton(Time);
+        WorkerTestServices?.Invoke(builder.Services);
+        var host = builder.Build();
+        host.Start();
+        return host;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        IHost? started;
+        lock (starting)
+        {
+            started = worker;
+        }
+
+        if (started is not null)
+        {
+            await started.StopAsync(CancellationToken.None);
+            started.Dispose();
+        }
+
+        await base.DisposeAsync();
+    }
+
+    /// <summary>The messages the worker has "sent" so far, as the text of each .eml file.</summary>
     public IReadOnlyList<string> Mail() =>
         Directory.Exists(MailFolder) ? [.. Directory.EnumerateFiles(MailFolder, "*.eml").Order(StringComparer.Ordinal).Select(File.ReadAllText)] : [];
 }

@@ -75,7 +75,6 @@ public sealed class LocalRun : IAsyncDisposable
             ["Auth:Physician:JwksUrl"] = appBase + "/.well-known/api-jwks.json",
             ["Auth:Therapist:Authority"] = ehrBase,
             ["SmartApp:BaseUrl"] = appBase,
-            ["TriggerRunner:BaseAddress"] = functionsBase,
             ["Ehrs:0:Iss"] = ehrBase + "/fhir",
             ["Ehrs:0:ClientId"] = "medical-massage-functions",
             ["Ehrs:0:WriteBack"] = "true",

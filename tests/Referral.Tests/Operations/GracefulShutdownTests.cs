@@ -24,7 +24,7 @@ public sealed class GracefulShutdownTests(Infrastructure.BackgroundWork.OwnAzuri
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task A_write_back_in_flight_when_the_functions_app_stops_is_finished_once_and_no_new_message_is_taken_after_the_stop_began()
+    public async Task A_write_back_in_flight_when_the_worker_stops_is_finished_once_and_no_new_message_is_taken_after_the_stop_began()
     {
         var notifications = await EmptyQueueAsync(ReferralNotifications.QueueName);
         var writeBacks = await EmptyQueueAsync(EhrWriteBackRequests.QueueName);
@@ -47,19 +47,20 @@ public sealed class GracefulShutdownTests(Infrastructure.BackgroundWork.OwnAzuri
                 // The runner's own loop, as in the local run: it takes the messages as they come.
                 ["TriggerRunner:Enabled"] = "true",
                 ["TriggerRunner:PollInterval"] = "00:00:00.200",
-                ["TriggerRunner:BaseAddress"] = functionsBase,
             });
         var functions = harness.Functions;
         functions.UseKestrel(o => o.Listen(IPAddress.Loopback, functionsPort));
         functions.StartServer();
         Assert.Equal(TimeSpan.FromSeconds(45), functions.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(45), functions.WorkerServices.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
         using var browser = await harness.StartAsync();
         await TelemetryTests.SendAsync(browser, await harness.LaunchAsync(browser));
 
         // The runner has taken the notification, then the write-back it queued; the EHR holds the write-back's POST.
         await reached.Task.WaitAsync(Wait, Ct);
         var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var registration = functions.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => stopping.TrySetResult());
+        // The worker stops first (FunctionsApp stops it before the API): its runner holds the write-back.
+        using var registration = functions.WorkerServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => stopping.TrySetResult());
         var stopped = functions.DisposeAsync().AsTask();
         await stopping.Task.WaitAsync(Wait, Ct);
 

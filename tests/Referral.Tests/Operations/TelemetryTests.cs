@@ -37,7 +37,6 @@ public sealed class TelemetryTests(Infrastructure.BackgroundWork.OwnAzurite own)
             own.Azurite, ehr, ehrTakesTheReferral: true,
             extra: new Dictionary<string, string?> { ["Functions:BaseUrl"] = functionsBase },
             functionsHandler: () => new SocketsHttpHandler(),
-            functionsExtra: new Dictionary<string, string?> { ["TriggerRunner:BaseAddress"] = functionsBase },
             appServices: services => services.ConfigureOpenTelemetryTracerProvider(t => t.AddInMemoryExporter(appSpans)),
             functionsServices: services =>
             {

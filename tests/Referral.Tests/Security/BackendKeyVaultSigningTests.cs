@@ -1,11 +1,13 @@
+extern alias worker;
+
 using System.Diagnostics;
 using Azure.Core;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Referral.Functions.WriteBack;
 using Referral.Tests.Infrastructure;
+using worker::Referral.Worker.WriteBack;
+using EhrRegistration = worker::Referral.Functions.WriteBack.EhrRegistration;
 
 namespace Referral.Tests.Security;
 
@@ -30,7 +32,7 @@ public sealed class BackendKeyVaultSigningTests(AzuriteFixture azurite) : IDispo
         await using var functions = App(ehr);
         var jwks = await functions.CreateClient().GetStringAsync(new Uri("/api/backend/jwks.json", UriKind.Relative), Ct);
 
-        var token = await functions.Services.GetRequiredService<BackendServicesTokens>()
+        var token = await functions.WorkerServices.GetRequiredService<BackendServicesTokens>()
             .AccessTokenAsync(new EhrRegistration { Iss = ehr.FhirBase, ClientId = BackendServicesEhr.ClientId, WriteBack = true }, Ct);
 
         Assert.Equal(BackendServicesEhr.AccessToken, token);
@@ -56,7 +58,7 @@ public sealed class BackendKeyVaultSigningTests(AzuriteFixture azurite) : IDispo
         vault.AddVersion(KeyName, "RSA", TimeSpan.FromDays(100));
         using var ehr = new BackendServicesEhr().AcceptingCreates();
         await using var functions = App(ehr, new() { ["KeyVault:Timeout"] = "00:00:01" });
-        var tokens = functions.Services.GetRequiredService<BackendServicesTokens>();
+        var tokens = functions.WorkerServices.GetRequiredService<BackendServicesTokens>();
         // The vault would answer after 10 s; the try ends long before (the bound is loose: the machine may be busy,
         // and the app has started before the stopwatch does).
         vault.Latency = TimeSpan.FromSeconds(10);
@@ -73,7 +75,7 @@ public sealed class BackendKeyVaultSigningTests(AzuriteFixture azurite) : IDispo
 
     public void Dispose() => vault.Dispose();
 
-    private Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactory<Functions.Program> App(BackendServicesEhr ehr, Dictionary<string, string?>? extra = null)
+    private FunctionsApp App(BackendServicesEhr ehr, Dictionary<string, string?>? extra = null)
     {
         var settings = new Dictionary<string, string?>(ehr.Settings())
         {
@@ -85,7 +87,11 @@ public sealed class BackendKeyVaultSigningTests(AzuriteFixture azurite) : IDispo
             settings[key] = value;
         }
 
+        // Both apps sign with the vault: the API publishes the keys, the worker signs the assertions.
         return new FunctionsApp(azurite.ConnectionString, settings: settings)
-            .WithWebHostBuilder(builder => builder.ConfigureTestServices(services => services.AddSingleton<TokenCredential>(new StaticTokenCredential())));
+        {
+            TestServices = services => services.AddSingleton<TokenCredential>(new StaticTokenCredential()),
+            WorkerTestServices = services => services.AddSingleton<TokenCredential>(new StaticTokenCredential()),
+        };
     }
 }

@@ -1,3 +1,5 @@
+extern alias worker;
+
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -5,6 +7,7 @@ using Azure.Data.Tables;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Referral.Functions.Security;
 using Referral.Tests.Infrastructure;
+using worker::Referral.Worker.Security;
 using Task = System.Threading.Tasks.Task;
 
 namespace Referral.Tests.Security;
