@@ -24,7 +24,7 @@ public sealed class StorageRoundTripTests(AzuriteFixture azurite, TestIdentity i
     [Fact]
     public async Task Accept_and_record_session_each_read_the_referral_write_one_transaction_and_read_nothing_back()
     {
-        await using var log = await StorageRequestLog.StartAsync(azurite);
+        await using var log = await StorageRequestLog.StartAsync(azurite.ConnectionString);
         await using var scenario = new ReferralScenario(azurite, identity, settings: new Dictionary<string, string?> { [StorageAccount.SettingName] = log.ConnectionString });
         await scenario.SeedTherapistsAsync();
         // Also the first use of each table (created then), so the actions below are counted warm.
