@@ -43,14 +43,17 @@ public enum SubmitOutcome
     Existing,
 }
 
-public sealed record InboxPage(IReadOnlyList<FhirTask> Tasks, string? Continuation);
+/// <summary>A page of an inbox: the Tasks, newest first; when asked for, their ServiceRequests (one per Task found); the next page's position.</summary>
+public sealed record InboxPage(IReadOnlyList<FhirTask> Tasks, IReadOnlyList<ServiceRequest> Requests, string? Continuation);
 
 /// <summary>
 /// Referrals in Azure Table Storage (DESIGN.md §5). Everything about one referral lives in its therapist's
 /// partition, so each user action is one table transaction and the inbox is one partition range query:
 /// <list type="bullet">
 /// <item><c>sr|{key}</c>: the ServiceRequest; <c>task|{key}</c>: its Task (the row a change's ETag guards);</item>
-/// <item><c>inbox|{inverted time}|{key}</c>: the Task again, ordered newest first for the inbox;</item>
+/// <item><c>inbox|{inverted time}|{key}</c>: the Task again, ordered newest first for the inbox, with its ServiceRequest
+/// (<c>RequestJson</c>) so a page of the inbox with <c>_include=Task:focus</c> is one range query; both are rewritten in
+/// every transaction that changes either (rows written before they carried the ServiceRequest are point-read for it);</item>
 /// <item><c>hist|{key}|{inverted version}</c>: each version of the Task as it was stored, newest first (the
 /// referral's status history), added in the transaction that makes that version.</item>
 /// </list>
@@ -107,16 +110,17 @@ public sealed partial class ReferralStore(StorageAccount storage)
         const int version = 1;
         Stamp(request, task, version, actor, now);
 
+        var requestJson = Serializer.SerializeToString(request);
         var requestEntity = new TableEntity(owner, RequestPrefix + key)
         {
-            ["Json"] = Serializer.SerializeToString(request),
+            ["Json"] = requestJson,
             ["Ehr"] = ehr,
             ["Subject"] = request.Subject?.Reference,
             ["Requester"] = request.Requester?.Reference,
             ["Status"] = Code(request.Status),
         };
         var taskEntity = TaskEntity(owner, TaskPrefix + key, task, version, inboxRow);
-        var inboxEntity = TaskEntity(owner, inboxRow, task, version, inboxRow);
+        var inboxEntity = InboxEntity(owner, inboxRow, task, version, requestJson);
 
         var pointers = WritePointersAsync(request, ehr, owner, cancellationToken);
         IReadOnlyList<Response> written;
@@ -187,12 +191,13 @@ public sealed partial class ReferralStore(StorageAccount storage)
         var version = current.Version + 1;
         Stamp(request, task, version, actor, now);
 
-        var actions = TaskActions(current, key, task, version, now);
+        var requestJson = Serializer.SerializeToString(request ?? current.Request);
+        var actions = TaskActions(current, key, task, version, requestJson, now);
         if (request is not null)
         {
             actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateMerge, new TableEntity(current.Owner, RequestPrefix + key)
             {
-                ["Json"] = Serializer.SerializeToString(request),
+                ["Json"] = requestJson,
                 ["Status"] = Code(request.Status),
             }, current.RequestETag));
         }
@@ -212,12 +217,13 @@ public sealed partial class ReferralStore(StorageAccount storage)
 
     /// <summary>
     /// The actions every change of a Task starts with: the Task row (guarded by the ETag it was read with), its inbox
-    /// row, and the new version's history row (added: a version is written once).
+    /// row (with the ServiceRequest as <paramref name="requestJson"/> holds it: as changed, or as it was), and the new
+    /// version's history row (added: a version is written once).
     /// </summary>
-    private static List<TableTransactionAction> TaskActions(StoredReferral current, string key, FhirTask task, int version, DateTimeOffset now) =>
+    private static List<TableTransactionAction> TaskActions(StoredReferral current, string key, FhirTask task, int version, string requestJson, DateTimeOffset now) =>
     [
         new(TableTransactionActionType.UpdateReplace, TaskEntity(current.Owner, TaskPrefix + key, task, version, current.InboxRow), current.TaskETag),
-        new(TableTransactionActionType.UpsertReplace, TaskEntity(current.Owner, current.InboxRow, task, version, current.InboxRow)),
+        new(TableTransactionActionType.UpsertReplace, InboxEntity(current.Owner, current.InboxRow, task, version, requestJson)),
         new(TableTransactionActionType.Add, HistoryEntity(current.Owner, key, task, version, now)),
     ];
 
@@ -239,20 +245,43 @@ public sealed partial class ReferralStore(StorageAccount storage)
     private static ETag ETagOf(Response response) =>
         response.Headers.ETag ?? throw new InvalidOperationException("Table storage answered a transaction without the ETag of a row it wrote.");
 
-    /// <summary>A therapist's Tasks (of any of <paramref name="statuses"/>, or all when empty), newest first, one page at a time.</summary>
+    /// <summary>
+    /// A therapist's Tasks (of any of <paramref name="statuses"/>, or all when empty), newest first, one page at a time:
+    /// one partition range query. With <paramref name="withRequests"/> each Task's ServiceRequest too, from the same rows;
+    /// only a row written before inbox rows carried it costs a point read of its ServiceRequest.
+    /// </summary>
     public async Task<InboxPage> InboxAsync(
-        string owner, IReadOnlyCollection<FhirTask.TaskStatus> statuses, int count, string? continuation, CancellationToken cancellationToken)
+        string owner, IReadOnlyCollection<FhirTask.TaskStatus> statuses, int count, string? continuation, bool withRequests, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(statuses);
         var table = await storage.TableAsync(TableName);
-        await foreach (var page in table.QueryAsync<TableEntity>(InboxFilter(owner, statuses), maxPerPage: count, select: ["Json"], cancellationToken: cancellationToken)
+        await foreach (var page in table.QueryAsync<TableEntity>(InboxFilter(owner, statuses), maxPerPage: count,
+                               select: withRequests ? ["Json", RequestJsonColumn] : ["Json"], cancellationToken: cancellationToken)
                            .AsPages(continuation, count).WithCancellation(cancellationToken))
         {
-            return new InboxPage([.. page.Values.Select(row => Deserializer.Deserialize<FhirTask>(row.GetString("Json")))], page.ContinuationToken);
+            var tasks = page.Values.Select(row => Deserializer.Deserialize<FhirTask>(row.GetString("Json"))).ToList();
+            if (!withRequests)
+            {
+                return new InboxPage(tasks, [], page.ContinuationToken);
+            }
+
+            var carried = page.Values.Select(row => row.GetString(RequestJsonColumn) is { } json ? Deserializer.Deserialize<ServiceRequest>(json) : null).ToList();
+            var older = carried.Contains(null)
+                ? (await RequestsAsync(owner, tasks.Where((_, i) => carried[i] is null).Select(t => FocusId(t)), cancellationToken))
+                    .ToDictionary(r => r.Id ?? "", StringComparer.Ordinal)
+                : [];
+            IReadOnlyList<ServiceRequest> requests =
+                [.. carried.Select((request, i) => request ?? older.GetValueOrDefault(FocusId(tasks[i]))).OfType<ServiceRequest>()];
+            return new InboxPage(tasks, requests, page.ContinuationToken);
         }
 
-        return new InboxPage([], null);
+        return new InboxPage([], [], null);
     }
+
+    /// <summary>The inbox row's column holding the ServiceRequest's JSON.</summary>
+    private const string RequestJsonColumn = "RequestJson";
+
+    private static string FocusId(FhirTask task) => Security.FhirReference.IdOf(task.Focus?.Reference ?? "");
 
     /// <summary>How many Tasks a therapist has (of any of <paramref name="statuses"/>, or all when empty): one partition range query that reads keys only.</summary>
     public async Task<int> CountAsync(string owner, IReadOnlyCollection<FhirTask.TaskStatus> statuses, CancellationToken cancellationToken)
@@ -272,7 +301,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
     /// The ServiceRequests of the given referrals of one therapist, in the order asked: point reads in that therapist's
     /// partition, at the same time. An id of another partition, or one not stored, is skipped.
     /// </summary>
-    public async Task<IReadOnlyList<ServiceRequest>> RequestsAsync(string owner, IEnumerable<string> ids, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<ServiceRequest>> RequestsAsync(string owner, IEnumerable<string> ids, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ids);
         var table = await storage.TableAsync(TableName);
@@ -404,6 +433,14 @@ public sealed partial class ReferralStore(StorageAccount storage)
         ["Version"] = version,
         ["InboxRow"] = inboxRow,
     };
+
+    /// <summary>An inbox row: the Task row's columns and the ServiceRequest's JSON, for a page with <c>_include=Task:focus</c>.</summary>
+    private static TableEntity InboxEntity(string owner, string inboxRow, FhirTask task, int version, string requestJson)
+    {
+        var entity = TaskEntity(owner, inboxRow, task, version, inboxRow);
+        entity[RequestJsonColumn] = requestJson;
+        return entity;
+    }
 
     private static StoredReferral Read(string id, string owner, TableEntity requestRow, TableEntity taskRow) => new()
     {

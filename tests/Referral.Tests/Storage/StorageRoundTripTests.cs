@@ -1,4 +1,5 @@
 using System.Net;
+using Azure.Data.Tables;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.DependencyInjection;
 using Referral.Functions.Referrals;
@@ -15,7 +16,8 @@ namespace Referral.Tests.Storage;
 /// Every action close to one storage round trip (issue 17): the table requests an action sends, counted on the wire
 /// (<see cref="StorageRequestLog"/>). A change is read (the Task and its ServiceRequest), written in one transaction, and
 /// audited; nothing is read back after the transaction, whose answer carries the new ETags, and a session's retry check
-/// needs no range read of the earlier Procedures (the Task knows each session's start).
+/// needs no range read of the earlier Procedures (the Task knows each session's start); an inbox page with its
+/// ServiceRequests is one range query (each inbox row carries its ServiceRequest).
 /// </summary>
 public sealed class StorageRoundTripTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
 {
@@ -88,5 +90,49 @@ public sealed class StorageRoundTripTests(AzuriteFixture azurite, TestIdentity i
         Assert.Equal(RequestStatus.Revoked, stored.Request.Status);
         Assert.Equal("4", secondChange.Request.Meta!.VersionId);
         Assert.Equal("3", first.Request.Meta!.VersionId);
+    }
+
+    [Fact]
+    public async Task An_inbox_page_with_its_ServiceRequests_is_one_range_query_and_only_a_row_written_before_rows_carried_them_costs_a_point_read()
+    {
+        await using var log = await StorageRequestLog.StartAsync(azurite.ConnectionString);
+        await using var scenario = new ReferralScenario(azurite, identity, settings: new Dictionary<string, string?> { [StorageAccount.SettingName] = log.ConnectionString });
+        await scenario.SeedTherapistsAsync();
+        var oldest = (await scenario.SubmitAsync(scenario.Draft())).Request!;
+        var accepted = (await scenario.SubmitAsync(scenario.Draft())).Request!;
+        var newest = (await scenario.SubmitAsync(scenario.Draft())).Request!;
+        using var therapist = scenario.AsTherapist();
+        using var accept = await therapist.PostAsync(Url($"/api/fhir/Task/{accepted.Id}/$accept"), null, Ct);
+        Assert.Equal(HttpStatusCode.OK, accept.StatusCode);
+        var page = Url($"/api/fhir/Task?owner=PractitionerRole/{scenario.Therapist}&_include=Task:focus&_count=20");
+
+        var from = log.Requests.Count;
+        var bundle = await ReadAsync<Bundle>(await therapist.GetAsync(page, Ct));
+        var carried = log.Since(from);
+
+        // A row as written before inbox rows carried the ServiceRequest: the Task's columns only.
+        var table = new TableClient(azurite.ConnectionString, ReferralStore.TableName);
+        var row = await table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter(
+            $"PartitionKey eq {scenario.Therapist} and RowKey gt {"inbox|"} and RowKey lt {"inbox}"} and RequestJson ne {""}"), cancellationToken: Ct)
+            .FirstAsync(r => r.RowKey.EndsWith(ReferralStore.Parse(oldest.Id!)!.Value.Key, StringComparison.Ordinal), Ct);
+        Assert.True(row.Remove("RequestJson"));
+        await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, Ct);
+        from = log.Requests.Count;
+        var older = await ReadAsync<Bundle>(await therapist.GetAsync(page, Ct));
+        var fallback = log.Since(from);
+
+        TestContext.Current.SendDiagnosticMessage($"inbox page: {carried.Count} table requests: {string.Join(", ", carried)}");
+        TestContext.Current.SendDiagnosticMessage($"inbox page with an old row: {fallback.Count} table requests: {string.Join(", ", fallback)}");
+        Assert.Equal(["GET Referrals query", "POST AuditEvents insert"], carried.Order(StringComparer.Ordinal));
+        Assert.Equal(["GET Referrals point sr|", "GET Referrals query", "POST AuditEvents insert"], fallback.Order(StringComparer.Ordinal));
+        Assert.All([bundle, older], b =>
+        {
+            Assert.Equal([newest.Id, accepted.Id, oldest.Id], b.Entry.Select(e => e.Resource).OfType<Hl7.Fhir.Model.Task>().Select(t => t.Id));
+            var requests = b.Entry.Select(e => e.Resource).OfType<ServiceRequest>().ToList();
+            Assert.Equal([newest.Id, accepted.Id, oldest.Id], requests.Select(r => r.Id));
+            // The accepted referral's ServiceRequest as its accept left it: the referral's version 2, still active.
+            Assert.Equal(["1", "2", "1"], requests.Select(r => r.Meta?.VersionId));
+            Assert.All(requests, r => Assert.Equal(RequestStatus.Active, r.Status));
+        });
     }
 }
