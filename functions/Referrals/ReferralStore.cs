@@ -33,6 +33,9 @@ public sealed record StoredReferral
     public required ETag TaskETag { get; init; }
 
     public required string InboxRow { get; init; }
+
+    /// <summary>The referral's row in the status index (ReferralStore.Counts.cs); null for one stored before the index was kept and not yet indexed.</summary>
+    public string? StatusRow { get; init; }
 }
 
 public enum SubmitOutcome
@@ -54,6 +57,7 @@ public sealed record InboxPage(IReadOnlyList<FhirTask> Tasks, IReadOnlyList<Serv
 /// <item><c>inbox|{inverted time}|{key}</c>: the Task again, ordered newest first for the inbox, with its ServiceRequest
 /// (<c>RequestJson</c>) so a page of the inbox with <c>_include=Task:focus</c> is one range query; both are rewritten in
 /// every transaction that changes either (rows written before they carried the ServiceRequest are point-read for it);</item>
+/// <item><c>status|{Task status}|{key}</c>: a key-only row per referral, so the inbox is counted without reading it (ReferralStore.Counts.cs);</item>
 /// <item><c>hist|{key}|{inverted version}</c>: each version of the Task as it was stored, newest first (the
 /// referral's status history), added in the transaction that makes that version.</item>
 /// </list>
@@ -119,7 +123,8 @@ public sealed partial class ReferralStore(StorageAccount storage)
             ["Requester"] = request.Requester?.Reference,
             ["Status"] = Code(request.Status),
         };
-        var taskEntity = TaskEntity(owner, TaskPrefix + key, task, version, inboxRow);
+        var statusRow = StatusRowKey(task.Status, key);
+        var taskEntity = TaskEntity(owner, TaskPrefix + key, task, version, inboxRow, statusRow);
         var inboxEntity = InboxEntity(owner, inboxRow, task, version, requestJson);
 
         var pointers = WritePointersAsync(request, ehr, owner, cancellationToken);
@@ -132,6 +137,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
                 new TableTransactionAction(TableTransactionActionType.Add, taskEntity),
                 new TableTransactionAction(TableTransactionActionType.Add, inboxEntity),
                 new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity(owner, key, task, version, now)),
+                new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(owner, statusRow)),
             ], cancellationToken)).Value;
         }
         catch (TableTransactionFailedException e) when (e.Status == StatusCodes.Status409Conflict)
@@ -154,6 +160,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
             RequestETag = ETagOf(written[0]),
             TaskETag = ETagOf(written[1]),
             InboxRow = inboxRow,
+            StatusRow = statusRow,
         });
     }
 
@@ -217,15 +224,20 @@ public sealed partial class ReferralStore(StorageAccount storage)
 
     /// <summary>
     /// The actions every change of a Task starts with: the Task row (guarded by the ETag it was read with), its inbox
-    /// row (with the ServiceRequest as <paramref name="requestJson"/> holds it: as changed, or as it was), and the new
-    /// version's history row (added: a version is written once).
+    /// row (with the ServiceRequest as <paramref name="requestJson"/> holds it: as changed, or as it was), the new
+    /// version's history row (added: a version is written once), and when the status changes the move of its status row.
     /// </summary>
-    private static List<TableTransactionAction> TaskActions(StoredReferral current, string key, FhirTask task, int version, string requestJson, DateTimeOffset now) =>
-    [
-        new(TableTransactionActionType.UpdateReplace, TaskEntity(current.Owner, TaskPrefix + key, task, version, current.InboxRow), current.TaskETag),
-        new(TableTransactionActionType.UpsertReplace, InboxEntity(current.Owner, current.InboxRow, task, version, requestJson)),
-        new(TableTransactionActionType.Add, HistoryEntity(current.Owner, key, task, version, now)),
-    ];
+    private static List<TableTransactionAction> TaskActions(StoredReferral current, string key, FhirTask task, int version, string requestJson, DateTimeOffset now)
+    {
+        var statusRow = StatusRowKey(task.Status, key);
+        return
+        [
+            new(TableTransactionActionType.UpdateReplace, TaskEntity(current.Owner, TaskPrefix + key, task, version, current.InboxRow, statusRow), current.TaskETag),
+            new(TableTransactionActionType.UpsertReplace, InboxEntity(current.Owner, current.InboxRow, task, version, requestJson)),
+            new(TableTransactionActionType.Add, HistoryEntity(current.Owner, key, task, version, now)),
+            .. StatusActions(current.Owner, current.StatusRow, statusRow),
+        ];
+    }
 
     /// <summary>
     /// The referral after a transaction that began with <see cref="TaskActions"/>: what was written, with the ETags the
@@ -237,6 +249,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
             Request = request ?? Versioned((ServiceRequest)current.Request.DeepCopy(), version),
             Task = task,
             Version = version,
+            StatusRow = StatusRowKey(task.Status, Parse(current.Id)!.Value.Key),
             TaskETag = ETagOf(written[0]),
             RequestETag = requestIndex is { } index ? ETagOf(written[index]) : current.RequestETag,
         };
@@ -282,20 +295,6 @@ public sealed partial class ReferralStore(StorageAccount storage)
     private const string RequestJsonColumn = "RequestJson";
 
     private static string FocusId(FhirTask task) => Security.FhirReference.IdOf(task.Focus?.Reference ?? "");
-
-    /// <summary>How many Tasks a therapist has (of any of <paramref name="statuses"/>, or all when empty): one partition range query that reads keys only.</summary>
-    public async Task<int> CountAsync(string owner, IReadOnlyCollection<FhirTask.TaskStatus> statuses, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(statuses);
-        var table = await storage.TableAsync(TableName);
-        var count = 0;
-        await foreach (var _ in table.QueryAsync<TableEntity>(InboxFilter(owner, statuses), select: ["RowKey"], cancellationToken: cancellationToken))
-        {
-            count++;
-        }
-
-        return count;
-    }
 
     /// <summary>
     /// The ServiceRequests of the given referrals of one therapist, in the order asked: point reads in that therapist's
@@ -426,13 +425,22 @@ public sealed partial class ReferralStore(StorageAccount storage)
         return request;
     }
 
-    private static TableEntity TaskEntity(string owner, string rowKey, FhirTask task, int version, string inboxRow) => new(owner, rowKey)
+    private static TableEntity TaskEntity(string owner, string rowKey, FhirTask task, int version, string inboxRow, string? statusRow = null)
     {
-        ["Json"] = Serializer.SerializeToString(task),
-        ["Status"] = Code(task.Status),
-        ["Version"] = version,
-        ["InboxRow"] = inboxRow,
-    };
+        var entity = new TableEntity(owner, rowKey)
+        {
+            ["Json"] = Serializer.SerializeToString(task),
+            ["Status"] = Code(task.Status),
+            ["Version"] = version,
+            ["InboxRow"] = inboxRow,
+        };
+        if (statusRow is not null)
+        {
+            entity["StatusRow"] = statusRow;
+        }
+
+        return entity;
+    }
 
     /// <summary>An inbox row: the Task row's columns and the ServiceRequest's JSON, for a page with <c>_include=Task:focus</c>.</summary>
     private static TableEntity InboxEntity(string owner, string inboxRow, FhirTask task, int version, string requestJson)
@@ -453,6 +461,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
         RequestETag = requestRow.ETag,
         TaskETag = taskRow.ETag,
         InboxRow = taskRow.GetString("InboxRow"),
+        StatusRow = taskRow.GetString("StatusRow"),
     };
 
     private static string? Code<T>(T? value) where T : struct, Enum =>

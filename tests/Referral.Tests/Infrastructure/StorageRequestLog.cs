@@ -83,7 +83,7 @@ public sealed class StorageRequestLog : IAsyncDisposable
 
     /// <summary>
     /// A request as <c>METHOD table what</c>: <c>POST $batch</c> (a transaction), <c>GET Referrals point task|</c> (a point
-    /// read, by the row key's prefix), <c>GET Referrals query</c> (a range query), <c>POST AuditEvents insert</c>.
+    /// read, by the row key's prefix), <c>GET Referrals query inbox|</c> (a range query, by its first key's prefix), <c>POST AuditEvents insert</c>.
     /// </summary>
     public static string Describe(string method, string pathAndQuery)
     {
@@ -102,8 +102,25 @@ public sealed class StorageRequestLog : IAsyncDisposable
         var key = rowKey >= 0 ? resource[(rowKey + "RowKey='".Length)..].Split('\'')[0] : "";
         var what = rowKey >= 0
             ? key.Contains('|', StringComparison.Ordinal) ? $"point {key.Split('|')[0]}|" : "point"
-            : method == "POST" ? "insert" : "query";
+            : method == "POST" ? "insert" : "query" + RangeOf(pathAndQuery);
         return $"{method} {table} {what}";
+    }
+
+    /// <summary>A range query's first row key prefix (<c> inbox|</c>, <c> status|</c>), from its <c>RowKey gt</c> or <c>ge</c>; empty for another query.</summary>
+    private static string RangeOf(string pathAndQuery)
+    {
+        var query = Uri.UnescapeDataString(pathAndQuery.Contains('?', StringComparison.Ordinal) ? pathAndQuery[pathAndQuery.IndexOf('?', StringComparison.Ordinal)..] : "").Replace('+', ' ');
+        foreach (var bound in new[] { "RowKey gt '", "RowKey ge '" })
+        {
+            var at = query.IndexOf(bound, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                var key = query[(at + bound.Length)..].Split('\'')[0];
+                return " " + (key.Contains('|', StringComparison.Ordinal) ? key[..(key.IndexOf('|', StringComparison.Ordinal) + 1)] : key);
+            }
+        }
+
+        return "";
     }
 
     private async Task ForwardAsync(HttpContext http)

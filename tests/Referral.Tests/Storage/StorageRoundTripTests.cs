@@ -17,7 +17,8 @@ namespace Referral.Tests.Storage;
 /// (<see cref="StorageRequestLog"/>). A change is read (the Task and its ServiceRequest), written in one transaction, and
 /// audited; nothing is read back after the transaction, whose answer carries the new ETags, and a session's retry check
 /// needs no range read of the earlier Procedures (the Task knows each session's start); an inbox page with its
-/// ServiceRequests is one range query (each inbox row carries its ServiceRequest).
+/// ServiceRequests is one range query (each inbox row carries its ServiceRequest); a count reads the keys of the status
+/// index for the statuses asked, never the inbox rows.
 /// </summary>
 public sealed class StorageRoundTripTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
 {
@@ -123,8 +124,8 @@ public sealed class StorageRoundTripTests(AzuriteFixture azurite, TestIdentity i
 
         TestContext.Current.SendDiagnosticMessage($"inbox page: {carried.Count} table requests: {string.Join(", ", carried)}");
         TestContext.Current.SendDiagnosticMessage($"inbox page with an old row: {fallback.Count} table requests: {string.Join(", ", fallback)}");
-        Assert.Equal(["GET Referrals query", "POST AuditEvents insert"], carried.Order(StringComparer.Ordinal));
-        Assert.Equal(["GET Referrals point sr|", "GET Referrals query", "POST AuditEvents insert"], fallback.Order(StringComparer.Ordinal));
+        Assert.Equal(["GET Referrals query inbox|", "POST AuditEvents insert"], carried.Order(StringComparer.Ordinal));
+        Assert.Equal(["GET Referrals point sr|", "GET Referrals query inbox|", "POST AuditEvents insert"], fallback.Order(StringComparer.Ordinal));
         Assert.All([bundle, older], b =>
         {
             Assert.Equal([newest.Id, accepted.Id, oldest.Id], b.Entry.Select(e => e.Resource).OfType<Hl7.Fhir.Model.Task>().Select(t => t.Id));
@@ -134,5 +135,53 @@ public sealed class StorageRoundTripTests(AzuriteFixture azurite, TestIdentity i
             Assert.Equal(["1", "2", "1"], requests.Select(r => r.Meta?.VersionId));
             Assert.All(requests, r => Assert.Equal(RequestStatus.Active, r.Status));
         });
+    }
+
+    [Fact]
+    public async Task A_count_reads_only_the_status_index_of_the_statuses_asked_and_follows_each_change_also_of_a_referral_stored_before_the_index()
+    {
+        await using var log = await StorageRequestLog.StartAsync(azurite.ConnectionString);
+        await using var scenario = new ReferralScenario(azurite, identity, settings: new Dictionary<string, string?> { [StorageAccount.SettingName] = log.ConnectionString });
+        await scenario.SeedTherapistsAsync();
+        var old = (await scenario.SubmitAsync(scenario.Draft())).Request!;
+        var accepted = (await scenario.SubmitAsync(scenario.Draft())).Request!;
+        await scenario.SubmitAsync(scenario.Draft());
+        await scenario.SubmitAsync(scenario.Draft());
+        using var therapist = scenario.AsTherapist();
+        using var accept = await therapist.PostAsync(Url($"/api/fhir/Task/{accepted.Id}/$accept"), null, Ct);
+        Assert.Equal(HttpStatusCode.OK, accept.StatusCode);
+        // One referral as stored before the status index: its Task row names no status row, and there is none; nor a marker.
+        var table = new TableClient(azurite.ConnectionString, ReferralStore.TableName);
+        var key = ReferralStore.Parse(old.Id!)!.Value.Key;
+        var task = (await table.GetEntityAsync<TableEntity>(scenario.Therapist, $"task|{key}", cancellationToken: Ct)).Value;
+        Assert.True(task.Remove("StatusRow"));
+        await table.UpdateEntityAsync(task, task.ETag, TableUpdateMode.Replace, Ct);
+        await table.DeleteEntityAsync(scenario.Therapist, $"status|requested|{key}", cancellationToken: Ct);
+        async Task<int?> CountAsync(string statuses) =>
+            (await ReadAsync<Bundle>(await therapist.GetAsync(Url($"/api/fhir/Task?owner=PractitionerRole/{scenario.Therapist}&status={statuses}&_summary=count"), Ct))).Total;
+
+        // The first count of the partition indexes the old referral (once); the next ones read the index only.
+        var firstNew = await CountAsync("requested,on-hold");
+        var from = log.Requests.Count;
+        var countNew = await CountAsync("requested,on-hold");
+        var countNewRequests = log.Since(from);
+        var countActive = await CountAsync("accepted,in-progress");
+        // The old referral changes status: its new status row is written and nothing is left in the old one.
+        using var acceptOld = await therapist.PostAsync(Url($"/api/fhir/Task/{old.Id}/$accept"), null, Ct);
+        Assert.Equal(HttpStatusCode.OK, acceptOld.StatusCode);
+        var afterNew = await CountAsync("requested,on-hold");
+        var afterActive = await CountAsync("accepted,in-progress");
+        var all = await ReadAsync<Bundle>(await therapist.GetAsync(Url($"/api/fhir/Task?owner=PractitionerRole/{scenario.Therapist}&_summary=count"), Ct));
+
+        TestContext.Current.SendDiagnosticMessage($"count: {countNewRequests.Count} table requests: {string.Join(", ", countNewRequests)}");
+        Assert.Equal(3, firstNew);
+        Assert.Equal(3, countNew);
+        Assert.Equal(1, countActive);
+        Assert.Equal(2, afterNew);
+        Assert.Equal(2, afterActive);
+        Assert.Equal(4, all.Total);
+        // The marker's point read and one key-only query of each status asked, at once; no inbox row read.
+        Assert.Equal(["GET Referrals point status|", "GET Referrals query status|", "GET Referrals query status|", "POST AuditEvents insert"],
+            countNewRequests.Order(StringComparer.Ordinal));
     }
 }
