@@ -92,7 +92,7 @@ public sealed partial class ReferralStore
             return null;
         }
 
-        return Changed(current, task, null, version, written, requestIndex: null);
+        return Changed(current, task, null, version, written);
     }
 
     /// <summary>The request stored under an idempotency key for a referral's sessions, or null: one point read.</summary>

@@ -11,7 +11,10 @@ using FhirTask = Hl7.Fhir.Model.Task;
 
 namespace Referral.Functions.Referrals;
 
-/// <summary>A referral as stored: the ServiceRequest, its Task, and the versions a change must name.</summary>
+/// <summary>
+/// A referral as stored: the ServiceRequest, its Task, and the version a change must name (the Task row's ETag; the
+/// ServiceRequest row changes only in a transaction with the Task row, so that ETag guards both).
+/// </summary>
 public sealed record StoredReferral
 {
     public required string Id { get; init; }
@@ -27,8 +30,6 @@ public sealed record StoredReferral
 
     /// <summary>Bumped on every change of the Task; clients send it back in If-Match.</summary>
     public required int Version { get; init; }
-
-    public required ETag RequestETag { get; init; }
 
     public required ETag TaskETag { get; init; }
 
@@ -124,7 +125,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
             ["Status"] = Code(request.Status),
         };
         var statusRow = StatusRowKey(task.Status, key);
-        var taskEntity = TaskEntity(owner, TaskPrefix + key, task, version, inboxRow, statusRow);
+        var taskEntity = TaskRowEntity(owner, key, task, version, inboxRow, statusRow, requestJson, ehr);
         var inboxEntity = InboxEntity(owner, inboxRow, task, version, requestJson);
 
         var pointers = WritePointersAsync(request, ehr, owner, cancellationToken);
@@ -157,7 +158,6 @@ public sealed partial class ReferralStore(StorageAccount storage)
             Request = request,
             Task = task,
             Version = version,
-            RequestETag = ETagOf(written[0]),
             TaskETag = ETagOf(written[1]),
             InboxRow = inboxRow,
             StatusRow = statusRow,
@@ -171,16 +171,21 @@ public sealed partial class ReferralStore(StorageAccount storage)
             return null;
         }
 
+        // The Task row carries its ServiceRequest: one point read. A row written before it did needs the ServiceRequest's row too.
         var table = await storage.TableAsync(TableName);
-        var requestRead = table.GetEntityIfExistsAsync<TableEntity>(owner, RequestPrefix + key, cancellationToken: cancellationToken);
-        var taskRead = table.GetEntityIfExistsAsync<TableEntity>(owner, TaskPrefix + key, cancellationToken: cancellationToken);
-        var (requestRow, taskRow) = (await requestRead, await taskRead);
-        if (!requestRow.HasValue || !taskRow.HasValue)
+        var taskRow = await table.GetEntityIfExistsAsync<TableEntity>(owner, TaskPrefix + key, cancellationToken: cancellationToken);
+        if (!taskRow.HasValue)
         {
             return null;
         }
 
-        return Read(id, owner, requestRow.Value!, taskRow.Value!);
+        if (taskRow.Value!.ContainsKey(RequestJsonColumn))
+        {
+            return Read(id, owner, null, taskRow.Value);
+        }
+
+        var requestRow = await table.GetEntityIfExistsAsync<TableEntity>(owner, RequestPrefix + key, cancellationToken: cancellationToken);
+        return requestRow.HasValue ? Read(id, owner, requestRow.Value!, taskRow.Value) : null;
     }
 
     /// <summary>
@@ -202,11 +207,12 @@ public sealed partial class ReferralStore(StorageAccount storage)
         var actions = TaskActions(current, key, task, version, requestJson, now);
         if (request is not null)
         {
+            // Unconditional: the Task row's ETag, in the same transaction, guards the referral as a whole.
             actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateMerge, new TableEntity(current.Owner, RequestPrefix + key)
             {
                 ["Json"] = requestJson,
                 ["Status"] = Code(request.Status),
-            }, current.RequestETag));
+            }, ETag.All));
         }
 
         IReadOnlyList<Response> written;
@@ -219,7 +225,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
             return null;
         }
 
-        return Changed(current, task, request, version, written, requestIndex: request is null ? null : actions.Count - 1);
+        return Changed(current, task, request, version, written);
     }
 
     /// <summary>
@@ -232,7 +238,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
         var statusRow = StatusRowKey(task.Status, key);
         return
         [
-            new(TableTransactionActionType.UpdateReplace, TaskEntity(current.Owner, TaskPrefix + key, task, version, current.InboxRow, statusRow), current.TaskETag),
+            new(TableTransactionActionType.UpdateReplace, TaskRowEntity(current.Owner, key, task, version, current.InboxRow, statusRow, requestJson, current.Ehr), current.TaskETag),
             new(TableTransactionActionType.UpsertReplace, InboxEntity(current.Owner, current.InboxRow, task, version, requestJson)),
             new(TableTransactionActionType.Add, HistoryEntity(current.Owner, key, task, version, now)),
             .. StatusActions(current.Owner, current.StatusRow, statusRow),
@@ -240,10 +246,10 @@ public sealed partial class ReferralStore(StorageAccount storage)
     }
 
     /// <summary>
-    /// The referral after a transaction that began with <see cref="TaskActions"/>: what was written, with the ETags the
-    /// transaction's answer gives for the Task row (the first action) and, when it was changed, the ServiceRequest row.
+    /// The referral after a transaction that began with <see cref="TaskActions"/>: what was written, with the ETag the
+    /// transaction's answer gives for the Task row (the first action).
     /// </summary>
-    private static StoredReferral Changed(StoredReferral current, FhirTask task, ServiceRequest? request, int version, IReadOnlyList<Response> written, int? requestIndex) =>
+    private static StoredReferral Changed(StoredReferral current, FhirTask task, ServiceRequest? request, int version, IReadOnlyList<Response> written) =>
         current with
         {
             Request = request ?? Versioned((ServiceRequest)current.Request.DeepCopy(), version),
@@ -251,7 +257,6 @@ public sealed partial class ReferralStore(StorageAccount storage)
             Version = version,
             StatusRow = StatusRowKey(task.Status, Parse(current.Id)!.Value.Key),
             TaskETag = ETagOf(written[0]),
-            RequestETag = requestIndex is { } index ? ETagOf(written[index]) : current.RequestETag,
         };
 
     /// <summary>The ETag a transaction's answer gives for one action's row.</summary>
@@ -450,15 +455,27 @@ public sealed partial class ReferralStore(StorageAccount storage)
         return entity;
     }
 
-    private static StoredReferral Read(string id, string owner, TableEntity requestRow, TableEntity taskRow) => new()
+    /// <summary>
+    /// The Task row, carrying the ServiceRequest (<c>RequestJson</c>) and the EHR too, so reading a referral is one point
+    /// read; the ServiceRequest's own row stays for the searches over ServiceRequests and for rows written before.
+    /// </summary>
+    private static TableEntity TaskRowEntity(string owner, string key, FhirTask task, int version, string inboxRow, string statusRow, string requestJson, string ehr)
+    {
+        var entity = TaskEntity(owner, TaskPrefix + key, task, version, inboxRow, statusRow);
+        entity[RequestJsonColumn] = requestJson;
+        entity["Ehr"] = ehr;
+        return entity;
+    }
+
+    /// <summary>A referral from its Task row, which carries the ServiceRequest; or, for a row written before it did, with the ServiceRequest's row.</summary>
+    private static StoredReferral Read(string id, string owner, TableEntity? requestRow, TableEntity taskRow) => new()
     {
         Id = id,
         Owner = owner,
-        Ehr = requestRow.GetString("Ehr"),
-        Request = Versioned(Deserializer.Deserialize<ServiceRequest>(requestRow.GetString("Json")), taskRow.GetInt32("Version") ?? 1),
+        Ehr = requestRow is null ? taskRow.GetString("Ehr") : requestRow.GetString("Ehr"),
+        Request = Versioned(Deserializer.Deserialize<ServiceRequest>(requestRow is null ? taskRow.GetString(RequestJsonColumn) : requestRow.GetString("Json")), taskRow.GetInt32("Version") ?? 1),
         Task = Deserializer.Deserialize<FhirTask>(taskRow.GetString("Json")),
         Version = taskRow.GetInt32("Version") ?? 1,
-        RequestETag = requestRow.ETag,
         TaskETag = taskRow.ETag,
         InboxRow = taskRow.GetString("InboxRow"),
         StatusRow = taskRow.GetString("StatusRow"),
