@@ -567,12 +567,10 @@ public static class ReferralEndpoints
         }
 
         // The query and the audit record are independent round trips: at the same time.
-        var reading = services.Store.InboxAsync(caller.Id, statuses, search.Count, search.Position, cancellationToken);
+        var reading = services.Store.InboxAsync(caller.Id, statuses, search.Count, search.Position, include, cancellationToken);
         var audited = services.Audit.RecordAsync(audit, cancellationToken);
         var page = await reading;
-        IReadOnlyList<ServiceRequest> requests = include
-            ? await services.Store.RequestsAsync(caller.Id, page.Tasks.Select(t => FhirReference.IdOf(t.Focus?.Reference ?? "")), cancellationToken)
-            : [];
+        var requests = page.Requests;
         await audited;
 
         // An included ServiceRequest carries the referral's version, as its Task does (one version for both).

@@ -11,7 +11,10 @@ using FhirTask = Hl7.Fhir.Model.Task;
 
 namespace Referral.Functions.Referrals;
 
-/// <summary>A referral as stored: the ServiceRequest, its Task, and the versions a change must name.</summary>
+/// <summary>
+/// A referral as stored: the ServiceRequest, its Task, and the version a change must name (the Task row's ETag; the
+/// ServiceRequest row changes only in a transaction with the Task row, so that ETag guards both).
+/// </summary>
 public sealed record StoredReferral
 {
     public required string Id { get; init; }
@@ -28,11 +31,12 @@ public sealed record StoredReferral
     /// <summary>Bumped on every change of the Task; clients send it back in If-Match.</summary>
     public required int Version { get; init; }
 
-    public required ETag RequestETag { get; init; }
-
     public required ETag TaskETag { get; init; }
 
     public required string InboxRow { get; init; }
+
+    /// <summary>The referral's row in the status index (ReferralStore.Counts.cs); null for one stored before the index was kept and not yet indexed.</summary>
+    public string? StatusRow { get; init; }
 }
 
 public enum SubmitOutcome
@@ -43,14 +47,18 @@ public enum SubmitOutcome
     Existing,
 }
 
-public sealed record InboxPage(IReadOnlyList<FhirTask> Tasks, string? Continuation);
+/// <summary>A page of an inbox: the Tasks, newest first; when asked for, their ServiceRequests (one per Task found); the next page's position.</summary>
+public sealed record InboxPage(IReadOnlyList<FhirTask> Tasks, IReadOnlyList<ServiceRequest> Requests, string? Continuation);
 
 /// <summary>
 /// Referrals in Azure Table Storage (DESIGN.md §5). Everything about one referral lives in its therapist's
 /// partition, so each user action is one table transaction and the inbox is one partition range query:
 /// <list type="bullet">
 /// <item><c>sr|{key}</c>: the ServiceRequest; <c>task|{key}</c>: its Task (the row a change's ETag guards);</item>
-/// <item><c>inbox|{inverted time}|{key}</c>: the Task again, ordered newest first for the inbox;</item>
+/// <item><c>inbox|{inverted time}|{key}</c>: the Task again, ordered newest first for the inbox, with its ServiceRequest
+/// (<c>RequestJson</c>) so a page of the inbox with <c>_include=Task:focus</c> is one range query; both are rewritten in
+/// every transaction that changes either (rows written before they carried the ServiceRequest are point-read for it);</item>
+/// <item><c>status|{Task status}|{key}</c>: a key-only row per referral, so the inbox is counted without reading it (ReferralStore.Counts.cs);</item>
 /// <item><c>hist|{key}|{inverted version}</c>: each version of the Task as it was stored, newest first (the
 /// referral's status history), added in the transaction that makes that version.</item>
 /// </list>
@@ -107,16 +115,18 @@ public sealed partial class ReferralStore(StorageAccount storage)
         const int version = 1;
         Stamp(request, task, version, actor, now);
 
+        var requestJson = Serializer.SerializeToString(request);
         var requestEntity = new TableEntity(owner, RequestPrefix + key)
         {
-            ["Json"] = Serializer.SerializeToString(request),
+            ["Json"] = requestJson,
             ["Ehr"] = ehr,
             ["Subject"] = request.Subject?.Reference,
             ["Requester"] = request.Requester?.Reference,
             ["Status"] = Code(request.Status),
         };
-        var taskEntity = TaskEntity(owner, TaskPrefix + key, task, version, inboxRow);
-        var inboxEntity = TaskEntity(owner, inboxRow, task, version, inboxRow);
+        var statusRow = StatusRowKey(task.Status, key);
+        var taskEntity = TaskRowEntity(owner, key, task, version, inboxRow, statusRow, requestJson, ehr);
+        var inboxEntity = InboxEntity(owner, inboxRow, task, version, requestJson);
 
         var pointers = WritePointersAsync(request, ehr, owner, cancellationToken);
         IReadOnlyList<Response> written;
@@ -128,6 +138,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
                 new TableTransactionAction(TableTransactionActionType.Add, taskEntity),
                 new TableTransactionAction(TableTransactionActionType.Add, inboxEntity),
                 new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity(owner, key, task, version, now)),
+                new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(owner, statusRow)),
             ], cancellationToken)).Value;
         }
         catch (TableTransactionFailedException e) when (e.Status == StatusCodes.Status409Conflict)
@@ -147,9 +158,9 @@ public sealed partial class ReferralStore(StorageAccount storage)
             Request = request,
             Task = task,
             Version = version,
-            RequestETag = ETagOf(written[0]),
             TaskETag = ETagOf(written[1]),
             InboxRow = inboxRow,
+            StatusRow = statusRow,
         });
     }
 
@@ -160,16 +171,21 @@ public sealed partial class ReferralStore(StorageAccount storage)
             return null;
         }
 
+        // The Task row carries its ServiceRequest: one point read. A row written before it did needs the ServiceRequest's row too.
         var table = await storage.TableAsync(TableName);
-        var requestRead = table.GetEntityIfExistsAsync<TableEntity>(owner, RequestPrefix + key, cancellationToken: cancellationToken);
-        var taskRead = table.GetEntityIfExistsAsync<TableEntity>(owner, TaskPrefix + key, cancellationToken: cancellationToken);
-        var (requestRow, taskRow) = (await requestRead, await taskRead);
-        if (!requestRow.HasValue || !taskRow.HasValue)
+        var taskRow = await table.GetEntityIfExistsAsync<TableEntity>(owner, TaskPrefix + key, cancellationToken: cancellationToken);
+        if (!taskRow.HasValue)
         {
             return null;
         }
 
-        return Read(id, owner, requestRow.Value!, taskRow.Value!);
+        if (taskRow.Value!.ContainsKey(RequestJsonColumn))
+        {
+            return Read(id, owner, null, taskRow.Value);
+        }
+
+        var requestRow = await table.GetEntityIfExistsAsync<TableEntity>(owner, RequestPrefix + key, cancellationToken: cancellationToken);
+        return requestRow.HasValue ? Read(id, owner, requestRow.Value!, taskRow.Value) : null;
     }
 
     /// <summary>
@@ -187,14 +203,16 @@ public sealed partial class ReferralStore(StorageAccount storage)
         var version = current.Version + 1;
         Stamp(request, task, version, actor, now);
 
-        var actions = TaskActions(current, key, task, version, now);
+        var requestJson = Serializer.SerializeToString(request ?? current.Request);
+        var actions = TaskActions(current, key, task, version, requestJson, now);
         if (request is not null)
         {
+            // Unconditional: the Task row's ETag, in the same transaction, guards the referral as a whole.
             actions.Add(new TableTransactionAction(TableTransactionActionType.UpdateMerge, new TableEntity(current.Owner, RequestPrefix + key)
             {
-                ["Json"] = Serializer.SerializeToString(request),
+                ["Json"] = requestJson,
                 ["Status"] = Code(request.Status),
-            }, current.RequestETag));
+            }, ETag.All));
         }
 
         IReadOnlyList<Response> written;
@@ -207,72 +225,87 @@ public sealed partial class ReferralStore(StorageAccount storage)
             return null;
         }
 
-        return Changed(current, task, request, version, written, requestIndex: request is null ? null : actions.Count - 1);
+        return Changed(current, task, request, version, written);
     }
 
     /// <summary>
     /// The actions every change of a Task starts with: the Task row (guarded by the ETag it was read with), its inbox
-    /// row, and the new version's history row (added: a version is written once).
+    /// row (with the ServiceRequest as <paramref name="requestJson"/> holds it: as changed, or as it was), the new
+    /// version's history row (added: a version is written once), and when the status changes the move of its status row.
     /// </summary>
-    private static List<TableTransactionAction> TaskActions(StoredReferral current, string key, FhirTask task, int version, DateTimeOffset now) =>
-    [
-        new(TableTransactionActionType.UpdateReplace, TaskEntity(current.Owner, TaskPrefix + key, task, version, current.InboxRow), current.TaskETag),
-        new(TableTransactionActionType.UpsertReplace, TaskEntity(current.Owner, current.InboxRow, task, version, current.InboxRow)),
-        new(TableTransactionActionType.Add, HistoryEntity(current.Owner, key, task, version, now)),
-    ];
+    private static List<TableTransactionAction> TaskActions(StoredReferral current, string key, FhirTask task, int version, string requestJson, DateTimeOffset now)
+    {
+        var statusRow = StatusRowKey(task.Status, key);
+        return
+        [
+            new(TableTransactionActionType.UpdateReplace, TaskRowEntity(current.Owner, key, task, version, current.InboxRow, statusRow, requestJson, current.Ehr), current.TaskETag),
+            new(TableTransactionActionType.UpsertReplace, InboxEntity(current.Owner, current.InboxRow, task, version, requestJson)),
+            new(TableTransactionActionType.Add, HistoryEntity(current.Owner, key, task, version, now)),
+            .. StatusActions(current.Owner, current.StatusRow, statusRow),
+        ];
+    }
 
     /// <summary>
-    /// The referral after a transaction that began with <see cref="TaskActions"/>: what was written, with the ETags the
-    /// transaction's answer gives for the Task row (the first action) and, when it was changed, the ServiceRequest row.
+    /// The referral after a transaction that began with <see cref="TaskActions"/>: what was written, with the ETag the
+    /// transaction's answer gives for the Task row (the first action).
     /// </summary>
-    private static StoredReferral Changed(StoredReferral current, FhirTask task, ServiceRequest? request, int version, IReadOnlyList<Response> written, int? requestIndex) =>
+    private static StoredReferral Changed(StoredReferral current, FhirTask task, ServiceRequest? request, int version, IReadOnlyList<Response> written) =>
         current with
         {
             Request = request ?? Versioned((ServiceRequest)current.Request.DeepCopy(), version),
             Task = task,
             Version = version,
+            StatusRow = StatusRowKey(task.Status, Parse(current.Id)!.Value.Key),
             TaskETag = ETagOf(written[0]),
-            RequestETag = requestIndex is { } index ? ETagOf(written[index]) : current.RequestETag,
         };
 
     /// <summary>The ETag a transaction's answer gives for one action's row.</summary>
     private static ETag ETagOf(Response response) =>
         response.Headers.ETag ?? throw new InvalidOperationException("Table storage answered a transaction without the ETag of a row it wrote.");
 
-    /// <summary>A therapist's Tasks (of any of <paramref name="statuses"/>, or all when empty), newest first, one page at a time.</summary>
+    /// <summary>
+    /// A therapist's Tasks (of any of <paramref name="statuses"/>, or all when empty), newest first, one page at a time:
+    /// one partition range query. With <paramref name="withRequests"/> each Task's ServiceRequest too, from the same rows;
+    /// only a row written before inbox rows carried it costs a point read of its ServiceRequest.
+    /// </summary>
     public async Task<InboxPage> InboxAsync(
-        string owner, IReadOnlyCollection<FhirTask.TaskStatus> statuses, int count, string? continuation, CancellationToken cancellationToken)
+        string owner, IReadOnlyCollection<FhirTask.TaskStatus> statuses, int count, string? continuation, bool withRequests, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(statuses);
         var table = await storage.TableAsync(TableName);
-        await foreach (var page in table.QueryAsync<TableEntity>(InboxFilter(owner, statuses), maxPerPage: count, select: ["Json"], cancellationToken: cancellationToken)
+        await foreach (var page in table.QueryAsync<TableEntity>(InboxFilter(owner, statuses), maxPerPage: count,
+                               select: withRequests ? ["Json", RequestJsonColumn] : ["Json"], cancellationToken: cancellationToken)
                            .AsPages(continuation, count).WithCancellation(cancellationToken))
         {
-            return new InboxPage([.. page.Values.Select(row => Deserializer.Deserialize<FhirTask>(row.GetString("Json")))], page.ContinuationToken);
+            var tasks = page.Values.Select(row => Deserializer.Deserialize<FhirTask>(row.GetString("Json"))).ToList();
+            if (!withRequests)
+            {
+                return new InboxPage(tasks, [], page.ContinuationToken);
+            }
+
+            var carried = page.Values.Select(row => row.GetString(RequestJsonColumn) is { } json ? Deserializer.Deserialize<ServiceRequest>(json) : null).ToList();
+            var older = carried.Contains(null)
+                ? (await RequestsAsync(owner, tasks.Where((_, i) => carried[i] is null).Select(t => FocusId(t)), cancellationToken))
+                    .ToDictionary(r => r.Id ?? "", StringComparer.Ordinal)
+                : [];
+            IReadOnlyList<ServiceRequest> requests =
+                [.. carried.Select((request, i) => request ?? older.GetValueOrDefault(FocusId(tasks[i]))).OfType<ServiceRequest>()];
+            return new InboxPage(tasks, requests, page.ContinuationToken);
         }
 
-        return new InboxPage([], null);
+        return new InboxPage([], [], null);
     }
 
-    /// <summary>How many Tasks a therapist has (of any of <paramref name="statuses"/>, or all when empty): one partition range query that reads keys only.</summary>
-    public async Task<int> CountAsync(string owner, IReadOnlyCollection<FhirTask.TaskStatus> statuses, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(statuses);
-        var table = await storage.TableAsync(TableName);
-        var count = 0;
-        await foreach (var _ in table.QueryAsync<TableEntity>(InboxFilter(owner, statuses), select: ["RowKey"], cancellationToken: cancellationToken))
-        {
-            count++;
-        }
+    /// <summary>The inbox row's column holding the ServiceRequest's JSON.</summary>
+    private const string RequestJsonColumn = "RequestJson";
 
-        return count;
-    }
+    private static string FocusId(FhirTask task) => Security.FhirReference.IdOf(task.Focus?.Reference ?? "");
 
     /// <summary>
     /// The ServiceRequests of the given referrals of one therapist, in the order asked: point reads in that therapist's
     /// partition, at the same time. An id of another partition, or one not stored, is skipped.
     /// </summary>
-    public async Task<IReadOnlyList<ServiceRequest>> RequestsAsync(string owner, IEnumerable<string> ids, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<ServiceRequest>> RequestsAsync(string owner, IEnumerable<string> ids, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ids);
         var table = await storage.TableAsync(TableName);
@@ -397,25 +430,55 @@ public sealed partial class ReferralStore(StorageAccount storage)
         return request;
     }
 
-    private static TableEntity TaskEntity(string owner, string rowKey, FhirTask task, int version, string inboxRow) => new(owner, rowKey)
+    private static TableEntity TaskEntity(string owner, string rowKey, FhirTask task, int version, string inboxRow, string? statusRow = null)
     {
-        ["Json"] = Serializer.SerializeToString(task),
-        ["Status"] = Code(task.Status),
-        ["Version"] = version,
-        ["InboxRow"] = inboxRow,
-    };
+        var entity = new TableEntity(owner, rowKey)
+        {
+            ["Json"] = Serializer.SerializeToString(task),
+            ["Status"] = Code(task.Status),
+            ["Version"] = version,
+            ["InboxRow"] = inboxRow,
+        };
+        if (statusRow is not null)
+        {
+            entity["StatusRow"] = statusRow;
+        }
 
-    private static StoredReferral Read(string id, string owner, TableEntity requestRow, TableEntity taskRow) => new()
+        return entity;
+    }
+
+    /// <summary>An inbox row: the Task row's columns and the ServiceRequest's JSON, for a page with <c>_include=Task:focus</c>.</summary>
+    private static TableEntity InboxEntity(string owner, string inboxRow, FhirTask task, int version, string requestJson)
+    {
+        var entity = TaskEntity(owner, inboxRow, task, version, inboxRow);
+        entity[RequestJsonColumn] = requestJson;
+        return entity;
+    }
+
+    /// <summary>
+    /// The Task row, carrying the ServiceRequest (<c>RequestJson</c>) and the EHR too, so reading a referral is one point
+    /// read; the ServiceRequest's own row stays for the searches over ServiceRequests and for rows written before.
+    /// </summary>
+    private static TableEntity TaskRowEntity(string owner, string key, FhirTask task, int version, string inboxRow, string statusRow, string requestJson, string ehr)
+    {
+        var entity = TaskEntity(owner, TaskPrefix + key, task, version, inboxRow, statusRow);
+        entity[RequestJsonColumn] = requestJson;
+        entity["Ehr"] = ehr;
+        return entity;
+    }
+
+    /// <summary>A referral from its Task row, which carries the ServiceRequest; or, for a row written before it did, with the ServiceRequest's row.</summary>
+    private static StoredReferral Read(string id, string owner, TableEntity? requestRow, TableEntity taskRow) => new()
     {
         Id = id,
         Owner = owner,
-        Ehr = requestRow.GetString("Ehr"),
-        Request = Versioned(Deserializer.Deserialize<ServiceRequest>(requestRow.GetString("Json")), taskRow.GetInt32("Version") ?? 1),
+        Ehr = requestRow is null ? taskRow.GetString("Ehr") : requestRow.GetString("Ehr"),
+        Request = Versioned(Deserializer.Deserialize<ServiceRequest>(requestRow is null ? taskRow.GetString(RequestJsonColumn) : requestRow.GetString("Json")), taskRow.GetInt32("Version") ?? 1),
         Task = Deserializer.Deserialize<FhirTask>(taskRow.GetString("Json")),
         Version = taskRow.GetInt32("Version") ?? 1,
-        RequestETag = requestRow.ETag,
         TaskETag = taskRow.ETag,
         InboxRow = taskRow.GetString("InboxRow"),
+        StatusRow = taskRow.GetString("StatusRow"),
     };
 
     private static string? Code<T>(T? value) where T : struct, Enum =>

@@ -1,4 +1,5 @@
 using System.Net;
+using Azure.Data.Tables;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.DependencyInjection;
 using Referral.Functions.Referrals;
@@ -13,9 +14,11 @@ namespace Referral.Tests.Storage;
 
 /// <summary>
 /// Every action close to one storage round trip (issue 17): the table requests an action sends, counted on the wire
-/// (<see cref="StorageRequestLog"/>). A change is read (the Task and its ServiceRequest), written in one transaction, and
+/// (<see cref="StorageRequestLog"/>). A change is read (the Task row, which carries its ServiceRequest), written in one transaction, and
 /// audited; nothing is read back after the transaction, whose answer carries the new ETags, and a session's retry check
-/// needs no range read of the earlier Procedures (the Task knows each session's start).
+/// needs no range read of the earlier Procedures (the Task knows each session's start); an inbox page with its
+/// ServiceRequests is one range query (each inbox row carries its ServiceRequest); a count reads the keys of the status
+/// index for the statuses asked, never the inbox rows.
 /// </summary>
 public sealed class StorageRoundTripTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
 {
@@ -24,7 +27,7 @@ public sealed class StorageRoundTripTests(AzuriteFixture azurite, TestIdentity i
     [Fact]
     public async Task Accept_and_record_session_each_read_the_referral_write_one_transaction_and_read_nothing_back()
     {
-        await using var log = await StorageRequestLog.StartAsync(azurite);
+        await using var log = await StorageRequestLog.StartAsync(azurite.ConnectionString);
         await using var scenario = new ReferralScenario(azurite, identity, settings: new Dictionary<string, string?> { [StorageAccount.SettingName] = log.ConnectionString });
         await scenario.SeedTherapistsAsync();
         // Also the first use of each table (created then), so the actions below are counted warm.
@@ -48,10 +51,11 @@ public sealed class StorageRoundTripTests(AzuriteFixture azurite, TestIdentity i
         Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
         Assert.Equal(HttpStatusCode.Created, recorded.StatusCode);
         Assert.Equal(HttpStatusCode.Created, second.StatusCode);
-        // Read the referral (two point reads at once), one transaction, one audit row; no read after the transaction.
-        Assert.Equal(["GET Referrals point sr|", "GET Referrals point task|", "POST $batch", "POST AuditEvents insert"], accept.Order(StringComparer.Ordinal));
+        // Read the referral (one point read: the Task row carries the ServiceRequest), one transaction, one audit row; no
+        // read after the transaction.
+        Assert.Equal(["GET Referrals point task|", "POST $batch", "POST AuditEvents insert"], accept.Order(StringComparer.Ordinal));
         // The same, and the idempotency key's point read; no range read of the Procedures, nothing read back.
-        string[] recordSession = ["GET Referrals point req|", "GET Referrals point sr|", "GET Referrals point task|", "POST $batch", "POST AuditEvents insert"];
+        string[] recordSession = ["GET Referrals point req|", "GET Referrals point task|", "POST $batch", "POST AuditEvents insert"];
         Assert.Equal(recordSession, session.Order(StringComparer.Ordinal));
         Assert.Equal(recordSession, secondSession.Order(StringComparer.Ordinal));
         Assert.All([accept, session, secondSession], requests =>
@@ -84,9 +88,101 @@ public sealed class StorageRoundTripTests(AzuriteFixture azurite, TestIdentity i
         Assert.Equal(4, stored.Version);
         Assert.Equal(stored.Version, secondChange.Version);
         Assert.Equal(stored.TaskETag, secondChange.TaskETag);
-        Assert.Equal(stored.RequestETag, secondChange.RequestETag);
         Assert.Equal(RequestStatus.Revoked, stored.Request.Status);
         Assert.Equal("4", secondChange.Request.Meta!.VersionId);
         Assert.Equal("3", first.Request.Meta!.VersionId);
+    }
+
+    [Fact]
+    public async Task An_inbox_page_with_its_ServiceRequests_is_one_range_query_and_only_a_row_written_before_rows_carried_them_costs_a_point_read()
+    {
+        await using var log = await StorageRequestLog.StartAsync(azurite.ConnectionString);
+        await using var scenario = new ReferralScenario(azurite, identity, settings: new Dictionary<string, string?> { [StorageAccount.SettingName] = log.ConnectionString });
+        await scenario.SeedTherapistsAsync();
+        var oldest = (await scenario.SubmitAsync(scenario.Draft())).Request!;
+        var accepted = (await scenario.SubmitAsync(scenario.Draft())).Request!;
+        var newest = (await scenario.SubmitAsync(scenario.Draft())).Request!;
+        using var therapist = scenario.AsTherapist();
+        using var accept = await therapist.PostAsync(Url($"/api/fhir/Task/{accepted.Id}/$accept"), null, Ct);
+        Assert.Equal(HttpStatusCode.OK, accept.StatusCode);
+        var page = Url($"/api/fhir/Task?owner=PractitionerRole/{scenario.Therapist}&_include=Task:focus&_count=20");
+
+        var from = log.Requests.Count;
+        var bundle = await ReadAsync<Bundle>(await therapist.GetAsync(page, Ct));
+        var carried = log.Since(from);
+
+        // A row as written before inbox rows carried the ServiceRequest: the Task's columns only.
+        var table = new TableClient(azurite.ConnectionString, ReferralStore.TableName);
+        var row = await table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter(
+            $"PartitionKey eq {scenario.Therapist} and RowKey gt {"inbox|"} and RowKey lt {"inbox}"} and RequestJson ne {""}"), cancellationToken: Ct)
+            .FirstAsync(r => r.RowKey.EndsWith(ReferralStore.Parse(oldest.Id!)!.Value.Key, StringComparison.Ordinal), Ct);
+        Assert.True(row.Remove("RequestJson"));
+        await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, Ct);
+        from = log.Requests.Count;
+        var older = await ReadAsync<Bundle>(await therapist.GetAsync(page, Ct));
+        var fallback = log.Since(from);
+
+        TestContext.Current.SendDiagnosticMessage($"inbox page: {carried.Count} table requests: {string.Join(", ", carried)}");
+        TestContext.Current.SendDiagnosticMessage($"inbox page with an old row: {fallback.Count} table requests: {string.Join(", ", fallback)}");
+        Assert.Equal(["GET Referrals query inbox|", "POST AuditEvents insert"], carried.Order(StringComparer.Ordinal));
+        Assert.Equal(["GET Referrals point sr|", "GET Referrals query inbox|", "POST AuditEvents insert"], fallback.Order(StringComparer.Ordinal));
+        Assert.All([bundle, older], b =>
+        {
+            Assert.Equal([newest.Id, accepted.Id, oldest.Id], b.Entry.Select(e => e.Resource).OfType<Hl7.Fhir.Model.Task>().Select(t => t.Id));
+            var requests = b.Entry.Select(e => e.Resource).OfType<ServiceRequest>().ToList();
+            Assert.Equal([newest.Id, accepted.Id, oldest.Id], requests.Select(r => r.Id));
+            // The accepted referral's ServiceRequest as its accept left it: the referral's version 2, still active.
+            Assert.Equal(["1", "2", "1"], requests.Select(r => r.Meta?.VersionId));
+            Assert.All(requests, r => Assert.Equal(RequestStatus.Active, r.Status));
+        });
+    }
+
+    [Fact]
+    public async Task A_count_reads_only_the_status_index_of_the_statuses_asked_and_follows_each_change_also_of_a_referral_stored_before_the_index()
+    {
+        await using var log = await StorageRequestLog.StartAsync(azurite.ConnectionString);
+        await using var scenario = new ReferralScenario(azurite, identity, settings: new Dictionary<string, string?> { [StorageAccount.SettingName] = log.ConnectionString });
+        await scenario.SeedTherapistsAsync();
+        var old = (await scenario.SubmitAsync(scenario.Draft())).Request!;
+        var accepted = (await scenario.SubmitAsync(scenario.Draft())).Request!;
+        await scenario.SubmitAsync(scenario.Draft());
+        await scenario.SubmitAsync(scenario.Draft());
+        using var therapist = scenario.AsTherapist();
+        using var accept = await therapist.PostAsync(Url($"/api/fhir/Task/{accepted.Id}/$accept"), null, Ct);
+        Assert.Equal(HttpStatusCode.OK, accept.StatusCode);
+        // One referral as stored before the status index: its Task row names no status row, and there is none; nor a
+        // marker. Nor does its Task row carry the ServiceRequest (older still): its accept below reads the ServiceRequest's row.
+        var table = new TableClient(azurite.ConnectionString, ReferralStore.TableName);
+        var key = ReferralStore.Parse(old.Id!)!.Value.Key;
+        var task = (await table.GetEntityAsync<TableEntity>(scenario.Therapist, $"task|{key}", cancellationToken: Ct)).Value;
+        Assert.True(task.Remove("StatusRow") & task.Remove("RequestJson") & task.Remove("Ehr"));
+        await table.UpdateEntityAsync(task, task.ETag, TableUpdateMode.Replace, Ct);
+        await table.DeleteEntityAsync(scenario.Therapist, $"status|requested|{key}", cancellationToken: Ct);
+        async Task<int?> CountAsync(string statuses) =>
+            (await ReadAsync<Bundle>(await therapist.GetAsync(Url($"/api/fhir/Task?owner=PractitionerRole/{scenario.Therapist}&status={statuses}&_summary=count"), Ct))).Total;
+
+        // The first count of the partition indexes the old referral (once); the next ones read the index only.
+        var firstNew = await CountAsync("requested,on-hold");
+        var from = log.Requests.Count;
+        var countNew = await CountAsync("requested,on-hold");
+        var countNewRequests = log.Since(from);
+        var countActive = await CountAsync("accepted,in-progress");
+        // The old referral changes status: its new status row is written and nothing is left in the old one.
+        using var acceptOld = await therapist.PostAsync(Url($"/api/fhir/Task/{old.Id}/$accept"), null, Ct);
+        Assert.Equal(HttpStatusCode.OK, acceptOld.StatusCode);
+        var afterNew = await CountAsync("requested,on-hold");
+        var afterActive = await CountAsync("accepted,in-progress");
+        var all = await ReadAsync<Bundle>(await therapist.GetAsync(Url($"/api/fhir/Task?owner=PractitionerRole/{scenario.Therapist}&_summary=count"), Ct));
+
+        TestContext.Current.SendDiagnosticMessage($"count: {countNewRequests.Count} table requests: {string.Join(", ", countNewRequests)}");
+        Assert.Equal(3, firstNew);
+        Assert.Equal(3, countNew);
+        Assert.Equal(1, countActive);
+        Assert.Equal(2, afterNew);
+        Assert.Equal(2, afterActive);
+        Assert.Equal(4, all.Total);
+        // The marker's point read and one key-only query of each status asked, at once; no inbox row read.
+        Assert.Equal(["GET Referrals point status|", "GET Referrals query status|", "GET Referrals query status|", "POST AuditEvents insert"],
+            countNewRequests.Order(StringComparer.Ordinal));
     }
 }
