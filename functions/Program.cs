@@ -57,6 +57,8 @@ public sealed class Program
             .Validate(r => r.IsUsable, ReferralTimeRules.SettingsRule).ValidateOnStart();
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<ReferralTimeRules>>().Value);
         builder.Services.AddSingleton<ReferralValidator>();
+        // Firely's validator with the referral package and the core specification: read once per process, not per request.
+        builder.Services.AddSingleton(_ => Referral.Functions.Conformance.ReferralPackage.Instance);
         builder.Services.AddSingleton<Referral.Model.Terminology.ValueSetExpander>();
         builder.Services.AddSingleton<Referral.Model.Sessions.SessionRecorder>();
         EhrRegistry.AddEhrRegistry(builder.Services, builder.Configuration);

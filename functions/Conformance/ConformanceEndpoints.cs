@@ -28,8 +28,18 @@ public static class ConformanceEndpoints
         app.MapGet("/api/fhir/CodeSystem/{id}", (string id) =>
             ConformanceArtifacts.CodeSystems().FirstOrDefault(c => c.Id == id) is { } codeSystem ? new FhirResult(codeSystem) : Outcome.NotFound("CodeSystem", id))
             .RequireAuthorization().WithName("codesystem-read");
+        // The package and its definitions hold no patient data: anyone (an EHR integrator, a validator) may read them.
+        app.MapGet(ReferralPackage.Route, () => Results.File(ReferralPackage.Instance.Tarball, "application/gzip", $"{ReferralPackage.Name}.tgz"))
+            .AllowAnonymous().WithName("package");
+        app.MapGet("/api/fhir/StructureDefinition/{id}", (string id) => Definition("StructureDefinition", id)).AllowAnonymous().WithName("structuredefinition-read");
+        app.MapGet("/api/fhir/OperationDefinition/{id}", (string id) => Definition("OperationDefinition", id)).AllowAnonymous().WithName("operationdefinition-read");
         return app;
     }
+
+    private static FhirResult Definition(string type, string id) =>
+        ReferralPackage.Instance.Resources.FirstOrDefault(r => r.TypeName == type && r.Id == id) is { } resource
+            ? new FhirResult(resource)
+            : Outcome.NotFound(type, id);
 
     /// <summary>
     /// <c>POST ValueSet/$expand</c> with a Parameters body, as FHIR clients send it (Firely's <c>ExpandValueSetAsync</c>):

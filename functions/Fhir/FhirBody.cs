@@ -53,15 +53,31 @@ public static class FhirBody
 
         if (xml)
         {
-            return ParseXml(text!);
+            return Judged(ParseXml(text!));
         }
 
         if (FhirJson.TryParse<Parameters>(text!, out var parameters, out var outcome))
         {
-            return (parameters, null);
+            return Judged((parameters, null));
         }
 
         return IsEmptyParameters(text!) ? (new Parameters(), null) : (null, Outcome.Of(outcome, StatusCodes.Status400BadRequest));
+    }
+
+    /// <summary>
+    /// A parsed Parameters judged by Firely's validator on FHIR's Parameters definition (inv-1: each parameter has one of
+    /// value, resource or part; the resources it carries): an error is a 400 naming the parameter. Each operation then
+    /// reads its own parameters strictly.
+    /// </summary>
+    private static (Parameters? Parameters, FhirResult? Error) Judged((Parameters? Parameters, FhirResult? Error) read)
+    {
+        if (read.Parameters is not { Parameter.Count: > 0 } parameters)
+        {
+            return read;
+        }
+
+        var problems = Conformance.ReferralPackage.Instance.Check(parameters);
+        return problems.Count == 0 ? read : (null, Outcome.Of(Outcomes.From(problems), StatusCodes.Status400BadRequest));
     }
 
     /// <summary>

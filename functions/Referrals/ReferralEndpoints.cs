@@ -3,6 +3,7 @@ using Hl7.Fhir.Model;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Referral.Functions.Audit;
+using Referral.Functions.Conformance;
 using Referral.Functions.Fhir;
 using Referral.Functions.Security;
 using Referral.Functions.Therapists;
@@ -60,6 +61,7 @@ public static class ReferralEndpoints
     public static IEndpointRouteBuilder MapReferrals(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/fhir/ServiceRequest", SubmitAsync).RequireAuthorization(ApiAuthentication.PhysicianPolicy).WithName("servicerequest-create");
+        app.MapPost("/api/fhir/ServiceRequest/$validate", ValidateAsync).RequireAuthorization(ApiAuthentication.PhysicianPolicy).WithName("servicerequest-validate");
         app.MapGet("/api/fhir/ServiceRequest/{id}", ReadRequestAsync).RequireAuthorization().WithName("servicerequest-read");
         app.MapGet("/api/fhir/ServiceRequest", SearchRequestsAsync).RequireAuthorization().WithName("servicerequest-search").WithMetadata(ServiceRequestSearch);
         app.MapGet("/api/fhir/Task/{id}", ReadTaskAsync).RequireAuthorization().WithName("task-read");
@@ -92,7 +94,65 @@ public static class ReferralEndpoints
         TimeProvider Time,
         IOptions<AuthOptions> Auth,
         EhrRegistry WriteBackEhrs,
-        PageTokens Pages);
+        PageTokens Pages,
+        ReferralPackage Package);
+
+    /// <summary>
+    /// Every problem of a parsed referral: the package's profile first (Firely's validator), then the rules of every
+    /// input, then the business rules (<see cref="ReferralValidator"/>), each naming its element in issue.expression.
+    /// A claimed meta.profile is not judged: the server judges against its own profile and replaces the claim.
+    /// </summary>
+    private static List<OperationOutcome.IssueComponent> Problems(ServiceRequest request, ReferralValidationResult result, ReferralPackage package)
+    {
+        var judged = request.Meta?.ProfileElement.Count > 0 ? (ServiceRequest)request.DeepCopy() : request;
+        if (judged != request)
+        {
+            judged.Meta!.ProfileElement.Clear();
+            if (!judged.Meta.EnumerateElements().Any())
+            {
+                judged.Meta = null;
+            }
+        }
+
+        return [.. package.Check(judged, MedicalMassageServiceRequest.Profile), .. InputRules.Check(request), .. result.Outcome.Problems()];
+    }
+
+    /// <summary>
+    /// <c>POST ServiceRequest/$validate</c> (FHIR's operation): a draft referral, as the body or as a Parameters' 'resource',
+    /// checked as a submission would be (profile, input rules, business rules) and not stored. Answers 200 with the
+    /// OperationOutcome (an information issue when all is well); 400 when the body is not a ServiceRequest at all.
+    /// </summary>
+    private static async Task<FhirResult> ValidateAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
+    {
+        var (json, error) = await FhirBody.ReadAsync(http.Request, cancellationToken);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var therapists = await services.Directory.AllAsync(cancellationToken);
+        ReferralValidationResult result;
+        if (FhirJson.TryParse<Parameters>(json!, out var parameters, out _))
+        {
+            if (parameters!.Parameter.Count != 1 || parameters.Parameter[0] is not { Name: "resource", Resource: ServiceRequest draft })
+            {
+                return Outcome.BadRequest("$validate takes the ServiceRequest as the body, or as the one parameter 'resource'.", TaskParameters.Path("resource"));
+            }
+
+            result = new ReferralValidationResult { Outcome = services.Validator.Validate(draft, reference => TrainingOf(therapists, reference)), Request = draft };
+        }
+        else
+        {
+            result = services.Validator.Validate(json!, reference => TrainingOf(therapists, reference));
+        }
+
+        if (!result.Parsed)
+        {
+            return Outcome.Of(result.Outcome, StatusCodes.Status400BadRequest);
+        }
+
+        return new FhirResult(Outcomes.From(Problems(result.Request!, result, services.Package)));
+    }
 
     private static async Task<FhirResult> SubmitAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
     {
@@ -111,12 +171,12 @@ public static class ReferralEndpoints
             return Outcome.Of(result.Outcome, StatusCodes.Status400BadRequest);
         }
 
-        // The profile's rules and the rules of every input (FHIR's strings and invariants, plain text) are reported together.
+        // The package's profile (Firely's validator), the rules of every input (FHIR's strings and invariants, plain text)
+        // and the business rules FHIR cannot express are reported together.
         var request = result.Request!;
-        var inputProblems = InputRules.Check(request);
-        if (!result.IsValid || inputProblems.Count > 0)
+        var problems = Problems(request, result, services.Package);
+        if (problems.Any(p => p.Severity is OperationOutcome.IssueSeverity.Error or OperationOutcome.IssueSeverity.Fatal))
         {
-            IReadOnlyList<OperationOutcome.IssueComponent> problems = [.. inputProblems, .. result.Outcome.Problems()];
             Telemetry.ReferralMetrics.Refuse(problems);
             return Outcome.Of(Outcomes.From(problems), StatusCodes.Status422UnprocessableEntity);
         }

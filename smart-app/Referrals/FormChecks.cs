@@ -58,6 +58,25 @@ public sealed class FormChecks(ReferralBuilder builder, ReferralValidator valida
 
         return issues;
     }
+
+    /// <summary>
+    /// The API's answer to <c>$validate</c> as issues next to their fields: only those the form's own checks did not
+    /// already name (the shared validator runs on both sides; the API adds its FHIR package's profile).
+    /// </summary>
+    public static IReadOnlyList<FieldIssue> FromOutcome(OperationOutcome outcome, IReadOnlyList<FieldIssue> known)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        ArgumentNullException.ThrowIfNull(known);
+        return
+        [
+            .. outcome.Issue
+                .Where(i => i.Severity is OperationOutcome.IssueSeverity.Error or OperationOutcome.IssueSeverity.Fatal or OperationOutcome.IssueSeverity.Warning)
+                .Select(i => new FieldIssue(ReferralForm.FieldOf(i.Expression.FirstOrDefault()), i.Details?.Text ?? i.Diagnostics ?? "This is not valid.",
+                    i.Severity != OperationOutcome.IssueSeverity.Warning))
+                .Where(i => !known.Any(k => k.Message == i.Message))
+                .Distinct(),
+        ];
+    }
 }
 
 /// <summary>A calendar day in a practice's IANA time zone: the dates a physician sees and the referral carries.</summary>

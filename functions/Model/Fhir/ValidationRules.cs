@@ -20,39 +20,28 @@ public static class ValidationRules
     public const string ContainedMeta = "dom-4";
     public const string ContainedSecurity = "dom-5";
 
+    /// <summary>What Firely's validator finds against the FHIR package (cardinality, types, fixed values, invariants).</summary>
+    public const string Profile = "profile";
+
     // The MedicalMassageServiceRequest profile.
     public const string Status = "status";
-    public const string Intent = "intent";
-    public const string DoNotPerform = "do-not-perform";
-    public const string PlacerIdentifier = "placer-identifier";
-    public const string Category = "category";
     public const string CodeMissing = "code-missing";
     public const string CodeUnknown = "code-unknown";
-    public const string SubjectMissing = "subject-missing";
     public const string SubjectType = "subject-type";
-    public const string RequesterMissing = "requester-missing";
     public const string RequesterType = "requester-type";
     public const string ReferenceForeign = "reference-foreign";
-    public const string AuthoredOnMissing = "authored-on-missing";
     public const string AuthoredOnFuture = "authored-on-future";
-    public const string DiagnosisMissing = "diagnosis-missing";
-    public const string DiagnosisIcd10CmMissing = "diagnosis-icd10cm-missing";
     public const string DiagnosisUnknown = "diagnosis-unknown";
     public const string DiagnosisCodesDisagree = "diagnosis-codes-disagree";
     public const string DiagnosisDuplicate = "diagnosis-duplicate";
     public const string DiagnosisLaterality = "diagnosis-laterality";
     public const string ConditionReferenceType = "condition-reference-type";
     public const string DisplayMismatch = "display-mismatch";
-    public const string BodySiteMissing = "body-site-missing";
     public const string BodySiteUnknown = "body-site-unknown";
     public const string BodySiteDuplicate = "body-site-duplicate";
     public const string LateralityMissing = "laterality-missing";
     public const string LateralityNotApplicable = "laterality-not-applicable";
     public const string LateralityUnknown = "laterality-unknown";
-    public const string TimingMissing = "timing-missing";
-    public const string SessionsMissing = "sessions-missing";
-    public const string SessionsRange = "sessions-range";
-    public const string FrequencyMissing = "frequency-missing";
     public const string FrequencyInvalid = "frequency-invalid";
     public const string FrequencyTooHigh = "frequency-too-high";
     public const string MinutesMissing = "minutes-missing";
@@ -64,8 +53,6 @@ public static class ValidationRules
     public const string ValidityBackdated = "validity-backdated";
     public const string ValidityZone = "validity-zone";
     public const string SessionsExceedValidity = "sessions-exceed-validity";
-    public const string PerformerType = "performer-type";
-    public const string PerformerMissing = "performer-missing";
     public const string PerformerReferenceType = "performer-reference-type";
     public const string PerformerUnknown = "performer-unknown";
     public const string TrainingMissing = "training-missing";
@@ -117,6 +104,7 @@ public static class ValidationRules
     {
         [Unparseable] = "The body is not a strictly valid FHIR resource",
         [ResourceType] = "The resource is of the wrong type",
+        [Profile] = "The resource conforms to the product's FHIR package (StructureDefinitions, judged by Firely's validator)",
         [StringCharacters] = "A string holds no control characters but tab, carriage return and line feed",
         [PlainText] = "Free text is plain text: no markup, no narrative",
         [ContainedNested] = "A contained resource contains no resources (dom-2)",
@@ -124,37 +112,23 @@ public static class ValidationRules
         [ContainedMeta] = "A contained resource has no meta.versionId or meta.lastUpdated (dom-4)",
         [ContainedSecurity] = "A contained resource has no security labels (dom-5)",
         [Status] = "A submitted referral is active",
-        [Intent] = "A referral is an order",
-        [DoNotPerform] = "A referral cannot forbid its own service",
-        [PlacerIdentifier] = "A referral carries the app's placer identifier",
-        [Category] = "A referral is categorised as a patient referral",
         [CodeMissing] = "A referral names the ordered procedure",
         [CodeUnknown] = "The ordered procedure is a medical-massage procedure",
-        [SubjectMissing] = "A referral names its patient",
         [SubjectType] = "The subject is a Patient",
-        [RequesterMissing] = "A referral names the prescribing physician",
         [RequesterType] = "The requester is a Practitioner or PractitionerRole",
         [ReferenceForeign] = "A reference is relative, contained, or on the launching EHR",
-        [AuthoredOnMissing] = "A referral has its authoring time",
         [AuthoredOnFuture] = "A referral is not authored in the future",
-        [DiagnosisMissing] = "A referral has at least one diagnosis",
-        [DiagnosisIcd10CmMissing] = "Each diagnosis has an ICD-10-CM code",
         [DiagnosisUnknown] = "Each diagnosis code is a medical-massage condition",
         [DiagnosisCodesDisagree] = "The codes of one diagnosis name the same condition",
         [DiagnosisDuplicate] = "A diagnosis is listed once",
         [DiagnosisLaterality] = "A sided diagnosis has a body site on that side",
         [ConditionReferenceType] = "A diagnosis reference points to a Condition",
         [DisplayMismatch] = "A known code carries its own display",
-        [BodySiteMissing] = "A referral names at least one body site",
         [BodySiteUnknown] = "Each body site is a known body region",
         [BodySiteDuplicate] = "A body site is listed once",
         [LateralityMissing] = "A paired body region has a laterality",
         [LateralityNotApplicable] = "A midline body region has no laterality",
         [LateralityUnknown] = "The laterality is left, right or both",
-        [TimingMissing] = "A referral's occurrence is a Timing",
-        [SessionsMissing] = "A referral states its number of sessions",
-        [SessionsRange] = "The number of sessions is between 1 and 52",
-        [FrequencyMissing] = "A referral states its session frequency",
         [FrequencyInvalid] = "The frequency is a positive count per day, week or month",
         [FrequencyTooHigh] = "At most one session a day",
         [MinutesMissing] = "A referral states the minutes per session",
@@ -166,8 +140,6 @@ public static class ValidationRules
         [ValidityBackdated] = "The validity period does not start before the referral was written",
         [ValidityZone] = "The validity dates name the prescribing practice's IANA time zone",
         [SessionsExceedValidity] = "The frequency and validity can hold the sessions",
-        [PerformerType] = "The performer type is massage therapist",
-        [PerformerMissing] = "A referral names one therapist",
         [PerformerReferenceType] = "The therapist is a PractitionerRole or Practitioner",
         [PerformerUnknown] = "The therapist is registered with the service",
         [TrainingMissing] = "The therapist has the training the diagnoses and precautions require",

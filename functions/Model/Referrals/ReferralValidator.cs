@@ -75,36 +75,15 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
                 $"A submitted referral is active, not '{request.Status}'."));
         }
 
-        if (request.Intent != RequestIntent.Order)
-        {
-            issues.Add(Outcomes.Error(ValidationRules.Intent, IssueType.Value, "ServiceRequest.intent",
-                $"A referral's intent is 'order', not '{request.Intent}'."));
-        }
-
-        if (request.DoNotPerform == true)
-        {
-            issues.Add(Outcomes.Error(ValidationRules.DoNotPerform, IssueType.BusinessRule, "ServiceRequest.doNotPerform",
-                "A medical-massage referral orders the service; it cannot forbid it."));
-        }
-
-        if (!request.Identifier.Any(i => i.System == Canonicals.PlacerIdentifierSystem && !string.IsNullOrWhiteSpace(i.Value)))
-        {
-            issues.Add(Outcomes.Error(ValidationRules.PlacerIdentifier, IssueType.Required, "ServiceRequest.identifier",
-                $"The referral needs the app's placer identifier (system {Canonicals.PlacerIdentifierSystem})."));
-        }
-
-        if (!request.Category.Any(c => c.Coding.Any(MedicalMassageServiceRequest.Category.Matches)))
-        {
-            issues.Add(Outcomes.Error(ValidationRules.Category, IssueType.Required, "ServiceRequest.category",
-                $"The referral's category must include SNOMED CT {MedicalMassageServiceRequest.Category.Code} {MedicalMassageServiceRequest.Category.Display}."));
-        }
-
-        if (request.Code is null || request.Code.Coding.Count == 0)
+        // The intent, doNotPerform, the placer identifier, the category and the presence of code, subject, requester and
+        // authoredOn are the profile's (ReferralProfiles: fixed value, invariants mmr-1 to mmr-3, cardinalities), judged by
+        // Firely's validator before these rules run.
+        if (request.Code is { Coding.Count: 0 })
         {
             issues.Add(Outcomes.Error(ValidationRules.CodeMissing, IssueType.Required, "ServiceRequest.code",
                 "The referral must name the ordered procedure (CPT 97124 or 97140)."));
         }
-        else
+        else if (request.Code is not null)
         {
             for (var j = 0; j < request.Code.Coding.Count; j++)
             {
@@ -123,15 +102,11 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
             }
         }
 
-        CheckReference(request.Subject, "ServiceRequest.subject", ["Patient"], ValidationRules.SubjectMissing, ValidationRules.SubjectType,
-            "the patient", issues);
-        CheckReference(request.Requester, "ServiceRequest.requester", RequesterTypes, ValidationRules.RequesterMissing, ValidationRules.RequesterType,
-            "the prescribing physician", issues);
+        CheckReference(request.Subject, "ServiceRequest.subject", ["Patient"], ValidationRules.SubjectType, issues);
+        CheckReference(request.Requester, "ServiceRequest.requester", RequesterTypes, ValidationRules.RequesterType, issues);
 
         if (string.IsNullOrEmpty(request.AuthoredOn))
         {
-            issues.Add(Outcomes.Error(ValidationRules.AuthoredOnMissing, IssueType.Required, "ServiceRequest.authoredOn",
-                "The referral must say when it was written."));
             return null;
         }
 
@@ -155,12 +130,8 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
 
     private static List<MassageCondition> CheckDiagnoses(ServiceRequest request, List<OperationOutcome.IssueComponent> issues)
     {
+        // At least one diagnosis, each with an ICD-10-CM code: the profile's (cardinality, invariant mmr-5).
         var conditions = new List<MassageCondition>();
-        if (request.ReasonCode.Count == 0)
-        {
-            issues.Add(Outcomes.Error(ValidationRules.DiagnosisMissing, IssueType.Required, "ServiceRequest.reasonCode",
-                "Medical massage is prescribed for a diagnosis: the referral needs at least one (ICD-10-CM)."));
-        }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < request.ReasonCode.Count; i++)
@@ -192,12 +163,7 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
             }
 
             var icd = concept.Coding.FirstOrDefault(c => c.System == Canonicals.Icd10Cm);
-            if (icd is null)
-            {
-                issues.Add(Outcomes.Error(ValidationRules.DiagnosisIcd10CmMissing, IssueType.Required, path,
-                    "Each diagnosis needs an ICD-10-CM code: insurers pay by it."));
-            }
-            else if (icd.Code is not null && !seen.Add(icd.Code))
+            if (icd?.Code is not null && !seen.Add(icd.Code))
             {
                 issues.Add(Outcomes.Error(ValidationRules.DiagnosisDuplicate, IssueType.Duplicate, path,
                     $"ICD-10-CM {icd.Code} is listed more than once."));
@@ -223,12 +189,8 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
 
     private static List<BodyArea> CheckBodySites(ServiceRequest request, List<OperationOutcome.IssueComponent> issues)
     {
+        // At least one body site: the profile's cardinality.
         var sites = new List<BodyArea>();
-        if (request.BodySite.Count == 0)
-        {
-            issues.Add(Outcomes.Error(ValidationRules.BodySiteMissing, IssueType.Required, "ServiceRequest.bodySite",
-                "Medical massage is applied only to the body sites the prescription names: the referral needs at least one."));
-        }
 
         for (var i = 0; i < request.BodySite.Count; i++)
         {
@@ -340,27 +302,17 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
 
     private void CheckTiming(ServiceRequest request, DateTimeOffset now, DateTimeOffset? authored, List<OperationOutcome.IssueComponent> issues)
     {
+        // A Timing with count, frequency, period, periodUnit, duration, durationUnit and bounds, and 1-52 sessions: the
+        // profile's (types, cardinalities, minValue/maxValue).
         if (request.Occurrence is not Timing timing)
         {
-            issues.Add(Outcomes.Error(ValidationRules.TimingMissing, IssueType.Required, "ServiceRequest.occurrence",
-                "The referral's occurrence must be a Timing: sessions, frequency, minutes and validity."));
             return;
         }
 
         const string path = "ServiceRequest.occurrence.repeat";
         var repeat = timing.Repeat ?? new Timing.RepeatComponent();
 
-        var count = repeat.Count;
-        if (count is null)
-        {
-            issues.Add(Outcomes.Error(ValidationRules.SessionsMissing, IssueType.Required, path + ".count", "The referral must state the number of sessions."));
-        }
-        else if (count is < MedicalMassageServiceRequest.MinSessions or > MedicalMassageServiceRequest.MaxSessions)
-        {
-            issues.Add(Outcomes.Error(ValidationRules.SessionsRange, IssueType.Value, path + ".count",
-                $"{count} sessions: a referral prescribes {MedicalMassageServiceRequest.MinSessions} to {MedicalMassageServiceRequest.MaxSessions}."));
-            count = null;
-        }
+        var count = repeat.Count is >= MedicalMassageServiceRequest.MinSessions and <= MedicalMassageServiceRequest.MaxSessions ? repeat.Count : null;
 
         var frequency = CheckFrequency(repeat, path, issues);
         CheckMinutes(repeat, path, issues);
@@ -383,7 +335,6 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
         var ok = true;
         if (repeat.Frequency is null)
         {
-            issues.Add(Outcomes.Error(ValidationRules.FrequencyMissing, IssueType.Required, path + ".frequency", "The referral must state how many sessions per period."));
             ok = false;
         }
         else if (repeat.Frequency < 1)
@@ -394,7 +345,6 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
 
         if (repeat.Period is null)
         {
-            issues.Add(Outcomes.Error(ValidationRules.FrequencyMissing, IssueType.Required, path + ".period", "The referral must state the period of its frequency."));
             ok = false;
         }
         else if (repeat.Period <= 0)
@@ -406,7 +356,6 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
         var unit = FrequencyUnits.FromUnitsOfTime(repeat.PeriodUnit);
         if (repeat.PeriodUnit is null)
         {
-            issues.Add(Outcomes.Error(ValidationRules.FrequencyMissing, IssueType.Required, path + ".periodUnit", "The referral must state the unit of its period (d, wk or mo)."));
             ok = false;
         }
         else if (unit is null)
@@ -434,9 +383,8 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
 
     private static void CheckMinutes(Timing.RepeatComponent repeat, string path, List<OperationOutcome.IssueComponent> issues)
     {
-        if (repeat.Duration is null)
+        if (repeat.Duration is null || repeat.DurationUnit is null)
         {
-            issues.Add(Outcomes.Error(ValidationRules.MinutesMissing, IssueType.Required, path + ".duration", "The referral must state the minutes per session."));
             return;
         }
 
@@ -537,8 +485,7 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
         var id = PracticeTime.ZoneIdOf(bounds.StartElement);
         if (id is null)
         {
-            issues.Add(Outcomes.Error(ValidationRules.ValidityZone, IssueType.Required, boundsPath + ".start" + extension,
-                "The validity dates are days in the prescribing practice's time zone: name it on the start date with the tz-code extension (an IANA id such as America/Chicago)."));
+            // A start without tz-code is the profile's (invariant mmr-6).
             return null;
         }
 
@@ -598,23 +545,10 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
         TherapistTrainingLookup trainingOf,
         List<OperationOutcome.IssueComponent> issues)
     {
-        if (request.PerformerType?.Coding.Any(MedicalMassageServiceRequest.PerformerType.Matches) != true)
-        {
-            issues.Add(Outcomes.Error(ValidationRules.PerformerType, IssueType.Required, "ServiceRequest.performerType",
-                $"The performer type must be SNOMED CT {MedicalMassageServiceRequest.PerformerType.Code} {MedicalMassageServiceRequest.PerformerType.Display}."));
-        }
-
+        // The performer type and exactly one performer: the profile's (invariant mmr-4, cardinality 1..1).
         if (request.Performer.Count == 0)
         {
-            issues.Add(Outcomes.Error(ValidationRules.PerformerMissing, IssueType.Required, "ServiceRequest.performer",
-                "The referral must name the therapist it is routed to."));
             return;
-        }
-
-        if (request.Performer.Count > 1)
-        {
-            issues.Add(Outcomes.Error(ValidationRules.PerformerMissing, IssueType.Value, "ServiceRequest.performer[1]",
-                "A referral goes to one therapist."));
         }
 
         const string path = "ServiceRequest.performer[0]";
@@ -732,14 +666,11 @@ public sealed class ReferralValidator(TimeProvider time, ReferralTimeRules? rule
     }
 
     private static void CheckReference(
-        ResourceReference? reference, string path, IReadOnlyCollection<string> types, string missingRule, string typeRule, string what,
+        ResourceReference? reference, string path, IReadOnlyCollection<string> types, string typeRule,
         List<OperationOutcome.IssueComponent> issues)
     {
-        if (string.IsNullOrWhiteSpace(reference?.Reference))
-        {
-            issues.Add(Outcomes.Error(missingRule, IssueType.Required, path, $"The referral must reference {what}."));
-        }
-        else if (!types.Contains(ResourceRef.TypeOf(reference.Reference) ?? string.Empty))
+        // A missing reference is the profile's (cardinality); one of the wrong type is judged here.
+        if (!string.IsNullOrWhiteSpace(reference?.Reference) && !types.Contains(ResourceRef.TypeOf(reference.Reference) ?? string.Empty))
         {
             issues.Add(Outcomes.Error(typeRule, IssueType.Value, path,
                 $"{reference.Reference} is not a {string.Join(" or ", types)} reference."));

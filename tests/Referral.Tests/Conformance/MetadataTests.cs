@@ -27,7 +27,7 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var statement = await ReadAsync<CapabilityStatement>(response);
         var resources = statement.Rest.Single().Resource.ToDictionary(r => r.Type!);
-        Assert.Equal(["AuditEvent", "CodeSystem", "Communication", "Observation", "PractitionerRole", "Procedure", "ServiceRequest", "Task", "ValueSet"], resources.Keys.Order());
+        Assert.Equal(["AuditEvent", "CodeSystem", "Communication", "Observation", "OperationDefinition", "PractitionerRole", "Procedure", "ServiceRequest", "StructureDefinition", "Task", "ValueSet"], resources.Keys.Order());
 
         string[] Interactions(string type) => [.. resources[type].Interaction.Select(i => i.Code!.Value.ToString()).Order()];
         Assert.Equal(["Create", "Read", "SearchType", "Vread"], Interactions("ServiceRequest"));

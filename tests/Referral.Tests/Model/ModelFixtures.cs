@@ -65,6 +65,16 @@ internal static class ModelFixtures
     public static ReferralValidator Validator(TimeProvider? time = null) => new(time ?? Time);
 
     /// <summary>(rule, expression) of every problem, ordered, for exact comparison.</summary>
+    /// <summary>
+    /// A referral judged as the API judges a submission: the package's profile by Firely's validator, then the business
+    /// rules of <see cref="ReferralValidator"/>.
+    /// </summary>
+    public static OperationOutcome Judge(ServiceRequest request) => Outcomes.From(
+    [
+        .. global::Referral.Functions.Conformance.ReferralPackage.Instance.Check(request, MedicalMassageServiceRequest.Profile),
+        .. Validator().Validate(request, TrainingOf).Problems(),
+    ]);
+
     public static List<(string? Rule, string? Expression)> Problems(OperationOutcome outcome) =>
         [.. outcome.Problems().Select(i => (i.RuleOf(), i.Expression.SingleOrDefault())).Order()];
 

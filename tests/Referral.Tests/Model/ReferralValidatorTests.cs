@@ -21,26 +21,26 @@ public sealed class ReferralValidatorTests
     private static readonly Dictionary<string, (Action<ServiceRequest> Break, (string Rule, string Expression)[] Expected)> Cases = new()
     {
         ["status is draft"] = (r => r.Status = RequestStatus.Draft, [(R.Status, "ServiceRequest.status")]),
-        ["intent is plan"] = (r => r.Intent = RequestIntent.Plan, [(R.Intent, "ServiceRequest.intent")]),
-        ["do not perform"] = (r => r.DoNotPerform = true, [(R.DoNotPerform, "ServiceRequest.doNotPerform")]),
-        ["no placer identifier"] = (r => r.Identifier.Clear(), [(R.PlacerIdentifier, "ServiceRequest.identifier")]),
-        ["placer identifier without value"] = (r => r.Identifier[0].Value = null!, [(R.PlacerIdentifier, "ServiceRequest.identifier")]),
-        ["no referral category"] = (r => r.Category.Clear(), [(R.Category, "ServiceRequest.category")]),
-        ["no code"] = (r => r.Code = null, [(R.CodeMissing, "ServiceRequest.code")]),
+        ["intent is plan"] = (r => r.Intent = RequestIntent.Plan, [(R.Profile, "ServiceRequest.intent")]),
+        ["do not perform"] = (r => r.DoNotPerform = true, [(R.Profile, "ServiceRequest.doNotPerform")]),
+        ["no placer identifier"] = (r => r.Identifier.Clear(), [(R.Profile, "ServiceRequest.identifier"), (R.Profile, "ServiceRequest.identifier")]),
+        ["placer identifier without value"] = (r => r.Identifier[0].Value = null!, [(R.Profile, "ServiceRequest.identifier")]),
+        ["no referral category"] = (r => r.Category.Clear(), [(R.Profile, "ServiceRequest.category"), (R.Profile, "ServiceRequest.category")]),
+        ["no code"] = (r => r.Code = null, [(R.Profile, "ServiceRequest"), (R.Profile, "ServiceRequest.code")]),
         ["unknown procedure code"] = (r => r.Code = new CodeableConcept(Canonicals.Cpt, "97110"), [(R.CodeUnknown, "ServiceRequest.code.coding[0]")]),
         ["second code unknown"] = (r => r.Code!.Coding[1].Code = "1234", [(R.CodeUnknown, "ServiceRequest.code.coding[1]")]),
-        ["no subject"] = (r => r.Subject = null!, [(R.SubjectMissing, "ServiceRequest.subject")]),
+        ["no subject"] = (r => r.Subject = null!, [(R.Profile, "ServiceRequest.subject")]),
         ["subject is a group"] = (r => r.Subject = new ResourceReference("Group/g1"), [(R.SubjectType, "ServiceRequest.subject")]),
-        ["no requester"] = (r => r.Requester = null, [(R.RequesterMissing, "ServiceRequest.requester")]),
+        ["no requester"] = (r => r.Requester = null, [(R.Profile, "ServiceRequest.requester")]),
         ["requester is the patient"] = (r => r.Requester = new ResourceReference("Patient/p1"), [(R.RequesterType, "ServiceRequest.requester")]),
         ["requester is a PractitionerRole"] = (r => r.Requester = new ResourceReference("PractitionerRole/pr1"), []),
-        ["no authoredOn"] = (r => r.AuthoredOn = null, [(R.AuthoredOnMissing, "ServiceRequest.authoredOn")]),
+        ["no authoredOn"] = (r => r.AuthoredOn = null, [(R.Profile, "ServiceRequest.authoredOn")]),
         ["authored tomorrow"] = (r => r.AuthoredOn = "2025-03-02T09:00:00+00:00", [(R.AuthoredOnFuture, "ServiceRequest.authoredOn")]),
         ["authored within clock skew"] = (r => r.AuthoredOn = "2025-03-01T09:04:00+00:00", []),
-        ["no diagnosis"] = (r => r.ReasonCode.Clear(), [(R.DiagnosisMissing, "ServiceRequest.reasonCode")]),
-        ["diagnosis without ICD-10-CM"] = (r => r.ReasonCode[0].Coding.RemoveAt(0), [(R.DiagnosisIcd10CmMissing, "ServiceRequest.reasonCode[0]")]),
+        ["no diagnosis"] = (r => r.ReasonCode.Clear(), [(R.Profile, "ServiceRequest.reasonCode")]),
+        ["diagnosis without ICD-10-CM"] = (r => r.ReasonCode[0].Coding.RemoveAt(0), [(R.Profile, "ServiceRequest.reasonCode[0]")]),
         ["unknown ICD-10-CM code"] = (r => r.ReasonCode[0].Coding[0] = new Coding(Canonicals.Icd10Cm, "J45.909"), [(R.DiagnosisUnknown, "ServiceRequest.reasonCode[0].coding[0]")]),
-        ["diagnosis text only"] = (r => r.ReasonCode[0].Coding.Clear(), [(R.DiagnosisIcd10CmMissing, "ServiceRequest.reasonCode[0]")]),
+        ["diagnosis text only"] = (r => r.ReasonCode[0].Coding.Clear(), [(R.Profile, "ServiceRequest.reasonCode[0]")]),
         ["codes of two conditions in one diagnosis"] = (r => r.ReasonCode[0].Coding[1] = new Coding(Canonicals.Snomed, "23056005"),
             [(R.DiagnosisCodesDisagree, "ServiceRequest.reasonCode[0].coding[1]")]),
         ["same diagnosis twice"] = (r => r.ReasonCode.Add((CodeableConcept)r.ReasonCode[0].DeepCopy()), [(R.DiagnosisDuplicate, "ServiceRequest.reasonCode[1]")]),
@@ -48,7 +48,7 @@ public sealed class ReferralValidatorTests
             [(R.DiagnosisLaterality, "ServiceRequest.reasonCode[1]")]),
         ["diagnosis reference to an Observation"] = (r => r.ReasonReference[0] = new ResourceReference("Observation/o1"),
             [(R.ConditionReferenceType, "ServiceRequest.reasonReference[0]")]),
-        ["no body site"] = (r => r.BodySite.Clear(), [(R.BodySiteMissing, "ServiceRequest.bodySite")]),
+        ["no body site"] = (r => r.BodySite.Clear(), [(R.Profile, "ServiceRequest.bodySite")]),
         ["unknown body site code"] = (r => r.BodySite[1].Coding[0].Code = "12345", [(R.BodySiteUnknown, "ServiceRequest.bodySite[1].coding[0]")]),
         ["body site without a code"] = (r => r.BodySite[1].Coding.Clear(), [(R.BodySiteUnknown, "ServiceRequest.bodySite[1]")]),
         ["paired region without laterality"] = (r => r.BodySite[0].Extension.Clear(), [(R.LateralityMissing, "ServiceRequest.bodySite[0]")]),
@@ -66,47 +66,47 @@ public sealed class ReferralValidatorTests
             [(R.DiagnosisLaterality, "ServiceRequest.reasonCode[0]")]),
         ["wrong display"] = (r => r.BodySite[0].Coding[0].Display = "Wristy", [(R.DisplayMismatch, "ServiceRequest.bodySite[0].coding[0].display")]),
         ["display in another case"] = (r => r.BodySite[0].Coding[0].Display = "WRIST JOINT", []),
-        ["occurrence is a dateTime"] = (r => r.Occurrence = new FhirDateTime("2025-03-05"), [(R.TimingMissing, "ServiceRequest.occurrence")]),
-        ["no occurrence"] = (r => r.Occurrence = null, [(R.TimingMissing, "ServiceRequest.occurrence")]),
+        ["occurrence is a dateTime"] = (r => r.Occurrence = new FhirDateTime("2025-03-05"), [(R.Profile, Repeat), (R.Profile, Repeat + ".bounds.start")]),
+        ["no occurrence"] = (r => r.Occurrence = null, [(R.Profile, "ServiceRequest.occurrence"), (R.Profile, Repeat + ".bounds.start")]),
         ["timing without repeat"] = (r => r.Occurrence = new Timing(),
             [
-                (R.SessionsMissing, Repeat + ".count"), (R.FrequencyMissing, Repeat + ".frequency"), (R.FrequencyMissing, Repeat + ".period"),
-                (R.FrequencyMissing, Repeat + ".periodUnit"), (R.MinutesMissing, Repeat + ".duration"), (R.ValidityMissing, Repeat + ".bounds"),
+                (R.Profile, "ServiceRequest.occurrence"), (R.Profile, Repeat), (R.Profile, Repeat + ".bounds.start"), (R.ValidityMissing, Repeat + ".bounds"),
             ]),
-        ["no session count"] = (r => RepeatOf(r).Count = null, [(R.SessionsMissing, Repeat + ".count")]),
-        ["zero sessions"] = (r => RepeatOf(r).Count = 0, [(R.SessionsRange, Repeat + ".count")]),
-        ["53 sessions"] = (r => RepeatOf(r).Count = 53, [(R.SessionsRange, Repeat + ".count")]),
+        ["no session count"] = (r => RepeatOf(r).Count = null, [(R.Profile, Repeat + ".count")]),
+        ["zero sessions"] = (r => RepeatOf(r).Count = 0, [(R.Profile, Repeat + ".count"), (R.Profile, Repeat + ".count")]),
+        ["53 sessions"] = (r => RepeatOf(r).Count = 53, [(R.Profile, Repeat + ".count")]),
         ["one session"] = (r => RepeatOf(r).Count = 1, []),
-        ["no frequency"] = (r => RepeatOf(r).Frequency = null, [(R.FrequencyMissing, Repeat + ".frequency")]),
-        ["frequency zero"] = (r => RepeatOf(r).Frequency = 0, [(R.FrequencyInvalid, Repeat + ".frequency")]),
-        ["no period"] = (r => RepeatOf(r).Period = null, [(R.FrequencyMissing, Repeat + ".period")]),
+        ["no frequency"] = (r => RepeatOf(r).Frequency = null, [(R.Profile, Repeat + ".frequency")]),
+        ["frequency zero"] = (r => RepeatOf(r).Frequency = 0, [(R.FrequencyInvalid, Repeat + ".frequency"), (R.Profile, Repeat + ".frequency")]),
+        ["no period"] = (r => RepeatOf(r).Period = null, [(R.Profile, Repeat + ".period")]),
         ["period zero"] = (r => RepeatOf(r).Period = 0, [(R.FrequencyInvalid, Repeat + ".period")]),
-        ["no period unit"] = (r => RepeatOf(r).PeriodUnit = null, [(R.FrequencyMissing, Repeat + ".periodUnit")]),
+        ["no period unit"] = (r => RepeatOf(r).PeriodUnit = null, [(R.Profile, Repeat), (R.Profile, Repeat + ".periodUnit")]),
         ["period in hours"] = (r => RepeatOf(r).PeriodUnit = Timing.UnitsOfTime.H, [(R.FrequencyInvalid, Repeat + ".periodUnit")]),
         ["eight a week"] = (r => RepeatOf(r).Frequency = 8, [(R.FrequencyTooHigh, Repeat + ".frequency")]),
         ["seven a week"] = (r => RepeatOf(r).Frequency = 7, []),
         ["two a month"] = (r => (RepeatOf(r).Frequency, RepeatOf(r).PeriodUnit, RepeatOf(r).Count) = (2, Timing.UnitsOfTime.Mo, 4), []),
-        ["no minutes"] = (r => RepeatOf(r).Duration = null, [(R.MinutesMissing, Repeat + ".duration")]),
+        ["no minutes"] = (r => RepeatOf(r).Duration = null, [(R.Profile, Repeat + ".duration")]),
         ["minutes in seconds"] = (r => RepeatOf(r).DurationUnit = Timing.UnitsOfTime.S, [(R.MinutesMissing, Repeat + ".durationUnit")]),
-        ["no minutes unit"] = (r => RepeatOf(r).DurationUnit = null, [(R.MinutesMissing, Repeat + ".durationUnit")]),
+        ["no minutes unit"] = (r => RepeatOf(r).DurationUnit = null, [(R.Profile, Repeat), (R.Profile, Repeat + ".durationUnit")]),
         ["ten minutes"] = (r => RepeatOf(r).Duration = 10, [(R.MinutesRange, Repeat + ".duration")]),
         ["121 minutes"] = (r => RepeatOf(r).Duration = 121, [(R.MinutesRange, Repeat + ".duration")]),
         ["two hours"] = (r => (RepeatOf(r).Duration, RepeatOf(r).DurationUnit) = (2, Timing.UnitsOfTime.H), []),
         ["three hours"] = (r => (RepeatOf(r).Duration, RepeatOf(r).DurationUnit) = (3, Timing.UnitsOfTime.H), [(R.MinutesRange, Repeat + ".duration")]),
-        ["no validity"] = (r => RepeatOf(r).Bounds = null, [(R.ValidityMissing, Repeat + ".bounds")]),
-        ["validity as a duration"] = (r => RepeatOf(r).Bounds = new Duration { Value = 60, Unit = "d" }, [(R.ValidityMissing, Repeat + ".bounds")]),
-        ["no validity start"] = (r => BoundsOf(r).Start = null, [(R.ValidityMissing, Repeat + ".bounds.start")]),
+        ["no validity"] = (r => RepeatOf(r).Bounds = null, [(R.Profile, Repeat + ".bounds"), (R.Profile, Repeat + ".bounds.start"), (R.ValidityMissing, Repeat + ".bounds")]),
+        ["validity as a duration"] = (r => RepeatOf(r).Bounds = new Duration { Value = 60, Unit = "d" },
+            [(R.Profile, Repeat + ".bounds"), (R.Profile, Repeat + ".bounds.start"), (R.ValidityMissing, Repeat + ".bounds")]),
+        ["no validity start"] = (r => BoundsOf(r).Start = null, [(R.Profile, Repeat + ".bounds.start"), (R.ValidityMissing, Repeat + ".bounds.start")]),
         ["no validity end"] = (r => BoundsOf(r).End = null, [(R.ValidityMissing, Repeat + ".bounds.end")]),
         ["validity to the month only"] = (r => BoundsOf(r).End = "2025-04", [(R.ValidityMissing, Repeat + ".bounds.end")]),
         ["validity with times"] = (r => (BoundsOf(r).Start, BoundsOf(r).End) = ("2025-03-01T00:00:00+01:00", "2025-04-30T23:59:59+01:00"), []),
         ["validity ends before it starts"] = (r => (BoundsOf(r).Start, BoundsOf(r).End) = ("2025-04-30", "2025-03-02"),
-            [(R.ValidityOrder, Repeat + ".bounds.end")]),
+            [(R.Profile, Repeat + ".bounds"), (R.ValidityOrder, Repeat + ".bounds.end")]),
         ["validity already over"] = (r => (BoundsOf(r).Start, BoundsOf(r).End) = ("2025-01-01", "2025-02-28"),
             [(R.ValidityExpired, Repeat + ".bounds.end"), (R.ValidityBackdated, Repeat + ".bounds.start")]),
         ["validity ends today"] = (r => (BoundsOf(r).Start, BoundsOf(r).End, RepeatOf(r).Count, RepeatOf(r).Frequency) = ("2025-03-01", "2025-03-01", 1, 1), []),
         ["validity starts the day before it was written"] = (r => BoundsOf(r).Start = "2025-02-28", [(R.ValidityBackdated, Repeat + ".bounds.start")]),
         ["validity written last week, from that day"] = (r => (r.AuthoredOn, BoundsOf(r).Start) = ("2025-02-22T16:00:00+00:00", "2025-02-22"), []),
-        ["validity dates with no zone"] = (r => ((Period)RepeatOf(r).Bounds!).StartElement = new FhirDateTime("2025-03-01"), [(R.ValidityZone, Repeat + ".bounds.start" + TzCode)]),
+        ["validity dates with no zone"] = (r => ((Period)RepeatOf(r).Bounds!).StartElement = new FhirDateTime("2025-03-01"), [(R.Profile, Repeat + ".bounds.start")]),
         ["validity in an unknown zone"] = (r => ((Period)RepeatOf(r).Bounds!).StartElement = PracticeTime.Date(new DateOnly(2025, 3, 1), "Mars/Olympus_Mons"),
             [(R.ValidityZone, Repeat + ".bounds.start" + TzCode)]),
         ["validity in a Windows zone name"] = (r => ((Period)RepeatOf(r).Bounds!).StartElement = PracticeTime.Date(new DateOnly(2025, 3, 1), "Pacific Standard Time"),
@@ -119,10 +119,10 @@ public sealed class ReferralValidatorTests
         ["as many sessions as the validity holds"] = (r => RepeatOf(r).Count = 18, []),
         ["one a month for a week"] = (r => (RepeatOf(r).PeriodUnit, RepeatOf(r).Frequency, BoundsOf(r).End, RepeatOf(r).Count) = (Timing.UnitsOfTime.Mo, 1, "2025-03-07", 2),
             [(R.SessionsExceedValidity, Repeat)]),
-        ["no performer type"] = (r => r.PerformerType = null, [(R.PerformerType, "ServiceRequest.performerType")]),
-        ["performer type physiotherapist"] = (r => r.PerformerType = new CodeableConcept(Canonicals.Snomed, "36682004"), [(R.PerformerType, "ServiceRequest.performerType")]),
-        ["no performer"] = (r => r.Performer.Clear(), [(R.PerformerMissing, "ServiceRequest.performer")]),
-        ["two performers"] = (r => r.Performer.Add(new ResourceReference(ModelFixtures.OncologyTherapist)), [(R.PerformerMissing, "ServiceRequest.performer[1]")]),
+        ["no performer type"] = (r => r.PerformerType = null, [(R.Profile, "ServiceRequest.performerType"), (R.Profile, "ServiceRequest.performerType")]),
+        ["performer type physiotherapist"] = (r => r.PerformerType = new CodeableConcept(Canonicals.Snomed, "36682004"), [(R.Profile, "ServiceRequest.performerType")]),
+        ["no performer"] = (r => r.Performer.Clear(), [(R.Profile, "ServiceRequest.performer")]),
+        ["two performers"] = (r => r.Performer.Add(new ResourceReference(ModelFixtures.OncologyTherapist)), [(R.Profile, "ServiceRequest.performer")]),
         ["performer is an organization"] = (r => r.Performer[0] = new ResourceReference("Organization/spa"), [(R.PerformerReferenceType, "ServiceRequest.performer[0]")]),
         ["performer is not registered"] = (r => r.Performer[0] = new ResourceReference("PractitionerRole/stranger"), [(R.PerformerUnknown, "ServiceRequest.performer[0]")]),
         ["lymphedema to an untrained therapist"] = (r => r.ReasonCode.Add(new CodeableConcept(Canonicals.Icd10Cm, "I89.0")), [(R.TrainingMissing, "ServiceRequest.performer[0]")]),
@@ -143,8 +143,10 @@ public sealed class ReferralValidatorTests
             [(R.TrainingMissing, "ServiceRequest.performer[0]"), (R.TrainingMissing, "ServiceRequest.performer[0]")]),
         ["unknown precaution"] = (r => r.OrderDetail[0].Coding[0].Code = "sunburn", [(R.PrecautionUnknown, "ServiceRequest.orderDetail[0].coding[0]")]),
         ["precaution without code"] = (r => r.OrderDetail[0].Coding.Clear(), [(R.PrecautionUnknown, "ServiceRequest.orderDetail[0]")]),
-        ["insurance points nowhere"] = (r => r.Insurance[0].Reference = "#nope", [(R.InsuranceUnresolved, "ServiceRequest.insurance[0]"), (R.ContainedNotAllowed, "ServiceRequest.contained[0]")]),
-        ["insurance points to a patient"] = (r => r.Insurance[0].Reference = "Patient/p1", [(R.InsuranceUnresolved, "ServiceRequest.insurance[0]"), (R.ContainedNotAllowed, "ServiceRequest.contained[0]")]),
+        ["insurance points nowhere"] = (r => r.Insurance[0].Reference = "#nope",
+            [(R.InsuranceUnresolved, "ServiceRequest.insurance[0]"), (R.ContainedNotAllowed, "ServiceRequest.contained[0]"), (R.Profile, "ServiceRequest"), (R.Profile, "ServiceRequest.insurance[0]")]),
+        ["insurance points to a patient"] = (r => r.Insurance[0].Reference = "Patient/p1",
+            [(R.InsuranceUnresolved, "ServiceRequest.insurance[0]"), (R.ContainedNotAllowed, "ServiceRequest.contained[0]"), (R.Profile, "ServiceRequest")]),
         ["insurance is an EHR Coverage"] = (r => { r.Insurance[0].Reference = "Coverage/cov-1"; r.Contained.Clear(); }, []),
         ["coverage without type"] = (r => CoverageOf(r).Type = null, [(R.CoverageTypeMissing, "ServiceRequest.contained[0].type")]),
         ["coverage of an unknown type"] = (r => CoverageOf(r).Type = new CodeableConcept(Canonicals.V3ActCode, "DENTPRG"), [(R.CoverageTypeUnknown, "ServiceRequest.contained[0].type")]),
@@ -168,8 +170,8 @@ public sealed class ReferralValidatorTests
                 RepeatOf(r).Count = 99;
                 r.Subject = null!;
             },
-            [(R.BodySiteMissing, "ServiceRequest.bodySite"), (R.DiagnosisMissing, "ServiceRequest.reasonCode"),
-             (R.SessionsRange, Repeat + ".count"), (R.SubjectMissing, "ServiceRequest.subject")]),
+            [(R.Profile, "ServiceRequest.bodySite"), (R.Profile, "ServiceRequest.reasonCode"),
+             (R.Profile, Repeat + ".count"), (R.Profile, "ServiceRequest.subject")]),
     };
 
     public static TheoryData<string> CaseNames() => [.. Cases.Keys];
@@ -182,7 +184,7 @@ public sealed class ReferralValidatorTests
         var request = ModelFixtures.Referral();
         breakIt(request);
 
-        var outcome = ModelFixtures.Validator().Validate(request, ModelFixtures.TrainingOf);
+        var outcome = ModelFixtures.Judge(request);
 
         Assert.Equal(ModelFixtures.Expect(expected), ModelFixtures.Problems(outcome));
         Assert.Equal(expected.All(e => e.Rule is R.DiagnosisLaterality or R.DisplayMismatch), outcome.IsValid());
@@ -196,7 +198,7 @@ public sealed class ReferralValidatorTests
         var request = ModelFixtures.Referral();
         breakIt(request);
 
-        var outcome = ModelFixtures.Validator().Validate(request, ModelFixtures.TrainingOf);
+        var outcome = ModelFixtures.Judge(request);
 
         foreach (var expression in outcome.Problems().SelectMany(i => i.Expression))
         {
@@ -210,7 +212,7 @@ public sealed class ReferralValidatorTests
         var request = ModelFixtures.Referral();
         request.BodySite[0].Extension[0].Value = new CodeableConcept(Canonicals.Snomed, "999");
 
-        var issue = Assert.Single(ModelFixtures.Validator().Validate(request, ModelFixtures.TrainingOf).Problems());
+        var issue = Assert.Single(ModelFixtures.Judge(request).Problems());
 
         var found = Assert.Single(request.Select(issue.Expression.Single()!));
         Assert.Same(request.BodySite[0].Extension[0], found);
@@ -222,7 +224,7 @@ public sealed class ReferralValidatorTests
         var request = ModelFixtures.Referral();
         request.ReasonCode.Add(new CodeableConcept(Canonicals.Icd10Cm, "I89.0"));
 
-        var issue = Assert.Single(ModelFixtures.Validator().Validate(request, ModelFixtures.TrainingOf).Problems());
+        var issue = Assert.Single(ModelFixtures.Judge(request).Problems());
 
         Assert.Contains("Lymphedema", issue.Details?.Text, StringComparison.Ordinal);
         Assert.Contains("Manual lymph drainage", issue.Details?.Text, StringComparison.Ordinal);
@@ -235,11 +237,11 @@ public sealed class ReferralValidatorTests
         var request = ModelFixtures.Referral();
         request.Subject = null!;
 
-        var issue = Assert.Single(ModelFixtures.Validator().Validate(request, ModelFixtures.TrainingOf).Problems());
+        var issue = Assert.Single(ModelFixtures.Judge(request).Problems());
 
         var coding = Assert.Single(issue.Details!.Coding);
-        Assert.Equal((Canonicals.ValidationRuleSystem, R.SubjectMissing), (coding.System, coding.Code));
-        Assert.Equal(R.Describe(R.SubjectMissing), coding.Display);
+        Assert.Equal((Canonicals.ValidationRuleSystem, R.Profile), (coding.System, coding.Code));
+        Assert.Equal(R.Describe(R.Profile), coding.Display);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ namespace Referral.Tests.Referrals;
 /// Property-style hostile input (DESIGN.md §7): from a fixed seed, hundreds of mutations of a valid referral and of each
 /// operation's Parameters (drop, duplicate, retype, out-of-range numbers, control characters, markup, foreign-base
 /// references, unreferenced contained resources), each posted through the real pipeline. Each answer must be a 4xx with an
-/// OperationOutcome, or a stored resource that passes the project's validator, FHIR's core rules (FhirSpec) and the rules of
+/// OperationOutcome, or a stored resource that passes the project's validator, its FHIR package's profile (Firely's validator), FHIR's core rules (FhirSpec) and the rules of
 /// every input; never a 5xx.
 /// Foreign-base references are held only to that same rule: whether they are refused is the reference check's business.
 /// </summary>
@@ -62,6 +62,7 @@ public sealed class MutationTests(AzuriteFixture azurite, TestIdentity identity)
                 ? [.. validator.Validate(request, reference => TrainingOf(scenario, reference)).Problems().Where(p => p.Severity == OperationOutcome.IssueSeverity.Error).Select(Describe),
                     .. InputRules.Check(request).Select(Describe),
                     .. FhirSpec.Errors(request),
+                    .. global::Referral.Functions.Conformance.ReferralPackage.Instance.Check(request, MedicalMassageServiceRequest.Profile).Select(Describe),
                     .. request.Meta?.Profile.SequenceEqual([MedicalMassageServiceRequest.Profile]) == true ? [] : new[] { "meta.profile is not ours alone" }]
                 : [$"answered a {resource.TypeName}"]);
             lock (failures)
