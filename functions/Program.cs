@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Referral.Functions.Audit;
 using Referral.Functions.Backup;
+using Referral.Functions.CdsHooks;
 using Referral.Functions.Conformance;
 using Referral.Functions.Fhir;
 using Referral.Functions.Health;
@@ -75,6 +76,7 @@ public sealed class Program
         AddBackgroundWork(builder);
         builder.Services.AddApiAuthentication(builder.Configuration);
         builder.Services.AddApiRateLimits(builder.Configuration);
+        builder.Services.AddCdsHooks();
 
         var app = builder.Build();
 
@@ -103,6 +105,7 @@ public sealed class Program
         app.MapTokenReplayPurge();
         app.MapTableBackup();
         app.MapConformance();
+        app.MapCdsHooks();
 
         await app.RunAsync();
     }

@@ -242,7 +242,7 @@ public sealed class NewModel(
     private async Task PrepareAsync(CancellationToken cancellationToken, IReadOnlyList<PractitionerRole>? therapists = null)
     {
         ProblemChoices = ReferralForm.Problems(Record);
-        SuggestedPrecautions = RecordSuggestions.Precautions(Record);
+        SuggestedPrecautions = RecordPrecautions.Find(Record.Conditions, Record.Medications);
         try
         {
             therapists ??= await functions.TherapistsAsync(Caller, cancellationToken);

@@ -194,7 +194,7 @@ public static class ReferralForm
 
         input.SuggestionsApplied.AddRange(input.Diagnoses);
 
-        input.Precautions.AddRange(RecordSuggestions.Precautions(record).Keys);
+        input.Precautions.AddRange(RecordPrecautions.Find(record.Conditions, record.Medications).Keys);
         foreach (var coverage in record.Coverages.Where(c => c.Id is not null))
         {
             input.ClaimNumbers[coverage.Id!] = ClaimNumberOf(coverage);
