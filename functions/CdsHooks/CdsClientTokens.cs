@@ -18,14 +18,11 @@ public sealed record CdsAuthentication(CdsClient? Client, string? Refusal, strin
 /// Checks the JWT an EHR sends with every CDS Hooks call (CDS Hooks 2.0, "Trusting CDS Clients"): the issuer is on the
 /// allow-list, the signature is by a key of that issuer's configured JWKS (cached; fetched again once when a token
 /// names a key it lacks, as a rotation does), <c>aud</c> is the called service's URL, the token is current by the app's
-/// clock and lives at most five minutes, and its <c>jti</c> is accepted once (the API's shared replay store).
+/// clock and lives no longer than the EHR's registration allows (five minutes unless set), and its <c>jti</c> is accepted once (the API's shared replay store).
 /// </summary>
 public sealed class CdsClientTokens(IOptions<CdsHooksOptions> options, TokenReplayCache replays, TimeProvider time, IHttpClientFactory http)
 {
     public const string HttpClientName = "cds-jwks";
-
-    /// <summary>CDS Hooks: the JWT expires at most five minutes after it was issued.</summary>
-    public static readonly TimeSpan MaxLifetime = TimeSpan.FromMinutes(5);
 
     private static readonly string[] Algorithms =
     [
@@ -78,10 +75,10 @@ public sealed class CdsClientTokens(IOptions<CdsHooksOptions> options, TokenRepl
 
         if (!token.TryGetPayloadValue<long>(JwtRegisteredClaimNames.Iat, out var iat)
             || !token.TryGetPayloadValue<long>(JwtRegisteredClaimNames.Exp, out var exp)
-            || exp < iat || exp - iat > (long)MaxLifetime.TotalSeconds
+            || exp < iat || exp - iat > (long)client.MaxTokenLifetime.TotalSeconds
             || DateTimeOffset.FromUnixTimeSeconds(iat) > time.GetUtcNow() + ApiAuthentication.ClockSkew)
         {
-            return new(null, "token lifetime longer than five minutes, or iat missing or in the future", issuer);
+            return new(null, "token lifetime longer than the EHR's registration allows, or iat missing or in the future", issuer);
         }
 
         if (string.IsNullOrEmpty(token.Id))

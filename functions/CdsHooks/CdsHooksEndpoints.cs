@@ -48,6 +48,7 @@ public static partial class CdsHooksEndpoints
             .Validate(o => o.Clients.Count == 0 || Uri.TryCreate(o.AppLaunchUrl, UriKind.Absolute, out _), "CdsHooks:AppLaunchUrl must be the smart-app's absolute launch URL (the cards' link).")
             .Validate(o => o.Clients.All(c => !string.IsNullOrWhiteSpace(c.Issuer) && Uri.TryCreate(c.JwksUrl, UriKind.Absolute, out _) && Uri.TryCreate(c.FhirServer, UriKind.Absolute, out _)),
                 "Each CdsHooks:Clients entry needs Issuer, an absolute JwksUrl and an absolute FhirServer.")
+            .Validate(o => o.Clients.All(c => c.MaxTokenLifetime > TimeSpan.Zero && c.MaxTokenLifetime <= TimeSpan.FromHours(1)), "Each CdsHooks:Clients entry's MaxTokenLifetime must be more than zero and at most an hour.")
             .Validate(o => o.FhirTimeout > TimeSpan.Zero && o.FhirTimeout <= TimeSpan.FromSeconds(5), "CdsHooks:FhirTimeout must be more than zero and at most five seconds (an EHR's hook budget).")
             .ValidateOnStart();
         services.AddSingleton<CdsClientTokens>();

@@ -42,4 +42,10 @@ public sealed class CdsClient
     /// token only here, and looks up open referrals by this base (the launches' <c>iss</c>, which referrals are stored under).
     /// </summary>
     public string FhirServer { get; set; } = "";
+
+    /// <summary>
+    /// The longest <c>exp - iat</c> accepted from this EHR: five minutes by default (SMART's figure for signed
+    /// assertions); Epic's published example JWT lives fifteen, so an Epic registration may need <c>00:15:00</c>.
+    /// </summary>
+    public TimeSpan MaxTokenLifetime { get; set; } = TimeSpan.FromMinutes(5);
 }
