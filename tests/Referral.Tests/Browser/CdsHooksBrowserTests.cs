@@ -5,14 +5,15 @@ namespace Referral.Tests.Browser;
 
 /// <summary>
 /// The EHR calls the CDS services as a physician works, in Debian's Chromium against the local stack: Helen Park's
-/// chart shows the referral card above the chart, its link launches the app onto the form with lymphedema chosen; the
+/// chart shows the referral card above the chart, its link launches the app onto the form with lymphedema chosen, and
+/// once that referral is sent the chart shows no card; the
 /// sandbox's order screen, given a massage order with no body site, shows the order-select card's warning.
 /// Screenshots are kept and each page is scanned with axe.
 /// </summary>
 public sealed class CdsHooksBrowserTests(AzuriteFixture azurite, Chromium chromium) : IClassFixture<Chromium>
 {
     [Fact]
-    public async Task Helen_Parks_chart_shows_the_referral_card_whose_link_lands_on_the_form_with_lymphedema_chosen()
+    public async Task Helen_Parks_chart_shows_the_referral_card_whose_link_lands_on_the_form_with_lymphedema_chosen_and_no_card_once_it_is_sent()
     {
         var ct = TestContext.Current.CancellationToken;
         await using var stack = await LocalRun.StartAsync(azurite, ct);
@@ -47,6 +48,20 @@ public sealed class CdsHooksBrowserTests(AzuriteFixture azurite, Chromium chromi
         Assert.True(await form.Locator("input[name='Input.Diagnoses'][value='I89.0']").IsCheckedAsync());
         await Chromium.ScreenshotAsync(form, "cds-2-form-from-card");
         await Chromium.AssertNoSeriousViolationsAsync(form);
+
+        // Once the referral is sent, the chart opens without the card: the open referral covers the lymphedema.
+        foreach (var site in new[] { "UpperArm-Left", "Forearm-Left", "Hand-Left" })
+        {
+            await form.Locator($"#site-{site}").CheckAsync();
+        }
+
+        await form.GetByRole(AriaRole.Button, new() { Name = "Review referral" }).ClickAsync();
+        await form.GetByRole(AriaRole.Heading, new() { Name = "Review the referral" }).WaitForAsync();
+        await form.GetByRole(AriaRole.Button, new() { Name = "Sign and send" }).ClickAsync();
+        await form.WaitForURLAsync(url => url.Contains("/referrals/", StringComparison.Ordinal));
+        await ehr.ReloadAsync();
+        await ehr.GetByRole(AriaRole.Heading, new() { Name = "Helen Park" }).WaitForAsync();
+        Assert.Equal(0, await ehr.GetByRole(AriaRole.Region, new() { Name = "Decision support" }).CountAsync());
     }
 
     [Fact]
