@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Referral.Functions.Audit;
 using Referral.Functions.Backup;
+using Referral.Functions.CdsHooks;
 using Referral.Functions.Conformance;
 using Referral.Functions.Fhir;
 using Referral.Functions.Health;
@@ -65,6 +66,7 @@ public sealed class Program
         AddBackendServicesKeys(builder);
         builder.Services.AddApiAuthentication(builder.Configuration);
         builder.Services.AddApiRateLimits(builder.Configuration);
+        builder.Services.AddCdsHooks();
 
         var app = builder.Build();
 
@@ -90,6 +92,7 @@ public sealed class Program
         app.MapSessions();
         app.MapBackendJwks();
         app.MapConformance();
+        app.MapCdsHooks();
 
         await app.RunAsync();
     }

@@ -56,7 +56,7 @@ public sealed class AuditTrail(StorageAccount storage, TimeProvider time)
             [
                 new AuditEvent.AgentComponent
                 {
-                    Who = entry.Caller.Kind is CallerKind.Admin or CallerKind.System
+                    Who = entry.Caller.Kind is CallerKind.Admin or CallerKind.System or CallerKind.Ehr
                         ? new ResourceReference { Display = entry.Caller.Display }
                         : new ResourceReference(entry.Caller.Display),
                     Role = [new CodeableConcept("http://terminology.hl7.org/CodeSystem/v3-RoleClass", RoleCode(entry.Caller.Kind))],

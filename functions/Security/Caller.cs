@@ -10,6 +10,9 @@ public enum CallerKind
 
     /// <summary>The app itself, doing queued work (EHR write-back): never a caller of the API.</summary>
     System,
+
+    /// <summary>An EHR calling the CDS Hooks service (its JWT names the EHR, not a user).</summary>
+    Ehr,
 }
 
 /// <summary>The verified identity behind a request, as the authorization rules need it.</summary>

@@ -135,7 +135,8 @@ if [ -f infra/local/SandboxEhr/SandboxEhr.csproj ]; then
     "Sandbox__Clients__0__JwksUrl=$app_url/.well-known/jwks.json" \
     "Sandbox__Clients__1__JwksUrl=$fn_url/api/backend/jwks.json" \
     "Sandbox__Clients__2__RedirectUris__0=$app_url/signin-oidc" \
-    "Sandbox__Clients__2__PostLogoutRedirectUris__0=$app_url/signout-callback-oidc"
+    "Sandbox__Clients__2__PostLogoutRedirectUris__0=$app_url/signout-callback-oidc" \
+    "Sandbox__CdsServices=$fn_url"
   wait_for_port "The sandbox EHR" "$ehr_port" "$logs/sandbox-ehr.log"
 fi
 
@@ -144,6 +145,11 @@ start_app "the FHIR API" functions "$fn_url" "$logs/functions.log" \
   "Auth__Physician__Issuer=$app_url" \
   "Auth__Physician__JwksUrl=$app_url/.well-known/api-jwks.json" \
   "Auth__Therapist__Authority=$ehr_url" \
+  "CdsHooks__BaseUrl=$fn_url" \
+  "CdsHooks__AppLaunchUrl=$app_url/launch" \
+  "CdsHooks__Clients__0__Issuer=$ehr_url" \
+  "CdsHooks__Clients__0__JwksUrl=$ehr_url/.well-known/jwks.json" \
+  "CdsHooks__Clients__0__FhirServer=$ehr_url/fhir" \
   "Ehrs__0__Iss=$ehr_url/fhir"
 wait_for_port "The FHIR API" "$fn_port" "$logs/functions.log"
 

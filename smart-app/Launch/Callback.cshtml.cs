@@ -115,6 +115,7 @@ public sealed partial class CallbackModel(
                 TokenEndpoint = configuration.TokenEndpoint!,
                 NeedPatientBanner = response.Json is { } json && json.TryGetProperty("need_patient_banner", out var banner) && banner.ValueKind == JsonValueKind.True,
                 SmartStyleUrl = response.TryGet("smart_style_url"),
+                AppContext = response.TryGet("appContext"),
             };
             var patientRecord = await reader.ReadAsync(context, cancellationToken);
             var renewed = await session.RenewAsync(HttpContext, sessionId, fhirUser, cancellationToken);

@@ -56,5 +56,8 @@ public sealed record LaunchContext
 
     public string? SmartStyleUrl { get; init; }
 
+    /// <summary>The token response's <c>appContext</c> (a CDS card's link puts the diagnosis there): a hint, checked against the record before use.</summary>
+    public string? AppContext { get; init; }
+
     public static string Key(string id) => "context:" + id;
 }

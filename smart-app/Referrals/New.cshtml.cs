@@ -229,7 +229,7 @@ public sealed class NewModel(
         if (state is null || state.SentId is not null)
         {
             // A new order: its placer id is made now, once, and every send of this form reuses it.
-            state = new FormState { PlacerId = Guid.NewGuid().ToString(), Input = ReferralForm.Initial(Record) };
+            state = new FormState { PlacerId = Guid.NewGuid().ToString(), Input = ReferralForm.Initial(Record, Referral.Model.Referrals.ReferralAppContext.TryParse(Launch.AppContext)?.Diagnosis) };
             await SaveAsync(state, cancellationToken);
         }
 
@@ -242,7 +242,7 @@ public sealed class NewModel(
     private async Task PrepareAsync(CancellationToken cancellationToken, IReadOnlyList<PractitionerRole>? therapists = null)
     {
         ProblemChoices = ReferralForm.Problems(Record);
-        SuggestedPrecautions = RecordSuggestions.Precautions(Record);
+        SuggestedPrecautions = RecordPrecautions.Find(Record.Conditions, Record.Medications);
         try
         {
             therapists ??= await functions.TherapistsAsync(Caller, cancellationToken);

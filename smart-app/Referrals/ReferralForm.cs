@@ -177,15 +177,21 @@ public static class ReferralForm
     }
 
     /// <summary>
-    /// The form as first shown: the diagnoses picked (the one massage diagnosis on the problem list, else those the
-    /// visit's reason names) with their suggested sites, precautions and coverage from the record.
+    /// The form as first shown: the diagnoses picked (the one the launch's appContext names when the active problem
+    /// list holds it; else the one massage diagnosis on the problem list, else those the visit's reason names) with their
+    /// suggested sites, precautions and coverage from the record. An appContext diagnosis the record does not hold is
+    /// ignored: it came through the EHR from a CDS card, and the record is what the referral rests on.
     /// </summary>
-    public static ReferralInput Initial(PatientRecord record)
+    public static ReferralInput Initial(PatientRecord record, string? contextDiagnosis = null)
     {
         ArgumentNullException.ThrowIfNull(record);
         var input = new ReferralInput();
         var problems = Problems(record);
-        var picked = problems.Count == 1 ? problems : problems.Where(p => NamedByVisit(p, record.Encounter)).ToList();
+        var chosen = contextDiagnosis is null ? null
+            : problems.FirstOrDefault(p => p.Icd10Cm == contextDiagnosis)
+              ?? problems.FirstOrDefault(p => MassageConditions.Find(Canonicals.Icd10Cm, contextDiagnosis) is { } named && p.Condition.Key == named.Key);
+        IReadOnlyList<ProblemChoice> picked = chosen is not null ? [chosen]
+            : problems.Count == 1 ? problems : problems.Where(p => NamedByVisit(p, record.Encounter)).ToList();
         foreach (var problem in picked)
         {
             input.Diagnoses.Add(problem.Icd10Cm);
@@ -194,7 +200,7 @@ public static class ReferralForm
 
         input.SuggestionsApplied.AddRange(input.Diagnoses);
 
-        input.Precautions.AddRange(RecordSuggestions.Precautions(record).Keys);
+        input.Precautions.AddRange(RecordPrecautions.Find(record.Conditions, record.Medications).Keys);
         foreach (var coverage in record.Coverages.Where(c => c.Id is not null))
         {
             input.ClaimNumbers[coverage.Id!] = ClaimNumberOf(coverage);

@@ -46,6 +46,10 @@ public sealed class Program
         builder.Services.AddSingleton<TokenIssuer>();
         builder.Services.AddSingleton<FhirAccess>();
 
+        // The EHR as a CDS Hooks client: charts and the order screen call the configured services.
+        builder.Services.AddSingleton<CdsHooksClient>();
+        builder.Services.AddHttpClient(CdsHooksClient.HttpClientName);
+
         // The EHR's own pages and sign-in.
         builder.Services.AddRazorPages(pages => pages.RootDirectory = "/");
         builder.Services.AddAuthentication(EhrSession.Scheme).AddCookie(EhrSession.Scheme, cookie =>

@@ -30,6 +30,15 @@ public sealed class SandboxOptions
     public TimeSpan ClientKeysCacheLifetime { get; set; } = TimeSpan.FromMinutes(5);
 
     public IList<SandboxClientOptions> Clients { get; } = [];
+
+    /// <summary>
+    /// The base URL of the CDS Hooks services the EHR calls (discovery at <c>{CdsServices}/cds-services</c>): a chart
+    /// calls <c>patient-view</c>, the order screen <c>order-select</c>. Empty: no CDS calls, no cards.
+    /// </summary>
+    public string? CdsServices { get; set; }
+
+    /// <summary>How long a chart waits for the CDS services before it shows without their cards.</summary>
+    public TimeSpan CdsTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>A client registered out of the box (RFC 7591 metadata names in PascalCase).</summary>

@@ -64,6 +64,7 @@ public sealed class LocalRun : IAsyncDisposable
             ["Sandbox:Clients:1:JwksUrl"] = functionsBase + "/api/backend/jwks.json",
             ["Sandbox:Clients:2:RedirectUris:0"] = appBase + "/signin-oidc",
             ["Sandbox:Clients:2:PostLogoutRedirectUris:0"] = appBase + "/signout-callback-oidc",
+            ["Sandbox:CdsServices"] = functionsBase,
         }, time);
         sandbox.UseKestrel(o => o.Listen(IPAddress.Loopback, ehrPort));
         sandbox.StartServer();
@@ -79,6 +80,12 @@ public sealed class LocalRun : IAsyncDisposable
             ["Ehrs:0:ClientId"] = "medical-massage-functions",
             ["Ehrs:0:WriteBack"] = "true",
             ["Ehrs:0:WriteServiceRequest"] = "true",
+            // The sandbox calls the CDS services as a registered CDS client (its JWTs signed by its own key).
+            ["CdsHooks:BaseUrl"] = functionsBase,
+            ["CdsHooks:AppLaunchUrl"] = appBase + "/launch",
+            ["CdsHooks:Clients:0:Issuer"] = ehrBase,
+            ["CdsHooks:Clients:0:JwksUrl"] = ehrBase + "/.well-known/jwks.json",
+            ["CdsHooks:Clients:0:FhirServer"] = ehrBase + "/fhir",
         }, time: time);
         functions.UseKestrel(o => o.Listen(IPAddress.Loopback, functionsPort));
         functions.StartServer();

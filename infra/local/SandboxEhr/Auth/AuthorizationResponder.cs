@@ -27,9 +27,9 @@ public sealed record AuthorizationResponse(string RedirectUri, string ResponseMo
 
 public sealed class AuthorizationResponder(AuthorizationStore store, IOptions<SandboxOptions> options)
 {
-    public AuthorizationResponse Approve(AuthorizationRequest request, SandboxUser user, string? patientId, string? encounterId)
+    public AuthorizationResponse Approve(AuthorizationRequest request, SandboxUser user, string? patientId, string? encounterId, string? appContext = null)
     {
-        var grant = new Grant(RandomTokens.Create(16), request.Client.ClientId, request.Scopes, user, patientId, encounterId);
+        var grant = new Grant(RandomTokens.Create(16), request.Client.ClientId, request.Scopes, user, patientId, encounterId) { AppContext = appContext };
         var code = store.IssueCode(grant, request.RedirectUri, request.CodeChallenge, request.Nonce, options.Value.AuthorizationCodeLifetime);
         return new AuthorizationResponse(request.RedirectUri, request.ResponseMode, [new("code", code.Code), new("state", request.State)]);
     }

@@ -18,9 +18,9 @@ public sealed class AuthorizationStore(TimeProvider time)
 
     private DateTimeOffset Now => time.GetUtcNow();
 
-    public EhrLaunch CreateLaunch(string clientId, string patientId, string? encounterId, string practitionerId, TimeSpan lifetime)
+    public EhrLaunch CreateLaunch(string clientId, string patientId, string? encounterId, string practitionerId, TimeSpan lifetime, string? appContext = null)
     {
-        var launch = new EhrLaunch(RandomTokens.Create(), clientId, patientId, encounterId, practitionerId, Now + lifetime);
+        var launch = new EhrLaunch(RandomTokens.Create(), clientId, patientId, encounterId, practitionerId, Now + lifetime, appContext);
         lock (gate)
         {
             Purge();

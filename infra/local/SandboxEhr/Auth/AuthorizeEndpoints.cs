@@ -143,7 +143,7 @@ public static class AuthorizeEndpoints
 
             var patient = request.Scopes.Contains(Scopes.Launch) || request.Scopes.Contains(Scopes.LaunchPatient) ? launch.PatientId : null;
             var encounter = request.Scopes.Contains(Scopes.Launch) || request.Scopes.Contains(Scopes.LaunchEncounter) ? launch.EncounterId : null;
-            return responder.Approve(request, practitioner, patient, encounter).ToResult();
+            return responder.Approve(request, practitioner, patient, encounter, patient is null ? null : launch.AppContext).ToResult();
         }
 
         var pending = store.SavePending(request, options.Value.InteractionLifetime);

@@ -12,13 +12,16 @@ public sealed record SandboxUser(string ResourceType, string Id, string Name, st
 /// </summary>
 public sealed record Grant(string Id, string ClientId, IReadOnlyList<string> Scopes, SandboxUser? User, string? PatientId, string? EncounterId)
 {
+    /// <summary>The launch's <c>appContext</c> (a CDS card's SMART link hands it over), returned in the token response.</summary>
+    public string? AppContext { get; init; }
+
     public bool Has(string scope) => Scopes.Contains(scope, StringComparer.Ordinal);
 
     public bool HasLaunchContext => Has(Auth.Scopes.Launch) || Has(Auth.Scopes.LaunchPatient) || Has(Auth.Scopes.LaunchEncounter);
 }
 
-/// <summary>An EHR launch: the opaque <c>launch</c> value bound on the server to who launched which app for which patient.</summary>
-public sealed record EhrLaunch(string Id, string ClientId, string PatientId, string? EncounterId, string PractitionerId, DateTimeOffset ExpiresAt);
+/// <summary>An EHR launch: the opaque <c>launch</c> value bound on the server to who launched which app for which patient, and the CDS card's appContext when a card launched it.</summary>
+public sealed record EhrLaunch(string Id, string ClientId, string PatientId, string? EncounterId, string PractitionerId, DateTimeOffset ExpiresAt, string? AppContext = null);
 
 /// <summary>A checked authorization request; <see cref="Scopes"/> are those that may be granted.</summary>
 public sealed record AuthorizationRequest

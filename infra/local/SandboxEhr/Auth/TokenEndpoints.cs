@@ -198,6 +198,7 @@ public static class TokenEndpoints
                 Encounter = grant.EncounterId,
                 NeedPatientBanner = grant.HasLaunchContext ? true : null,
                 SmartStyleUrl = grant.HasLaunchContext ? urls.SmartStyle : null,
+                AppContext = grant.HasLaunchContext ? grant.AppContext : null,
             };
         }
 
@@ -253,5 +254,10 @@ public static class TokenEndpoints
         [JsonPropertyName("smart_style_url")]
         [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
         public string? SmartStyleUrl { get; init; }
+
+        /// <summary>SMART App Launch 2: the launch's appContext (a CDS card's), a string the app interprets.</summary>
+        [JsonPropertyName("appContext")]
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+        public string? AppContext { get; init; }
     }
 }
