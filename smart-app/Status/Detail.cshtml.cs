@@ -239,25 +239,25 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
             }
 
             Status = ReferralStatus.Of(Referral, await task, time.GetUtcNow());
+            var referral = Status.Summary;
             EhrCopyStatus = EhrCopy.Of(Referral);
-            if (await task is { } stored)
+            if (referral.Task is { } stored)
             {
                 Discharge = ReferralTasks.DischargeSummaryOf(stored);
                 Renewal = RenewalAnswers.Pending(stored);
                 LastAnswer = RenewalAnswers.LatestOf(stored);
-                Ended = ReferralTaskStates.StateOf(stored) is { } state && ReferralTaskStates.IsTerminal(state);
+                Ended = referral.IsClosed;
                 if (Renewal is not null && !keepTyped)
                 {
-                    var zone = PracticeTime.ZoneOf((Referral.Occurrence as Timing)?.Repeat?.Bounds as Period);
-                    var (sessions, until) = RenewalAnswers.Suggestion(Referral, Renewal, PracticeTime.Today(time, zone));
+                    var (sessions, until) = RenewalAnswers.Suggestion(Referral, Renewal, PracticeTime.Today(time, referral.Zone));
                     ApproveSessions = sessions.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     ApproveValidUntil = until.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
                 }
             }
 
-            Events = Timeline.Of(Referral, await task, await procedures);
-            Progress = ProgressView.Of(Referral, await procedures, await observations);
-            Messages = MessagesView.Of(await messages, Referral, Referral.Requester?.Reference);
+            Events = Timeline.Of(referral, await procedures);
+            Progress = ProgressView.Of(referral, await procedures, await observations);
+            Messages = MessagesView.Of(await messages, referral, Referral.Requester?.Reference);
         }
         catch (FunctionsUnavailableException e)
         {
