@@ -507,16 +507,21 @@ public static class ReferralEndpoints
             .Where(r => status is null || r.Request.Status == status)
             .ToList();
 
-        await services.Audit.RecordAsync(new AuditEntry
-        {
-            Caller = caller,
-            Interaction = "search-type",
-            Action = AuditEvent.AuditEventAction.R,
-            Entity = id is null ? "ServiceRequest" : $"ServiceRequest/{id}",
-            Patient = patient,
-            Success = true,
-            SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
-        }, cancellationToken);
+        // A search by _id reads one referral, and is audited as its read is (a denial where the caller may not see it).
+        await services.Audit.RecordAsync(id is null
+            ? new AuditEntry
+            {
+                Caller = caller,
+                Interaction = "search-type",
+                Action = AuditEvent.AuditEventAction.R,
+                Entity = "ServiceRequest",
+                Patient = patient,
+                Success = true,
+                SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
+            }
+            : matches.Count == 1
+                ? Entry(http, caller, "read", AuditEvent.AuditEventAction.R, matches[0], success: true)
+                : Denied(http, caller, "read", $"ServiceRequest/{id}"), cancellationToken);
 
         var (page, next) = search.Slice(matches);
         return new FhirResult(await search.BundleAsync(page.Select(r => (Resource)r.Request), next, matches.Count,
