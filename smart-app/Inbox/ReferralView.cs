@@ -28,7 +28,7 @@ public sealed record ReferralView
 
     public required FhirTask Task { get; init; }
 
-    public required ReferralTaskState? State { get; init; }
+    public ReferralTaskState? State => Summary.State;
 
     public required string Patient { get; init; }
 
@@ -36,25 +36,25 @@ public sealed record ReferralView
 
     public required IReadOnlyList<DiagnosisView> Diagnoses { get; init; }
 
-    public required IReadOnlyList<BodyArea> BodySites { get; init; }
+    public IReadOnlyList<BodyArea> BodySites => Summary.BodySites;
 
-    public required int SessionsAuthorized { get; init; }
+    public int SessionsAuthorized => Summary.SessionsPrescribed;
 
-    public required int SessionsUsed { get; init; }
+    public int SessionsUsed => Summary.SessionsUsed;
 
     public required string? Frequency { get; init; }
 
-    public required int? Minutes { get; init; }
+    public int? Minutes => Summary.MinutesPerSession;
 
-    public required DateOnly? ValidFrom { get; init; }
+    public DateOnly? ValidFrom => Summary.ValidFrom;
 
-    public required DateOnly? ValidUntil { get; init; }
+    public DateOnly? ValidUntil => Summary.ValidUntil;
 
     public required IReadOnlyList<string> Precautions { get; init; }
 
-    public required IReadOnlyList<TrainingRequirement> Training { get; init; }
+    public IReadOnlyList<TrainingRequirement> Training => Summary.Training;
 
-    public required DateTimeOffset? Received { get; init; }
+    public DateTimeOffset? Received => Summary.Sent;
 
     /// <summary>The prescribing practice's time zone: the validity's dates, and <see cref="Today"/>, are days there.</summary>
     public required string ZoneId { get; init; }
@@ -157,20 +157,11 @@ public sealed record ReferralView
             Id = summary.Id,
             Request = request,
             Task = task,
-            State = summary.State,
             Patient = request.Subject?.Display ?? task.For?.Display ?? "Patient",
             Physician = request.Requester?.Display ?? task.Requester?.Display ?? request.Requester?.Reference ?? "",
             Diagnoses = [.. summary.Diagnoses.Select(d => new DiagnosisView(d.Name, [.. d.Codes.Select(c => $"{SystemName(c.System)} {c.Code}")]))],
-            BodySites = summary.BodySites,
-            SessionsAuthorized = summary.SessionsPrescribed,
-            SessionsUsed = summary.SessionsUsed,
             Frequency = summary.Frequency?.Text,
-            Minutes = summary.MinutesPerSession,
-            ValidFrom = summary.ValidFrom,
-            ValidUntil = summary.ValidUntil,
             Precautions = [.. summary.Precautions.Select(p => p.Text)],
-            Training = summary.Training,
-            Received = summary.Sent,
             ZoneId = summary.Zone.Id,
             Today = summary.TodayAt(now),
         };
