@@ -142,6 +142,7 @@ public static class ConformanceEndpoints
             resource.SearchParam = search is null ? [] : [.. search.Parameters.Append(search.CountParameter).Select(p =>
                 new CapabilityStatement.SearchParamComponent { Name = p.Name, Type = p.Type, Documentation = p.Documentation })];
             resource.SearchInclude = search is null ? [] : [.. search.Includes];
+            resource.SearchRevInclude = search is null ? [] : [.. search.RevIncludes];
             if (resource.Type == "ValueSet" && resource.Operation.FirstOrDefault(o => o.Name == "expand") is { } expand)
             {
                 expand.Documentation = "By GET (url, filter, count in the query) or by POST (a Parameters body with url, filter, count). " +

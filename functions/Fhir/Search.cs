@@ -17,6 +17,9 @@ public sealed record SearchDeclaration(string ResourceType, IReadOnlyList<Search
 {
     public IReadOnlyList<string> Includes { get; init; } = [];
 
+    /// <summary>The <c>_revinclude</c>s: resources that point at each match, added to the page beside it.</summary>
+    public IReadOnlyList<string> RevIncludes { get; init; } = [];
+
     /// <summary>Where the Bundle's <c>total</c> is given, and where it is left out.</summary>
     public required string TotalDocumentation { get; init; }
 
@@ -26,6 +29,7 @@ public sealed record SearchDeclaration(string ResourceType, IReadOnlyList<Search
     /// <summary>Every parameter name the endpoint applies.</summary>
     public IEnumerable<string> Names => Parameters.Select(p => p.Name)
         .Concat(Includes.Count > 0 ? ["_include"] : [])
+        .Concat(RevIncludes.Count > 0 ? ["_revinclude"] : [])
         .Append(Search.CountName).Append(Search.PageName);
 }
 

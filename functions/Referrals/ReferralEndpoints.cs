@@ -28,12 +28,14 @@ public static class ReferralEndpoints
 
     public static SearchDeclaration ServiceRequestSearch { get; } = new("ServiceRequest",
     [
+        new("_id", SearchParamType.Token, "One referral by its id (with _revinclude=Task:focus, the referral and its Task in one call)."),
         new("patient", SearchParamType.Reference, "The patient; a physician sees their launched patient's referrals."),
         new("requester", SearchParamType.Reference, "The prescribing physician (defaults to the caller)."),
         new("performer", SearchParamType.Reference, "The therapist's PractitionerRole."),
         new("status", SearchParamType.Token, "active, completed, revoked, ..."),
     ], DefaultCount: 50, MaxCount: 100)
     {
+        RevIncludes = [IncludeFocus],
         TotalDocumentation = "total is exact on every page.",
     };
 
@@ -500,6 +502,25 @@ public static class ReferralEndpoints
             status = parsed;
         }
 
+        // _revinclude=Task:focus: each referral's Task beside it (one Task per referral, stored with it), so a list or a
+        // page needs one call, not one per referral.
+        var revinclude = false;
+        if (query.TryGetValue("_revinclude", out var revincludes))
+        {
+            if (revincludes.Any(value => value is not (IncludeFocus or IncludeFocus + ":ServiceRequest")))
+            {
+                return Outcome.BadRequest($"_revinclude supports only {IncludeFocus} (the referral's Task).", "_revinclude");
+            }
+
+            revinclude = true;
+        }
+
+        var id = Single(query, "_id");
+        if (id is not null && InvalidId(id) is not null)
+        {
+            return Outcome.BadRequest("_id is not a FHIR id (letters, digits, '-' and '.', at most 64).", "_id");
+        }
+
         var caller = Caller.From(http.User, services.Auth.Value);
         var patient = Reference(query, "patient", "Patient", out var patientError);
         var requester = Reference(query, "requester", "Practitioner", out var requesterError);
@@ -509,14 +530,19 @@ public static class ReferralEndpoints
             return referenceError;
         }
 
-        IReadOnlyList<StoredReferral> found;
-        if (caller.Kind == CallerKind.Therapist)
+        if (caller.Kind == CallerKind.Therapist && performer is not null && FhirReference.IdOf(performer) != caller.Id)
         {
-            if (performer is not null && FhirReference.IdOf(performer) != caller.Id)
-            {
-                return Outcome.Forbidden("A therapist can only search the referrals sent to them.");
-            }
+            return Outcome.Forbidden("A therapist can only search the referrals sent to them.");
+        }
 
+        IReadOnlyList<StoredReferral> found;
+        if (id is not null)
+        {
+            // One point read; who may see it is checked below, as for every other search.
+            found = await services.Store.GetAsync(id, cancellationToken) is { } one ? [one] : [];
+        }
+        else if (caller.Kind == CallerKind.Therapist)
+        {
             found = await services.Store.ForOwnerAsync(caller.Id, cancellationToken);
         }
         else if (patient is not null)
@@ -541,18 +567,25 @@ public static class ReferralEndpoints
             .Where(r => status is null || r.Request.Status == status)
             .ToList();
 
-        await services.Audit.RecordAsync(new AuditEntry
-        {
-            Caller = caller,
-            Interaction = "search-type",
-            Action = AuditEvent.AuditEventAction.R,
-            Entity = "ServiceRequest",
-            Patient = patient,
-            Success = true,
-            SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
-        }, cancellationToken);
+        // A search by _id reads one referral, and is audited as its read is (a denial where the caller may not see it).
+        await services.Audit.RecordAsync(id is null
+            ? new AuditEntry
+            {
+                Caller = caller,
+                Interaction = "search-type",
+                Action = AuditEvent.AuditEventAction.R,
+                Entity = "ServiceRequest",
+                Patient = patient,
+                Success = true,
+                SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
+            }
+            : matches.Count == 1
+                ? Entry(http, caller, "read", AuditEvent.AuditEventAction.R, matches[0], success: true)
+                : Denied(http, caller, "read", $"ServiceRequest/{id}"), cancellationToken);
 
-        return new FhirResult(await search.PagedBundleAsync([.. matches.Select(r => (Resource)r.Request)]));
+        var (page, next) = search.Slice(matches);
+        return new FhirResult(await search.BundleAsync(page.Select(r => (Resource)r.Request), next, matches.Count,
+            revinclude ? page.Select(r => (Resource)r.Task) : null));
     }
 
     /// <summary>

@@ -7,6 +7,7 @@ using Referral.Functions.Security;
 using Referral.Functions.Telemetry;
 using Referral.Functions.WriteBack;
 using Referral.Model.Fhir;
+using Referral.Model.Referrals;
 using Referral.Model.Sessions;
 using Referral.Model.Tasks;
 
@@ -213,13 +214,13 @@ public static class SessionEndpoints
     /// <summary>The operation's answer: the changed Task, the session's Procedure and Observations, and where the course stands.</summary>
     private static FhirResult Answer(StoredReferral referral, int session, Procedure procedure, IReadOnlyList<Observation> observations, int status)
     {
-        var prescribed = ((referral.Request.Occurrence as Timing)?.Repeat?.Count) ?? 0;
+        var remaining = ReferralSummary.Of(referral.Request, referral.Task).SessionsRemaining;
         var output = new Parameters();
         output.Parameter.Add(new Parameters.ParameterComponent { Name = "task", Resource = referral.Task });
         output.Parameter.Add(new Parameters.ParameterComponent { Name = "procedure", Resource = procedure });
         output.Parameter.AddRange(observations.Select(o => new Parameters.ParameterComponent { Name = "observation", Resource = o }));
         output.Parameter.Add(new Parameters.ParameterComponent { Name = "session", Value = new Integer(session) });
-        output.Parameter.Add(new Parameters.ParameterComponent { Name = "remainingSessions", Value = new Integer(Math.Max(0, prescribed - ReferralTasks.SessionsRecorded(referral.Task))) });
+        output.Parameter.Add(new Parameters.ParameterComponent { Name = "remainingSessions", Value = new Integer(remaining) });
         return new FhirResult(output, status) { ETag = ReferralEndpoints.ETagOf(referral) };
     }
 

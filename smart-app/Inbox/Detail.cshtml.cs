@@ -273,9 +273,9 @@ public sealed class DetailModel(FunctionsApi functions, IOptions<InboxOptions> o
 
             Referral = view;
             ETag = etag;
-            Events = Timeline.Of(view.Request, view.Task, await procedures);
-            Progress = ProgressView.Of(view.Request, await procedures, await observations);
-            Messages = MessagesView.Of(await messages, view.Request, view.Task.Owner?.Reference);
+            Events = Timeline.Of(view.Summary, await procedures);
+            Progress = ProgressView.Of(view.Summary, await procedures, await observations);
+            Messages = MessagesView.Of(await messages, view.Summary, view.Task.Owner?.Reference);
         }
         catch (FunctionsUnavailableException e)
         {

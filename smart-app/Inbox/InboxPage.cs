@@ -45,11 +45,8 @@ public abstract class InboxPage(FunctionsApi functions, IOptions<InboxOptions> o
     /// </summary>
     protected async Task<(ReferralView? View, string? ETag)> LoadReferralAsync(TherapistCaller caller, string id, CancellationToken cancellationToken)
     {
-        var request = Functions.ReferralAsync(caller, id, cancellationToken);
-        var task = Functions.ReadTaskAsync(caller, id, cancellationToken);
-        await System.Threading.Tasks.Task.WhenAll(request, task);
-        var (fhirTask, etag) = await task;
-        if (await request is not { } serviceRequest || fhirTask is null)
+        var (request, fhirTask, etag) = await Functions.ReferralWithTaskAsync(caller, id, cancellationToken);
+        if (request is not { } serviceRequest || fhirTask is null)
         {
             ReferralNotFound = true;
             Response.StatusCode = StatusCodes.Status404NotFound;

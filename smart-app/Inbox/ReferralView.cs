@@ -2,6 +2,7 @@ using System.Globalization;
 using Hl7.Fhir.Model;
 using Referral.Model;
 using Referral.Model.Fhir;
+using Referral.Model.Referrals;
 using Referral.Model.Tasks;
 using Referral.Model.Terminology;
 using Referral.SmartApp.Referrals;
@@ -18,13 +19,16 @@ public sealed record DiagnosisView(string Name, IReadOnlyList<string> Codes);
 /// </summary>
 public sealed record ReferralView
 {
+    /// <summary>The referral as the shared read model decodes it; the properties below are its words for the inbox.</summary>
+    public required ReferralSummary Summary { get; init; }
+
     public required string Id { get; init; }
 
     public required ServiceRequest Request { get; init; }
 
     public required FhirTask Task { get; init; }
 
-    public required ReferralTaskState? State { get; init; }
+    public ReferralTaskState? State => Summary.State;
 
     public required string Patient { get; init; }
 
@@ -32,25 +36,25 @@ public sealed record ReferralView
 
     public required IReadOnlyList<DiagnosisView> Diagnoses { get; init; }
 
-    public required IReadOnlyList<BodyArea> BodySites { get; init; }
+    public IReadOnlyList<BodyArea> BodySites => Summary.BodySites;
 
-    public required int SessionsAuthorized { get; init; }
+    public int SessionsAuthorized => Summary.SessionsPrescribed;
 
-    public required int SessionsUsed { get; init; }
+    public int SessionsUsed => Summary.SessionsUsed;
 
     public required string? Frequency { get; init; }
 
-    public required int? Minutes { get; init; }
+    public int? Minutes => Summary.MinutesPerSession;
 
-    public required DateOnly? ValidFrom { get; init; }
+    public DateOnly? ValidFrom => Summary.ValidFrom;
 
-    public required DateOnly? ValidUntil { get; init; }
+    public DateOnly? ValidUntil => Summary.ValidUntil;
 
     public required IReadOnlyList<string> Precautions { get; init; }
 
-    public required IReadOnlyList<TrainingRequirement> Training { get; init; }
+    public IReadOnlyList<TrainingRequirement> Training => Summary.Training;
 
-    public required DateTimeOffset? Received { get; init; }
+    public DateTimeOffset? Received => Summary.Sent;
 
     /// <summary>The prescribing practice's time zone: the validity's dates, and <see cref="Today"/>, are days there.</summary>
     public required string ZoneId { get; init; }
@@ -72,6 +76,18 @@ public sealed record ReferralView
     public bool IsClosed => State is { } state && ReferralTaskStates.IsTerminal(state);
 
     public bool IsExpired => ValidUntil is { } until && until < Today;
+
+    /// <summary>The therapist may accept it (the Task state machine's moves for the therapist decide every button below).</summary>
+    public bool CanAccept => Summary.Allows(TaskActor.Therapist, ReferralTaskState.Accepted);
+
+    public bool CanDecline => Summary.Allows(TaskActor.Therapist, ReferralTaskState.Declined);
+
+    public bool CanHold => Summary.Allows(TaskActor.Therapist, ReferralTaskState.OnHold);
+
+    /// <summary>Only a referral on hold moves back to new.</summary>
+    public bool CanResume => Summary.Allows(TaskActor.Therapist, ReferralTaskState.Created);
+
+    public bool CanRecordSession => Summary.Allows(TaskActor.Therapist, ReferralTaskState.SessionCompleted);
 
     /// <summary>Sessions used up, or the prescription ends within <see cref="RenewalWarningDays"/>: time to ask for a renewal.</summary>
     public bool RenewalDue => IsActive && (SessionsRemaining == 0 || (ValidUntil is { } until && until <= Today.AddDays(RenewalWarningDays)));
@@ -134,53 +150,20 @@ public sealed record ReferralView
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(task);
-        var repeat = (request.Occurrence as Timing)?.Repeat;
-        var bounds = repeat?.Bounds as Period;
-        var zone = PracticeTime.ZoneOf(bounds);
-        var sites = new List<BodyArea>();
-        foreach (var concept in request.BodySite)
-        {
-            if (BodyRegions.TryRead(concept, out var site))
-            {
-                sites.Add(site);
-            }
-        }
-
-        var conditions = request.ReasonCode.SelectMany(r => r.Coding).Select(MassageConditions.Find).OfType<MassageCondition>().Distinct().ToList();
-        var precautions = new List<Precaution>();
-        foreach (var detail in request.OrderDetail)
-        {
-            if (Model.Terminology.Precautions.Codes.TryFind(detail, out var precaution))
-            {
-                precautions.Add(precaution);
-            }
-        }
-
+        var summary = ReferralSummary.Of(request, task);
         return new ReferralView
         {
-            Id = request.Id ?? task.Id ?? "",
+            Summary = summary,
+            Id = summary.Id,
             Request = request,
             Task = task,
-            State = ReferralTaskStates.StateOf(task),
             Patient = request.Subject?.Display ?? task.For?.Display ?? "Patient",
             Physician = request.Requester?.Display ?? task.Requester?.Display ?? request.Requester?.Reference ?? "",
-            Diagnoses = [.. request.ReasonCode.Select(r => new DiagnosisView(
-                r.Text ?? r.Coding.FirstOrDefault()?.Display ?? "",
-                [.. r.Coding.Select(c => $"{SystemName(c.System)} {c.Code}")]))],
-            BodySites = sites,
-            SessionsAuthorized = repeat?.Count ?? 0,
-            SessionsUsed = ReferralTasks.SessionsRecorded(task),
-            Frequency = repeat?.Frequency is { } times && FrequencyUnits.FromUnitsOfTime(repeat.PeriodUnit) is { } unit
-                ? string.Create(CultureInfo.InvariantCulture, $"{times} per {(repeat.Period is { } period && period != 1 ? $"{period} {FrequencyUnits.Codes.For(unit).Display}s" : FrequencyUnits.Codes.For(unit).Display)}")
-                : null,
-            Minutes = repeat?.Duration is { } minutes ? (int)minutes : null,
-            ValidFrom = FhirTime.TryDate(bounds?.Start, out var from) ? from : null,
-            ValidUntil = FhirTime.TryDate(bounds?.End, out var until) ? until : null,
-            Precautions = [.. request.OrderDetail.Select(d => d.Text ?? d.Coding.FirstOrDefault()?.Display ?? "")],
-            Training = TrainingRules.Requirements(conditions, precautions),
-            Received = FhirTime.TryDateTime(task.AuthoredOn ?? request.AuthoredOn, out var received) ? received : null,
-            ZoneId = zone.Id,
-            Today = PracticeTime.DateIn(now, zone),
+            Diagnoses = [.. summary.Diagnoses.Select(d => new DiagnosisView(d.Name, [.. d.Codes.Select(c => $"{SystemName(c.System)} {c.Code}")]))],
+            Frequency = summary.Frequency?.Text,
+            Precautions = [.. summary.Precautions.Select(p => p.Text)],
+            ZoneId = summary.Zone.Id,
+            Today = summary.TodayAt(now),
         };
     }
 

@@ -44,7 +44,7 @@ public sealed record PrescriptionView
     {
         ArgumentNullException.ThrowIfNull(request);
         var referral = ReferralView.Of(request, task, now);
-        var zone = PracticeTime.ZoneOf((request.Occurrence as Timing)?.Repeat?.Bounds as Period);
+        var zone = referral.Summary.Zone;
         return new PrescriptionView
         {
             Referral = referral,

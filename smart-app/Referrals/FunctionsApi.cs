@@ -5,6 +5,7 @@ using Duende.IdentityModel;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Referral.Model.Fhir;
 using Referral.SmartApp.Launch;
@@ -63,8 +64,14 @@ public sealed record FunctionsResponse(HttpStatusCode Status, Resource? Body)
 /// launch's iss, patient = the launched patient, at most five minutes, unique jti, kid in the header. For a therapist
 /// it carries their access token. The HTTP and error handling is the same for both.
 /// </summary>
-public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<AppOptions> app, IOptions<FunctionsOptions> options, TimeProvider time)
+public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<AppOptions> app, IOptions<FunctionsOptions> options, IMemoryCache cache, TimeProvider time)
 {
+    /// <summary>
+    /// How long the therapist directory is kept: a form, its review and its send read it within a minute, and a
+    /// therapist who stops taking referrals is still refused by the API's own check of the send.
+    /// </summary>
+    public static readonly TimeSpan DirectoryLifetime = TimeSpan.FromMinutes(1);
+
     public const string FhirJsonMediaType = "application/fhir+json";
     public static readonly TimeSpan TokenLifetime = TimeSpan.FromMinutes(5);
 
@@ -91,9 +98,30 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
     /// <summary>The most pages read for one list: a next link that never ends is cut here rather than looping.</summary>
     private const int MaxPages = 50;
 
-    /// <summary>The whole therapist directory, every page of it.</summary>
-    public Task<IReadOnlyList<PractitionerRole>> TherapistsAsync(FunctionsCaller caller, CancellationToken cancellationToken) =>
-        AllPagesAsync<PractitionerRole>(caller, "/api/fhir/PractitionerRole", cancellationToken);
+    /// <summary>
+    /// The whole therapist directory, every page of it; read again after <see cref="DirectoryLifetime"/> (on the app's
+    /// clock), kept per API and per EHR (the inbox's therapists apart from every EHR). An empty answer is not kept.
+    /// </summary>
+    public async Task<IReadOnlyList<PractitionerRole>> TherapistsAsync(FunctionsCaller caller, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        var key = $"therapist-directory:{options.Value.BaseUrl}|{(caller is PhysicianCaller physician ? physician.Launch.Iss : "inbox")}";
+        var now = time.GetUtcNow();
+        if (cache.TryGetValue(key, out CachedDirectory? cached) && cached is not null && now - cached.Read < DirectoryLifetime && now >= cached.Read)
+        {
+            return cached.Therapists;
+        }
+
+        var therapists = await AllPagesAsync<PractitionerRole>(caller, "/api/fhir/PractitionerRole", cancellationToken);
+        if (therapists.Count > 0)
+        {
+            cache.Set(key, new CachedDirectory(therapists, now), DirectoryLifetime);
+        }
+
+        return therapists;
+    }
+
+    private sealed record CachedDirectory(IReadOnlyList<PractitionerRole> Therapists, DateTimeOffset Read);
 
     /// <summary>
     /// Every match of a search: the first page, then each page its <c>next</c> link names, to the end. A next link is
@@ -118,13 +146,6 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         }
 
         return found;
-    }
-
-    /// <summary>The launched patient's referrals.</summary>
-    public async Task<IReadOnlyList<ServiceRequest>> ReferralsAsync(PhysicianCaller caller, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(caller);
-        return await AllPagesAsync<ServiceRequest>(caller, QueryHelpers.AddQueryString("/api/fhir/ServiceRequest", "patient", "Patient/" + caller.Launch.PatientId), cancellationToken);
     }
 
     /// <summary>
@@ -152,17 +173,47 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
             .Where(r => r.Status == RequestStatus.Active && r.Requester?.Reference is { } by && TypeAndId(by) == requester)];
     }
 
-    public async Task<ServiceRequest?> ReferralAsync(FunctionsCaller caller, string id, CancellationToken cancellationToken) =>
-        (await GetAsync(caller, "/api/fhir/ServiceRequest/" + Uri.EscapeDataString(id), cancellationToken)).Body as ServiceRequest;
-
-    public async Task<Hl7.Fhir.Model.Task?> TaskAsync(FunctionsCaller caller, string id, CancellationToken cancellationToken) =>
-        (await ReadTaskAsync(caller, id, cancellationToken)).Task;
-
-    /// <summary>The Task with its ETag, for a change guarded by <c>If-Match</c>; no Task when it is absent or not the caller's.</summary>
-    public async Task<(Hl7.Fhir.Model.Task? Task, string? ETag)> ReadTaskAsync(FunctionsCaller caller, string id, CancellationToken cancellationToken)
+    /// <summary>
+    /// The launched patient's referrals, each with its Task (null where the API sent none), in one search:
+    /// <c>GET ServiceRequest?patient=&amp;_revinclude=Task:focus</c>, every page.
+    /// </summary>
+    public async Task<IReadOnlyList<(ServiceRequest Request, Hl7.Fhir.Model.Task? Task)>> ReferralsWithTasksAsync(PhysicianCaller caller, CancellationToken cancellationToken)
     {
-        var response = await GetAsync(caller, "/api/fhir/Task/" + Uri.EscapeDataString(id), cancellationToken);
-        return response.Body is Hl7.Fhir.Model.Task task ? (task, response.ETag) : (null, null);
+        ArgumentNullException.ThrowIfNull(caller);
+        var found = await AllPagesAsync<Resource>(caller, QueryHelpers.AddQueryString("/api/fhir/ServiceRequest", new Dictionary<string, string?>
+        {
+            ["patient"] = "Patient/" + caller.Launch.PatientId,
+            ["_revinclude"] = RevIncludeTask,
+        }), cancellationToken);
+        return WithTasks(found);
+    }
+
+    /// <summary>
+    /// One referral with its Task and the Task's ETag (for a change guarded by If-Match), in one search:
+    /// <c>GET ServiceRequest?_id=&amp;_revinclude=Task:focus</c>. Nothing when it is absent or not the caller's.
+    /// </summary>
+    public async Task<(ServiceRequest? Request, Hl7.Fhir.Model.Task? Task, string? ETag)> ReferralWithTaskAsync(FunctionsCaller caller, string id, CancellationToken cancellationToken)
+    {
+        var response = await GetAsync(caller, QueryHelpers.AddQueryString("/api/fhir/ServiceRequest", new Dictionary<string, string?>
+        {
+            ["_id"] = id,
+            ["_revinclude"] = RevIncludeTask,
+        }), cancellationToken);
+        var (request, task) = WithTasks(Entries<Resource>(response)).FirstOrDefault(r => r.Request.Id == id);
+        // The Task and its ServiceRequest share the referral's version; the API's ETag of the Task names it.
+        return (request, task, task?.Meta?.VersionId is { } version ? $"W/\"{version}\"" : null);
+    }
+
+    private const string RevIncludeTask = "Task:focus";
+
+    /// <summary>Each ServiceRequest of a searchset with the Task whose focus it is.</summary>
+    private static List<(ServiceRequest Request, Hl7.Fhir.Model.Task? Task)> WithTasks(IEnumerable<Resource> found)
+    {
+        var resources = found.ToList();
+        var tasks = resources.OfType<Hl7.Fhir.Model.Task>()
+            .GroupBy(t => ResourceIdOf(t.Focus?.Reference), StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        return [.. resources.OfType<ServiceRequest>().Where(r => r.Id is not null).Select(r => (r, tasks.GetValueOrDefault(r.Id!)))];
     }
 
     /// <summary>

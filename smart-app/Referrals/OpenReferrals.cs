@@ -1,6 +1,7 @@
 using Hl7.Fhir.Model;
 using Referral.Model;
 using Referral.Model.Fhir;
+using Referral.Model.Referrals;
 using Referral.Model.Terminology;
 
 namespace Referral.SmartApp.Referrals;
@@ -61,11 +62,7 @@ public static class OpenReferrals
             + ". Tick \"Send it anyway\" to send a second one, or change the referral.";
     }
 
-    private static bool Expired(ServiceRequest request, DateTimeOffset now)
-    {
-        var validity = (request.Occurrence as Timing)?.Repeat?.Bounds as Period;
-        return FhirTime.TryDate(validity?.End, out var end) && end < PracticeTime.DateIn(now, PracticeTime.ZoneOf(validity));
-    }
+    private static bool Expired(ServiceRequest request, DateTimeOffset now) => ReferralSummary.Of(request, null).IsExpiredAt(now);
 
     /// <summary>A code's condition (its key), so codes of one condition match; a code the catalog does not know stands for itself.</summary>
     private static string Identity(string icd10Cm) =>

@@ -226,38 +226,38 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
     {
         try
         {
-            var request = functions.ReferralAsync(Caller, id, cancellationToken);
-            var task = functions.TaskAsync(Caller, id, cancellationToken);
+            var referral = functions.ReferralWithTaskAsync(Caller, id, cancellationToken);
             var observations = functions.ResultsAsync<Observation>(Caller, id, cancellationToken);
             var procedures = functions.ResultsAsync<Procedure>(Caller, id, cancellationToken);
             var messages = functions.MessagesAsync(Caller, id, cancellationToken);
-            await System.Threading.Tasks.Task.WhenAll(request, task, observations, procedures, messages);
-            Referral = await request;
+            await System.Threading.Tasks.Task.WhenAll(referral, observations, procedures, messages);
+            var (request, task, _) = await referral;
+            Referral = request;
             if (Referral is null)
             {
                 return NotFound();
             }
 
-            Status = ReferralStatus.Of(Referral, await task, time.GetUtcNow());
+            Status = ReferralStatus.Of(Referral, task, time.GetUtcNow());
+            var summary = Status.Summary;
             EhrCopyStatus = EhrCopy.Of(Referral);
-            if (await task is { } stored)
+            if (summary.Task is { } stored)
             {
                 Discharge = ReferralTasks.DischargeSummaryOf(stored);
                 Renewal = RenewalAnswers.Pending(stored);
                 LastAnswer = RenewalAnswers.LatestOf(stored);
-                Ended = ReferralTaskStates.StateOf(stored) is { } state && ReferralTaskStates.IsTerminal(state);
+                Ended = summary.IsClosed;
                 if (Renewal is not null && !keepTyped)
                 {
-                    var zone = PracticeTime.ZoneOf((Referral.Occurrence as Timing)?.Repeat?.Bounds as Period);
-                    var (sessions, until) = RenewalAnswers.Suggestion(Referral, Renewal, PracticeTime.Today(time, zone));
+                    var (sessions, until) = RenewalAnswers.Suggestion(Referral, Renewal, PracticeTime.Today(time, summary.Zone));
                     ApproveSessions = sessions.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     ApproveValidUntil = until.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
                 }
             }
 
-            Events = Timeline.Of(Referral, await task, await procedures);
-            Progress = ProgressView.Of(Referral, await procedures, await observations);
-            Messages = MessagesView.Of(await messages, Referral, Referral.Requester?.Reference);
+            Events = Timeline.Of(summary, await procedures);
+            Progress = ProgressView.Of(summary, await procedures, await observations);
+            Messages = MessagesView.Of(await messages, summary, Referral.Requester?.Reference);
         }
         catch (FunctionsUnavailableException e)
         {

@@ -6,7 +6,7 @@ using Referral.SmartApp.Referrals;
 
 namespace Referral.SmartApp.Status;
 
-/// <summary>The launched patient's medical-massage referrals with where each stands; their Tasks read in parallel.</summary>
+/// <summary>The launched patient's medical-massage referrals with where each stands; each with its Task, in one search.</summary>
 public sealed class ListModel(LaunchContexts contexts, PatientRecordReader records, FunctionsApi functions, TimeProvider time) : LaunchedPage(contexts, records)
 {
     public IReadOnlyList<(ServiceRequest Request, ReferralStatus Status)> Referrals { get; private set; } = [];
@@ -22,10 +22,9 @@ public sealed class ListModel(LaunchContexts contexts, PatientRecordReader recor
 
         try
         {
-            var requests = (await functions.ReferralsAsync(Caller, cancellationToken)).Where(r => r.Id is not null).ToList();
-            var tasks = await System.Threading.Tasks.Task.WhenAll(requests.Select(r => functions.TaskAsync(Caller, r.Id!, cancellationToken)));
+            var referrals = await functions.ReferralsWithTasksAsync(Caller, cancellationToken);
             var now = time.GetUtcNow();
-            Referrals = [.. requests.Select((r, i) => (r, ReferralStatus.Of(r, tasks[i], now))).OrderByDescending(x => x.r.AuthoredOn, StringComparer.Ordinal)];
+            Referrals = [.. referrals.Select(r => (r.Request, ReferralStatus.Of(r.Request, r.Task, now))).OrderByDescending(x => x.Request.AuthoredOn, StringComparer.Ordinal)];
         }
         catch (FunctionsUnavailableException e)
         {

@@ -26,10 +26,8 @@ public sealed class PrescriptionModel(LaunchContexts contexts, PatientRecordRead
 
         try
         {
-            var request = functions.ReferralAsync(Caller, id, cancellationToken);
-            var task = functions.TaskAsync(Caller, id, cancellationToken);
-            await System.Threading.Tasks.Task.WhenAll(request, task);
-            if (await request is not { } referral || await task is not { } fulfilment)
+            var (request, task, _) = await functions.ReferralWithTaskAsync(Caller, id, cancellationToken);
+            if (request is not { } referral || task is not { } fulfilment)
             {
                 return NotFound();
             }

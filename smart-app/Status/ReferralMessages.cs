@@ -1,5 +1,6 @@
 using Hl7.Fhir.Model;
 using Referral.Model.Fhir;
+using Referral.Model.Referrals;
 
 namespace Referral.SmartApp.Status;
 
@@ -13,11 +14,11 @@ public sealed record MessagesView(IReadOnlyList<MessageLine> Lines, bool CanWrit
     /// The Communications as lines. "Mine" is the sender that is <paramref name="me"/> (the Task's owner for the therapist,
     /// the ServiceRequest's requester for the physician), compared as references.
     /// </summary>
-    public static IReadOnlyList<MessageLine> Of(IEnumerable<Communication> messages, ServiceRequest request, string? me)
+    public static IReadOnlyList<MessageLine> Of(IEnumerable<Communication> messages, ReferralSummary referral, string? me)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        ArgumentNullException.ThrowIfNull(request);
-        var zone = PracticeTime.ZoneOf((request.Occurrence as Timing)?.Repeat?.Bounds as Period);
+        ArgumentNullException.ThrowIfNull(referral);
+        var zone = referral.Zone;
         var lines = new List<MessageLine>();
         foreach (var message in messages)
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Hl7.Fhir.Model;
 using Referral.Model.Fhir;
+using Referral.Model.Referrals;
 using Referral.Model.Tasks;
 using Referral.Model.Terminology;
 
@@ -10,40 +11,41 @@ namespace Referral.SmartApp.Status;
 /// <summary>Where a referral stands, in a physician's words, from its Task (BSeR business status) and its validity.</summary>
 public sealed record ReferralStatus(string Label, string Css, string? Reason, int SessionsDone, int SessionsPrescribed)
 {
+    /// <summary>The referral as the shared read model decodes it, once for the whole page.</summary>
+    public required ReferralSummary Summary { get; init; }
+
+    /// <summary>Whether the validity ended (in the practice's zone) before the course did.</summary>
+    public required bool Expired { get; init; }
+
     public int SessionsRemaining => Math.Max(0, SessionsPrescribed - SessionsDone);
 
     /// <summary>The status at <paramref name="now"/>; "expired" counts days in the prescribing practice's zone, as the validity does.</summary>
     public static ReferralStatus Of(ServiceRequest request, Hl7.Fhir.Model.Task? task, DateTimeOffset now)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        var prescribed = (request.Occurrence as Timing)?.Repeat?.Count ?? 0;
-        var done = task is null ? 0 : ReferralTasks.SessionsRecorded(task);
-        var reason = task?.StatusReason?.Text;
-        var state = task is null ? null : ReferralTaskStates.StateOf(task);
-        var validity = (request.Occurrence as Timing)?.Repeat?.Bounds as Period;
-        var validUntil = FhirTime.TryDate(validity?.End, out var end) ? end : (DateOnly?)null;
-        var expired = validUntil is { } last && last < PracticeTime.DateIn(now, PracticeTime.ZoneOf(validity)) && state is not (ReferralTaskState.Completed or ReferralTaskState.Declined or ReferralTaskState.Cancelled);
-        if (expired)
+        var summary = ReferralSummary.Of(request, task);
+        var (done, prescribed, reason) = (summary.SessionsUsed, summary.SessionsPrescribed, summary.StatusReason);
+        var expired = summary.IsExpiredAt(now) && !summary.IsClosed;
+        var (label, css, shownReason) = expired ? ("Expired", "expired", null) : summary.State switch
         {
-            return new ReferralStatus("Expired", "expired", null, done, prescribed);
-        }
-
-        return state switch
-        {
-            ReferralTaskState.Created => new ReferralStatus("Sent", "sent", null, done, prescribed),
+            ReferralTaskState.Created => ("Sent", "sent", null),
             // The therapist waits for an answer before accepting: shown as "On hold: <reason>".
-            ReferralTaskState.OnHold => new ReferralStatus("On hold", "on-hold", reason, done, prescribed),
-            ReferralTaskState.Accepted or ReferralTaskState.Scheduled => new ReferralStatus("Accepted", "accepted", null, done, prescribed),
-            ReferralTaskState.Declined => new ReferralStatus("Declined", "declined", reason, done, prescribed),
+            ReferralTaskState.OnHold => ("On hold", "on-hold", reason),
+            ReferralTaskState.Accepted or ReferralTaskState.Scheduled => ("Accepted", "accepted", null),
+            ReferralTaskState.Declined => ("Declined", "declined", reason),
             ReferralTaskState.SessionCompleted or ReferralTaskState.NoShow =>
-                new ReferralStatus(string.Create(CultureInfo.InvariantCulture, $"In progress: {done} of {prescribed} sessions"), "in-progress", null, done, prescribed),
-            ReferralTaskState.Cancelled => new ReferralStatus("Cancelled", "cancelled", reason, done, prescribed),
-            ReferralTaskState.Completed => new ReferralStatus("Completed", "completed", null, done, prescribed),
-            _ => new ReferralStatus("Sent", "sent", null, done, prescribed),
+                (string.Create(CultureInfo.InvariantCulture, $"In progress: {done} of {prescribed} sessions"), "in-progress", null),
+            ReferralTaskState.Cancelled => ("Cancelled", "cancelled", reason),
+            ReferralTaskState.Completed => ("Completed", "completed", null),
+            _ => ("Sent", "sent", (string?)null),
         };
+        return new ReferralStatus(label, css, shownReason, done, prescribed) { Summary = summary, Expired = expired };
     }
 
-    public bool CanCancel => Css is "sent" or "on-hold" or "accepted" or "in-progress";
+    /// <summary>
+    /// The physician may withdraw it: the Task state machine allows the physician to cancel from where it stands, and its
+    /// validity has not ended (an expired referral is the system's to cancel).
+    /// </summary>
+    public bool CanCancel => !Expired && Summary.Allows(TaskActor.Physician, ReferralTaskState.Cancelled);
 }
 
 /// <summary>One event of a referral's timeline.</summary>
@@ -59,10 +61,11 @@ public static class Timeline
     /// Sent, each hold (with its reason) and resume, accepted, each session, each renewal request and its answer, and the
     /// end (declined, cancelled, completed), from the Task and the Procedures.
     /// </summary>
-    public static IReadOnlyList<TimelineEvent> Of(ServiceRequest request, Hl7.Fhir.Model.Task? task, IReadOnlyList<Procedure> sessions)
+    public static IReadOnlyList<TimelineEvent> Of(ReferralSummary referral, IReadOnlyList<Procedure> sessions)
     {
-        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(referral);
         ArgumentNullException.ThrowIfNull(sessions);
+        var (request, task) = (referral.Request, referral.Task);
         var events = new List<TimelineEvent>();
         if (FhirTime.TryDateTime(task?.AuthoredOn ?? request.AuthoredOn, out var sent))
         {
@@ -79,7 +82,7 @@ public static class Timeline
             events.Add(new TimelineEvent(hold.When, hold.Kind == HoldEvent.Held ? $"Put on hold by the therapist: {hold.Reason}" : "Resumed by the therapist"));
         }
 
-        var prescribed = (request.Occurrence as Timing)?.Repeat?.Count ?? 0;
+        var prescribed = referral.SessionsPrescribed;
         var number = 0;
         foreach (var procedure in sessions.OrderBy(p => (p.Performed as Period)?.Start, StringComparer.Ordinal))
         {
@@ -102,8 +105,7 @@ public static class Timeline
                 : $"Renewal declined by the physician: {answer.Text}"));
         }
 
-        var state = task is null ? null : ReferralTaskStates.StateOf(task);
-        if (task?.ExecutionPeriod?.End is { } ended && FhirTime.TryDateTime(ended, out var end) && state is { } final)
+        if (task?.ExecutionPeriod?.End is { } ended && FhirTime.TryDateTime(ended, out var end) && referral.State is { } final)
         {
             var reason = task.StatusReason?.Text;
             var what = final switch
@@ -116,8 +118,7 @@ public static class Timeline
         }
 
         // The same zone as the sessions and messages: the one the prescription's validity is in (the practice's).
-        var zone = PracticeTime.ZoneOf((request.Occurrence as Timing)?.Repeat?.Bounds as Period);
-        return [.. events.OrderBy(e => e.When).Select(e => e with { Shown = SessionSummaries.When(e.When, zone) })];
+        return [.. events.OrderBy(e => e.When).Select(e => e with { Shown = SessionSummaries.When(e.When, referral.Zone) })];
     }
 }
 

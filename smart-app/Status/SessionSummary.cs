@@ -2,6 +2,7 @@ using System.Globalization;
 using Hl7.Fhir.Model;
 using Referral.Model;
 using Referral.Model.Fhir;
+using Referral.Model.Referrals;
 using Referral.Model.Terminology;
 
 namespace Referral.SmartApp.Status;
@@ -44,10 +45,10 @@ public sealed record ProgressView(IReadOnlyList<SessionSummary> Sessions, IReadO
 {
     public static ProgressView Empty { get; } = new([], []);
 
-    public static ProgressView Of(ServiceRequest request, IEnumerable<Procedure> procedures, IEnumerable<Observation> observations)
+    public static ProgressView Of(ReferralSummary referral, IEnumerable<Procedure> procedures, IEnumerable<Observation> observations)
     {
         var observed = observations.ToList();
-        return new ProgressView(SessionSummaries.Of(request, procedures, observed), PainSeries.Of(observed));
+        return new ProgressView(SessionSummaries.Of(referral, procedures, observed), PainSeries.Of(observed));
     }
 }
 
@@ -59,12 +60,12 @@ public static class SessionSummaries
     /// The sessions, oldest first, each with the Observations that are partOf its Procedure; the zone is the one the
     /// prescription's validity names (the practice's), UTC for a referral stored before zones were carried.
     /// </summary>
-    public static IReadOnlyList<SessionSummary> Of(ServiceRequest request, IEnumerable<Procedure> procedures, IReadOnlyList<Observation> observations)
+    public static IReadOnlyList<SessionSummary> Of(ReferralSummary referral, IEnumerable<Procedure> procedures, IReadOnlyList<Observation> observations)
     {
-        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(referral);
         ArgumentNullException.ThrowIfNull(procedures);
         ArgumentNullException.ThrowIfNull(observations);
-        var zone = PracticeTime.ZoneOf((request.Occurrence as Timing)?.Repeat?.Bounds as Period);
+        var zone = referral.Zone;
         var byProcedure = observations.ToLookup(o => o.PartOf.FirstOrDefault()?.Reference ?? "", StringComparer.Ordinal);
         // Each measure's first value and the session it was taken in: the change is counted from there.
         var firsts = new Dictionary<string, (decimal Value, int Session)>(StringComparer.Ordinal);

@@ -130,14 +130,16 @@ public sealed class KeyVaultSigningTests : IDisposable
     [Fact]
     public async Task A_rotation_in_the_vault_reaches_the_JWKS_and_the_signer_without_a_restart()
     {
-        await using var app = VaultSmartApp(vault, new() { ["KeyVault:RefreshInterval"] = "00:00:00.200" });
+        // The refresh runs on the app's clock: the test moves it past the interval instead of waiting.
+        var clock = TestClock.Fake();
+        await using var app = VaultSmartApp(vault, new() { ["KeyVault:RefreshInterval"] = "00:00:00.200" }, clock);
         var client = app.CreateClient();
         var keys = app.Services.GetRequiredService<SigningKeys>();
         Assert.Contains(clientRsa.Thumbprint, await client.GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), Ct), StringComparison.Ordinal);
 
         // Key Vault's rotation policy makes a new version; the old one stays enabled until it expires.
         var rotated = vault.AddVersion(ClientRsa, "RSA", TimeSpan.Zero);
-        await Task.Delay(TimeSpan.FromMilliseconds(400), Ct);
+        clock.Advance(TimeSpan.FromMilliseconds(400));
         var jwks = await client.GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), Ct);
         Assert.Contains(rotated.Thumbprint, jwks, StringComparison.Ordinal);
         Assert.Contains(clientRsa.Thumbprint, jwks, StringComparison.Ordinal);
@@ -145,7 +147,7 @@ public sealed class KeyVaultSigningTests : IDisposable
 
         // The operator disables the old version (infra/README.md, compromise): it drops out and the new one signs.
         clientRsa.Enabled = false;
-        await Task.Delay(TimeSpan.FromMilliseconds(400), Ct);
+        clock.Advance(TimeSpan.FromMilliseconds(400));
         jwks = await client.GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), Ct);
         Assert.DoesNotContain(clientRsa.Thumbprint, jwks, StringComparison.Ordinal);
         Assert.Equal(rotated.Thumbprint, await SigningKidAsync(keys));
@@ -246,7 +248,7 @@ public sealed class KeyVaultSigningTests : IDisposable
     /// The smart-app as in Azure (Production, no local key settings), with the vault's URI and the key names the
     /// Bicep gives it, and a static token in place of the managed identity.
     /// </summary>
-    private static ProductionHost<Referral.SmartApp.Program> VaultSmartApp(FakeKeyVault vault, Dictionary<string, string?>? extra = null) =>
+    private static ProductionHost<Referral.SmartApp.Program> VaultSmartApp(FakeKeyVault vault, Dictionary<string, string?>? extra = null, TimeProvider? clock = null) =>
         new(ProductionSettings.Of(ProductionSettings.SmartApp, ProductionSettings.Inbox, new Dictionary<string, string?>
         {
             ["Ehrs:0:Iss"] = "http://127.0.0.1:9/fhir",
@@ -259,5 +261,9 @@ public sealed class KeyVaultSigningTests : IDisposable
         {
             services.AddSingleton<TokenCredential>(new StaticTokenCredential());
             AdminAccess.Open(services);
+            if (clock is not null)
+            {
+                services.AddSingleton(clock);
+            }
         });
 }

@@ -41,6 +41,24 @@ public sealed class StatusTests
     }
 
     [Fact]
+    public void The_physician_may_cancel_only_where_the_task_state_machine_lets_the_physician_cancel_and_the_validity_has_not_ended()
+    {
+        var (request, task) = Referral();
+        var now = Start;
+
+        Assert.True(ReferralStatus.Of(request, task, now).CanCancel);
+        Assert.True(ReferralStatus.Of(request, Move(task, ReferralTaskState.OnHold, "Which wrist?"), now).CanCancel);
+        var accepted = Move(task, ReferralTaskState.Accepted);
+        Assert.True(ReferralStatus.Of(request, accepted, now).CanCancel);
+        var (_, afterOne, _) = Sessions(request, accepted, 1);
+        Assert.True(ReferralStatus.Of(request, afterOne, now).CanCancel);
+        Assert.False(ReferralStatus.Of(request, Move(task, ReferralTaskState.Declined, "Full"), now).CanCancel);
+        Assert.False(ReferralStatus.Of(request, Move(afterOne, ReferralTaskState.Completed), now).CanCancel);
+        Assert.False(ReferralStatus.Of(request, accepted, now.AddDays(120)).CanCancel);
+        Assert.False(ReferralStatus.Of(request, null, now).CanCancel);
+    }
+
+    [Fact]
     public void A_prescription_expires_when_its_last_day_is_over_in_the_prescribing_practices_zone()
     {
         var draft = ReferralScenario.DraftFactory.Draft() with { ValidFrom = new DateOnly(2026, 3, 2), ValidUntil = new DateOnly(2026, 3, 10) };
@@ -73,7 +91,7 @@ public sealed class StatusTests
         Assert.DoesNotContain("<script", svg, StringComparison.Ordinal);
         Assert.Equal(3, svg.Split("<circle class=\"before\"").Length - 1);
 
-        var timeline = Timeline.Of(request, accepted, procedures);
+        var timeline = Timeline.Of(ReferralSummary.Of(request, accepted), procedures);
         Assert.Equal(["Sent to the therapist", "Accepted by the therapist", "Session 1 of 6", "Session 2 of 6", "Session 3 of 6"], timeline.Select(e => e.What));
     }
 
@@ -87,7 +105,7 @@ public sealed class StatusTests
         var renewed = ReferralTasks.WithRenewalRequest(treated, renewal);
         var completed = ReferralTasks.WithDischargeSummary(Move(renewed, ReferralTaskState.Completed), new DischargeSummary("Pain 7 to 3.", null));
 
-        var timeline = Timeline.Of(request, completed, procedures);
+        var timeline = Timeline.Of(ReferralSummary.Of(request, completed), procedures);
 
         Assert.Equal(
             ["Sent to the therapist", "Accepted by the therapist", "Session 1 of 6", "Session 2 of 6", "Renewal requested by the therapist", "Completed"],
@@ -106,7 +124,7 @@ public sealed class StatusTests
         var task = Move(ReferralTasks.Create(request, Start), ReferralTaskState.Accepted);
         var (observations, _, procedures) = Sessions(request, task, 2);
 
-        var sessions = SessionSummaries.Of(request, procedures, observations);
+        var sessions = SessionSummaries.Of(ReferralSummary.Of(request, null), procedures, observations);
 
         Assert.Equal([1, 2], sessions.Select(s => s.Number));
         // The first session starts at 08:00 UTC on Monday 9 March: the evening before in Honolulu (UTC-10).
@@ -118,7 +136,7 @@ public sealed class StatusTests
         Assert.Equal(["Myofascial release"], first.Techniques);
         Assert.Null(first.Note);
         Assert.Equal((6m, 4m), (sessions[1].PainBefore, sessions[1].PainAfter));
-        Assert.Empty(ProgressView.Of(request, [], []).Pain);
+        Assert.Empty(ProgressView.Of(ReferralSummary.Of(request, null), [], []).Pain);
     }
 
     private (ServiceRequest Request, FhirTask Task) Referral()

@@ -6,7 +6,8 @@ using SandboxEhr.Tests.Infrastructure;
 namespace SandboxEhr.Tests.Auth;
 
 /// <summary>The authorization endpoint's refusals (RFC 6749 §4.1.2.1, RFC 7636, SMART App Launch 2.2).</summary>
-public sealed class AuthorizeRequestTests() : SandboxFlowTests
+/// <remarks>The refusals change nothing in the sandbox (one test registers a client of its own), so the tests share one.</remarks>
+public sealed class AuthorizeRequestTests(SharedSandbox sandbox) : SandboxFlowTests(sandbox), IClassFixture<SharedSandbox>
 {
     [Fact]
     public async Task A_redirect_uri_that_is_not_registered_gets_an_error_page_and_no_redirect()

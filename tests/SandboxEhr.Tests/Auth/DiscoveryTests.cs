@@ -4,13 +4,10 @@ using SandboxEhr.Tests.Infrastructure;
 
 namespace SandboxEhr.Tests.Auth;
 
-public sealed class DiscoveryTests : IAsyncLifetime
+/// <summary>Discovery documents, only read: the tests share one sandbox.</summary>
+public sealed class DiscoveryTests(SharedSandbox sandbox) : IClassFixture<SharedSandbox>
 {
-    private readonly SandboxApp app = new();
-
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public ValueTask DisposeAsync() => app.DisposeAsync();
+    private readonly SandboxApp app = sandbox.App;
 
     [Fact]
     public async Task Smart_configuration_at_the_fhir_base_advertises_the_endpoints_and_the_capabilities_the_sandbox_has()

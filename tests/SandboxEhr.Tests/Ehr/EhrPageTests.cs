@@ -4,7 +4,8 @@ using SandboxEhr.Tests.Infrastructure;
 
 namespace SandboxEhr.Tests.Ehr;
 
-public sealed class EhrPageTests() : SandboxFlowTests
+/// <summary>The EHR's own pages; the tests only read them, each with its own browser, so they share one sandbox.</summary>
+public sealed class EhrPageTests(SharedSandbox sandbox) : SandboxFlowTests(sandbox), IClassFixture<SharedSandbox>
 {
     [Fact]
     public async Task A_chart_needs_the_ehr_sign_in()

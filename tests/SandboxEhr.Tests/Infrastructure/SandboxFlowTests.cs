@@ -1,12 +1,34 @@
 namespace SandboxEhr.Tests.Infrastructure;
 
 /// <summary>
-/// A fresh sandbox and a SMART flow against it for every test; where a test class signs client assertions, the
-/// sandbox fetches that client's public key from the JWKS URL it is registered with.
+/// A SMART flow (its own browser and cookies) for every test, against a sandbox: a fresh one per test, or, for a class
+/// whose tests leave the sandbox as they found it (no clock moved, no client key served), the class's
+/// <see cref="SharedSandbox"/>, started once instead of once a test.
+/// Where a test class signs client assertions, the sandbox fetches that client's public key from the JWKS URL it is
+/// registered with.
 /// </summary>
-public abstract class SandboxFlowTests(string? jwksUrl = null, ClientKey? key = null) : IAsyncLifetime
+public abstract class SandboxFlowTests : IAsyncLifetime
 {
-    protected SandboxApp App { get; } = new();
+    private readonly string? jwksUrl;
+    private readonly ClientKey? key;
+    private readonly bool ownsApp;
+
+    protected SandboxFlowTests(string? jwksUrl = null, ClientKey? key = null)
+    {
+        this.jwksUrl = jwksUrl;
+        this.key = key;
+        App = new SandboxApp();
+        ownsApp = true;
+    }
+
+    /// <summary>The flow against the class's shared sandbox, which the class fixture starts and disposes.</summary>
+    protected SandboxFlowTests(SharedSandbox shared)
+    {
+        ArgumentNullException.ThrowIfNull(shared);
+        App = shared.App;
+    }
+
+    protected SandboxApp App { get; }
 
     protected SmartFlow Flow { get; private set; } = null!;
 
@@ -28,7 +50,11 @@ public abstract class SandboxFlowTests(string? jwksUrl = null, ClientKey? key = 
     {
         Flow.Dispose();
         key?.Dispose();
-        await App.DisposeAsync();
+        if (ownsApp)
+        {
+            await App.DisposeAsync();
+        }
+
         GC.SuppressFinalize(this);
     }
 }

@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Hl7.Fhir.Model;
+using Microsoft.Extensions.DependencyInjection;
+using Referral.Functions.Referrals;
+using Referral.Functions.Security;
+using Referral.Functions.Storage;
+using Referral.Model;
+using Referral.Model.Referrals;
+using Referral.Model.Tasks;
+using Referral.Tests.Infrastructure;
+using static Referral.Tests.SmartApp.ReferralFormTests;
+using Task = System.Threading.Tasks.Task;
+
+namespace Referral.Tests.SmartApp;
+
+/// <summary>
+/// How much the smart-app asks of the functions API (issue 18): the calls it makes, the tokens it signs for them, and
+/// the table requests they cost, counted on the wire for the physician's status list with ten referrals, the status
+/// page of one, and one send from the form. The figures go to the test's diagnostics; the bounds are the issue's.
+/// </summary>
+public sealed class ApiChatterTests(AzuriteFixture azurite)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task The_status_list_of_ten_referrals_costs_one_API_call_and_the_status_page_and_a_send_each_cost_fewer_than_before()
+    {
+        await using var storage = await StorageRequestLog.StartAsync(azurite);
+        using var ehr = new FakeEhr();
+        var api = new ApiCallLog();
+        SmartAppHarness? started = null;
+        await using var harness = started = new SmartAppHarness(azurite, ehr,
+            functionsHandler: () => new CountingHandler(api, started!.Functions.Server.CreateHandler()),
+            functionsExtra: new Dictionary<string, string?> { [StorageAccount.SettingName] = storage.ConnectionString });
+        using var browser = await harness.StartAsync();
+        var steps = await harness.LaunchAsync(browser);
+        var html = await browser.GetStringAsync(new Uri(steps.FormPath!, UriKind.Relative), Ct);
+        using var review = await browser.PostAsync(new Uri(steps.FormPath + "?handler=Review", UriKind.Relative), Form(html,
+            ("Input.Diagnoses", "G56.01"), ("Input.Sites", "Wrist:Right"), ("Input.Sites", "Hand:Right"), ("Input.Sessions", "6"), ("Input.FrequencyTimes", "1"),
+            ("Input.FrequencyUnit", "Week"), ("Input.Minutes", "60"), ("Input.ValidityDays", "90"), ("Input.CoverageId", "dana-whitfield-coverage"),
+            ("Input.ClaimNumbers[dana-whitfield-coverage]", "WC-2026-004817"), ("Input.Therapist", "therapist-sam-rivera")), Ct);
+        Assert.Equal(HttpStatusCode.SeeOther, review.StatusCode);
+
+        // One send: the review page, then "Sign and send".
+        var (sendCalls, sendTokens, sendTables) = (api.Calls.Count, api.Tokens.Count, storage.Requests.Count);
+        var summary = await browser.GetStringAsync(review.Headers.Location!, Ct);
+        using var sent = await browser.PostAsync(new Uri(review.Headers.Location + "?handler=Send", UriKind.Relative), Form(summary), Ct);
+        Assert.Equal(HttpStatusCode.SeeOther, sent.StatusCode);
+        var send = Measure("review and send one referral", api, storage, sendCalls, sendTokens, sendTables);
+
+        // Nine more referrals for the same patient from the same physician, stored behind the app's back.
+        var first = Assert.Single(await harness.Functions.Services.GetRequiredService<ReferralStore>().FindAsync(ReferralLookup.Patient, ehr.FhirBase, "Patient/" + FakeEhr.PatientId, Ct));
+        await StoreMoreLikeAsync(harness, ehr, first, 9);
+
+        var listPath = $"/context/{SmartAppHarness.ContextIdOf(steps.FormPath!)}/referrals";
+        var (listCalls, listTokens, listTables) = (api.Calls.Count, api.Tokens.Count, storage.Requests.Count);
+        var list = await browser.GetStringAsync(new Uri(listPath, UriKind.Relative), Ct);
+        var listed = Measure("status list of 10 referrals", api, storage, listCalls, listTokens, listTables);
+        Assert.Equal(10, list.Split("data-status=\"sent\"").Length - 1);
+
+        var (pageCalls, pageTokens, pageTables) = (api.Calls.Count, api.Tokens.Count, storage.Requests.Count);
+        var detail = await browser.GetStringAsync(sent.Headers.Location!, Ct);
+        var page = Measure("status page of one referral", api, storage, pageCalls, pageTokens, pageTables);
+        Assert.Contains("data-status=\"sent\"", detail, StringComparison.Ordinal);
+
+        // Before issue 18: the list read each referral's Task apart (1 + 10 calls, each with its own token); the page read
+        // the ServiceRequest and the Task apart (5 calls); review and send read the directory twice (review 2, send 3).
+        Assert.Equal(1, listed.Calls);
+        Assert.Equal(1, listed.Tokens);
+        Assert.Equal(4, page.Calls);
+        Assert.True(send.Calls <= 3, $"review and send made {send.Calls} API calls");
+        Assert.Equal(send.Calls, send.Tokens);
+        Assert.DoesNotContain(api.Calls, c => c.StartsWith("GET /api/fhir/Task/", StringComparison.Ordinal));
+    }
+
+    private static (int Calls, int Tokens, int Tables) Measure(string what, ApiCallLog api, StorageRequestLog storage, int calls, int tokens, int tables)
+    {
+        var made = api.Calls.Skip(calls).ToList();
+        var measured = (made.Count, api.Tokens.Count - tokens, storage.Requests.Count - tables);
+        TestContext.Current.TestOutputHelper?.WriteLine($"{what}: {measured.Item1} API calls, {measured.Item2} signed tokens, {measured.Item3} table requests: {string.Join(", ", made)}");
+        return measured;
+    }
+
+    private static async Task StoreMoreLikeAsync(SmartAppHarness harness, FakeEhr ehr, StoredReferral first, int count)
+    {
+        var store = harness.Functions.Services.GetRequiredService<ReferralStore>();
+        var physician = new Caller { Kind = CallerKind.Physician, Id = "Practitioner/" + FakeEhr.PractitionerId, Ehr = ehr.FhirBase, Display = "Practitioner/" + FakeEhr.PractitionerId };
+        for (var i = 0; i < count; i++)
+        {
+            var request = (ServiceRequest)first.Request.DeepCopy();
+            request.Meta = null;
+            request.Identifier = [new Identifier(Canonicals.PlacerIdentifierSystem, Guid.NewGuid().ToString()) { Type = MedicalMassageServiceRequest.PlacerIdentifierType.ToCodeableConcept() }];
+            request.Id = ReferralStore.IdFor(first.Owner, ehr.FhirBase, request.Identifier[0]);
+            var task = ReferralTasks.Create(request, harness.Time.GetUtcNow());
+            task.Id = request.Id;
+            var (outcome, _) = await store.SubmitAsync(request, task, ehr.FhirBase, physician, harness.Time.GetUtcNow(), Ct);
+            Assert.Equal(SubmitOutcome.Created, outcome);
+        }
+    }
+
+    /// <summary>Every call the smart-app makes to the functions API, and each distinct bearer token it signed for them.</summary>
+    private sealed class ApiCallLog
+    {
+        public ConcurrentQueue<string> Calls { get; } = new();
+
+        public ConcurrentDictionary<string, bool> Tokens { get; } = new(StringComparer.Ordinal);
+    }
+
+    private sealed class CountingHandler(ApiCallLog log, HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            log.Calls.Enqueue($"{request.Method} {request.RequestUri?.PathAndQuery}");
+            if (request.Headers.Authorization?.Parameter is { } token)
+            {
+                log.Tokens.TryAdd(token, true);
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+}
