@@ -26,7 +26,7 @@ public sealed class ApiChatterTests(AzuriteFixture azurite)
     [Fact]
     public async Task The_status_list_of_ten_referrals_costs_one_API_call_and_the_status_page_and_a_send_each_cost_fewer_than_before()
     {
-        await using var storage = await StorageRequestLog.StartAsync(azurite);
+        await using var storage = await StorageRequestLog.StartAsync(azurite.ConnectionString);
         using var ehr = new FakeEhr();
         var api = new ApiCallLog();
         SmartAppHarness? started = null;
