@@ -148,6 +148,9 @@ resource smartApp 'Microsoft.Web/sites@2025-03-01' = {
       // App Service probes each instance and takes one that stops answering out of the rotation (two or more instances).
       healthCheckPath: '/health'
       alwaysOn: true
+      // The web server's own request log records every URL with its ids and query values (a patient's id in a search):
+      // off. The app logs each request by its route instead (Operations/RequestLog.cs).
+      httpLoggingEnabled: false
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -314,9 +317,26 @@ resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' 
   scope: smartApp
   properties: {
     workspaceId: workspaceId
+    // Every log category but AppServiceHTTPLogs, which holds each request's full URL (ids and query values).
     logs: [
       {
-        categoryGroup: 'allLogs'
+        category: 'AppServiceConsoleLogs'
+        enabled: true
+      }
+      {
+        category: 'AppServiceAppLogs'
+        enabled: true
+      }
+      {
+        category: 'AppServicePlatformLogs'
+        enabled: true
+      }
+      {
+        category: 'AppServiceAuditLogs'
+        enabled: true
+      }
+      {
+        category: 'AppServiceIPSecAuditLogs'
         enabled: true
       }
     ]

@@ -388,6 +388,27 @@ public sealed partial class ArmTemplateTests
     }
 
     [Fact]
+    public async Task The_web_apps_keep_no_log_of_full_request_URLs_neither_the_web_server_log_nor_its_Log_Analytics_category()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var webApps = arm.OfType(Site).Where(s => !s.Kind.Contains("functionapp", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, webApps.Count);
+        Assert.All(webApps, app => Assert.Equal("false", Resource.Literal(app.Properties["siteConfig"]?["httpLoggingEnabled"])));
+
+        var siteLogs = arm.OfType("Microsoft.Insights/diagnosticSettings")
+            .Where(d => d.ScopeType == Site && webApps.Any(w => w.Template.DeploymentName == d.Template.DeploymentName))
+            .ToList();
+        Assert.Equal(2, siteLogs.Count);
+        foreach (var setting in siteLogs)
+        {
+            var logs = setting.Properties["logs"]!.AsArray();
+            Assert.DoesNotContain(logs, l => l!["categoryGroup"] is not null);
+            Assert.DoesNotContain(logs, l => l!["category"]?.GetValue<string>() == "AppServiceHTTPLogs");
+            Assert.Contains(logs, l => l!["category"]?.GetValue<string>() == "AppServiceConsoleLogs");
+        }
+    }
+
+    [Fact]
     public async Task The_smart_apps_instances_share_a_TLS_only_Redis_whose_key_reaches_the_app_only_through_Key_Vault()
     {
         var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
