@@ -409,7 +409,7 @@ public static class Program
         ],
     };
 
-    /// <summary>The functions app on Kestrel at a free loopback port, in Development, with its trigger runner off.</summary>
+    /// <summary>The FHIR API on Kestrel at a free loopback port, in Development (no worker: the load is the API's).</summary>
     private sealed class LoadApp(string storage, IReadOnlyDictionary<string, string?> settings) : WebApplicationFactory<Referral.Functions.Program>
     {
         public Uri Start()
@@ -425,7 +425,6 @@ public static class Program
         {
             builder.UseEnvironment("Development");
             builder.UseSetting(StorageAccount.SettingName, storage);
-            builder.UseSetting("TriggerRunner:Enabled", "false");
             builder.UseSetting("Therapists:Seed", "false");
             builder.UseSetting("Logging:LogLevel:Default", "Warning");
             foreach (var (key, value) in settings)

@@ -107,9 +107,14 @@ public sealed class FunctionsApp(
     /// <summary>The worker as functions/Worker's Program builds it without the host: its own Development settings, then the test's.</summary>
     private IHost StartWorker()
     {
+        // Read once: a file watcher per host would spend the machine's inotify instances (128 per user), with many apps
+        // alive at once in a test run.
+        var configuration = new ConfigurationManager();
+        configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["hostBuilder:reloadConfigOnChange"] = "false" });
         var builder = WorkerProgram.CreateLocalBuilder(
             new HostApplicationBuilderSettings
             {
+                Configuration = configuration,
                 EnvironmentName = Environments.Development,
                 ContentRootPath = Repository.PathTo("functions", "Worker"),
                 ApplicationName = "Referral.Worker",
