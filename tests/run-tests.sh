@@ -42,6 +42,11 @@ if [ -n "${REFERRAL_TEST_CLOCK:-}" ]; then
   echo "Test clock: REFERRAL_TEST_CLOCK=$REFERRAL_TEST_CLOCK, so the tests' clock starts at $clock_start (the machine's: $(date -u +%Y-%m-%dT%H:%MZ))"
 fi
 
+# Each host the tests start would watch its appsettings files for changes, and a test run starts hundreds of hosts at
+# once across its assemblies: the watchers ran out of the user's inotify instances (128 by default on Linux). No test
+# edits a settings file while its app runs, so the hosts read their configuration once.
+export DOTNET_hostBuilder__reloadConfigOnChange=false
+
 results="$root/artifacts/test-results"
 rm -rf "$results"
 mkdir -p "$results"
