@@ -48,12 +48,12 @@ public sealed class FormChecks(ReferralBuilder builder, ReferralValidator valida
         var built = Build(state, launch, record, therapists);
         if (built.ReasonCode.Count == 0)
         {
-            issues.Add(new FieldIssue(nameof(ReferralInput.Diagnoses), "Medical massage is prescribed for a diagnosis: add at least one.", true));
+            issues.Add(new FieldIssue(nameof(ReferralInput.Diagnoses), "Medical massage is prescribed for a diagnosis: the referral needs at least one (ICD-10-CM).", true));
         }
 
         if (built.BodySite.Count == 0)
         {
-            issues.Add(new FieldIssue(nameof(ReferralInput.Sites), "Choose at least one body site to treat.", true));
+            issues.Add(new FieldIssue(nameof(ReferralInput.Sites), "Medical massage is applied only to the body sites the prescription names: the referral needs at least one.", true));
         }
 
         if (state.Input.Sessions is < MedicalMassageServiceRequest.MinSessions or > MedicalMassageServiceRequest.MaxSessions)
