@@ -71,7 +71,9 @@ public static class FhirBody
     /// </summary>
     private static (Parameters? Parameters, FhirResult? Error) Judged((Parameters? Parameters, FhirResult? Error) read)
     {
-        if (read.Parameters is not { Parameter.Count: > 0 } parameters)
+        // A string that breaks the rules of every input (control characters, markup) is named by the operation's own
+        // reader with its rule (string-characters, plain-text), as before the package: it is not judged twice.
+        if (read.Parameters is not { Parameter.Count: > 0 } parameters || InputRules.Check(parameters).Count > 0)
         {
             return read;
         }

@@ -43,7 +43,26 @@ public sealed class FormChecks(ReferralBuilder builder, ReferralValidator valida
             issues.Add(new FieldIssue(nameof(ReferralInput.Therapist), refusal, true));
         }
 
-        var outcome = validator.Validate(Build(state, launch, record, therapists), reference =>
+        // At least one diagnosis and one body site, 1 to 52 sessions: the FHIR package's cardinalities and limits, which the API judges with Firely's
+        // validator; the form names them next to their fields before anything is sent.
+        var built = Build(state, launch, record, therapists);
+        if (built.ReasonCode.Count == 0)
+        {
+            issues.Add(new FieldIssue(nameof(ReferralInput.Diagnoses), "Medical massage is prescribed for a diagnosis: the referral needs at least one (ICD-10-CM).", true));
+        }
+
+        if (built.BodySite.Count == 0)
+        {
+            issues.Add(new FieldIssue(nameof(ReferralInput.Sites), "Medical massage is applied only to the body sites the prescription names: the referral needs at least one.", true));
+        }
+
+        if (state.Input.Sessions is < MedicalMassageServiceRequest.MinSessions or > MedicalMassageServiceRequest.MaxSessions)
+        {
+            issues.Add(new FieldIssue(nameof(ReferralInput.Sessions),
+                $"{state.Input.Sessions} sessions: a referral prescribes {MedicalMassageServiceRequest.MinSessions} to {MedicalMassageServiceRequest.MaxSessions}.", true));
+        }
+
+        var outcome = validator.Validate(built, reference =>
             therapists.FirstOrDefault(t => "PractitionerRole/" + t.Id == reference) is { } role ? [.. ReferralForm.TrainingOf(role)] : null);
         foreach (var issue in outcome.Issue.Where(i => i.Severity is OperationOutcome.IssueSeverity.Error or OperationOutcome.IssueSeverity.Fatal or OperationOutcome.IssueSeverity.Warning))
         {
@@ -57,25 +76,6 @@ public sealed class FormChecks(ReferralBuilder builder, ReferralValidator valida
         }
 
         return issues;
-    }
-
-    /// <summary>
-    /// The API's answer to <c>$validate</c> as issues next to their fields: only those the form's own checks did not
-    /// already name (the shared validator runs on both sides; the API adds its FHIR package's profile).
-    /// </summary>
-    public static IReadOnlyList<FieldIssue> FromOutcome(OperationOutcome outcome, IReadOnlyList<FieldIssue> known)
-    {
-        ArgumentNullException.ThrowIfNull(outcome);
-        ArgumentNullException.ThrowIfNull(known);
-        return
-        [
-            .. outcome.Issue
-                .Where(i => i.Severity is OperationOutcome.IssueSeverity.Error or OperationOutcome.IssueSeverity.Fatal or OperationOutcome.IssueSeverity.Warning)
-                .Select(i => new FieldIssue(ReferralForm.FieldOf(i.Expression.FirstOrDefault()), i.Details?.Text ?? i.Diagnostics ?? "This is not valid.",
-                    i.Severity != OperationOutcome.IssueSeverity.Warning))
-                .Where(i => !known.Any(k => k.Message == i.Message))
-                .Distinct(),
-        ];
     }
 }
 

@@ -278,13 +278,6 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
     public Task<FunctionsResponse> SubmitAsync(FunctionsCaller caller, ServiceRequest request, CancellationToken cancellationToken) =>
         SendAsync(caller, HttpMethod.Post, "/api/fhir/ServiceRequest", request, null, cancellationToken);
 
-    /// <summary>
-    /// <c>POST ServiceRequest/$validate</c>: the referral checked by the API as a submission would be (its FHIR package's
-    /// profile, the input rules, the business rules), not stored; 200 with the OperationOutcome.
-    /// </summary>
-    public Task<FunctionsResponse> ValidateAsync(FunctionsCaller caller, ServiceRequest request, CancellationToken cancellationToken) =>
-        SendAsync(caller, HttpMethod.Post, "/api/fhir/ServiceRequest/$validate", request, null, cancellationToken);
-
     public Task<FunctionsResponse> CancelAsync(FunctionsCaller caller, string id, string reason, CancellationToken cancellationToken) =>
         OperationAsync(caller, id, "cancel", Parameters(("reason", new FhirString(reason))), null, cancellationToken);
 

@@ -52,12 +52,6 @@ public sealed class ReviewModel(
             var therapists = await functions.TherapistsAsync(Caller, cancellationToken);
             Referral = checks.Build(state, Launch, Record, therapists);
             Issues = checks.Check(state, Launch, Record, therapists);
-            // The API's $validate judges the referral as the submission will be judged, its FHIR package included.
-            if (await functions.ValidateAsync(Caller, Referral, cancellationToken) is { Status: System.Net.HttpStatusCode.OK, Body: OperationOutcome outcome })
-            {
-                Issues = [.. Issues, .. FormChecks.FromOutcome(outcome, Issues)
-                    .Where(i => !(string.IsNullOrEmpty(state.Input.Therapist) && i.Field == nameof(ReferralInput.Therapist)))];
-            }
             Duplicates = OpenReferrals.Matching(await functions.OpenReferralsAsync(Caller, cancellationToken), state, time.GetUtcNow());
         }
         catch (FunctionsUnavailableException e)
