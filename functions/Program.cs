@@ -12,7 +12,6 @@ using Referral.Functions.Storage;
 using Referral.Functions.Therapists;
 using Referral.Functions.WriteBack;
 using Referral.Model.Referrals;
-using Referral.Model.Signing;
 using Referral.Operations;
 
 namespace Referral.Functions;
@@ -63,7 +62,8 @@ public sealed class Program
         builder.Services.AddSingleton<Referral.Model.Terminology.ValueSetExpander>();
         builder.Services.AddSingleton<Referral.Model.Sessions.SessionRecorder>();
         EhrRegistry.AddEhrRegistry(builder.Services, builder.Configuration);
-        AddBackendServicesKeys(builder);
+        // The public half of the backend-services keys is served here (/api/backend/jwks.json); the worker signs with them.
+        BackendSigningKeys.Add(builder.Services, builder.Configuration);
         builder.Services.AddApiAuthentication(builder.Configuration);
         builder.Services.AddApiRateLimits(builder.Configuration);
         builder.Services.AddCdsHooks();
@@ -95,23 +95,5 @@ public sealed class Program
         app.MapCdsHooks();
 
         await app.RunAsync();
-    }
-
-    /// <summary>
-    /// The backend-services signing keys, whose public half this API serves (<c>/api/backend/jwks.json</c>); the
-    /// worker's <c>ehr-writeback</c> signs with the same keys (the same settings).
-    /// </summary>
-    private static void AddBackendServicesKeys(WebApplicationBuilder builder)
-    {
-        var services = builder.Services;
-        var configuration = builder.Configuration;
-        services.AddOptions<BackendServicesOptions>().Bind(configuration.GetSection(BackendServicesOptions.Section))
-            // At start, not at the first request: keys load lazily, and a missing key must stop the deployment.
-            .Validate<IOptions<KeyVaultOptions>, IHostEnvironment>(
-                (o, vault, environment) => vault.Value.Configured || o.Keys.Any(k => !string.IsNullOrWhiteSpace(k.PrivateKeyPem)) || (environment.IsDevelopment() && !string.IsNullOrWhiteSpace(o.DevelopmentKeysFolder)),
-                BackendSigningKeys.NoKeyMessage)
-            .ValidateOnStart();
-        services.AddKeyVaultSigning(configuration, BackendSigningKeys.VaultKeyUse);
-        services.AddSingleton<BackendSigningKeys>();
     }
 }

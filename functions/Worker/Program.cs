@@ -7,7 +7,6 @@ using Referral.Functions.Security;
 using Referral.Functions.Storage;
 using Referral.Functions.Therapists;
 using Referral.Functions.WriteBack;
-using Referral.Model.Signing;
 using Referral.Operations;
 using Referral.Worker.Backup;
 using Referral.Worker.Notifications;
@@ -96,16 +95,9 @@ public sealed class Program
         // An EHR that hangs must not hold a queue message for ever: the try fails and is retried later.
         services.AddHttpClient(BackendServicesTokens.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(30));
 
-        services.AddOptions<BackendServicesOptions>().Bind(configuration.GetSection(BackendServicesOptions.Section))
+        BackendSigningKeys.Add(services, configuration)
             .Validate(o => o.AssertionLifetime > TimeSpan.Zero && o.AssertionLifetime <= TimeSpan.FromMinutes(5),
-                "BackendServices:AssertionLifetime must be more than zero and at most five minutes (SMART).")
-            // At start, not at the first write-back: keys load lazily, and a missing key must stop the deployment.
-            .Validate<IOptions<KeyVaultOptions>, IHostEnvironment>(
-                (o, vault, environment) => vault.Value.Configured || o.Keys.Any(k => !string.IsNullOrWhiteSpace(k.PrivateKeyPem)) || (environment.IsDevelopment() && !string.IsNullOrWhiteSpace(o.DevelopmentKeysFolder)),
-                BackendSigningKeys.NoKeyMessage)
-            .ValidateOnStart();
-        services.AddKeyVaultSigning(configuration, BackendSigningKeys.VaultKeyUse);
-        services.AddSingleton<BackendSigningKeys>();
+                "BackendServices:AssertionLifetime must be more than zero and at most five minutes (SMART).");
         services.AddSingleton<BackendServicesTokens>();
 
         services.AddOptions<SmartAppOptions>().Bind(configuration.GetSection(SmartAppOptions.Section))

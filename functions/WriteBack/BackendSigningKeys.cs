@@ -47,6 +47,22 @@ public sealed class BackendSigningKeys : IDisposable
         "No backend-services signing key: set KeyVault:Uri and KeyVault:Keys:BackendServices (the key in Azure Key Vault), "
         + "or BackendServices:Keys:0:PrivateKeyPem (an RSA private key, PEM). BackendServices:Keys:0:PrivateKeyPem is missing and KeyVault:Uri is not set.";
 
+    /// <summary>
+    /// The keys and their settings, checked at start (keys load lazily, and a missing key must stop the deployment, not
+    /// the first request or write-back). The API serves their public half; the worker's <c>ehr-writeback</c> signs with them.
+    /// </summary>
+    public static OptionsBuilder<BackendServicesOptions> Add(IServiceCollection services, IConfiguration configuration)
+    {
+        var options = services.AddOptions<BackendServicesOptions>().Bind(configuration.GetSection(BackendServicesOptions.Section))
+            .Validate<IOptions<KeyVaultOptions>, IHostEnvironment>(
+                (o, vault, environment) => vault.Value.Configured || o.Keys.Any(k => !string.IsNullOrWhiteSpace(k.PrivateKeyPem)) || (environment.IsDevelopment() && !string.IsNullOrWhiteSpace(o.DevelopmentKeysFolder)),
+                NoKeyMessage)
+            .ValidateOnStart();
+        services.AddKeyVaultSigning(configuration, VaultKeyUse);
+        services.AddSingleton<BackendSigningKeys>();
+        return options;
+    }
+
     private readonly Lazy<IRotatingKey> key;
 
     public BackendSigningKeys(
