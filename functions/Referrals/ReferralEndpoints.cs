@@ -584,7 +584,12 @@ public static class ReferralEndpoints
                 : Denied(http, caller, "read", $"ServiceRequest/{id}"), cancellationToken);
 
         var (page, next) = search.Slice(matches);
-        return new FhirResult(await search.BundleAsync(page.Select(r => (Resource)r.Request), next, matches.Count,
+        // A search by _id serves the referral as its read does, with its EHR copy's state (the status page reads it so);
+        // a list leaves it out rather than pay a point read per referral.
+        IReadOnlyList<Resource> requests = id is not null && page.Count == 1
+            ? [await WithEhrCopyAsync(page[0], services, cancellationToken)]
+            : page.Select(r => (Resource)r.Request).ToList();
+        return new FhirResult(await search.BundleAsync(requests, next, matches.Count,
             revinclude ? page.Select(r => (Resource)r.Task) : null));
     }
 
