@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
-// Also compiled into the load tool, a Web SDK project whose implicit usings already hold these (IDE0005 there); the tests need them.
-#pragma warning disable IDE0005
+#pragma warning disable IDE0005 // Why: this file is also compiled into the load tool, a Web SDK project whose implicit usings already hold these four (redundant there); the test project needs them.
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

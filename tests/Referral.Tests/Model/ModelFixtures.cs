@@ -80,4 +80,19 @@ internal static class ModelFixtures
 
     public static List<(string? Rule, string? Expression)> Expect(params (string Rule, string Expression)[] issues) =>
         [.. issues.Select(i => ((string?)i.Rule, (string?)i.Expression)).Order()];
+
+    /// <summary>Moves the Task to <paramref name="to"/> as its therapist, an hour later on <paramref name="time"/>; the move must be allowed.</summary>
+    public static Hl7.Fhir.Model.Task MoveTask(Microsoft.Extensions.Time.Testing.FakeTimeProvider time, Hl7.Fhir.Model.Task task, global::Referral.Model.Tasks.ReferralTaskState to, string? reason = null)
+    {
+        time.Advance(TimeSpan.FromHours(1));
+        var result = global::Referral.Model.Tasks.ReferralTaskStateMachine.Apply(task, new global::Referral.Model.Tasks.TaskChange
+        {
+            To = to,
+            Actor = global::Referral.Model.Tasks.TaskActor.Therapist,
+            ActorReference = task.Owner?.Reference,
+            Reason = reason,
+        }, time.GetUtcNow());
+        Assert.True(result.Succeeded, string.Join("; ", result.Outcome.Issue.Select(i => i.Details?.Text)));
+        return result.Task!;
+    }
 }

@@ -124,13 +124,13 @@ public sealed class ReferralSummaryTests
             sent.AvailableTo(TaskActor.Therapist).Select(t => t.To).Order());
         Assert.False(sent.Allows(TaskActor.Therapist, ReferralTaskState.SessionCompleted));
 
-        var onHold = ReferralSummary.Of(request, Move(task, ReferralTaskState.OnHold, "Which wrist?"));
+        var onHold = ReferralSummary.Of(request, ModelFixtures.MoveTask(time, task, ReferralTaskState.OnHold, "Which wrist?"));
         Assert.Equal("Which wrist?", onHold.StatusReason);
         Assert.True(onHold.Allows(TaskActor.Therapist, ReferralTaskState.Created));
         Assert.False(onHold.Allows(TaskActor.Therapist, ReferralTaskState.OnHold));
         Assert.True(onHold.Allows(TaskActor.Physician, ReferralTaskState.Cancelled));
 
-        var accepted = ReferralSummary.Of(request, Move(task, ReferralTaskState.Accepted));
+        var accepted = ReferralSummary.Of(request, ModelFixtures.MoveTask(time, task, ReferralTaskState.Accepted));
         Assert.True(accepted.IsUnderTreatment);
         Assert.True(accepted.Allows(TaskActor.Therapist, ReferralTaskState.SessionCompleted));
         Assert.False(accepted.Allows(TaskActor.Therapist, ReferralTaskState.Accepted));
@@ -142,9 +142,9 @@ public sealed class ReferralSummaryTests
     public void A_completed_referral_counts_its_sessions_and_offers_no_move_to_anyone()
     {
         var (request, task) = Stored(ModelFixtures.Draft());
-        var treated = Sessions(request, Move(task, ReferralTaskState.Accepted), 3);
+        var treated = Sessions(request, ModelFixtures.MoveTask(time, task, ReferralTaskState.Accepted), 3);
 
-        var completed = ReferralSummary.Of(request, Move(treated, ReferralTaskState.Completed));
+        var completed = ReferralSummary.Of(request, ModelFixtures.MoveTask(time, treated, ReferralTaskState.Completed));
 
         Assert.Equal(ReferralTaskState.Completed, completed.State);
         Assert.True(completed.IsClosed);
@@ -176,20 +176,6 @@ public sealed class ReferralSummaryTests
         var task = ReferralTasks.Create(request, time.GetUtcNow());
         task.Id = "sr-1";
         return (request, task);
-    }
-
-    private FhirTask Move(FhirTask task, ReferralTaskState to, string? reason = null)
-    {
-        time.Advance(TimeSpan.FromHours(1));
-        var result = ReferralTaskStateMachine.Apply(task, new TaskChange
-        {
-            To = to,
-            Actor = TaskActor.Therapist,
-            ActorReference = task.Owner?.Reference,
-            Reason = reason,
-        }, time.GetUtcNow());
-        Assert.True(result.Succeeded, string.Join("; ", result.Outcome.Issue.Select(i => i.Details?.Text)));
-        return result.Task!;
     }
 
     private FhirTask Sessions(ServiceRequest request, FhirTask task, int count)

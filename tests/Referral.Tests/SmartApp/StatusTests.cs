@@ -6,6 +6,7 @@ using Referral.Model.Tasks;
 using Referral.Model.Terminology;
 using Referral.SmartApp.Status;
 using Referral.Tests.Infrastructure;
+using Referral.Tests.Model;
 using FhirTask = Hl7.Fhir.Model.Task;
 
 namespace Referral.Tests.SmartApp;
@@ -26,9 +27,9 @@ public sealed class StatusTests
         var now = Start;
 
         Assert.Equal("Sent", ReferralStatus.Of(request, task, now).Label);
-        var accepted = Move(task, ReferralTaskState.Accepted);
+        var accepted = ModelFixtures.MoveTask(time, task, ReferralTaskState.Accepted);
         Assert.Equal("Accepted", ReferralStatus.Of(request, accepted, now).Label);
-        var declined = Move(task, ReferralTaskState.Declined, "Not taking workers' comp this month");
+        var declined = ModelFixtures.MoveTask(time, task, ReferralTaskState.Declined, "Not taking workers' comp this month");
         var declinedStatus = ReferralStatus.Of(request, declined, now);
         Assert.Equal(("Declined", "Not taking workers' comp this month"), (declinedStatus.Label, declinedStatus.Reason));
 
@@ -36,7 +37,7 @@ public sealed class StatusTests
         var progress = ReferralStatus.Of(request, afterTwo, now);
         Assert.Equal("In progress: 2 of 6 sessions", progress.Label);
         Assert.Equal(4, progress.SessionsRemaining);
-        Assert.Equal("Completed", ReferralStatus.Of(request, Move(afterTwo, ReferralTaskState.Completed), now).Label);
+        Assert.Equal("Completed", ReferralStatus.Of(request, ModelFixtures.MoveTask(time, afterTwo, ReferralTaskState.Completed), now).Label);
         Assert.Equal("Expired", ReferralStatus.Of(request, accepted, now.AddDays(120)).Label);
     }
 
@@ -47,13 +48,13 @@ public sealed class StatusTests
         var now = Start;
 
         Assert.True(ReferralStatus.Of(request, task, now).CanCancel);
-        Assert.True(ReferralStatus.Of(request, Move(task, ReferralTaskState.OnHold, "Which wrist?"), now).CanCancel);
-        var accepted = Move(task, ReferralTaskState.Accepted);
+        Assert.True(ReferralStatus.Of(request, ModelFixtures.MoveTask(time, task, ReferralTaskState.OnHold, "Which wrist?"), now).CanCancel);
+        var accepted = ModelFixtures.MoveTask(time, task, ReferralTaskState.Accepted);
         Assert.True(ReferralStatus.Of(request, accepted, now).CanCancel);
         var (_, afterOne, _) = Sessions(request, accepted, 1);
         Assert.True(ReferralStatus.Of(request, afterOne, now).CanCancel);
-        Assert.False(ReferralStatus.Of(request, Move(task, ReferralTaskState.Declined, "Full"), now).CanCancel);
-        Assert.False(ReferralStatus.Of(request, Move(afterOne, ReferralTaskState.Completed), now).CanCancel);
+        Assert.False(ReferralStatus.Of(request, ModelFixtures.MoveTask(time, task, ReferralTaskState.Declined, "Full"), now).CanCancel);
+        Assert.False(ReferralStatus.Of(request, ModelFixtures.MoveTask(time, afterOne, ReferralTaskState.Completed), now).CanCancel);
         Assert.False(ReferralStatus.Of(request, accepted, now.AddDays(120)).CanCancel);
         Assert.False(ReferralStatus.Of(request, null, now).CanCancel);
     }
@@ -65,7 +66,7 @@ public sealed class StatusTests
         var honolulu = new ReferralBuilder(time).Build(draft with { TimeZone = "Pacific/Honolulu" });
         var utc = new ReferralBuilder(time).Build(draft with { TimeZone = "UTC" });
         (honolulu.Id, utc.Id) = ("sr-1", "sr-1");
-        var task = Move(ReferralTasks.Create(honolulu, Start), ReferralTaskState.Accepted);
+        var task = ModelFixtures.MoveTask(time, ReferralTasks.Create(honolulu, Start), ReferralTaskState.Accepted);
         // 05:00 UTC on the 11th is 19:00 on the 10th in Honolulu: its last day is not over there.
         var now = new DateTimeOffset(2026, 3, 11, 5, 0, 0, TimeSpan.Zero);
 
@@ -78,7 +79,7 @@ public sealed class StatusTests
     public void The_pain_series_pairs_before_and_after_of_each_session_and_the_chart_states_them_in_text()
     {
         var (request, task) = Referral();
-        var accepted = Move(task, ReferralTaskState.Accepted);
+        var accepted = ModelFixtures.MoveTask(time, task, ReferralTaskState.Accepted);
         var (observations, _, procedures) = Sessions(request, accepted, 3);
 
         var points = PainSeries.Of(observations);
@@ -99,11 +100,11 @@ public sealed class StatusTests
     public void A_renewal_request_shows_on_the_timeline_and_the_completed_Tasks_discharge_summary_reads_back()
     {
         var (request, task) = Referral();
-        var (_, treated, procedures) = Sessions(request, Move(task, ReferralTaskState.Accepted), 2);
+        var (_, treated, procedures) = Sessions(request, ModelFixtures.MoveTask(time, task, ReferralTaskState.Accepted), 2);
         time.Advance(TimeSpan.FromDays(1));
         var renewal = new RenewalRequest(time.GetUtcNow(), "Grip still weak after two sessions.", 4);
         var renewed = ReferralTasks.WithRenewalRequest(treated, renewal);
-        var completed = ReferralTasks.WithDischargeSummary(Move(renewed, ReferralTaskState.Completed), new DischargeSummary("Pain 7 to 3.", null));
+        var completed = ReferralTasks.WithDischargeSummary(ModelFixtures.MoveTask(time, renewed, ReferralTaskState.Completed), new DischargeSummary("Pain 7 to 3.", null));
 
         var timeline = Timeline.Of(ReferralSummary.Of(request, completed), procedures);
 
@@ -121,7 +122,7 @@ public sealed class StatusTests
         var draft = ReferralScenario.DraftFactory.Draft() with { ValidFrom = new DateOnly(2026, 3, 1), ValidUntil = new DateOnly(2026, 5, 1), TimeZone = "Pacific/Honolulu" };
         var request = new ReferralBuilder(new FakeTimeProvider(Start.AddDays(-1))).Build(draft);
         request.Id = "sr-1";
-        var task = Move(ReferralTasks.Create(request, Start), ReferralTaskState.Accepted);
+        var task = ModelFixtures.MoveTask(time, ReferralTasks.Create(request, Start), ReferralTaskState.Accepted);
         var (observations, _, procedures) = Sessions(request, task, 2);
 
         var sessions = SessionSummaries.Of(ReferralSummary.Of(request, null), procedures, observations);
@@ -147,20 +148,6 @@ public sealed class StatusTests
         var task = ReferralTasks.Create(request, Start);
         task.Id = "sr-1";
         return (request, task);
-    }
-
-    private FhirTask Move(FhirTask task, ReferralTaskState to, string? reason = null)
-    {
-        time.Advance(TimeSpan.FromHours(1));
-        var result = ReferralTaskStateMachine.Apply(task, new TaskChange
-        {
-            To = to,
-            Actor = TaskActor.Therapist,
-            ActorReference = task.Owner?.Reference,
-            Reason = reason,
-        }, time.GetUtcNow());
-        Assert.True(result.Succeeded, string.Join("; ", result.Outcome.Issue.Select(i => i.Details?.Text)));
-        return result.Task!;
     }
 
     private (List<Observation> Observations, FhirTask Task, List<Procedure> Procedures) Sessions(ServiceRequest request, FhirTask task, int count)
