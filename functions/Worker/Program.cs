@@ -91,6 +91,10 @@ public sealed class Program
         services.AddOptions<TriggerRunnerOptions>().BindConfiguration(TriggerRunnerOptions.Section);
         EhrRegistry.AddEhrRegistry(services, configuration);
         services.AddSingleton<WriteBackRetries>();
+        services.AddOptions<RetryOptions>().BindConfiguration(RetryOptions.Section)
+            .Validate(o => o.Horizon >= TimeSpan.Zero && o.MaxVisibilityDelay is not { Ticks: < 0 }, "Retries: Horizon and MaxVisibilityDelay must not be negative.")
+            .ValidateOnStart();
+        services.AddSingleton<QueueBackoff>();
 
         services.AddHttpClient();
         // An EHR that hangs must not hold a queue message for ever: the try fails and is retried later.
