@@ -31,6 +31,13 @@ public sealed class Program
 
     public static async Task Main(string[] args)
     {
+        // An operator's command, not the worker: list or replay the poison queues' messages, then exit.
+        if (PoisonCommand.Matches(args))
+        {
+            Environment.ExitCode = await PoisonCommand.RunAsync(args, Console.Out, CancellationToken.None);
+            return;
+        }
+
         if (StartedByFunctionsHost(args))
         {
             var functions = FunctionsApplication.CreateBuilder(args);

@@ -1,3 +1,5 @@
+extern alias worker;
+
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
@@ -8,6 +10,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Referral.Functions.WriteBack;
 using Referral.Tests.Infrastructure;
+using worker::Referral.Worker.Triggers;
 using static Referral.Tests.Infrastructure.ReferralScenario;
 using Task = System.Threading.Tasks.Task;
 
@@ -174,6 +177,49 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
         var task = await ReadAsync<Hl7.Fhir.Model.Task>(await therapist.GetAsync(Url($"/api/fhir/Task/{id}"), Ct));
         Assert.Equal("5.1.4", task.BusinessStatus!.Coding.Single().Code);
         Assert.Equal(4, (await ReadAsync<Bundle>(await therapist.GetAsync(Url($"/api/fhir/Observation?based-on={id}"), Ct))).Total);
+    }
+
+    [Fact]
+    public async Task A_poison_message_is_listed_and_replayed_by_the_operator_command_and_its_Observations_are_then_written_once()
+    {
+        var clock = TestClock.Fake();
+        using var ehr = new BackendServicesEhr().DownUntil(clock, clock.GetUtcNow().AddMinutes(30));
+        // No backoff: the host's five tries and then poison, as a failure past the horizon gets.
+        var settings = new Dictionary<string, string?>(ehr.Settings()) { ["Retries:Horizon"] = "00:00:00" };
+        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, settings, time: clock);
+        await scenario.SeedTherapistsAsync();
+        var id = await scenario.SubmitAndAcceptAsync();
+        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session())).StatusCode);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            await scenario.App.Triggers.PollQueuesOnceAsync(Ct);
+        }
+
+        bool Mine(Azure.Storage.Queues.Models.PeekedMessage m) => m.Body.ToString().Contains(id, StringComparison.Ordinal);
+        var writeBack = Queue(own.Azurite, EhrWriteBackRequests.QueueName);
+        var poison = Queue(own.Azurite, EhrWriteBackRequests.QueueName + "-poison");
+        var poisoned = Assert.Single((await poison.PeekMessagesAsync(32, Ct)).Value, Mine);
+        Assert.Equal(5, ehr.Creates("Observation").Count);
+
+        using var listing = new StringWriter();
+        Assert.Equal(0, await PoisonCommand.RunAsync([PoisonCommand.Verb, "--account", own.Azurite.ConnectionString], listing, Ct));
+        Assert.Contains($"ehr-writeback-poison\t{poisoned.MessageId}\t", listing.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"session\t{id}\tattempt 1", listing.ToString(), StringComparison.Ordinal);
+        Assert.Single((await poison.PeekMessagesAsync(32, Ct)).Value, Mine);
+
+        // The EHR is back; the operator replays this one message (other tests' poison stays where it is).
+        clock.Advance(TimeSpan.FromHours(1));
+        using var replay = new StringWriter();
+        Assert.Equal(0, await PoisonCommand.RunAsync([PoisonCommand.Verb, "--account", own.Azurite.ConnectionString, "--replay", "--message", poisoned.MessageId], replay, Ct));
+        Assert.Contains("Replayed 1 message(s).", replay.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain((await poison.PeekMessagesAsync(32, Ct)).Value, Mine);
+
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        var written = ehr.Creates("Observation").Where(e => e.ResponseMessage?.StatusCode is 201).ToList();
+        Assert.Equal(4, written.Count);
+        Assert.Equal(4, written.Select(p => FhirJsonDeserializer.STRICT.Deserialize<Observation>(p.RequestMessage!.Body!).Identifier.Single().Value).Distinct().Count());
+        Assert.DoesNotContain((await writeBack.PeekMessagesAsync(32, Ct)).Value, Mine);
+        Assert.DoesNotContain((await poison.PeekMessagesAsync(32, Ct)).Value, Mine);
     }
 
     [Fact]
