@@ -151,9 +151,14 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
             {
                 await services.Sender.SendAsync(mail, cancellationToken);
             }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (Exception e)
             {
                 await services.Store.ReleaseSendAsync(referral.Id, messageId, CancellationToken.None);
+                if (e is OperationCanceledException && cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+
                 // A mail server that is down is retried with backoff for hours (the messages already sent are marked, and
                 // not sent again); past the horizon the failure is thrown for the host's retries and the poison queue.
                 var attempt = message.Attempt ?? 1;
