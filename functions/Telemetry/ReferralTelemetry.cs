@@ -48,6 +48,10 @@ public static class ReferralMetrics
     public static void WriteBack(string kind, bool succeeded, int attempt, int maxAttempts) =>
         WriteBacks.Add(1, new KeyValuePair<string, object?>("kind", kind),
             new KeyValuePair<string, object?>("outcome", succeeded ? "succeeded" : attempt >= maxAttempts ? "poisoned" : "retried"));
+
+    /// <summary>A write-back that failed for a reason that may pass and was queued again with backoff.</summary>
+    public static void WriteBackRetried(string kind) =>
+        WriteBacks.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("outcome", "retried"));
 }
 
 /// <summary>

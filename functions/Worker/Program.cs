@@ -30,6 +30,13 @@ public sealed class Program
 
     public static async Task Main(string[] args)
     {
+        // An operator's command, not the worker: list or replay the poison queues' messages, then exit.
+        if (PoisonCommand.Matches(args))
+        {
+            Environment.ExitCode = await PoisonCommand.RunAsync(args, Console.Out, CancellationToken.None);
+            return;
+        }
+
         if (StartedByFunctionsHost(args))
         {
             var functions = FunctionsApplication.CreateBuilder(args);
@@ -90,6 +97,10 @@ public sealed class Program
         services.AddOptions<TriggerRunnerOptions>().BindConfiguration(TriggerRunnerOptions.Section);
         EhrRegistry.AddEhrRegistry(services, configuration);
         services.AddSingleton<WriteBackRetries>();
+        services.AddOptions<RetryOptions>().BindConfiguration(RetryOptions.Section)
+            .Validate(o => o.Horizon >= TimeSpan.Zero && o.MaxVisibilityDelay is not { Ticks: < 0 }, "Retries: Horizon and MaxVisibilityDelay must not be negative.")
+            .ValidateOnStart();
+        services.AddSingleton<QueueBackoff>();
 
         services.AddHttpClient();
         // An EHR that hangs must not hold a queue message for ever: the try fails and is retried later.

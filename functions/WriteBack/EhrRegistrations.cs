@@ -75,6 +75,15 @@ public sealed record EhrWriteBackMessage(string Kind, string Referral, int? Sess
     /// </summary>
     public int? Schema { get; init; }
 
+    /// <summary>
+    /// Which try this copy of the message is (1 for the first; a message without it, as earlier releases wrote them, is
+    /// attempt 1): a try that failed for a reason that may pass queues a copy with the next attempt (Worker's QueueBackoff).
+    /// </summary>
+    public int? Attempt { get; init; }
+
+    /// <summary>When the copy is due (by the app's clock); a message without it is due at once.</summary>
+    public DateTimeOffset? NotBefore { get; init; }
+
     public const int CurrentSchema = 1;
 
     /// <summary>Whether this release reads the message's shape.</summary>

@@ -57,6 +57,7 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
         INotificationSender Sender,
         EhrRegistry Ehrs,
         EhrWriteBackRequests WriteBack,
+        QueueBackoff Backoff,
         IOptions<NotificationOptions> Options,
         IOptions<SmartAppOptions> SmartApp,
         TimeProvider Time,
@@ -84,6 +85,11 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
             || (message.Kind == ReferralEvent.MessagePosted && message.Recipient is not ("therapist" or "physician")))
         {
             throw new FunctionFailedException("The message is not a referral event this release reads.");
+        }
+
+        if (await services.Backoff.PutBackIfEarlyAsync(ReferralNotifications.QueueName, invocation.Body!.ToString(), message.NotBefore, cancellationToken))
+        {
+            return "Not due yet: put back until its time.";
         }
 
         var referral = await services.Store.GetAsync(message.Referral, cancellationToken);
@@ -145,9 +151,23 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
             {
                 await services.Sender.SendAsync(mail, cancellationToken);
             }
-            catch
+            catch (Exception e)
             {
                 await services.Store.ReleaseSendAsync(referral.Id, messageId, CancellationToken.None);
+                if (e is OperationCanceledException && cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+
+                // A mail server that is down is retried with backoff for hours (the messages already sent are marked, and
+                // not sent again); past the horizon the failure is thrown for the host's retries and the poison queue.
+                var attempt = message.Attempt ?? 1;
+                if (await services.Backoff.RetryLaterAsync(ReferralNotifications.QueueName, attempt,
+                        (next, notBefore) => JsonSerializer.Serialize(message with { Attempt = next, NotBefore = notBefore }), cancellationToken) is { } delay)
+                {
+                    return $"Sending failed ({e.GetType().Name}); attempt {attempt + 1} is queued for {delay} from now.";
+                }
+
                 throw;
             }
 

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Duende.IdentityModel;
@@ -19,6 +20,18 @@ public sealed class EhrWriteException : Exception
         : base(message)
     {
     }
+
+    public EhrWriteException(string message, HttpStatusCode statusCode)
+        : base(message)
+    {
+        StatusCode = statusCode;
+    }
+
+    /// <summary>What the EHR answered, where it answered (0: no answer); null for a refusal of ours (a foreign reference, no key).</summary>
+    public HttpStatusCode? StatusCode { get; }
+
+    /// <summary>Whether the failure may pass (no answer, 5xx, 429, 408), as an outage does; a refusal (4xx) will not.</summary>
+    public bool MayPass => StatusCode is { } status && ((int)status == 0 || (int)status >= 500 || status is HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout);
 
     public EhrWriteException(string message, Exception innerException)
         : base(message, innerException)
@@ -99,7 +112,7 @@ public sealed class BackendServicesTokens(
         }, cancellationToken);
         if (response.IsError || string.IsNullOrEmpty(response.AccessToken))
         {
-            throw new EhrWriteException($"The EHR's token endpoint refused the backend-services token request ({(int)response.HttpStatusCode} {response.Error}).");
+            throw new EhrWriteException($"The EHR's token endpoint refused the backend-services token request ({(int)response.HttpStatusCode} {response.Error}).", response.HttpStatusCode);
         }
 
         var lifetime = TimeSpan.FromSeconds(response.ExpiresIn > 0 ? response.ExpiresIn : 300);
@@ -158,7 +171,7 @@ public sealed class BackendServicesTokens(
         using var response = await client.GetAsync(new Uri($"{ehr.Iss.TrimEnd('/')}/.well-known/smart-configuration"), cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
-            throw new EhrWriteException($"The EHR's SMART configuration answered {(int)response.StatusCode}.");
+            throw new EhrWriteException($"The EHR's SMART configuration answered {(int)response.StatusCode}.", response.StatusCode);
         }
 
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));

@@ -19,9 +19,10 @@ namespace Referral.Worker.WriteBack;
 
 /// <summary>
 /// The queue-triggered function <c>ehr-writeback</c> (queue <c>ehr-writeback</c>): writes a referral's ServiceRequest
-/// and its sessions' Observations into the EHR the referral came from, with a SMART Backend Services token. Any
-/// failure is thrown, so the host retries after host.json's visibility timeout and, after the last try, moves
-/// the message to <c>ehr-writeback-poison</c>; the referral itself is never touched by a failure. What the EHR already
+/// and its sessions' Observations into the EHR the referral came from, with a SMART Backend Services token. A failure
+/// that may pass (the EHR unreachable, 5xx, 429, a timeout) is retried with backoff for hours (<see cref="QueueBackoff"/>);
+/// a refusal, or a failure past the backoff's horizon, is thrown, so the host retries after host.json's visibility
+/// timeout and, after the last try, moves the message to <c>ehr-writeback-poison</c>; the referral itself is never touched by a failure. What the EHR already
 /// holds is noted per resource (and each create is conditional on our identifier), so a redelivery posts nothing twice.
 /// The public keys the EHR checks our client assertions with are the API's <c>GET /api/backend/jwks.json</c>.
 /// </summary>
@@ -51,6 +52,7 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
         IHttpClientFactory HttpClients,
         AuditTrail Audit,
         WriteBackRetries Retries,
+        QueueBackoff Backoff,
         ILogger<EhrWriteBackRequests> Logger);
 
     private static async Task<string> HandleAsync(QueueMessage invocation, Services services, CancellationToken cancellationToken)
@@ -64,13 +66,20 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
         {
         }
 
-        var attempt = (int)invocation.DequeueCount;
         if (message?.Referral is null || !message.IsReadable || message.Kind is not (EhrWriteBackMessage.ServiceRequestKind or EhrWriteBackMessage.SessionKind))
         {
             // Left to fail into the poison queue, where an operator sees it, rather than dropped unseen.
             throw new FunctionFailedException("The message is not an EHR write-back request this release reads.");
         }
 
+        if (await services.Backoff.PutBackIfEarlyAsync(EhrWriteBackRequests.QueueName, invocation.Body!.ToString(), message.NotBefore, cancellationToken))
+        {
+            return "Not due yet: put back until its time.";
+        }
+
+        // The try of this message: its backoff attempt, plus the host's redeliveries of this copy.
+        var attempt = message.Attempt ?? 1;
+        var tries = attempt + (int)invocation.DequeueCount - 1;
         var referral = await services.Store.GetAsync(message.Referral, cancellationToken);
         var ehr = services.Ehrs.Find(referral?.Ehr);
         if (referral is null || ehr is not { WriteBack: true } && !(ehr is { WriteServiceRequest: true } && message.Kind == EhrWriteBackMessage.ServiceRequestKind))
@@ -89,7 +98,8 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
                 }
                 catch (Exception e) when (IsEhrFailure(e, cancellationToken))
                 {
-                    await RecordRefusalAsync(services, referral, attempt, e.Message, cancellationToken);
+                    var last = !(MayPass(e) && services.Backoff.CanRetry(attempt)) && invocation.DequeueCount >= services.Retries.MaxDequeueCount;
+                    await RecordRefusalAsync(services, referral, tries, last, e.Message, cancellationToken);
                     throw;
                 }
             }
@@ -101,13 +111,20 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
             }
 
             LogWritten(services.Logger, message.Kind, referral.Id, written);
-            ReferralMetrics.WriteBack(message.Kind, succeeded: true, attempt, services.Retries.MaxDequeueCount);
+            ReferralMetrics.WriteBack(message.Kind, succeeded: true, tries, services.Retries.MaxDequeueCount);
             return $"Written to the EHR: {written} Observation(s).";
         }
         catch (Exception e) when (IsEhrFailure(e, cancellationToken))
         {
             LogFailed(services.Logger, message.Kind, referral.Id, e.Message);
-            ReferralMetrics.WriteBack(message.Kind, succeeded: false, attempt, services.Retries.MaxDequeueCount);
+            if (MayPass(e) && await services.Backoff.RetryLaterAsync(EhrWriteBackRequests.QueueName, attempt,
+                    (next, notBefore) => JsonSerializer.Serialize(message with { Attempt = next, NotBefore = notBefore }), cancellationToken) is { } delay)
+            {
+                ReferralMetrics.WriteBackRetried(message.Kind);
+                return $"The EHR write failed ({e.Message}); attempt {attempt + 1} is queued for {delay} from now.";
+            }
+
+            ReferralMetrics.WriteBack(message.Kind, succeeded: false, (int)invocation.DequeueCount, services.Retries.MaxDequeueCount);
             throw new FunctionFailedException($"The EHR write failed: {e.Message}", e);
         }
     }
@@ -115,14 +132,16 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
     private static bool IsEhrFailure(Exception e, CancellationToken cancellationToken) =>
         e is EhrWriteException or HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested;
 
+    /// <summary>Whether an EHR failure may pass (unreachable, timed out, 5xx, 429): retried with backoff; a refusal is not.</summary>
+    private static bool MayPass(Exception e) => e is HttpRequestException or TaskCanceledException || e is EhrWriteException { MayPass: true };
+
     /// <summary>
     /// What the physician's status page shows (the copy is not in the chart, and why), noted on the referral's work
     /// state; the last try of the message says the write-back has given up and the message goes to the poison queue.
     /// </summary>
-    private static async Task RecordRefusalAsync(Services services, StoredReferral referral, int attempt, string reason, CancellationToken cancellationToken)
+    private static async Task RecordRefusalAsync(Services services, StoredReferral referral, int attempt, bool last, string reason, CancellationToken cancellationToken)
     {
-        var last = attempt >= services.Retries.MaxDequeueCount;
-        LogServiceRequestRefused(services.Logger, referral.Id, attempt, services.Retries.MaxDequeueCount, reason);
+        LogServiceRequestRefused(services.Logger, referral.Id, attempt, reason);
         await services.Store.MarkWorkAsync(referral.Id, ServiceRequestProblem, reason, cancellationToken);
         await services.Store.MarkWorkAsync(referral.Id, ServiceRequestAttempts, attempt, cancellationToken);
         await services.Store.MarkWorkAsync(referral.Id, ServiceRequestGaveUp, last, cancellationToken);
@@ -216,7 +235,7 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
 
         if (!response.IsSuccessStatusCode)
         {
-            throw new EhrWriteException($"The EHR answered {(int)response.StatusCode} to a {resource.TypeName} create.");
+            throw new EhrWriteException($"The EHR answered {(int)response.StatusCode} to a {resource.TypeName} create.", response.StatusCode);
         }
 
         if (response.Headers.Location is { } location)
@@ -250,8 +269,8 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
     [LoggerMessage(Level = LogLevel.Information, Message = "EHR write-back {Kind} for referral {Referral}: {Count} Observation(s) written.")]
     private static partial void LogWritten(ILogger logger, string kind, string referral, int count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The EHR did not take the copy of referral {Referral}'s ServiceRequest (try {Attempt} of {MaxAttempts}): {Reason}")]
-    private static partial void LogServiceRequestRefused(ILogger logger, string referral, int attempt, int maxAttempts, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The EHR did not take the copy of referral {Referral}'s ServiceRequest (try {Attempt}): {Reason}")]
+    private static partial void LogServiceRequestRefused(ILogger logger, string referral, int attempt, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "EHR write-back {Kind} for referral {Referral} failed: {Reason}")]
     private static partial void LogFailed(ILogger logger, string kind, string referral, string reason);

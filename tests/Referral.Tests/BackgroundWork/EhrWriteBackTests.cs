@@ -1,3 +1,5 @@
+extern alias worker;
+
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
@@ -8,6 +10,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Referral.Functions.WriteBack;
 using Referral.Tests.Infrastructure;
+using worker::Referral.Worker.Triggers;
 using static Referral.Tests.Infrastructure.ReferralScenario;
 using Task = System.Threading.Tasks.Task;
 
@@ -66,10 +69,11 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
     }
 
     [Fact]
-    public async Task The_EHR_answering_503_then_201_gets_every_Observation_exactly_once_after_the_retry()
+    public async Task The_EHR_answering_503_then_201_gets_every_Observation_exactly_once_after_a_backoff_of_one_minute()
     {
         using var ehr = new BackendServicesEhr().FailingOnceThenAccepting();
-        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, ehr.Settings());
+        var clock = TestClock.Fake();
+        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, ehr.Settings(), time: clock);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
 
@@ -80,10 +84,19 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
         var writeBack = Queue(own.Azurite, EhrWriteBackRequests.QueueName);
         // The queues are shared by this collection's tests: each looks at its own referral's messages.
         bool Mine(Azure.Storage.Queues.Models.PeekedMessage m) => m.Body.ToString().Contains(id, StringComparison.Ordinal);
+        // The API's message has no Attempt: read as attempt 1, its copy is attempt 2, due a minute later by the app's clock.
         var waiting = Assert.Single((await writeBack.PeekMessagesAsync(32, Ct)).Value, Mine);
-        Assert.Equal(1, waiting.DequeueCount);
+        var copy = JsonSerializer.Deserialize<EhrWriteBackMessage>(waiting.Body.ToString())!;
+        Assert.Equal((2, clock.GetUtcNow() + TimeSpan.FromMinutes(1)), (copy.Attempt, copy.NotBefore));
+        Assert.Equal(0, waiting.DequeueCount);
         Assert.Single(ehr.Creates("Observation"));
 
+        // Not due yet: received again, it is put back untried.
+        await scenario.App.Triggers.PollQueuesOnceAsync(Ct);
+        Assert.Single(ehr.Creates("Observation"));
+        Assert.Equal(2, JsonSerializer.Deserialize<EhrWriteBackMessage>(Assert.Single((await writeBack.PeekMessagesAsync(32, Ct)).Value, Mine).Body.ToString())!.Attempt);
+
+        clock.Advance(TimeSpan.FromMinutes(1));
         await scenario.App.Triggers.DrainAsync(Deadline, Ct);
 
         Assert.True(ehr.Creates("Observation").Count == 5, string.Join("\n", ehr.Creates("Observation").Select(e => $"{e.ResponseMessage?.StatusCode} {e.RequestMessage!.Body}")));
@@ -91,37 +104,122 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
         Assert.DoesNotContain((await writeBack.PeekMessagesAsync(32, Ct)).Value, Mine);
         Assert.DoesNotContain((await Queue(own.Azurite, EhrWriteBackRequests.QueueName + "-poison").PeekMessagesAsync(32, Ct)).Value, Mine);
 
-        // Delivered again (as a host may after a lost acknowledgement): nothing is posted twice.
-        await Queue(own.Azurite, EhrWriteBackRequests.QueueName).SendMessageAsync(JsonSerializer.Serialize(new EhrWriteBackMessage(EhrWriteBackMessage.SessionKind, id, 1)), Ct);
+        // Delivered again in the shape of the release before Attempt and Schema (as a host may after a lost
+        // acknowledgement): read, and nothing is posted twice.
+        await writeBack.SendMessageAsync($$"""{"Kind":"session","Referral":"{{id}}","Session":1}""", Ct);
         await scenario.App.Triggers.DrainAsync(Deadline, Ct);
         Assert.Equal(5, ehr.Creates("Observation").Count);
+        Assert.DoesNotContain((await writeBack.PeekMessagesAsync(32, Ct)).Value, Mine);
     }
 
     [Fact]
-    public async Task An_EHR_that_always_fails_leaves_the_message_in_the_poison_queue_and_the_referral_intact()
+    public async Task An_EHR_down_for_an_hour_by_the_clock_gets_every_Observation_exactly_once_after_it_and_nothing_is_poisoned()
+    {
+        var clock = TestClock.Fake();
+        using var ehr = new BackendServicesEhr().DownUntil(clock, clock.GetUtcNow().AddHours(1));
+        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, ehr.Settings(), time: clock);
+        await scenario.SeedTherapistsAsync();
+        var id = await scenario.SubmitAndAcceptAsync();
+        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(clock.GetUtcNow().AddHours(-5)))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(clock.GetUtcNow().AddHours(-2), painBefore: 4, painAfter: 1))).StatusCode);
+
+        bool Mine(Azure.Storage.Queues.Models.PeekedMessage m) => m.Body.ToString().Contains(id, StringComparison.Ordinal);
+        var writeBack = Queue(own.Azurite, EhrWriteBackRequests.QueueName);
+        var poison = Queue(own.Azurite, EhrWriteBackRequests.QueueName + "-poison");
+        IReadOnlyList<WireMock.Logging.ILogEntry> Written() => [.. ehr.Creates("Observation").Where(e => e.ResponseMessage?.StatusCode is 201)];
+
+        // Five minutes of the clock per step, for up to two hours: the host's own retries (2.5 minutes) would have
+        // poisoned every message in the first step.
+        for (var step = 0; step < 24 && (Written().Count < 8 || (await writeBack.PeekMessagesAsync(32, Ct)).Value.Any(Mine)); step++)
+        {
+            await scenario.App.Triggers.PollQueuesOnceAsync(Ct);
+            Assert.DoesNotContain((await poison.PeekMessagesAsync(32, Ct)).Value, Mine);
+            clock.Advance(TimeSpan.FromMinutes(5));
+        }
+
+        var failed = ehr.Creates("Observation").Count - Written().Count;
+        Assert.InRange(failed, 2 * 5, 2 * 8);
+        Assert.Equal(8, Written().Count);
+        Assert.Equal(8, Written().Select(p => FhirJsonDeserializer.STRICT.Deserialize<Observation>(p.RequestMessage!.Body!).Identifier.Single().Value).Distinct().Count());
+        Assert.DoesNotContain((await writeBack.PeekMessagesAsync(32, Ct)).Value, Mine);
+        Assert.DoesNotContain((await poison.PeekMessagesAsync(32, Ct)).Value, Mine);
+    }
+
+    [Fact]
+    public async Task An_EHR_that_always_fails_leaves_the_message_in_the_poison_queue_after_the_backoff_horizon_and_the_referral_intact()
     {
         using var ehr = new BackendServicesEhr().AlwaysFailing();
-        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, ehr.Settings());
+        var clock = TestClock.Fake();
+        // A ten-minute horizon: tries after 1, 2 and 4 minutes of backoff; the next (8 more) would pass it.
+        var settings = new Dictionary<string, string?>(ehr.Settings()) { ["Retries:Horizon"] = "00:10:00" };
+        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, settings, time: clock);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
 
         using var recorded = await scenario.RecordSessionAsync(id, Session());
         Assert.Equal(HttpStatusCode.Created, recorded.StatusCode);
-        // Each poll is one try (the notification of the submit is handled on the first one too).
-        for (var attempt = 0; attempt < 5; attempt++)
+        bool Mine(Azure.Storage.Queues.Models.PeekedMessage m) => JsonSerializer.Deserialize<EhrWriteBackMessage>(m.Body.ToString())!.Referral == id;
+        var poison = Queue(own.Azurite, EhrWriteBackRequests.QueueName + "-poison");
+        // Each poll is one try of a due message (the notification of the submit is handled on the first one too).
+        for (var minute = 0; minute < 30 && !(await poison.PeekMessagesAsync(32, Ct)).Value.Any(Mine); minute++)
         {
             await scenario.App.Triggers.PollQueuesOnceAsync(Ct);
+            clock.Advance(TimeSpan.FromMinutes(1));
         }
 
-        Assert.Equal(5, ehr.Creates("Observation").Count);
+        // Three tries with backoff, then the host's five of the last copy.
+        Assert.Equal(3 + 5, ehr.Creates("Observation").Count);
         Assert.DoesNotContain((await Queue(own.Azurite, EhrWriteBackRequests.QueueName).PeekMessagesAsync(32, Ct)).Value, m => m.Body.ToString().Contains(id, StringComparison.Ordinal));
-        var poisoned = (await Queue(own.Azurite, EhrWriteBackRequests.QueueName + "-poison").PeekMessagesAsync(32, Ct)).Value;
-        Assert.Contains(poisoned, m => JsonSerializer.Deserialize<EhrWriteBackMessage>(m.Body.ToString())!.Referral == id);
+        var poisoned = Assert.Single((await poison.PeekMessagesAsync(32, Ct)).Value, Mine);
+        Assert.Equal(4, JsonSerializer.Deserialize<EhrWriteBackMessage>(poisoned.Body.ToString())!.Attempt);
 
         using var therapist = scenario.AsTherapist();
         var task = await ReadAsync<Hl7.Fhir.Model.Task>(await therapist.GetAsync(Url($"/api/fhir/Task/{id}"), Ct));
         Assert.Equal("5.1.4", task.BusinessStatus!.Coding.Single().Code);
         Assert.Equal(4, (await ReadAsync<Bundle>(await therapist.GetAsync(Url($"/api/fhir/Observation?based-on={id}"), Ct))).Total);
+    }
+
+    [Fact]
+    public async Task A_poison_message_is_listed_and_replayed_by_the_operator_command_and_its_Observations_are_then_written_once()
+    {
+        var clock = TestClock.Fake();
+        using var ehr = new BackendServicesEhr().DownUntil(clock, clock.GetUtcNow().AddMinutes(30));
+        // No backoff: the host's five tries and then poison, as a failure past the horizon gets.
+        var settings = new Dictionary<string, string?>(ehr.Settings()) { ["Retries:Horizon"] = "00:00:00" };
+        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, settings, time: clock);
+        await scenario.SeedTherapistsAsync();
+        var id = await scenario.SubmitAndAcceptAsync();
+        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session())).StatusCode);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            await scenario.App.Triggers.PollQueuesOnceAsync(Ct);
+        }
+
+        bool Mine(Azure.Storage.Queues.Models.PeekedMessage m) => m.Body.ToString().Contains(id, StringComparison.Ordinal);
+        var writeBack = Queue(own.Azurite, EhrWriteBackRequests.QueueName);
+        var poison = Queue(own.Azurite, EhrWriteBackRequests.QueueName + "-poison");
+        var poisoned = Assert.Single((await poison.PeekMessagesAsync(32, Ct)).Value, Mine);
+        Assert.Equal(5, ehr.Creates("Observation").Count);
+
+        using var listing = new StringWriter();
+        Assert.Equal(0, await PoisonCommand.RunAsync([PoisonCommand.Verb, "--account", own.Azurite.ConnectionString], listing, Ct));
+        Assert.Contains($"ehr-writeback-poison\t{poisoned.MessageId}\t", listing.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"session\t{id}\tattempt 1", listing.ToString(), StringComparison.Ordinal);
+        Assert.Single((await poison.PeekMessagesAsync(32, Ct)).Value, Mine);
+
+        // The EHR is back; the operator replays this one message (other tests' poison stays where it is).
+        clock.Advance(TimeSpan.FromHours(1));
+        using var replay = new StringWriter();
+        Assert.Equal(0, await PoisonCommand.RunAsync([PoisonCommand.Verb, "--account", own.Azurite.ConnectionString, "--replay", "--message", poisoned.MessageId], replay, Ct));
+        Assert.Contains("Replayed 1 message(s).", replay.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain((await poison.PeekMessagesAsync(32, Ct)).Value, Mine);
+
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        var written = ehr.Creates("Observation").Where(e => e.ResponseMessage?.StatusCode is 201).ToList();
+        Assert.Equal(4, written.Count);
+        Assert.Equal(4, written.Select(p => FhirJsonDeserializer.STRICT.Deserialize<Observation>(p.RequestMessage!.Body!).Identifier.Single().Value).Distinct().Count());
+        Assert.DoesNotContain((await writeBack.PeekMessagesAsync(32, Ct)).Value, Mine);
+        Assert.DoesNotContain((await poison.PeekMessagesAsync(32, Ct)).Value, Mine);
     }
 
     [Fact]

@@ -49,6 +49,35 @@ public sealed class NotificationAndReminderTests(Infrastructure.BackgroundWork.O
     }
 
     [Fact]
+    public async Task A_failed_send_is_retried_a_minute_later_by_the_clock_and_the_therapist_is_told_once()
+    {
+        var clock = TestClock.Fake();
+        await using var scenario = new ReferralScenario(own.Azurite, identity, time: clock);
+        await scenario.SeedTherapistsAsync();
+        // A file where the pickup folder should be: every send fails, as with a mail server that is down.
+        File.WriteAllText(scenario.App.MailFolder, "");
+        var (_, request) = await scenario.SubmitAsync(scenario.Draft());
+        var queue = new QueueClient(own.Azurite.ConnectionString, ReferralNotifications.QueueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        var poison = new QueueClient(own.Azurite.ConnectionString, ReferralNotifications.QueueName + "-poison", new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        bool Mine(Azure.Storage.Queues.Models.PeekedMessage m) => m.Body.ToString().Contains(request!.Id!, StringComparison.Ordinal);
+
+        await scenario.App.Triggers.PollQueuesOnceAsync(Ct);
+
+        var copy = JsonSerializer.Deserialize<ReferralEvent>(Assert.Single((await queue.PeekMessagesAsync(32, Ct)).Value, Mine).Body.ToString())!;
+        Assert.Equal((ReferralEvent.Submitted, 2, clock.GetUtcNow() + TimeSpan.FromMinutes(1)), (copy.Kind, copy.Attempt, copy.NotBefore));
+        Assert.False(Directory.Exists(scenario.App.MailFolder));
+
+        // The mail server is back; a minute later by the clock the copy is due and sends.
+        File.Delete(scenario.App.MailFolder);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        Assert.Contains($"To: {scenario.Therapist}@therapists.test", Assert.Single(scenario.App.Mail()), StringComparison.Ordinal);
+        Assert.DoesNotContain((await queue.PeekMessagesAsync(32, Ct)).Value, Mine);
+        Assert.True(!await poison.ExistsAsync(Ct) || !(await poison.PeekMessagesAsync(32, Ct)).Value.Any(Mine));
+    }
+
+    [Fact]
     public async Task The_reminder_timer_reminds_the_therapist_then_tells_the_physician_of_an_unanswered_referral_once_each()
     {
         var clock = TestClock.Fake();

@@ -113,6 +113,25 @@ public sealed class BackendServicesEhr : IDisposable
         return this;
     }
 
+    /// <summary>An outage: every Observation create answers 503 until <paramref name="clock"/> reaches <paramref name="until"/>, then 201.</summary>
+    public BackendServicesEhr DownUntil(TimeProvider clock, DateTimeOffset until)
+    {
+        var calls = 0;
+        server.Given(Request.Create().WithPath("/fhir/Observation").UsingPost())
+            .RespondWith(Response.Create().WithCallback(_ =>
+            {
+                var call = Interlocked.Increment(ref calls);
+                return clock.GetUtcNow() < until
+                    ? new ResponseMessage { StatusCode = 503 }
+                    : new ResponseMessage
+                    {
+                        StatusCode = 201,
+                        Headers = new Dictionary<string, WireMockList<string>> { ["Location"] = new($"{FhirBase}/Observation/ehr-observation-{call}/_history/1") },
+                    };
+            }));
+        return this;
+    }
+
     /// <summary>Every create answers 500.</summary>
     public BackendServicesEhr AlwaysFailing()
     {

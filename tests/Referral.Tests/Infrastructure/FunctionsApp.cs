@@ -68,6 +68,8 @@ public sealed class FunctionsApp(
             [StorageAccount.SettingName] = storageConnectionString,
             ["TriggerRunner:Enabled"] = "false",
             ["Notifications:PickupFolder"] = MailFolder,
+            // A retry's copy is visible at once (no hour of wall time); its NotBefore, by the test's clock, says when it is due.
+            ["Retries:MaxVisibilityDelay"] = "00:00:00",
         };
         foreach (var (key, value) in identity?.Settings ?? new Dictionary<string, string>())
         {
