@@ -89,14 +89,17 @@ public sealed partial class LocalTriggerRunner : BackgroundService
 
     public TimeSpan VisibilityTimeout => options.VisibilityTimeout ?? Manifest.Queues.VisibilityTimeout;
 
-    /// <summary>Receives one batch from each trigger queue (the queues at once) and runs the function for each message; the number handled.</summary>
+    /// <summary>
+    /// Receives one batch from each trigger queue (the queues at once) and runs the function for each message; the
+    /// number handled (a message the function only put back because it is not due yet is not counted).
+    /// </summary>
     public async Task<int> PollQueuesOnceAsync(CancellationToken cancellationToken)
     {
         var handled = await Task.WhenAll(QueueFunctions.Select(async function =>
         {
             var (queue, messages) = await ReceiveAsync(function, Manifest.Queues.BatchSize, cancellationToken);
-            await Task.WhenAll(messages.Select(m => HandleAsync(function, queue, m, cancellationToken)));
-            return messages.Length;
+            var worked = await Task.WhenAll(messages.Select(m => HandleAsync(function, queue, m, cancellationToken)));
+            return worked.Count(w => w);
         }));
         return handled.Sum();
     }
@@ -148,7 +151,10 @@ public sealed partial class LocalTriggerRunner : BackgroundService
         }
     }
 
-    /// <summary>Polls until the queues are empty or the deadline passes; for tests and tools that wait for background work.</summary>
+    /// <summary>
+    /// Polls until a poll finds no work (the queues empty, or holding only copies not due yet) or the deadline passes;
+    /// for tests and tools that wait for background work.
+    /// </summary>
     public async Task<int> DrainAsync(TimeSpan deadline, CancellationToken cancellationToken)
     {
         // Real elapsed time, not the app's clock: a test's fake clock stands still while the queues drain.
@@ -323,16 +329,18 @@ public sealed partial class LocalTriggerRunner : BackgroundService
         base.Dispose();
     }
 
-    private async Task HandleAsync(FunctionDefinition function, QueueClient queue, QueueMessage message, CancellationToken cancellationToken)
+    /// <summary>Runs the function on one message and settles it; false when the function only put it back untried (not due yet).</summary>
+    private async Task<bool> HandleAsync(FunctionDefinition function, QueueClient queue, QueueMessage message, CancellationToken cancellationToken)
     {
         // A message handed out more often than allowed (the handler crashed mid-try) goes to poison unprocessed.
         if (message.DequeueCount > Manifest.Queues.MaxDequeueCount)
         {
             await PoisonAsync(function, queue, message, cancellationToken);
-            return;
+            return true;
         }
 
         bool succeeded;
+        var putBack = QueueBackoff.WatchInvocation();
         try
         {
             succeeded = await InvokeAsync(function, message, null, cancellationToken);
@@ -348,8 +356,10 @@ public sealed partial class LocalTriggerRunner : BackgroundService
         if (succeeded)
         {
             await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
+            return !putBack.Value;
         }
-        else if (message.DequeueCount >= Manifest.Queues.MaxDequeueCount)
+
+        if (message.DequeueCount >= Manifest.Queues.MaxDequeueCount)
         {
             await PoisonAsync(function, queue, message, cancellationToken);
         }
@@ -358,6 +368,8 @@ public sealed partial class LocalTriggerRunner : BackgroundService
             LogRetry(function.Name, message.MessageId, message.DequeueCount);
             await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: VisibilityTimeout, cancellationToken: cancellationToken);
         }
+
+        return true;
     }
 
     private async Task PoisonAsync(FunctionDefinition function, QueueClient queue, QueueMessage message, CancellationToken cancellationToken)

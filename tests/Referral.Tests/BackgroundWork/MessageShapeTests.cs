@@ -1,5 +1,7 @@
+using System.Text.Json;
 using Azure.Storage.Queues;
 using Referral.Functions.Referrals;
+using Referral.Functions.WriteBack;
 using Referral.Tests.Infrastructure;
 using Task = System.Threading.Tasks.Task;
 
@@ -55,5 +57,26 @@ public sealed class MessageShapeTests(Infrastructure.BackgroundWork.OwnAzurite o
         Assert.Empty(scenario.App.Mail());
         Assert.Empty((await queue.PeekMessagesAsync(32, Ct)).Value);
         Assert.Contains((await poison.PeekMessagesAsync(32, Ct)).Value, m => m.Body.ToString().Contains(request.Id!, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_drain_ends_at_once_when_the_queues_hold_only_retry_copies_not_due_yet_and_leaves_them_waiting()
+    {
+        var clock = TestClock.Fake();
+        await using var scenario = new ReferralScenario(own.Azurite, identity, time: clock);
+        var queue = new QueueClient(own.Azurite.ConnectionString, EhrWriteBackRequests.QueueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        await queue.CreateIfNotExistsAsync(cancellationToken: Ct);
+        // Nothing of the collection's earlier tests in the way: this one counts the work a drain finds.
+        await own.ClearQueuesAsync(Ct);
+        var due = clock.GetUtcNow().AddMinutes(8);
+        await queue.SendMessageAsync(JsonSerializer.Serialize(new EhrWriteBackMessage(EhrWriteBackMessage.SessionKind, "not-due-yet", 1) { Attempt = 4, NotBefore = due }), Ct);
+
+        // The copy is visible at once in a test (no real visibility delay), yet not due by the clock: no work to do.
+        Assert.Equal(0, await scenario.App.Triggers.DrainAsync(Deadline, Ct));
+        Assert.Equal(0, await scenario.App.Triggers.PollQueuesOnceAsync(Ct));
+
+        var waiting = JsonSerializer.Deserialize<EhrWriteBackMessage>(Assert.Single((await queue.PeekMessagesAsync(32, Ct)).Value).Body.ToString())!;
+        Assert.Equal((4, due), (waiting.Attempt, waiting.NotBefore));
+        await queue.ClearMessagesAsync(Ct);
     }
 }

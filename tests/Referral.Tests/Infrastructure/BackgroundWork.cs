@@ -1,3 +1,5 @@
+using Azure.Storage.Queues;
+
 namespace Referral.Tests.Infrastructure;
 
 /// <summary>
@@ -15,5 +17,18 @@ public sealed class BackgroundWork : ICollectionFixture<BackgroundWork.OwnAzurit
         public ValueTask InitializeAsync() => Azurite.InitializeAsync();
 
         public ValueTask DisposeAsync() => Azurite.DisposeAsync();
+
+        /// <summary>
+        /// Empties every queue, for a test that leaves retry copies behind (an EHR still failing when it ends): the next
+        /// test's runner would otherwise take them up, against an EHR that is gone.
+        /// </summary>
+        public async Task ClearQueuesAsync(CancellationToken cancellationToken)
+        {
+            var service = new QueueServiceClient(Azurite.ConnectionString);
+            await foreach (var queue in service.GetQueuesAsync(cancellationToken: cancellationToken))
+            {
+                await service.GetQueueClient(queue.Name).ClearMessagesAsync(cancellationToken);
+            }
+        }
     }
 }
