@@ -20,7 +20,7 @@ if ! ls "$out/.azurefunctions" 2>/dev/null | grep -q '^Microsoft\.Azure\.WebJobs
   echo "worker publish: .azurefunctions/ holds no Microsoft.Azure.WebJobs.Extensions.Storage.Queues.dll" >&2
   missing=1
 fi
-for function in referral-notify ehr-writeback referral-reminders table-backup token-replay-purge; do
+for function in referral-notify ehr-writeback referral-reminders table-backup token-replay-purge poison-archive; do
   if ! grep -q "\"name\": *\"$function\"" "$out/functions.metadata" 2>/dev/null; then
     echo "worker publish: functions.metadata does not name $function" >&2
     missing=1

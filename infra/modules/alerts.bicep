@@ -1,5 +1,5 @@
-// What an operator must hear about, sent to one action group (email): a message moved to a poison queue (the
-// platform deletes those after 7 days), 5xx answers and failed health checks on either app, Key Vault refusing to
+// What an operator must hear about, sent to one action group (email): a message moved to a poison queue (kept in
+// the table PoisonMessages past the platform's 7 days by the poison-archive function), 5xx answers and failed health checks on either app, Key Vault refusing to
 // sign or throttling, and the public endpoints EHRs depend on (JWKS, health) unreachable from outside.
 
 @description('Azure region of the availability tests (Application Insights\' region).')
@@ -79,7 +79,7 @@ resource poisonArrivals 'Microsoft.Insights/scheduledQueryRules@2023-03-15-previ
   tags: tags
   properties: {
     displayName: 'A message moved to a poison queue'
-    description: 'A write-back or notification failed every retry and is in <queue>-poison (ehr-writeback-poison, referral-notify-poison, ...). Read it and send it again before the platform deletes it after 7 days.'
+    description: 'A write-back or notification failed every retry and is in <queue>-poison (ehr-writeback-poison, referral-notifications-poison). Within the hour the poison-archive function moves it to the table PoisonMessages; list and replay it with the worker command poison-messages.'
     severity: 1
     enabled: true
     evaluationFrequency: 'PT5M'

@@ -1,7 +1,7 @@
 import { ehr } from 'types.bicep'
 
 // The background functions (DESIGN.md §3): an Azure Functions app on the .NET 10 isolated worker (functions/Worker:
-// referral-notify and ehr-writeback on the storage queues, referral-reminders, table-backup and token-replay-purge on
+// referral-notify and ehr-writeback on the storage queues, referral-reminders, table-backup, token-replay-purge and poison-archive on
 // timers), on the shared Linux Dedicated plan (infra/README.md says why not Flex Consumption), with a system-assigned
 // identity, identity-based host storage (AzureWebJobsStorage__accountName, no key) and the roles it needs.
 

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Azure;
+using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Queues;
 using Referral.Functions.Referrals;
@@ -14,8 +16,10 @@ namespace Referral.Worker.Triggers;
 /// kind and referral id, never a patient's data), and with <c>--replay</c> puts them back on their queue (all, or the
 /// one <c>--message</c> names) as a first attempt, so they get the whole backoff again; each is deleted from the poison
 /// queue after it is queued (a replay cut short leaves a copy in both, and the functions post nothing twice).
+/// Messages the hourly <see cref="PoisonArchiveFunction"/> has already moved out of the poison queues (before the
+/// platform's 7 days run out) are listed and replayed from its table in the same way.
 /// <c>--account</c> is a storage connection string, or the queue service's https URI reached with the signed-in Azure
-/// identity (<see cref="DefaultAzureCredential"/>).
+/// identity (<see cref="DefaultAzureCredential"/>; the table service is the same account's).
 /// </summary>
 public static class PoisonCommand
 {
@@ -40,9 +44,11 @@ public static class PoisonCommand
         var replay = args.Contains("--replay");
         var only = Option(args, "--message");
         var options = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
-        var service = Uri.TryCreate(account, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps
-            ? new QueueServiceClient(uri, new DefaultAzureCredential(), options)
-            : new QueueServiceClient(account, options);
+        var https = Uri.TryCreate(account, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps;
+        var service = https ? new QueueServiceClient(uri, new DefaultAzureCredential(), options) : new QueueServiceClient(account, options);
+        var archive = (https
+            ? new TableServiceClient(new Uri(uri!.AbsoluteUri.Replace(".queue.", ".table.", StringComparison.OrdinalIgnoreCase)), new DefaultAzureCredential())
+            : new TableServiceClient(account)).GetTableClient(PoisonArchiveFunction.TableName);
         var replayed = 0;
         foreach (var name in Queues)
         {
@@ -79,12 +85,56 @@ public static class PoisonCommand
             }
         }
 
+        replayed += await ArchivedAsync(archive, service, replay, only, output, cancellationToken);
         if (replay)
         {
             await output.WriteLineAsync($"Replayed {replayed} message(s).");
         }
 
         return replay && only is not null && replayed == 0 ? 1 : 0;
+    }
+
+    /// <summary>Lists (or replays, and then deletes) the archived rows; the number replayed.</summary>
+    private static async Task<int> ArchivedAsync(TableClient archive, QueueServiceClient service, bool replay, string? only, TextWriter output, CancellationToken cancellationToken)
+    {
+        var replayed = 0;
+        var listed = 0;
+        try
+        {
+            await foreach (var row in archive.QueryAsync<TableEntity>(cancellationToken: cancellationToken))
+            {
+                var body = System.Text.Encoding.UTF8.GetString(row.GetBinary("Body") ?? []);
+                if (!replay)
+                {
+                    listed++;
+                    await output.WriteLineAsync($"{row.PartitionKey}\t{row.RowKey}\t{row.GetDateTimeOffset("InsertedOn")?.ToString("O", CultureInfo.InvariantCulture)}\t{Describe(body)}\tarchived");
+                    continue;
+                }
+
+                if ((only is not null && row.RowKey != only) || !row.PartitionKey.EndsWith("-poison", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                var queue = service.GetQueueClient(row.PartitionKey[..^"-poison".Length]);
+                await queue.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+                await queue.SendMessageAsync(AsFirstAttempt(body), cancellationToken);
+                await archive.DeleteEntityAsync(row, ETag.All, cancellationToken);
+                await output.WriteLineAsync($"Replayed {row.RowKey} to {queue.Name}.");
+                replayed++;
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // No table yet: nothing was ever archived.
+        }
+
+        if (!replay)
+        {
+            await output.WriteLineAsync($"{PoisonArchiveFunction.TableName}: {listed} archived message(s)");
+        }
+
+        return replayed;
     }
 
     /// <summary>The message without its backoff state (<c>Attempt</c>, <c>NotBefore</c>): a first attempt, due now. Text that is not a JSON object goes back as it was.</summary>

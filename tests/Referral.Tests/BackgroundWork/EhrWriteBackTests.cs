@@ -6,6 +6,7 @@ using System.Text.Json;
 using Azure.Storage.Queues;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Referral.Functions.WriteBack;
@@ -220,6 +221,55 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
         Assert.Equal(4, written.Select(p => FhirJsonDeserializer.STRICT.Deserialize<Observation>(p.RequestMessage!.Body!).Identifier.Single().Value).Distinct().Count());
         Assert.DoesNotContain((await writeBack.PeekMessagesAsync(32, Ct)).Value, Mine);
         Assert.DoesNotContain((await poison.PeekMessagesAsync(32, Ct)).Value, Mine);
+    }
+
+    [Fact]
+    public async Task A_poison_message_is_moved_to_the_archive_table_before_the_platform_deletes_it_and_is_replayed_from_there_once()
+    {
+        var clock = TestClock.Fake();
+        using var ehr = new BackendServicesEhr().DownUntil(clock, clock.GetUtcNow().AddMinutes(30));
+        var settings = new Dictionary<string, string?>(ehr.Settings()) { ["Retries:Horizon"] = "00:00:00" };
+        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, settings, time: clock);
+        await scenario.SeedTherapistsAsync();
+        var id = await scenario.SubmitAndAcceptAsync();
+        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session())).StatusCode);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            await scenario.App.Triggers.PollQueuesOnceAsync(Ct);
+        }
+
+        bool Mine(Azure.Storage.Queues.Models.PeekedMessage m) => m.Body.ToString().Contains(id, StringComparison.Ordinal);
+        var poison = Queue(own.Azurite, EhrWriteBackRequests.QueueName + "-poison");
+        var poisoned = Assert.Single((await poison.PeekMessagesAsync(32, Ct)).Value, Mine);
+
+        // The hourly archive: out of the queue (and its 7-day expiry), into the table the backups copy.
+        var archive = ActivatorUtilities.CreateInstance<PoisonArchiveFunction>(scenario.App.WorkerServices);
+        await archive.RunAsync(new Microsoft.Azure.Functions.Worker.TimerInfo(), Ct);
+        Assert.DoesNotContain((await poison.PeekMessagesAsync(32, Ct)).Value, Mine);
+        var table = new Azure.Data.Tables.TableClient(own.Azurite.ConnectionString, PoisonArchiveFunction.TableName);
+        var row = (await table.GetEntityAsync<Azure.Data.Tables.TableEntity>(poison.Name, poisoned.MessageId, cancellationToken: Ct)).Value;
+        Assert.Equal(poisoned.Body.ToString(), System.Text.Encoding.UTF8.GetString(row.GetBinary("Body")));
+        Assert.Equal(clock.GetUtcNow(), row.GetDateTimeOffset("ArchivedAt"));
+
+        // Run again (as after a run cut short): the same row, no second copy.
+        await archive.RunAsync(new Microsoft.Azure.Functions.Worker.TimerInfo(), Ct);
+        Assert.Single(table.Query<Azure.Data.Tables.TableEntity>(r => r.RowKey == poisoned.MessageId, cancellationToken: Ct));
+
+        using var listing = new StringWriter();
+        Assert.Equal(0, await PoisonCommand.RunAsync([PoisonCommand.Verb, "--account", own.Azurite.ConnectionString], listing, Ct));
+        Assert.Contains($"ehr-writeback-poison\t{poisoned.MessageId}\t", listing.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"session\t{id}\tattempt 1\tarchived", listing.ToString(), StringComparison.Ordinal);
+
+        clock.Advance(TimeSpan.FromHours(1));
+        using var replay = new StringWriter();
+        Assert.Equal(0, await PoisonCommand.RunAsync([PoisonCommand.Verb, "--account", own.Azurite.ConnectionString, "--replay", "--message", poisoned.MessageId], replay, Ct));
+        Assert.Contains("Replayed 1 message(s).", replay.ToString(), StringComparison.Ordinal);
+        Assert.Empty(table.Query<Azure.Data.Tables.TableEntity>(r => r.RowKey == poisoned.MessageId, cancellationToken: Ct));
+
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        var written = ehr.Creates("Observation").Where(e => e.ResponseMessage?.StatusCode is 201).ToList();
+        Assert.Equal(4, written.Count);
+        Assert.Equal(4, written.Select(p => FhirJsonDeserializer.STRICT.Deserialize<Observation>(p.RequestMessage!.Body!).Identifier.Single().Value).Distinct().Count());
     }
 
     [Fact]

@@ -48,7 +48,7 @@ public sealed class WorkerContractTests(Infrastructure.BackgroundWork.OwnAzurite
     {
         var functions = Metadata().ToDictionary(f => f.GetProperty("name").GetString()!, Trigger, StringComparer.Ordinal);
 
-        Assert.Equal(["ehr-writeback", "referral-notify", "referral-reminders", "table-backup", "token-replay-purge"], functions.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["ehr-writeback", "poison-archive", "referral-notify", "referral-reminders", "table-backup", "token-replay-purge"], functions.Keys.Order(StringComparer.Ordinal));
         foreach (var (name, queue) in new[] { ("referral-notify", ReferralNotifications.QueueName), ("ehr-writeback", EhrWriteBackRequests.QueueName) })
         {
             Assert.Equal("queueTrigger", functions[name].GetProperty("type").GetString());
@@ -56,7 +56,7 @@ public sealed class WorkerContractTests(Infrastructure.BackgroundWork.OwnAzurite
             Assert.Equal("AzureWebJobsStorage", functions[name].GetProperty("connection").GetString());
         }
 
-        foreach (var (name, schedule) in new[] { ("referral-reminders", "0 */15 * * * *"), ("table-backup", "0 20 * * * *"), ("token-replay-purge", "0 7 * * * *") })
+        foreach (var (name, schedule) in new[] { ("referral-reminders", "0 */15 * * * *"), ("table-backup", "0 20 * * * *"), ("token-replay-purge", "0 7 * * * *"), ("poison-archive", "0 50 * * * *") })
         {
             Assert.Equal("timerTrigger", functions[name].GetProperty("type").GetString());
             Assert.Equal(schedule, functions[name].GetProperty("schedule").GetString());
