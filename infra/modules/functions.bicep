@@ -73,6 +73,37 @@ var ehrSettings = flatten(map(range(0, length(writeBackEhrs)), i => [
   }
 ]))
 
+// The EHRs that may call the CDS services (those with a cdsHooksJwksUrl), numbered from 0 without gaps. The service's
+// URL (the aud of their JWTs) is this app's default host name; with a custom domain, set CdsHooks__BaseUrl to it.
+var cdsEhrs = filter(ehrs, e => !empty(e.?cdsHooksJwksUrl ?? ''))
+var cdsSettings = concat(empty(cdsEhrs) ? [] : [
+  {
+    name: 'CdsHooks__BaseUrl'
+    value: 'https://${name}.azurewebsites.net'
+  }
+  {
+    name: 'CdsHooks__AppLaunchUrl'
+    value: '${smartAppUrl}/launch'
+  }
+], flatten(map(range(0, length(cdsEhrs)), i => [
+  {
+    name: 'CdsHooks__Clients__${i}__Issuer'
+    value: cdsEhrs[i].?cdsHooksIssuer ?? cdsEhrs[i].iss
+  }
+  {
+    name: 'CdsHooks__Clients__${i}__JwksUrl'
+    value: cdsEhrs[i].?cdsHooksJwksUrl ?? ''
+  }
+  {
+    name: 'CdsHooks__Clients__${i}__FhirServer'
+    value: cdsEhrs[i].iss
+  }
+  {
+    name: 'CdsHooks__Clients__${i}__MaxTokenLifetime'
+    value: cdsEhrs[i].?cdsHooksMaxTokenLifetime ?? '00:05:00'
+  }
+])))
+
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
 }
@@ -188,7 +219,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
           name: 'KeyVault__Keys__BackendServices'
           value: backendServicesKeyName
         }
-      ], ehrSettings)
+      ], ehrSettings, cdsSettings)
     }
   }
 }

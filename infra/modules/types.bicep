@@ -26,6 +26,15 @@ type ehr = {
 
   @description('The client_id the EHR gave the functions app\'s SMART Backend Services registration; without it nothing is written back to this EHR.')
   backendClientId: string?
+
+  @description('Where the EHR publishes the keys it signs its CDS Hooks calls with (configured out of band, never taken from a token\'s jku). With it, the EHR may call the API\'s CDS services (CdsHooks__Clients__N); without it, it may not.')
+  cdsHooksJwksUrl: string?
+
+  @description('The iss of the EHR\'s CDS Hooks JWTs, exactly as it signs it. Default: iss.')
+  cdsHooksIssuer: string?
+
+  @description('The longest lifetime (exp - iat) accepted for its CDS Hooks JWTs, hh:mm:ss (Epic\'s example JWT lives 00:15:00). Default: 00:05:00.')
+  cdsHooksMaxTokenLifetime: string?
 }
 
 @export()

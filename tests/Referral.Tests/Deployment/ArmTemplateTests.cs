@@ -178,6 +178,31 @@ public sealed partial class ArmTemplateTests
     }
 
     [Fact]
+    public async Task The_API_is_told_its_CDS_Hooks_URL_the_apps_launch_and_the_EHRs_that_may_call_it_only_those_with_a_JWKS()
+    {
+        var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
+        var api = FunctionsApp(arm);
+        var variables = string.Concat(api.Template.Json["variables"]?.AsObject().Select(v => v.Value is JsonValue value ? value.GetValue<string>() : "") ?? []);
+
+        foreach (var name in new[]
+        {
+            "'CdsHooks__BaseUrl'", "'CdsHooks__AppLaunchUrl'", "'CdsHooks__Clients__{0}__Issuer'", "'CdsHooks__Clients__{0}__JwksUrl'",
+            "'CdsHooks__Clients__{0}__FhirServer'", "'CdsHooks__Clients__{0}__MaxTokenLifetime'", "cdsHooksJwksUrl",
+        })
+        {
+            Assert.Contains(name, variables, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("cdsSettings", api.Properties["siteConfig"]?["appSettings"]?.GetValue<string>() ?? "", StringComparison.Ordinal);
+        // Only the API answers CDS Hooks calls: the worker and the smart-app are told nothing of them.
+        foreach (var other in new[] { Worker(arm), SmartApp(arm) })
+        {
+            Assert.DoesNotContain("CdsHooks__", other.Template.Json["variables"]?.ToJsonString() ?? "", StringComparison.Ordinal);
+            Assert.DoesNotContain("CdsHooks__", other.Properties["siteConfig"]?.ToJsonString() ?? "", StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task The_API_identity_may_send_queue_messages_use_the_tables_and_its_own_key_only()
     {
         var arm = await ArmTemplate.LoadAsync(TestContext.Current.CancellationToken);
