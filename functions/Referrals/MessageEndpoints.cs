@@ -35,12 +35,12 @@ public static class MessageEndpoints
 
     private static async Task<FhirResult> PostAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (ReferralEndpoints.InvalidId(id) is { } invalid)
+        if (SearchQuery.InvalidId(id) is { } invalid)
         {
             return invalid;
         }
 
-        var (parameters, bodyError) = await ReferralEndpoints.ReadParametersAsync(http, cancellationToken);
+        var (parameters, bodyError) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
         if (bodyError is not null)
         {
             return bodyError;
@@ -120,7 +120,7 @@ public static class MessageEndpoints
         }
 
         var query = search!.Query;
-        var partOf = ReferralEndpoints.Reference(query, "part-of", "Task", out var error);
+        var partOf = SearchQuery.Reference(query, "part-of", "Task", out var error);
         if (error is not null)
         {
             return error;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.Options;
 using Referral.Functions.Audit;
@@ -222,14 +221,14 @@ public static class ReferralEndpoints
 
         return new FhirResult(referral.Request, submitted == SubmitOutcome.Created ? StatusCodes.Status201Created : StatusCodes.Status200OK)
         {
-            Location = new Uri($"{http.Request.Scheme}://{http.Request.Host}/api/fhir/ServiceRequest/{referral.Id}"),
+            Location = new Uri($"{BaseUrl(http)}/api/fhir/ServiceRequest/{referral.Id}"),
             ETag = ETagOf(referral),
         };
     }
 
     private static async Task<FhirResult> ReadRequestAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (InvalidId(id) is { } invalid)
+        if (SearchQuery.InvalidId(id) is { } invalid)
         {
             return invalid;
         }
@@ -319,16 +318,16 @@ public static class ReferralEndpoints
             revinclude = true;
         }
 
-        var id = Single(query, "_id");
-        if (id is not null && InvalidId(id) is not null)
+        var id = SearchQuery.Value(query, "_id");
+        if (id is not null && !SearchQuery.IsFhirId(id))
         {
             return Outcome.BadRequest("_id is not a FHIR id (letters, digits, '-' and '.', at most 64).", "_id");
         }
 
         var caller = Caller.From(http.User, services.Auth.Value);
-        var patient = Reference(query, "patient", "Patient", out var patientError);
-        var requester = Reference(query, "requester", "Practitioner", out var requesterError);
-        var performer = Reference(query, "performer", "PractitionerRole", out var performerError);
+        var patient = SearchQuery.Reference(query, "patient", "Patient", out var patientError);
+        var requester = SearchQuery.Reference(query, "requester", "Practitioner", out var requesterError);
+        var performer = SearchQuery.Reference(query, "performer", "PractitionerRole", out var performerError);
         if ((patientError ?? requesterError ?? performerError) is { } referenceError)
         {
             return referenceError;
@@ -397,9 +396,6 @@ public static class ReferralEndpoints
             revinclude ? page.Select(r => (Resource)r.Task) : null));
     }
 
-    internal static Task<(Parameters? Parameters, FhirResult? Error)> ReadParametersAsync(HttpContext http, CancellationToken cancellationToken) =>
-        FhirBody.ReadParametersAsync(http.Request, cancellationToken);
-
     /// <summary>
     /// A 422 naming each reference in a submitted body that is neither relative, contained nor on <paramref name="ehr"/>
     /// (the launching EHR, or the referral's): DESIGN.md §6, checked here for every body the API takes.
@@ -414,15 +410,6 @@ public static class ReferralEndpoints
         var foreign = LaunchReferences.Foreign(body, ehr).ToList();
         return foreign.Count > 0 ? Outcome.Of(Outcomes.From(foreign), StatusCodes.Status422UnprocessableEntity) : null;
     }
-
-    internal static FhirResult? StaleIfMatch(HttpContext http, StoredReferral referral) =>
-        http.Request.Headers.IfMatch.Count > 0 && http.Request.Headers.IfMatch.ToString() != ETagOf(referral)
-            ? Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
-                $"The Task has changed since you read it (it is now {ETagOf(referral)}): read it again and retry.")
-            : null;
-
-    internal static FhirResult ChangedMeanwhile() => Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
-        "The Task changed while this change was being made: read it again and retry.");
 
     /// <summary>A refused change: 403 when the actor may not make it, 409 when the referral's state does not allow it, else 422.</summary>
     internal static FhirResult Refused(OperationOutcome outcome)
@@ -460,38 +447,9 @@ public static class ReferralEndpoints
         return held;
     }
 
-    internal static string ETagOf(StoredReferral referral) => $"W/\"{referral.Version.ToString(CultureInfo.InvariantCulture)}\"";
+    internal static string ETagOf(StoredReferral referral) => FhirVersions.ETag(referral.Version);
 
     internal static string BaseUrl(HttpContext http) => $"{http.Request.Scheme}://{http.Request.Host}";
-
-    internal static string? Single(IQueryCollection query, string name) =>
-        query.TryGetValue(name, out var value) && !string.IsNullOrEmpty(value) ? value.ToString() : null;
-
-    /// <summary>
-    /// A reference search value as <c>Type/id</c>, whether given as an id, a relative or an absolute reference;
-    /// <paramref name="error"/> when it is no reference to a <paramref name="type"/> with a valid id.
-    /// </summary>
-    internal static string? Reference(IQueryCollection query, string name, string type, out FhirResult? error)
-    {
-        error = null;
-        if (SearchQuery.Value(query, name) is not { } value)
-        {
-            return null;
-        }
-
-        var key = FhirReference.Key(value.Contains('/', StringComparison.Ordinal) ? value : $"{type}/{value}");
-        if (!key.StartsWith(type + "/", StringComparison.Ordinal) || !SearchQuery.IsFhirId(key[(type.Length + 1)..]))
-        {
-            error = Outcome.BadRequest($"{name} must be a {type} id or reference ({type}/[id]; ids are letters, digits, '-' and '.').", name);
-            return null;
-        }
-
-        return key;
-    }
-
-
-    internal static FhirResult? InvalidId(string id) =>
-        SearchQuery.IsFhirId(id) ? null : Outcome.BadRequest("The id in the address is not a FHIR id (letters, digits, '-' and '.', at most 64).", "id");
 
     internal static AuditEntry Entry(HttpContext http, Caller caller, string interaction, AuditEvent.AuditEventAction action, StoredReferral referral, bool success, string? entity = null) => new()
     {

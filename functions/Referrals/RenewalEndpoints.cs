@@ -30,12 +30,12 @@ public static class RenewalEndpoints
 
     private static async Task<FhirResult> AnswerAsync(HttpContext http, string id, bool approve, Services services, CancellationToken cancellationToken)
     {
-        if (ReferralEndpoints.InvalidId(id) is { } invalid)
+        if (SearchQuery.InvalidId(id) is { } invalid)
         {
             return invalid;
         }
 
-        var (parameters, bodyError) = await ReferralEndpoints.ReadParametersAsync(http, cancellationToken);
+        var (parameters, bodyError) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
         if (bodyError is not null)
         {
             return bodyError;
@@ -74,7 +74,7 @@ public static class RenewalEndpoints
                 "Only the physician who wrote the referral can answer its renewal request.")]), StatusCodes.Status403Forbidden);
         }
 
-        if (ReferralEndpoints.StaleIfMatch(http, referral) is { } stale)
+        if (FhirVersions.StaleIfMatch(http.Request, ReferralEndpoints.ETagOf(referral)) is { } stale)
         {
             return stale;
         }
@@ -98,7 +98,7 @@ public static class RenewalEndpoints
         await queued;
         if (updated is null)
         {
-            return ReferralEndpoints.ChangedMeanwhile();
+            return FhirVersions.ChangedMeanwhile();
         }
 
         await services.Audit.RecordAsync(ReferralEndpoints.Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);

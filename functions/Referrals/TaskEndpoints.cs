@@ -60,7 +60,7 @@ public static class TaskEndpoints
 
     private static async Task<FhirResult> ReadTaskAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (InvalidId(id) is { } invalid)
+        if (SearchQuery.InvalidId(id) is { } invalid)
         {
             return invalid;
         }
@@ -83,7 +83,7 @@ public static class TaskEndpoints
     /// </summary>
     private static async Task<FhirResult> TaskVersionAsync(HttpContext http, string id, string vid, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (InvalidId(id) is { } invalid)
+        if (SearchQuery.InvalidId(id) is { } invalid)
         {
             return invalid;
         }
@@ -106,7 +106,7 @@ public static class TaskEndpoints
         return task is null
             ? Outcome.Error(StatusCodes.Status404NotFound, OperationOutcome.IssueType.NotFound,
                 $"Task/{id} version {vid} is not kept: it was written before this server kept each version. Task/{id}/_history lists the versions kept.")
-            : new FhirResult(task) { ETag = $"W/\"{version.ToString(CultureInfo.InvariantCulture)}\"" };
+            : new FhirResult(task) { ETag = FhirVersions.ETag(version) };
     }
 
     /// <summary>The default and the largest page of <c>GET /Task/{id}/_history</c>.</summary>
@@ -122,7 +122,7 @@ public static class TaskEndpoints
     /// </summary>
     private static async Task<FhirResult> TaskHistoryAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (InvalidId(id) is { } invalid)
+        if (SearchQuery.InvalidId(id) is { } invalid)
         {
             return invalid;
         }
@@ -208,7 +208,7 @@ public static class TaskEndpoints
                 Response = new Bundle.ResponseComponent
                 {
                     Status = first ? "201" : "200",
-                    Etag = $"W/\"{version.ToString(CultureInfo.InvariantCulture)}\"",
+                    Etag = FhirVersions.ETag(version),
                     LastModified = task.Meta?.LastUpdated,
                 },
             });
@@ -232,7 +232,7 @@ public static class TaskEndpoints
 
         var query = search!.Query;
         var caller = Caller.From(http.User, services.Auth.Value);
-        var owner = Reference(query, "owner", "PractitionerRole", out var ownerError);
+        var owner = SearchQuery.Reference(query, "owner", "PractitionerRole", out var ownerError);
         if (ownerError is not null)
         {
             return ownerError;
@@ -348,7 +348,7 @@ public static class TaskEndpoints
     /// </summary>
     private static async Task<FhirResult> TransitionAsync(HttpContext http, string id, string operation, Services services, CancellationToken cancellationToken)
     {
-        if (InvalidId(id) is { } invalid)
+        if (SearchQuery.InvalidId(id) is { } invalid)
         {
             return invalid;
         }
@@ -357,7 +357,7 @@ public static class TaskEndpoints
         Parameters? parameters = null;
         if (http.Request.ContentLength is > 0 || http.Request.Headers.ContentType.Count > 0)
         {
-            (parameters, var bodyError) = await ReadParametersAsync(http, cancellationToken);
+            (parameters, var bodyError) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
             if (bodyError is not null)
             {
                 return bodyError;
@@ -393,7 +393,7 @@ public static class TaskEndpoints
             return foreign;
         }
 
-        if (StaleIfMatch(http, referral) is { } stale)
+        if (FhirVersions.StaleIfMatch(http.Request, ReferralEndpoints.ETagOf(referral)) is { } stale)
         {
             return stale;
         }
@@ -453,7 +453,7 @@ public static class TaskEndpoints
         await queued;
         if (updated is null)
         {
-            return ChangedMeanwhile();
+            return FhirVersions.ChangedMeanwhile();
         }
 
         await services.Audit.RecordAsync(Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);
@@ -467,12 +467,12 @@ public static class TaskEndpoints
     /// </summary>
     private static async Task<FhirResult> RequestRenewalAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (InvalidId(id) is { } invalid)
+        if (SearchQuery.InvalidId(id) is { } invalid)
         {
             return invalid;
         }
 
-        var (parameters, bodyError) = await ReadParametersAsync(http, cancellationToken);
+        var (parameters, bodyError) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
         if (bodyError is not null)
         {
             return bodyError;
@@ -496,7 +496,7 @@ public static class TaskEndpoints
             return foreign;
         }
 
-        if (StaleIfMatch(http, referral) is { } stale)
+        if (FhirVersions.StaleIfMatch(http.Request, ReferralEndpoints.ETagOf(referral)) is { } stale)
         {
             return stale;
         }
@@ -518,7 +518,7 @@ public static class TaskEndpoints
         await queued;
         if (updated is null)
         {
-            return ChangedMeanwhile();
+            return FhirVersions.ChangedMeanwhile();
         }
 
         await services.Audit.RecordAsync(Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);

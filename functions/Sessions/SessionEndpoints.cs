@@ -70,7 +70,7 @@ public static class SessionEndpoints
     /// </summary>
     private static async Task<FhirResult> RecordAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (ReferralEndpoints.InvalidId(id) is { } invalid)
+        if (SearchQuery.InvalidId(id) is { } invalid)
         {
             return invalid;
         }
@@ -115,12 +115,10 @@ public static class SessionEndpoints
         var current = ReferralEndpoints.ETagOf(referral);
         var earlier = await services.Store.SessionRequestAsync(id, request.Key, cancellationToken);
         var same = earlier is not null && earlier.BodyHash == request.BodyHash;
-        if (http.Request.Headers.IfMatch.Count > 0 && http.Request.Headers.IfMatch.ToString() is var ifMatch
-            && ifMatch != current && !(same && ifMatch == earlier!.BaseETag))
+        // The same request sent again may carry the version it was applied to; anything else must be the current one.
+        if (FhirVersions.StaleIfMatch(http.Request, current, same ? earlier!.BaseETag : null) is { } stale)
         {
-            // The same request sent again may carry the version it was applied to; anything else must be the current one.
-            return Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
-                $"The Task has changed since you read it (it is now {current}): read it again and retry.");
+            return stale;
         }
 
         if (earlier is not null)
@@ -241,8 +239,8 @@ public static class SessionEndpoints
 
         var query = search!.Query;
 
-        var basedOn = ReferralEndpoints.Reference(query, "based-on", "ServiceRequest", out var basedOnError);
-        var patient = ReferralEndpoints.Reference(query, "patient", "Patient", out var patientError);
+        var basedOn = SearchQuery.Reference(query, "based-on", "ServiceRequest", out var basedOnError);
+        var patient = SearchQuery.Reference(query, "patient", "Patient", out var patientError);
         if ((basedOnError ?? patientError) is { } referenceError)
         {
             return referenceError;
