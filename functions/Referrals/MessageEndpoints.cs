@@ -33,7 +33,7 @@ public static class MessageEndpoints
         return app;
     }
 
-    private static async Task<FhirResult> PostAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> PostAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         if (SearchQuery.InvalidId(id) is { } invalid)
         {
@@ -52,7 +52,7 @@ public static class MessageEndpoints
             return readError;
         }
 
-        var (caller, referral) = await ReferralEndpoints.LoadAsync(http, id, services, cancellationToken);
+        var referral = await ReferralEndpoints.LoadAsync(caller, id, services, cancellationToken);
         if (referral is null || caller.Kind is not (CallerKind.Physician or CallerKind.Therapist))
         {
             await services.Audit.RecordAsync(ReferralEndpoints.Denied(http, caller, "operation", $"Task/{id}"), cancellationToken);
@@ -111,7 +111,7 @@ public static class MessageEndpoints
     }
 
     /// <summary><c>?part-of=Task/{id}</c>: one referral's messages, oldest first (one partition range query).</summary>
-    private static async Task<FhirResult> SearchAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> SearchAsync(HttpContext http, Caller caller, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         var (search, searchError) = await Search.ReadAsync(http, CommunicationSearch, services.Pages);
         if (searchError is not null)
@@ -132,7 +132,7 @@ public static class MessageEndpoints
         }
 
         var id = FhirReference.IdOf(partOf);
-        var (caller, referral) = await ReferralEndpoints.LoadAsync(http, id, services, cancellationToken);
+        var referral = await ReferralEndpoints.LoadAsync(caller, id, services, cancellationToken);
         if (referral is null)
         {
             await services.Audit.RecordAsync(ReferralEndpoints.Denied(http, caller, "search-type", "Communication"), cancellationToken);

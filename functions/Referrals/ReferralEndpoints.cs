@@ -1,5 +1,4 @@
 using Hl7.Fhir.Model;
-using Microsoft.Extensions.Options;
 using Referral.Functions.Audit;
 using Referral.Functions.Conformance;
 using Referral.Functions.Fhir;
@@ -42,8 +41,8 @@ public static class ReferralEndpoints
         app.MapPost("/api/fhir/ServiceRequest/$validate", ValidateAsync).RequireAuthorization(ApiAuthentication.PhysicianPolicy).WithName("servicerequest-validate");
         app.MapGet("/api/fhir/ServiceRequest/{id}", ReadRequestAsync).RequireAuthorization().WithName("servicerequest-read");
         app.MapGet("/api/fhir/ServiceRequest", SearchRequestsAsync).RequireAuthorization().WithName("servicerequest-search").WithMetadata(ServiceRequestSearch);
-        app.MapGet("/api/fhir/ServiceRequest/{id}/_history/{vid}", (HttpContext http, string id, string vid, [AsParameters] Services services, CancellationToken ct) =>
-            VersionAsync(http, "ServiceRequest", id, vid, services, ct)).RequireAuthorization().WithName("servicerequest-vread");
+        app.MapGet("/api/fhir/ServiceRequest/{id}/_history/{vid}", (HttpContext http, Caller caller, string id, string vid, [AsParameters] Services services, CancellationToken ct) =>
+            VersionAsync(http, caller, "ServiceRequest", id, vid, services, ct)).RequireAuthorization().WithName("servicerequest-vread");
 
         return app;
     }
@@ -56,7 +55,6 @@ public static class ReferralEndpoints
         ReferralNotifications Notifications,
         AuditTrail Audit,
         TimeProvider Time,
-        IOptions<AuthOptions> Auth,
         EhrRegistry WriteBackEhrs,
         PageTokens Pages,
         ReferralPackage Package);
@@ -118,7 +116,7 @@ public static class ReferralEndpoints
         return new FhirResult(Outcomes.From(Problems(result.Request!, result, services.Package)));
     }
 
-    private static async Task<FhirResult> SubmitAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> SubmitAsync(HttpContext http, Caller caller, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         var (json, error) = await FhirBody.ReadAsync(http.Request, cancellationToken);
         if (error is not null)
@@ -126,7 +124,6 @@ public static class ReferralEndpoints
             return error;
         }
 
-        var caller = Caller.From(http.User, services.Auth.Value);
         var therapists = await services.Directory.AllAsync(cancellationToken);
         var result = services.Validator.Validate(json!, reference => TrainingOf(therapists, reference));
         if (!result.Parsed)
@@ -226,14 +223,14 @@ public static class ReferralEndpoints
         };
     }
 
-    private static async Task<FhirResult> ReadRequestAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> ReadRequestAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         if (SearchQuery.InvalidId(id) is { } invalid)
         {
             return invalid;
         }
 
-        var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
+        var referral = await LoadAsync(caller, id, services, cancellationToken);
         if (referral is null)
         {
             await services.Audit.RecordAsync(Denied(http, caller, "read", $"ServiceRequest/{id}"), cancellationToken);
@@ -267,9 +264,9 @@ public static class ReferralEndpoints
     /// change replaces the referral's stored ServiceRequest, so only its current version is kept: an earlier one is a
     /// 404 that says so and names the current one. (The Task's versions are all kept: <c>GET /Task/{id}/_history/{vid}</c>.)
     /// </summary>
-    private static async Task<FhirResult> VersionAsync(HttpContext http, string type, string id, string vid, Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> VersionAsync(HttpContext http, Caller caller, string type, string id, string vid, Services services, CancellationToken cancellationToken)
     {
-        var current = await ReadRequestAsync(http, id, services, cancellationToken);
+        var current = await ReadRequestAsync(http, caller, id, services, cancellationToken);
         if (current.StatusCode != StatusCodes.Status200OK || current.Resource.Meta?.VersionId == vid)
         {
             return current;
@@ -284,7 +281,7 @@ public static class ReferralEndpoints
     /// <c>GET /api/fhir/ServiceRequest?patient=&amp;requester=&amp;performer=&amp;status=</c>. A physician searches
     /// their launched patient's referrals or their own; a therapist the referrals sent to them.
     /// </summary>
-    private static async Task<FhirResult> SearchRequestsAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> SearchRequestsAsync(HttpContext http, Caller caller, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         var (search, searchError) = await Search.ReadAsync(http, ServiceRequestSearch, services.Pages);
         if (searchError is not null)
@@ -324,7 +321,6 @@ public static class ReferralEndpoints
             return Outcome.BadRequest("_id is not a FHIR id (letters, digits, '-' and '.', at most 64).", "_id");
         }
 
-        var caller = Caller.From(http.User, services.Auth.Value);
         var patient = SearchQuery.Reference(query, "patient", "Patient", out var patientError);
         var requester = SearchQuery.Reference(query, "requester", "Practitioner", out var requesterError);
         var performer = SearchQuery.Reference(query, "performer", "PractitionerRole", out var performerError);
@@ -421,12 +417,9 @@ public static class ReferralEndpoints
         return Outcome.Of(outcome, statusCode);
     }
 
-    internal static async Task<(Caller Caller, StoredReferral? Referral)> LoadAsync(HttpContext http, string id, Services services, CancellationToken cancellationToken)
-    {
-        var caller = Caller.From(http.User, services.Auth.Value);
-        var referral = await services.Store.GetAsync(id, cancellationToken);
-        return (caller, referral is not null && ReferralAccess.CanSee(caller, referral) ? referral : null);
-    }
+    /// <summary>The referral, when the caller may see it (<see cref="ReferralAccess"/>); else null, as for one that does not exist.</summary>
+    internal static async Task<StoredReferral?> LoadAsync(Caller caller, string id, Services services, CancellationToken cancellationToken) =>
+        await services.Store.GetAsync(id, cancellationToken) is { } referral && ReferralAccess.CanSee(caller, referral) ? referral : null;
 
     private static List<TherapistTraining>? TrainingOf(IReadOnlyDictionary<string, PractitionerRole> therapists, string reference)
     {

@@ -20,15 +20,15 @@ public static class RenewalEndpoints
     public static IEndpointRouteBuilder MapRenewals(this IEndpointRouteBuilder app)
     {
         app.MapPost($"/api/fhir/Task/{{id}}/${TaskParameters.ApproveRenewalOperation}",
-                (HttpContext http, string id, [AsParameters] Services services, CancellationToken ct) => AnswerAsync(http, id, approve: true, services, ct))
+                (HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken ct) => AnswerAsync(http, caller, id, approve: true, services, ct))
             .RequireAuthorization(ApiAuthentication.PhysicianPolicy).WithName($"task-{TaskParameters.ApproveRenewalOperation}");
         app.MapPost($"/api/fhir/Task/{{id}}/${TaskParameters.DeclineRenewalOperation}",
-                (HttpContext http, string id, [AsParameters] Services services, CancellationToken ct) => AnswerAsync(http, id, approve: false, services, ct))
+                (HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken ct) => AnswerAsync(http, caller, id, approve: false, services, ct))
             .RequireAuthorization(ApiAuthentication.PhysicianPolicy).WithName($"task-{TaskParameters.DeclineRenewalOperation}");
         return app;
     }
 
-    private static async Task<FhirResult> AnswerAsync(HttpContext http, string id, bool approve, Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> AnswerAsync(HttpContext http, Caller caller, string id, bool approve, Services services, CancellationToken cancellationToken)
     {
         if (SearchQuery.InvalidId(id) is { } invalid)
         {
@@ -60,7 +60,7 @@ public static class RenewalEndpoints
             }
         }
 
-        var (caller, referral) = await ReferralEndpoints.LoadAsync(http, id, services, cancellationToken);
+        var referral = await ReferralEndpoints.LoadAsync(caller, id, services, cancellationToken);
         if (referral is null)
         {
             await services.Audit.RecordAsync(ReferralEndpoints.Denied(http, caller, "operation", $"Task/{id}"), cancellationToken);

@@ -46,8 +46,8 @@ public static class TaskEndpoints
         app.MapGet("/api/fhir/Task", InboxAsync).RequireAuthorization(ApiAuthentication.TherapistPolicy).WithName("task-search").WithMetadata(TaskSearch);
         foreach (var operation in Operations.Keys)
         {
-            app.MapPost($"/api/fhir/Task/{{id}}/${operation}", (HttpContext http, string id, [AsParameters] Services services, CancellationToken ct) =>
-                    TransitionAsync(http, id, operation, services, ct))
+            app.MapPost($"/api/fhir/Task/{{id}}/${operation}", (HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken ct) =>
+                    TransitionAsync(http, caller, id, operation, services, ct))
                 .RequireAuthorization()
                 .WithName($"task-{operation}");
         }
@@ -58,14 +58,14 @@ public static class TaskEndpoints
         return app;
     }
 
-    private static async Task<FhirResult> ReadTaskAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> ReadTaskAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         if (SearchQuery.InvalidId(id) is { } invalid)
         {
             return invalid;
         }
 
-        var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
+        var referral = await LoadAsync(caller, id, services, cancellationToken);
         if (referral is null)
         {
             await services.Audit.RecordAsync(Denied(http, caller, "read", $"Task/{id}"), cancellationToken);
@@ -81,14 +81,14 @@ public static class TaskEndpoints
     /// version is the Task itself). Access as for the Task; audited as a read of it. A version never written, or one
     /// written before this server kept history rows, is a 404 that says which.
     /// </summary>
-    private static async Task<FhirResult> TaskVersionAsync(HttpContext http, string id, string vid, [AsParameters] Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> TaskVersionAsync(HttpContext http, Caller caller, string id, string vid, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         if (SearchQuery.InvalidId(id) is { } invalid)
         {
             return invalid;
         }
 
-        var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
+        var referral = await LoadAsync(caller, id, services, cancellationToken);
         if (referral is null)
         {
             await services.Audit.RecordAsync(Denied(http, caller, "vread", $"Task/{id}"), cancellationToken);
@@ -120,7 +120,7 @@ public static class TaskEndpoints
     /// caller and this history (<see cref="PageTokens"/>). A referral stored before history rows were kept answers with
     /// the versions kept since, and always its current version. Access as for the Task; audited.
     /// </summary>
-    private static async Task<FhirResult> TaskHistoryAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> TaskHistoryAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         if (SearchQuery.InvalidId(id) is { } invalid)
         {
@@ -156,7 +156,7 @@ public static class TaskEndpoints
             from = at;
         }
 
-        var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
+        var referral = await LoadAsync(caller, id, services, cancellationToken);
         if (referral is null)
         {
             await services.Audit.RecordAsync(Denied(http, caller, "history-instance", $"Task/{id}"), cancellationToken);
@@ -222,7 +222,7 @@ public static class TaskEndpoints
     /// newest first, paged. <c>status</c> takes a comma-separated list (any of); <c>_include=Task:focus</c> adds each
     /// Task's ServiceRequest from the same partition; <c>_summary=count</c> answers only the total.
     /// </summary>
-    private static async Task<FhirResult> InboxAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> InboxAsync(HttpContext http, Caller caller, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         var (search, searchError) = await Search.ReadAsync(http, TaskSearch, services.Pages);
         if (searchError is not null)
@@ -231,7 +231,6 @@ public static class TaskEndpoints
         }
 
         var query = search!.Query;
-        var caller = Caller.From(http.User, services.Auth.Value);
         var owner = SearchQuery.Reference(query, "owner", "PractitionerRole", out var ownerError);
         if (ownerError is not null)
         {
@@ -346,7 +345,7 @@ public static class TaskEndpoints
     /// session was recorded, and <c>recommendations</c>), stored on the Task in the same transaction. <c>If-Match</c> with
     /// the version last read makes a stale change a 412. A decline, a hold or a completion is told to the physician.
     /// </summary>
-    private static async Task<FhirResult> TransitionAsync(HttpContext http, string id, string operation, Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> TransitionAsync(HttpContext http, Caller caller, string id, string operation, Services services, CancellationToken cancellationToken)
     {
         if (SearchQuery.InvalidId(id) is { } invalid)
         {
@@ -381,7 +380,7 @@ public static class TaskEndpoints
                 TaskParameters.Path("reason"));
         }
 
-        var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
+        var referral = await LoadAsync(caller, id, services, cancellationToken);
         if (referral is null)
         {
             await services.Audit.RecordAsync(Denied(http, caller, "operation", $"Task/{id}"), cancellationToken);
@@ -465,7 +464,7 @@ public static class TaskEndpoints
     /// or under treatment: a Parameters body with <c>reason</c> (required) and <c>sessions</c> (1-52, optional). The
     /// request is added to the Task's output (earlier ones are kept) and the physician is told.
     /// </summary>
-    private static async Task<FhirResult> RequestRenewalAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> RequestRenewalAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         if (SearchQuery.InvalidId(id) is { } invalid)
         {
@@ -484,7 +483,7 @@ public static class TaskEndpoints
             return readError;
         }
 
-        var (caller, referral) = await LoadAsync(http, id, services, cancellationToken);
+        var referral = await LoadAsync(caller, id, services, cancellationToken);
         if (referral is null)
         {
             await services.Audit.RecordAsync(Denied(http, caller, "operation", $"Task/{id}"), cancellationToken);

@@ -1,5 +1,4 @@
 using Hl7.Fhir.Model;
-using Microsoft.Extensions.Options;
 using Referral.Functions.Audit;
 using Referral.Functions.Fhir;
 using Referral.Functions.Referrals;
@@ -45,10 +44,10 @@ public static class SessionEndpoints
     {
         app.MapPost($"/api/fhir/Task/{{id}}/${RecordSessionOperation}", RecordAsync)
             .RequireAuthorization(ApiAuthentication.TherapistPolicy).WithName("task-record-session");
-        app.MapGet("/api/fhir/Observation", (HttpContext http, [AsParameters] Services services, CancellationToken ct) =>
-            SearchAsync<Observation>(http, services, ObservationSearch, ct)).RequireAuthorization().WithName("observation-search").WithMetadata(ObservationSearch);
-        app.MapGet("/api/fhir/Procedure", (HttpContext http, [AsParameters] Services services, CancellationToken ct) =>
-            SearchAsync<Procedure>(http, services, ProcedureSearch, ct)).RequireAuthorization().WithName("procedure-search").WithMetadata(ProcedureSearch);
+        app.MapGet("/api/fhir/Observation", (HttpContext http, Caller caller, [AsParameters] Services services, CancellationToken ct) =>
+            SearchAsync<Observation>(http, caller, services, ObservationSearch, ct)).RequireAuthorization().WithName("observation-search").WithMetadata(ObservationSearch);
+        app.MapGet("/api/fhir/Procedure", (HttpContext http, Caller caller, [AsParameters] Services services, CancellationToken ct) =>
+            SearchAsync<Procedure>(http, caller, services, ProcedureSearch, ct)).RequireAuthorization().WithName("procedure-search").WithMetadata(ProcedureSearch);
         return app;
     }
 
@@ -59,7 +58,6 @@ public static class SessionEndpoints
         EhrWriteBackRequests WriteBack,
         AuditTrail Audit,
         TimeProvider Time,
-        IOptions<AuthOptions> Auth,
         PageTokens Pages);
 
     /// <summary>
@@ -68,7 +66,7 @@ public static class SessionEndpoints
     /// sent again answers 200 with what was stored the first time, stores and queues nothing; another request for a
     /// session already recorded at the same start is a 409 naming that session; then the Task's state and the count.
     /// </summary>
-    private static async Task<FhirResult> RecordAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> RecordAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         if (SearchQuery.InvalidId(id) is { } invalid)
         {
@@ -92,7 +90,6 @@ public static class SessionEndpoints
             return replayError!;
         }
 
-        var caller = Caller.From(http.User, services.Auth.Value);
         var referral = await services.Store.GetAsync(id, cancellationToken);
         if (referral is null || !ReferralAccess.CanSee(caller, referral))
         {
@@ -227,7 +224,7 @@ public static class SessionEndpoints
     /// the results of every referral of that patient the caller may see (the patient index, then each referral's
     /// partition). Both: their intersection. Oldest first, so a progress chart reads left to right.
     /// </summary>
-    private static async Task<FhirResult> SearchAsync<T>(HttpContext http, Services services, SearchDeclaration declaration, CancellationToken cancellationToken)
+    private static async Task<FhirResult> SearchAsync<T>(HttpContext http, Caller caller, Services services, SearchDeclaration declaration, CancellationToken cancellationToken)
         where T : Resource
     {
         var type = declaration.ResourceType;
@@ -251,7 +248,6 @@ public static class SessionEndpoints
             return Outcome.BadRequest($"Search {type} by based-on (ServiceRequest/[id]) or patient (Patient/[id]).", "based-on", "patient");
         }
 
-        var caller = Caller.From(http.User, services.Auth.Value);
         IReadOnlyList<StoredReferral> referrals;
         if (basedOn is not null)
         {
