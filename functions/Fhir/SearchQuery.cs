@@ -33,10 +33,6 @@ public static class SearchQuery
         return key;
     }
 
-    /// <summary>The 400 for an id in the address that is not a FHIR id; null for a valid one.</summary>
-    public static FhirResult? InvalidId(string id) =>
-        IsFhirId(id) ? null : Outcome.BadRequest("The id in the address is not a FHIR id (letters, digits, '-' and '.', at most 64).", "id");
-
     /// <summary>FHIR's id rule: 1-64 of A-Z, a-z, 0-9, '-' and '.'. Anything else (slashes, quotes, OData) is refused before it reaches storage.</summary>
     public static bool IsFhirId(string id) =>
         id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.');

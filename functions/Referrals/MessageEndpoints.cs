@@ -28,18 +28,13 @@ public static class MessageEndpoints
     public static IEndpointRouteBuilder MapMessages(this IEndpointRouteBuilder app)
     {
         app.MapPost($"/api/fhir/Task/{{id}}/${TaskParameters.MessageOperation}", PostAsync)
-            .RequireAuthorization().WithName($"task-{TaskParameters.MessageOperation}");
+            .RequireAuthorization().ValidatesId().WithName($"task-{TaskParameters.MessageOperation}");
         app.MapGet("/api/fhir/Communication", SearchAsync).RequireAuthorization().WithName("communication-search").WithMetadata(CommunicationSearch);
         return app;
     }
 
     private static async Task<FhirResult> PostAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (SearchQuery.InvalidId(id) is { } invalid)
-        {
-            return invalid;
-        }
-
         var (parameters, bodyError) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
         if (bodyError is not null)
         {

@@ -39,10 +39,10 @@ public static class ReferralEndpoints
     {
         app.MapPost("/api/fhir/ServiceRequest", SubmitAsync).RequireAuthorization(ApiAuthentication.PhysicianPolicy).WithName("servicerequest-create");
         app.MapPost("/api/fhir/ServiceRequest/$validate", ValidateAsync).RequireAuthorization(ApiAuthentication.PhysicianPolicy).WithName("servicerequest-validate");
-        app.MapGet("/api/fhir/ServiceRequest/{id}", ReadRequestAsync).RequireAuthorization().WithName("servicerequest-read");
+        app.MapGet("/api/fhir/ServiceRequest/{id}", ReadRequestAsync).RequireAuthorization().ValidatesId().WithName("servicerequest-read");
         app.MapGet("/api/fhir/ServiceRequest", SearchRequestsAsync).RequireAuthorization().WithName("servicerequest-search").WithMetadata(ServiceRequestSearch);
         app.MapGet("/api/fhir/ServiceRequest/{id}/_history/{vid}", (HttpContext http, Caller caller, string id, string vid, [AsParameters] Services services, CancellationToken ct) =>
-            VersionAsync(http, caller, "ServiceRequest", id, vid, services, ct)).RequireAuthorization().WithName("servicerequest-vread");
+            VersionAsync(http, caller, "ServiceRequest", id, vid, services, ct)).RequireAuthorization().ValidatesId().WithName("servicerequest-vread");
 
         return app;
     }
@@ -225,11 +225,6 @@ public static class ReferralEndpoints
 
     private static async Task<FhirResult> ReadRequestAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (SearchQuery.InvalidId(id) is { } invalid)
-        {
-            return invalid;
-        }
-
         var referral = await LoadAsync(caller, id, services, cancellationToken);
         if (referral is null)
         {

@@ -21,20 +21,15 @@ public static class RenewalEndpoints
     {
         app.MapPost($"/api/fhir/Task/{{id}}/${TaskParameters.ApproveRenewalOperation}",
                 (HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken ct) => AnswerAsync(http, caller, id, approve: true, services, ct))
-            .RequireAuthorization(ApiAuthentication.PhysicianPolicy).WithName($"task-{TaskParameters.ApproveRenewalOperation}");
+            .RequireAuthorization(ApiAuthentication.PhysicianPolicy).ValidatesId().WithName($"task-{TaskParameters.ApproveRenewalOperation}");
         app.MapPost($"/api/fhir/Task/{{id}}/${TaskParameters.DeclineRenewalOperation}",
                 (HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken ct) => AnswerAsync(http, caller, id, approve: false, services, ct))
-            .RequireAuthorization(ApiAuthentication.PhysicianPolicy).WithName($"task-{TaskParameters.DeclineRenewalOperation}");
+            .RequireAuthorization(ApiAuthentication.PhysicianPolicy).ValidatesId().WithName($"task-{TaskParameters.DeclineRenewalOperation}");
         return app;
     }
 
     private static async Task<FhirResult> AnswerAsync(HttpContext http, Caller caller, string id, bool approve, Services services, CancellationToken cancellationToken)
     {
-        if (SearchQuery.InvalidId(id) is { } invalid)
-        {
-            return invalid;
-        }
-
         var (parameters, bodyError) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
         if (bodyError is not null)
         {

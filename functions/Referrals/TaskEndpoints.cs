@@ -40,31 +40,27 @@ public static class TaskEndpoints
 
     public static IEndpointRouteBuilder MapTasks(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/fhir/Task/{id}", ReadTaskAsync).RequireAuthorization().WithName("task-read");
-        app.MapGet("/api/fhir/Task/{id}/_history/{vid}", TaskVersionAsync).RequireAuthorization().WithName("task-vread");
-        app.MapGet("/api/fhir/Task/{id}/_history", TaskHistoryAsync).RequireAuthorization().WithName("task-history");
+        app.MapGet("/api/fhir/Task/{id}", ReadTaskAsync).RequireAuthorization().ValidatesId().WithName("task-read");
+        app.MapGet("/api/fhir/Task/{id}/_history/{vid}", TaskVersionAsync).RequireAuthorization().ValidatesId().WithName("task-vread");
+        app.MapGet("/api/fhir/Task/{id}/_history", TaskHistoryAsync).RequireAuthorization().ValidatesId().WithName("task-history");
         app.MapGet("/api/fhir/Task", InboxAsync).RequireAuthorization(ApiAuthentication.TherapistPolicy).WithName("task-search").WithMetadata(TaskSearch);
         foreach (var operation in Operations.Keys)
         {
             app.MapPost($"/api/fhir/Task/{{id}}/${operation}", (HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken ct) =>
                     TransitionAsync(http, caller, id, operation, services, ct))
                 .RequireAuthorization()
+                .ValidatesId()
                 .WithName($"task-{operation}");
         }
 
         app.MapPost($"/api/fhir/Task/{{id}}/${TaskParameters.RequestRenewalOperation}", RequestRenewalAsync)
-            .RequireAuthorization(ApiAuthentication.TherapistPolicy).WithName($"task-{TaskParameters.RequestRenewalOperation}");
+            .RequireAuthorization(ApiAuthentication.TherapistPolicy).ValidatesId().WithName($"task-{TaskParameters.RequestRenewalOperation}");
 
         return app;
     }
 
     private static async Task<FhirResult> ReadTaskAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (SearchQuery.InvalidId(id) is { } invalid)
-        {
-            return invalid;
-        }
-
         var referral = await LoadAsync(caller, id, services, cancellationToken);
         if (referral is null)
         {
@@ -83,11 +79,6 @@ public static class TaskEndpoints
     /// </summary>
     private static async Task<FhirResult> TaskVersionAsync(HttpContext http, Caller caller, string id, string vid, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (SearchQuery.InvalidId(id) is { } invalid)
-        {
-            return invalid;
-        }
-
         var referral = await LoadAsync(caller, id, services, cancellationToken);
         if (referral is null)
         {
@@ -122,11 +113,6 @@ public static class TaskEndpoints
     /// </summary>
     private static async Task<FhirResult> TaskHistoryAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (SearchQuery.InvalidId(id) is { } invalid)
-        {
-            return invalid;
-        }
-
         var query = http.Request.Query;
         if (Search.IsStrict(http.Request) && query.Keys.FirstOrDefault(k => k is not (Search.CountName or Search.PageName or "_format" or "_pretty")) is { } unknown)
         {
@@ -347,11 +333,6 @@ public static class TaskEndpoints
     /// </summary>
     private static async Task<FhirResult> TransitionAsync(HttpContext http, Caller caller, string id, string operation, Services services, CancellationToken cancellationToken)
     {
-        if (SearchQuery.InvalidId(id) is { } invalid)
-        {
-            return invalid;
-        }
-
         var input = TransitionInput.None;
         Parameters? parameters = null;
         if (http.Request.ContentLength is > 0 || http.Request.Headers.ContentType.Count > 0)
@@ -466,11 +447,6 @@ public static class TaskEndpoints
     /// </summary>
     private static async Task<FhirResult> RequestRenewalAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (SearchQuery.InvalidId(id) is { } invalid)
-        {
-            return invalid;
-        }
-
         var (parameters, bodyError) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
         if (bodyError is not null)
         {

@@ -43,7 +43,7 @@ public static class SessionEndpoints
     public static IEndpointRouteBuilder MapSessions(this IEndpointRouteBuilder app)
     {
         app.MapPost($"/api/fhir/Task/{{id}}/${RecordSessionOperation}", RecordAsync)
-            .RequireAuthorization(ApiAuthentication.TherapistPolicy).WithName("task-record-session");
+            .RequireAuthorization(ApiAuthentication.TherapistPolicy).ValidatesId().WithName("task-record-session");
         app.MapGet("/api/fhir/Observation", (HttpContext http, Caller caller, [AsParameters] Services services, CancellationToken ct) =>
             SearchAsync<Observation>(http, caller, services, ObservationSearch, ct)).RequireAuthorization().WithName("observation-search").WithMetadata(ObservationSearch);
         app.MapGet("/api/fhir/Procedure", (HttpContext http, Caller caller, [AsParameters] Services services, CancellationToken ct) =>
@@ -68,11 +68,6 @@ public static class SessionEndpoints
     /// </summary>
     private static async Task<FhirResult> RecordAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (SearchQuery.InvalidId(id) is { } invalid)
-        {
-            return invalid;
-        }
-
         var (parameters, error) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
         if (error is not null)
         {
