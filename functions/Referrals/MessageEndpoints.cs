@@ -35,16 +35,10 @@ public static class MessageEndpoints
 
     private static async Task<FhirResult> PostAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        var (parameters, bodyError) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
+        var (_, text, bodyError) = await FhirBody.ReadParametersAsync(http.Request, TaskParameters.ReadMessage, cancellationToken);
         if (bodyError is not null)
         {
             return bodyError;
-        }
-
-        var (text, readError) = TaskParameters.ReadMessage(parameters!);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         var referral = await ReferralEndpoints.LoadAsync(caller, id, services, cancellationToken);

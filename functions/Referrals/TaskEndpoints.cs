@@ -361,21 +361,10 @@ public static class TaskEndpoints
                 TaskParameters.Path("reason"));
         }
 
-        var referral = await LoadAsync(caller, id, services, cancellationToken);
+        var (referral, refused) = await LoadForChangeAsync(http, caller, id, parameters, services, cancellationToken);
         if (referral is null)
         {
-            await services.Audit.RecordAsync(Denied(http, caller, "operation", $"Task/{id}"), cancellationToken);
-            return Outcome.NotFound("Task", id);
-        }
-
-        if (ForeignReferences(parameters, referral.Ehr) is { } foreign)
-        {
-            return foreign;
-        }
-
-        if (FhirVersions.StaleIfMatch(http.Request, ReferralEndpoints.ETagOf(referral)) is { } stale)
-        {
-            return stale;
+            return refused!;
         }
 
         var actor = caller.Kind == CallerKind.Physician ? TaskActor.Physician : TaskActor.Therapist;
@@ -429,15 +418,25 @@ public static class TaskEndpoints
         var queued = notice is null
             ? Task.CompletedTask
             : services.Notifications.EnqueueAsync(new ReferralEvent(notice, referral.Id) { Version = referral.Version + 1, Ordinal = ordinal }, cancellationToken);
-        var updated = await services.Store.UpdateAsync(referral, task, request, caller, now, cancellationToken);
-        await queued;
-        if (updated is null)
+        return await StoreChangeAsync(http, caller, referral, task, request, queued, now, services, cancellationToken);
+    }
+
+    /// <summary>
+    /// The referral a Task operation changes, or what refuses the change: 404 (audited as a denial) when the caller may not
+    /// see it, 422 for a reference in <paramref name="parameters"/> off the referral's EHR, 412 for a stale <c>If-Match</c>.
+    /// </summary>
+    private static async Task<(StoredReferral? Referral, FhirResult? Refused)> LoadForChangeAsync(
+        HttpContext http, Caller caller, string id, Parameters? parameters, Services services, CancellationToken cancellationToken)
+    {
+        var referral = await LoadAsync(caller, id, services, cancellationToken);
+        if (referral is null)
         {
-            return FhirVersions.ChangedMeanwhile();
+            await services.Audit.RecordAsync(Denied(http, caller, "operation", $"Task/{id}"), cancellationToken);
+            return (null, Outcome.NotFound("Task", id));
         }
 
-        await services.Audit.RecordAsync(Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);
-        return new FhirResult(updated.Task) { ETag = ETagOf(updated) };
+        var refused = ForeignReferences(parameters, referral.Ehr) ?? FhirVersions.StaleIfMatch(http.Request, ETagOf(referral));
+        return refused is null ? (referral, null) : (null, refused);
     }
 
     /// <summary>
@@ -447,33 +446,16 @@ public static class TaskEndpoints
     /// </summary>
     private static async Task<FhirResult> RequestRenewalAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        var (parameters, bodyError) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
+        var (parameters, input, bodyError) = await FhirBody.ReadParametersAsync(http.Request, TaskParameters.ReadRenewal, cancellationToken);
         if (bodyError is not null)
         {
             return bodyError;
         }
 
-        var (input, readError) = TaskParameters.ReadRenewal(parameters!);
-        if (readError is not null)
-        {
-            return readError;
-        }
-
-        var referral = await LoadAsync(caller, id, services, cancellationToken);
+        var (referral, refused) = await LoadForChangeAsync(http, caller, id, parameters, services, cancellationToken);
         if (referral is null)
         {
-            await services.Audit.RecordAsync(Denied(http, caller, "operation", $"Task/{id}"), cancellationToken);
-            return Outcome.NotFound("Task", id);
-        }
-
-        if (ForeignReferences(parameters, referral.Ehr) is { } foreign)
-        {
-            return foreign;
-        }
-
-        if (FhirVersions.StaleIfMatch(http.Request, ReferralEndpoints.ETagOf(referral)) is { } stale)
-        {
-            return stale;
+            return refused!;
         }
 
         if (!ReferralTasks.CanRequestRenewal(referral.Task))
@@ -489,14 +471,24 @@ public static class TaskEndpoints
             Version = referral.Version + 1,
             Ordinal = ReferralTasks.RenewalRequestsOf(task).Count,
         }, cancellationToken);
-        var updated = await services.Store.UpdateAsync(referral, task, null, caller, now, cancellationToken);
+        return await StoreChangeAsync(http, caller, referral, task, null, queued, now, services, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stores a Task operation's change (with the ServiceRequest's, where it changes) while its notice is being queued,
+    /// and answers the changed Task, the change audited; a 412 when another change was stored first.
+    /// </summary>
+    private static async Task<FhirResult> StoreChangeAsync(HttpContext http, Caller caller, StoredReferral referral, FhirTask task, ServiceRequest? request,
+        Task queued, DateTimeOffset now, Services services, CancellationToken cancellationToken)
+    {
+        var updated = await services.Store.UpdateAsync(referral, task, request, caller, now, cancellationToken);
         await queued;
         if (updated is null)
         {
             return FhirVersions.ChangedMeanwhile();
         }
 
-        await services.Audit.RecordAsync(Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);
+        await services.Audit.RecordAsync(Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{updated.Id}"), cancellationToken);
         return new FhirResult(updated.Task) { ETag = ETagOf(updated) };
     }
 }

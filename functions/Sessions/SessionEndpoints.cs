@@ -68,16 +68,10 @@ public static class SessionEndpoints
     /// </summary>
     private static async Task<FhirResult> RecordAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        var (parameters, error) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
+        var (parameters, session, error) = await FhirBody.ReadParametersAsync(http.Request, SessionParameters.Read, cancellationToken);
         if (error is not null)
         {
             return error;
-        }
-
-        var (session, readError) = SessionParameters.Read(parameters!);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         if (SessionReplay.Read(http.Request, parameters!, out var replayError) is not { } request)
