@@ -87,6 +87,7 @@ public sealed class Program
         app.MapAudit();
         app.MapTherapistDirectory();
         app.MapReferrals();
+        app.MapTasks();
         app.MapRenewals();
         app.MapMessages();
         app.MapSessions();

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Hl7.Fhir.Model;
-using Microsoft.Extensions.Options;
 using Referral.Functions.Fhir;
 using Referral.Functions.Security;
 
@@ -29,7 +28,7 @@ public static class AuditEndpoints
     }
 
     /// <summary><c>GET /api/fhir/AuditEvent?date=[prefix]YYYY-MM-DD[&amp;date=...][&amp;patient=Patient/x][&amp;agent=...][&amp;_count=n]</c>, for administrators.</summary>
-    private static async Task<FhirResult> SearchAsync(HttpContext http, AuditTrail trail, TimeProvider time, IOptions<AuthOptions> auth, PageTokens pages, CancellationToken cancellationToken)
+    private static async Task<FhirResult> SearchAsync(HttpContext http, Caller caller, AuditTrail trail, TimeProvider time, PageTokens pages, CancellationToken cancellationToken)
     {
         var (search, searchError) = await Fhir.Search.ReadAsync(http, Search, pages);
         if (searchError is not null)
@@ -51,7 +50,6 @@ public static class AuditEndpoints
         }
 
         var agent = SearchQuery.Value(query, "agent");
-        var caller = Caller.From(http.User, auth.Value);
         var (events, next) = await trail.SearchAsync(from, to, patient, agent, search.Count, search.Position, cancellationToken);
 
         await trail.RecordAsync(new AuditEntry

@@ -32,6 +32,21 @@ public static class FhirBody
             : Task.FromResult<(string?, FhirResult?)>((null, Unsupported("Send the resource as application/fhir+json.")));
     }
 
+    /// <summary>An operation's Parameters (<see cref="ReadParametersAsync(HttpRequest, CancellationToken)"/>) and the input <paramref name="read"/> takes from them, or the answer that refuses either.</summary>
+    public static async Task<(Parameters? Parameters, T? Input, FhirResult? Error)> ReadParametersAsync<T>(
+        HttpRequest request, Func<Parameters, (T? Input, FhirResult? Error)> read, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        var (parameters, error) = await ReadParametersAsync(request, cancellationToken);
+        if (error is not null)
+        {
+            return (null, default, error);
+        }
+
+        var (input, readError) = read(parameters!);
+        return (parameters, input, readError);
+    }
+
     /// <summary>
     /// An operation's Parameters, in FHIR JSON or XML, parsed strictly; <c>{"resourceType":"Parameters"}</c> (or
     /// <c>&lt;Parameters/&gt;</c>) is an empty Parameters, as FHIR clients send for an operation called without parameters.

@@ -17,9 +17,6 @@ public enum FhirFormat
 /// </summary>
 public static class FhirFormats
 {
-    public const string JsonMediaType = "application/fhir+json";
-    public const string XmlMediaType = "application/fhir+xml";
-
     private const string NegotiatedKey = "fhir-format";
 
     private static readonly Dictionary<string, FhirFormat> FormatParameter = new(StringComparer.OrdinalIgnoreCase)

@@ -28,31 +28,20 @@ public static class MessageEndpoints
     public static IEndpointRouteBuilder MapMessages(this IEndpointRouteBuilder app)
     {
         app.MapPost($"/api/fhir/Task/{{id}}/${TaskParameters.MessageOperation}", PostAsync)
-            .RequireAuthorization().WithName($"task-{TaskParameters.MessageOperation}");
+            .RequireAuthorization().ValidatesId().WithName($"task-{TaskParameters.MessageOperation}");
         app.MapGet("/api/fhir/Communication", SearchAsync).RequireAuthorization().WithName("communication-search").WithMetadata(CommunicationSearch);
         return app;
     }
 
-    private static async Task<FhirResult> PostAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> PostAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (ReferralEndpoints.InvalidId(id) is { } invalid)
-        {
-            return invalid;
-        }
-
-        var (parameters, bodyError) = await ReferralEndpoints.ReadParametersAsync(http, cancellationToken);
+        var (_, text, bodyError) = await FhirBody.ReadParametersAsync(http.Request, TaskParameters.ReadMessage, cancellationToken);
         if (bodyError is not null)
         {
             return bodyError;
         }
 
-        var (text, readError) = TaskParameters.ReadMessage(parameters!);
-        if (readError is not null)
-        {
-            return readError;
-        }
-
-        var (caller, referral) = await ReferralEndpoints.LoadAsync(http, id, services, cancellationToken);
+        var referral = await ReferralEndpoints.LoadAsync(caller, id, services, cancellationToken);
         if (referral is null || caller.Kind is not (CallerKind.Physician or CallerKind.Therapist))
         {
             await services.Audit.RecordAsync(ReferralEndpoints.Denied(http, caller, "operation", $"Task/{id}"), cancellationToken);
@@ -111,7 +100,7 @@ public static class MessageEndpoints
     }
 
     /// <summary><c>?part-of=Task/{id}</c>: one referral's messages, oldest first (one partition range query).</summary>
-    private static async Task<FhirResult> SearchAsync(HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> SearchAsync(HttpContext http, Caller caller, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         var (search, searchError) = await Search.ReadAsync(http, CommunicationSearch, services.Pages);
         if (searchError is not null)
@@ -120,7 +109,7 @@ public static class MessageEndpoints
         }
 
         var query = search!.Query;
-        var partOf = ReferralEndpoints.Reference(query, "part-of", "Task", out var error);
+        var partOf = SearchQuery.Reference(query, "part-of", "Task", out var error);
         if (error is not null)
         {
             return error;
@@ -132,7 +121,7 @@ public static class MessageEndpoints
         }
 
         var id = FhirReference.IdOf(partOf);
-        var (caller, referral) = await ReferralEndpoints.LoadAsync(http, id, services, cancellationToken);
+        var referral = await ReferralEndpoints.LoadAsync(caller, id, services, cancellationToken);
         if (referral is null)
         {
             await services.Audit.RecordAsync(ReferralEndpoints.Denied(http, caller, "search-type", "Communication"), cancellationToken);

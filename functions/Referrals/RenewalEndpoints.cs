@@ -20,22 +20,17 @@ public static class RenewalEndpoints
     public static IEndpointRouteBuilder MapRenewals(this IEndpointRouteBuilder app)
     {
         app.MapPost($"/api/fhir/Task/{{id}}/${TaskParameters.ApproveRenewalOperation}",
-                (HttpContext http, string id, [AsParameters] Services services, CancellationToken ct) => AnswerAsync(http, id, approve: true, services, ct))
-            .RequireAuthorization(ApiAuthentication.PhysicianPolicy).WithName($"task-{TaskParameters.ApproveRenewalOperation}");
+                (HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken ct) => AnswerAsync(http, caller, id, approve: true, services, ct))
+            .RequireAuthorization(ApiAuthentication.PhysicianPolicy).ValidatesId().WithName($"task-{TaskParameters.ApproveRenewalOperation}");
         app.MapPost($"/api/fhir/Task/{{id}}/${TaskParameters.DeclineRenewalOperation}",
-                (HttpContext http, string id, [AsParameters] Services services, CancellationToken ct) => AnswerAsync(http, id, approve: false, services, ct))
-            .RequireAuthorization(ApiAuthentication.PhysicianPolicy).WithName($"task-{TaskParameters.DeclineRenewalOperation}");
+                (HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken ct) => AnswerAsync(http, caller, id, approve: false, services, ct))
+            .RequireAuthorization(ApiAuthentication.PhysicianPolicy).ValidatesId().WithName($"task-{TaskParameters.DeclineRenewalOperation}");
         return app;
     }
 
-    private static async Task<FhirResult> AnswerAsync(HttpContext http, string id, bool approve, Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> AnswerAsync(HttpContext http, Caller caller, string id, bool approve, Services services, CancellationToken cancellationToken)
     {
-        if (ReferralEndpoints.InvalidId(id) is { } invalid)
-        {
-            return invalid;
-        }
-
-        var (parameters, bodyError) = await ReferralEndpoints.ReadParametersAsync(http, cancellationToken);
+        var (parameters, bodyError) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
         if (bodyError is not null)
         {
             return bodyError;
@@ -60,7 +55,7 @@ public static class RenewalEndpoints
             }
         }
 
-        var (caller, referral) = await ReferralEndpoints.LoadAsync(http, id, services, cancellationToken);
+        var referral = await ReferralEndpoints.LoadAsync(caller, id, services, cancellationToken);
         if (referral is null)
         {
             await services.Audit.RecordAsync(ReferralEndpoints.Denied(http, caller, "operation", $"Task/{id}"), cancellationToken);
@@ -74,7 +69,7 @@ public static class RenewalEndpoints
                 "Only the physician who wrote the referral can answer its renewal request.")]), StatusCodes.Status403Forbidden);
         }
 
-        if (ReferralEndpoints.StaleIfMatch(http, referral) is { } stale)
+        if (FhirVersions.StaleIfMatch(http.Request, ReferralEndpoints.ETagOf(referral)) is { } stale)
         {
             return stale;
         }
@@ -98,7 +93,7 @@ public static class RenewalEndpoints
         await queued;
         if (updated is null)
         {
-            return ReferralEndpoints.ChangedMeanwhile();
+            return FhirVersions.ChangedMeanwhile();
         }
 
         await services.Audit.RecordAsync(ReferralEndpoints.Entry(http, caller, "operation", AuditEvent.AuditEventAction.U, updated, success: true, entity: $"Task/{id}"), cancellationToken);

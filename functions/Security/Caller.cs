@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Microsoft.Extensions.Options;
 
 namespace Referral.Functions.Security;
 
@@ -43,6 +44,16 @@ public sealed record Caller
 
     /// <summary>The app acting on its own, as audit records name it.</summary>
     public static Caller System { get; } = new() { Kind = CallerKind.System, Id = "system", Display = "Medical-massage referral functions (backend services)" };
+
+    /// <summary>
+    /// The caller as a handler's parameter (minimal APIs bind a type with this method from the request): the endpoints
+    /// require an authenticated user, so there is always one.
+    /// </summary>
+    public static ValueTask<Caller?> BindAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return ValueTask.FromResult<Caller?>(From(context.User, context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value));
+    }
 
     public static Caller From(ClaimsPrincipal user, AuthOptions options)
     {

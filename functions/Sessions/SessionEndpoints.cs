@@ -1,5 +1,4 @@
 using Hl7.Fhir.Model;
-using Microsoft.Extensions.Options;
 using Referral.Functions.Audit;
 using Referral.Functions.Fhir;
 using Referral.Functions.Referrals;
@@ -44,11 +43,11 @@ public static class SessionEndpoints
     public static IEndpointRouteBuilder MapSessions(this IEndpointRouteBuilder app)
     {
         app.MapPost($"/api/fhir/Task/{{id}}/${RecordSessionOperation}", RecordAsync)
-            .RequireAuthorization(ApiAuthentication.TherapistPolicy).WithName("task-record-session");
-        app.MapGet("/api/fhir/Observation", (HttpContext http, [AsParameters] Services services, CancellationToken ct) =>
-            SearchAsync<Observation>(http, services, ObservationSearch, ct)).RequireAuthorization().WithName("observation-search").WithMetadata(ObservationSearch);
-        app.MapGet("/api/fhir/Procedure", (HttpContext http, [AsParameters] Services services, CancellationToken ct) =>
-            SearchAsync<Procedure>(http, services, ProcedureSearch, ct)).RequireAuthorization().WithName("procedure-search").WithMetadata(ProcedureSearch);
+            .RequireAuthorization(ApiAuthentication.TherapistPolicy).ValidatesId().WithName("task-record-session");
+        app.MapGet("/api/fhir/Observation", (HttpContext http, Caller caller, [AsParameters] Services services, CancellationToken ct) =>
+            SearchAsync<Observation>(http, caller, services, ObservationSearch, ct)).RequireAuthorization().WithName("observation-search").WithMetadata(ObservationSearch);
+        app.MapGet("/api/fhir/Procedure", (HttpContext http, Caller caller, [AsParameters] Services services, CancellationToken ct) =>
+            SearchAsync<Procedure>(http, caller, services, ProcedureSearch, ct)).RequireAuthorization().WithName("procedure-search").WithMetadata(ProcedureSearch);
         return app;
     }
 
@@ -59,7 +58,6 @@ public static class SessionEndpoints
         EhrWriteBackRequests WriteBack,
         AuditTrail Audit,
         TimeProvider Time,
-        IOptions<AuthOptions> Auth,
         PageTokens Pages);
 
     /// <summary>
@@ -68,23 +66,12 @@ public static class SessionEndpoints
     /// sent again answers 200 with what was stored the first time, stores and queues nothing; another request for a
     /// session already recorded at the same start is a 409 naming that session; then the Task's state and the count.
     /// </summary>
-    private static async Task<FhirResult> RecordAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
+    private static async Task<FhirResult> RecordAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        if (ReferralEndpoints.InvalidId(id) is { } invalid)
-        {
-            return invalid;
-        }
-
-        var (parameters, error) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
+        var (parameters, session, error) = await FhirBody.ReadParametersAsync(http.Request, SessionParameters.Read, cancellationToken);
         if (error is not null)
         {
             return error;
-        }
-
-        var (session, readError) = SessionParameters.Read(parameters!);
-        if (readError is not null)
-        {
-            return readError;
         }
 
         if (SessionReplay.Read(http.Request, parameters!, out var replayError) is not { } request)
@@ -92,7 +79,6 @@ public static class SessionEndpoints
             return replayError!;
         }
 
-        var caller = Caller.From(http.User, services.Auth.Value);
         var referral = await services.Store.GetAsync(id, cancellationToken);
         if (referral is null || !ReferralAccess.CanSee(caller, referral))
         {
@@ -115,12 +101,10 @@ public static class SessionEndpoints
         var current = ReferralEndpoints.ETagOf(referral);
         var earlier = await services.Store.SessionRequestAsync(id, request.Key, cancellationToken);
         var same = earlier is not null && earlier.BodyHash == request.BodyHash;
-        if (http.Request.Headers.IfMatch.Count > 0 && http.Request.Headers.IfMatch.ToString() is var ifMatch
-            && ifMatch != current && !(same && ifMatch == earlier!.BaseETag))
+        // The same request sent again may carry the version it was applied to; anything else must be the current one.
+        if (FhirVersions.StaleIfMatch(http.Request, current, same ? earlier!.BaseETag : null) is { } stale)
         {
-            // The same request sent again may carry the version it was applied to; anything else must be the current one.
-            return Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
-                $"The Task has changed since you read it (it is now {current}): read it again and retry.");
+            return stale;
         }
 
         if (earlier is not null)
@@ -229,7 +213,7 @@ public static class SessionEndpoints
     /// the results of every referral of that patient the caller may see (the patient index, then each referral's
     /// partition). Both: their intersection. Oldest first, so a progress chart reads left to right.
     /// </summary>
-    private static async Task<FhirResult> SearchAsync<T>(HttpContext http, Services services, SearchDeclaration declaration, CancellationToken cancellationToken)
+    private static async Task<FhirResult> SearchAsync<T>(HttpContext http, Caller caller, Services services, SearchDeclaration declaration, CancellationToken cancellationToken)
         where T : Resource
     {
         var type = declaration.ResourceType;
@@ -241,8 +225,8 @@ public static class SessionEndpoints
 
         var query = search!.Query;
 
-        var basedOn = ReferralEndpoints.Reference(query, "based-on", "ServiceRequest", out var basedOnError);
-        var patient = ReferralEndpoints.Reference(query, "patient", "Patient", out var patientError);
+        var basedOn = SearchQuery.Reference(query, "based-on", "ServiceRequest", out var basedOnError);
+        var patient = SearchQuery.Reference(query, "patient", "Patient", out var patientError);
         if ((basedOnError ?? patientError) is { } referenceError)
         {
             return referenceError;
@@ -253,7 +237,6 @@ public static class SessionEndpoints
             return Outcome.BadRequest($"Search {type} by based-on (ServiceRequest/[id]) or patient (Patient/[id]).", "based-on", "patient");
         }
 
-        var caller = Caller.From(http.User, services.Auth.Value);
         IReadOnlyList<StoredReferral> referrals;
         if (basedOn is not null)
         {

@@ -12,6 +12,7 @@ using Referral.Functions.Telemetry;
 using Referral.Functions.Therapists;
 using Referral.Functions.WriteBack;
 using Referral.Model.Fhir;
+using Referral.Model.Referrals;
 using Referral.Model.Tasks;
 using Referral.Worker.Triggers;
 
@@ -215,11 +216,11 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
         var therapistEmail = therapist?.Telecom.FirstOrDefault(t => t.System == ContactPoint.ContactPointSystem.Email)?.Value;
         var physicianEmail = PhysicianEmail(referral, services.Options.Value);
         // Days as the practice counts them: in the time zone the referral's validity is in.
-        var validity = (referral.Request.Occurrence as Timing)?.Repeat?.Bounds as Period;
-        var zone = PracticeTime.ZoneOf(validity);
-        var today = $"{FhirTime.Date(PracticeTime.DateIn(services.Time.GetUtcNow(), zone))} ({zone.Id} time)";
+        var summary = ReferralSummary.Of(referral.Request, referral.Task);
+        var zone = summary.Zone;
+        var today = $"{FhirTime.Date(summary.TodayAt(services.Time.GetUtcNow()))} ({zone.Id} time)";
         var written = FhirTime.TryDateTime(referral.Request.AuthoredOn, out var authored) ? FhirTime.Date(PracticeTime.DateIn(authored, zone)) : "recently";
-        var validUntil = FhirTime.TryDate(validity?.End, out var end) ? $"{FhirTime.Date(end)} ({zone.Id} time)" : "soon";
+        var validUntil = summary.ValidUntil is { } end ? $"{FhirTime.Date(end)} ({zone.Id} time)" : "soon";
         // The referral named as a referral desk finds it: by the other party's name and the day it was written (people,
         // not patients: the therapist's name from the directory, the physician's as their EHR gave it), with its id
         // kept as the reference to quote.

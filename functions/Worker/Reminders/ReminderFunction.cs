@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Referral.Functions.Referrals;
 using Referral.Functions.Therapists;
 using Referral.Model.Fhir;
+using Referral.Model.Referrals;
 using Referral.Model.Tasks;
 using Referral.Worker.Notifications;
 using Referral.Worker.Triggers;
@@ -62,7 +63,8 @@ public sealed partial class ReminderFunction(ReminderFunction.Services services)
             foreach (var referral in referrals.Where(r => r.Request.Status == RequestStatus.Active))
             {
                 var done = work.GetValueOrDefault(referral.Id, ReferralWork.None);
-                var state = ReferralTaskStates.StateOf(referral.Task);
+                var summary = ReferralSummary.Of(referral.Request, referral.Task);
+                var state = summary.State;
                 var waiting = FhirTime.TryDateTime(referral.Task.AuthoredOn, out var authored) ? now - authored : TimeSpan.Zero;
                 // Only a referral nobody has answered is "unanswered": one on hold was answered by the therapist with a
                 // question (the physician was told when it was put on hold), so neither of them is nagged about it while it
@@ -78,9 +80,8 @@ public sealed partial class ReminderFunction(ReminderFunction.Services services)
                 }
 
                 // The validity's dates are days in the prescribing practice's zone: so is "today".
-                var validity = (referral.Request.Occurrence as Timing)?.Repeat?.Bounds as Period;
-                var today = PracticeTime.DateIn(now, PracticeTime.ZoneOf(validity));
-                if (state is { } current && !ReferralTaskStates.IsTerminal(current) && FhirTime.TryDate(validity?.End, out var validUntil)
+                var today = summary.TodayAt(now);
+                if (state is { } current && !ReferralTaskStates.IsTerminal(current) && summary.ValidUntil is { } validUntil
                     && validUntil >= today && validUntil.ToDateTime(TimeOnly.MinValue) - today.ToDateTime(TimeOnly.MinValue) <= rules.ExpiryWarningBefore)
                 {
                     queued += await QueueOnceAsync(services, referral, done, NotificationFunction.PrescriptionExpiring, now, cancellationToken);

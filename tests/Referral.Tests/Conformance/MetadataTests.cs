@@ -51,7 +51,7 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
         var resources = statement.Rest.Single().Resource.ToDictionary(r => r.Type!);
 
         // The declaration each handler reads its request through is the one the statement is written from.
-        SearchDeclaration[] searches = [ReferralEndpoints.ServiceRequestSearch, ReferralEndpoints.TaskSearch, SessionEndpoints.ObservationSearch,
+        SearchDeclaration[] searches = [ReferralEndpoints.ServiceRequestSearch, TaskEndpoints.TaskSearch, SessionEndpoints.ObservationSearch,
             SessionEndpoints.ProcedureSearch, DirectoryEndpoints.Search, AuditEndpoints.Search, MessageEndpoints.CommunicationSearch];
         Assert.Equal(searches.Select(s => s.ResourceType).Order(), resources.Values.Where(r => r.Interaction.Any(i => i.Code == CapabilityStatement.TypeRestfulInteraction.SearchType)).Select(r => r.Type).Order());
         foreach (var search in searches)

@@ -157,6 +157,15 @@ public sealed class BadInputTests(AzuriteFixture azurite, TestIdentity identity)
         Get("a backslash in an id", "/api/fhir/Task/a%5Cb", Caller.Therapist, "id"),
         Get("an encoded slash in an id", "/api/fhir/ServiceRequest/..%2F..%2Fsecrets", expression: "id"),
         new BadRequest("path characters in an operation's id", HttpMethod.Post, "/api/fhir/Task/..%2Fx/$accept", Caller.Therapist, _ => null, 400, "id"),
+        // Every address with an {id} checks it before its handler runs (FhirIds.ValidatesId).
+        Get("a quote in a ServiceRequest vread's id", "/api/fhir/ServiceRequest/a%27b/_history/1", expression: "id"),
+        Get("a quote in a Task vread's id", "/api/fhir/Task/a%27b/_history/1", Caller.Therapist, "id"),
+        Get("a quote in a Task history's id", "/api/fhir/Task/a%27b/_history", Caller.Therapist, "id"),
+        new BadRequest("path characters in $record-session's id", HttpMethod.Post, "/api/fhir/Task/..%2Fx/$record-session", Caller.Therapist, _ => null, 400, "id"),
+        new BadRequest("path characters in $message's id", HttpMethod.Post, "/api/fhir/Task/..%2Fx/$message", Caller.Therapist, _ => null, 400, "id"),
+        new BadRequest("path characters in $request-renewal's id", HttpMethod.Post, "/api/fhir/Task/..%2Fx/$request-renewal", Caller.Therapist, _ => null, 400, "id"),
+        new BadRequest("path characters in $approve-renewal's id", HttpMethod.Post, "/api/fhir/Task/..%2Fx/$approve-renewal", Caller.Physician, _ => null, 400, "id"),
+        new BadRequest("path characters in $decline-renewal's id", HttpMethod.Post, "/api/fhir/Task/..%2Fx/$decline-renewal", Caller.Physician, _ => null, 400, "id"),
         new BadRequest("an operation that does not exist", HttpMethod.Post, "/api/fhir/Task/abc.def/$approve", Caller.Therapist, _ => null, 404),
         // Operation bodies.
         new BadRequest("a Patient as the operation's Parameters", HttpMethod.Post, "/api/fhir/Task/abc.def/$decline", Caller.Therapist, Raw("{\"resourceType\":\"Patient\"}"), 400),
