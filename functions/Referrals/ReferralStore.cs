@@ -37,6 +37,9 @@ public sealed record StoredReferral
 
     /// <summary>The referral's row in the status index (ReferralStore.Counts.cs); null for one stored before the index was kept and not yet indexed.</summary>
     public string? StatusRow { get; init; }
+
+    /// <summary>The referral's rows in the due index (ReferralStore.Due.cs), space-separated; null for one stored before the index was kept and not yet indexed.</summary>
+    public string? DueRows { get; init; }
 }
 
 public enum SubmitOutcome
@@ -125,7 +128,8 @@ public sealed partial class ReferralStore(StorageAccount storage)
             ["Status"] = Code(request.Status),
         };
         var statusRow = StatusRowKey(task.Status, key);
-        var taskEntity = TaskRowEntity(owner, key, task, version, inboxRow, statusRow, requestJson, ehr);
+        var dueRows = DueRowsOf(key, task, request);
+        var taskEntity = TaskRowEntity(owner, key, task, version, inboxRow, statusRow, requestJson, ehr, dueRows);
         var inboxEntity = InboxEntity(owner, inboxRow, task, version, requestJson);
 
         var pointers = WritePointersAsync(request, ehr, owner, cancellationToken);
@@ -139,6 +143,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
                 new TableTransactionAction(TableTransactionActionType.Add, inboxEntity),
                 new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity(owner, key, task, version, now)),
                 new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(owner, statusRow)),
+                .. DueActions(owner, "", dueRows),
             ], cancellationToken)).Value;
         }
         catch (TableTransactionFailedException e) when (e.Status == StatusCodes.Status409Conflict)
@@ -161,6 +166,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
             TaskETag = ETagOf(written[1]),
             InboxRow = inboxRow,
             StatusRow = statusRow,
+            DueRows = dueRows,
         });
     }
 
@@ -204,7 +210,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
         Stamp(request, task, version, actor, now);
 
         var requestJson = Serializer.SerializeToString(request ?? current.Request);
-        var actions = TaskActions(current, key, task, version, requestJson, now);
+        var actions = TaskActions(current, key, task, version, request ?? current.Request, requestJson, now);
         if (request is not null)
         {
             // Unconditional: the Task row's ETag, in the same transaction, guards the referral as a whole.
@@ -231,17 +237,21 @@ public sealed partial class ReferralStore(StorageAccount storage)
     /// <summary>
     /// The actions every change of a Task starts with: the Task row (guarded by the ETag it was read with), its inbox
     /// row (with the ServiceRequest as <paramref name="requestJson"/> holds it: as changed, or as it was), the new
-    /// version's history row (added: a version is written once), and when the status changes the move of its status row.
+    /// version's history row (added: a version is written once), when the status changes the move of its status row, and
+    /// when what the reminders follow changes the move of its due rows (<paramref name="request"/>: the ServiceRequest as it now stands).
     /// </summary>
-    private static List<TableTransactionAction> TaskActions(StoredReferral current, string key, FhirTask task, int version, string requestJson, DateTimeOffset now)
+    private static List<TableTransactionAction> TaskActions(
+        StoredReferral current, string key, FhirTask task, int version, ServiceRequest request, string requestJson, DateTimeOffset now)
     {
         var statusRow = StatusRowKey(task.Status, key);
+        var dueRows = DueRowsOf(key, task, request);
         return
         [
-            new(TableTransactionActionType.UpdateReplace, TaskRowEntity(current.Owner, key, task, version, current.InboxRow, statusRow, requestJson, current.Ehr), current.TaskETag),
+            new(TableTransactionActionType.UpdateReplace, TaskRowEntity(current.Owner, key, task, version, current.InboxRow, statusRow, requestJson, current.Ehr, dueRows), current.TaskETag),
             new(TableTransactionActionType.UpsertReplace, InboxEntity(current.Owner, current.InboxRow, task, version, requestJson)),
             new(TableTransactionActionType.Add, HistoryEntity(current.Owner, key, task, version, now)),
             .. StatusActions(current.Owner, current.StatusRow, statusRow),
+            .. DueActions(current.Owner, current.DueRows, dueRows),
         ];
     }
 
@@ -256,6 +266,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
             Task = task,
             Version = version,
             StatusRow = StatusRowKey(task.Status, Parse(current.Id)!.Value.Key),
+            DueRows = DueRowsOf(Parse(current.Id)!.Value.Key, task, request ?? current.Request),
             TaskETag = ETagOf(written[0]),
         };
 
@@ -459,11 +470,13 @@ public sealed partial class ReferralStore(StorageAccount storage)
     /// The Task row, carrying the ServiceRequest (<c>RequestJson</c>) and the EHR too, so reading a referral is one point
     /// read; the ServiceRequest's own row stays for the searches over ServiceRequests and for rows written before.
     /// </summary>
-    private static TableEntity TaskRowEntity(string owner, string key, FhirTask task, int version, string inboxRow, string statusRow, string requestJson, string ehr)
+    private static TableEntity TaskRowEntity(
+        string owner, string key, FhirTask task, int version, string inboxRow, string statusRow, string requestJson, string ehr, string dueRows)
     {
         var entity = TaskEntity(owner, TaskPrefix + key, task, version, inboxRow, statusRow);
         entity[RequestJsonColumn] = requestJson;
         entity["Ehr"] = ehr;
+        entity[DueRowsColumn] = dueRows;
         return entity;
     }
 
@@ -479,6 +492,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
         TaskETag = taskRow.ETag,
         InboxRow = taskRow.GetString("InboxRow"),
         StatusRow = taskRow.GetString("StatusRow"),
+        DueRows = taskRow.GetString(DueRowsColumn),
     };
 
     private static string? Code<T>(T? value) where T : struct, Enum =>
