@@ -132,7 +132,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
         var taskEntity = TaskRowEntity(owner, key, task, version, inboxRow, statusRow, requestJson, ehr, dueRows);
         var inboxEntity = InboxEntity(owner, inboxRow, task, version, requestJson);
 
-        var pointers = WritePointersAsync(request, ehr, owner, cancellationToken);
+        var pointers = WritePointersAsync(request, ehr, owner, inboxRow, cancellationToken);
         IReadOnlyList<Response> written;
         try
         {
@@ -151,6 +151,12 @@ public sealed partial class ReferralStore(StorageAccount storage)
             await pointers;
             var existing = await GetAsync(id, cancellationToken)
                 ?? throw new InvalidOperationException("A referral conflicted on submit but cannot be read back.", e);
+            if (existing.InboxRow != inboxRow)
+            {
+                // The requester's pointer is ordered by when the referral was first stored: this retry's goes, the original's stays (or is written, if the first try never got to it).
+                await ReplaceRequesterPointerAsync(request, ehr, owner, inboxRow, existing.InboxRow, cancellationToken);
+            }
+
             return (SubmitOutcome.Existing, existing);
         }
 
@@ -374,7 +380,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
                            TableClient.CreateQueryFilter($"PartitionKey eq {PointerPartition(kind, ehr, reference)}"),
                            select: ["RowKey"], cancellationToken: cancellationToken))
         {
-            ids.Add(row.RowKey);
+            ids.Add(row.RowKey[(row.RowKey.LastIndexOf('|') + 1)..]);
         }
 
         var referrals = await Task.WhenAll(ids.Select(id => GetAsync(id, cancellationToken)));
@@ -386,20 +392,66 @@ public sealed partial class ReferralStore(StorageAccount storage)
     private const string RequestEnd = "sr}";
     private const string TaskEnd = "task}";
 
-    private async Task WritePointersAsync(ServiceRequest request, string ehr, string owner, CancellationToken cancellationToken)
+    /// <summary>
+    /// The search pointers of a referral: the patient's by id; the requester's <c>{inverted time}|{id}</c> (the time of
+    /// its inbox row, when it was first stored), so a physician's referrals are read newest first, a page at a time.
+    /// </summary>
+    private async Task WritePointersAsync(ServiceRequest request, string ehr, string owner, string inboxRow, CancellationToken cancellationToken)
     {
         var index = await storage.TableAsync(IndexTableName);
         var writes = new List<Task>();
-        foreach (var (kind, reference) in new[] { (ReferralLookup.Patient, request.Subject?.Reference), (ReferralLookup.Requester, request.Requester?.Reference) })
+        if (request.Subject?.Reference is { } patient)
         {
-            if (reference is not null)
-            {
-                writes.Add(index.UpsertEntityAsync(new TableEntity(PointerPartition(kind, ehr, reference), request.Id) { ["Owner"] = owner },
-                    TableUpdateMode.Replace, cancellationToken));
-            }
+            writes.Add(index.UpsertEntityAsync(new TableEntity(PointerPartition(ReferralLookup.Patient, ehr, patient), request.Id) { ["Owner"] = owner },
+                TableUpdateMode.Replace, cancellationToken));
+        }
+
+        if (request.Requester?.Reference is { } requester)
+        {
+            writes.Add(index.UpsertEntityAsync(new TableEntity(PointerPartition(ReferralLookup.Requester, ehr, requester), RequesterPointer(inboxRow, request.Id!)) { ["Owner"] = owner },
+                TableUpdateMode.Replace, cancellationToken));
         }
 
         await Task.WhenAll(writes);
+    }
+
+    private async Task ReplaceRequesterPointerAsync(ServiceRequest request, string ehr, string owner, string written, string original, CancellationToken cancellationToken)
+    {
+        if (request.Requester?.Reference is not { } requester)
+        {
+            return;
+        }
+
+        var index = await storage.TableAsync(IndexTableName);
+        var partition = PointerPartition(ReferralLookup.Requester, ehr, requester);
+        await index.UpsertEntityAsync(new TableEntity(partition, RequesterPointer(original, request.Id!)) { ["Owner"] = owner }, TableUpdateMode.Replace, cancellationToken);
+        await index.DeleteEntityAsync(partition, RequesterPointer(written, request.Id!), ETag.All, cancellationToken);
+    }
+
+    /// <summary>A requester's pointer: the inverted time of the referral's inbox row, then its id.</summary>
+    private static string RequesterPointer(string inboxRow, string id) => $"{inboxRow.Split('|')[1]}|{id}";
+
+    /// <summary>
+    /// One page of the referrals a practitioner of an EHR wrote, newest first: one range query of their pointers (a pointer
+    /// written before pointers were ordered comes after the ordered ones) and one point read per referral on the page
+    /// (its Task row, which carries the ServiceRequest), at once; the next page's position, or null at the end. A
+    /// pointer whose referral is missing (a submit that failed) is skipped, so a page may hold fewer than <paramref name="count"/>.
+    /// </summary>
+    public async Task<(IReadOnlyList<StoredReferral> Referrals, string? Next)> RequestedByAsync(
+        string ehr, string requester, int count, string? position, CancellationToken cancellationToken)
+    {
+        var index = await storage.TableAsync(IndexTableName);
+        await foreach (var page in index.QueryAsync<TableEntity>(
+                               TableClient.CreateQueryFilter($"PartitionKey eq {PointerPartition(ReferralLookup.Requester, ehr, requester)}"),
+                               maxPerPage: count, select: ["RowKey"], cancellationToken: cancellationToken)
+                           .AsPages(position, count).WithCancellation(cancellationToken))
+        {
+            var ids = page.Values.Select(row => row.RowKey[(row.RowKey.LastIndexOf('|') + 1)..]).Distinct(StringComparer.Ordinal);
+            var referrals = await Task.WhenAll(ids.Select(id => GetAsync(id, cancellationToken)));
+            return ([.. referrals.OfType<StoredReferral>()], page.ContinuationToken);
+        }
+
+        return ([], null);
     }
 
     /// <summary>One partition per patient (or requester) of an EHR; keys may not hold '/', so the reference is hashed with its EHR.</summary>
