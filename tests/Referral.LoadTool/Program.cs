@@ -116,7 +116,7 @@ public static class Program
         Console.WriteLine("| operation | p50 ms | p95 ms | p99 ms | per second |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
         Print("submit (POST /api/fhir/ServiceRequest)", submit);
-        Print("raw table transaction (the same 4 rows)", rawSubmit);
+        Print("raw table transaction (the same entities)", rawSubmit);
         Ratio("submit / raw", submit, rawSubmit);
         Print("inbox page (GET /api/fhir/Task?owner=&status=&_include=Task:focus&_count=20)", inbox);
         Print("raw range query (the same 20 rows)", rawInbox);
