@@ -32,7 +32,7 @@ public static class ReferralEndpoints
     ], DefaultCount: 50, MaxCount: 100)
     {
         RevIncludes = [IncludeFocus],
-        TotalDocumentation = "total is exact on every page.",
+        TotalDocumentation = "total is exact on every page, but for a physician's own referrals (no _id, no patient), which are read one page at a time, newest first: there total is left out, and a page may hold fewer than _count (a referral filtered out by status or performer) and still have a next link.",
     };
 
     public static IEndpointRouteBuilder MapReferrals(this IEndpointRouteBuilder app)
@@ -330,6 +330,7 @@ public static class ReferralEndpoints
         }
 
         IReadOnlyList<StoredReferral> found;
+        (bool Paged, string? Next) stored = (false, null);
         if (id is not null)
         {
             // One point read; who may see it is checked below, as for every other search.
@@ -350,7 +351,9 @@ public static class ReferralEndpoints
                 return Outcome.Forbidden("A physician can search their own referrals, or their launched patient's.");
             }
 
-            found = await services.Store.FindAsync(ReferralLookup.Requester, caller.Ehr!, caller.Id, cancellationToken);
+            // The physician's own referrals: read a page at a time from their pointers, newest first (no total).
+            (found, var nextSent) = await services.Store.RequestedByAsync(caller.Ehr!, caller.Id, search.Count, search.Position, cancellationToken);
+            stored = (true, nextSent);
         }
 
         var matches = found
@@ -377,13 +380,13 @@ public static class ReferralEndpoints
                 ? Entry(http, caller, "read", AuditEvent.AuditEventAction.R, matches[0], success: true)
                 : Denied(http, caller, "read", $"ServiceRequest/{id}"), cancellationToken);
 
-        var (page, next) = search.Slice(matches);
+        var (page, next) = stored.Paged ? (matches, stored.Next) : search.Slice(matches);
         // A search by _id serves the referral as its read does, with its EHR copy's state (the status page reads it so);
         // a list leaves it out rather than pay a point read per referral.
         IReadOnlyList<Resource> requests = id is not null && page.Count == 1
             ? [await WithEhrCopyAsync(page[0], services, cancellationToken)]
             : page.Select(r => (Resource)r.Request).ToList();
-        return new FhirResult(await search.BundleAsync(requests, next, matches.Count,
+        return new FhirResult(await search.BundleAsync(requests, next, stored.Paged ? null : matches.Count,
             revinclude ? page.Select(r => (Resource)r.Task) : null));
     }
 

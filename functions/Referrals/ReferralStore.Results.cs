@@ -65,7 +65,7 @@ public sealed partial class ReferralStore
         Stamp(null, task, version, actor, now);
         var sessionKey = session.ToString("D3", CultureInfo.InvariantCulture);
 
-        var actions = TaskActions(current, key, task, version, Serializer.SerializeToString(current.Request), now);
+        var actions = TaskActions(current, key, task, version, current.Request, Serializer.SerializeToString(current.Request), now);
         actions.Add(new TableTransactionAction(TableTransactionActionType.Add,
             ResultEntity(current.Owner, $"{ProcedurePrefix}{key}|{sessionKey}", procedure, session, StartOf(procedure), now)));
         actions.Add(new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(current.Owner, RequestRowKey(key, idempotencyKey))

@@ -37,6 +37,9 @@ public sealed record StoredReferral
 
     /// <summary>The referral's row in the status index (ReferralStore.Counts.cs); null for one stored before the index was kept and not yet indexed.</summary>
     public string? StatusRow { get; init; }
+
+    /// <summary>The referral's rows in the due index (ReferralStore.Due.cs), space-separated; null for one stored before the index was kept and not yet indexed.</summary>
+    public string? DueRows { get; init; }
 }
 
 public enum SubmitOutcome
@@ -125,10 +128,11 @@ public sealed partial class ReferralStore(StorageAccount storage)
             ["Status"] = Code(request.Status),
         };
         var statusRow = StatusRowKey(task.Status, key);
-        var taskEntity = TaskRowEntity(owner, key, task, version, inboxRow, statusRow, requestJson, ehr);
+        var dueRows = DueRowsOf(key, task, request);
+        var taskEntity = TaskRowEntity(owner, key, task, version, inboxRow, statusRow, requestJson, ehr, dueRows);
         var inboxEntity = InboxEntity(owner, inboxRow, task, version, requestJson);
 
-        var pointers = WritePointersAsync(request, ehr, owner, cancellationToken);
+        var pointers = WritePointersAsync(request, ehr, owner, inboxRow, cancellationToken);
         IReadOnlyList<Response> written;
         try
         {
@@ -139,6 +143,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
                 new TableTransactionAction(TableTransactionActionType.Add, inboxEntity),
                 new TableTransactionAction(TableTransactionActionType.Add, HistoryEntity(owner, key, task, version, now)),
                 new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(owner, statusRow)),
+                .. DueActions(owner, "", dueRows),
             ], cancellationToken)).Value;
         }
         catch (TableTransactionFailedException e) when (e.Status == StatusCodes.Status409Conflict)
@@ -146,6 +151,12 @@ public sealed partial class ReferralStore(StorageAccount storage)
             await pointers;
             var existing = await GetAsync(id, cancellationToken)
                 ?? throw new InvalidOperationException("A referral conflicted on submit but cannot be read back.", e);
+            if (existing.InboxRow != inboxRow)
+            {
+                // The requester's pointer is ordered by when the referral was first stored: this retry's goes, the original's stays (or is written, if the first try never got to it).
+                await ReplaceRequesterPointerAsync(request, ehr, owner, inboxRow, existing.InboxRow, cancellationToken);
+            }
+
             return (SubmitOutcome.Existing, existing);
         }
 
@@ -161,6 +172,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
             TaskETag = ETagOf(written[1]),
             InboxRow = inboxRow,
             StatusRow = statusRow,
+            DueRows = dueRows,
         });
     }
 
@@ -204,7 +216,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
         Stamp(request, task, version, actor, now);
 
         var requestJson = Serializer.SerializeToString(request ?? current.Request);
-        var actions = TaskActions(current, key, task, version, requestJson, now);
+        var actions = TaskActions(current, key, task, version, request ?? current.Request, requestJson, now);
         if (request is not null)
         {
             // Unconditional: the Task row's ETag, in the same transaction, guards the referral as a whole.
@@ -231,17 +243,21 @@ public sealed partial class ReferralStore(StorageAccount storage)
     /// <summary>
     /// The actions every change of a Task starts with: the Task row (guarded by the ETag it was read with), its inbox
     /// row (with the ServiceRequest as <paramref name="requestJson"/> holds it: as changed, or as it was), the new
-    /// version's history row (added: a version is written once), and when the status changes the move of its status row.
+    /// version's history row (added: a version is written once), when the status changes the move of its status row, and
+    /// when what the reminders follow changes the move of its due rows (<paramref name="request"/>: the ServiceRequest as it now stands).
     /// </summary>
-    private static List<TableTransactionAction> TaskActions(StoredReferral current, string key, FhirTask task, int version, string requestJson, DateTimeOffset now)
+    private static List<TableTransactionAction> TaskActions(
+        StoredReferral current, string key, FhirTask task, int version, ServiceRequest request, string requestJson, DateTimeOffset now)
     {
         var statusRow = StatusRowKey(task.Status, key);
+        var dueRows = DueRowsOf(key, task, request);
         return
         [
-            new(TableTransactionActionType.UpdateReplace, TaskRowEntity(current.Owner, key, task, version, current.InboxRow, statusRow, requestJson, current.Ehr), current.TaskETag),
+            new(TableTransactionActionType.UpdateReplace, TaskRowEntity(current.Owner, key, task, version, current.InboxRow, statusRow, requestJson, current.Ehr, dueRows), current.TaskETag),
             new(TableTransactionActionType.UpsertReplace, InboxEntity(current.Owner, current.InboxRow, task, version, requestJson)),
             new(TableTransactionActionType.Add, HistoryEntity(current.Owner, key, task, version, now)),
             .. StatusActions(current.Owner, current.StatusRow, statusRow),
+            .. DueActions(current.Owner, current.DueRows, dueRows),
         ];
     }
 
@@ -256,6 +272,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
             Task = task,
             Version = version,
             StatusRow = StatusRowKey(task.Status, Parse(current.Id)!.Value.Key),
+            DueRows = DueRowsOf(Parse(current.Id)!.Value.Key, task, request ?? current.Request),
             TaskETag = ETagOf(written[0]),
         };
 
@@ -363,7 +380,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
                            TableClient.CreateQueryFilter($"PartitionKey eq {PointerPartition(kind, ehr, reference)}"),
                            select: ["RowKey"], cancellationToken: cancellationToken))
         {
-            ids.Add(row.RowKey);
+            ids.Add(row.RowKey[(row.RowKey.LastIndexOf('|') + 1)..]);
         }
 
         var referrals = await Task.WhenAll(ids.Select(id => GetAsync(id, cancellationToken)));
@@ -375,20 +392,66 @@ public sealed partial class ReferralStore(StorageAccount storage)
     private const string RequestEnd = "sr}";
     private const string TaskEnd = "task}";
 
-    private async Task WritePointersAsync(ServiceRequest request, string ehr, string owner, CancellationToken cancellationToken)
+    /// <summary>
+    /// The search pointers of a referral: the patient's by id; the requester's <c>{inverted time}|{id}</c> (the time of
+    /// its inbox row, when it was first stored), so a physician's referrals are read newest first, a page at a time.
+    /// </summary>
+    private async Task WritePointersAsync(ServiceRequest request, string ehr, string owner, string inboxRow, CancellationToken cancellationToken)
     {
         var index = await storage.TableAsync(IndexTableName);
         var writes = new List<Task>();
-        foreach (var (kind, reference) in new[] { (ReferralLookup.Patient, request.Subject?.Reference), (ReferralLookup.Requester, request.Requester?.Reference) })
+        if (request.Subject?.Reference is { } patient)
         {
-            if (reference is not null)
-            {
-                writes.Add(index.UpsertEntityAsync(new TableEntity(PointerPartition(kind, ehr, reference), request.Id) { ["Owner"] = owner },
-                    TableUpdateMode.Replace, cancellationToken));
-            }
+            writes.Add(index.UpsertEntityAsync(new TableEntity(PointerPartition(ReferralLookup.Patient, ehr, patient), request.Id) { ["Owner"] = owner },
+                TableUpdateMode.Replace, cancellationToken));
+        }
+
+        if (request.Requester?.Reference is { } requester)
+        {
+            writes.Add(index.UpsertEntityAsync(new TableEntity(PointerPartition(ReferralLookup.Requester, ehr, requester), RequesterPointer(inboxRow, request.Id!)) { ["Owner"] = owner },
+                TableUpdateMode.Replace, cancellationToken));
         }
 
         await Task.WhenAll(writes);
+    }
+
+    private async Task ReplaceRequesterPointerAsync(ServiceRequest request, string ehr, string owner, string written, string original, CancellationToken cancellationToken)
+    {
+        if (request.Requester?.Reference is not { } requester)
+        {
+            return;
+        }
+
+        var index = await storage.TableAsync(IndexTableName);
+        var partition = PointerPartition(ReferralLookup.Requester, ehr, requester);
+        await index.UpsertEntityAsync(new TableEntity(partition, RequesterPointer(original, request.Id!)) { ["Owner"] = owner }, TableUpdateMode.Replace, cancellationToken);
+        await index.DeleteEntityAsync(partition, RequesterPointer(written, request.Id!), ETag.All, cancellationToken);
+    }
+
+    /// <summary>A requester's pointer: the inverted time of the referral's inbox row, then its id.</summary>
+    private static string RequesterPointer(string inboxRow, string id) => $"{inboxRow.Split('|')[1]}|{id}";
+
+    /// <summary>
+    /// One page of the referrals a practitioner of an EHR wrote, newest first: one range query of their pointers (a pointer
+    /// written before pointers were ordered comes after the ordered ones) and one point read per referral on the page
+    /// (its Task row, which carries the ServiceRequest), at once; the next page's position, or null at the end. A
+    /// pointer whose referral is missing (a submit that failed) is skipped, so a page may hold fewer than <paramref name="count"/>.
+    /// </summary>
+    public async Task<(IReadOnlyList<StoredReferral> Referrals, string? Next)> RequestedByAsync(
+        string ehr, string requester, int count, string? position, CancellationToken cancellationToken)
+    {
+        var index = await storage.TableAsync(IndexTableName);
+        await foreach (var page in index.QueryAsync<TableEntity>(
+                               TableClient.CreateQueryFilter($"PartitionKey eq {PointerPartition(ReferralLookup.Requester, ehr, requester)}"),
+                               maxPerPage: count, select: ["RowKey"], cancellationToken: cancellationToken)
+                           .AsPages(position, count).WithCancellation(cancellationToken))
+        {
+            var ids = page.Values.Select(row => row.RowKey[(row.RowKey.LastIndexOf('|') + 1)..]).Distinct(StringComparer.Ordinal);
+            var referrals = await Task.WhenAll(ids.Select(id => GetAsync(id, cancellationToken)));
+            return ([.. referrals.OfType<StoredReferral>()], page.ContinuationToken);
+        }
+
+        return ([], null);
     }
 
     /// <summary>One partition per patient (or requester) of an EHR; keys may not hold '/', so the reference is hashed with its EHR.</summary>
@@ -459,11 +522,13 @@ public sealed partial class ReferralStore(StorageAccount storage)
     /// The Task row, carrying the ServiceRequest (<c>RequestJson</c>) and the EHR too, so reading a referral is one point
     /// read; the ServiceRequest's own row stays for the searches over ServiceRequests and for rows written before.
     /// </summary>
-    private static TableEntity TaskRowEntity(string owner, string key, FhirTask task, int version, string inboxRow, string statusRow, string requestJson, string ehr)
+    private static TableEntity TaskRowEntity(
+        string owner, string key, FhirTask task, int version, string inboxRow, string statusRow, string requestJson, string ehr, string dueRows)
     {
         var entity = TaskEntity(owner, TaskPrefix + key, task, version, inboxRow, statusRow);
         entity[RequestJsonColumn] = requestJson;
         entity["Ehr"] = ehr;
+        entity[DueRowsColumn] = dueRows;
         return entity;
     }
 
@@ -479,6 +544,7 @@ public sealed partial class ReferralStore(StorageAccount storage)
         TaskETag = taskRow.ETag,
         InboxRow = taskRow.GetString("InboxRow"),
         StatusRow = taskRow.GetString("StatusRow"),
+        DueRows = taskRow.GetString(DueRowsColumn),
     };
 
     private static string? Code<T>(T? value) where T : struct, Enum =>

@@ -99,14 +99,24 @@ public static class Program
         // The first lifecycle warms the second instance (each table and queue is created on its first use); the second is counted.
         await LifecycleAsync(countedHttp, lifecycles[0], lifecycleToken, log);
         var actions = await LifecycleAsync(countedHttp, lifecycles[1], lifecycleToken, log);
+        // The same lifecycle made by every client at once: the storage requests of them all, per lifecycle (the audit
+        // trail's group commit writes the entries of requests answered at the same moment together).
+        var concurrent = Enumerable.Range(0, clients).Select(i =>
+        {
+            var draft = Draft($"{run}-concurrent-{i}", "p-life", "dr-life", therapists[i]);
+            return new Sent(draft.PlacerId, FhirJson.Serialize(builder.Build(draft)), () => issuers.Physician("dr-life", "p-life"), therapists[i]);
+        }).ToArray();
+        var before = log.Requests.Count;
+        await Task.WhenAll(concurrent.Select(sent => LifecycleAsync(countedHttp, sent, inboxTokens[Array.IndexOf(therapists, sent.Therapist)], log, lifecycleOnly: true)));
+        var concurrentRequests = (double)(log.Requests.Count - before) / clients;
 
-        var stored = await VerifyStoredAsync(appTable, therapists, [.. referrals, .. lifecycles]);
+        var stored = await VerifyStoredAsync(appTable, therapists, [.. referrals, .. lifecycles, .. concurrent]);
 
         Console.WriteLine();
         Console.WriteLine("| operation | p50 ms | p95 ms | p99 ms | per second |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
         Print("submit (POST /api/fhir/ServiceRequest)", submit);
-        Print("raw table transaction (the same 4 rows)", rawSubmit);
+        Print("raw table transaction (the same entities)", rawSubmit);
         Ratio("submit / raw", submit, rawSubmit);
         Print("inbox page (GET /api/fhir/Task?owner=&status=&_include=Task:focus&_count=20)", inbox);
         Print("raw range query (the same 20 rows)", rawInbox);
@@ -122,6 +132,7 @@ public static class Program
 
         var lifecycleRequests = actions.Where(a => a.Name.StartsWith("lifecycle:", StringComparison.Ordinal)).Sum(a => a.Requests.Count);
         Console.WriteLine($"| **lifecycle (submit, accept, 3 sessions, complete)** | {lifecycleRequests} | |");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| **the same, {clients} lifecycles at once, per lifecycle** | {concurrentRequests:0.#} | |"));
 
         Console.WriteLine();
         Console.WriteLine($"Stored: {stored} referrals, one per placer identifier sent; none missing, none twice.");
@@ -131,6 +142,7 @@ public static class Program
         Figure("inbox-p50", inbox.P(50) / rawInbox.P(50), 1.3);
         Figure("inbox-p99", inbox.P(99) / rawInbox.P(99), 2);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio lifecycle-requests {lifecycleRequests} target 14"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio lifecycle-requests-concurrent {concurrentRequests:0.#} target 14"));
         return 0;
     }
 
@@ -194,7 +206,8 @@ public static class Program
     /// One lifecycle as the users make it (submit; the therapist accepts, records 3 sessions, completes), through the
     /// counted app instance, and then an inbox page and an inbox count: each action's storage requests.
     /// </summary>
-    private static async Task<List<(string Name, IReadOnlyList<string> Requests)>> LifecycleAsync(HttpClient http, Sent referral, string therapistToken, StorageRequestLog log)
+    private static async Task<List<(string Name, IReadOnlyList<string> Requests)>> LifecycleAsync(
+        HttpClient http, Sent referral, string therapistToken, StorageRequestLog log, bool lifecycleOnly = false)
     {
         var actions = new List<(string, IReadOnlyList<string>)>();
         async Task Step(string name, HttpMethod method, string path, string? body, string token, HttpStatusCode expected)
@@ -228,6 +241,11 @@ public static class Program
         discharge.Add("outcome", new FhirString("Pain 6 to 2."));
         discharge.Add("recommendations", new FhirString("Nerve glides daily."));
         await Step("lifecycle: complete", HttpMethod.Post, $"/api/fhir/Task/{id}/$complete", FhirJson.Serialize(discharge), therapistToken, HttpStatusCode.OK);
+        if (lifecycleOnly)
+        {
+            return actions;
+        }
+
         await Step("inbox page (not in the lifecycle)", HttpMethod.Get, InboxQuery(referral.Therapist), null, therapistToken, HttpStatusCode.OK);
         await Step("inbox count (not in the lifecycle)", HttpMethod.Get,
             $"/api/fhir/Task?owner=PractitionerRole%2F{referral.Therapist}&status=requested%2Con-hold&_summary=count", null, therapistToken, HttpStatusCode.OK);
@@ -287,8 +305,8 @@ public static class Program
     }
 
     /// <summary>
-    /// The rows a submit writes (ServiceRequest, Task, inbox entry, first history version), with the same JSON and
-    /// columns the app stores, in a table of their own.
+    /// The rows a submit writes (ServiceRequest, Task carrying its ServiceRequest, inbox entry, first history version,
+    /// status index row, due index rows), with the same JSON and columns the app stores, in a table of their own.
     /// </summary>
     private static TableTransactionAction[] RawRows(string json, string therapist, int i)
     {
@@ -299,18 +317,27 @@ public static class Program
         var requestJson = FhirJson.Serialize(request);
         var key = $"raw{i:D8}";
         var inbox = $"inbox|{DateTimeOffset.MaxValue.UtcTicks - DateTimeOffset.UtcNow.UtcTicks:D19}|{key}";
+        var waiting = $"due|waiting|{DateTimeOffset.UtcNow.UtcTicks:D19}|{key}";
+        var expires = $"due|expires|{DateTimeOffset.UtcNow.AddDays(90):yyyyMMdd}|{key}";
         return
         [
             new(TableTransactionActionType.Add, new TableEntity(therapist, $"sr|{key}")
             {
                 ["Json"] = requestJson, ["Ehr"] = Issuers.Ehr, ["Subject"] = request.Subject?.Reference, ["Requester"] = request.Requester?.Reference, ["Status"] = "active",
             }),
-            new(TableTransactionActionType.Add, new TableEntity(therapist, $"task|{key}") { ["Json"] = taskJson, ["Status"] = "requested", ["Version"] = 1, ["InboxRow"] = inbox }),
+            new(TableTransactionActionType.Add, new TableEntity(therapist, $"task|{key}")
+            {
+                ["Json"] = taskJson, ["Status"] = "requested", ["Version"] = 1, ["InboxRow"] = inbox, ["StatusRow"] = $"status|requested|{key}",
+                ["RequestJson"] = requestJson, ["Ehr"] = Issuers.Ehr, ["DueRows"] = $"{waiting} {expires}",
+            }),
             new(TableTransactionActionType.Add, new TableEntity(therapist, inbox)
             {
                 ["Json"] = taskJson, ["Status"] = "requested", ["Version"] = 1, ["InboxRow"] = inbox, ["RequestJson"] = requestJson,
             }),
             new(TableTransactionActionType.Add, new TableEntity(therapist, $"hist|{key}|{int.MaxValue - 1:D10}") { ["Json"] = taskJson, ["Version"] = 1, ["Date"] = DateTimeOffset.UtcNow }),
+            new(TableTransactionActionType.Add, new TableEntity(therapist, $"status|requested|{key}")),
+            new(TableTransactionActionType.UpsertReplace, new TableEntity(therapist, waiting)),
+            new(TableTransactionActionType.UpsertReplace, new TableEntity(therapist, expires)),
         ];
     }
 

@@ -27,10 +27,11 @@ public sealed class ReminderOptions
 
 /// <summary>
 /// The timer-triggered function <c>referral-reminders</c> (every 15 minutes): walks the therapists of the directory,
-/// reads each one's partition, and queues a reminder for each referral that has waited too long for an answer,
-/// a word to its physician when it waits longer still, and a warning when its prescription is about to expire.
-/// What it queued is recorded on the referral, so no reminder is ever queued twice. Timers may read whole
-/// partitions; requests may not.
+/// reads what each one's due index (ReferralStore.Due.cs) says may be due, and queues a reminder for each referral that has
+/// waited too long for an answer, a word to its physician when it waits longer still, and a warning when its prescription
+/// is about to expire. What it queued is recorded on the referral, so no reminder is ever queued twice. A run reads per
+/// therapist the due index's rows of what is due and those referrals, never the whole partition (but once, to index a
+/// partition stored before the index).
 /// </summary>
 public sealed partial class ReminderFunction(ReminderFunction.Services services)
 {
@@ -56,13 +57,24 @@ public sealed partial class ReminderFunction(ReminderFunction.Services services)
         var now = services.Time.GetUtcNow();
         var rules = services.Options.Value;
         var queued = 0;
+        // Validity ends are days in each practice's zone: a day either side of UTC's covers every zone; each referral is checked exactly below.
+        var utcToday = DateOnly.FromDateTime(now.UtcDateTime);
+        var expiringFrom = utcToday.AddDays(-1);
+        var expiringTo = utcToday.AddDays((int)Math.Ceiling(rules.ExpiryWarningBefore.TotalDays) + 1);
+        var waitingSince = now - (rules.RemindTherapistAfter < rules.TellPhysicianAfter ? rules.RemindTherapistAfter : rules.TellPhysicianAfter);
         foreach (var owner in (await services.Directory.AllAsync(cancellationToken)).Keys)
         {
-            var referrals = await services.Store.ForOwnerAsync(owner, cancellationToken);
-            var work = await services.Store.WorkForOwnerAsync(owner, cancellationToken);
-            foreach (var referral in referrals.Where(r => r.Request.Status == RequestStatus.Active))
+            var due = await services.Store.DueAsync(owner, waitingSince, expiringFrom, expiringTo, cancellationToken);
+            if (due is null)
             {
-                var done = work.GetValueOrDefault(referral.Id, ReferralWork.None);
+                await services.Store.IndexDueAsync(owner, cancellationToken);
+                due = await services.Store.DueAsync(owner, waitingSince, expiringFrom, expiringTo, cancellationToken) ?? [];
+            }
+
+            var referrals = await Task.WhenAll(due.Select(id => services.Store.GetAsync(id, cancellationToken)));
+            foreach (var referral in referrals.OfType<StoredReferral>().Where(r => r.Request.Status == RequestStatus.Active))
+            {
+                var done = await services.Store.WorkAsync(referral.Id, cancellationToken);
                 var summary = ReferralSummary.Of(referral.Request, referral.Task);
                 var state = summary.State;
                 var waiting = FhirTime.TryDateTime(referral.Task.AuthoredOn, out var authored) ? now - authored : TimeSpan.Zero;

@@ -175,4 +175,37 @@ public sealed class NotificationAndReminderTests(Infrastructure.BackgroundWork.O
         Assert.All(warnings, m => Assert.DoesNotContain("Alex Doe", m, StringComparison.Ordinal));
         Assert.All(warnings, m => Assert.DoesNotContain("Night-time numbness", m, StringComparison.Ordinal));
     }
+    [Fact]
+    public async Task The_reminder_timer_reads_only_the_due_index_and_the_referrals_it_names_never_a_therapists_whole_partition()
+    {
+        var clock = TestClock.Fake();
+        await using var log = await StorageRequestLog.StartAsync(own.Azurite.ConnectionString);
+        await using var scenario = new ReferralScenario(own.Azurite, identity, settings: new Dictionary<string, string?>(PhysicianAddress) { [Functions.Storage.StorageAccount.SettingName] = log.ConnectionString }, time: clock);
+        await scenario.SeedTherapistsAsync();
+        var (_, waiting) = await scenario.SubmitAsync(scenario.Draft());
+        var answered = await scenario.SubmitAndAcceptAsync(scenario.Draft() with { Sessions = 2, ValidUntil = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime).AddDays(60) });
+        for (var i = 0; i < 4; i++)
+        {
+            await scenario.SubmitAndAcceptAsync();
+        }
+
+        // The first run indexes the partitions stored before the index, once (of this test's: none but the marker, its referrals were indexed as they were written).
+        clock.Advance(TimeSpan.FromMinutes(15));
+        Assert.Contains(ReminderFunction.Name, await scenario.App.Triggers.RunDueTimersAsync(Ct));
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        clock.Advance(TimeSpan.FromHours(49));
+        var from = log.Requests.Count;
+        Assert.Contains(ReminderFunction.Name, await scenario.App.Triggers.RunDueTimersAsync(Ct));
+        var run = log.Since(from);
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        TestContext.Current.SendDiagnosticMessage($"timer run: {run.Count} table requests: {string.Join(", ", run.Distinct().Select(r => $"{r} x{run.Count(x => x == r)}"))}");
+        Assert.Single(scenario.App.Mail(), m => m.Contains("X-Referral-Event: therapist-reminder", StringComparison.Ordinal) && m.Contains(waiting!.Id!, StringComparison.Ordinal));
+        Assert.DoesNotContain(scenario.App.Mail(), m => m.Contains("therapist-reminder", StringComparison.Ordinal) && m.Contains(answered, StringComparison.Ordinal));
+        // Key-only queries of the due index; no range read of ServiceRequests, Tasks or work rows.
+        Assert.Contains("GET Referrals query due|", run);
+        Assert.DoesNotContain(run, r => r.StartsWith("GET Referrals query", StringComparison.Ordinal) && r != "GET Referrals query due|");
+        // Point reads of what was due (this test's waiting referral; other tests' due ones): not of its five others.
+        Assert.Contains("GET Referrals point task|", run);
+    }
 }

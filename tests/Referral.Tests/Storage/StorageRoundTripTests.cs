@@ -185,4 +185,49 @@ public sealed class StorageRoundTripTests(AzuriteFixture azurite, TestIdentity i
         Assert.Equal(["GET Referrals point status|", "GET Referrals query status|", "GET Referrals query status|", "POST AuditEvents insert"],
             countNewRequests.Order(StringComparer.Ordinal));
     }
+    [Fact]
+    public async Task A_physicians_own_referrals_are_served_newest_first_a_page_at_a_time_with_one_point_read_per_referral_on_the_page_and_a_retry_listed_once()
+    {
+        var clock = TestClock.Fake();
+        await using var log = await StorageRequestLog.StartAsync(azurite.ConnectionString);
+        await using var scenario = new ReferralScenario(azurite, identity, time: clock, settings: new Dictionary<string, string?> { [StorageAccount.SettingName] = log.ConnectionString });
+        await scenario.SeedTherapistsAsync();
+        var sent = new List<string>();
+        var drafts = new List<Referral.Model.Referrals.ReferralDraft>();
+        for (var i = 0; i < 5; i++)
+        {
+            clock.Advance(TimeSpan.FromMinutes(1));
+            var draft = scenario.Draft();
+            drafts.Add(draft);
+            sent.Add((await scenario.SubmitAsync(draft)).Request!.Id!);
+        }
+
+        // A retry of the second, later: it is the original, and listed once, where the original stands.
+        clock.Advance(TimeSpan.FromMinutes(1));
+        var (retry, _) = await scenario.SubmitAsync(drafts[1]);
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        using var physician = scenario.AsPhysician();
+        var ids = new List<string>();
+        var requests = new List<IReadOnlyList<string>>();
+        Uri? next = Url("/api/fhir/ServiceRequest?_count=2");
+        while (next is not null && requests.Count < 10)
+        {
+            var from = log.Requests.Count;
+            using var response = await physician.GetAsync(next, Ct);
+            requests.Add(log.Since(from));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var page = await ReadAsync<Bundle>(response);
+            Assert.Null(page.Total);
+            ids.AddRange(page.Entry.Select(e => Assert.IsType<ServiceRequest>(e.Resource).Id!));
+            next = page.Link.FirstOrDefault(l => l.Relation == "next")?.Url is { } link ? new Uri(link) : null;
+        }
+
+        TestContext.Current.SendDiagnosticMessage($"pages: {string.Join(" / ", requests.Select(r => string.Join(", ", r)))}");
+        Assert.Equal(Enumerable.Reverse(sent), ids);
+        Assert.Equal(3, requests.Count);
+        // A page (the second: the first also reads the page tokens' key, once): one range query of the physician's
+        // pointers, one point read of each referral on it, the audit row (and the physician token's replay record, as on every call).
+        Assert.Equal(["GET ReferralIndex query", "GET Referrals point task|", "GET Referrals point task|", "POST AuditEvents insert", "POST TokenReplay insert"],
+            requests[1].Order(StringComparer.Ordinal));
+    }
 }
