@@ -26,6 +26,9 @@ public sealed class TableBackupTests(TestIdentity identity) : IClassFixture<Test
         await using var storage = new AzuriteFixture();
         await storage.InitializeAsync();
         var clock = TestClock.Fake();
+        // Both runs on one UTC day (the day's first run is full, the next incremental), whatever the hour the test runs:
+        // from 01:00 of the next day.
+        clock.SetUtcNow(new DateTimeOffset(clock.GetUtcNow().UtcDateTime.Date.AddDays(1).AddHours(1), TimeSpan.Zero));
         await using var scenario = new ReferralScenario(storage, identity, settings: BackupOn, time: clock);
         await scenario.SeedTherapistsAsync();
         var first = await scenario.SubmitAndAcceptAsync();
