@@ -31,13 +31,18 @@ public sealed partial class ReferralPackage
     /// <summary>The day version <see cref="ReferralValueSets.Version"/> of the package was published: the resources' date.</summary>
     public static readonly DateTimeOffset Published = new(2026, 12, 3, 0, 0, 0, TimeSpan.Zero);
 
-    private static readonly Lazy<ReferralPackage> Shared = new(() => new ReferralPackage());
+    // One load per process, on the thread pool: the API's warm-up starts it at app start (PackageWarmUp), and whoever
+    // needs the package before it is done (a submit, a test, the benchmark) waits for that same load.
+    private static readonly Lazy<Task<ReferralPackage>> Loading = new(() => Task.Run(() => new ReferralPackage()));
 
     private readonly Lock gate = new();
     private readonly Validator validator;
 
-    /// <summary>The one package of this process.</summary>
-    public static ReferralPackage Instance => Shared.Value;
+    /// <summary>The one package of this process; waits for its load (started here if nobody started it).</summary>
+    public static ReferralPackage Instance => Loading.Value.GetAwaiter().GetResult();
+
+    /// <summary>The process's one load of the package: started by the first caller, shared by all.</summary>
+    public static Task<ReferralPackage> LoadAsync() => Loading.Value;
 
     private ReferralPackage()
     {
