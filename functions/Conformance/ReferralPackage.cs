@@ -55,6 +55,7 @@ public sealed partial class ReferralPackage
             .. ConformanceArtifacts.ValueSets(),
             .. ConformanceArtifacts.CodeSystems(),
             .. ReferralOperations.Definitions(),
+            .. PackageSearchParameters.Definitions(PackageSearchParameters.Searches, Published),
             PackageCapabilityStatement(),
         ];
         local.Add(Resources);
@@ -176,6 +177,28 @@ public sealed partial class ReferralPackage
         {
             resource.Operation.AddRange(ReferralOperations.All.Where(o => o.Resource == resource.Type).Select(o =>
                 new CapabilityStatement.OperationComponent { Name = o.Code, Definition = o.Url, Documentation = o.Description }));
+        }
+
+        // The searches beyond core FHIR, each with its SearchParameter of this package as its definition.
+        foreach (var search in PackageSearchParameters.Searches)
+        {
+            if (statement.Rest[0].Resource.FirstOrDefault(r => r.Type == search.ResourceType) is not { } resource)
+            {
+                resource = new CapabilityStatement.ResourceComponent
+                {
+                    Type = search.ResourceType,
+                    Interaction = [new CapabilityStatement.ResourceInteractionComponent { Code = CapabilityStatement.TypeRestfulInteraction.SearchType }],
+                };
+                statement.Rest[0].Resource.Add(resource);
+            }
+
+            resource.SearchParam.AddRange(search.Parameters.Select(p => new CapabilityStatement.SearchParamComponent
+            {
+                Name = p.Name,
+                Type = p.Type,
+                Documentation = p.Documentation,
+                Definition = PackageSearchParameters.IsCore(search.ResourceType, p.Name) ? null : PackageSearchParameters.Url(search.ResourceType, p.Name),
+            }));
         }
 
         statement.Rest[0].Resource.Single(r => r.Type == "Task").SupportedProfile = [ReferralProfiles.TaskProfile];
