@@ -57,8 +57,11 @@ public sealed class Program
             .Validate(r => r.IsUsable, ReferralTimeRules.SettingsRule).ValidateOnStart();
         builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<ReferralTimeRules>>().Value);
         builder.Services.AddSingleton<ReferralValidator>();
-        // Firely's validator with the referral package and the core specification: read once per process, not per request.
-        builder.Services.AddSingleton(_ => Referral.Functions.Conformance.ReferralPackage.Instance);
+        // Firely's validator with the referral package and the core specification: read once per process, not per request,
+        // and in the background from the app's start (PackageWarmUp); a request that needs it sooner waits for that load.
+        builder.Services.AddSingleton<PackageWarmUp>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PackageWarmUp>());
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<PackageWarmUp>().Package.GetAwaiter().GetResult());
         builder.Services.AddSingleton<Referral.Model.Terminology.ValueSetExpander>();
         builder.Services.AddSingleton<Referral.Model.Sessions.SessionRecorder>();
         EhrRegistry.AddEhrRegistry(builder.Services, builder.Configuration);

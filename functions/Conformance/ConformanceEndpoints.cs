@@ -140,7 +140,14 @@ public static class ConformanceEndpoints
             // What the search endpoint declares is what its handler reads (Search.ReadAsync): one source for both.
             var search = own.Select(r => r.Search).FirstOrDefault(d => d is not null);
             resource.SearchParam = search is null ? [] : [.. search.Parameters.Append(search.CountParameter).Select(p =>
-                new CapabilityStatement.SearchParamComponent { Name = p.Name, Type = p.Type, Documentation = p.Documentation })];
+                new CapabilityStatement.SearchParamComponent
+                {
+                    Name = p.Name,
+                    Type = p.Type,
+                    Documentation = p.Documentation,
+                    // Beyond core FHIR: the package's SearchParameter (PackageSearchParameters) defines it.
+                    Definition = PackageSearchParameters.IsCore(resource.Type!, p.Name) ? null : PackageSearchParameters.Url(resource.Type!, p.Name),
+                })];
             resource.SearchInclude = search is null ? [] : [.. search.Includes];
             resource.SearchRevInclude = search is null ? [] : [.. search.RevIncludes];
             if (resource.Type == "ValueSet" && resource.Operation.FirstOrDefault(o => o.Name == "expand") is { } expand)

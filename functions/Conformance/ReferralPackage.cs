@@ -31,13 +31,18 @@ public sealed partial class ReferralPackage
     /// <summary>The day version <see cref="ReferralValueSets.Version"/> of the package was published: the resources' date.</summary>
     public static readonly DateTimeOffset Published = new(2026, 12, 3, 0, 0, 0, TimeSpan.Zero);
 
-    private static readonly Lazy<ReferralPackage> Shared = new(() => new ReferralPackage());
+    // One load per process, on the thread pool: the API's warm-up starts it at app start (PackageWarmUp), and whoever
+    // needs the package before it is done (a submit, a test, the benchmark) waits for that same load.
+    private static readonly Lazy<Task<ReferralPackage>> Loading = new(() => Task.Run(() => new ReferralPackage()));
 
     private readonly Lock gate = new();
     private readonly Validator validator;
 
-    /// <summary>The one package of this process.</summary>
-    public static ReferralPackage Instance => Shared.Value;
+    /// <summary>The one package of this process; waits for its load (started here if nobody started it).</summary>
+    public static ReferralPackage Instance => Loading.Value.GetAwaiter().GetResult();
+
+    /// <summary>The process's one load of the package: started by the first caller, shared by all.</summary>
+    public static Task<ReferralPackage> LoadAsync() => Loading.Value;
 
     private ReferralPackage()
     {
@@ -50,6 +55,7 @@ public sealed partial class ReferralPackage
             .. ConformanceArtifacts.ValueSets(),
             .. ConformanceArtifacts.CodeSystems(),
             .. ReferralOperations.Definitions(),
+            .. PackageSearchParameters.Definitions(PackageSearchParameters.Searches, Published),
             PackageCapabilityStatement(),
         ];
         local.Add(Resources);
@@ -171,6 +177,28 @@ public sealed partial class ReferralPackage
         {
             resource.Operation.AddRange(ReferralOperations.All.Where(o => o.Resource == resource.Type).Select(o =>
                 new CapabilityStatement.OperationComponent { Name = o.Code, Definition = o.Url, Documentation = o.Description }));
+        }
+
+        // The searches beyond core FHIR, each with its SearchParameter of this package as its definition.
+        foreach (var search in PackageSearchParameters.Searches)
+        {
+            if (statement.Rest[0].Resource.FirstOrDefault(r => r.Type == search.ResourceType) is not { } resource)
+            {
+                resource = new CapabilityStatement.ResourceComponent
+                {
+                    Type = search.ResourceType,
+                    Interaction = [new CapabilityStatement.ResourceInteractionComponent { Code = CapabilityStatement.TypeRestfulInteraction.SearchType }],
+                };
+                statement.Rest[0].Resource.Add(resource);
+            }
+
+            resource.SearchParam.AddRange(search.Parameters.Select(p => new CapabilityStatement.SearchParamComponent
+            {
+                Name = p.Name,
+                Type = p.Type,
+                Documentation = p.Documentation,
+                Definition = PackageSearchParameters.IsCore(search.ResourceType, p.Name) ? null : PackageSearchParameters.Url(search.ResourceType, p.Name),
+            }));
         }
 
         statement.Rest[0].Resource.Single(r => r.Type == "Task").SupportedProfile = [ReferralProfiles.TaskProfile];

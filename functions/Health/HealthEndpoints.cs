@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Referral.Functions.Conformance;
 using Referral.Functions.Storage;
 
 namespace Referral.Functions.Health;
@@ -7,7 +8,8 @@ namespace Referral.Functions.Health;
 /// Two probes. <c>GET /api/health/live</c> (liveness): the process answers; it touches nothing else, so a platform
 /// that restarts on it never restarts the app for an outage a restart cannot cure. <c>GET /api/health</c>
 /// (readiness): the app can serve, i.e. storage answers; 200 <c>ok</c>, or 503 <c>degraded</c> naming the service
-/// that is down. App Service probes readiness (infra: <c>healthCheckPath</c>), as its guidance asks of the path.
+/// that is down; 503 <c>starting</c> while Firely's validator loads after a start (<see cref="PackageWarmUp"/>), so no
+/// instance takes traffic whose first submit would wait for it. App Service probes readiness (infra: <c>healthCheckPath</c>), as its guidance asks of the path.
 /// </summary>
 public static class HealthEndpoints
 {
@@ -20,19 +22,28 @@ public static class HealthEndpoints
         return app;
     }
 
-    private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> ReadyAsync(StorageReadiness readiness, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> ReadyAsync(
+        StorageReadiness readiness, PackageWarmUp validator, CancellationToken cancellationToken)
     {
         var health = await readiness.CheckAsync(cancellationToken);
+        var warm = validator.IsWarm;
         var report = new HealthReport(
-            Status: health.Healthy ? "ok" : "degraded",
-            Storage: new StorageReport(Tables: Describe(health.Tables), Queues: Describe(health.Queues)));
-        return health.Healthy ? TypedResults.Ok(report) : TypedResults.Json(report, statusCode: StatusCodes.Status503ServiceUnavailable);
+            Status: !health.Healthy ? "degraded" : warm ? "ok" : "starting",
+            Storage: new StorageReport(Tables: Describe(health.Tables), Queues: Describe(health.Queues)))
+        {
+            Validator = warm ? "ready" : validator.Package.IsFaulted ? "failed" : "loading",
+        };
+        return health.Healthy && warm ? TypedResults.Ok(report) : TypedResults.Json(report, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     private static string Describe(bool up) => up ? "up" : "down";
 }
 
-public sealed record HealthReport(string Status, StorageReport Storage);
+public sealed record HealthReport(string Status, StorageReport Storage)
+{
+    /// <summary>Firely's validator (the referral package): <c>loading</c> from the app's start until it is compiled, then <c>ready</c>.</summary>
+    public string Validator { get; init; } = "ready";
+}
 
 public sealed record StorageReport(string Tables, string Queues);
 

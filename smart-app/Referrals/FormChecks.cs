@@ -7,7 +7,30 @@ using Referral.SmartApp.Launch;
 namespace Referral.SmartApp.Referrals;
 
 /// <summary>A problem with the form, next to the field it concerns ("" for the page as a whole).</summary>
-public sealed record FieldIssue(string Field, string Message, bool Blocking);
+public sealed record FieldIssue(string Field, string Message, bool Blocking)
+{
+    /// <summary>The element the functions API named (FHIRPath in issue.expression), for an issue that came from the API.</summary>
+    public string? Element { get; init; }
+
+    /// <summary>The issues of an OperationOutcome from the API: errors block, warnings do not, information is not a problem.</summary>
+    public static IReadOnlyList<FieldIssue> From(OperationOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        return
+        [
+            .. outcome.Issue
+                .Where(i => i.Severity is not OperationOutcome.IssueSeverity.Information)
+                .Select(i => new FieldIssue(
+                    ReferralForm.FieldOf(i.Expression.FirstOrDefault()),
+                    i.Details?.Text ?? i.Diagnostics ?? "The referral service refused this referral.",
+                    i.Severity is not OperationOutcome.IssueSeverity.Warning)
+                {
+                    Element = i.Expression.FirstOrDefault(),
+                })
+                .Distinct(),
+        ];
+    }
+}
 
 /// <summary>
 /// The form judged exactly as the functions API will judge the referral: the shared builder makes the

@@ -278,6 +278,18 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
     public Task<FunctionsResponse> SubmitAsync(FunctionsCaller caller, ServiceRequest request, CancellationToken cancellationToken) =>
         SendAsync(caller, HttpMethod.Post, "/api/fhir/ServiceRequest", request, null, cancellationToken);
 
+    /// <summary>
+    /// <c>POST ServiceRequest/$validate</c>: the API's judgement of a draft as a send would be judged (its FHIR package's
+    /// profile with Firely's validator, the rules of every input, the business rules), nothing stored. Its OperationOutcome,
+    /// each issue naming its element; an answer without one is the service failing.
+    /// </summary>
+    public async Task<OperationOutcome> ValidateAsync(PhysicianCaller caller, ServiceRequest draft, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync(caller, HttpMethod.Post, "/api/fhir/ServiceRequest/$validate", draft, null, cancellationToken);
+        return response.Body as OperationOutcome
+            ?? throw new FunctionsUnavailableException($"The referral service did not check the referral ({(int)response.Status}).");
+    }
+
     public Task<FunctionsResponse> CancelAsync(FunctionsCaller caller, string id, string reason, CancellationToken cancellationToken) =>
         OperationAsync(caller, id, "cancel", Parameters(("reason", new FhirString(reason))), null, cancellationToken);
 

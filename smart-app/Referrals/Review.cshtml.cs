@@ -6,7 +6,10 @@ using Referral.SmartApp.Security;
 
 namespace Referral.SmartApp.Referrals;
 
-/// <summary>The summary to review, and "Sign and send". A send is idempotent: the form's placer id goes with every attempt.</summary>
+/// <summary>
+/// The summary to review, checked by the form and then by the API (<c>ServiceRequest/$validate</c>), and "Sign and send"
+/// when neither finds an error. A send is idempotent: the form's placer id goes with every attempt.
+/// </summary>
 public sealed class ReviewModel(
     LaunchContexts contexts,
     PatientRecordReader records,
@@ -52,6 +55,13 @@ public sealed class ReviewModel(
             var therapists = await functions.TherapistsAsync(Caller, cancellationToken);
             Referral = checks.Build(state, Launch, Record, therapists);
             Issues = checks.Check(state, Launch, Record, therapists);
+            if (!Issues.Any(i => i.Blocking))
+            {
+                // The form's own checks pass: the API judges the draft as it would judge the send ($validate), so a
+                // referral it would refuse shows its errors here and is not offered for sending.
+                Issues = [.. Issues, .. FieldIssue.From(await functions.ValidateAsync(Caller, Referral, cancellationToken))];
+            }
+
             Duplicates = OpenReferrals.Matching(await functions.OpenReferralsAsync(Caller, cancellationToken), state, time.GetUtcNow());
         }
         catch (FunctionsUnavailableException e)
@@ -101,7 +111,7 @@ public sealed class ReviewModel(
         }
 
         await OnGetAsync(contextId, cancellationToken);
-        Issues = [.. Issues.Concat(result.Refused.Issue.Select(i => new FieldIssue(ReferralForm.FieldOf(i.Expression.FirstOrDefault()), i.Details?.Text ?? i.Diagnostics ?? "Refused.", true))).Distinct()];
+        Issues = [.. Issues.Concat(FieldIssue.From(result.Refused)).Distinct()];
         Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
         return Page();
     }

@@ -20,7 +20,7 @@ public sealed class SecondValidatorTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Medplums_validator_loads_every_profile_of_the_package_and_finds_a_built_referral_valid()
+    public async Task Medplums_validator_loads_every_profile_of_the_package_indexes_its_search_parameters_and_finds_a_built_referral_valid()
     {
         var folder = Repository.PathTo("tests", "PackageCheck");
         if (!Directory.Exists(Path.Combine(folder, "node_modules", "@medplum", "core")))
@@ -48,6 +48,7 @@ public sealed class SecondValidatorTests
             Assert.True(exit == 0, output);
             using var result = JsonDocument.Parse(output.Split('\n').Single(l => l.StartsWith("{\"package\"", StringComparison.Ordinal)));
             Assert.Equal(ReferralPackage.Instance.Resources.OfType<Hl7.Fhir.Model.StructureDefinition>().Count(), result.RootElement.GetProperty("loaded").GetInt32());
+            Assert.Equal(ReferralPackage.Instance.Resources.OfType<Hl7.Fhir.Model.SearchParameter>().Count(), result.RootElement.GetProperty("searchParameters").GetInt32());
             Assert.Equal(1, result.RootElement.GetProperty("validated").GetInt32());
             Assert.Empty(result.RootElement.GetProperty("errors").EnumerateArray());
         }

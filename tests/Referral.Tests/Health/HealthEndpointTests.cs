@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Referral.Functions.Conformance;
 using Referral.Functions.Health;
 using Referral.Tests.Infrastructure;
 
@@ -13,6 +15,8 @@ public sealed class HealthEndpointTests(AzuriteFixture azurite)
         var ct = TestContext.Current.CancellationToken;
         await using var app = new FunctionsApp(azurite.ConnectionString);
         using var client = app.CreateClient();
+        // Ready means Firely's validator too: it loads in the background from the app's start (ValidatorWarmUpTests).
+        await app.Services.GetRequiredService<PackageWarmUp>().Package.WaitAsync(TimeSpan.FromMinutes(3), ct);
 
         using var response = await client.GetAsync(new Uri("/api/health", UriKind.Relative), ct);
 

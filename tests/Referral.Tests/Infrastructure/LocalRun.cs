@@ -95,6 +95,10 @@ public sealed class LocalRun : IAsyncDisposable
             await directory.UpsertAsync(role, cancellationToken);
         }
 
+        // Traffic reaches the API once it is ready, as readiness holds it in Azure: Firely's validator, loaded in the
+        // background from the API's start (PackageWarmUp), can take longer than the smart-app's 15 s call timeout.
+        await functions.Services.GetRequiredService<Referral.Functions.Conformance.PackageWarmUp>().Package.WaitAsync(TimeSpan.FromMinutes(3), cancellationToken);
+
         var settings = new Dictionary<string, string?>
         {
             ["App:BaseUrl"] = appBase,

@@ -21,12 +21,12 @@ public sealed class ReferralScenario : IAsyncDisposable
 {
     public ReferralScenario(
         AzuriteFixture azurite, TestIdentity identity, string? ehr = null, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? time = null,
-        string? physician = null)
+        string? physician = null, Action<IServiceCollection>? services = null)
     {
         ArgumentNullException.ThrowIfNull(azurite);
         Identity = identity;
         Ehr = ehr ?? TestIdentity.Ehr;
-        App = new FunctionsApp(azurite.ConnectionString, identity, settings, time);
+        App = new FunctionsApp(azurite.ConnectionString, identity, settings, time) { TestServices = services };
         var suffix = Guid.NewGuid().ToString("N")[..8];
         Therapist = $"t-{suffix}";
         OtherTherapist = $"t2-{suffix}";

@@ -114,6 +114,10 @@ public sealed partial class SmartAppHarness : IAsyncDisposable
             await directory.UpsertAsync(role, TestContext.Current.CancellationToken);
         }
 
+        // Traffic reaches the API once it is ready, as readiness holds it in Azure: Firely's validator, loaded in the
+        // background from the API's start (PackageWarmUp), can take longer than the smart-app's 15 s call timeout.
+        await Functions.Services.GetRequiredService<Referral.Functions.Conformance.PackageWarmUp>().Package.WaitAsync(TimeSpan.FromMinutes(3), TestContext.Current.CancellationToken);
+
         var browser = Browser();
         var jwks = await browser.GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), TestContext.Current.CancellationToken);
         Ehr.ClientJwks = jwks;

@@ -69,7 +69,8 @@ public sealed class ApiChatterTests(AzuriteFixture azurite)
         Assert.Equal(1, listed.Calls);
         Assert.Equal(1, listed.Tokens);
         Assert.Equal(4, page.Calls);
-        Assert.True(send.Calls <= 3, $"review and send made {send.Calls} API calls");
+        // Since issue 20 the review also asks the API to judge the draft ($validate) before it offers the send: one call more.
+        Assert.True(send.Calls <= 4, $"review and send made {send.Calls} API calls");
         Assert.Equal(send.Calls, send.Tokens);
         Assert.DoesNotContain(api.Calls, c => c.StartsWith("GET /api/fhir/Task/", StringComparison.Ordinal));
     }

@@ -68,7 +68,9 @@ public sealed class FormErrorSummaryTests(AzuriteFixture azurite)
             ("Input.ClaimNumbers[dana-whitfield-coverage]", "WC-2026-004817"), ("Input.Therapist", "therapist-sam-rivera"), ("Input.Note", "<b>Night</b> numbness")), Ct);
         var summaryPage = await browser.GetStringAsync(review.Headers.Location!, Ct);
 
-        using var refused = await browser.PostAsync(new Uri(review.Headers.Location + "?handler=Send", UriKind.Relative), ReferralFormTests.Form(summaryPage), Ct);
+        // The review already shows the API's refusal and offers no send (ReviewValidationTests): a send posted anyway.
+        Assert.DoesNotContain("Sign and send", summaryPage, StringComparison.Ordinal);
+        using var refused = await browser.PostAsync(new Uri(review.Headers.Location + "?handler=Send", UriKind.Relative), ReferralFormTests.Form(html), Ct);
         var page = await refused.Content.ReadAsStringAsync(Ct);
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using Hl7.Fhir.Model;
+using Microsoft.Extensions.DependencyInjection;
 using Referral.Functions.Fhir;
 using Referral.Functions.Health;
 using Referral.Tests.Infrastructure;
@@ -32,6 +33,8 @@ public sealed class StorageOutageTests(TestIdentity identity) : IClassFixture<Te
         await using var before = new ReferralScenario(storage, identity, time: clock);
         await before.SeedTherapistsAsync();
         using var anonymous = before.App.CreateClient();
+        // Ready once Firely's validator is loaded too (it loads in the background from the app's start: ValidatorWarmUpTests).
+        await before.App.Services.GetRequiredService<Referral.Functions.Conformance.PackageWarmUp>().Package.WaitAsync(TimeSpan.FromMinutes(3), Ct);
         Assert.Equal(HttpStatusCode.OK, (await ReadinessAsync(anonymous)).Status);
 
         // Stored before the outage; its answer is taken to be lost, so the physician sends it again during and after it.
