@@ -185,16 +185,8 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
     {
         var clock = TestClock.Fake();
         using var ehr = new BackendServicesEhr().DownUntil(clock, clock.GetUtcNow().AddMinutes(30));
-        // No backoff: the host's five tries and then poison, as a failure past the horizon gets.
-        var settings = new Dictionary<string, string?>(ehr.Settings()) { ["Retries:Horizon"] = "00:00:00" };
-        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, settings, time: clock);
-        await scenario.SeedTherapistsAsync();
-        var id = await scenario.SubmitAndAcceptAsync();
-        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session())).StatusCode);
-        for (var attempt = 0; attempt < 5; attempt++)
-        {
-            await scenario.App.Triggers.PollQueuesOnceAsync(Ct);
-        }
+        await using var scenario = WithoutBackoff(ehr, clock);
+        var id = await PoisonOneSessionAsync(scenario);
 
         bool Mine(Azure.Storage.Queues.Models.PeekedMessage m) => m.Body.ToString().Contains(id, StringComparison.Ordinal);
         var writeBack = Queue(own.Azurite, EhrWriteBackRequests.QueueName);
@@ -228,15 +220,8 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
     {
         var clock = TestClock.Fake();
         using var ehr = new BackendServicesEhr().DownUntil(clock, clock.GetUtcNow().AddMinutes(30));
-        var settings = new Dictionary<string, string?>(ehr.Settings()) { ["Retries:Horizon"] = "00:00:00" };
-        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, settings, time: clock);
-        await scenario.SeedTherapistsAsync();
-        var id = await scenario.SubmitAndAcceptAsync();
-        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session())).StatusCode);
-        for (var attempt = 0; attempt < 5; attempt++)
-        {
-            await scenario.App.Triggers.PollQueuesOnceAsync(Ct);
-        }
+        await using var scenario = WithoutBackoff(ehr, clock);
+        var id = await PoisonOneSessionAsync(scenario);
 
         bool Mine(Azure.Storage.Queues.Models.PeekedMessage m) => m.Body.ToString().Contains(id, StringComparison.Ordinal);
         var poison = Queue(own.Azurite, EhrWriteBackRequests.QueueName + "-poison");
@@ -270,6 +255,24 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
         var written = ehr.Creates("Observation").Where(e => e.ResponseMessage?.StatusCode is 201).ToList();
         Assert.Equal(4, written.Count);
         Assert.Equal(4, written.Select(p => FhirJsonDeserializer.STRICT.Deserialize<Observation>(p.RequestMessage!.Body!).Identifier.Single().Value).Distinct().Count());
+    }
+
+    /// <summary>A scenario whose write-back gets no backoff (a zero horizon): a failure takes the host's five tries and then poison, as one past the horizon does.</summary>
+    private ReferralScenario WithoutBackoff(BackendServicesEhr ehr, TimeProvider clock) =>
+        new(own.Azurite, identity, ehr.FhirBase, new Dictionary<string, string?>(ehr.Settings()) { ["Retries:Horizon"] = "00:00:00" }, time: clock);
+
+    /// <summary>Submits, accepts and records a session while the EHR is down, then polls the host's five tries: its write-back ends in poison. The referral's id.</summary>
+    private static async Task<string> PoisonOneSessionAsync(ReferralScenario scenario)
+    {
+        await scenario.SeedTherapistsAsync();
+        var id = await scenario.SubmitAndAcceptAsync();
+        Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session())).StatusCode);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            await scenario.App.Triggers.PollQueuesOnceAsync(Ct);
+        }
+
+        return id;
     }
 
     [Fact]
