@@ -13,11 +13,23 @@ public sealed class DirectoryTests(AzuriteFixture azurite, TestIdentity identity
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    /// <summary>
+    /// Every match, following the bundle's <c>next</c> links: the directory in the shared Azurite holds the therapists
+    /// of every test that seeded some, more than one page of them.
+    /// </summary>
     private static async Task<List<PractitionerRole>> SearchAsync(HttpClient client, string query)
     {
-        using var response = await client.GetAsync(Url($"/api/fhir/PractitionerRole{query}"), Ct);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        return [.. (await ReadAsync<Bundle>(response)).Entry.Select(e => e.Resource).OfType<PractitionerRole>()];
+        List<PractitionerRole> found = [];
+        for (Uri? page = Url($"/api/fhir/PractitionerRole{query}"); page is not null;)
+        {
+            using var response = await client.GetAsync(page, Ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var bundle = await ReadAsync<Bundle>(response);
+            found.AddRange(bundle.Entry.Select(e => e.Resource).OfType<PractitionerRole>());
+            page = bundle.NextLink;
+        }
+
+        return found;
     }
 
     private static async Task SeedLocalTherapistsAsync(FunctionsApp app)
