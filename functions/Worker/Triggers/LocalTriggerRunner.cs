@@ -93,15 +93,18 @@ public sealed partial class LocalTriggerRunner : BackgroundService
     /// Receives one batch from each trigger queue (the queues at once) and runs the function for each message; the
     /// number handled (a message the function only put back because it is not due yet is not counted).
     /// </summary>
-    public async Task<int> PollQueuesOnceAsync(CancellationToken cancellationToken)
+    public async Task<int> PollQueuesOnceAsync(CancellationToken cancellationToken) => (await PollAsync(cancellationToken)).Worked;
+
+    /// <summary>One poll of every trigger queue: the messages worked on, and the texts of those only put back (not due yet).</summary>
+    private async Task<(int Worked, IReadOnlyList<string> PutBack)> PollAsync(CancellationToken cancellationToken)
     {
-        var handled = await Task.WhenAll(QueueFunctions.Select(async function =>
+        var outcomes = await Task.WhenAll(QueueFunctions.Select(async function =>
         {
             var (queue, messages) = await ReceiveAsync(function, Manifest.Queues.BatchSize, cancellationToken);
-            var worked = await Task.WhenAll(messages.Select(m => HandleAsync(function, queue, m, cancellationToken)));
-            return worked.Count(w => w);
+            return await Task.WhenAll(messages.Select(async m => (Worked: await HandleAsync(function, queue, m, cancellationToken), Text: m.Body.ToString())));
         }));
-        return handled.Sum();
+        var all = outcomes.SelectMany(o => o).ToList();
+        return (all.Count(o => o.Worked), [.. all.Where(o => !o.Worked).Select(o => o.Text)]);
     }
 
     /// <summary>Runs every timer function whose next occurrence has come (a missed one once, past due); the names of those run.</summary>
@@ -152,19 +155,23 @@ public sealed partial class LocalTriggerRunner : BackgroundService
     }
 
     /// <summary>
-    /// Polls until a poll finds no work (the queues empty, or holding only copies not due yet) or the deadline passes;
-    /// for tests and tools that wait for background work.
+    /// Polls until a poll finds no work and no message it has not already put back (the queues empty, or holding only
+    /// copies not due yet), or the deadline passes; for tests and tools that wait for background work. A put-back
+    /// copy goes to the back of its queue, so copies not due yet at the head (more than one batch of them) do not
+    /// hide the messages behind them.
     /// </summary>
     public async Task<int> DrainAsync(TimeSpan deadline, CancellationToken cancellationToken)
     {
         // Real elapsed time, not the app's clock: a test's fake clock stands still while the queues drain.
         var started = Stopwatch.GetTimestamp();
         var total = 0;
+        var waiting = new HashSet<string>(StringComparer.Ordinal);
         while (Stopwatch.GetElapsedTime(started) < deadline)
         {
-            var handled = await PollQueuesOnceAsync(cancellationToken);
-            total += handled;
-            if (handled == 0)
+            var (worked, putBack) = await PollAsync(cancellationToken);
+            total += worked;
+            var fresh = putBack.Count(waiting.Add);
+            if (worked == 0 && fresh == 0)
             {
                 return total;
             }

@@ -60,7 +60,7 @@ public sealed class MessageShapeTests(Infrastructure.BackgroundWork.OwnAzurite o
     }
 
     [Fact]
-    public async Task A_drain_ends_at_once_when_the_queues_hold_only_retry_copies_not_due_yet_and_leaves_them_waiting()
+    public async Task A_drain_works_past_more_than_a_batch_of_retry_copies_not_due_yet_ends_when_only_they_are_left_and_leaves_them_waiting()
     {
         var clock = TestClock.Fake();
         await using var scenario = new ReferralScenario(own.Azurite, identity, time: clock);
@@ -69,13 +69,22 @@ public sealed class MessageShapeTests(Infrastructure.BackgroundWork.OwnAzurite o
         // Nothing of the collection's earlier tests in the way: this one counts the work a drain finds.
         await own.ClearQueuesAsync(Ct);
         var due = clock.GetUtcNow().AddMinutes(8);
-        await queue.SendMessageAsync(JsonSerializer.Serialize(new EhrWriteBackMessage(EhrWriteBackMessage.SessionKind, "not-due-yet", 1) { Attempt = 4, NotBefore = due }), Ct);
+        // More copies not due yet than one receive hands out (32), then one message due now (its referral unknown here:
+        // the function has nothing to write, and that is its work).
+        for (var copy = 0; copy < 40; copy++)
+        {
+            await queue.SendMessageAsync(JsonSerializer.Serialize(new EhrWriteBackMessage(EhrWriteBackMessage.SessionKind, $"not-due-yet-{copy}", 1) { Attempt = 4, NotBefore = due }), Ct);
+        }
 
-        // The copy is visible at once in a test (no real visibility delay), yet not due by the clock: no work to do.
-        Assert.Equal(0, await scenario.App.Triggers.DrainAsync(Deadline, Ct));
+        await queue.SendMessageAsync(JsonSerializer.Serialize(new EhrWriteBackMessage(EhrWriteBackMessage.SessionKind, "due-now", 1)), Ct);
+
+        // The copies are visible at once in a test (no real visibility delay), yet not due by the clock: the one due
+        // message behind them is the only work, and the drain ends once only the copies are left.
+        Assert.Equal(1, await scenario.App.Triggers.DrainAsync(Deadline, Ct));
         Assert.Equal(0, await scenario.App.Triggers.PollQueuesOnceAsync(Ct));
 
-        var waiting = JsonSerializer.Deserialize<EhrWriteBackMessage>(Assert.Single((await queue.PeekMessagesAsync(32, Ct)).Value).Body.ToString())!;
+        Assert.Equal(40, (await queue.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount);
+        var waiting = JsonSerializer.Deserialize<EhrWriteBackMessage>((await queue.PeekMessagesAsync(1, Ct)).Value.Single().Body.ToString())!;
         Assert.Equal((4, due), (waiting.Attempt, waiting.NotBefore));
         await queue.ClearMessagesAsync(Ct);
     }
