@@ -188,7 +188,7 @@ public sealed class CdsHooksServiceTests(AzuriteFixture azurite, TestIdentity id
         var today = DateOnly.FromDateTime(scenario.Time.GetUtcNow().UtcDateTime);
         var (events, _) = await audit.SearchAsync(today.AddDays(-1), today.AddDays(1), null, null, 500, null, TestContext.Current.CancellationToken);
         Assert.Contains(events, e => e.Outcome == AuditEvent.AuditEventOutcome.N4
-            && e.Agent[0].Who!.Display!.StartsWith("Unverified CDS client", StringComparison.Ordinal)
+            && e.Agent.FirstOrDefault()?.Who?.Display?.StartsWith("Unverified CDS client", StringComparison.Ordinal) == true
             && e.Entity.Any(x => x.What?.Reference == "PlanDefinition/" + PatientView));
     }
 
