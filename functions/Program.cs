@@ -6,6 +6,7 @@ using Referral.Functions.Conformance;
 using Referral.Functions.Fhir;
 using Referral.Functions.Health;
 using Referral.Functions.Referrals;
+using Referral.Functions.Reports;
 using Referral.Functions.Security;
 using Referral.Functions.Sessions;
 using Referral.Functions.Storage;
@@ -51,6 +52,7 @@ public sealed class Program
         builder.Services.AddSingleton<TherapistDirectory>();
         builder.Services.AddHostedService<TherapistSeed>();
         builder.Services.AddSingleton<ReferralStore>();
+        builder.Services.AddSingleton<ReportSource>();
         builder.Services.AddSingleton<PageTokens>();
         builder.Services.AddSingleton<ReferralNotifications>();
         builder.Services.AddOptions<ReferralTimeRules>().BindConfiguration(ReferralTimeRules.Section)
@@ -94,6 +96,7 @@ public sealed class Program
         app.MapRenewals();
         app.MapMessages();
         app.MapSessions();
+        app.MapReports();
         app.MapBackendJwks();
         app.MapConformance();
         app.MapCdsHooks();

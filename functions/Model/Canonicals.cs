@@ -46,6 +46,12 @@ public static class Canonicals
     public const string PlacerIdentifierSystem = Base + "/sid/referral-placer-id";
     public const string ClaimNumberSystem = Base + "/sid/insurance-claim-number";
 
+    /// <summary>A massage therapist's state licence number, on their PractitionerRole (the state boards publish no FHIR system).</summary>
+    public const string MassageLicenseSystem = Base + "/sid/massage-therapist-license";
+
+    /// <summary>CMS's National Provider Identifier.</summary>
+    public const string Npi = "http://hl7.org/fhir/sid/us-npi";
+
     // Profiles and artifacts.
     public const string MedicalMassageServiceRequestProfile = Base + "/StructureDefinition/MedicalMassageServiceRequest";
     public const string CapabilityStatement = Base + "/CapabilityStatement/referral-functions";

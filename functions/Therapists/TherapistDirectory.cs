@@ -2,6 +2,8 @@ using Azure.Data.Tables;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
 using Referral.Functions.Storage;
+using Referral.Model;
+using Referral.Model.Referrals;
 
 namespace Referral.Functions.Therapists;
 
@@ -25,9 +27,15 @@ public sealed class TherapistDirectory(StorageAccount storage, TimeProvider time
     private readonly SemaphoreSlim refresh = new(1, 1);
     private (DateTimeOffset Until, IReadOnlyDictionary<string, PractitionerRole> Roles)? cache;
 
+    /// <summary>Adds or replaces a therapist; an NPI that fails its check digit is refused (the reports and the payer read it).</summary>
     public async Task UpsertAsync(PractitionerRole role, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(role);
+        if (role.Identifier.FirstOrDefault(i => i.System == Canonicals.Npi && !ContactRules.IsNpi(i.Value)) is { } wrong)
+        {
+            throw new ArgumentException($"PractitionerRole/{role.Id}: '{wrong.Value}' is not an NPI (ten digits, the last the check digit of the first nine).", nameof(role));
+        }
+
         var table = await storage.TableAsync(TableName);
         await table.UpsertEntityAsync(new TableEntity(Partition, role.Id) { ["Json"] = Serializer.SerializeToString(role) },
             TableUpdateMode.Replace, cancellationToken);
@@ -77,6 +85,13 @@ public sealed class TherapistDirectory(StorageAccount storage, TimeProvider time
         role.GetExtensions(CoverageTypeAcceptedExtension).Select(e => e.Value).OfType<Coding>();
 
     public static IEnumerable<Coding> Trainings(PractitionerRole role) => role.Specialty.SelectMany(s => s.Coding);
+
+    /// <summary>The therapist's NPI, when the directory holds one that passes the check digit.</summary>
+    public static string? Npi(PractitionerRole role) => ContactRules.NpiOf(role.Identifier);
+
+    /// <summary>The therapist's state massage licence number, when the directory holds one.</summary>
+    public static string? License(PractitionerRole role) =>
+        role.Identifier.FirstOrDefault(i => i.System == Canonicals.MassageLicenseSystem)?.Value;
 
     public static Location? PracticeLocation(PractitionerRole role) => role.Contained.OfType<Location>().FirstOrDefault();
 

@@ -1,4 +1,5 @@
 using Hl7.Fhir.Model;
+using Referral.Model;
 using Referral.Model.Referrals;
 using Referral.Model.Terminology;
 
@@ -12,21 +13,21 @@ namespace Referral.Functions.Therapists;
 public sealed partial class TherapistSeed(TherapistDirectory directory, IConfiguration configuration, ILogger<TherapistSeed> logger) : BackgroundService
 {
     /// <summary>
-    /// Each at their own practice: real Portland streets, positions to about a block (read off a map, not geocoded by a
+    /// Each at their own practice, with their NPI and state licence: real Portland streets, positions to about a block (read off a map, not geocoded by a
     /// service), phone numbers in the 555-01xx range reserved for fiction. The form measures the distance from the
     /// patient's address (its FHIR geolocation extension) to each practice's position.
     /// </summary>
     public static IReadOnlyList<PractitionerRole> Therapists { get; } =
     [
-        Role("therapist-olivia-hart", "Olivia Hart, LMT, CLT", new Practice("Pearl Lymphatic and Oncology Massage", "1120 NW Couch St", "97209", 45.5238m, -122.6829m, "+1 503 555 0101"),
+        Role("therapist-olivia-hart", "1245789031", "LMT-020417", "Olivia Hart, LMT, CLT", new Practice("Pearl Lymphatic and Oncology Massage", "1120 NW Couch St", "97209", 45.5238m, -122.6829m, "+1 503 555 0101"),
             true, ["en"], [TherapistTraining.OncologyMassage, TherapistTraining.ManualLymphDrainage], [CoverageType.HealthPlan, CoverageType.Auto]),
-        Role("therapist-nadia-kowalski", "Nadia Kowalski, LMT", new Practice("Hawthorne Prenatal Massage", "3550 SE Hawthorne Blvd", "97214", 45.5121m, -122.6266m, "+1 503 555 0102"),
+        Role("therapist-nadia-kowalski", "1245789049", "LMT-031288", "Nadia Kowalski, LMT", new Practice("Hawthorne Prenatal Massage", "3550 SE Hawthorne Blvd", "97214", 45.5121m, -122.6266m, "+1 503 555 0102"),
             true, ["en", "pl"], [TherapistTraining.Prenatal, TherapistTraining.TraumaInformed], [CoverageType.HealthPlan]),
-        Role("therapist-sam-rivera", "Sam Rivera, LMT", new Practice("Downtown Sports Massage", "1000 SW Broadway", "97205", 45.5166m, -122.6811m, "+1 503 555 0103"),
+        Role("therapist-sam-rivera", "1245789056", "LMT-044156", "Sam Rivera, LMT", new Practice("Downtown Sports Massage", "1000 SW Broadway", "97205", 45.5166m, -122.6811m, "+1 503 555 0103"),
             true, ["en", "es"], [TherapistTraining.Sports], [CoverageType.WorkersCompensation, CoverageType.Auto, CoverageType.HealthPlan]),
-        Role("therapist-margaret-lee", "Margaret Lee, LMT", new Practice("Sellwood Massage for Seniors", "1606 SE Bybee Blvd", "97202", 45.4744m, -122.6491m, "+1 503 555 0104"),
+        Role("therapist-margaret-lee", "1245789064", "LMT-057903", "Margaret Lee, LMT", new Practice("Sellwood Massage for Seniors", "1606 SE Bybee Blvd", "97202", 45.4744m, -122.6491m, "+1 503 555 0104"),
             true, ["en", "zh"], [TherapistTraining.Geriatric, TherapistTraining.TraumaInformed], [CoverageType.HealthPlan, CoverageType.Auto]),
-        Role("therapist-kai-nakamura", "Kai Nakamura, LMT", new Practice("Hollywood Family Massage", "4340 NE Sandy Blvd", "97213", 45.5354m, -122.6197m, "+1 503 555 0105"),
+        Role("therapist-kai-nakamura", "1245789072", "LMT-062741", "Kai Nakamura, LMT", new Practice("Hollywood Family Massage", "4340 NE Sandy Blvd", "97213", 45.5354m, -122.6197m, "+1 503 555 0105"),
             false, ["en", "ja"], [TherapistTraining.Pediatric, TherapistTraining.Sports], [CoverageType.WorkersCompensation, CoverageType.HealthPlan]),
     ];
 
@@ -60,11 +61,13 @@ public sealed partial class TherapistSeed(TherapistDirectory directory, IConfigu
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not seed the therapist directory.")]
     private partial void LogNotSeeded(Exception exception);
 
-    private static PractitionerRole Role(string id, string name, Practice practice, bool accepting, string[] languages,
+    private static PractitionerRole Role(string id, string npi, string license, string name, Practice practice, bool accepting, string[] languages,
         TherapistTraining[] trainings, CoverageType[] coverages) => new()
     {
         Id = id,
         Active = true,
+        // Made up, but each passes the NPI's check digit; the licence numbers are the sandbox EHR's for the same people.
+        Identifier = [new Identifier(Canonicals.Npi, npi), new Identifier(Canonicals.MassageLicenseSystem, license)],
         Practitioner = new ResourceReference($"Practitioner/{id}", name),
         Organization = new ResourceReference { Display = practice.Name },
         Code = [MedicalMassageServiceRequest.PerformerType.ToCodeableConcept()],

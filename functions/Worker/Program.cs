@@ -90,6 +90,7 @@ public sealed class Program
         services.AddSingleton<AuditTrail>();
         services.AddSingleton<TherapistDirectory>();
         services.AddSingleton<ReferralStore>();
+        services.AddSingleton<Referral.Functions.Reports.ReportSource>();
         services.AddSingleton<ReferralNotifications>();
         services.AddSingleton<TokenReplayCache>();
         services.AddSingleton<TableBackup>();

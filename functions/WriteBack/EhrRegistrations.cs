@@ -23,6 +23,28 @@ public sealed class EhrRegistration
     /// its old <c>Ehrs:N:AcceptsWrites</c>), so an EHR that ignores <c>If-None-Exist</c> still gets one copy.
     /// </summary>
     public bool WriteServiceRequest { get; set; }
+
+    /// <summary>
+    /// What the write-back puts in this EHR's charts (issue 19): the sessions' Observations, the progress reports as
+    /// DocumentReferences, or both (the default). Epic and Oracle Health take third-party Observations only for mapped
+    /// codes but take clinical documents; the registration must grant <c>system/DocumentReference.c</c> for documents.
+    /// </summary>
+    public EhrWrites Writes { get; set; } = EhrWrites.Both;
+
+    /// <summary>A progress report goes to the chart after every this many sessions (and on a renewal request, and at discharge).</summary>
+    public int ReportEverySessions { get; set; } = 4;
+
+    public bool WritesObservations => WriteBack && Writes is EhrWrites.Observations or EhrWrites.Both;
+
+    public bool WritesDocuments => WriteBack && Writes is EhrWrites.Documents or EhrWrites.Both;
+}
+
+/// <summary>What the write-back writes into an EHR's charts.</summary>
+public enum EhrWrites
+{
+    Both,
+    Observations,
+    Documents,
 }
 
 public sealed class EhrOptions
@@ -52,6 +74,8 @@ public sealed class EhrRegistry(IOptions<EhrOptions> options)
             .Configure(o => configuration.GetSection(EhrOptions.Section).Bind(o.Registrations))
             .Validate(o => o.Registrations.All(r => Uri.TryCreate(r.Iss, UriKind.Absolute, out _)), "Each Ehrs entry needs Iss: the EHR's absolute FHIR base URL.")
             .Validate(o => o.Registrations.All(r => !string.IsNullOrWhiteSpace(r.ClientId)), "Each Ehrs entry needs ClientId: this app's backend-services client id at that EHR.")
+            .Validate(o => o.Registrations.All(r => Enum.IsDefined(r.Writes)), "Each Ehrs entry's Writes is Observations, Documents or Both.")
+            .Validate(o => o.Registrations.All(r => r.ReportEverySessions >= 1), "Each Ehrs entry's ReportEverySessions is 1 or more.")
             .ValidateOnStart();
         services.AddSingleton<EhrRegistry>();
         services.AddSingleton<EhrWriteBackRequests>();
@@ -64,6 +88,12 @@ public sealed record EhrWriteBackMessage(string Kind, string Referral, int? Sess
 {
     public const string ServiceRequestKind = "service-request";
     public const string SessionKind = "session";
+
+    /// <summary>A progress report or discharge summary as a DocumentReference; <see cref="Document"/> says which (its key).</summary>
+    public const string DocumentKind = "document";
+
+    /// <summary>For <see cref="DocumentKind"/>: "discharge", or "renewal-N" for the Nth renewal request.</summary>
+    public string? Document { get; init; }
 
     /// <summary>The W3C <c>traceparent</c> of the work that queued the write, so the write-back runs in the same trace (set on queuing).</summary>
     public string? TraceParent { get; init; }

@@ -83,6 +83,28 @@ public sealed class DetailModel(FunctionsApi functions, IOptions<InboxOptions> o
         return await ShowAsync(await CallerAsync(), id, cancellationToken);
     }
 
+    /// <summary>
+    /// The referral's progress report (<c>?handler=Report&amp;copy=chart|payer&amp;format=pdf|xhtml</c>), fetched from the API
+    /// with the therapist's token: the API decides who may see it and audits the download; another's referral is a 404.
+    /// </summary>
+    public async Task<IActionResult> OnGetReportAsync(string id, string? copy, string? format, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (status, file) = await Functions.ReportAsync(await CallerAsync(), id, copy == "payer", format == "xhtml", cancellationToken);
+            if (status == HttpStatusCode.Unauthorized)
+            {
+                return SignInAgain();
+            }
+
+            return file is null ? StatusCode((int)status) : File(file.Content, file.ContentType, file.FileName);
+        }
+        catch (FunctionsUnavailableException)
+        {
+            return StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+
     public Task<IActionResult> OnPostAcceptAsync(string id, string? etag, CancellationToken cancellationToken) =>
         ChangeAsync(id, "accept", null, etag, "accepted", cancellationToken);
 

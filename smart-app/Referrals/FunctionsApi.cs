@@ -319,6 +319,46 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
     public Task<FunctionsResponse> GetAsync(FunctionsCaller caller, string path, CancellationToken cancellationToken) =>
         SendAsync(caller, HttpMethod.Get, path, null, null, cancellationToken);
 
+    /// <summary>
+    /// A referral's progress report (<c>$progress-report</c>) as the API renders it, for the caller: the file, or null
+    /// with the status when the API refused it (404 for a referral the caller may not see).
+    /// </summary>
+    public async Task<(HttpStatusCode Status, ReportFile? File)> ReportAsync(
+        FunctionsCaller caller, string referralId, bool payerCopy, bool xhtml, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        var path = $"/api/fhir/ServiceRequest/{Uri.EscapeDataString(referralId)}/$progress-report?copy={(payerCopy ? "payer" : "chart")}&format={(xhtml ? "xhtml" : "pdf")}";
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(options.Value.BaseUrl.TrimEnd('/') + path));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await BearerForAsync(caller, cancellationToken));
+        try
+        {
+            using var response = await http.SendAsync(request, cancellationToken);
+            if ((int)response.StatusCode >= 500)
+            {
+                throw new FunctionsUnavailableException($"The referral service failed ({(int)response.StatusCode}).");
+            }
+
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                return (response.StatusCode, null);
+            }
+
+            var content = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+            return (response.StatusCode, new ReportFile(
+                content,
+                response.Content.Headers.ContentType?.MediaType ?? "application/octet-stream",
+                response.Content.Headers.ContentDisposition?.FileNameStar ?? response.Content.Headers.ContentDisposition?.FileName?.Trim('"') ?? (xhtml ? "report.xhtml" : "report.pdf")));
+        }
+        catch (HttpRequestException e)
+        {
+            throw new FunctionsUnavailableException("The referral service could not be reached.", e);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new FunctionsUnavailableException("The referral service did not answer in time.", e);
+        }
+    }
+
     private async Task<string> BearerForAsync(FunctionsCaller caller, CancellationToken cancellationToken) => caller switch
     {
         PhysicianCaller physician => await TokenForAsync(physician.Launch, cancellationToken),
@@ -389,6 +429,9 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         where T : Resource =>
         response.Status == HttpStatusCode.OK && response.Body is Bundle bundle ? [.. bundle.Entry.Select(e => e.Resource).OfType<T>()] : [];
 }
+
+/// <summary>A downloaded report: its bytes, media type and file name (which carries no patient data).</summary>
+public sealed record ReportFile(byte[] Content, string ContentType, string FileName);
 
 /// <summary>One page of a therapist's inbox: each Task with its ServiceRequest (null if the API did not include it) and the next page's continuation.</summary>
 public sealed record InboxResults(IReadOnlyList<(Hl7.Fhir.Model.Task Task, ServiceRequest? Request)> Rows, string? Next, HttpStatusCode Status);

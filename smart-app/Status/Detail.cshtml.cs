@@ -85,6 +85,29 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
         return await ShowAsync(id, cancellationToken);
     }
 
+    /// <summary>
+    /// The referral's progress report (<c>?handler=Report&amp;copy=chart|payer&amp;format=pdf|xhtml</c>), fetched from the API
+    /// as the launched physician: the API decides who may see it and audits the download; a referral not theirs is a 404.
+    /// </summary>
+    public async Task<IActionResult> OnGetReportAsync(string contextId, string id, string? copy, string? format, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(contextId, cancellationToken))
+        {
+            return Page();
+        }
+
+        try
+        {
+            var (status, file) = await functions.ReportAsync(Caller, id, copy == "payer", format == "xhtml", cancellationToken);
+            return file is null ? StatusCode((int)status) : File(file.Content, file.ContentType, file.FileName);
+        }
+        catch (FunctionsUnavailableException e)
+        {
+            ServiceProblem = e.Message;
+            return StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+
     /// <summary>Approves the pending renewal with the sessions and last day given (prefilled from the request, editable).</summary>
     public async Task<IActionResult> OnPostApproveRenewalAsync(string contextId, string id, string? sessions, string? validUntil, CancellationToken cancellationToken)
     {

@@ -86,6 +86,13 @@ public static partial class ContactRules
         return (10 - (sum % 10)) % 10 == value[9] - '0';
     }
 
+    /// <summary>
+    /// The NPI among <paramref name="identifiers"/> (system <see cref="Canonicals.Npi"/>) that passes the check digit;
+    /// null when there is none, or only ones that fail it (a mistyped NPI is not shown as if it were one).
+    /// </summary>
+    public static string? NpiOf(IEnumerable<Identifier>? identifiers) =>
+        identifiers?.FirstOrDefault(i => i.System == Canonicals.Npi && IsNpi(i.Value))?.Value;
+
     /// <summary>The first day a FHIR date ("1981", "1981-04", "1981-04-12") can mean; false when it is not a calendar date.</summary>
     public static bool TryEarliestDay(string? value, out DateOnly day)
     {

@@ -60,7 +60,7 @@ public sealed record PayorContact
 /// </summary>
 public static class ReferralContacts
 {
-    public const string NpiSystem = "http://hl7.org/fhir/sid/us-npi";
+    public const string NpiSystem = Canonicals.Npi;
 
     public const string PatientId = "patient";
     public const string RequesterId = "requester";
@@ -103,7 +103,7 @@ public static class ReferralContacts
         var contact = new PrescriberContact
         {
             // On the Practitioner (US Core); a fhirUser that is a PractitionerRole may carry it on the role.
-            Npi = (practitioner?.Identifier ?? []).Concat(role?.Identifier ?? []).FirstOrDefault(i => i.System == NpiSystem && ContactRules.IsNpi(i.Value))?.Value,
+            Npi = ContactRules.NpiOf((practitioner?.Identifier ?? []).Concat(role?.Identifier ?? [])),
             Telecoms = [.. Telecoms(telecoms, ContactPoint.ContactPointSystem.Phone).Take(1), .. Telecoms(telecoms, ContactPoint.ContactPointSystem.Fax).Take(1)],
         };
         return contact.IsEmpty ? null : contact;

@@ -38,4 +38,28 @@ public static class MassageProcedures
 
         return concept;
     }
+
+    /// <summary>Minutes in one billing unit of a time-based CPT code (97124, 97140: "each 15 minutes").</summary>
+    public const int MinutesPerUnit = 15;
+
+    /// <summary>The least remainder that still bills one more unit under the 8-minute rule.</summary>
+    public const int MinimumMinutesForUnit = 8;
+
+    /// <summary>
+    /// The units one time-based service bills for <paramref name="minutes"/> of treatment, by CMS's 8-minute rule: a
+    /// unit for each full 15 minutes, and one more when what remains is 8 minutes or longer (7 minutes bill nothing,
+    /// 8 to 22 one unit, 23 to 37 two, 38 to 52 three). One service per session, so the remainder is not pooled across codes.
+    /// </summary>
+    public static int BillableUnits(int minutes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(minutes);
+        return (minutes / MinutesPerUnit) + (minutes % MinutesPerUnit >= MinimumMinutesForUnit ? 1 : 0);
+    }
+
+    /// <summary>
+    /// The CPT code a session bills: 97140 when manual lymph drainage was its technique (or the referral ordered 97140),
+    /// else 97124.
+    /// </summary>
+    public static MassageProcedure Billed(MassageProcedure ordered, bool lymphDrainage) =>
+        lymphDrainage ? MassageProcedure.ManualTherapy : ordered;
 }

@@ -128,6 +128,13 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
             await services.WriteBack.EnqueueAsync(new EhrWriteBackMessage(EhrWriteBackMessage.ServiceRequestKind, referral.Id), cancellationToken);
         }
 
+        // The chart's copy of the course at a renewal request and at discharge (issue 19), where the EHR files documents.
+        if (message.Kind is ReferralEvent.Completed or ReferralEvent.RenewalRequested && services.Ehrs.Find(referral.Ehr) is { WritesDocuments: true })
+        {
+            var document = message.Kind == ReferralEvent.Completed ? "discharge" : $"renewal-{message.Ordinal ?? referral.Version}";
+            await services.WriteBack.EnqueueAsync(new EhrWriteBackMessage(EhrWriteBackMessage.DocumentKind, referral.Id) { Document = document }, cancellationToken);
+        }
+
         var therapist = await services.Directory.FindAsync(referral.Owner, cancellationToken);
         var messages = Compose(message, referral, therapist, services).ToList();
         if (messages.Count == 0)

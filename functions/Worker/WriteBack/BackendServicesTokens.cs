@@ -128,7 +128,17 @@ public sealed class BackendServicesTokens(
     {
         var v1Only = configuration.Capabilities.Contains("permission-v1") && !configuration.Capabilities.Contains("permission-v2");
         var access = v1Only ? "write" : "c";
-        var scopes = new List<string> { $"system/Observation.{access}" };
+        var scopes = new List<string>();
+        if (ehr.Writes != EhrWrites.Documents)
+        {
+            scopes.Add($"system/Observation.{access}");
+        }
+
+        if (ehr.WritesDocuments)
+        {
+            scopes.Add($"system/DocumentReference.{access}");
+        }
+
         if (ehr.WriteServiceRequest)
         {
             scopes.Add($"system/ServiceRequest.{access}");

@@ -7,12 +7,14 @@ using Hl7.Fhir.Serialization;
 using Microsoft.Azure.Functions.Worker;
 using Referral.Functions.Audit;
 using Referral.Functions.Referrals;
+using Referral.Functions.Reports;
 using Referral.Functions.Security;
 using Referral.Functions.Storage;
 using Referral.Functions.Telemetry;
 using Referral.Functions.WriteBack;
 using Referral.Model;
 using Referral.Model.Fhir;
+using Referral.Model.Reports;
 using Referral.Worker.Triggers;
 
 namespace Referral.Worker.WriteBack;
@@ -37,6 +39,8 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
     private const string ServiceRequestGaveUp = EhrWriteBackWork.ServiceRequestGaveUp;
     private const string ObservationIdentifierSystem = EhrWriteBackWork.ObservationIdentifierSystem;
 
+    private static readonly FhirXmlSerializer Xml = new();
+
     private static readonly FhirJsonDeserializer Lenient = new(new DeserializerSettings().UsingMode(DeserializationMode.Recoverable));
 
     [Function(Name)]
@@ -53,6 +57,7 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
         AuditTrail Audit,
         WriteBackRetries Retries,
         QueueBackoff Backoff,
+        ReportSource Reports,
         ILogger<EhrWriteBackRequests> Logger);
 
     private static async Task<string> HandleAsync(QueueMessage invocation, Services services, CancellationToken cancellationToken)
@@ -66,7 +71,8 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
         {
         }
 
-        if (message?.Referral is null || !message.IsReadable || message.Kind is not (EhrWriteBackMessage.ServiceRequestKind or EhrWriteBackMessage.SessionKind))
+        if (message?.Referral is null || !message.IsReadable
+            || message.Kind is not (EhrWriteBackMessage.ServiceRequestKind or EhrWriteBackMessage.SessionKind or EhrWriteBackMessage.DocumentKind))
         {
             // Left to fail into the poison queue, where an operator sees it, rather than dropped unseen.
             throw new FunctionFailedException("The message is not an EHR write-back request this release reads.");
@@ -105,9 +111,18 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
             }
 
             var written = 0;
-            if (message.Kind == EhrWriteBackMessage.SessionKind && message.Session is { } session)
+            if (message.Kind == EhrWriteBackMessage.SessionKind && message.Session is { } session && ehr.WritesObservations)
             {
                 written = await WriteObservationsAsync(services, ehr, referral, session, serviceRequest, cancellationToken);
+            }
+
+            // The progress report after every Nth session, and the documents the notifications queue (renewal, discharge).
+            var document = message.Kind == EhrWriteBackMessage.DocumentKind
+                ? message.Document
+                : message.Session is { } number && number % ehr.ReportEverySessions == 0 ? $"session-{number}" : null;
+            if (document is { Length: > 0 } && ehr.WritesDocuments)
+            {
+                await WriteDocumentAsync(services, ehr, referral, document, serviceRequest, cancellationToken);
             }
 
             LogWritten(services.Logger, message.Kind, referral.Id, written);
@@ -202,6 +217,32 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
     }
 
     /// <summary>
+    /// The progress report (or discharge summary) as a DocumentReference with both renditions; once per referral and
+    /// <paramref name="key"/> (noted on the work row, and the create is conditional on the same key).
+    /// </summary>
+    private static async Task WriteDocumentAsync(
+        Services services, EhrRegistration ehr, StoredReferral referral, string key, string? serviceRequest, CancellationToken cancellationToken)
+    {
+        var flag = DocumentWrittenPrefix + key.Replace('-', '_');
+        if ((await services.Store.WorkAsync(referral.Id, cancellationToken)).Text(flag) is { Length: > 0 })
+        {
+            return;
+        }
+
+        var report = await services.Reports.BuildAsync(referral, ReportCopy.Chart, cancellationToken);
+        var placer = referral.Request.Identifier.FirstOrDefault(i => i.System == Canonicals.PlacerIdentifierSystem);
+        var related = serviceRequest is not null
+            ? new ResourceReference($"ServiceRequest/{serviceRequest}")
+            : new ResourceReference { Type = "ServiceRequest", Identifier = (Identifier?)placer?.DeepCopy() };
+        var document = ReportDocument.Build(report, referral.Request, related, key, [ReportRenditions.Pdf(report), ReportRenditions.Xhtml(report)]);
+        var id = await CreateAsync(services, ehr, document, document.Identifier[0], cancellationToken);
+        await services.Store.MarkWorkAsync(referral.Id, flag, id.Length > 0 ? id : "written", cancellationToken);
+        await AuditAsync(services, referral, $"DocumentReference/{referral.Id}/{key}", cancellationToken);
+    }
+
+    private const string DocumentWrittenPrefix = "EhrDocument_";
+
+    /// <summary>
     /// POSTs a resource to the EHR as a conditional create (<c>If-None-Exist</c> on our identifier, for EHRs that
     /// honour it) and returns the id the EHR gave it.
     /// </summary>
@@ -218,7 +259,11 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
         using var client = services.HttpClients.CreateClient(BackendServicesTokens.HttpClientName);
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"{ehr.Iss.TrimEnd('/')}/{resource.TypeName}"))
         {
-            Content = new StringContent(FhirJson.Serialize(resource), System.Text.Encoding.UTF8, "application/fhir+json"),
+            Content = resource is DocumentReference
+                // Firely 6.8's JSON writes R4's Attachment.size (unsignedInt) as a string, which an R4 server refuses;
+                // its XML writes it as the value attribute FHIR defines, so documents go as XML.
+                ? new StringContent(Xml.SerializeToString(resource), System.Text.Encoding.UTF8, "application/fhir+xml")
+                : new StringContent(FhirJson.Serialize(resource), System.Text.Encoding.UTF8, "application/fhir+json"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/fhir+json"));

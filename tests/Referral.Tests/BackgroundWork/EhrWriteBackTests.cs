@@ -66,7 +66,7 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
         var form = ehr.TokenRequest();
         Assert.Equal("client_credentials", form["grant_type"]);
         Assert.Equal("urn:ietf:params:oauth:client-assertion-type:jwt-bearer", form["client_assertion_type"]);
-        Assert.Equal("system/Observation.c", form["scope"]);
+        Assert.Equal("system/Observation.c system/DocumentReference.c", form["scope"]);
     }
 
     [Fact]
@@ -290,7 +290,7 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
         var request = FhirJsonDeserializer.STRICT.Deserialize<ServiceRequest>(Assert.Single(ehr.Creates("ServiceRequest")).RequestMessage!.Body!);
         Assert.Null(request.Id);
         Assert.Null(request.Performer.Single().Reference);
-        Assert.Equal("system/Observation.c system/ServiceRequest.c", ehr.TokenRequest()["scope"]);
+        Assert.Equal("system/Observation.c system/DocumentReference.c system/ServiceRequest.c", ehr.TokenRequest()["scope"]);
         Assert.All(ehr.Creates("Observation"), p =>
             Assert.Equal("ServiceRequest/ehr-servicerequest-1", FhirJsonDeserializer.STRICT.Deserialize<Observation>(p.RequestMessage!.Body!).BasedOn.Single().Reference));
     }

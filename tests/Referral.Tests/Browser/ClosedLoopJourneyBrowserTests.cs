@@ -120,7 +120,7 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         var history = await inbox.Locator("ol.timeline").InnerTextAsync();
         Assert.Contains($"Put on hold by the therapist: {waitingFor}", history, StringComparison.Ordinal);
         // The history's times are the practice's, named, as the sessions' are.
-        Assert.Contains($"{Referral.SmartApp.Status.SessionSummaries.When(time.GetUtcNow(), PracticeZone)} Put on hold", history, StringComparison.Ordinal);
+        Assert.Contains($"{Referral.Model.Sessions.SessionSummaries.When(time.GetUtcNow(), PracticeZone)} Put on hold", history, StringComparison.Ordinal);
         await inbox.GetByRole(AriaRole.Button, new() { Name = "Resume" }).WaitForAsync();
         await Chromium.ScreenshotAsync(inbox, "closed-loop-06b-therapist-on-hold");
         await Chromium.AssertNoSeriousViolationsAsync(inbox);
@@ -188,7 +188,7 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         }
 
         // The session's time as the therapist typed it, in the practice's zone, named.
-        Assert.Contains(Referral.SmartApp.Status.SessionSummaries.When(SessionStart(time, 2), PracticeZone), secondSession, StringComparison.Ordinal);
+        Assert.Contains(Referral.Model.Sessions.SessionSummaries.When(SessionStart(time, 2), PracticeZone), secondSession, StringComparison.Ordinal);
         Assert.Contains("forearm", secondSession, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("Not stated", secondSession, StringComparison.Ordinal);
         await Chromium.ScreenshotAsync(ehr, "closed-loop-09-physician-in-progress");

@@ -76,8 +76,10 @@ public sealed class BackendServicesEhr : IDisposable
     public string TokenEndpoint => $"{server.Urls[0]}/auth/token";
 
     /// <summary>The app's settings for this EHR: registered for backend services, writing Observations back.</summary>
-    public IReadOnlyDictionary<string, string?> Settings(bool writeServiceRequest = false, int index = 0) => new Dictionary<string, string?>
+    public IReadOnlyDictionary<string, string?> Settings(bool writeServiceRequest = false, int index = 0, string writes = "Both", int reportEverySessions = 4) => new Dictionary<string, string?>
     {
+        [$"Ehrs:{index}:Writes"] = writes,
+        [$"Ehrs:{index}:ReportEverySessions"] = reportEverySessions.ToString(System.Globalization.CultureInfo.InvariantCulture),
         [$"Ehrs:{index}:Iss"] = FhirBase,
         [$"Ehrs:{index}:ClientId"] = ClientId,
         [$"Ehrs:{index}:WriteBack"] = "true",
@@ -89,7 +91,7 @@ public sealed class BackendServicesEhr : IDisposable
     /// <summary>Every create answers 201 with a Location.</summary>
     public BackendServicesEhr AcceptingCreates()
     {
-        foreach (var type in new[] { "Observation", "ServiceRequest" })
+        foreach (var type in new[] { "Observation", "ServiceRequest", "DocumentReference" })
         {
             server.Given(Request.Create().WithPath($"/fhir/{type}").UsingPost())
                 .RespondWith(Created(type));

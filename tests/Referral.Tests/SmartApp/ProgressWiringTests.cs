@@ -70,6 +70,36 @@ public sealed class ProgressWiringTests(AzuriteFixture azurite, TestIdentity ide
     }
 
     [Fact]
+    public async Task The_physician_downloads_the_progress_report_and_the_payer_s_copy_from_the_status_page()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr, ChicagoPractice, therapists: identity);
+        using var browser = await harness.StartAsync();
+        var (detailPath, id) = await SendAndAcceptAsync(harness, browser, ehr);
+        await RecordSessionsAsync(harness, id);
+        var page = detailPath.Split('?')[0];
+
+        var detail = await browser.GetStringAsync(new Uri(detailPath, UriKind.Relative), Ct);
+        using var chart = await browser.GetAsync(Handler(detailPath, "Report"), Ct);
+        using var payer = await browser.GetAsync(new Uri(page + "?handler=Report&copy=payer", UriKind.Relative), Ct);
+
+        Assert.Contains($"href=\"{page}?handler=Report&amp;copy=payer\"", detail, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, chart.StatusCode);
+        Assert.Equal("application/pdf", chart.Content.Headers.ContentType?.MediaType);
+        var chartText = Reports.ReportApiTests.PdfText(await chart.Content.ReadAsByteArrayAsync(Ct));
+        var payerText = Reports.ReportApiTests.PdfText(await payer.Content.ReadAsByteArrayAsync(Ct));
+        Assert.Contains("ICD-10-CM G56.01", chartText, StringComparison.Ordinal);
+        Assert.Contains("Pain 7/10 before, 5/10 after", chartText, StringComparison.Ordinal);
+        Assert.Contains("Pain 5/10 before, 2/10 after", chartText, StringComparison.Ordinal);
+        // The seeded therapist's directory entry: licence and an NPI that passes the check.
+        Assert.Contains("licence LMT-044156, NPI 1245789056", chartText, StringComparison.Ordinal);
+        Assert.Contains("up 15 degrees since session 1", chartText, StringComparison.Ordinal);
+        Assert.DoesNotContain("CPT", chartText, StringComparison.Ordinal);
+        Assert.Contains("Claim number: WC-2026-004817", payerText, StringComparison.Ordinal);
+        Assert.Equal(2, payerText.Split("CPT 97124 x 3 units").Length - 1);
+    }
+
+    [Fact]
     public async Task Right_after_sending_the_status_page_has_no_chart_and_says_no_session_is_recorded_yet()
     {
         using var ehr = new FakeEhr();

@@ -43,23 +43,23 @@ public static class SyntheticRecords
     {
         var records = new List<Resource>();
         records.AddRange(Organizations());
-        // NPIs are made up but keep the NPI's check digit; numbers are in the 555-01xx range kept for fiction.
+        // NPIs (physicians' and therapists') are made up but keep the NPI's check digit (ModelNpiTests checks them); numbers are in the 555-01xx range kept for fiction.
         records.AddRange(Physician(SyntheticIds.FamilyPhysician, "Amelia", "Stone", AdministrativeGender.Female, "Family medicine", "1987654328", "503-555-0110", "503-555-0111"));
         records.AddRange(Physician(SyntheticIds.RehabilitationPhysician, "Rajesh", "Iyer", AdministrativeGender.Male, "Physical medicine and rehabilitation", "1456789019", "503-555-0120", "503-555-0121"));
         records.AddRange(Physician(SyntheticIds.Obstetrician, "Ellen", "Brooks", AdministrativeGender.Female, "Obstetrics and gynecology", "1673452193", "503-555-0130", null));
-        records.AddRange(Therapist(SyntheticIds.OncologyLymphTherapist, "LMT-020417", "Olivia", "Hart", AdministrativeGender.Female,
+        records.AddRange(Therapist(SyntheticIds.OncologyLymphTherapist, "LMT-020417", "1245789031", "Olivia", "Hart", AdministrativeGender.Female,
             "Certified lymphedema therapist (CLT); oncology massage certificate",
             TherapistTraining.OncologyMassage, TherapistTraining.LymphDrainage));
-        records.AddRange(Therapist(SyntheticIds.PrenatalTherapist, "LMT-031288", "Nadia", "Kowalski", AdministrativeGender.Female,
+        records.AddRange(Therapist(SyntheticIds.PrenatalTherapist, "LMT-031288", "1245789049", "Nadia", "Kowalski", AdministrativeGender.Female,
             "Certified prenatal massage therapist; trauma-informed care training",
             TherapistTraining.Prenatal, TherapistTraining.TraumaInformed));
-        records.AddRange(Therapist(SyntheticIds.SportsTherapist, "LMT-044156", "Sam", "Rivera", AdministrativeGender.Male,
+        records.AddRange(Therapist(SyntheticIds.SportsTherapist, "LMT-044156", "1245789056", "Sam", "Rivera", AdministrativeGender.Male,
             "Sports and orthopedic massage certificate",
             TherapistTraining.Sports));
-        records.AddRange(Therapist(SyntheticIds.GeriatricTherapist, "LMT-057903", "Margaret", "Lee", AdministrativeGender.Female,
+        records.AddRange(Therapist(SyntheticIds.GeriatricTherapist, "LMT-057903", "1245789064", "Margaret", "Lee", AdministrativeGender.Female,
             "Geriatric massage certificate; trauma-informed care training",
             TherapistTraining.Geriatric, TherapistTraining.TraumaInformed));
-        records.AddRange(Therapist(SyntheticIds.PediatricTherapist, "LMT-062741", "Kai", "Nakamura", AdministrativeGender.Male,
+        records.AddRange(Therapist(SyntheticIds.PediatricTherapist, "LMT-062741", "1245789072", "Kai", "Nakamura", AdministrativeGender.Male,
             "Pediatric massage certificate; sports massage certificate",
             TherapistTraining.Pediatric, TherapistTraining.Sports));
 
@@ -226,14 +226,14 @@ public static class SyntheticRecords
         };
     }
 
-    private static IEnumerable<Resource> Therapist(string id, string license, string given, string family, AdministrativeGender gender, string certificates,
+    private static IEnumerable<Resource> Therapist(string id, string license, string npi, string given, string family, AdministrativeGender gender, string certificates,
         params (string Code, string Display)[] training)
     {
         yield return new Practitioner
         {
             Id = id,
             Active = true,
-            Identifier = [new Identifier($"{CodeSystems.SandboxIdentifiers}/practitioner", id)],
+            Identifier = [new Identifier($"{CodeSystems.SandboxIdentifiers}/practitioner", id), new Identifier(CodeSystems.Npi, npi)],
             Name = [new HumanName { Given = [given], Family = family, Suffix = ["LMT"] }],
             Gender = gender,
             Telecom = [new ContactPoint(ContactPoint.ContactPointSystem.Email, ContactPoint.ContactPointUse.Work, $"{given.ToLowerInvariant()}.{family.ToLowerInvariant()}@therapists.example")],

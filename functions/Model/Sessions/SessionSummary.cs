@@ -1,17 +1,16 @@
 using System.Globalization;
 using Hl7.Fhir.Model;
-using Referral.Model;
 using Referral.Model.Fhir;
 using Referral.Model.Referrals;
 using Referral.Model.Terminology;
 
-namespace Referral.SmartApp.Status;
+namespace Referral.Model.Sessions;
 
 /// <summary>A measure of one session with its change since the first session that measured the same thing.</summary>
 public sealed record SessionMeasure(string Label, string Value, string? Change);
 
 /// <summary>
-/// One session as the physician and the therapist read it: the Procedure (time, length, sites, techniques, the SOAP
+/// One session as the physician, the therapist and the reports read it: the Procedure (time, length, sites, techniques, the SOAP
 /// note) and the Observations partOf it, in words, with times in the prescribing practice's zone.
 /// </summary>
 public sealed record SessionSummary
@@ -38,18 +37,6 @@ public sealed record SessionSummary
 
     /// <summary>The therapist's SOAP note, as the inbox stored it (one plain-text note, a paragraph per part).</summary>
     public string? Note { get; init; }
-}
-
-/// <summary>What the progress section shows: the sessions in order, and the pain series for the chart.</summary>
-public sealed record ProgressView(IReadOnlyList<SessionSummary> Sessions, IReadOnlyList<PainPoint> Pain)
-{
-    public static ProgressView Empty { get; } = new([], []);
-
-    public static ProgressView Of(ReferralSummary referral, IEnumerable<Procedure> procedures, IEnumerable<Observation> observations)
-    {
-        var observed = observations.ToList();
-        return new ProgressView(SessionSummaries.Of(referral, procedures, observed), PainSeries.Of(observed));
-    }
 }
 
 public static class SessionSummaries
