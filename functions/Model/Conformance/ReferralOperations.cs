@@ -11,7 +11,7 @@ public sealed record OperationParam(string Name, int Min, string Max, string? Ty
 }
 
 /// <summary>An operation the API serves on a resource type: its code, what it does and its parameters.</summary>
-public sealed record OperationSpec(string Resource, string Code, string Title, string Description, IReadOnlyList<OperationParam> Parameters, bool Instance = true)
+public sealed record OperationSpec(string Resource, string Code, string Title, string Description, IReadOnlyList<OperationParam> Parameters, bool Instance = true, bool AffectsState = true)
 {
     public string Id => $"{Resource}-{Code}";
 
@@ -92,7 +92,14 @@ public static class ReferralOperations
         [
             new("resource", 1, "1", "ServiceRequest", "The draft referral."),
             new("return", 1, "1", "OperationOutcome", "Every problem found, each with its element in expression; or one information issue.") { Use = ParameterUse.Out },
-        ], Instance: false),
+        ], Instance: false, AffectsState: false),
+        new("ServiceRequest", "progress-report", "Download the progress report",
+            "The referral's progress report (its discharge summary once the course is completed) as the therapist and the referring physician download it, for whoever may see the referral; the payer's copy adds the coverage, the claim and per session the CPT code and billable units.",
+        [
+            new("copy", 0, "1", "code", "chart (the default) or payer."),
+            new("format", 0, "1", "code", "pdf (the default) or xhtml."),
+            new("return", 1, "1", "Binary", "The document, as application/pdf or application/xhtml+xml.") { Use = ParameterUse.Out },
+        ], AffectsState: false),
     ];
 
     public static IReadOnlyList<OperationDefinition> Definitions() => [.. All.Select(ToDefinition)];
@@ -109,7 +116,7 @@ public static class ReferralOperations
         Experimental = false,
         Publisher = ReferralProfiles.Publisher,
         Description = spec.Description,
-        AffectsState = spec.Code != "validate",
+        AffectsState = spec.AffectsState,
         Code = spec.Code,
         Resource = [Enum.Parse<ResourceType>(spec.Resource)],
         System = false,
