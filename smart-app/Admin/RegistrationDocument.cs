@@ -49,7 +49,7 @@ public sealed class RegistrationDocumentBuilder(
 {
     public const string Path = "/.well-known/registration.json";
     public const string ClientName = "Medical-massage referral";
-    public const string BackendScope = "system/Observation.c system/ServiceRequest.c";
+    public const string BackendScope = "system/Observation.c system/DocumentReference.c system/ServiceRequest.c";
 
     /// <summary>Why the app asks for each scope it may request (SMART App Launch 2.2: ask for no more than needed).</summary>
     private static readonly Dictionary<string, string> Reasons = new(StringComparer.Ordinal)
@@ -71,6 +71,7 @@ public sealed class RegistrationDocumentBuilder(
         ["patient/PractitionerRole.rs"] = "The referring physician's role and organization.",
         ["patient/Organization.r"] = "The payer of an auto or workers' compensation coverage: its phone and the claim's adjuster, for the therapist.",
         ["system/Observation.c"] = "Writes the therapist's session progress into the patient's chart.",
+        ["system/DocumentReference.c"] = "Files the progress report and the discharge summary (PDF and XHTML) in the patient's chart; only for EHRs whose Ehrs:N:Writes is Documents or Both.",
         ["system/ServiceRequest.c"] = "Creates the sent referral in the EHR (the app's only writer of it); only for EHRs with the functions app's Ehrs:N:WriteServiceRequest = true.",
     };
 

@@ -141,7 +141,7 @@ public sealed partial class RegistrationFromTheAdminPackTests
         Assert.Contains("http://127.0.0.1:5200/callback", await install.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, document.StatusCode);
         var metadata = JsonDocument.Parse(await document.Content.ReadAsStringAsync(ct)).RootElement;
-        Assert.Equal("system/Observation.c system/ServiceRequest.c", metadata.GetProperty("backend_services").GetProperty("scope").GetString());
+        Assert.Equal("system/Observation.c system/DocumentReference.c system/ServiceRequest.c", metadata.GetProperty("backend_services").GetProperty("scope").GetString());
         Assert.All(metadata.GetProperty("scope_reasons").EnumerateArray(), r => Assert.False(string.IsNullOrWhiteSpace(r.GetProperty("reason").GetString())));
     }
 

@@ -251,6 +251,21 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         await Chromium.ScreenshotAsync(ehr, "closed-loop-11-physician-completed");
         await Chromium.ScreenshotAndScanAsync(physician, frame.Url, "closed-loop-11-physician-completed-page");
 
+        // The discharge summary is filed in the chart, about the EHR's own ServiceRequest: a PDF and an XHTML
+        // rendition, each attachment's hash and size those of its content.
+        var summaries = ehrRecord.All<DocumentReference>()
+            .Where(d => d.Context?.Related.Any(r => r.Reference?.EndsWith($"ServiceRequest/{written.Id}", StringComparison.Ordinal) == true) == true).ToList();
+        var discharge = Assert.Single(summaries, d => d.Type?.Coding.Any(c => c.System == "http://loinc.org" && c.Code == "18842-5") == true);
+        Assert.Equal(["application/pdf", "application/xhtml+xml"], discharge.Content.Select(c => c.Attachment.ContentType).Order(StringComparer.Ordinal));
+        Assert.All(discharge.Content, c =>
+        {
+            Assert.NotNull(c.Attachment.Data);
+#pragma warning disable CA5350 // FHIR R4's Attachment.hash is SHA-1: the test recomputes it.
+            Assert.Equal(System.Security.Cryptography.SHA1.HashData(c.Attachment.Data), c.Attachment.Hash);
+#pragma warning restore CA5350
+            Assert.Equal(c.Attachment.Data.Length, (long)c.Attachment.Size!);
+        });
+
         // 6. Everything the functions API answered on the way, and everything written into the chart, keeps FHIR's
         // rules (judged by Firely's validator on the core specification); every referral it returned, the project's
         // own profile too (but for its status, which a completed course has left behind).
@@ -271,7 +286,7 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
             referrals.AddRange(resource is Bundle bundle ? bundle.Entry.Select(e => e.Resource).OfType<ServiceRequest>() : resource is ServiceRequest one ? [one] : []);
         }
 
-        problems.AddRange(ehrRecord.All<Observation>().Concat<Resource>(ehrRecord.All<ServiceRequest>()).SelectMany(FhirSpec.Errors).Select(e => "in the chart: " + e));
+        problems.AddRange(ehrRecord.All<Observation>().Concat<Resource>(ehrRecord.All<ServiceRequest>()).Concat(ehrRecord.All<DocumentReference>()).SelectMany(FhirSpec.Errors).Select(e => "in the chart: " + e));
         var profile = new ReferralValidator(run.Time);
         foreach (var referral in referrals)
         {

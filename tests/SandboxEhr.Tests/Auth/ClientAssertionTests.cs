@@ -1,4 +1,6 @@
 using System.Net;
+using Hl7.Fhir.Serialization;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.Tokens;
 using SandboxEhr.Tests.Infrastructure;
 
@@ -24,6 +26,31 @@ private const string JwtBearer = "urn:ietf:params:oauth:client-assertion-type:jw
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         using var read = await Flow.FhirGetAsync(created.Headers.Location!.AbsolutePath["/fhir/".Length..].Split("/_history")[0], accessToken);
         Assert.Equal(HttpStatusCode.Forbidden, read.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_backend_services_client_files_a_progress_report_DocumentReference_posted_as_FHIR_XML_in_the_patients_chart()
+    {
+        var (status, body, _) = await BackendTokenAsync(Key.Assertion(SmartFlow.FunctionsId, App.TokenEndpoint, App.Time.GetUtcNow()), "system/DocumentReference.c");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("system/DocumentReference.c", body.GetProperty("scope").GetString());
+        var patient = SandboxEhr.Data.SyntheticIds.LymphedemaPatient;
+        var content = System.Text.Encoding.UTF8.GetBytes("Progress report");
+        var document = new Hl7.Fhir.Model.DocumentReference
+        {
+            Status = Hl7.Fhir.Model.DocumentReferenceStatus.Current,
+            Type = new Hl7.Fhir.Model.CodeableConcept("http://loinc.org", "11506-3", "Progress note"),
+            Subject = new Hl7.Fhir.Model.ResourceReference($"Patient/{patient}"),
+            Content = [new Hl7.Fhir.Model.DocumentReference.ContentComponent { Attachment = new Hl7.Fhir.Model.Attachment { ContentType = "text/plain", Data = content, Size = content.Length } }],
+        };
+
+        using var created = await Flow.FhirPostAsync("DocumentReference", new FhirXmlSerializer().SerializeToString(document), body.GetProperty("access_token").GetString(), mediaType: "application/fhir+xml");
+        using var notXml = await Flow.FhirPostAsync("DocumentReference", "<DocumentReference", body.GetProperty("access_token").GetString(), mediaType: "application/fhir+xml");
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var stored = Assert.Single(App.Services.GetRequiredService<SandboxEhr.Fhir.FhirStore>().All<Hl7.Fhir.Model.DocumentReference>(), d => d.Subject?.Reference == $"Patient/{patient}");
+        Assert.Equal(content, stored.Content.Single().Attachment.Data);
+        Assert.Equal(HttpStatusCode.BadRequest, notXml.StatusCode);
     }
 
     [Fact]

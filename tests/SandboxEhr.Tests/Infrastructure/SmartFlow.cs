@@ -149,10 +149,10 @@ public sealed partial class SmartFlow(SandboxApp app) : IDisposable
         return await client.SendAsync(request, Cancellation);
     }
 
-    public async Task<HttpResponseMessage> FhirPostAsync(string path, string json, string? accessToken, string? ifNoneExist = null)
+    public async Task<HttpResponseMessage> FhirPostAsync(string path, string json, string? accessToken, string? ifNoneExist = null, string mediaType = "application/fhir+json")
     {
         using var client = app.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/fhir/{path}") { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/fhir+json") };
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/fhir/{path}") { Content = new StringContent(json, System.Text.Encoding.UTF8, mediaType) };
         if (ifNoneExist is not null)
         {
             request.Headers.TryAddWithoutValidation("If-None-Exist", ifNoneExist);

@@ -14,7 +14,7 @@ public static class FhirEndpoints
 
     public static readonly IReadOnlySet<string> CreatableTypes = new HashSet<string>(StringComparer.Ordinal)
     {
-        "Observation", "ServiceRequest", "Procedure", "Task",
+        "Observation", "ServiceRequest", "Procedure", "Task", "DocumentReference",
     };
 
     private static readonly HashSet<string> ResultParameters = new(StringComparer.Ordinal) { "_count", "_sort", "_format", "_summary", "_elements", "_total" };
@@ -157,9 +157,10 @@ public static class FhirEndpoints
         }
 
         var mediaType = context.Request.ContentType?.Split(';')[0].Trim();
-        if (mediaType is not (FhirJson.MediaType or "application/json"))
+        var xml = mediaType is FhirJson.XmlMediaType or "application/xml";
+        if (!xml && mediaType is not (FhirJson.MediaType or "application/json"))
         {
-            return FhirJson.Outcome(StatusCodes.Status415UnsupportedMediaType, OperationOutcome.IssueType.NotSupported, "Send the resource as application/fhir+json.");
+            return FhirJson.Outcome(StatusCodes.Status415UnsupportedMediaType, OperationOutcome.IssueType.NotSupported, "Send the resource as application/fhir+json or application/fhir+xml.");
         }
 
         var body = await ReadBodyAsync(context.Request);
@@ -168,7 +169,7 @@ public static class FhirEndpoints
             return FhirJson.Outcome(StatusCodes.Status413PayloadTooLarge, OperationOutcome.IssueType.TooLong, $"The body is over {MaxBodyBytes} bytes.");
         }
 
-        var resource = FhirJson.Parse(body, out var problems);
+        var resource = xml ? FhirJson.ParseXml(body, out var problems) : FhirJson.Parse(body, out problems);
         if (resource is null)
         {
             return FhirJson.Outcome(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Structure,

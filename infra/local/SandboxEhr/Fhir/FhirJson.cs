@@ -14,9 +14,35 @@ public static class FhirJson
     private static readonly FhirJsonSerializer Serializer = new();
     private static readonly FhirJsonDeserializer Deserializer = new(new DeserializerSettings().UsingMode(DeserializationMode.Strict));
 
+    /// <summary>FHIR XML, the other format a client may post (the referral app posts its documents so).</summary>
+    public const string XmlMediaType = "application/fhir+xml";
+
+    private static readonly FhirXmlDeserializer XmlDeserializer = new(new DeserializerSettings().UsingMode(DeserializationMode.Strict));
+
     public static string Serialize(Resource resource, bool pretty = false) => Serializer.SerializeToString(resource, pretty);
 
     /// <summary>Parses strictly; on failure returns the problems, each with the FHIRPath it is about where the SDK knows it.</summary>
+    /// <summary>Parses FHIR XML strictly, as <see cref="Parse(string, out IReadOnlyList{ValueTuple{string, string}})"/> does JSON.</summary>
+    public static Resource? ParseXml(string xml, out IReadOnlyList<(string Message, string? Path)> problems)
+    {
+        try
+        {
+            if (XmlDeserializer.TryDeserializeResource(xml, out var resource, out var issues))
+            {
+                problems = [];
+                return resource;
+            }
+
+            problems = [.. issues.Select(i => (i.Message, (i as ExtendedCodedException)?.InstancePath))];
+            return null;
+        }
+        catch (System.Xml.XmlException e)
+        {
+            problems = [($"The body is not XML: {e.Message}", null)];
+            return null;
+        }
+    }
+
     public static Resource? Parse(string json, out IReadOnlyList<(string Message, string? Path)> problems)
     {
         try

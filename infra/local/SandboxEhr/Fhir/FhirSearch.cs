@@ -19,6 +19,7 @@ public static class FhirSearch
         ["ServiceRequest"] = ["_id", "patient", "subject", "status", "identifier"],
         ["Procedure"] = ["_id", "patient", "subject", "status", "based-on"],
         ["Task"] = ["_id", "patient", "owner", "status", "focus"],
+        ["DocumentReference"] = ["_id", "patient", "subject", "status", "type", "category", "related", "identifier"],
         ["Practitioner"] = ["_id"],
         ["PractitionerRole"] = ["_id", "practitioner", "specialty"],
         ["Organization"] = ["_id"],
@@ -40,6 +41,7 @@ public static class FhirSearch
             {
                 Condition c => c.Category.Any(x => Token(x, alternative)),
                 Observation o => o.Category.Any(x => Token(x, alternative)),
+                DocumentReference d => d.Category.Any(x => Token(x, alternative)),
                 _ => false,
             },
             "code" => resource switch
@@ -48,6 +50,8 @@ public static class FhirSearch
                 Observation o => Token(o.Code, alternative),
                 _ => false,
             },
+            "type" => resource is DocumentReference d && Token(d.Type, alternative),
+            "related" => resource is DocumentReference d && d.Context?.Related.Any(r => Reference(r, "ServiceRequest", alternative)) == true,
             "encounter" => resource is Condition c && Reference(c.Encounter, "Encounter", alternative),
             "based-on" => resource switch
             {
@@ -63,6 +67,7 @@ public static class FhirSearch
             {
                 Observation o => o.Identifier.Any(i => Token(i, alternative)),
                 ServiceRequest s => s.Identifier.Any(i => Token(i, alternative)),
+                DocumentReference d => d.Identifier.Any(i => Token(i, alternative)),
                 _ => false,
             },
             _ => false,
@@ -78,6 +83,7 @@ public static class FhirSearch
         ServiceRequest s => s.StatusElement,
         Procedure p => p.StatusElement,
         Hl7.Fhir.Model.Task t => t.StatusElement,
+        DocumentReference d => d.StatusElement,
         _ => (PrimitiveType?)null,
     })?.JsonValue as string;
 

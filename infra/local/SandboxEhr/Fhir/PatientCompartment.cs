@@ -8,7 +8,7 @@ public static class PatientCompartment
     /// <summary>The types this server holds per patient; other types (Practitioner, Organization, ...) belong to no patient.</summary>
     public static readonly IReadOnlySet<string> Types = new HashSet<string>(StringComparer.Ordinal)
     {
-        "Patient", "Condition", "Observation", "Encounter", "Coverage", "MedicationRequest", "ServiceRequest", "Procedure", "Task",
+        "Patient", "Condition", "Observation", "Encounter", "Coverage", "MedicationRequest", "ServiceRequest", "Procedure", "Task", "DocumentReference",
     };
 
     public static bool Contains(string type) => Types.Contains(type);
@@ -24,6 +24,7 @@ public static class PatientCompartment
         ServiceRequest request => PatientId(request.Subject),
         Procedure procedure => PatientId(procedure.Subject),
         Hl7.Fhir.Model.Task task => PatientId(task.For),
+        DocumentReference document => PatientId(document.Subject),
         _ => null,
     };
 
