@@ -18,6 +18,36 @@ public static class ReportDocument
     /// <summary>US Core's DocumentReference category.</summary>
     public const string CategorySystem = "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category";
 
+    /// <summary>The key of the progress report after session <paramref name="number"/>.</summary>
+    public static string SessionKey(int number) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{SessionPrefix}{number}");
+
+    /// <summary>The key of the report at the <paramref name="ordinal"/>th renewal request.</summary>
+    public static string RenewalKey(int ordinal) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{RenewalPrefix}{ordinal}");
+
+    public const string DischargeKey = "discharge";
+
+    private const string SessionPrefix = "session-";
+
+    private const string RenewalPrefix = "renewal-";
+
+    /// <summary>
+    /// The occasion a document's key names (<see cref="SessionKey"/>, <see cref="RenewalKey"/>, <see cref="DischargeKey"/>),
+    /// so that a report rendered later says what was true then; a key of another shape renders as things stand.
+    /// </summary>
+    public static ReportOccasion? OccasionOf(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (key.StartsWith(SessionPrefix, StringComparison.Ordinal)
+            && int.TryParse(key.AsSpan(SessionPrefix.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+        {
+            return ReportOccasion.AfterSession(number);
+        }
+
+        return key == DischargeKey ? ReportOccasion.Discharge
+            : key.StartsWith(RenewalPrefix, StringComparison.Ordinal) ? ReportOccasion.RenewalRequest
+            : null;
+    }
+
     public static DocumentReference Build(ProgressReport report, ServiceRequest request, ResourceReference serviceRequest, string key, IReadOnlyList<ReportRendition> renditions)
     {
         ArgumentNullException.ThrowIfNull(report);

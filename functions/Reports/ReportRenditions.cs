@@ -306,7 +306,9 @@ public sealed class ReportFonts : IFontResolver
     {
         lock (Gate)
         {
-            if (GlobalFontSettings.FontResolver is not ReportFonts)
+            // PDFsharp's resolver is process-wide and may be set once. The worker compiles this file in too: where the
+            // API and the worker share a process (the tests' hosts), the other copy's resolver is this same code.
+            if (GlobalFontSettings.FontResolver?.GetType().FullName != typeof(ReportFonts).FullName)
             {
                 GlobalFontSettings.FontResolver = new ReportFonts();
             }

@@ -12,7 +12,7 @@ namespace Referral.Functions.Reports;
 /// </summary>
 public sealed class ReportSource(ReferralStore store, TherapistDirectory directory, TimeProvider time)
 {
-    public async Task<ProgressReport> BuildAsync(StoredReferral referral, ReportCopy copy, CancellationToken cancellationToken)
+    public async Task<ProgressReport> BuildAsync(StoredReferral referral, ReportCopy copy, CancellationToken cancellationToken, ReportOccasion? occasion = null)
     {
         ArgumentNullException.ThrowIfNull(referral);
         var procedures = store.ProceduresAsync(referral.Id, cancellationToken);
@@ -25,6 +25,7 @@ public sealed class ReportSource(ReferralStore store, TherapistDirectory directo
             [.. (await observations).Select(o => o.Resource)],
             await therapist,
             copy,
-            time.GetUtcNow());
+            time.GetUtcNow(),
+            occasion);
     }
 }

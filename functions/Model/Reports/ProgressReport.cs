@@ -21,6 +21,20 @@ public enum ReportCopy
     Payer,
 }
 
+/// <summary>
+/// What a report is written for, so that one rendered later (a queued write-back) says what was true then: after
+/// session <see cref="ThroughSession"/> (a progress report of the sessions up to it), a renewal request (a progress
+/// report of every session so far), or the discharge (the summary, once the course is closed). Null: as things stand.
+/// </summary>
+public sealed record ReportOccasion(ReportKind Kind, int? ThroughSession = null)
+{
+    public static ReportOccasion AfterSession(int number) => new(ReportKind.Progress, number);
+
+    public static ReportOccasion RenewalRequest { get; } = new(ReportKind.Progress);
+
+    public static ReportOccasion Discharge { get; } = new(ReportKind.Discharge);
+}
+
 /// <summary>A clinician as the report names them: name, NPI where known (and passing the check), licence for the therapist.</summary>
 public sealed record ReportPerson(string Name, string? Npi, string? License = null);
 
@@ -116,11 +130,13 @@ public sealed record ProgressReport
 
     /// <summary>
     /// Builds the report. <paramref name="therapist"/> is the directory's entry for the Task's owner (its NPI and licence),
-    /// null when the directory no longer holds it.
+    /// null when the directory no longer holds it. <paramref name="occasion"/> is what it is written for (null: as things
+    /// stand): a progress report after session N lists the sessions up to N and plans from there, even when the course
+    /// has gone on (or closed) since; only the discharge's is a discharge summary.
     /// </summary>
     public static ProgressReport Build(
         ReferralSummary referral, IEnumerable<Procedure> procedures, IReadOnlyList<Observation> observations,
-        PractitionerRole? therapist, ReportCopy copy, DateTimeOffset issued)
+        PractitionerRole? therapist, ReportCopy copy, DateTimeOffset issued, ReportOccasion? occasion = null)
     {
         ArgumentNullException.ThrowIfNull(referral);
         ArgumentNullException.ThrowIfNull(procedures);
@@ -128,7 +144,13 @@ public sealed record ProgressReport
         var request = referral.Request;
         var task = referral.Task;
         var sessions = SessionSummaries.Of(referral, procedures, observations);
-        var discharge = task is null ? null : ReferralTasks.DischargeSummaryOf(task);
+        if (occasion?.ThroughSession is { } through)
+        {
+            sessions = [.. sessions.Where(s => s.Number <= through)];
+        }
+
+        var discharge = task is null || occasion?.Kind == ReportKind.Progress ? null : ReferralTasks.DischargeSummaryOf(task);
+        var done = occasion?.ThroughSession ?? Math.Max(referral.SessionsUsed, sessions.Count);
         var icd10 = request.ReasonCode.SelectMany(c => c.Coding).Where(c => c.System == Canonicals.Icd10Cm && c.Code is not null)
             .Select(c => c.Code!).Distinct(StringComparer.Ordinal).ToList();
         var ordered = MassageProcedures.Cpt.TryFind(request.Code, out var procedure) ? procedure : MassageProcedure.MassageTherapy;
@@ -155,7 +177,7 @@ public sealed record ProgressReport
             Diagnoses = [.. referral.Diagnoses.Select(d => new ReportDiagnosis(d.Name, [.. d.Codes.Select(CodeText)]))],
             Sites = [.. referral.BodySites.Select(s => s.Display)],
             SessionsPrescribed = referral.SessionsPrescribed,
-            SessionsDone = Math.Max(referral.SessionsUsed, sessions.Count),
+            SessionsDone = done,
             Frequency = referral.Frequency?.Text,
             ValidFrom = referral.ValidFrom,
             ValidUntil = referral.ValidUntil,
@@ -166,21 +188,22 @@ public sealed record ProgressReport
                     icd10)
                 : null))],
             Assessment = sessions.LastOrDefault(s => s.Note is not null)?.Note,
-            Plan = PlanOf(referral, discharge, sessions.Count),
+            Plan = PlanOf(referral, discharge, done, asThingsStand: occasion?.ThroughSession is null),
             DischargeOutcome = discharge?.Outcome,
             Payer = copy == ReportCopy.Payer ? PayerOf(request, payorContact) : null,
         };
     }
 
-    private static string PlanOf(ReferralSummary referral, DischargeSummary? discharge, int done)
+    private static string PlanOf(ReferralSummary referral, DischargeSummary? discharge, int done, bool asThingsStand)
     {
         if (discharge is not null)
         {
             return discharge.Recommendations ?? "Discharged; no further recommendations.";
         }
 
-        var remaining = Math.Max(0, referral.SessionsPrescribed - Math.Max(referral.SessionsUsed, done));
-        if (referral.Task is { } task && RenewalAnswers.Pending(task) is { } renewal)
+        var remaining = Math.Max(0, referral.SessionsPrescribed - done);
+        // A pending renewal request is today's news: a report of an earlier session does not claim it.
+        if (asThingsStand && referral.Task is { } task && RenewalAnswers.Pending(task) is { } renewal)
         {
             return string.Create(CultureInfo.InvariantCulture,
                 $"Renewal requested{(renewal.AdditionalSessions is { } more ? $" ({more} more sessions)" : "")}: {renewal.Reason}");

@@ -6,6 +6,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 using MimeKit;
 using Referral.Functions.Referrals;
+using Referral.Functions.Reports;
 using Referral.Functions.Security;
 using Referral.Functions.Storage;
 using Referral.Functions.Telemetry;
@@ -131,7 +132,7 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
         // The chart's copy of the course at a renewal request and at discharge (issue 19), where the EHR files documents.
         if (message.Kind is ReferralEvent.Completed or ReferralEvent.RenewalRequested && services.Ehrs.Find(referral.Ehr) is { WritesDocuments: true })
         {
-            var document = message.Kind == ReferralEvent.Completed ? "discharge" : $"renewal-{message.Ordinal ?? referral.Version}";
+            var document = message.Kind == ReferralEvent.Completed ? ReportDocument.DischargeKey : ReportDocument.RenewalKey(message.Ordinal ?? referral.Version);
             await services.WriteBack.EnqueueAsync(new EhrWriteBackMessage(EhrWriteBackMessage.DocumentKind, referral.Id) { Document = document }, cancellationToken);
         }
 

@@ -119,7 +119,7 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
             // The progress report after every Nth session, and the documents the notifications queue (renewal, discharge).
             var document = message.Kind == EhrWriteBackMessage.DocumentKind
                 ? message.Document
-                : message.Session is { } number && number % ehr.ReportEverySessions == 0 ? $"session-{number}" : null;
+                : message.Session is { } number && number % ehr.ReportEverySessions == 0 ? ReportDocument.SessionKey(number) : null;
             if (document is { Length: > 0 } && ehr.WritesDocuments)
             {
                 await WriteDocumentAsync(services, ehr, referral, document, serviceRequest, cancellationToken);
@@ -229,7 +229,8 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
             return;
         }
 
-        var report = await services.Reports.BuildAsync(referral, ReportCopy.Chart, cancellationToken);
+        // Rendered as of its occasion: a write-back that runs after the course moved on still reports session N as session N.
+        var report = await services.Reports.BuildAsync(referral, ReportCopy.Chart, cancellationToken, ReportDocument.OccasionOf(key));
         var placer = referral.Request.Identifier.FirstOrDefault(i => i.System == Canonicals.PlacerIdentifierSystem);
         var related = serviceRequest is not null
             ? new ResourceReference($"ServiceRequest/{serviceRequest}")

@@ -22,6 +22,8 @@ public sealed class ReportWriteBackTests(Infrastructure.BackgroundWork.OwnAzurit
 
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
+    private static readonly FhirXmlDeserializer Xml = new(new DeserializerSettings().UsingMode(DeserializationMode.Strict));
+
     [Fact]
     public async Task After_every_Nth_session_the_EHR_gets_one_valid_DocumentReference_whose_attachments_match_their_hashes()
     {
@@ -64,6 +66,43 @@ public sealed class ReportWriteBackTests(Infrastructure.BackgroundWork.OwnAzurit
         Assert.Contains("Pain 7/10 before, 4/10 after", text, StringComparison.Ordinal);
         Assert.Contains("Pain 5/10 before, 2/10 after", text, StringComparison.Ordinal);
         Assert.NotNull(XDocument.Parse(System.Text.Encoding.UTF8.GetString(document.Content[1].Attachment.Data!)).Root);
+    }
+
+    [Fact]
+    public async Task A_report_written_after_the_course_moved_on_reports_its_own_session_and_the_discharge_summary_the_whole_course()
+    {
+        using var ehr = new BackendServicesEhr().AcceptingCreates();
+        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, ehr.Settings(reportEverySessions: 2));
+        await scenario.SeedTherapistsAsync();
+        var id = await scenario.SubmitAndAcceptAsync();
+        var now = scenario.Time.GetUtcNow();
+        foreach (var (hoursAgo, before, after) in new[] { (50, 7, 4), (26, 5, 2), (2, 3, 1) })
+        {
+            using var recorded = await scenario.RecordSessionAsync(id, Session(now.AddHours(-hoursAgo), painBefore: before, painAfter: after));
+            Assert.Equal(HttpStatusCode.Created, recorded.StatusCode);
+        }
+
+        using var therapist = scenario.AsTherapist();
+        using var completed = await therapist.PostAsync(Url($"/api/fhir/Task/{id}/$complete"),
+            Body(new Parameters { Parameter = [new Parameters.ParameterComponent { Name = "outcome", Value = new FhirString("Pain 7 to 1.") }] }), Ct);
+        Assert.Equal(HttpStatusCode.OK, completed.StatusCode);
+
+        // Nothing ran until now: the queued write-backs find the course closed with three sessions.
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        var documents = ehr.Creates("DocumentReference").Select(d => Xml.Deserialize<DocumentReference>(d.RequestMessage!.Body!)).ToList();
+        var afterSecond = Assert.Single(documents, d => d.Identifier.Single().Value == $"{id}/session-2");
+        var discharge = Assert.Single(documents, d => d.Identifier.Single().Value == $"{id}/discharge");
+        Assert.Equal(2, documents.Count);
+        Assert.Equal("11506-3", afterSecond.Type!.Coding.Single().Code);
+        var progressText = ReportApiTests.PdfText(afterSecond.Content[0].Attachment.Data!);
+        Assert.Contains("Pain 5/10 before, 2/10 after", progressText, StringComparison.Ordinal);
+        Assert.DoesNotContain("Pain 3/10 before, 1/10 after", progressText, StringComparison.Ordinal);
+        Assert.Contains("Continue treatment: 4 of 6 sessions remaining", progressText, StringComparison.Ordinal);
+        Assert.Equal("18842-5", discharge.Type!.Coding.Single().Code);
+        var dischargeText = ReportApiTests.PdfText(discharge.Content[0].Attachment.Data!);
+        Assert.Contains("Pain 3/10 before, 1/10 after", dischargeText, StringComparison.Ordinal);
+        Assert.Contains("Pain 7 to 1.", dischargeText, StringComparison.Ordinal);
     }
 
     [Fact]
