@@ -23,6 +23,13 @@ if [ ! -x /usr/bin/redis-server ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq redis-server >/dev/null
 fi
 
+# The journey test keeps a picture of each report PDF's first page, drawn by poppler's pdftoppm.
+if [ ! -x /usr/bin/pdftoppm ]; then
+  echo "Installing Debian's poppler-utils (pdftoppm) for the report pictures..."
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq poppler-utils >/dev/null
+fi
+
 # Azurite (infra/local/package.json, pinned by its lockfile). The tests would install it too;
 # doing it once here keeps the test run's own time for tests.
 if [ ! -f infra/local/node_modules/azurite/package.json ]; then

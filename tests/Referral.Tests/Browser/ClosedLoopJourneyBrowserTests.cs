@@ -10,6 +10,7 @@ using Referral.Model.Referrals;
 using Referral.Model.Terminology;
 using SandboxEhr.Fhir;
 using Referral.Tests.Infrastructure;
+using Referral.Tests.Reports;
 
 namespace Referral.Tests.Browser;
 
@@ -251,13 +252,41 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         await Chromium.ScreenshotAsync(ehr, "closed-loop-11-physician-completed");
         await Chromium.ScreenshotAndScanAsync(physician, frame.Url, "closed-loop-11-physician-completed-page");
 
-        // The discharge summary is filed in the chart, about the EHR's own ServiceRequest: a PDF and an XHTML
-        // rendition, each attachment's hash and size those of its content.
-        var summaries = ehrRecord.All<DocumentReference>()
+        // 5b. The reports: the physician downloads the chart's copy from the status page, the therapist the payer's from
+        // the referral's page; both PDFs name the patient, the diagnosis and every session's pain, and only the payer's
+        // bills (15 minutes of manual lymph drainage: CPT 97140, 1 unit each).
+        var chartCopy = ReportApiTests.PdfText(await Chromium.DownloadAsync(ehr, frame.Locator("[data-report='chart']"), "closed-loop-12-physician-discharge-summary.pdf"));
+        await inbox.GotoAsync(link);
+        var payerCopy = ReportApiTests.PdfText(await Chromium.DownloadAsync(inbox, inbox.Locator("[data-report='payer']"), "closed-loop-13-therapist-payer-copy.pdf"));
+        foreach (var text in new[] { chartCopy, payerCopy })
+        {
+            Assert.Contains("Medical massage discharge summary", text, StringComparison.Ordinal);
+            Assert.Contains("Helen Park", text, StringComparison.Ordinal);
+            Assert.Contains("ICD-10-CM I89.0", text, StringComparison.Ordinal);
+            Assert.Contains("Pain 6/10 before, 3/10 after", text, StringComparison.Ordinal);
+            Assert.Contains("Pain 4/10 before, 2/10 after", text, StringComparison.Ordinal);
+            Assert.Equal(prescribed - 2, Occurrences(text, "Pain 3/10 before, 2/10 after"));
+            Assert.Contains("Pain 3/10 before, 1/10 after", text, StringComparison.Ordinal);
+            Assert.Contains("Arm circumference down 2 cm", text, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain("CPT", chartCopy, StringComparison.Ordinal);
+        Assert.Equal(prescribed + 1, Occurrences(payerCopy, "CPT 97140 x 1 unit; ICD-10-CM I89.0"));
+
+        // The chart holds the reports as documents about the EHR's own ServiceRequest: the progress note after the 4th
+        // session (of the 4 sessions then), the one at the renewal request, and the discharge summary; each with a PDF
+        // and an XHTML rendition whose hash and size are those of its content.
+        var documents = ehrRecord.All<DocumentReference>()
             .Where(d => d.Context?.Related.Any(r => r.Reference?.EndsWith($"ServiceRequest/{written.Id}", StringComparison.Ordinal) == true) == true).ToList();
-        var discharge = Assert.Single(summaries, d => d.Type?.Coding.Any(c => c.System == "http://loinc.org" && c.Code == "18842-5") == true);
-        Assert.Equal(["application/pdf", "application/xhtml+xml"], discharge.Content.Select(c => c.Attachment.ContentType).Order(StringComparer.Ordinal));
-        Assert.All(discharge.Content, c =>
+        Assert.All(documents, d => Assert.EndsWith("Patient/helen-park", d.Subject?.Reference, StringComparison.Ordinal));
+        Assert.Equal(
+            [($"{referralId}/discharge", "18842-5"), ($"{referralId}/renewal-1", "11506-3"), ($"{referralId}/session-4", "11506-3")],
+            documents.Select(d => (d.Identifier.Single().Value, d.Type!.Coding.Single().Code)).Order());
+        var afterFourth = ReportApiTests.PdfText(documents.Single(d => d.Identifier.Single().Value == $"{referralId}/session-4").Content[0].Attachment.Data!);
+        // Of the sessions prescribed when it is written (the renewal since approved 4 more): the ServiceRequest keeps no older version.
+        Assert.Contains($"Sessions: 4 done of {prescribed + 4} prescribed, {prescribed} remaining", afterFourth, StringComparison.Ordinal);
+        Assert.DoesNotContain("Pain 3/10 before, 1/10 after", afterFourth, StringComparison.Ordinal);
+        Assert.All(documents.SelectMany(d => d.Content), c =>
         {
             Assert.NotNull(c.Attachment.Data);
 #pragma warning disable CA5350 // FHIR R4's Attachment.hash is SHA-1: the test recomputes it.
@@ -266,6 +295,7 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
             // R4's size is an unsignedInt; the SDK's Size property is R5's integer64 and cannot read it, so the element is read.
             Assert.True(c.Attachment.TryGetValue("size", out var size) && size is UnsignedInt { Value: { } bytes } && bytes == c.Attachment.Data.Length);
         });
+        Assert.All(documents, d => Assert.Equal(["application/pdf", "application/xhtml+xml"], d.Content.Select(c => c.Attachment.ContentType)));
 
         // 6. Everything the functions API answered on the way, and everything written into the chart, keeps FHIR's
         // rules (judged by Firely's validator on the core specification); every referral it returned, the project's
@@ -314,6 +344,17 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
                 await Chromium.ScreenshotAsync(page, screenshot);
                 await Chromium.AssertNoSeriousViolationsAsync(page);
             });
+
+    private static int Occurrences(string text, string phrase)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(phrase, StringComparison.Ordinal); at >= 0; at = text.IndexOf(phrase, at + phrase.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
 
     /// <summary>Opens the sandbox EHR (signing in as Dr. Amelia Stone the first time), Helen Park's chart, and launches the app in its frame.</summary>
     private static async Task<IFrame> LaunchFromChartAsync(IPage page, LocalRun run, bool signIn)

@@ -61,6 +61,41 @@ public sealed class Chromium : IAsyncLifetime
         return file;
     }
 
+    /// <summary>
+    /// Downloads what clicking <paramref name="link"/> on <paramref name="page"/> (or a frame of it) saves, kept with the
+    /// artifacts as <paramref name="name"/>, with a picture of its first page beside it when it is a PDF
+    /// (poppler's <c>pdftoppm</c>, which the test command installs); returns the file's bytes.
+    /// </summary>
+    public static async Task<byte[]> DownloadAsync(IPage page, ILocator link, string name)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        ArgumentNullException.ThrowIfNull(link);
+        var download = await page.RunAndWaitForDownloadAsync(() => link.ClickAsync());
+        var file = Path.Combine(Repository.ArtifactsDirectory("downloads"), name);
+        await download.SaveAsAsync(file);
+        if (file.EndsWith(".pdf", StringComparison.Ordinal))
+        {
+            await PdfFirstPageAsync(file, Path.Combine(Repository.ArtifactsDirectory("screenshots"), Path.GetFileNameWithoutExtension(name)));
+        }
+
+        return await File.ReadAllBytesAsync(file);
+    }
+
+    private static async Task PdfFirstPageAsync(string pdf, string pngWithoutExtension)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("pdftoppm") { RedirectStandardError = true };
+        foreach (var argument in new[] { "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", pdf, pngWithoutExtension })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)
+            ?? throw new InvalidOperationException("pdftoppm did not start: the test command installs poppler-utils.");
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"pdftoppm could not draw the first page of {pdf}: {errors}");
+    }
+
     /// <summary>An axe-core scan of the page as it is: no serious or critical violation, each named if there are.</summary>
     public static async Task AssertNoSeriousViolationsAsync(IPage page)
     {
