@@ -79,8 +79,7 @@ public static class ReportDocument
             Language = "en",
             Data = rendition.Content,
             Size = rendition.Content.Length,
-            // SHA-1 is what FHIR R4 defines Attachment.hash to be; it identifies the content, it secures nothing.
-#pragma warning disable CA5350
+#pragma warning disable CA5350 // Why: SHA-1 is what FHIR R4 defines Attachment.hash to be; it identifies the content, it secures nothing.
             Hash = SHA1.HashData(rendition.Content),
 #pragma warning restore CA5350
             Title = report.Title + (rendition.ContentType == ReportRendition.PdfType ? " (PDF)" : " (XHTML)"),

@@ -20,6 +20,16 @@ public sealed class ReportApiTests(AzuriteFixture azurite, TestIdentity identity
         return string.Join(" ", document.GetPages().SelectMany(p => p.GetWords()).Select(w => w.Text));
     }
 
+    /// <summary>An attachment's hash is the SHA-1 of its content, as FHIR R4 defines <c>Attachment.hash</c>.</summary>
+    internal static void AssertHashIsOfContent(Attachment attachment)
+    {
+        ArgumentNullException.ThrowIfNull(attachment);
+        Assert.NotNull(attachment.Data);
+#pragma warning disable CA5350 // Why: FHIR R4's Attachment.hash is SHA-1; the test recomputes it, it secures nothing.
+        Assert.Equal(System.Security.Cryptography.SHA1.HashData(attachment.Data), attachment.Hash);
+#pragma warning restore CA5350
+    }
+
     private static Parameters SessionOf(DateTimeOffset start, int minutes, int painBefore, int painAfter, string? note = null)
     {
         var session = Session(start, painBefore: painBefore, painAfter: painAfter);
