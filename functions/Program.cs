@@ -90,6 +90,7 @@ public sealed class Program
 
         app.MapHealth();
         app.MapAudit();
+        app.MapEhrRegistrations();
         app.MapTherapistDirectory();
         app.MapReferrals();
         app.MapTasks();
