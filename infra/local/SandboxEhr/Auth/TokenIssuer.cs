@@ -30,6 +30,13 @@ public sealed class TokenIssuer(SigningKeys keys, TimeProvider time, Authorizati
         {
             claims["fhirUser"] = FhirUser(urls, client, user);
             claims["name"] = user.Name;
+
+            // As Entra ID puts the API's app roles assigned to the user in its access tokens: the functions API's
+            // administrator endpoints (the self-check's list of write-back choices) read them from here.
+            if (client.UserType == UserTypes.Therapist && user.AppRoles.Count > 0)
+            {
+                claims["roles"] = user.AppRoles.ToArray();
+            }
         }
 
         if (grant.PatientId is not null)
