@@ -1,6 +1,10 @@
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Referral.SmartApp.Inbox;
+using Referral.SmartApp.Referrals;
 
 namespace Referral.SmartApp.Admin;
 
@@ -16,7 +20,10 @@ public sealed class SelfCheckModel(SelfCheck check, IOptions<AdminOptions> optio
             return NotFound();
         }
 
-        Report = await check.RunAsync(cancellationToken);
+        // The administrator signed in with the inbox's provider: the functions API is asked with their access token
+        // (kept on the server in the inbox's ticket, refreshed there before it expires), as the inbox asks for a therapist.
+        var token = await HttpContext.GetTokenAsync(InboxAuthentication.CookieScheme, OpenIdConnectParameterNames.AccessToken);
+        Report = await check.RunAsync(string.IsNullOrEmpty(token) ? null : new TherapistCaller(token), cancellationToken);
         return Page();
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json;
 using System.Text;
 using Duende.IdentityModel;
 using Hl7.Fhir.Model;
@@ -359,6 +360,52 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         }
     }
 
+    /// <summary>
+    /// The functions API's EHR registrations (<c>GET /api/admin/ehrs</c>, administrators only), for an administrator
+    /// signed in with the inbox's provider: what its write-back puts in each EHR's charts. The list, or null with the
+    /// status when the API refused the token (401, 403); an API that fails or cannot be reached throws
+    /// <see cref="FunctionsUnavailableException"/>.
+    /// </summary>
+    public async Task<(HttpStatusCode Status, IReadOnlyList<FunctionsEhrRegistration>? Ehrs)> EhrRegistrationsAsync(TherapistCaller admin, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(admin);
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(options.Value.BaseUrl.TrimEnd('/') + EhrRegistrationsPath));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", admin.AccessToken);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        try
+        {
+            using var response = await http.SendAsync(request, cancellationToken);
+            if ((int)response.StatusCode >= 500)
+            {
+                throw new FunctionsUnavailableException($"The referral service failed ({(int)response.StatusCode}).");
+            }
+
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                return (response.StatusCode, null);
+            }
+
+            var list = await response.Content.ReadFromJsonAsync<FunctionsEhrRegistrations>(Json, cancellationToken);
+            return (response.StatusCode, list?.Ehrs ?? throw new FunctionsUnavailableException("The referral service answered without a list of EHRs."));
+        }
+        catch (JsonException e)
+        {
+            throw new FunctionsUnavailableException("The referral service's list of EHRs is not the JSON this app reads.", e);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new FunctionsUnavailableException("The referral service could not be reached.", e);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new FunctionsUnavailableException("The referral service did not answer in time.", e);
+        }
+    }
+
+    public const string EhrRegistrationsPath = "/api/admin/ehrs";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
     private async Task<string> BearerForAsync(FunctionsCaller caller, CancellationToken cancellationToken) => caller switch
     {
         PhysicianCaller physician => await TokenForAsync(physician.Launch, cancellationToken),
@@ -429,6 +476,15 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         where T : Resource =>
         response.Status == HttpStatusCode.OK && response.Body is Bundle bundle ? [.. bundle.Entry.Select(e => e.Resource).OfType<T>()] : [];
 }
+
+/// <summary>The body of the functions API's <c>GET /api/admin/ehrs</c>.</summary>
+public sealed record FunctionsEhrRegistrations(IReadOnlyList<FunctionsEhrRegistration>? Ehrs);
+
+/// <summary>
+/// One of the functions API's EHR registrations: <see cref="ChartWrites"/> is what its write-back puts in the EHR's
+/// charts (<c>observations</c>, <c>documents</c>, <c>both</c>, or <c>nothing</c> when write-back is off).
+/// </summary>
+public sealed record FunctionsEhrRegistration(string Iss, string ClientId, bool WriteBack, bool WriteServiceRequest, string ChartWrites, int ReportEverySessions);
 
 /// <summary>A downloaded report: its bytes, media type and file name (which carries no patient data).</summary>
 public sealed record ReportFile(byte[] Content, string ContentType, string FileName);

@@ -64,9 +64,12 @@ public sealed partial class InboxApps : IAsyncDisposable
 
     /// <summary>
     /// Starts the stack: the smart-app in a TestServer at https://localhost, or on a loopback port when
-    /// <paramref name="forBrowser"/>; <paramref name="appSettings"/> are added to the smart-app's settings.
+    /// <paramref name="forBrowser"/>; <paramref name="appSettings"/> are added to the smart-app's settings, and
+    /// <paramref name="functionsSettings"/> (given the sandbox's base URL) to the functions app's.
     /// </summary>
-    public static async Task<InboxApps> StartAsync(AzuriteFixture azurite, bool forBrowser = false, IReadOnlyDictionary<string, string?>? appSettings = null)
+    public static async Task<InboxApps> StartAsync(
+        AzuriteFixture azurite, bool forBrowser = false, IReadOnlyDictionary<string, string?>? appSettings = null,
+        Func<string, IReadOnlyDictionary<string, string?>>? functionsSettings = null)
     {
         ArgumentNullException.ThrowIfNull(azurite);
         var sandboxPort = Loopback.FreePort();
@@ -85,10 +88,16 @@ public sealed partial class InboxApps : IAsyncDisposable
         sandbox.StartServer();
 
         var identity = new TestIdentity();
-        var functions = new FunctionsApp(azurite.ConnectionString, identity, new Dictionary<string, string?>
+        var functionSettings = new Dictionary<string, string?>
         {
             ["Auth:Therapist:Authority"] = sandboxBase,
-        }, time);
+        };
+        foreach (var (key, value) in functionsSettings?.Invoke(sandboxBase) ?? new Dictionary<string, string?>())
+        {
+            functionSettings[key] = value;
+        }
+
+        var functions = new FunctionsApp(azurite.ConnectionString, identity, functionSettings, time);
         var functionsBase = "http://functions.test";
         if (forBrowser)
         {
