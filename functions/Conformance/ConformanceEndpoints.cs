@@ -48,7 +48,7 @@ public static class ConformanceEndpoints
     /// </summary>
     private static async Task<FhirResult> ExpandPostedAsync(HttpRequest request, ValueSetExpander expander, CancellationToken cancellationToken)
     {
-        var (parameters, error) = await FhirBody.ReadParametersAsync(request, cancellationToken);
+        var (parameters, error) = await FhirBody.ReadParametersAsync(request, operation: null, cancellationToken);
         if (error is not null)
         {
             return error;

@@ -47,7 +47,7 @@ public sealed partial class ReferralPackage
     private ReferralPackage()
     {
         var core = new CachedResolver(ZipSource.CreateValidationSource());
-        var definitions = ReferralProfiles.All();
+        IReadOnlyList<StructureDefinition> definitions = [.. ReferralProfiles.All(), .. ReferralOperations.InputProfiles()];
         var local = new InMemoryResourceResolver();
         Resources =
         [
@@ -79,6 +79,10 @@ public sealed partial class ReferralPackage
         // The validator compiles each profile on first use (seconds): do it here, once, not in the first request.
         validator.Validate(new ServiceRequest(), Canonicals.MedicalMassageServiceRequestProfile);
         validator.Validate(new Parameters { Parameter = [new Parameters.ParameterComponent { Name = "warm-up", Value = new FhirString("x") }] });
+        foreach (var operation in ReferralOperations.All)
+        {
+            validator.Validate(new Parameters(), operation.InputProfileUrl);
+        }
     }
 
     /// <summary>Every resource of the package, snapshots included.</summary>

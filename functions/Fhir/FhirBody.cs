@@ -2,6 +2,7 @@ using System.Buffers;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
 using Hl7.Fhir.Utility;
+using Referral.Model.Conformance;
 using Referral.Model.Fhir;
 
 namespace Referral.Functions.Fhir;
@@ -32,12 +33,12 @@ public static class FhirBody
             : Task.FromResult<(string?, FhirResult?)>((null, Unsupported("Send the resource as application/fhir+json.")));
     }
 
-    /// <summary>An operation's Parameters (<see cref="ReadParametersAsync(HttpRequest, CancellationToken)"/>) and the input <paramref name="read"/> takes from them, or the answer that refuses either.</summary>
+    /// <summary>An operation's Parameters (<see cref="ReadParametersAsync(HttpRequest, OperationSpec?, CancellationToken)"/>) and the input <paramref name="read"/> takes from them, or the answer that refuses either.</summary>
     public static async Task<(Parameters? Parameters, T? Input, FhirResult? Error)> ReadParametersAsync<T>(
-        HttpRequest request, Func<Parameters, (T? Input, FhirResult? Error)> read, CancellationToken cancellationToken)
+        HttpRequest request, OperationSpec operation, Func<Parameters, (T? Input, FhirResult? Error)> read, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(read);
-        var (parameters, error) = await ReadParametersAsync(request, cancellationToken);
+        var (parameters, error) = await ReadParametersAsync(request, operation, cancellationToken);
         if (error is not null)
         {
             return (null, default, error);
@@ -50,8 +51,9 @@ public static class FhirBody
     /// <summary>
     /// An operation's Parameters, in FHIR JSON or XML, parsed strictly; <c>{"resourceType":"Parameters"}</c> (or
     /// <c>&lt;Parameters/&gt;</c>) is an empty Parameters, as FHIR clients send for an operation called without parameters.
+    /// Judged on <paramref name="operation"/>'s input profile (this API's operations), or on FHIR's Parameters (null: a core operation).
     /// </summary>
-    public static async Task<(Parameters? Parameters, FhirResult? Error)> ReadParametersAsync(HttpRequest request, CancellationToken cancellationToken)
+    public static async Task<(Parameters? Parameters, FhirResult? Error)> ReadParametersAsync(HttpRequest request, OperationSpec? operation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var xml = IsOneOf(request, XmlMediaTypes);
@@ -68,32 +70,33 @@ public static class FhirBody
 
         if (xml)
         {
-            return Judged(ParseXml(text!));
+            return Judged(ParseXml(text!), operation);
         }
 
         if (FhirJson.TryParse<Parameters>(text!, out var parameters, out var outcome))
         {
-            return Judged((parameters, null));
+            return Judged((parameters, null), operation);
         }
 
-        return IsEmptyParameters(text!) ? (new Parameters(), null) : (null, Outcome.Of(outcome, StatusCodes.Status400BadRequest));
+        return IsEmptyParameters(text!) ? Judged((new Parameters(), null), operation) : (null, Outcome.Of(outcome, StatusCodes.Status400BadRequest));
     }
 
     /// <summary>
-    /// A parsed Parameters judged by Firely's validator on FHIR's Parameters definition (inv-1: each parameter has one of
-    /// value, resource or part; the resources it carries): an error is a 400 naming the parameter. Each operation then
-    /// reads its own parameters strictly.
+    /// A parsed Parameters judged by Firely's validator on the operation's input profile (the parameters it takes by name,
+    /// cardinality and type, and FHIR's own Parameters rules, e.g. inv-1: each parameter has one of value, resource or
+    /// part), or on FHIR's Parameters definition for a core operation: an error is a 400 naming the parameter. The
+    /// operation then reads what the profile cannot say (codes of our catalogs, ranges, a dateTime with an offset).
     /// </summary>
-    private static (Parameters? Parameters, FhirResult? Error) Judged((Parameters? Parameters, FhirResult? Error) read)
+    private static (Parameters? Parameters, FhirResult? Error) Judged((Parameters? Parameters, FhirResult? Error) read, OperationSpec? operation)
     {
         // A string that breaks the rules of every input (control characters, markup) is named by the operation's own
         // reader with its rule (string-characters, plain-text), as before the package: it is not judged twice.
-        if (read.Parameters is not { Parameter.Count: > 0 } parameters || InputRules.Check(parameters).Count > 0)
+        if (read.Parameters is not { } parameters || InputRules.Check(parameters).Count > 0 || (operation is null && parameters.Parameter.Count == 0))
         {
             return read;
         }
 
-        var problems = Conformance.ReferralPackage.Instance.Check(parameters);
+        var problems = operation is null ? Conformance.ReferralPackage.Instance.Check(parameters) : Conformance.ReferralPackage.Instance.CheckInput(parameters, operation);
         return problems.Count == 0 ? read : (null, Outcome.Of(Outcomes.From(problems), StatusCodes.Status400BadRequest));
     }
 

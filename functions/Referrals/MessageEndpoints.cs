@@ -35,7 +35,7 @@ public static class MessageEndpoints
 
     private static async Task<FhirResult> PostAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        var (_, text, bodyError) = await FhirBody.ReadParametersAsync(http.Request, TaskParameters.ReadMessage, cancellationToken);
+        var (_, text, bodyError) = await FhirBody.ReadParametersAsync(http.Request, TaskParameters.Operation(TaskParameters.MessageOperation), TaskParameters.ReadMessage, cancellationToken);
         if (bodyError is not null)
         {
             return bodyError;

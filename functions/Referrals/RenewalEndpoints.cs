@@ -30,7 +30,8 @@ public static class RenewalEndpoints
 
     private static async Task<FhirResult> AnswerAsync(HttpContext http, Caller caller, string id, bool approve, Services services, CancellationToken cancellationToken)
     {
-        var (parameters, bodyError) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
+        var (parameters, bodyError) = await FhirBody.ReadParametersAsync(
+            http.Request, TaskParameters.Operation(approve ? TaskParameters.ApproveRenewalOperation : TaskParameters.DeclineRenewalOperation), cancellationToken);
         if (bodyError is not null)
         {
             return bodyError;

@@ -337,13 +337,13 @@ public static class TaskEndpoints
         Parameters? parameters = null;
         if (http.Request.ContentLength is > 0 || http.Request.Headers.ContentType.Count > 0)
         {
-            (parameters, var bodyError) = await FhirBody.ReadParametersAsync(http.Request, cancellationToken);
+            (parameters, var bodyError) = await FhirBody.ReadParametersAsync(http.Request, TaskParameters.Operation(operation), cancellationToken);
             if (bodyError is not null)
             {
                 return bodyError;
             }
 
-            var (read, readError) = TaskParameters.ReadTransition(operation, parameters!);
+            var (read, readError) = TaskParameters.ReadTransition(parameters!);
             if (readError is not null)
             {
                 return readError;
@@ -446,7 +446,7 @@ public static class TaskEndpoints
     /// </summary>
     private static async Task<FhirResult> RequestRenewalAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        var (parameters, input, bodyError) = await FhirBody.ReadParametersAsync(http.Request, TaskParameters.ReadRenewal, cancellationToken);
+        var (parameters, input, bodyError) = await FhirBody.ReadParametersAsync(http.Request, TaskParameters.Operation(TaskParameters.RequestRenewalOperation), TaskParameters.ReadRenewal, cancellationToken);
         if (bodyError is not null)
         {
             return bodyError;

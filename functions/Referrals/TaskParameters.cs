@@ -1,5 +1,6 @@
 using Hl7.Fhir.Model;
 using Referral.Functions.Fhir;
+using Referral.Model.Conformance;
 using Referral.Model.Fhir;
 using Referral.Model.Tasks;
 
@@ -18,8 +19,10 @@ public sealed record RenewalInput(string Reason, int? Sessions);
 public sealed record RenewalApprovalInput(int Sessions, DateOnly ValidUntil);
 
 /// <summary>
-/// The Parameters bodies of the Task operations, read strictly: an unknown or repeated parameter, a value of the wrong
-/// type, or a string that breaks the rules of every input (<see cref="InputRules"/>: control characters, markup) is a
+/// The Parameters bodies of the Task operations, read after Firely's validator has judged them on the operation's input
+/// profile (<see cref="FhirBody.ReadParametersAsync(HttpRequest, OperationSpec?, CancellationToken)"/>: no unknown or
+/// repeated parameter, none missing, each of its type). What is left is what a profile does not say: a string that breaks
+/// the rules of every input (<see cref="InputRules"/>: control characters, markup), ranges and a date with a day, each a
 /// 400 naming the parameter (FHIRPath in issue.expression).
 /// </summary>
 public static class TaskParameters
@@ -37,114 +40,62 @@ public static class TaskParameters
 
     public static string Path(string name) => $"Parameters.parameter.where(name='{name}')";
 
-    /// <summary>
-    /// The parameters each transition takes; 'note' is accepted (and not stored) by the older ones as it always was.
-    /// <c>$hold</c> takes only its (required) reason, <c>$resume</c> nothing.
-    /// </summary>
-    public static IReadOnlyList<string> NamesOf(string operation) => operation switch
-    {
-        CompleteOperation => ["reason", "note", "outcome", "recommendations"],
-        HoldOperation => ["reason"],
-        ResumeOperation => [],
-        _ => ["reason", "note"],
-    };
+    /// <summary>The definition of a Task operation of this API (its parameters, its input profile).</summary>
+    public static OperationSpec Operation(string code) => ReferralOperations.Find("Task", code);
 
-    public static (TransitionInput? Input, FhirResult? Error) ReadTransition(string operation, Parameters parameters)
+    public static (TransitionInput? Input, FhirResult? Error) ReadTransition(Parameters parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        if (Refuse(operation, parameters, NamesOf(operation)) is { } refused)
+        if (Refuse(parameters) is { } refused)
         {
             return (null, refused);
         }
 
+        // The profile lets 'reason' be a valueString or a valueCodeableConcept (whose text, or first coding's display, is read).
         var reason = parameters.Parameter.FirstOrDefault(p => p.Name == "reason")?.Value switch
         {
             FhirString text => text.Value,
             CodeableConcept concept => concept.Text ?? concept.Coding.FirstOrDefault()?.Display,
-            null => null,
-            _ => "",
+            _ => null,
         };
-        if (reason == "")
-        {
-            return (null, Outcome.BadRequest("reason must be a valueString or a valueCodeableConcept.", $"{Path("reason")}.value"));
-        }
-
-        var (outcome, outcomeError) = Text(parameters, "outcome");
-        var (recommendations, recommendationsError) = Text(parameters, "recommendations");
-        if ((outcomeError ?? recommendationsError) is { } textError)
-        {
-            return (null, textError);
-        }
-
-        return (new TransitionInput(reason, outcome, recommendations), null);
+        return (new TransitionInput(reason, Text(parameters, "outcome"), Text(parameters, "recommendations")), null);
     }
 
+    /// <summary><c>$request-renewal</c>: <c>reason</c> (required) and <c>sessions</c>, the additional sessions asked for.</summary>
     public static (RenewalInput? Input, FhirResult? Error) ReadRenewal(Parameters parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        if (Refuse(RequestRenewalOperation, parameters, ["reason", "sessions"]) is { } refused)
+        if (Refuse(parameters) is { } refused)
         {
             return (null, refused);
         }
 
-        var (reason, reasonError) = Text(parameters, "reason");
-        if (reasonError is not null)
-        {
-            return (null, reasonError);
-        }
-
-        if (reason is null)
+        if (Text(parameters, "reason") is not { } reason)
         {
             return (null, Outcome.Error(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Required,
                 "'reason' is required: a valueString saying why the patient needs more sessions.", Path("reason")));
         }
 
-        int? sessions = null;
-        if (parameters.Parameter.FirstOrDefault(p => p.Name == "sessions") is { } sessionsParameter)
+        var sessions = Value<Integer>(parameters, "sessions")?.Value;
+        if (sessions is < 1 or > ReferralTasks.MaxRenewalSessions)
         {
-            if (sessionsParameter.Value is not Integer { Value: { } count })
-            {
-                return (null, Outcome.BadRequest("'sessions' is a valueInteger.", $"{Path("sessions")}.value"));
-            }
-
-            if (count is < 1 or > ReferralTasks.MaxRenewalSessions)
-            {
-                return (null, Outcome.BadRequest($"'sessions' (the additional sessions asked for) is 1 to {ReferralTasks.MaxRenewalSessions}.", $"{Path("sessions")}.value"));
-            }
-
-            sessions = count;
+            return (null, Outcome.BadRequest($"'sessions' (the additional sessions asked for) is 1 to {ReferralTasks.MaxRenewalSessions}.", $"{Path("sessions")}.value"));
         }
 
         return (new RenewalInput(reason, sessions), null);
     }
 
-    /// <summary><c>$approve-renewal</c>: <c>sessions</c> (valueInteger, the sessions added) and <c>validUntil</c> (valueDate), both required.</summary>
+    /// <summary><c>$approve-renewal</c>: <c>sessions</c> (the sessions added) and <c>validUntil</c> (a day), both required.</summary>
     public static (RenewalApprovalInput? Input, FhirResult? Error) ReadApproval(Parameters parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        if (Refuse(ApproveRenewalOperation, parameters, ["sessions", "validUntil"]) is { } refused)
+        if (Refuse(parameters) is { } refused)
         {
             return (null, refused);
         }
 
-        if (parameters.Parameter.FirstOrDefault(p => p.Name == "sessions") is not { } sessionsParameter)
-        {
-            return (null, Outcome.Error(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Required,
-                "'sessions' is required: a valueInteger, the sessions the approval adds.", Path("sessions")));
-        }
-
-        if (sessionsParameter.Value is not Integer { Value: { } sessions })
-        {
-            return (null, Outcome.BadRequest("'sessions' is a valueInteger.", $"{Path("sessions")}.value"));
-        }
-
-        if (parameters.Parameter.FirstOrDefault(p => p.Name == "validUntil") is not { } untilParameter)
-        {
-            return (null, Outcome.Error(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Required,
-                "'validUntil' is required: a valueDate, the prescription's new last day.", Path("validUntil")));
-        }
-
-        if (untilParameter.Value is not Date { Value: { } text } || !FhirTime.TryDate(text, out var until))
+        var sessions = Value<Integer>(parameters, "sessions")!.Value!.Value;
+        if (!FhirTime.TryDate(Value<Date>(parameters, "validUntil")!.Value, out var until))
         {
             return (null, Outcome.BadRequest("'validUntil' is a valueDate with a day (YYYY-MM-DD).", $"{Path("validUntil")}.value"));
         }
@@ -152,94 +103,47 @@ public static class TaskParameters
         return (new RenewalApprovalInput(sessions, until), null);
     }
 
-    /// <summary><c>$message</c>: <c>text</c> (valueString, plain text, 1 to <see cref="MaxMessageLength"/> characters), required.</summary>
+    /// <summary><c>$message</c>: <c>text</c> (required), plain text, 1 to <see cref="MaxMessageLength"/> characters.</summary>
     public static (string? Text, FhirResult? Error) ReadMessage(Parameters parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        if (Refuse(MessageOperation, parameters, ["text"]) is { } refused)
+        if (Refuse(parameters) is { } refused)
         {
             return (null, refused);
         }
 
-        var (text, error) = Text(parameters, "text");
-        if (error is not null)
+        return Text(parameters, "text") switch
         {
-            return (null, error);
-        }
-
-        if (text is null)
-        {
-            return (null, Outcome.Error(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Required,
-                "'text' is required: a valueString, the question or answer.", Path("text")));
-        }
-
-        return text.Length > MaxMessageLength
-            ? (null, Outcome.BadRequest($"'text' is at most {MaxMessageLength} characters.", $"{Path("text")}.value"))
-            : (text, null);
+            null => (null, Outcome.Error(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Required,
+                "'text' is required: a valueString, the question or answer.", Path("text"))),
+            { Length: > MaxMessageLength } => (null, Outcome.BadRequest($"'text' is at most {MaxMessageLength} characters.", $"{Path("text")}.value")),
+            var text => (text, null),
+        };
     }
 
-    /// <summary><c>$decline-renewal</c>: <c>reason</c> (valueString), required.</summary>
+    /// <summary><c>$decline-renewal</c>: <c>reason</c> (required).</summary>
     public static (string? Reason, FhirResult? Error) ReadRenewalDecline(Parameters parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        if (Refuse(DeclineRenewalOperation, parameters, ["reason"]) is { } refused)
+        if (Refuse(parameters) is { } refused)
         {
             return (null, refused);
         }
 
-        var (reason, error) = Text(parameters, "reason");
-        if (error is not null)
-        {
-            return (null, error);
-        }
-
-        return reason is null
-            ? (null, Outcome.Error(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Required,
-                "'reason' is required: a valueString telling the therapist why the renewal is declined.", Path("reason")))
-            : (reason, null);
+        return Text(parameters, "reason") is { } reason
+            ? (reason, null)
+            : (null, Outcome.Error(StatusCodes.Status400BadRequest, OperationOutcome.IssueType.Required,
+                "'reason' is required: a valueString telling the therapist why the renewal is declined.", Path("reason")));
     }
 
-    private static FhirResult? Refuse(string operation, Parameters parameters, IReadOnlyList<string> names)
-    {
-        if (InputRules.Check(parameters) is { Count: > 0 } problems)
-        {
-            return Outcome.Of(Outcomes.From(problems), StatusCodes.Status400BadRequest);
-        }
+    /// <summary>The strings against the rules of every input, named at their parameters; null when there is none.</summary>
+    private static FhirResult? Refuse(Parameters parameters) =>
+        InputRules.Check(parameters) is { Count: > 0 } problems ? Outcome.Of(Outcomes.From(problems), StatusCodes.Status400BadRequest) : null;
 
-        foreach (var parameter in parameters.Parameter)
-        {
-            if (!names.Contains(parameter.Name, StringComparer.Ordinal))
-            {
-                return Outcome.BadRequest(names.Count == 0
-                    ? $"${operation} takes no parameters; not '{parameter.Name}'."
-                    : $"${operation} takes {string.Join(", ", names.Select(n => $"'{n}'"))}; not '{parameter.Name}'.", Path(parameter.Name ?? ""));
-            }
-        }
+    /// <summary>A plain-text valueString parameter, trimmed: null when absent or blank (the profile has made it a string).</summary>
+    private static string? Text(Parameters parameters, string name) =>
+        Value<FhirString>(parameters, name)?.Value is { } text && !string.IsNullOrWhiteSpace(text) ? text.Trim() : null;
 
-        foreach (var name in names)
-        {
-            if (parameters.Parameter.Count(p => p.Name == name) > 1)
-            {
-                return Outcome.BadRequest($"'{name}' may be given once.", Path(name));
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary>A plain-text valueString parameter: null when absent or blank.</summary>
-    private static (string? Text, FhirResult? Error) Text(Parameters parameters, string name)
-    {
-        if (parameters.Parameter.FirstOrDefault(p => p.Name == name) is not { } parameter)
-        {
-            return (null, null);
-        }
-
-        if (parameter.Value is not FhirString text)
-        {
-            return (null, Outcome.BadRequest($"'{name}' is a valueString.", $"{Path(name)}.value"));
-        }
-
-        return (string.IsNullOrWhiteSpace(text.Value) ? null : text.Value.Trim(), null);
-    }
+    private static T? Value<T>(Parameters parameters, string name) where T : DataType =>
+        parameters.Parameter.FirstOrDefault(p => p.Name == name)?.Value as T;
 }

@@ -68,7 +68,7 @@ public static class SessionEndpoints
     /// </summary>
     private static async Task<FhirResult> RecordAsync(HttpContext http, Caller caller, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {
-        var (parameters, session, error) = await FhirBody.ReadParametersAsync(http.Request, SessionParameters.Read, cancellationToken);
+        var (parameters, session, error) = await FhirBody.ReadParametersAsync(http.Request, SessionParameters.Operation, SessionParameters.Read, cancellationToken);
         if (error is not null)
         {
             return error;

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Hl7.Fhir.Model;
 using Referral.Functions.Fhir;
+using Referral.Model.Conformance;
 using Referral.Model.Fhir;
 using Referral.Model.Sessions;
 using Referral.Model.Terminology;
@@ -8,22 +9,17 @@ using Referral.Model.Terminology;
 namespace Referral.Functions.Sessions;
 
 /// <summary>
-/// The <c>Parameters</c> body of <c>$record-session</c>, read into the model's <see cref="SessionRecord"/>:
-/// <list type="bullet">
-/// <item><c>start</c> (dateTime with offset), <c>minutes</c> (integer), <c>painBefore</c>, <c>painAfter</c> (integer 0-10): required;</item>
-/// <item><c>bodySite</c> (CodeableConcept, 1..*): a SNOMED body region with the mCODE laterality extension, as in the ServiceRequest;</item>
-/// <item><c>technique</c> (Coding, 1..*): the massage-technique code system;</item>
-/// <item><c>rangeOfMotion</c> (0..*): parts <c>joint</c> (CodeableConcept, as bodySite), <c>movement</c> (Coding), <c>degrees</c> (decimal);</item>
-/// <item><c>functionalScore</c> (0..1): parts <c>instrument</c> (Coding) and <c>score</c> (decimal); <c>note</c> (string, plain text).</item>
-/// </list>
-/// A body that cannot be read is a 400, a code that is not ours a 422, each naming the parameter.
+/// The <c>Parameters</c> body of <c>$record-session</c>, read into the model's <see cref="SessionRecord"/> after Firely's
+/// validator has judged it on the operation's input profile (<see cref="Operation"/>: each parameter by name,
+/// cardinality and type, the parts of <c>rangeOfMotion</c> and <c>functionalScore</c>; a 400 naming the parameter).
+/// What is left here is what a profile does not say: a string against the rules of every input and a code that is not
+/// ours (422), a start without time and offset (400), each naming the parameter.
 /// </summary>
 public static partial class SessionParameters
 {
-    public static readonly IReadOnlyList<string> Names =
-        ["start", "minutes", "bodySite", "technique", "painBefore", "painAfter", "rangeOfMotion", "functionalScore", "note"];
+    public static OperationSpec Operation { get; } = ReferralOperations.Find("Task", "record-session");
 
-    private static readonly string[] Single = ["start", "minutes", "painBefore", "painAfter", "functionalScore", "note"];
+    private static readonly string[] Single = [.. Operation.Inputs.Where(p => p.Max == "1").Select(p => p.Name)];
 
     public static string Path(string name) => $"Parameters.parameter.where(name='{name}')";
 
@@ -36,51 +32,14 @@ public static partial class SessionParameters
             return (null, Outcome.Of(Outcomes.From(problems), StatusCodes.Status422UnprocessableEntity));
         }
 
-        foreach (var parameter in parameters.Parameter)
+        if (!FhirTime.TryDateTime(Value<FhirDateTime>(parameters, "start")!.Value, out var start))
         {
-            if (!Names.Contains(parameter.Name, StringComparer.Ordinal))
-            {
-                return Bad($"$record-session takes {string.Join(", ", Names)}; not '{parameter.Name}'.", Path(parameter.Name ?? ""));
-            }
-        }
-
-        foreach (var name in Single)
-        {
-            if (parameters.Parameter.Count(p => p.Name == name) > 1)
-            {
-                return Bad($"'{name}' may be given once.", Path(name));
-            }
-        }
-
-        if (Value<FhirDateTime>(parameters, "start") is not { } startValue || !FhirTime.TryDateTime(startValue.Value, out var start))
-        {
-            return Bad("'start' is required: a valueDateTime with date, time and offset.", Path("start"));
-        }
-
-        if (Value<Integer>(parameters, "minutes")?.Value is not { } minutes)
-        {
-            return Bad("'minutes' is required: a valueInteger.", Path("minutes"));
-        }
-
-        if (Value<Integer>(parameters, "painBefore")?.Value is not { } painBefore)
-        {
-            return Bad("'painBefore' is required: a valueInteger from 0 to 10.", Path("painBefore"));
-        }
-
-        if (Value<Integer>(parameters, "painAfter")?.Value is not { } painAfter)
-        {
-            return Bad("'painAfter' is required: a valueInteger from 0 to 10.", Path("painAfter"));
+            return Bad("'start' is a valueDateTime with date, time and offset.", $"{Path("start")}.value");
         }
 
         var sites = new List<BodyArea>();
-        var siteParameters = parameters.Parameter.Where(p => p.Name == "bodySite").ToList();
-        for (var i = 0; i < siteParameters.Count; i++)
+        foreach (var (concept, i) in Values<CodeableConcept>(parameters, "bodySite"))
         {
-            if (siteParameters[i].Value is not CodeableConcept concept)
-            {
-                return Bad("Each 'bodySite' is a valueCodeableConcept.", $"{Path("bodySite")}[{i}].value");
-            }
-
             if (!BodyRegions.TryRead(concept, out var site))
             {
                 return Unknown("'bodySite' must be a SNOMED CT body region of the body-region ValueSet, with a laterality (left, right, both) where the region has sides.",
@@ -91,14 +50,8 @@ public static partial class SessionParameters
         }
 
         var techniques = new List<MassageTechnique>();
-        var techniqueParameters = parameters.Parameter.Where(p => p.Name == "technique").ToList();
-        for (var i = 0; i < techniqueParameters.Count; i++)
+        foreach (var (coding, i) in Values<Coding>(parameters, "technique"))
         {
-            if (techniqueParameters[i].Value is not Coding coding)
-            {
-                return Bad("Each 'technique' is a valueCoding.", $"{Path("technique")}[{i}].value");
-            }
-
             if (!MassageTechniques.Codes.TryFind(coding, out var technique))
             {
                 return Unknown($"'technique' must be a code of {Referral.Model.Canonicals.MassageTechniqueSystem}.", $"{Path("technique")}[{i}].value");
@@ -113,69 +66,42 @@ public static partial class SessionParameters
         {
             var path = $"{Path("rangeOfMotion")}[{i}]";
             var parts = motionParameters[i].Part;
-            if (parts.Any(p => p.Name is not ("joint" or "movement" or "degrees")) || parts.Count != 3
-                || Part<CodeableConcept>(parts, "joint") is not { } joint
-                || Part<Coding>(parts, "movement") is not { } movement
-                || Part<FhirDecimal>(parts, "degrees")?.Value is not { } degrees)
-            {
-                return Bad("Each 'rangeOfMotion' has the parts 'joint' (valueCodeableConcept), 'movement' (valueCoding) and 'degrees' (valueDecimal).", path);
-            }
-
-            if (!BodyRegions.TryRead(joint, out var jointArea))
+            if (!BodyRegions.TryRead(Part<CodeableConcept>(parts, "joint"), out var jointArea))
             {
                 return Unknown("'joint' must be a SNOMED CT body region of the body-region ValueSet.", $"{path}.part.where(name='joint').value");
             }
 
-            if (!OutcomeMeasures.RangeOfMotion.TryFind(movement, out var movementValue))
+            if (!OutcomeMeasures.RangeOfMotion.TryFind(Part<Coding>(parts, "movement"), out var movementValue))
             {
                 return Unknown($"'movement' must be a range-of-motion code of {Referral.Model.Canonicals.OutcomeMeasureSystem}.", $"{path}.part.where(name='movement').value");
             }
 
-            motions.Add(new RangeOfMotionMeasurement(jointArea, movementValue, degrees));
+            motions.Add(new RangeOfMotionMeasurement(jointArea, movementValue, Part<FhirDecimal>(parts, "degrees").Value!.Value));
         }
 
         FunctionalScore? functional = null;
-        if (parameters.Parameter.FirstOrDefault(p => p.Name == "functionalScore") is { } scoreParameter)
+        if (parameters.Parameter.FirstOrDefault(p => p.Name == "functionalScore") is { Part: var scoreParts })
         {
-            var parts = scoreParameter.Part;
-            if (parts.Any(p => p.Name is not ("instrument" or "score")) || parts.Count != 2
-                || Part<Coding>(parts, "instrument") is not { } instrument
-                || Part<FhirDecimal>(parts, "score")?.Value is not { } score)
-            {
-                return Bad("'functionalScore' has the parts 'instrument' (valueCoding) and 'score' (valueDecimal).", Path("functionalScore"));
-            }
-
-            if (!OutcomeMeasures.Instruments.TryFind(instrument, out var instrumentValue))
+            if (!OutcomeMeasures.Instruments.TryFind(Part<Coding>(scoreParts, "instrument"), out var instrumentValue))
             {
                 return Unknown("'instrument' must be PROMIS pain interference (LOINC 77865-4) or an instrument of the outcome-measure code system.",
                     $"{Path("functionalScore")}.part.where(name='instrument').value");
             }
 
-            functional = new FunctionalScore(instrumentValue, score);
-        }
-
-        string? note = null;
-        if (parameters.Parameter.FirstOrDefault(p => p.Name == "note") is { } noteParameter)
-        {
-            if (noteParameter.Value is not FhirString text)
-            {
-                return Bad("'note' is a valueString.", $"{Path("note")}.value");
-            }
-
-            note = text.Value;
+            functional = new FunctionalScore(instrumentValue, Part<FhirDecimal>(scoreParts, "score").Value!.Value);
         }
 
         return (new SessionRecord
         {
             Start = start,
-            Minutes = minutes,
+            Minutes = Value<Integer>(parameters, "minutes")!.Value!.Value,
             BodyAreasTreated = sites,
             Techniques = techniques,
-            PainBefore = painBefore,
-            PainAfter = painAfter,
+            PainBefore = Value<Integer>(parameters, "painBefore")!.Value!.Value,
+            PainAfter = Value<Integer>(parameters, "painAfter")!.Value!.Value,
             RangeOfMotion = motions,
             FunctionalScore = functional,
-            Note = note,
+            Note = Value<FhirString>(parameters, "note")?.Value,
         }, null);
     }
 
@@ -226,8 +152,13 @@ public static partial class SessionParameters
     private static T? Value<T>(Parameters parameters, string name) where T : DataType =>
         parameters.Parameter.FirstOrDefault(p => p.Name == name)?.Value as T;
 
-    private static T? Part<T>(List<Parameters.ParameterComponent> parts, string name) where T : DataType =>
-        parts.FirstOrDefault(p => p.Name == name)?.Value as T;
+    /// <summary>Each value of a repeating parameter with its index; the input profile has made each one a <typeparamref name="T"/>.</summary>
+    private static IEnumerable<(T Value, int Index)> Values<T>(Parameters parameters, string name) where T : DataType =>
+        parameters.Parameter.Where(p => p.Name == name).Select((p, i) => ((T)p.Value!, i));
+
+    /// <summary>A part the input profile requires, of its type.</summary>
+    private static T Part<T>(List<Parameters.ParameterComponent> parts, string name) where T : DataType =>
+        (T)parts.Single(p => p.Name == name).Value!;
 
     private static (SessionRecord?, FhirResult?) Bad(string diagnostics, string expression) =>
         (null, Outcome.BadRequest(diagnostics, expression));

@@ -8,6 +8,9 @@ namespace Referral.Model.Conformance;
 public sealed record OperationParam(string Name, int Min, string Max, string? Type, string Documentation, IReadOnlyList<OperationParam>? Parts = null)
 {
     public ParameterUse Use { get; init; } = ParameterUse.In;
+
+    /// <summary>Types taken besides <see cref="Type"/> (an R4 OperationDefinition names one): in the input profile only.</summary>
+    public IReadOnlyList<string> AlsoAccepts { get; init; } = [];
 }
 
 /// <summary>An operation the API serves on a resource type: its code, what it does and its parameters.</summary>
@@ -16,6 +19,13 @@ public sealed record OperationSpec(string Resource, string Code, string Title, s
     public string Id => $"{Resource}-{Code}";
 
     public string Url => $"{Canonicals.Base}/OperationDefinition/{Id}";
+
+    /// <summary>The Parameters profile of the operation's in parameters (its OperationDefinition's <c>inputProfile</c>).</summary>
+    public string InputProfileUrl => $"{Canonicals.Base}/StructureDefinition/{InputProfileId}";
+
+    public string InputProfileId => $"{Id}-in";
+
+    public IEnumerable<OperationParam> Inputs => Parameters.Where(p => p.Use == ParameterUse.In);
 }
 
 /// <summary>
@@ -24,7 +34,13 @@ public sealed record OperationSpec(string Resource, string Code, string Title, s
 /// </summary>
 public static class ReferralOperations
 {
-    private static OperationParam Reason(int min) => new("reason", min, "1", "string", "Why, in plain text (valueString; a valueCodeableConcept's text is read too).");
+    /// <summary>The input profiles' invariant on a primitive parameter: it has a value (not only extensions).</summary>
+    public const string ValueInvariant = "mmp-1";
+
+    private static OperationParam Reason(int min) => new("reason", min, "1", "string", "Why, in plain text (valueString; a valueCodeableConcept's text is read too).")
+    {
+        AlsoAccepts = ["CodeableConcept"],
+    };
 
     private static readonly OperationParam Note = new("note", 0, "1", "string", "Accepted and not stored, as the first versions of the API took it.");
 
@@ -104,12 +120,113 @@ public static class ReferralOperations
 
     public static IReadOnlyList<OperationDefinition> Definitions() => [.. All.Select(ToDefinition)];
 
+    /// <summary>The operation with <paramref name="code"/> on <paramref name="resource"/>.</summary>
+    public static OperationSpec Find(string resource, string code) => All.Single(o => o.Resource == resource && o.Code == code);
+
+    /// <summary>
+    /// Each operation's in parameters as a profile on Parameters, so a standard validator checks a call's body: the
+    /// parameters sliced by name (closed: no other name), each slice with the parameter's cardinality and its type (a
+    /// value[x] of that type, a resource of that type, or parts sliced the same way). Differential only.
+    /// </summary>
+    public static IReadOnlyList<StructureDefinition> InputProfiles() => [.. All.Select(InputProfile)];
+
+    private static StructureDefinition InputProfile(OperationSpec spec)
+    {
+        var elements = new List<ElementDefinition> { new("Parameters") { ElementId = "Parameters", Short = $"The in parameters of ${spec.Code}" } };
+        elements.AddRange(Slices("Parameters.parameter", "Parameters.parameter", [.. spec.Inputs]));
+        return new StructureDefinition
+        {
+            Id = spec.InputProfileId,
+            Url = spec.InputProfileUrl,
+            Version = ReferralValueSets.Version,
+            Name = ToDefinitionName(spec) + "Input",
+            Title = $"{spec.Title}: in parameters",
+            Status = PublicationStatus.Active,
+            Experimental = false,
+            Publisher = ReferralProfiles.Publisher,
+            Description = $"The Parameters a call of {spec.Url} sends: its in parameters by name, cardinality and type.",
+            FhirVersion = FHIRVersion.N4_0_1,
+            Kind = StructureDefinition.StructureDefinitionKind.Resource,
+            Abstract = false,
+            Type = "Parameters",
+            BaseDefinition = "http://hl7.org/fhir/StructureDefinition/Parameters",
+            Derivation = StructureDefinition.TypeDerivationRule.Constraint,
+            Differential = new StructureDefinition.DifferentialComponent { Element = elements },
+        };
+    }
+
+    /// <summary>The element <paramref name="path"/> (a parameter list or a part list) sliced by name, one slice per parameter.</summary>
+    private static IEnumerable<ElementDefinition> Slices(string path, string id, IReadOnlyList<OperationParam> parameters)
+    {
+        if (parameters.Count == 0)
+        {
+            yield return new ElementDefinition(path) { ElementId = id, Max = "0" };
+            yield break;
+        }
+
+        yield return new ElementDefinition(path)
+        {
+            ElementId = id,
+            Slicing = new ElementDefinition.SlicingComponent
+            {
+                Discriminator = [new ElementDefinition.DiscriminatorComponent { Type = ElementDefinition.DiscriminatorType.Value, Path = "name" }],
+                Ordered = false,
+                Rules = ElementDefinition.SlicingRules.Closed,
+            },
+        };
+
+        foreach (var parameter in parameters)
+        {
+            var slice = $"{id}:{parameter.Name}";
+            yield return new ElementDefinition(path) { ElementId = slice, SliceName = parameter.Name, Min = parameter.Min, Max = parameter.Max, Short = parameter.Documentation };
+            yield return new ElementDefinition(path + ".name") { ElementId = slice + ".name", Pattern = new FhirString(parameter.Name) };
+            if (parameter.Type is null)
+            {
+                yield return new ElementDefinition(path + ".value[x]") { ElementId = slice + ".value[x]", Max = "0" };
+                yield return new ElementDefinition(path + ".resource") { ElementId = slice + ".resource", Max = "0" };
+                foreach (var part in Slices(path + ".part", slice + ".part", parameter.Parts ?? []))
+                {
+                    yield return part;
+                }
+            }
+            else if (ModelInfo.IsKnownResource(parameter.Type))
+            {
+                yield return new ElementDefinition(path + ".value[x]") { ElementId = slice + ".value[x]", Max = "0" };
+                yield return new ElementDefinition(path + ".resource")
+                {
+                    ElementId = slice + ".resource",
+                    Min = 1,
+                    Type = [new ElementDefinition.TypeRefComponent { Code = parameter.Type }],
+                };
+                yield return new ElementDefinition(path + ".part") { ElementId = slice + ".part", Max = "0" };
+            }
+            else
+            {
+                var types = parameter.AlsoAccepts.Prepend(parameter.Type).ToList();
+                yield return new ElementDefinition(path + ".value[x]")
+                {
+                    ElementId = slice + ".value[x]",
+                    Min = 1,
+                    Type = [.. types.Select(t => new ElementDefinition.TypeRefComponent { Code = t })],
+                    // FHIR lets a primitive carry only extensions; an operation's input needs the value itself.
+                    Constraint = types.All(t => ModelInfo.IsPrimitive(t))
+                        ? [new ElementDefinition.ConstraintComponent { Key = ValueInvariant, Severity = ConstraintSeverity.Error, Human = "The parameter has a value, not only extensions.", Expression = "hasValue()" }]
+                        : [],
+                };
+                yield return new ElementDefinition(path + ".resource") { ElementId = slice + ".resource", Max = "0" };
+                yield return new ElementDefinition(path + ".part") { ElementId = slice + ".part", Max = "0" };
+            }
+        }
+    }
+
+    private static string ToDefinitionName(OperationSpec spec) => string.Concat(spec.Id.Split('-').Select(w => char.ToUpperInvariant(w[0]) + w[1..]));
+
     private static OperationDefinition ToDefinition(OperationSpec spec) => new()
     {
         Id = spec.Id,
         Url = spec.Url,
         Version = ReferralValueSets.Version,
-        Name = string.Concat(spec.Id.Split('-').Select(w => char.ToUpperInvariant(w[0]) + w[1..])),
+        Name = ToDefinitionName(spec),
         Title = spec.Title,
         Status = PublicationStatus.Active,
         Kind = OperationDefinition.OperationKind.Operation,
@@ -123,6 +240,7 @@ public static class ReferralOperations
         Type = !spec.Instance,
         Instance = spec.Instance,
         Parameter = [.. spec.Parameters.Select(ToParameter)],
+        InputProfile = spec.InputProfileUrl,
     };
 
     private static OperationDefinition.ParameterComponent ToParameter(OperationParam parameter) => new()

@@ -62,8 +62,10 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
 
         using var response = await therapist.PostAsync(Url($"/api/fhir/Task/{id}/$decline"), Body("{\"resourceType\":\"Parameters\"}"), Ct);
 
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        Assert.Contains("Task.statusReason", (await ReadAsync<OperationOutcome>(response)).Issue.SelectMany(i => i.Expression));
+        // $decline's OperationDefinition makes 'reason' 1..1: its input profile names the parameter the call left out.
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var issue = (await ReadAsync<OperationOutcome>(response)).Issue.Single();
+        Assert.Equal((OperationOutcome.IssueType.Required, "Parameters.parameter.where(name='reason')"), (issue.Code, issue.Expression.Single()));
     }
 
     [Fact]

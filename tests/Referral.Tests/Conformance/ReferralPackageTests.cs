@@ -34,7 +34,7 @@ public sealed class ReferralPackageTests(AzuriteFixture azurite)
     {
         var definitions = ReferralPackage.Instance.Resources.OfType<StructureDefinition>().ToList();
 
-        Assert.Equal(ReferralProfiles.All().Select(d => d.Url).Order(), definitions.Select(d => d.Url).Order());
+        Assert.Equal(ReferralProfiles.All().Concat(ReferralOperations.InputProfiles()).Select(d => d.Url).Order(), definitions.Select(d => d.Url).Order());
         foreach (var definition in definitions)
         {
             Assert.True(definition.Snapshot?.Element.Count > definition.Differential!.Element.Count, $"{definition.Url} has no snapshot.");
@@ -129,6 +129,9 @@ public sealed class ReferralPackageTests(AzuriteFixture azurite)
         {
             using var response = await client.GetAsync(new Uri($"/api/fhir/OperationDefinition/{id}", UriKind.Relative), Ct);
             Assert.True(response.StatusCode == HttpStatusCode.OK, $"OperationDefinition/{id}: {response.StatusCode}");
+            var definition = new FhirJsonDeserializer().Deserialize<OperationDefinition>(await response.Content.ReadAsStringAsync(Ct));
+            using var profile = await client.GetAsync(new Uri($"/api/fhir/StructureDefinition/{definition.InputProfile!.Split('/')[^1]}", UriKind.Relative), Ct);
+            Assert.True(profile.StatusCode == HttpStatusCode.OK, $"{definition.InputProfile}: {profile.StatusCode}");
         }
     }
 }
