@@ -98,30 +98,24 @@ public static class SessionEndpoints
             return Outcome.Of(SessionParameters.InTermsOfParameters(content), StatusCodes.Status422UnprocessableEntity);
         }
 
+        // The request's key is read only where this may be the same request sent again: a stale If-Match (the replay
+        // may carry the version it was applied to), a start already recorded, or a transaction refused (the key's row
+        // is added in it). A new session, the usual case, costs no read of it.
         var current = ReferralEndpoints.ETagOf(referral);
-        var earlier = await services.Store.SessionRequestAsync(id, request.Key, cancellationToken);
-        var same = earlier is not null && earlier.BodyHash == request.BodyHash;
-        // The same request sent again may carry the version it was applied to; anything else must be the current one.
-        if (FhirVersions.StaleIfMatch(http.Request, current, same ? earlier!.BaseETag : null) is { } stale)
+        if (FhirVersions.StaleIfMatch(http.Request, current) is { } stale)
         {
-            return stale;
-        }
-
-        if (earlier is not null)
-        {
-            return same
+            return await services.Store.SessionRequestAsync(id, request.Key, cancellationToken) is { } earlier
+                && earlier.BodyHash == request.BodyHash && FhirVersions.StaleIfMatch(http.Request, current, earlier.BaseETag) is null
                 ? await ReplayAsync(http, services, caller, referral, earlier.Session, cancellationToken)
-                : Outcome.Error(StatusCodes.Status422UnprocessableEntity, OperationOutcome.IssueType.BusinessRule,
-                    $"The {SessionReplay.Header} '{request.ClientKey}' was used for session {earlier.Session} of this referral with other content: " +
-                    "a key names one request; send a new key for a new session.");
+                : stale;
         }
 
         // Stored at second precision (FHIR dateTime as the model writes it), so compared at that precision.
         var start = session!.Start.AddTicks(-(session.Start.Ticks % TimeSpan.TicksPerSecond));
         if (await RecordedAtAsync(services, referral, start, cancellationToken) is { } atStart)
         {
-            // The same request sent twice at once may have been stored after the Task's read above (the key is stored
-            // in the session's transaction): then this is a replay, not another request.
+            // The same request sent again (or twice at once, stored after the Task's read above: the key is stored in
+            // the session's transaction) is a replay, not another request.
             return await ReplayOfAsync(http, services, caller, id, request, cancellationToken)
                 ?? SessionReplay.Conflict(atStart.Procedure, atStart.StartText, atStart.Session);
         }
@@ -138,7 +132,8 @@ public static class SessionEndpoints
             request.Key, new SessionRequest(result.SessionNumber, request.BodyHash, current), caller, now, cancellationToken);
         if (updated is null)
         {
-            // Lost a race: to the same request sent twice at once (answer as a replay), or to another change.
+            // The key is stored already (the same request sent again or twice at once: a replay; or a client's key used
+            // for another session), or another change won the race.
             return await ReplayOfAsync(http, services, caller, id, request, cancellationToken)
                 ?? Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Conflict,
                     "The Task changed while the session was being recorded: read it again and retry.");
@@ -168,13 +163,29 @@ public static class SessionEndpoints
             : null;
     }
 
-    /// <summary>The answer to this request as a replay when the same request (key and body) is stored by now; else null.</summary>
+    /// <summary>
+    /// The answer when this request's key is stored by now: a replay when the body is the same, a 422 when a client's
+    /// key names another request; else null (one point read of the key).
+    /// </summary>
     private static async Task<FhirResult?> ReplayOfAsync(
-        HttpContext http, Services services, Caller caller, string id, SessionRequestKey request, CancellationToken cancellationToken) =>
-        await services.Store.SessionRequestAsync(id, request.Key, cancellationToken) is { } winner && winner.BodyHash == request.BodyHash
-            && await services.Store.GetAsync(id, cancellationToken) is { } stored
-            ? await ReplayAsync(http, services, caller, stored, winner.Session, cancellationToken)
+        HttpContext http, Services services, Caller caller, string id, SessionRequestKey request, CancellationToken cancellationToken)
+    {
+        if (await services.Store.SessionRequestAsync(id, request.Key, cancellationToken) is not { } earlier)
+        {
+            return null;
+        }
+
+        if (earlier.BodyHash != request.BodyHash)
+        {
+            return Outcome.Error(StatusCodes.Status422UnprocessableEntity, OperationOutcome.IssueType.BusinessRule,
+                $"The {SessionReplay.Header} '{request.ClientKey}' was used for session {earlier.Session} of this referral with other content: " +
+                "a key names one request; send a new key for a new session.");
+        }
+
+        return await services.Store.GetAsync(id, cancellationToken) is { } stored
+            ? await ReplayAsync(http, services, caller, stored, earlier.Session, cancellationToken)
             : null;
+    }
 
     /// <summary>The same request again: what was stored, read back; nothing stored, nothing queued. The read is audited.</summary>
     private static async Task<FhirResult> ReplayAsync(
