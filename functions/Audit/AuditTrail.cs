@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Threading.Channels;
 using Azure.Data.Tables;
 using Hl7.Fhir.Model;
@@ -27,6 +28,9 @@ public sealed record AuditEntry
     public required bool Success { get; init; }
 
     public string? SourceAddress { get; init; }
+
+    /// <summary>The search's query where it read more than the entity (its includes): the AuditEvent's entity.query.</summary>
+    public string? Query { get; init; }
 }
 
 /// <summary>
@@ -111,7 +115,7 @@ public sealed class AuditTrail : IAsyncDisposable
                 Observer = new ResourceReference { Display = "Medical-massage referral functions" },
                 Type = [new Coding("http://terminology.hl7.org/CodeSystem/security-source-type", "4", "Application Server")],
             },
-            Entity = [new AuditEvent.EntityComponent { What = new ResourceReference(entry.Entity) }],
+            Entity = [new AuditEvent.EntityComponent { What = new ResourceReference(entry.Entity), Query = entry.Query is null ? null : Encoding.UTF8.GetBytes(entry.Query) }],
         };
         if (entry.Patient is not null)
         {

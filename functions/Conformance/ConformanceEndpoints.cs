@@ -149,7 +149,7 @@ public static class ConformanceEndpoints
                     Definition = PackageSearchParameters.IsCore(resource.Type!, p.Name) ? null : PackageSearchParameters.Url(resource.Type!, p.Name),
                 })];
             resource.SearchInclude = search is null ? [] : [.. search.Includes];
-            resource.SearchRevInclude = search is null ? [] : [.. search.RevIncludes];
+            resource.SearchRevInclude = search is null ? [] : [.. search.RevIncludes, .. search.RevIncludesIterate];
             if (resource.Type == "ValueSet" && resource.Operation.FirstOrDefault(o => o.Name == "expand") is { } expand)
             {
                 expand.Documentation = "By GET (url, filter, count in the query) or by POST (a Parameters body with url, filter, count). " +

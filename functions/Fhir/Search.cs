@@ -20,6 +20,9 @@ public sealed record SearchDeclaration(string ResourceType, IReadOnlyList<Search
     /// <summary>The <c>_revinclude</c>s: resources that point at each match, added to the page beside it.</summary>
     public IReadOnlyList<string> RevIncludes { get; init; } = [];
 
+    /// <summary>The <c>_revinclude:iterate</c>s: resources that point at an included resource, added beside it.</summary>
+    public IReadOnlyList<string> RevIncludesIterate { get; init; } = [];
+
     /// <summary>Where the Bundle's <c>total</c> is given, and where it is left out.</summary>
     public required string TotalDocumentation { get; init; }
 
@@ -30,6 +33,7 @@ public sealed record SearchDeclaration(string ResourceType, IReadOnlyList<Search
     public IEnumerable<string> Names => Parameters.Select(p => p.Name)
         .Concat(Includes.Count > 0 ? ["_include"] : [])
         .Concat(RevIncludes.Count > 0 ? ["_revinclude"] : [])
+        .Concat(RevIncludesIterate.Count > 0 ? ["_revinclude:iterate"] : [])
         .Append(Search.CountName).Append(Search.PageName);
 }
 

@@ -24,16 +24,25 @@ public static class ReferralEndpoints
 
     public static SearchDeclaration ServiceRequestSearch { get; } = new("ServiceRequest",
     [
-        new("_id", SearchParamType.Token, "One referral by its id (with _revinclude=Task:focus, the referral and its Task in one call)."),
+        new("_id", SearchParamType.Token,
+            "One referral by its id: with _revinclude=Task:focus, the referral and its Task in one call; adding _revinclude=Procedure:based-on, " +
+            "_revinclude=Observation:based-on and _revinclude:iterate=Communication:part-of (the messages on its Task), its whole course."),
         new("patient", SearchParamType.Reference, "The patient; a physician sees their launched patient's referrals."),
         new("requester", SearchParamType.Reference, "The prescribing physician (defaults to the caller)."),
         new("performer", SearchParamType.Reference, "The therapist's PractitionerRole."),
         new("status", SearchParamType.Token, "active, completed, revoked, ..."),
     ], DefaultCount: 50, MaxCount: 100)
     {
-        RevIncludes = [IncludeFocus],
+        RevIncludes = [IncludeFocus, RevIncludeProcedures, RevIncludeObservations],
+        RevIncludesIterate = [RevIncludeMessages],
         TotalDocumentation = "total is exact on every page, but for a physician's own referrals (no _id, no patient), which are read one page at a time, newest first: there total is left out, and a page may hold fewer than _count (a referral filtered out by status or performer) and still have a next link.",
     };
+
+    public const string RevIncludeProcedures = "Procedure:based-on";
+    public const string RevIncludeObservations = "Observation:based-on";
+
+    /// <summary>The messages on an included Task (<c>_revinclude:iterate</c>: they point at the Task, not the ServiceRequest).</summary>
+    public const string RevIncludeMessages = "Communication:part-of";
 
     public static IEndpointRouteBuilder MapReferrals(this IEndpointRouteBuilder app)
     {
@@ -298,22 +307,33 @@ public static class ReferralEndpoints
         }
 
         // _revinclude=Task:focus: each referral's Task beside it (one Task per referral, stored with it), so a list or a
-        // page needs one call, not one per referral.
-        var revinclude = false;
-        if (query.TryGetValue("_revinclude", out var revincludes))
+        // page needs one call, not one per referral. With _id, also its sessions (Procedures, Observations) and the
+        // messages on its Task: a status page or an inbox referral in one call.
+        var revincludes = query.TryGetValue("_revinclude", out var revincludeValues) ? revincludeValues.Select(v => v == IncludeFocus + ":ServiceRequest" ? IncludeFocus : v).ToHashSet(StringComparer.Ordinal) : [];
+        var iterates = query.TryGetValue("_revinclude:iterate", out var iterateValues) ? iterateValues.ToHashSet(StringComparer.Ordinal) : [];
+        if (revincludes.FirstOrDefault(v => !ServiceRequestSearch.RevIncludes.Contains(v, StringComparer.Ordinal)) is { } unknownRevinclude)
         {
-            if (revincludes.Any(value => value is not (IncludeFocus or IncludeFocus + ":ServiceRequest")))
-            {
-                return Outcome.BadRequest($"_revinclude supports only {IncludeFocus} (the referral's Task).", "_revinclude");
-            }
-
-            revinclude = true;
+            return Outcome.BadRequest($"_revinclude supports {string.Join(", ", ServiceRequestSearch.RevIncludes)}; not {unknownRevinclude}.", "_revinclude");
         }
+
+        if (iterates.FirstOrDefault(v => !ServiceRequestSearch.RevIncludesIterate.Contains(v, StringComparer.Ordinal)) is { } unknownIterate)
+        {
+            return Outcome.BadRequest($"_revinclude:iterate supports {string.Join(", ", ServiceRequestSearch.RevIncludesIterate)} (with _revinclude={IncludeFocus}); not {unknownIterate}.", "_revinclude:iterate");
+        }
+
+        var revinclude = revincludes.Contains(IncludeFocus);
+        var courseIncludes = revincludes.Contains(RevIncludeProcedures) || revincludes.Contains(RevIncludeObservations) || iterates.Count > 0;
 
         var id = SearchQuery.Value(query, "_id");
         if (id is not null && !SearchQuery.IsFhirId(id))
         {
             return Outcome.BadRequest("_id is not a FHIR id (letters, digits, '-' and '.', at most 64).", "_id");
+        }
+
+        if (courseIncludes && id is null)
+        {
+            // A course's sessions and messages are one referral's: a list with them would read every referral's partition.
+            return Outcome.BadRequest($"{RevIncludeProcedures}, {RevIncludeObservations} and {RevIncludeMessages} are included in a search by _id only.", "_revinclude");
         }
 
         var patient = SearchQuery.Reference(query, "patient", "Patient", out var patientError);
@@ -377,7 +397,8 @@ public static class ReferralEndpoints
                 SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
             }
             : matches.Count == 1
-                ? Entry(http, caller, "read", AuditEvent.AuditEventAction.R, matches[0], success: true)
+                // What was included is part of what was read: the search's query goes with the entry (entity.query).
+                ? Entry(http, caller, "read", AuditEvent.AuditEventAction.R, matches[0], success: true) with { Query = courseIncludes ? http.Request.QueryString.Value : null }
                 : Denied(http, caller, "read", $"ServiceRequest/{id}"), cancellationToken);
 
         var (page, next) = stored.Paged ? (matches, stored.Next) : search.Slice(matches);
@@ -386,8 +407,31 @@ public static class ReferralEndpoints
         IReadOnlyList<Resource> requests = id is not null && page.Count == 1
             ? [await WithEhrCopyAsync(page[0], services, cancellationToken)]
             : page.Select(r => (Resource)r.Request).ToList();
-        return new FhirResult(await search.BundleAsync(requests, next, stored.Paged ? null : matches.Count,
-            revinclude ? page.Select(r => (Resource)r.Task) : null));
+        var included = revinclude ? page.Select(r => (Resource)r.Task).ToList() : [];
+        if (courseIncludes && page.Count == 1)
+        {
+            included.AddRange(await CourseOfAsync(page[0].Id, revincludes, revinclude && iterates.Contains(RevIncludeMessages), services.Store, cancellationToken));
+        }
+
+        return new FhirResult(await search.BundleAsync(requests, next, stored.Paged ? null : matches.Count, included));
+    }
+
+    /// <summary>
+    /// A referral's sessions and messages as the search includes them, oldest first, each one partition range query, at
+    /// once: its Procedures and Observations (<c>based-on</c> it) and the Communications on its Task (only when the Task
+    /// is included: <c>:iterate</c> follows the included resources).
+    /// </summary>
+    private static async Task<IEnumerable<Resource>> CourseOfAsync(string id, HashSet<string?> revincludes, bool messages, ReferralStore store, CancellationToken cancellationToken)
+    {
+        var procedures = revincludes.Contains(RevIncludeProcedures) ? store.ProceduresAsync(id, cancellationToken) : null;
+        var observations = revincludes.Contains(RevIncludeObservations) ? store.ObservationsAsync(id, null, cancellationToken) : null;
+        var communications = messages ? store.MessagesAsync(id, cancellationToken) : null;
+        return
+        [
+            .. procedures is null ? [] : (await procedures).Select(p => (Resource)p.Resource),
+            .. observations is null ? [] : (await observations).Select(o => (Resource)o.Resource),
+            .. communications is null ? [] : await communications,
+        ];
     }
 
     /// <summary>

@@ -283,21 +283,17 @@ public sealed class DetailModel(FunctionsApi functions, IOptions<InboxOptions> o
     {
         try
         {
-            var observations = Functions.ResultsAsync<Observation>(caller, id, cancellationToken);
-            var procedures = Functions.ResultsAsync<Procedure>(caller, id, cancellationToken);
-            var messages = Functions.MessagesAsync(caller, id, cancellationToken);
-            var (view, etag) = await LoadReferralAsync(caller, id, cancellationToken);
-            await System.Threading.Tasks.Task.WhenAll(observations, procedures, messages);
+            var (view, course) = await LoadCourseAsync(caller, id, cancellationToken);
             if (view is null)
             {
                 return Page();
             }
 
             Referral = view;
-            ETag = etag;
-            Events = Timeline.Of(view.Summary, await procedures);
-            Progress = ProgressView.Of(view.Summary, await procedures, await observations);
-            Messages = MessagesView.Of(await messages, view.Summary, view.Task.Owner?.Reference);
+            ETag = course.ETag;
+            Events = Timeline.Of(view.Summary, course.Procedures);
+            Progress = ProgressView.Of(view.Summary, course.Procedures, course.Observations);
+            Messages = MessagesView.Of(course.Messages, view.Summary, view.Task.Owner?.Reference);
         }
         catch (FunctionsUnavailableException e)
         {

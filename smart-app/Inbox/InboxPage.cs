@@ -46,14 +46,26 @@ public abstract class InboxPage(FunctionsApi functions, IOptions<InboxOptions> o
     protected async Task<(ReferralView? View, string? ETag)> LoadReferralAsync(TherapistCaller caller, string id, CancellationToken cancellationToken)
     {
         var (request, fhirTask, etag) = await Functions.ReferralWithTaskAsync(caller, id, cancellationToken);
-        if (request is not { } serviceRequest || fhirTask is null)
+        return (ViewOf(request, fhirTask), etag);
+    }
+
+    /// <summary>As <see cref="LoadReferralAsync"/>, with the referral's sessions and messages: one call for the whole course.</summary>
+    protected async Task<(ReferralView? View, ReferralCourse Course)> LoadCourseAsync(TherapistCaller caller, string id, CancellationToken cancellationToken)
+    {
+        var course = await Functions.ReferralCourseAsync(caller, id, cancellationToken);
+        return (ViewOf(course.Request, course.Task), course);
+    }
+
+    private ReferralView? ViewOf(Hl7.Fhir.Model.ServiceRequest? request, Hl7.Fhir.Model.Task? fhirTask)
+    {
+        if (request is null || fhirTask is null)
         {
             ReferralNotFound = true;
             Response.StatusCode = StatusCodes.Status404NotFound;
-            return (null, null);
+            return null;
         }
 
-        return (ReferralView.Of(serviceRequest, fhirTask, time.GetUtcNow()), etag);
+        return ReferralView.Of(request, fhirTask, time.GetUtcNow());
     }
 
     /// <summary>The API refused the therapist's token (expired beyond refresh, revoked): sign in again and come back here.</summary>

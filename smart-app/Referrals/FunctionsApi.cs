@@ -205,6 +205,28 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         return (request, task, task?.Meta?.VersionId is { } version ? $"W/\"{version}\"" : null);
     }
 
+    /// <summary>
+    /// One referral's whole course in one search: the ServiceRequest, its Task (and the Task's ETag), the sessions'
+    /// Procedures and Observations and the messages on the Task, oldest first:
+    /// <c>GET ServiceRequest?_id=&amp;_revinclude=Task:focus&amp;_revinclude=Procedure:based-on&amp;_revinclude=Observation:based-on&amp;_revinclude:iterate=Communication:part-of</c>.
+    /// A referral absent or not the caller's has no Request.
+    /// </summary>
+    public async Task<ReferralCourse> ReferralCourseAsync(FunctionsCaller caller, string id, CancellationToken cancellationToken)
+    {
+        var response = await GetAsync(caller, QueryHelpers.AddQueryString("/api/fhir/ServiceRequest",
+        [
+            KeyValuePair.Create("_id", (string?)id),
+            KeyValuePair.Create("_revinclude", (string?)RevIncludeTask),
+            KeyValuePair.Create("_revinclude", (string?)"Procedure:based-on"),
+            KeyValuePair.Create("_revinclude", (string?)"Observation:based-on"),
+            KeyValuePair.Create("_revinclude:iterate", (string?)"Communication:part-of"),
+        ]), cancellationToken);
+        var found = Entries<Resource>(response);
+        var (request, task) = WithTasks(found).FirstOrDefault(r => r.Request.Id == id);
+        return new ReferralCourse(request, task, task?.Meta?.VersionId is { } version ? $"W/\"{version}\"" : null,
+            [.. found.OfType<Procedure>()], [.. found.OfType<Observation>()], [.. found.OfType<Communication>()]);
+    }
+
     private const string RevIncludeTask = "Task:focus";
 
     /// <summary>Each ServiceRequest of a searchset with the Task whose focus it is.</summary>
@@ -476,6 +498,11 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         where T : Resource =>
         response.Status == HttpStatusCode.OK && response.Body is Bundle bundle ? [.. bundle.Entry.Select(e => e.Resource).OfType<T>()] : [];
 }
+
+/// <summary>One referral with its Task (and its ETag), its sessions' Procedures and Observations and its messages, as one search returns them.</summary>
+public sealed record ReferralCourse(
+    ServiceRequest? Request, Hl7.Fhir.Model.Task? Task, string? ETag,
+    IReadOnlyList<Procedure> Procedures, IReadOnlyList<Observation> Observations, IReadOnlyList<Communication> Messages);
 
 /// <summary>The body of the functions API's <c>GET /api/admin/ehrs</c>.</summary>
 public sealed record FunctionsEhrRegistrations(IReadOnlyList<FunctionsEhrRegistration>? Ehrs);

@@ -249,13 +249,9 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
     {
         try
         {
-            var referral = functions.ReferralWithTaskAsync(Caller, id, cancellationToken);
-            var observations = functions.ResultsAsync<Observation>(Caller, id, cancellationToken);
-            var procedures = functions.ResultsAsync<Procedure>(Caller, id, cancellationToken);
-            var messages = functions.MessagesAsync(Caller, id, cancellationToken);
-            await System.Threading.Tasks.Task.WhenAll(referral, observations, procedures, messages);
-            var (request, task, _) = await referral;
-            Referral = request;
+            var course = await functions.ReferralCourseAsync(Caller, id, cancellationToken);
+            var task = course.Task;
+            Referral = course.Request;
             if (Referral is null)
             {
                 return NotFound();
@@ -278,9 +274,9 @@ public sealed class DetailModel(LaunchContexts contexts, PatientRecordReader rec
                 }
             }
 
-            Events = Timeline.Of(summary, await procedures);
-            Progress = ProgressView.Of(summary, await procedures, await observations);
-            Messages = MessagesView.Of(await messages, summary, Referral.Requester?.Reference);
+            Events = Timeline.Of(summary, course.Procedures);
+            Progress = ProgressView.Of(summary, course.Procedures, course.Observations);
+            Messages = MessagesView.Of(course.Messages, summary, Referral.Requester?.Reference);
         }
         catch (FunctionsUnavailableException e)
         {
