@@ -28,7 +28,7 @@ public sealed class CdsEhr : IDisposable
 
     public CdsEhr()
     {
-        Server = WireMockServer.Start();
+        Server = Infrastructure.EhrPorts.Start();
         var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(key.Rsa.ExportParameters(false)) { KeyId = key.KeyId });
         Server.Given(Request.Create().WithPath("/jwks").UsingGet()).RespondWith(Response.Create()
             .WithHeader("Content-Type", "application/json")

@@ -23,7 +23,7 @@ public sealed class BackendServicesEhr : IDisposable
     private static readonly string[] GrantTypes = ["client_credentials"];
     private static readonly string[] Capabilities = ["client-confidential-asymmetric", "permission-v2", "permission-v1"];
 
-    private readonly WireMockServer server = WireMockServer.Start();
+    private readonly WireMockServer server = EhrPorts.Start();
     private readonly TaskCompletionSource tokenAsked = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int heldTokenRequests;
 

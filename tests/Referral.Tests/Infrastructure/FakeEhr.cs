@@ -44,7 +44,7 @@ public sealed class FakeEhr : IDisposable
     /// <param name="issInResponse">RFC 9207: advertises <c>authorization_response_iss_parameter_supported</c> and sends <c>iss</c> with every authorization response.</param>
     public FakeEhr(bool v2 = true, TimeSpan? latency = null, bool issInResponse = false)
     {
-        server = WireMockServer.Start();
+        server = EhrPorts.Start();
         Latency = latency;
         Base = server.Urls[0];
         IssInResponse = issInResponse;
