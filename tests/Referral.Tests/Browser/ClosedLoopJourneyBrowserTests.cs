@@ -299,7 +299,8 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         // own profile too (but for its status, which a completed course has left behind).
         var answers = run.App.FunctionsAnswers.ToList();
         Assert.Contains(answers, a => a.Request.AbsolutePath.Contains("/ServiceRequest", StringComparison.Ordinal));
-        Assert.Contains(answers, a => a.Request.AbsolutePath.Contains("/Observation", StringComparison.Ordinal));
+        // The sessions' Observations come with the referral's course (ServiceRequest?_id=...&_revinclude=Observation:based-on).
+        Assert.Contains(answers, a => a.Body.Contains("\"resourceType\":\"Observation\"", StringComparison.Ordinal));
         var problems = new List<string>();
         var referrals = new List<ServiceRequest>();
         foreach (var (request, body) in answers)
