@@ -353,33 +353,11 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         var path = $"/api/fhir/ServiceRequest/{Uri.EscapeDataString(referralId)}/$progress-report?copy={(payerCopy ? "payer" : "chart")}&format={(xhtml ? "xhtml" : "pdf")}";
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(options.Value.BaseUrl.TrimEnd('/') + path));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await BearerForAsync(caller, cancellationToken));
-        try
-        {
-            using var response = await http.SendAsync(request, cancellationToken);
-            if ((int)response.StatusCode >= 500)
-            {
-                throw new FunctionsUnavailableException($"The referral service failed ({(int)response.StatusCode}).");
-            }
-
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                return (response.StatusCode, null);
-            }
-
-            var content = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-            return (response.StatusCode, new ReportFile(
-                content,
-                response.Content.Headers.ContentType?.MediaType ?? "application/octet-stream",
-                response.Content.Headers.ContentDisposition?.FileNameStar ?? response.Content.Headers.ContentDisposition?.FileName?.Trim('"') ?? (xhtml ? "report.xhtml" : "report.pdf")));
-        }
-        catch (HttpRequestException e)
-        {
-            throw new FunctionsUnavailableException("The referral service could not be reached.", e);
-        }
-        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new FunctionsUnavailableException("The referral service did not answer in time.", e);
-        }
+        return await SendForAsync(request, async response => new ReportFile(
+            await response.Content.ReadAsByteArrayAsync(cancellationToken),
+            response.Content.Headers.ContentType?.MediaType ?? "application/octet-stream",
+            response.Content.Headers.ContentDisposition?.FileNameStar ?? response.Content.Headers.ContentDisposition?.FileName?.Trim('"') ?? (xhtml ? "report.xhtml" : "report.pdf")),
+            cancellationToken);
     }
 
     /// <summary>
@@ -394,6 +372,18 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(options.Value.BaseUrl.TrimEnd('/') + EhrRegistrationsPath));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", admin.AccessToken);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        var (status, list) = await SendForAsync(request, response => response.Content.ReadFromJsonAsync<FunctionsEhrRegistrations>(Json, cancellationToken), cancellationToken);
+        return (status, status != HttpStatusCode.OK ? null : list?.Ehrs ?? throw new FunctionsUnavailableException("The referral service answered without a list of EHRs."));
+    }
+
+    /// <summary>
+    /// A call whose answer is not FHIR (a report's file, the administrators' list): the status, and what
+    /// <paramref name="read"/> takes from a 200 (null otherwise). A 5xx, no answer, or an answer that cannot be read
+    /// throws <see cref="FunctionsUnavailableException"/>.
+    /// </summary>
+    private async Task<(HttpStatusCode Status, T? Value)> SendForAsync<T>(HttpRequestMessage request, Func<HttpResponseMessage, Task<T?>> read, CancellationToken cancellationToken)
+        where T : class
+    {
         try
         {
             using var response = await http.SendAsync(request, cancellationToken);
@@ -402,17 +392,11 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
                 throw new FunctionsUnavailableException($"The referral service failed ({(int)response.StatusCode}).");
             }
 
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                return (response.StatusCode, null);
-            }
-
-            var list = await response.Content.ReadFromJsonAsync<FunctionsEhrRegistrations>(Json, cancellationToken);
-            return (response.StatusCode, list?.Ehrs ?? throw new FunctionsUnavailableException("The referral service answered without a list of EHRs."));
+            return response.StatusCode == HttpStatusCode.OK ? (response.StatusCode, await read(response)) : (response.StatusCode, null);
         }
         catch (JsonException e)
         {
-            throw new FunctionsUnavailableException("The referral service's list of EHRs is not the JSON this app reads.", e);
+            throw new FunctionsUnavailableException("The referral service's answer is not what this app reads.", e);
         }
         catch (HttpRequestException e)
         {
