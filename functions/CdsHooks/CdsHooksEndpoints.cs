@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Referral.Functions.Audit;
 using Referral.Functions.Referrals;
 using Referral.Functions.Security;
+using Referral.Model.Referrals;
 using Referral.Model.Terminology;
 using FhirTask = Hl7.Fhir.Model.Task;
 
@@ -142,8 +143,8 @@ public static partial class CdsHooksEndpoints
         // Referrals are stored under the EHR's FHIR base, as the launches' iss named it.
         var referrals = await services.Store.FindAsync(ReferralLookup.Patient, client.FhirServer.TrimEnd('/'), patient, cancellationToken);
         var covered = referrals.Where(IsOpen)
-            .SelectMany(r => r.Request.ReasonCode.SelectMany(c => c.Coding))
-            .Select(MassageConditions.Find).OfType<MassageCondition>().Select(c => c.Key)
+            .SelectMany(r => ReferralSummary.Of(r.Request, r.Task).Diagnoses)
+            .Select(d => d.Condition).OfType<MassageCondition>().Select(c => c.Key)
             .ToHashSet(StringComparer.Ordinal);
         var card = ReferralCards.PatientView([.. candidates.Where(c => !covered.Contains(c.Condition.Key))], record, launchUrl);
         return card is null ? CdsResponse.None : new CdsResponse([card]);

@@ -2,7 +2,7 @@ using System.Globalization;
 using Azure;
 using Azure.Data.Tables;
 using Hl7.Fhir.Model;
-using Referral.Model.Fhir;
+using Referral.Model.Referrals;
 using Referral.Model.Tasks;
 using FhirTask = Hl7.Fhir.Model.Task;
 
@@ -33,15 +33,15 @@ public sealed partial class ReferralStore
     private static string DueRowsOf(string key, FhirTask task, ServiceRequest request)
     {
         var rows = new List<string>(2);
-        var state = ReferralTaskStates.StateOf(task);
-        if (request.Status == RequestStatus.Active && state is { } open && !ReferralTaskStates.IsTerminal(open))
+        var summary = ReferralSummary.Of(request, task);
+        if (request.Status == RequestStatus.Active && summary.State is { } open && !summary.IsClosed)
         {
-            if (open == ReferralTaskState.Created && FhirTime.TryDateTime(task.AuthoredOn, out var sent))
+            if (open == ReferralTaskState.Created && summary.Sent is { } sent)
             {
                 rows.Add($"{WaitingPrefix}{sent.UtcTicks.ToString("D19", CultureInfo.InvariantCulture)}|{key}");
             }
 
-            if (FhirTime.TryDate(((request.Occurrence as Timing)?.Repeat?.Bounds as Period)?.End, out var validUntil))
+            if (summary.ValidUntil is { } validUntil)
             {
                 rows.Add($"{ExpiresPrefix}{validUntil.ToString("yyyyMMdd", CultureInfo.InvariantCulture)}|{key}");
             }
