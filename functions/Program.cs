@@ -43,9 +43,9 @@ public sealed class Program
 
         // The one place this app takes the machine clock (RS0030 bans it elsewhere): every component reads time through
         // the TimeProvider registered here, which the tests replace with a fake clock.
-        #pragma warning disable RS0030 // Why: this one registration is where the app takes the machine clock; everything else reads the injected TimeProvider.
+#pragma warning disable RS0030 // Why: this one registration is where the app takes the machine clock; everything else reads the injected TimeProvider.
         builder.Services.AddSingleton(TimeProvider.System);
-        #pragma warning restore RS0030
+#pragma warning restore RS0030
         builder.Services.AddSingleton<StorageAccount>();
         builder.Services.AddSingleton<StorageReadiness>();
         builder.Services.AddSingleton<AuditTrail>();

@@ -26,9 +26,9 @@ public sealed class Program
 
         // The one place this app takes the machine clock (RS0030 bans it elsewhere): every component reads time through
         // the TimeProvider registered here, which the tests replace with a fake clock.
-        #pragma warning disable RS0030 // Why: this one registration is where the app takes the machine clock; everything else reads the injected TimeProvider.
+#pragma warning disable RS0030 // Why: this one registration is where the app takes the machine clock; everything else reads the injected TimeProvider.
         services.AddSingleton(TimeProvider.System);
-        #pragma warning restore RS0030
+#pragma warning restore RS0030
         services.AddMemoryCache();
 
         // Security: the app's keys (JWKS), the server-side session behind an opaque cookie, shared by all instances in Redis.

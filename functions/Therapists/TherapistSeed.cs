@@ -62,39 +62,42 @@ public sealed partial class TherapistSeed(TherapistDirectory directory, IConfigu
     private partial void LogNotSeeded(Exception exception);
 
     private static PractitionerRole Role(string id, string npi, string license, string name, Practice practice, bool accepting, string[] languages,
-        TherapistTraining[] trainings, CoverageType[] coverages) => new()
+        TherapistTraining[] trainings, CoverageType[] coverages)
     {
-        Id = id,
-        Active = true,
-        // Made up, but each passes the NPI's check digit; the licence numbers are the sandbox EHR's for the same people.
-        Identifier = [new Identifier(Canonicals.Npi, npi), new Identifier(Canonicals.MassageLicenseSystem, license)],
-        Practitioner = new ResourceReference($"Practitioner/{id}", name),
-        Organization = new ResourceReference { Display = practice.Name },
-        Code = [MedicalMassageServiceRequest.PerformerType.ToCodeableConcept()],
-        Specialty = [.. trainings.Select(t => TherapistTrainings.Codes.For(t).ToCodeableConcept())],
-        Contained =
-        [
-            new Location
-            {
-                Id = "practice",
-                Name = practice.Name,
-                Address = new Address { Line = [practice.Street], City = "Portland", State = "OR", PostalCode = practice.PostalCode, Country = "US" },
-                Position = new Location.PositionComponent { Latitude = practice.Latitude, Longitude = practice.Longitude },
-            },
-        ],
-        Location = [new ResourceReference("#practice")],
-        Telecom =
-        [
-            new ContactPoint(ContactPoint.ContactPointSystem.Phone, ContactPoint.ContactPointUse.Work, practice.Phone),
-            new ContactPoint(ContactPoint.ContactPointSystem.Email, ContactPoint.ContactPointUse.Work, $"{id}@harbor-massage.example"),
-        ],
-        Extension =
-        [
-            new Extension(TherapistDirectory.AcceptingNewReferralsExtension, new FhirBoolean(accepting)),
-            .. coverages.Select(c => new Extension(TherapistDirectory.CoverageTypeAcceptedExtension, CoverageTypes.Codes.For(c).ToCoding())),
-            .. languages.Select(l => new Extension(Languages.PractitionerRoleCommunicationExtension, Languages.Of(l))),
-        ],
-    };
+        return new()
+        {
+            Id = id,
+            Active = true,
+            // Made up, but each passes the NPI's check digit; the licence numbers are the sandbox EHR's for the same people.
+            Identifier = [new Identifier(Canonicals.Npi, npi), new Identifier(Canonicals.MassageLicenseSystem, license)],
+            Practitioner = new ResourceReference($"Practitioner/{id}", name),
+            Organization = new ResourceReference { Display = practice.Name },
+            Code = [MedicalMassageServiceRequest.PerformerType.ToCodeableConcept()],
+            Specialty = [.. trainings.Select(t => TherapistTrainings.Codes.For(t).ToCodeableConcept())],
+            Contained =
+            [
+                new Location
+                {
+                    Id = "practice",
+                    Name = practice.Name,
+                    Address = new Address { Line = [practice.Street], City = "Portland", State = "OR", PostalCode = practice.PostalCode, Country = "US" },
+                    Position = new Location.PositionComponent { Latitude = practice.Latitude, Longitude = practice.Longitude },
+                },
+            ],
+            Location = [new ResourceReference("#practice")],
+            Telecom =
+            [
+                new ContactPoint(ContactPoint.ContactPointSystem.Phone, ContactPoint.ContactPointUse.Work, practice.Phone),
+                new ContactPoint(ContactPoint.ContactPointSystem.Email, ContactPoint.ContactPointUse.Work, $"{id}@harbor-massage.example"),
+            ],
+            Extension =
+            [
+                new Extension(TherapistDirectory.AcceptingNewReferralsExtension, new FhirBoolean(accepting)),
+                .. coverages.Select(c => new Extension(TherapistDirectory.CoverageTypeAcceptedExtension, CoverageTypes.Codes.For(c).ToCoding())),
+                .. languages.Select(l => new Extension(Languages.PractitionerRoleCommunicationExtension, Languages.Of(l))),
+            ],
+        };
+    }
 
     private sealed record Practice(string Name, string Street, string PostalCode, decimal Latitude, decimal Longitude, string Phone);
 }

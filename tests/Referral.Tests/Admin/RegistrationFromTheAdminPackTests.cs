@@ -113,7 +113,8 @@ public sealed partial class RegistrationFromTheAdminPackTests
             ["Ehrs:1:ClientId"] = "nobody-home",
             ["Ehrs:1:Name"] = "Switched-off EHR",
             ["Functions:BaseUrl"] = functionsBase,
-        }) { AdminSignedIn = true };
+        })
+        { AdminSignedIn = true };
 
         var html = await app.CreateClient().GetStringAsync(new Uri("/admin/self-check", UriKind.Relative), ct);
 

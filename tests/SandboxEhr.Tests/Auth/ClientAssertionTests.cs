@@ -9,7 +9,7 @@ namespace SandboxEhr.Tests.Auth;
 /// <summary>private_key_jwt client assertions (SMART client-confidential-asymmetric) and SMART Backend Services.</summary>
 public sealed class ClientAssertionTests() : SandboxFlowTests(SmartFlow.FunctionsJwks, ClientKey.EcP384("functions-es384"))
 {
-private const string JwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+    private const string JwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
     [Fact]
     public async Task A_backend_services_client_gets_a_short_system_token_with_an_es384_assertion_and_can_create_observations()

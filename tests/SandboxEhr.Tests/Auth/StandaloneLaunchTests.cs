@@ -7,7 +7,7 @@ namespace SandboxEhr.Tests.Auth;
 
 public sealed partial class StandaloneLaunchTests() : SandboxFlowTests(SmartFlow.SmartAppJwks, ClientKey.Rsa("smart-app-1"))
 {
-private const string Scopes = "openid fhirUser launch/patient launch/encounter offline_access patient/Patient.rs patient/Condition.rs";
+    private const string Scopes = "openid fhirUser launch/patient launch/encounter offline_access patient/Patient.rs patient/Condition.rs";
 
     [Fact]
     public async Task A_standalone_launch_signs_in_a_physician_picks_a_patient_and_gets_tokens()

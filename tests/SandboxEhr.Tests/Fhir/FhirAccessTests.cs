@@ -13,7 +13,7 @@ namespace SandboxEhr.Tests.Fhir;
 /// <summary>The FHIR endpoint: bearer tokens required, SMART scopes enforced, strict parsing of what is created.</summary>
 public sealed class FhirAccessTests() : SandboxFlowTests(SmartFlow.SmartAppJwks, ClientKey.Rsa("smart-app-1"))
 {
-private static readonly FhirJsonDeserializer Strict = new(new DeserializerSettings().UsingMode(DeserializationMode.Strict));
+    private static readonly FhirJsonDeserializer Strict = new(new DeserializerSettings().UsingMode(DeserializationMode.Strict));
 
     [Fact]
     public async Task A_call_without_a_token_is_refused_with_401_a_bearer_challenge_and_an_operation_outcome()
