@@ -1,11 +1,9 @@
-using System.Text.Json;
 using Referral.Functions.Storage;
-using Referral.Functions.Telemetry;
 
 namespace Referral.Functions.Referrals;
 
 /// <summary>What happened to a referral, for the queue-triggered work that tells people about it.</summary>
-public sealed record ReferralEvent(string Kind, string Referral)
+public sealed record ReferralEvent(string Kind, string Referral) : QueuedMessage
 {
     public const string Submitted = "referral-submitted";
 
@@ -38,30 +36,6 @@ public sealed record ReferralEvent(string Kind, string Referral)
 
     /// <summary>For a renewal request or answer, or a hold: which one (1 for the first), so each is told once and a later one is told too.</summary>
     public int? Ordinal { get; init; }
-
-    /// <summary>The W3C <c>traceparent</c> of the work that queued the event, so its function runs in the same trace (set on queuing).</summary>
-    public string? TraceParent { get; init; }
-
-    /// <summary>
-    /// The message's shape: set on queuing to <see cref="CurrentSchema"/>. A message without it was written by the release before
-    /// shapes were numbered (the same fields) and is read as shape 1; a shape above this release's is refused (retried, then
-    /// poisoned), so a rollback never half-reads a newer release's message.
-    /// </summary>
-    public int? Schema { get; init; }
-
-    /// <summary>
-    /// Which try this copy of the message is (1 for the first; a message without it, as earlier releases wrote them, is
-    /// attempt 1): a try that failed for a reason that may pass queues a copy with the next attempt (Worker's QueueBackoff).
-    /// </summary>
-    public int? Attempt { get; init; }
-
-    /// <summary>When the copy is due (by the app's clock); a message without it is due at once.</summary>
-    public DateTimeOffset? NotBefore { get; init; }
-
-    public const int CurrentSchema = 1;
-
-    /// <summary>Whether this release reads the message's shape.</summary>
-    public bool IsReadable => Schema is null or (>= 1 and <= CurrentSchema);
 }
 
 /// <summary>
@@ -72,11 +46,9 @@ public sealed class ReferralNotifications(StorageAccount storage)
 {
     public const string QueueName = "referral-notifications";
 
-    public async Task EnqueueAsync(ReferralEvent referralEvent, CancellationToken cancellationToken)
+    public Task EnqueueAsync(ReferralEvent referralEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(referralEvent);
-        var queue = await storage.QueueAsync(QueueName);
-        using var publish = QueueTrace.StartPublish(QueueName);
-        await queue.SendMessageAsync(JsonSerializer.Serialize(referralEvent with { TraceParent = QueueTrace.Current, Schema = ReferralEvent.CurrentSchema }), cancellationToken);
+        return QueuedMessage.SendAsync(storage, QueueName, referralEvent, cancellationToken);
     }
 }

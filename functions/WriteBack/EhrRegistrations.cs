@@ -1,7 +1,5 @@
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Referral.Functions.Storage;
-using Referral.Functions.Telemetry;
 
 namespace Referral.Functions.WriteBack;
 
@@ -84,7 +82,7 @@ public sealed class EhrRegistry(IOptions<EhrOptions> options)
 }
 
 /// <summary>What to write to an EHR: a referral's ServiceRequest, or one session's Observations.</summary>
-public sealed record EhrWriteBackMessage(string Kind, string Referral, int? Session = null)
+public sealed record EhrWriteBackMessage(string Kind, string Referral, int? Session = null) : QueuedMessage
 {
     public const string ServiceRequestKind = "service-request";
     public const string SessionKind = "session";
@@ -94,30 +92,6 @@ public sealed record EhrWriteBackMessage(string Kind, string Referral, int? Sess
 
     /// <summary>For <see cref="DocumentKind"/>: "discharge", or "renewal-N" for the Nth renewal request.</summary>
     public string? Document { get; init; }
-
-    /// <summary>The W3C <c>traceparent</c> of the work that queued the write, so the write-back runs in the same trace (set on queuing).</summary>
-    public string? TraceParent { get; init; }
-
-    /// <summary>
-    /// The message's shape: set on queuing to <see cref="CurrentSchema"/>. A message without it was written by the release before
-    /// shapes were numbered (the same fields) and is read as shape 1; a shape above this release's is refused (retried, then
-    /// poisoned), so a rollback never half-reads a newer release's message.
-    /// </summary>
-    public int? Schema { get; init; }
-
-    /// <summary>
-    /// Which try this copy of the message is (1 for the first; a message without it, as earlier releases wrote them, is
-    /// attempt 1): a try that failed for a reason that may pass queues a copy with the next attempt (Worker's QueueBackoff).
-    /// </summary>
-    public int? Attempt { get; init; }
-
-    /// <summary>When the copy is due (by the app's clock); a message without it is due at once.</summary>
-    public DateTimeOffset? NotBefore { get; init; }
-
-    public const int CurrentSchema = 1;
-
-    /// <summary>Whether this release reads the message's shape.</summary>
-    public bool IsReadable => Schema is null or (>= 1 and <= CurrentSchema);
 }
 
 /// <summary>Puts EHR writes on their queue: a slow or failing EHR is retried there and never fails the user's request.</summary>
@@ -125,11 +99,9 @@ public sealed class EhrWriteBackRequests(StorageAccount storage)
 {
     public const string QueueName = "ehr-writeback";
 
-    public async Task EnqueueAsync(EhrWriteBackMessage message, CancellationToken cancellationToken)
+    public Task EnqueueAsync(EhrWriteBackMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var queue = await storage.QueueAsync(QueueName);
-        using var publish = QueueTrace.StartPublish(QueueName);
-        await queue.SendMessageAsync(JsonSerializer.Serialize(message with { TraceParent = QueueTrace.Current, Schema = EhrWriteBackMessage.CurrentSchema }), cancellationToken);
+        return QueuedMessage.SendAsync(storage, QueueName, message, cancellationToken);
     }
 }
