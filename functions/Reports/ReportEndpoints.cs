@@ -1,5 +1,4 @@
 using Hl7.Fhir.Model;
-using Microsoft.Extensions.Options;
 using Referral.Functions.Audit;
 using Referral.Functions.Fhir;
 using Referral.Functions.Referrals;
@@ -24,9 +23,9 @@ public static class ReportEndpoints
         return app;
     }
 
-    public sealed record Services(ReferralStore Store, ReportSource Reports, AuditTrail Audit, IOptions<AuthOptions> Auth);
+    public sealed record Services(ReferralStore Store, ReportSource Reports, AuditTrail Audit);
 
-    private static async Task<IResult> DownloadAsync(string id, string? copy, string? format, HttpContext http, [AsParameters] Services services, CancellationToken cancellationToken)
+    private static async Task<IResult> DownloadAsync(string id, string? copy, string? format, HttpContext http, Caller caller, [AsParameters] Services services, CancellationToken cancellationToken)
     {
         ReportCopy? which = copy switch
         {
@@ -44,7 +43,6 @@ public static class ReportEndpoints
             return Outcome.BadRequest($"format is 'pdf' or 'xhtml', not '{format}'.", "format");
         }
 
-        var caller = Caller.From(http.User, services.Auth.Value);
         var referral = await services.Store.GetAsync(id, cancellationToken);
         var entity = $"ServiceRequest/{id}/${Operation}";
         if (referral is null || !ReferralAccess.CanSee(caller, referral))
