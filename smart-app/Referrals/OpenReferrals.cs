@@ -1,6 +1,5 @@
 using Hl7.Fhir.Model;
 using Referral.Model;
-using Referral.Model.Fhir;
 using Referral.Model.Referrals;
 using Referral.Model.Terminology;
 
@@ -31,22 +30,21 @@ public static class OpenReferrals
         ArgumentNullException.ThrowIfNull(state);
         var wanted = state.Input.Diagnoses.Select(Identity).ToHashSet(StringComparer.Ordinal);
         var found = new List<OpenReferral>();
-        foreach (var request in open.Where(r => r.Id is not null && r.Status == RequestStatus.Active && !Expired(r, now)
+        foreach (var request in open.Where(r => r.Id is not null && r.Status == RequestStatus.Active
                      && !r.Identifier.Any(i => i.System == Canonicals.PlacerIdentifierSystem && i.Value == state.PlacerId)))
         {
-            var shared = request.ReasonCode
-                .Select(reason => (reason, code: reason.Coding.FirstOrDefault(c => c.System == Canonicals.Icd10Cm)?.Code))
-                .FirstOrDefault(x => x.code is not null && wanted.Contains(Identity(x.code)));
-            if (shared.code is null)
+            var summary = ReferralSummary.Of(request, null);
+            if (summary.IsExpiredAt(now)
+                || summary.Diagnoses.FirstOrDefault(d => d.Icd10Cm is { } code && wanted.Contains(Identity(code))) is not { Icd10Cm: { } code } shared)
             {
                 continue;
             }
 
             found.Add(new OpenReferral(
                 request.Id!,
-                shared.reason.Text ?? MassageConditions.FindIcd10Cm(shared.code)?.Display ?? shared.code,
+                shared.Text ?? MassageConditions.FindIcd10Cm(code)?.Display ?? code,
                 request.Performer.FirstOrDefault()?.Display,
-                FhirTime.TryDateTime(request.AuthoredOn, out var sent) ? DateOnly.FromDateTime(sent.UtcDateTime) : null));
+                summary.Written is { } written ? DateOnly.FromDateTime(written.UtcDateTime) : null));
         }
 
         return found;
@@ -61,8 +59,6 @@ public static class OpenReferrals
             + (first.Therapist is null ? "" : $" (to {first.Therapist})")
             + ". Tick \"Send it anyway\" to send a second one, or change the referral.";
     }
-
-    private static bool Expired(ServiceRequest request, DateTimeOffset now) => ReferralSummary.Of(request, null).IsExpiredAt(now);
 
     /// <summary>A code's condition (its key), so codes of one condition match; a code the catalog does not know stands for itself.</summary>
     private static string Identity(string icd10Cm) =>

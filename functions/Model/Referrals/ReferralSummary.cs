@@ -7,7 +7,14 @@ using Referral.Model.Terminology;
 namespace Referral.Model.Referrals;
 
 /// <summary>A diagnosis as the physician sent it: its name, its codings (ICD-10-CM first, SNOMED CT where known) and the condition they name, if the catalog knows it.</summary>
-public sealed record DiagnosisSummary(string Name, IReadOnlyList<Coding> Codes, MassageCondition? Condition);
+public sealed record DiagnosisSummary(string Name, IReadOnlyList<Coding> Codes, MassageCondition? Condition)
+{
+    /// <summary>The diagnosis in the physician's own words (the reason's text), where there are any.</summary>
+    public string? Text { get; init; }
+
+    /// <summary>The ICD-10-CM code, where the diagnosis has one (insurers pay by it).</summary>
+    public string? Icd10Cm => Codes.FirstOrDefault(c => c.System == Canonicals.Icd10Cm)?.Code;
+}
 
 /// <summary>A precaution as the physician sent it: its words, and which known precaution it codes, if any.</summary>
 public sealed record PrecautionSummary(string Text, Precaution? Known);
@@ -72,6 +79,9 @@ public sealed record ReferralSummary
     /// <summary>When the physician sent it (the Task's authoredOn, else the ServiceRequest's).</summary>
     public required DateTimeOffset? Sent { get; init; }
 
+    /// <summary>When the physician wrote the prescription (the ServiceRequest's authoredOn).</summary>
+    public required DateTimeOffset? Written { get; init; }
+
     public int SessionsRemaining => Math.Max(0, SessionsPrescribed - SessionsUsed);
 
     /// <summary>Accepted and not yet over: sessions may be recorded.</summary>
@@ -111,7 +121,10 @@ public sealed record ReferralSummary
             .Select(r => new DiagnosisSummary(
                 r.Text ?? r.Coding.FirstOrDefault()?.Display ?? "",
                 [.. r.Coding],
-                r.Coding.Select(MassageConditions.Find).OfType<MassageCondition>().FirstOrDefault()))
+                r.Coding.Select(MassageConditions.Find).OfType<MassageCondition>().FirstOrDefault())
+            {
+                Text = r.Text,
+            })
             .ToList();
         var precautions = request.OrderDetail
             .Select(d => new PrecautionSummary(
@@ -141,6 +154,7 @@ public sealed record ReferralSummary
             Precautions = precautions,
             Training = TrainingRules.Requirements(conditions, precautions.Select(p => p.Known).OfType<Precaution>()),
             Sent = FhirTime.TryDateTime(task?.AuthoredOn ?? request.AuthoredOn, out var sent) ? sent : null,
+            Written = FhirTime.TryDateTime(request.AuthoredOn, out var written) ? written : null,
         };
     }
 }

@@ -227,7 +227,7 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
         var summary = ReferralSummary.Of(referral.Request, referral.Task);
         var zone = summary.Zone;
         var today = $"{FhirTime.Date(summary.TodayAt(services.Time.GetUtcNow()))} ({zone.Id} time)";
-        var written = FhirTime.TryDateTime(referral.Request.AuthoredOn, out var authored) ? FhirTime.Date(PracticeTime.DateIn(authored, zone)) : "recently";
+        var written = summary.Written is { } authored ? FhirTime.Date(PracticeTime.DateIn(authored, zone)) : "recently";
         var validUntil = summary.ValidUntil is { } end ? $"{FhirTime.Date(end)} ({zone.Id} time)" : "soon";
         // The referral named as a referral desk finds it: by the other party's name and the day it was written (people,
         // not patients: the therapist's name from the directory, the physician's as their EHR gave it), with its id
