@@ -201,8 +201,7 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
             ["_revinclude"] = RevIncludeTask,
         }), cancellationToken);
         var (request, task) = WithTasks(Entries<Resource>(response)).FirstOrDefault(r => r.Request.Id == id);
-        // The Task and its ServiceRequest share the referral's version; the API's ETag of the Task names it.
-        return (request, task, task?.Meta?.VersionId is { } version ? $"W/\"{version}\"" : null);
+        return (request, task, ETagOf(task));
     }
 
     /// <summary>
@@ -223,11 +222,14 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         ]), cancellationToken);
         var found = Entries<Resource>(response);
         var (request, task) = WithTasks(found).FirstOrDefault(r => r.Request.Id == id);
-        return new ReferralCourse(request, task, task?.Meta?.VersionId is { } version ? $"W/\"{version}\"" : null,
+        return new ReferralCourse(request, task, ETagOf(task),
             [.. found.OfType<Procedure>()], [.. found.OfType<Observation>()], [.. found.OfType<Communication>()]);
     }
 
     private const string RevIncludeTask = "Task:focus";
+
+    /// <summary>The API's ETag of a Task: its version (which the referral's ServiceRequest shares), for a change guarded by If-Match.</summary>
+    private static string? ETagOf(Hl7.Fhir.Model.Task? task) => task?.Meta?.VersionId is { } version ? $"W/\"{version}\"" : null;
 
     /// <summary>Each ServiceRequest of a searchset with the Task whose focus it is.</summary>
     private static List<(ServiceRequest Request, Hl7.Fhir.Model.Task? Task)> WithTasks(IEnumerable<Resource> found)
@@ -284,18 +286,6 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         }), cancellationToken);
         return response.Status == HttpStatusCode.OK && response.Body is Bundle bundle ? bundle.Total : null;
     }
-
-    /// <summary>The referral's results (DESIGN.md §4): Observations and Procedures basedOn it, searched by <c>based-on</c>.</summary>
-    public async Task<IReadOnlyList<T>> ResultsAsync<T>(FunctionsCaller caller, string referralId, CancellationToken cancellationToken)
-        where T : Resource
-    {
-        var type = ModelInfo.GetFhirTypeNameForType(typeof(T));
-        return await AllPagesAsync<T>(caller, QueryHelpers.AddQueryString($"/api/fhir/{type}", "based-on", "ServiceRequest/" + referralId), cancellationToken);
-    }
-
-    /// <summary>The questions and answers on a referral (Communications partOf its Task), oldest first.</summary>
-    public Task<IReadOnlyList<Communication>> MessagesAsync(FunctionsCaller caller, string referralId, CancellationToken cancellationToken) =>
-        AllPagesAsync<Communication>(caller, QueryHelpers.AddQueryString("/api/fhir/Communication", "part-of", "Task/" + referralId), cancellationToken);
 
     /// <summary>POSTs the referral: 201 when new, 200 with the original when the placer id was seen (a retry), else the OperationOutcome.</summary>
     public Task<FunctionsResponse> SubmitAsync(FunctionsCaller caller, ServiceRequest request, CancellationToken cancellationToken) =>

@@ -134,25 +134,8 @@ public static class ReferralOperations
     {
         var elements = new List<ElementDefinition> { new("Parameters") { ElementId = "Parameters", Short = $"The in parameters of ${spec.Code}" } };
         elements.AddRange(Slices("Parameters.parameter", "Parameters.parameter", [.. spec.Inputs]));
-        return new StructureDefinition
-        {
-            Id = spec.InputProfileId,
-            Url = spec.InputProfileUrl,
-            Version = ReferralValueSets.Version,
-            Name = ToDefinitionName(spec) + "Input",
-            Title = $"{spec.Title}: in parameters",
-            Status = PublicationStatus.Active,
-            Experimental = false,
-            Publisher = ReferralProfiles.Publisher,
-            Description = $"The Parameters a call of {spec.Url} sends: its in parameters by name, cardinality and type.",
-            FhirVersion = FHIRVersion.N4_0_1,
-            Kind = StructureDefinition.StructureDefinitionKind.Resource,
-            Abstract = false,
-            Type = "Parameters",
-            BaseDefinition = "http://hl7.org/fhir/StructureDefinition/Parameters",
-            Derivation = StructureDefinition.TypeDerivationRule.Constraint,
-            Differential = new StructureDefinition.DifferentialComponent { Element = elements },
-        };
+        return ReferralProfiles.Profile(spec.InputProfileUrl, ToDefinitionName(spec) + "Input", $"{spec.Title}: in parameters",
+            $"The Parameters a call of {spec.Url} sends: its in parameters by name, cardinality and type.", "Parameters", elements);
     }
 
     /// <summary>The element <paramref name="path"/> (a parameter list or a part list) sliced by name, one slice per parameter.</summary>

@@ -156,7 +156,7 @@ public static class ReferralProfiles
             "On each session's Procedure output of the Task: when the session started (as the Procedure's performedPeriod.start).",
             "Task.output", "dateTime");
 
-    private static StructureDefinition Profile(string url, string name, string title, string description, string type, List<ElementDefinition> elements) => new()
+    internal static StructureDefinition Profile(string url, string name, string title, string description, string type, List<ElementDefinition> elements) => new()
     {
         Id = url[(url.LastIndexOf('/') + 1)..],
         Url = url,
