@@ -72,6 +72,42 @@ public sealed class ReferralPackageTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Referrals_judged_at_once_by_the_one_validator_of_the_process_get_the_same_outcomes_as_one_at_a_time()
+    {
+        // The API judges every submission with the process's one validator, with no lock: concurrent judgements must
+        // not see each other's state (a resource, its errors, its paths). Each variant's outcome one at a time is the
+        // reference; then all of them, many times over, at once.
+        var variants = new List<(Resource Resource, string Profile)>();
+        var conforming = ModelFixtures.Referral();
+        variants.Add((conforming, Canonicals.MedicalMassageServiceRequestProfile));
+        var noSites = ModelFixtures.Referral();
+        noSites.BodySite.Clear();
+        variants.Add((noSites, Canonicals.MedicalMassageServiceRequestProfile));
+        var wrongIntent = ModelFixtures.Referral();
+        wrongIntent.Intent = RequestIntent.Plan;
+        wrongIntent.Identifier.Clear();
+        variants.Add((wrongIntent, Canonicals.MedicalMassageServiceRequestProfile));
+        var noReason = ModelFixtures.Referral();
+        noReason.ReasonCode.Clear();
+        noReason.ReasonReference.Clear();
+        variants.Add((noReason, Canonicals.MedicalMassageServiceRequestProfile));
+        var decline = ReferralOperations.Find("Task", "decline");
+        variants.Add((new Parameters(), decline.InputProfileUrl));
+        variants.Add((new Parameters { Parameter = [new Parameters.ParameterComponent { Name = "reason", Value = new FhirString("No room.") }] }, decline.InputProfileUrl));
+        var serializer = new FhirJsonSerializer();
+        string Judge((Resource Resource, string Profile) variant) =>
+            serializer.SerializeToString(ReferralPackage.Instance.Validate(variant.Resource, variant.Profile));
+
+        var alone = variants.Select(Judge).ToList();
+        Assert.Equal(alone.Count, alone.Distinct(StringComparer.Ordinal).Count());
+
+        var rounds = Enumerable.Range(0, 24 * variants.Count).ToList();
+        var together = await Task.WhenAll(rounds.Select(i => Task.Run(() => (Index: i % variants.Count, Outcome: Judge(variants[i % variants.Count])), Ct)));
+
+        Assert.All(together, judged => Assert.Equal(alone[judged.Index], judged.Outcome));
+    }
+
+    [Fact]
     public async Task The_API_serves_the_package_as_a_FHIR_package_tarball_with_its_manifest_and_index()
     {
         await using var app = new FunctionsApp(azurite.ConnectionString);
