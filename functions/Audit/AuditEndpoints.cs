@@ -52,16 +52,7 @@ public static class AuditEndpoints
         var agent = SearchQuery.Value(query, "agent");
         var (events, next) = await trail.SearchAsync(from, to, patient, agent, search.Count, search.Position, cancellationToken);
 
-        await trail.RecordAsync(new AuditEntry
-        {
-            Caller = caller,
-            Interaction = "search-type",
-            Action = AuditEvent.AuditEventAction.R,
-            Entity = "AuditEvent",
-            Patient = patient,
-            Success = true,
-            SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
-        }, cancellationToken);
+        await trail.RecordAsync(AuditEntry.Search(caller, "AuditEvent", http, patient), cancellationToken);
 
         return new FhirResult(await search.BundleAsync(events, next, total: null, fullUrl: e => $"urn:uuid:{e.Id}"));
     }

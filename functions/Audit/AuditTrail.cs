@@ -31,6 +31,18 @@ public sealed record AuditEntry
 
     /// <summary>The search's query where it read more than the entity (its includes): the AuditEvent's entity.query.</summary>
     public string? Query { get; init; }
+
+    /// <summary>A search of <paramref name="resourceType"/> that <paramref name="caller"/> made and was answered, from the request's address.</summary>
+    public static AuditEntry Search(Caller caller, string resourceType, HttpContext http, string? patient = null) => new()
+    {
+        Caller = caller,
+        Interaction = "search-type",
+        Action = AuditEvent.AuditEventAction.R,
+        Entity = resourceType,
+        Patient = patient,
+        Success = true,
+        SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
+    };
 }
 
 /// <summary>

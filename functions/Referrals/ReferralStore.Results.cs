@@ -82,17 +82,7 @@ public sealed partial class ReferralStore
                 observations[i], session, EffectiveOf(observations[i]), now)));
         }
 
-        IReadOnlyList<Response> written;
-        try
-        {
-            written = (await table.SubmitTransactionAsync(actions, cancellationToken)).Value;
-        }
-        catch (TableTransactionFailedException e) when (e.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status409Conflict)
-        {
-            return null;
-        }
-
-        return Changed(current, task, null, version, written);
+        return await TryChangeAsync(table, actions, cancellationToken) is { } written ? Changed(current, task, null, version, written) : null;
     }
 
     /// <summary>The request stored under an idempotency key for a referral's sessions, or null: one point read.</summary>

@@ -227,17 +227,23 @@ public sealed partial class ReferralStore(StorageAccount storage)
             }, ETag.All));
         }
 
-        IReadOnlyList<Response> written;
+        return await TryChangeAsync(table, actions, cancellationToken) is { } written ? Changed(current, task, request, version, written) : null;
+    }
+
+    /// <summary>
+    /// A change's one transaction, guarded by the ETags it read: its responses, or null where another change came first
+    /// (a row's ETag moved: 412; a row it adds exists by now: 409).
+    /// </summary>
+    private static async Task<IReadOnlyList<Response>?> TryChangeAsync(TableClient table, IEnumerable<TableTransactionAction> actions, CancellationToken cancellationToken)
+    {
         try
         {
-            written = (await table.SubmitTransactionAsync(actions, cancellationToken)).Value;
+            return (await table.SubmitTransactionAsync(actions, cancellationToken)).Value;
         }
         catch (TableTransactionFailedException e) when (e.Status is StatusCodes.Status412PreconditionFailed or StatusCodes.Status409Conflict)
         {
             return null;
         }
-
-        return Changed(current, task, request, version, written);
     }
 
     /// <summary>

@@ -255,15 +255,7 @@ public static class TaskEndpoints
             countOnly = true;
         }
 
-        var audit = new AuditEntry
-        {
-            Caller = caller,
-            Interaction = "search-type",
-            Action = AuditEvent.AuditEventAction.R,
-            Entity = "Task",
-            Success = true,
-            SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
-        };
+        var audit = AuditEntry.Search(caller, "Task", http);
         if (countOnly)
         {
             var counting = services.Store.CountAsync(caller.Id, statuses, cancellationToken);

@@ -280,16 +280,8 @@ public static class SessionEndpoints
             .Select(r => r.Resource)
             .ToList();
 
-        await services.Audit.RecordAsync(new AuditEntry
-        {
-            Caller = caller,
-            Interaction = "search-type",
-            Action = AuditEvent.AuditEventAction.R,
-            Entity = type,
-            Patient = patient ?? (visible.FirstOrDefault()?.Request.Subject?.Reference is { } subject ? FhirReference.Key(subject) : null),
-            Success = true,
-            SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
-        }, cancellationToken);
+        await services.Audit.RecordAsync(AuditEntry.Search(caller, type, http,
+            patient ?? (visible.FirstOrDefault()?.Request.Subject?.Reference is { } subject ? FhirReference.Key(subject) : null)), cancellationToken);
 
         return new FhirResult(await search.PagedBundleAsync(resources));
     }

@@ -176,40 +176,24 @@ public static class ReferralProfiles
         Differential = new StructureDefinition.DifferentialComponent { Element = elements },
     };
 
-    private static StructureDefinition Extension(string url, string name, string title, string description, string context, string valueType) => new()
+    private static StructureDefinition Extension(string url, string name, string title, string description, string context, string valueType)
     {
-        Id = url[(url.LastIndexOf('/') + 1)..],
-        Url = url,
-        Version = ReferralValueSets.Version,
-        Name = name,
-        Title = title,
-        Status = PublicationStatus.Active,
-        Experimental = false,
-        Publisher = Publisher,
-        Description = description,
-        FhirVersion = FHIRVersion.N4_0_1,
-        Kind = StructureDefinition.StructureDefinitionKind.ComplexType,
-        Abstract = false,
-        Context = [new StructureDefinition.ContextComponent { Type = StructureDefinition.ExtensionContextType.Element, Expression = context }],
-        Type = "Extension",
-        BaseDefinition = Core + "Extension",
-        Derivation = StructureDefinition.TypeDerivationRule.Constraint,
-        Differential = new StructureDefinition.DifferentialComponent
-        {
-            Element =
-            [
-                new ElementDefinition("Extension") { ElementId = "Extension", Short = title, Definition = description },
-                new ElementDefinition("Extension.extension") { ElementId = "Extension.extension", Max = "0" },
-                new ElementDefinition("Extension.url") { ElementId = "Extension.url", Fixed = new FhirUri(url) },
-                new ElementDefinition("Extension.value[x]")
-                {
-                    ElementId = "Extension.value[x]",
-                    Min = 1,
-                    Type = [new ElementDefinition.TypeRefComponent { Code = valueType }],
-                },
-            ],
-        },
-    };
+        var extension = Profile(url, name, title, description, "Extension",
+        [
+            new ElementDefinition("Extension") { ElementId = "Extension", Short = title, Definition = description },
+            new ElementDefinition("Extension.extension") { ElementId = "Extension.extension", Max = "0" },
+            new ElementDefinition("Extension.url") { ElementId = "Extension.url", Fixed = new FhirUri(url) },
+            new ElementDefinition("Extension.value[x]")
+            {
+                ElementId = "Extension.value[x]",
+                Min = 1,
+                Type = [new ElementDefinition.TypeRefComponent { Code = valueType }],
+            },
+        ]);
+        extension.Kind = StructureDefinition.StructureDefinitionKind.ComplexType;
+        extension.Context = [new StructureDefinition.ContextComponent { Type = StructureDefinition.ExtensionContextType.Element, Expression = context }];
+        return extension;
+    }
 
     private static ElementDefinition Root(string type, params ElementDefinition.ConstraintComponent[] invariants) =>
         new(type) { ElementId = type, Constraint = [.. invariants] };

@@ -239,70 +239,69 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
         var forTherapist = $"Sign in to see it:\n{inbox}\n";
         var forPhysician = $"Sign in to see it: open the patient's chart in your EHR and launch the referral app (Referrals and progress), or start it here:\n{launch}\n";
 
+        // Each message: its news, then which referral it is about and where to sign in to see it.
+        MimeMessage ToTherapist(string email, string subject, string news, int? occurrence = null) =>
+            Message(services, kind, referral, email, subject, $"{news}\n{toTherapist}\n\n{forTherapist}", occurrence);
+        MimeMessage ToPhysician(string email, string subject, string news, int? occurrence = null, string? messageKind = null) =>
+            Message(services, messageKind ?? kind, referral, email, subject, $"{news}\n{toPhysician}\n\n{forPhysician}", occurrence);
+
         switch (kind)
         {
             case ReferralEvent.Submitted when therapistEmail is not null:
-                yield return Message(services, kind, referral, therapistEmail, $"New medical-massage referral from {physicianName}",
-                    $"You have a new medical-massage referral, sent on {today}.\n{toTherapist}\n\n{forTherapist}");
+                yield return ToTherapist(therapistEmail, $"New medical-massage referral from {physicianName}",
+                    $"You have a new medical-massage referral, sent on {today}.");
                 break;
             case TherapistReminder when therapistEmail is not null:
-                yield return Message(services, kind, referral, therapistEmail, $"Reminder: {physicianName}'s referral is waiting for your answer",
-                    $"A medical-massage referral has not been accepted or declined yet ({today}).\n{toTherapist}\n\n{forTherapist}");
+                yield return ToTherapist(therapistEmail, $"Reminder: {physicianName}'s referral is waiting for your answer",
+                    $"A medical-massage referral has not been accepted or declined yet ({today}).");
                 break;
             case PhysicianUnanswered when physicianEmail is not null:
-                yield return Message(services, kind, referral, physicianEmail, $"Your medical-massage referral to {therapistName} has not been answered",
-                    $"Your medical-massage referral has not been accepted or declined yet, and the therapist has been reminded ({today}).\n{toPhysician}\n\n{forPhysician}");
+                yield return ToPhysician(physicianEmail, $"Your medical-massage referral to {therapistName} has not been answered",
+                    $"Your medical-massage referral has not been accepted or declined yet, and the therapist has been reminded ({today}).");
                 break;
             case PrescriptionExpiring:
-                var expires = $"A medical-massage prescription expires on {validUntil}.\n";
+                var expires = $"A medical-massage prescription expires on {validUntil}.";
                 if (therapistEmail is not null)
                 {
-                    yield return Message(services, kind, referral, therapistEmail, $"{physicianName}'s medical-massage prescription expires soon",
-                        $"{expires}{toTherapist}\n\n{forTherapist}");
+                    yield return ToTherapist(therapistEmail, $"{physicianName}'s medical-massage prescription expires soon", expires);
                 }
 
                 if (physicianEmail is not null)
                 {
-                    yield return Message(services, kind + "-physician", referral, physicianEmail, $"Your medical-massage prescription to {therapistName} expires soon",
-                        $"{expires}{toPhysician}\n\n{forPhysician}");
+                    yield return ToPhysician(physicianEmail, $"Your medical-massage prescription to {therapistName} expires soon", expires, messageKind: kind + "-physician");
                 }
 
                 break;
             case ReferralEvent.Declined when physicianEmail is not null:
-                yield return Message(services, kind, referral, physicianEmail, $"{therapistName} declined your medical-massage referral",
-                    $"The therapist declined your medical-massage referral on {today}.\n{toPhysician}\n\n{forPhysician}");
+                yield return ToPhysician(physicianEmail, $"{therapistName} declined your medical-massage referral",
+                    $"The therapist declined your medical-massage referral on {today}.");
                 break;
             case ReferralEvent.Completed when physicianEmail is not null:
-                yield return Message(services, kind, referral, physicianEmail, $"{therapistName} completed a medical-massage course",
-                    $"The therapist completed the medical-massage course of your referral on {today}.\n{toPhysician}\n\n{forPhysician}");
+                yield return ToPhysician(physicianEmail, $"{therapistName} completed a medical-massage course",
+                    $"The therapist completed the medical-massage course of your referral on {today}.");
                 break;
             case ReferralEvent.RenewalRequested when physicianEmail is not null:
-                yield return Message(services, kind, referral, physicianEmail, $"{therapistName} asks you to renew a medical-massage prescription",
-                    $"The therapist asked on {today} for the medical-massage prescription to be renewed.\n{toPhysician}\n\n{forPhysician}",
-                    occurrence: message.Ordinal);
+                yield return ToPhysician(physicianEmail, $"{therapistName} asks you to renew a medical-massage prescription",
+                    $"The therapist asked on {today} for the medical-massage prescription to be renewed.", message.Ordinal);
                 break;
             case ReferralEvent.PutOnHold when physicianEmail is not null:
                 // What it waits for is the therapist's words about a patient: it stays behind sign-in.
-                yield return Message(services, kind, referral, physicianEmail, $"{therapistName} put your medical-massage referral on hold",
-                    $"The therapist put your medical-massage referral on hold on {today}, waiting for an answer before accepting it.\n{toPhysician}\n\n{forPhysician}",
-                    occurrence: message.Ordinal);
+                yield return ToPhysician(physicianEmail, $"{therapistName} put your medical-massage referral on hold",
+                    $"The therapist put your medical-massage referral on hold on {today}, waiting for an answer before accepting it.", message.Ordinal);
                 break;
             case ReferralEvent.MessagePosted when message.Recipient == "therapist" && therapistEmail is not null:
                 // The message itself is someone's words about a patient: it stays behind sign-in.
-                yield return Message(services, kind, referral, therapistEmail, $"{physicianName} wrote to you about a referral",
-                    $"The physician wrote a message on a medical-massage referral on {today}.\n{toTherapist}\n\n{forTherapist}",
-                    occurrence: message.Ordinal);
+                yield return ToTherapist(therapistEmail, $"{physicianName} wrote to you about a referral",
+                    $"The physician wrote a message on a medical-massage referral on {today}.", message.Ordinal);
                 break;
             case ReferralEvent.MessagePosted when message.Recipient == "physician" && physicianEmail is not null:
-                yield return Message(services, kind, referral, physicianEmail, $"{therapistName} wrote to you about your referral",
-                    $"The therapist wrote a message on your medical-massage referral on {today}.\n{toPhysician}\n\n{forPhysician}",
-                    occurrence: message.Ordinal);
+                yield return ToPhysician(physicianEmail, $"{therapistName} wrote to you about your referral",
+                    $"The therapist wrote a message on your medical-massage referral on {today}.", message.Ordinal);
                 break;
             case ReferralEvent.RenewalAnswered when therapistEmail is not null:
                 // Approved or declined is the physician's decision about a patient's care: it stays behind sign-in too.
-                yield return Message(services, kind, referral, therapistEmail, $"{physicianName} answered your renewal request",
-                    $"The physician answered your request to renew a medical-massage prescription on {today}.\n{toTherapist}\n\n{forTherapist}",
-                    occurrence: message.Ordinal);
+                yield return ToTherapist(therapistEmail, $"{physicianName} answered your renewal request",
+                    $"The physician answered your request to renew a medical-massage prescription on {today}.", message.Ordinal);
                 break;
         }
     }
