@@ -24,6 +24,7 @@ public static class PackageSearchParameters
         [("PractitionerRole", "coverage-type")] = $"PractitionerRole.extension('{TherapistDirectory.CoverageTypeAcceptedExtension}').value",
         [("PractitionerRole", "address-postalcode")] = "PractitionerRole.contained.ofType(Location).address.postalCode",
         [("PractitionerRole", "near")] = "PractitionerRole.contained.ofType(Location).position",
+        [("ServiceRequest", "reason-code")] = "ServiceRequest.reasonCode",
     };
 
     /// <summary>True for a parameter core R4 defines on the type (or on every resource, as <c>_id</c>), or one of FHIR's result parameters.</summary>
@@ -43,7 +44,7 @@ public static class PackageSearchParameters
     ];
 
     /// <summary>The searches the package publishes definitions for: those with parameters beyond core.</summary>
-    public static IReadOnlyList<SearchDeclaration> Searches => [DirectoryEndpoints.Search];
+    public static IReadOnlyList<SearchDeclaration> Searches => [DirectoryEndpoints.Search, Referrals.ReferralEndpoints.ServiceRequestSearch];
 
     private static SearchParameter Definition(string resourceType, SearchParam parameter, DateTimeOffset published)
     {

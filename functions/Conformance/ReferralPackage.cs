@@ -196,6 +196,10 @@ public sealed partial class ReferralPackage
                 };
                 statement.Rest[0].Resource.Add(resource);
             }
+            else if (!resource.Interaction.Any(i => i.Code == CapabilityStatement.TypeRestfulInteraction.SearchType))
+            {
+                resource.Interaction.Add(new CapabilityStatement.ResourceInteractionComponent { Code = CapabilityStatement.TypeRestfulInteraction.SearchType });
+            }
 
             resource.SearchParam.AddRange(search.Parameters.Select(p => new CapabilityStatement.SearchParamComponent
             {

@@ -31,6 +31,10 @@ public static class ReferralEndpoints
         new("requester", SearchParamType.Reference, "The prescribing physician (defaults to the caller)."),
         new("performer", SearchParamType.Reference, "The therapist's PractitionerRole."),
         new("status", SearchParamType.Token, "active, completed, revoked, ..."),
+        new("reason-code", SearchParamType.Token,
+            "A diagnosis of the referral (ServiceRequest.reasonCode): [system]|[code] or [code], comma-separated for any of them."),
+        new("occurrence", SearchParamType.Date,
+            "ge[date] only: referrals whose validity (occurrenceTiming.repeat.boundsPeriod) still runs on that day or later."),
     ], DefaultCount: 50, MaxCount: 100)
     {
         RevIncludes = [IncludeFocus, RevIncludeProcedures, RevIncludeObservations],
@@ -185,6 +189,12 @@ public static class ReferralEndpoints
         var placer = request.Identifier.First(i => i.System == Canonicals.PlacerIdentifierSystem);
         var now = services.Time.GetUtcNow();
         request.Id = ReferralStore.IdFor(owner, caller.Ehr!, placer);
+        if (http.Request.Headers[IfNoneExist] is { Count: > 0 } conditions
+            && await ExistingAsync(http, caller, request, conditions.ToString(), services, cancellationToken) is { } existing)
+        {
+            return existing;
+        }
+
         MedicalMassageServiceRequest.ClaimProfile(request);
         var task = ReferralTasks.Create(request, now);
         task.Id = request.Id;
@@ -229,6 +239,62 @@ public static class ReferralEndpoints
         {
             Location = new Uri($"{BaseUrl(http)}/api/fhir/ServiceRequest/{referral.Id}"),
             ETag = ETagOf(referral),
+        };
+    }
+
+    /// <summary>The conditional create's header: create only when no referral matches these search parameters.</summary>
+    public const string IfNoneExist = "If-None-Exist";
+
+    /// <summary>What <see cref="IfNoneExist"/> may ask: the patient's referrals, narrowed as their search narrows them.</summary>
+    private static readonly string[] ConditionalCreateParameters = ["patient", "requester", "status", "reason-code", "occurrence"];
+
+    /// <summary>
+    /// FHIR's conditional create: <c>If-None-Exist</c> holds search parameters over the referral's patient's referrals
+    /// that the caller may see (its own attempt, by its placer identifier, excepted: a retry stays a retry). None
+    /// matches: null, and the referral is created. One matches: 200 with that referral, nothing created (the read is
+    /// audited). More than one: 412, nothing created. So "no second open referral for this diagnosis unless the
+    /// physician says so" is decided where the referrals are, at the moment of the write, and the criteria are a
+    /// client's own: the smart-app asks <c>patient</c>, <c>requester</c>, <c>status=active</c>, the diagnosis's codes
+    /// (<c>reason-code</c>) and <c>occurrence=ge[today]</c>.
+    /// </summary>
+    private static async Task<FhirResult?> ExistingAsync(HttpContext http, Caller caller, ServiceRequest request, string conditions, Services services, CancellationToken cancellationToken)
+    {
+        var query = new QueryCollection(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(conditions));
+        if (query.Keys.FirstOrDefault(k => !ConditionalCreateParameters.Contains(k, StringComparer.Ordinal)) is { } unsupported)
+        {
+            return Outcome.BadRequest($"{IfNoneExist} supports {string.Join(", ", ConditionalCreateParameters)}; not {unsupported}.");
+        }
+
+        if (ReferralCriteria.Parse(query, out var error) is not { } criteria)
+        {
+            return error;
+        }
+
+        if (criteria.Patient is null || criteria.Patient != FhirReference.Key(request.Subject?.Reference ?? ""))
+        {
+            return Outcome.BadRequest($"{IfNoneExist} must name the referral's patient (patient=Patient/[id] of ServiceRequest.subject).");
+        }
+
+        var matches = (await services.Store.FindAsync(ReferralLookup.Patient, caller.Ehr!, criteria.Patient, cancellationToken))
+            .Where(r => r.Id != request.Id && ReferralAccess.CanSee(caller, r) && criteria.Matches(r))
+            .ToList();
+        if (matches.Count == 0)
+        {
+            return null;
+        }
+
+        if (matches.Count > 1)
+        {
+            await services.Audit.RecordAsync(AuditEntry.Search(caller, "ServiceRequest", http, criteria.Patient), cancellationToken);
+            return Outcome.Error(StatusCodes.Status412PreconditionFailed, OperationOutcome.IssueType.Duplicate,
+                $"{IfNoneExist} matches {matches.Count} referrals ({string.Join(", ", matches.Select(m => "ServiceRequest/" + m.Id))}): none was created.");
+        }
+
+        await services.Audit.RecordAsync(Entry(http, caller, "read", AuditEvent.AuditEventAction.R, matches[0], success: true), cancellationToken);
+        return new FhirResult(matches[0].Request, StatusCodes.Status200OK)
+        {
+            Location = new Uri($"{BaseUrl(http)}/api/fhir/ServiceRequest/{matches[0].Id}"),
+            ETag = ETagOf(matches[0]),
         };
     }
 
@@ -282,7 +348,7 @@ public static class ReferralEndpoints
     }
 
     /// <summary>
-    /// <c>GET /api/fhir/ServiceRequest?patient=&amp;requester=&amp;performer=&amp;status=</c>. A physician searches
+    /// <c>GET /api/fhir/ServiceRequest?patient=&amp;requester=&amp;performer=&amp;status=&amp;reason-code=&amp;occurrence=</c>. A physician searches
     /// their launched patient's referrals or their own; a therapist the referrals sent to them.
     /// </summary>
     private static async Task<FhirResult> SearchRequestsAsync(HttpContext http, Caller caller, [AsParameters] Services services, CancellationToken cancellationToken)
@@ -294,16 +360,9 @@ public static class ReferralEndpoints
         }
 
         var query = search!.Query;
-
-        RequestStatus? status = null;
-        if (query.TryGetValue("status", out var statusText))
+        if (ReferralCriteria.Parse(query, out var criteriaError) is not { } criteria)
         {
-            if (Hl7.Fhir.Utility.EnumUtility.ParseLiteral<RequestStatus>(statusText.ToString()) is not { } parsed)
-            {
-                return Outcome.BadRequest($"status must be a ServiceRequest status code (active, completed, revoked, ...).", "status");
-            }
-
-            status = parsed;
+            return criteriaError!;
         }
 
         // _revinclude=Task:focus: each referral's Task beside it (one Task per referral, stored with it), so a list or a
@@ -336,15 +395,8 @@ public static class ReferralEndpoints
             return Outcome.BadRequest($"{RevIncludeProcedures}, {RevIncludeObservations} and {RevIncludeMessages} are included in a search by _id only.", "_revinclude");
         }
 
-        var patient = SearchQuery.Reference(query, "patient", "Patient", out var patientError);
-        var requester = SearchQuery.Reference(query, "requester", "Practitioner", out var requesterError);
-        var performer = SearchQuery.Reference(query, "performer", "PractitionerRole", out var performerError);
-        if ((patientError ?? requesterError ?? performerError) is { } referenceError)
-        {
-            return referenceError;
-        }
-
-        if (caller.Kind == CallerKind.Therapist && performer is not null && FhirReference.IdOf(performer) != caller.Id)
+        var (patient, requester) = (criteria.Patient, criteria.Requester);
+        if (caller.Kind == CallerKind.Therapist && criteria.Performer is { } performer && FhirReference.IdOf(performer) != caller.Id)
         {
             return Outcome.Forbidden("A therapist can only search the referrals sent to them.");
         }
@@ -376,26 +428,11 @@ public static class ReferralEndpoints
             stored = (true, nextSent);
         }
 
-        var matches = found
-            .Where(r => ReferralAccess.CanSee(caller, r))
-            .Where(r => patient is null || FhirReference.Key(r.Request.Subject?.Reference ?? "") == patient)
-            .Where(r => requester is null || FhirReference.Key(r.Request.Requester?.Reference ?? "") == requester)
-            .Where(r => performer is null || r.Owner == FhirReference.IdOf(performer))
-            .Where(r => status is null || r.Request.Status == status)
-            .ToList();
+        var matches = found.Where(r => ReferralAccess.CanSee(caller, r) && criteria.Matches(r)).ToList();
 
         // A search by _id reads one referral, and is audited as its read is (a denial where the caller may not see it).
         await services.Audit.RecordAsync(id is null
-            ? new AuditEntry
-            {
-                Caller = caller,
-                Interaction = "search-type",
-                Action = AuditEvent.AuditEventAction.R,
-                Entity = "ServiceRequest",
-                Patient = patient,
-                Success = true,
-                SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
-            }
+            ? AuditEntry.Search(caller, "ServiceRequest", http, patient)
             : matches.Count == 1
                 // What was included is part of what was read: the search's query goes with the entry (entity.query).
                 ? Entry(http, caller, "read", AuditEvent.AuditEventAction.R, matches[0], success: true) with { Query = courseIncludes ? http.Request.QueryString.Value : null }

@@ -287,9 +287,13 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         return response.Status == HttpStatusCode.OK && response.Body is Bundle bundle ? bundle.Total : null;
     }
 
-    /// <summary>POSTs the referral: 201 when new, 200 with the original when the placer id was seen (a retry), else the OperationOutcome.</summary>
-    public Task<FunctionsResponse> SubmitAsync(FunctionsCaller caller, ServiceRequest request, CancellationToken cancellationToken) =>
-        SendAsync(caller, HttpMethod.Post, "/api/fhir/ServiceRequest", request, null, cancellationToken);
+    /// <summary>
+    /// POSTs the referral: 201 when new, 200 with the original when the placer id was seen (a retry), else the
+    /// OperationOutcome. With <paramref name="ifNoneExist"/> (search parameters) a conditional create: 200 with another
+    /// referral that matches them, or 412 when several do, and nothing is created.
+    /// </summary>
+    public Task<FunctionsResponse> SubmitAsync(FunctionsCaller caller, ServiceRequest request, string? ifNoneExist, CancellationToken cancellationToken) =>
+        SendAsync(caller, HttpMethod.Post, "/api/fhir/ServiceRequest", request, ifNoneExist is null ? null : ("If-None-Exist", ifNoneExist), cancellationToken);
 
     /// <summary>
     /// <c>POST ServiceRequest/$validate</c>: the API's judgement of a draft as a send would be judged (its FHIR package's
@@ -311,7 +315,7 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
     /// <paramref name="ifMatch"/> (the ETag of the Task as read) makes a change to a Task changed since a 412.
     /// </summary>
     public Task<FunctionsResponse> OperationAsync(FunctionsCaller caller, string id, string operation, Parameters? parameters, string? ifMatch, CancellationToken cancellationToken) =>
-        SendAsync(caller, HttpMethod.Post, $"/api/fhir/Task/{Uri.EscapeDataString(id)}/${operation}", parameters, ifMatch, cancellationToken);
+        SendAsync(caller, HttpMethod.Post, $"/api/fhir/Task/{Uri.EscapeDataString(id)}/${operation}", parameters, ifMatch is null ? null : ("If-Match", ifMatch), cancellationToken);
 
     /// <summary>Parameters of FHIR values; a null value leaves its parameter out.</summary>
     public static Parameters Parameters(params (string Name, DataType? Value)[] values)
@@ -409,15 +413,17 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         _ => throw new ArgumentOutOfRangeException(nameof(caller), "An unknown kind of caller."),
     };
 
-    private async Task<FunctionsResponse> SendAsync(FunctionsCaller caller, HttpMethod method, string path, Resource? body, string? ifMatch, CancellationToken cancellationToken)
+    /// <summary>One call to the API with a token for <paramref name="caller"/>; <paramref name="condition"/> is the request's If-Match or If-None-Exist.</summary>
+    private async Task<FunctionsResponse> SendAsync(
+        FunctionsCaller caller, HttpMethod method, string path, Resource? body, (string Header, string Value)? condition, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(caller);
         using var request = new HttpRequestMessage(method, new Uri(options.Value.BaseUrl.TrimEnd('/') + path));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await BearerForAsync(caller, cancellationToken));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(FhirJsonMediaType));
-        if (ifMatch is not null)
+        if (condition is { } conditional)
         {
-            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+            request.Headers.TryAddWithoutValidation(conditional.Header, conditional.Value);
         }
 
         if (body is not null)
@@ -460,7 +466,7 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
     }
 
     /// <summary>A reference as <c>Type/id</c>, written relative or absolute.</summary>
-    private static string TypeAndId(string reference)
+    internal static string TypeAndId(string reference)
     {
         var parts = reference.TrimEnd('/').Split('/');
         return parts.Length >= 2 ? $"{parts[^2]}/{parts[^1]}" : reference;

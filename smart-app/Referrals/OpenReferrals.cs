@@ -50,14 +50,42 @@ public static class OpenReferrals
         return found;
     }
 
-    /// <summary>What the physician must confirm to send it all the same.</summary>
+    /// <summary>What the physician must confirm to send it all the same (the open referrals, where they could be listed).</summary>
     public static string Refusal(IReadOnlyList<OpenReferral> duplicates)
     {
         ArgumentNullException.ThrowIfNull(duplicates);
-        var first = duplicates[0];
-        return $"Send it anyway: this patient already has an open referral from you for {first.Diagnosis}"
-            + (first.Therapist is null ? "" : $" (to {first.Therapist})")
+        var first = duplicates.Count > 0 ? duplicates[0] : null;
+        return "Send it anyway: this patient already has an open referral from you for "
+            + (first is null ? "this diagnosis" : first.Diagnosis + (first.Therapist is null ? "" : $" (to {first.Therapist})"))
             + ". Tick \"Send it anyway\" to send a second one, or change the referral.";
+    }
+
+    /// <summary>
+    /// The same question as <see cref="Matching"/>, asked of the API at the moment of the send: the search parameters
+    /// of a conditional create (<c>If-None-Exist</c>) that match an open referral of this physician for this patient
+    /// and a diagnosis of the same condition as <paramref name="request"/>'s: <c>status=active</c>, every ICD-10-CM code
+    /// of those conditions (<c>reason-code</c>), and a validity still running today in the referral's practice zone
+    /// (<c>occurrence=ge</c>). The API creates the referral only when none matches, so a duplicate sent from another tab
+    /// since the review is caught too.
+    /// </summary>
+    public static string Criteria(ServiceRequest request, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var summary = ReferralSummary.Of(request, null);
+        var codes = summary.Diagnoses
+            .Select(d => d.Icd10Cm).OfType<string>()
+            .SelectMany(code => MassageConditions.Find(Canonicals.Icd10Cm, code)?.Icd10Cm.Select(c => c.Code) ?? [code])
+            .Distinct(StringComparer.Ordinal)
+            .Select(code => $"{Canonicals.Icd10Cm}|{code}");
+        var criteria = new Dictionary<string, string?>
+        {
+            ["patient"] = FunctionsApi.TypeAndId(request.Subject?.Reference ?? ""),
+            ["requester"] = FunctionsApi.TypeAndId(request.Requester?.Reference ?? ""),
+            ["status"] = "active",
+            ["reason-code"] = string.Join(',', codes),
+            ["occurrence"] = "ge" + summary.TodayAt(now).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        return Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString("", criteria).TrimStart('?');
     }
 
     /// <summary>A code's condition (its key), so codes of one condition match; a code the catalog does not know stands for itself.</summary>

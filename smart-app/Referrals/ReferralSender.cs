@@ -1,13 +1,18 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Hl7.Fhir.Model;
+using Referral.Model;
 using Referral.SmartApp.Ehr;
 using Referral.SmartApp.Launch;
 using Referral.SmartApp.Security;
 
 namespace Referral.SmartApp.Referrals;
 
-public sealed record SendResult(string? ReferralId, OperationOutcome? Refused);
+/// <summary>
+/// How a send ended: the referral's id; or the API's refusal; or <see cref="Duplicate"/>, nothing sent because an open
+/// referral of this physician for this patient and diagnosis exists (the physician must confirm a second one).
+/// </summary>
+public sealed record SendResult(string? ReferralId, OperationOutcome? Refused, bool Duplicate = false);
 
 /// <summary>
 /// "Sign and send": the ServiceRequest from the shared builder goes to the functions API with the app's signed
@@ -16,11 +21,15 @@ public sealed record SendResult(string? ReferralId, OperationOutcome? Refused);
 /// functions write-back is the one writer (queued, retried, poisoned where an operator sees it; functions'
 /// <c>Ehrs:N:WriteServiceRequest</c>), and the status page shows how that copy went.
 /// </summary>
-public sealed class ReferralSender(FunctionsApi functions, FormChecks checks, AppSession session)
+public sealed class ReferralSender(FunctionsApi functions, FormChecks checks, AppSession session, TimeProvider time)
 {
     private static readonly ConcurrentDictionary<string, SemaphoreSlim> Sending = new(StringComparer.Ordinal);
 
-    public async Task<SendResult> SendAsync(string sessionId, LaunchContext launch, PatientRecord record, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends the form's referral. Unless <paramref name="duplicateConfirmed"/>, as a conditional create
+    /// (<see cref="OpenReferrals.Criteria"/>): an open referral for the same diagnosis stops it (<see cref="SendResult.Duplicate"/>).
+    /// </summary>
+    public async Task<SendResult> SendAsync(string sessionId, LaunchContext launch, PatientRecord record, bool duplicateConfirmed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(launch);
         var gate = Sending.GetOrAdd(sessionId + "/" + launch.Id, _ => new SemaphoreSlim(1, 1));
@@ -46,7 +55,16 @@ public sealed class ReferralSender(FunctionsApi functions, FormChecks checks, Ap
             }
 
             var request = checks.Build(state, launch, record, therapists);
-            var (status, body) = await functions.SubmitAsync(new PhysicianCaller(launch), request, cancellationToken);
+            var (status, body) = await functions.SubmitAsync(new PhysicianCaller(launch), request,
+                duplicateConfirmed ? null : OpenReferrals.Criteria(request, time.GetUtcNow()), cancellationToken);
+            if (status == HttpStatusCode.PreconditionFailed
+                || (status == HttpStatusCode.OK && body is ServiceRequest other
+                    && !other.Identifier.Any(i => i.System == Canonicals.PlacerIdentifierSystem && i.Value == state.PlacerId)))
+            {
+                // Not this referral (a retry of it would carry its placer id): another open one for the diagnosis matched.
+                return new SendResult(null, null, Duplicate: true);
+            }
+
             if (status is not (HttpStatusCode.Created or HttpStatusCode.OK) || body is not ServiceRequest stored || stored.Id is null)
             {
                 return new SendResult(null, body as OperationOutcome ?? Outcome(status));

@@ -82,17 +82,9 @@ public sealed class ReviewModel(
         SendResult result;
         try
         {
-            if (!ConfirmDuplicate && await session.GetAsync<FormState>(SessionId, FormState.Key(Launch.Id), cancellationToken) is { SentId: null } state
-                && OpenReferrals.Matching(await functions.OpenReferralsAsync(Caller, cancellationToken), state, time.GetUtcNow()) is { Count: > 0 } duplicates)
-            {
-                // Not without the physician's say-so: the page again, the open referral shown, the refusal named.
-                await OnGetAsync(contextId, cancellationToken);
-                Issues = [.. Issues, new FieldIssue(OpenReferrals.ConfirmField, OpenReferrals.Refusal(duplicates), true)];
-                Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
-                return Page();
-            }
-
-            result = await sender.SendAsync(SessionId, Launch, Record, cancellationToken);
+            // One call: the API creates the referral only if no open one of the physician's for this diagnosis exists,
+            // unless the physician confirmed a second one (a conditional create, decided at the moment of the write).
+            result = await sender.SendAsync(SessionId, Launch, Record, ConfirmDuplicate, cancellationToken);
         }
         catch (FunctionsUnavailableException e)
         {
@@ -103,6 +95,15 @@ public sealed class ReviewModel(
         if (result.ReferralId is not null)
         {
             return SeeOther($"/context/{Launch.Id}/referrals/{Uri.EscapeDataString(result.ReferralId)}?sent=true");
+        }
+
+        if (result.Duplicate)
+        {
+            // Not without the physician's say-so: the page again, the open referral shown, the refusal named.
+            await OnGetAsync(contextId, cancellationToken);
+            Issues = [.. Issues, new FieldIssue(OpenReferrals.ConfirmField, OpenReferrals.Refusal(Duplicates), true)];
+            Response.StatusCode = StatusCodes.Status422UnprocessableEntity;
+            return Page();
         }
 
         if (result.Refused is null)

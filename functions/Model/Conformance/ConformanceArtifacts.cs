@@ -104,7 +104,7 @@ public static class ConformanceArtifacts
                     Mode = CapabilityStatement.RestfulCapabilityMode.Server,
                     Resource =
                     [
-                        Resource("ServiceRequest", [MedicalMassageProfile], CapabilityStatement.TypeRestfulInteraction.Create, CapabilityStatement.TypeRestfulInteraction.Read),
+                        ConditionallyCreated(Resource("ServiceRequest", [MedicalMassageProfile], CapabilityStatement.TypeRestfulInteraction.Create, CapabilityStatement.TypeRestfulInteraction.Read)),
                         Resource("Task", [], CapabilityStatement.TypeRestfulInteraction.Read, CapabilityStatement.TypeRestfulInteraction.SearchType),
                         Resource("Procedure", [], CapabilityStatement.TypeRestfulInteraction.Read, CapabilityStatement.TypeRestfulInteraction.SearchType),
                         Resource("Observation", [], CapabilityStatement.TypeRestfulInteraction.Read, CapabilityStatement.TypeRestfulInteraction.SearchType),
@@ -125,6 +125,13 @@ public static class ConformanceArtifacts
             SupportedProfile = profiles,
             Interaction = [.. interactions.Select(i => new CapabilityStatement.ResourceInteractionComponent { Code = i })],
         };
+
+    /// <summary>A resource whose create also takes If-None-Exist (FHIR's conditional create).</summary>
+    private static CapabilityStatement.ResourceComponent ConditionallyCreated(CapabilityStatement.ResourceComponent resource)
+    {
+        resource.ConditionalCreate = true;
+        return resource;
+    }
 
     private static CapabilityStatement.ResourceComponent ValueSetResource()
     {

@@ -4,6 +4,7 @@ using Hl7.Fhir.Model;
 using Referral.Functions.Conformance;
 using Referral.Functions.Therapists;
 using Referral.Tests.Infrastructure;
+using Referral.Tests.Model;
 using Task = System.Threading.Tasks.Task;
 
 namespace Referral.Tests.Conformance;
@@ -37,7 +38,7 @@ public sealed class PackageSearchParameterTests(AzuriteFixture azurite)
             .ToList();
 
         Assert.Equal(
-            ["PractitionerRole?accepting-new-referrals", "PractitionerRole?address-postalcode", "PractitionerRole?coverage-type", "PractitionerRole?near"],
+            ["PractitionerRole?accepting-new-referrals", "PractitionerRole?address-postalcode", "PractitionerRole?coverage-type", "PractitionerRole?near", "ServiceRequest?reason-code"],
             beyondCore.Select(x => $"{x.Type}?{x.Param.Name}").Order(StringComparer.Ordinal));
         foreach (var (type, param) in beyondCore.Select(x => (x.Type, x.Param)))
         {
@@ -62,9 +63,11 @@ public sealed class PackageSearchParameterTests(AzuriteFixture azurite)
                 .Where(i => i.Severity is OperationOutcome.IssueSeverity.Error or OperationOutcome.IssueSeverity.Fatal).ToList();
             Assert.True(errors.Count == 0, $"{parameter.Url}: {string.Join("; ", errors.Select(e => e.Details?.Text ?? e.Diagnostics))}");
 
-            var found = role.Select(parameter.Expression!).ToList();
+            var referral = ModelFixtures.Referral();
+            var found = (parameter.Base.Single() == ResourceType.ServiceRequest ? (Base)referral : role).Select(parameter.Expression!).ToList();
             object? expected = parameter.Code switch
             {
+                "reason-code" => referral.ReasonCode[0],
                 "accepting-new-referrals" => new FhirBoolean(true),
                 "coverage-type" => TherapistDirectory.CoverageTypesAccepted(role).First(),
                 "address-postalcode" => new FhirString(TherapistDirectory.PracticeLocation(role)!.Address!.PostalCode),

@@ -70,6 +70,34 @@ public sealed class DuplicateReferralTests(AzuriteFixture azurite)
         Assert.Equal(2, (await store.FindAsync(ReferralLookup.Patient, ehr.FhirBase, "Patient/" + FakeEhr.PatientId, Ct)).Count);
     }
 
+    [Fact]
+    public async Task A_duplicate_sent_from_another_tab_after_the_review_stops_the_send_until_the_physician_confirms_it()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr);
+        using var browser = await harness.StartAsync();
+        var steps = await harness.LaunchAsync(browser);
+        var (review, summary) = await ReviewAsync(browser, steps.FormPath!, TherapistListTests.Fields("therapist-sam-rivera"));
+        Assert.DoesNotContain("An open referral already exists", summary, StringComparison.Ordinal);
+
+        // Meanwhile, a second launch (another tab of the chart) sends the same diagnosis.
+        var other = await harness.LaunchAsync(browser);
+        Assert.Equal(HttpStatusCode.SeeOther, (await SendAsync(browser, other.FormPath!, TherapistListTests.Fields("therapist-sam-rivera"))).Status);
+
+        // The review said nothing, but the send is decided by the API at the moment of the write: nothing is sent twice.
+        using var refused = await browser.PostAsync(new Uri(review + "?handler=Send", UriKind.Relative), ReferralFormTests.Form(summary), Ct);
+        var page = await refused.Content.ReadAsStringAsync(Ct);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+        Assert.Contains("Send it anyway: this patient already has an open referral from you for Carpal tunnel syndrome", page, StringComparison.Ordinal);
+        Assert.Contains("An open referral already exists", page, StringComparison.Ordinal);
+        var store = harness.Functions.Services.GetRequiredService<ReferralStore>();
+        Assert.Single(await store.FindAsync(ReferralLookup.Patient, ehr.FhirBase, "Patient/" + FakeEhr.PatientId, Ct));
+
+        using var confirmed = await browser.PostAsync(new Uri(review + "?handler=Send", UriKind.Relative), ReferralFormTests.Form(page, ("ConfirmDuplicate", "true")), Ct);
+        Assert.Equal(HttpStatusCode.SeeOther, confirmed.StatusCode);
+        Assert.Equal(2, (await store.FindAsync(ReferralLookup.Patient, ehr.FhirBase, "Patient/" + FakeEhr.PatientId, Ct)).Count);
+    }
+
     private static async Task<(string Review, string Summary)> ReviewAsync(HttpClient browser, string formPath, (string Name, string Value)[] fields)
     {
         var html = await browser.GetStringAsync(new Uri(formPath, UriKind.Relative), Ct);
