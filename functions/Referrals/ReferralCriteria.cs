@@ -39,7 +39,9 @@ public sealed record ReferralCriteria
         }
 
         // FHIR's requester is any of several types; a physician is a Practitioner or a PractitionerRole.
-        var requesterType = SearchQuery.Value(query, "requester")?.StartsWith("PractitionerRole/", StringComparison.Ordinal) == true ? "PractitionerRole" : "Practitioner";
+        var requesterType = SearchQuery.Value(query, "requester") is { } given && FhirReference.Key(given).StartsWith("PractitionerRole/", StringComparison.Ordinal)
+            ? "PractitionerRole"
+            : "Practitioner";
         var requester = SearchQuery.Reference(query, "requester", requesterType, out error);
         var performer = error is null ? SearchQuery.Reference(query, "performer", "PractitionerRole", out error) : null;
         if (error is not null)

@@ -87,7 +87,9 @@ public sealed class ConditionalCreateTests(AzuriteFixture azurite, TestIdentity 
         Assert.Equal("201", fhir.LastResult?.Status?.Split(' ')[0]);
 
         var neck = scenario.Draft() with { Diagnoses = [new Diagnosis("M54.2")], BodySites = [new BodyArea(BodyRegion.Neck)] };
-        var criteria = new SearchParams().Add("patient", $"Patient/{scenario.Patient}").Add("status", "active").Add("reason-code", "M54.2");
+        // References as absolute URLs of the EHR are the same references.
+        var criteria = new SearchParams().Add("patient", $"{scenario.Ehr.TrimEnd('/')}/Patient/{scenario.Patient}")
+            .Add("requester", $"{scenario.Ehr.TrimEnd('/')}/Practitioner/{scenario.Physician}").Add("status", "active").Add("reason-code", "M54.2");
         var firstNeck = await fhir.ConditionalCreateAsync(Build(scenario, neck), criteria, Ct);
         Assert.Equal("201", fhir.LastResult?.Status?.Split(' ')[0]);
         Assert.NotEqual(afterItEnds!.Id, firstNeck!.Id);
