@@ -32,17 +32,22 @@ public sealed record AuditEntry
     /// <summary>The search's query where it read more than the entity (its includes): the AuditEvent's entity.query.</summary>
     public string? Query { get; init; }
 
-    /// <summary>A search of <paramref name="resourceType"/> that <paramref name="caller"/> made and was answered, from the request's address.</summary>
-    public static AuditEntry Search(Caller caller, string resourceType, HttpContext http, string? patient = null) => new()
-    {
-        Caller = caller,
-        Interaction = "search-type",
-        Action = AuditEvent.AuditEventAction.R,
-        Entity = resourceType,
-        Patient = patient,
-        Success = true,
-        SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
-    };
+    /// <summary>What <paramref name="caller"/> did in the request <paramref name="http"/> (its client's address goes with it).</summary>
+    public static AuditEntry Of(
+        HttpContext http, Caller caller, string interaction, AuditEvent.AuditEventAction action, string entity, string? patient, bool success) => new()
+        {
+            Caller = caller,
+            Interaction = interaction,
+            Action = action,
+            Entity = entity,
+            Patient = patient,
+            Success = success,
+            SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
+        };
+
+    /// <summary>A search of <paramref name="resourceType"/> that <paramref name="caller"/> made and was answered.</summary>
+    public static AuditEntry Search(Caller caller, string resourceType, HttpContext http, string? patient = null) =>
+        Of(http, caller, "search-type", AuditEvent.AuditEventAction.R, resourceType, patient, success: true);
 }
 
 /// <summary>

@@ -183,17 +183,9 @@ public static partial class CdsHooksEndpoints
         && referral.Task.Status is not (FhirTask.TaskStatus.Completed or FhirTask.TaskStatus.Cancelled or FhirTask.TaskStatus.Rejected
             or FhirTask.TaskStatus.Failed or FhirTask.TaskStatus.EnteredInError);
 
-    private static AuditEntry Entry(HttpContext http, Caller caller, string service, string? patient, bool success) => new()
-    {
-        Caller = caller,
-        // The hook reads the patient's problem list (and medications) to decide on a card.
-        Interaction = "operation",
-        Action = AuditEvent.AuditEventAction.E,
-        Entity = "PlanDefinition/" + service,
-        Patient = patient,
-        Success = success,
-        SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
-    };
+    // The hook reads the patient's problem list (and medications) to decide on a card.
+    private static AuditEntry Entry(HttpContext http, Caller caller, string service, string? patient, bool success) =>
+        AuditEntry.Of(http, caller, "operation", AuditEvent.AuditEventAction.E, "PlanDefinition/" + service, patient, success);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "CDS call to {Service} refused: {Reason}.")]
     private static partial void LogRefused(ILogger logger, string service, string reason);

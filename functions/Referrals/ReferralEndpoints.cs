@@ -203,16 +203,8 @@ public static class ReferralEndpoints
         // (DESIGN.md's submit budget). The notification consumer retries a referral it cannot read yet, so a message
         // that outruns the transaction is not lost. Also on a retry the event is queued again: the first attempt may
         // have stored the referral and failed before queuing it (the consumer sends each kind once).
-        var audit = new AuditEntry
-        {
-            Caller = caller,
-            Interaction = "create",
-            Action = AuditEvent.AuditEventAction.C,
-            Entity = $"ServiceRequest/{request.Id}",
-            Patient = request.Subject?.Reference is { } subject ? FhirReference.Key(subject) : null,
-            Success = true,
-            SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
-        };
+        var audit = AuditEntry.Of(http, caller, "create", AuditEvent.AuditEventAction.C, $"ServiceRequest/{request.Id}",
+            request.Subject?.Reference is { } subject ? FhirReference.Key(subject) : null, success: true);
         var storing = services.Store.SubmitAsync(request, task, caller.Ehr!, caller, now, cancellationToken);
         var queued = services.Notifications.EnqueueAsync(new ReferralEvent(ReferralEvent.Submitted, request.Id), cancellationToken);
         var audited = services.Audit.RecordAsync(audit, cancellationToken);
@@ -523,24 +515,12 @@ public static class ReferralEndpoints
 
     internal static string BaseUrl(HttpContext http) => $"{http.Request.Scheme}://{http.Request.Host}";
 
-    internal static AuditEntry Entry(HttpContext http, Caller caller, string interaction, AuditEvent.AuditEventAction action, StoredReferral referral, bool success, string? entity = null) => new()
-    {
-        Caller = caller,
-        Interaction = interaction,
-        Action = action,
-        Entity = entity ?? $"ServiceRequest/{referral.Id}",
-        Patient = referral.Request.Subject?.Reference is { } subject ? FhirReference.Key(subject) : null,
-        Success = success,
-        SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
-    };
+    /// <summary>An access to <paramref name="referral"/> (its ServiceRequest, or <paramref name="entity"/>), with its patient.</summary>
+    internal static AuditEntry Entry(HttpContext http, Caller caller, string interaction, AuditEvent.AuditEventAction action, StoredReferral referral, bool success, string? entity = null) =>
+        AuditEntry.Of(http, caller, interaction, action, entity ?? $"ServiceRequest/{referral.Id}",
+            referral.Request.Subject?.Reference is { } subject ? FhirReference.Key(subject) : null, success);
 
-    internal static AuditEntry Denied(HttpContext http, Caller caller, string interaction, string entity) => new()
-    {
-        Caller = caller,
-        Interaction = interaction,
-        Action = AuditEvent.AuditEventAction.R,
-        Entity = entity,
-        Success = false,
-        SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
-    };
+    /// <summary>A read refused (absent or not the caller's: the entry does not say which).</summary>
+    internal static AuditEntry Denied(HttpContext http, Caller caller, string interaction, string entity) =>
+        AuditEntry.Of(http, caller, interaction, AuditEvent.AuditEventAction.R, entity, patient: null, success: false);
 }

@@ -47,26 +47,15 @@ public static class ReportEndpoints
         var entity = $"ServiceRequest/{id}/${Operation}";
         if (referral is null || !ReferralAccess.CanSee(caller, referral))
         {
-            await services.Audit.RecordAsync(Entry(http, caller, entity, null, success: false), cancellationToken);
+            await services.Audit.RecordAsync(AuditEntry.Of(http, caller, "operation", AuditEvent.AuditEventAction.R, entity, null, success: false), cancellationToken);
             return Outcome.NotFound("ServiceRequest", id);
         }
 
         var report = await services.Reports.BuildAsync(referral, which.Value, cancellationToken);
         var rendition = format == "xhtml" ? ReportRenditions.Xhtml(report) : ReportRenditions.Pdf(report);
         var patient = referral.Request.Subject?.Reference is { } subject ? FhirReference.Key(subject) : null;
-        await services.Audit.RecordAsync(Entry(http, caller, entity, patient, success: true), cancellationToken);
+        await services.Audit.RecordAsync(AuditEntry.Of(http, caller, "operation", AuditEvent.AuditEventAction.R, entity, patient, success: true), cancellationToken);
         http.Response.Headers.CacheControl = "no-store";
         return Results.File(rendition.Content, rendition.ContentType, rendition.FileName);
     }
-
-    private static AuditEntry Entry(HttpContext http, Caller caller, string entity, string? patient, bool success) => new()
-    {
-        Caller = caller,
-        Interaction = "operation",
-        Action = AuditEvent.AuditEventAction.R,
-        Entity = entity,
-        Patient = patient,
-        Success = success,
-        SourceAddress = http.Connection.RemoteIpAddress?.ToString(),
-    };
 }
