@@ -18,8 +18,10 @@ namespace Referral.Tests.Conformance;
 /// real tokens and Azurite: operations without parameters, paging with protected next links, lenient and strict
 /// search, $expand by POST, versions and conditional reads, JSON and XML, HEAD.
 /// </summary>
-public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class FhirInteractionTests(AzuriteFixture azurite, SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static StringContent Xml(string xml) => new(xml, Encoding.UTF8, "application/fhir+xml");
@@ -27,7 +29,7 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
     [Fact]
     public async Task An_operation_whose_parameters_are_all_optional_takes_an_empty_Parameters_in_JSON_or_XML_or_no_body()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var ids = new List<string>();
         for (var i = 0; i < 4; i++)
@@ -55,7 +57,7 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
     [Fact]
     public async Task An_empty_Parameters_still_answers_to_the_operations_rules_a_decline_without_its_reason_is_refused()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = (await scenario.SubmitAsync(scenario.Draft())).Request!.Id!;
         using var therapist = scenario.AsTherapist();
@@ -71,7 +73,7 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
     [Fact]
     public async Task Observations_page_by_count_and_the_next_links_lead_to_the_last_page_with_every_result_once_and_an_exact_total()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(scenario.Time.GetUtcNow().AddHours(-26)))).StatusCode);
@@ -104,7 +106,7 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
     [Fact]
     public async Task A_next_link_works_only_for_its_caller_and_its_search_and_cannot_be_edited()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         await scenario.SubmitAsync(scenario.Draft());
         await scenario.SubmitAsync(scenario.Draft());
@@ -133,7 +135,7 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
     [Fact]
     public async Task An_unknown_search_parameter_is_ignored_and_left_out_of_self_but_refused_naming_it_under_strict_handling()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var request = (await scenario.SubmitAsync(scenario.Draft())).Request!;
         using var physician = scenario.AsPhysician();
@@ -157,7 +159,7 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
     [Fact]
     public async Task The_therapist_directory_pages_so_no_therapist_is_lost_past_the_first_page()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         using var physician = scenario.AsPhysician();
 
@@ -222,7 +224,7 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
     [Fact]
     public async Task ValueSet_expand_is_served_by_POST_with_a_Parameters_body_in_JSON_or_XML()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         using var physician = scenario.AsPhysician();
         var parameters = new Parameters();
         parameters.Add("url", new FhirUri(ReferralValueSets.Conditions.Canonical));
@@ -242,7 +244,7 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
     [Fact]
     public async Task Every_read_carries_meta_versionId_equal_to_its_ETag_and_If_None_Match_with_that_version_is_a_304()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         using var therapist = scenario.AsTherapist();
@@ -300,7 +302,7 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
     [Fact]
     public async Task Vread_serves_every_Task_version_and_only_the_current_ServiceRequest_and_Task_history_lists_them()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         using var therapist = scenario.AsTherapist();
@@ -331,7 +333,7 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
     [InlineData("_format", "application/fhir+xml")]
     public async Task XML_is_served_when_asked_for_by_Accept_or_format(string how, string value)
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = (await scenario.SubmitAsync(scenario.Draft())).Request!.Id!;
         using var therapist = scenario.AsTherapist();
@@ -357,7 +359,7 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
     [InlineData("_format", "turtle")]
     public async Task A_format_the_API_does_not_write_is_a_406_OperationOutcome(string how, string value)
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         using var therapist = scenario.AsTherapist();
         using var request = new HttpRequestMessage(HttpMethod.Get, Url(how == "_format" ? $"/api/fhir/Task?_format={value}" : "/api/fhir/Task"));
         if (how == "Accept")
@@ -374,7 +376,7 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, TestIdentity id
     [Fact]
     public async Task HEAD_is_served_where_GET_is_with_the_same_status_and_ETag_and_no_body()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = (await scenario.SubmitAsync(scenario.Draft())).Request!.Id!;
         using var therapist = scenario.AsTherapist();

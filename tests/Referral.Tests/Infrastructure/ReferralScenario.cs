@@ -22,11 +22,23 @@ public sealed class ReferralScenario : IAsyncDisposable
     public ReferralScenario(
         AzuriteFixture azurite, TestIdentity identity, string? ehr = null, IReadOnlyDictionary<string, string?>? settings = null, TimeProvider? time = null,
         string? physician = null, Action<IServiceCollection>? services = null)
+        : this(identity, ehr, physician,
+            new FunctionsApp((azurite ?? throw new ArgumentNullException(nameof(azurite))).ConnectionString, identity, settings, time) { TestServices = services }, ownsApp: true)
     {
-        ArgumentNullException.ThrowIfNull(azurite);
+    }
+
+    /// <summary>A scenario of its own ids on the class's one app (<see cref="SharedFunctions"/>), which it leaves running.</summary>
+    public ReferralScenario(SharedFunctions shared)
+        : this((shared ?? throw new ArgumentNullException(nameof(shared))).Identity, null, null, shared.App, ownsApp: false)
+    {
+    }
+
+    private ReferralScenario(TestIdentity identity, string? ehr, string? physician, FunctionsApp app, bool ownsApp)
+    {
         Identity = identity;
         Ehr = ehr ?? TestIdentity.Ehr;
-        App = new FunctionsApp(azurite.ConnectionString, identity, settings, time) { TestServices = services };
+        App = app;
+        this.ownsApp = ownsApp;
         var suffix = Guid.NewGuid().ToString("N")[..8];
         Therapist = $"t-{suffix}";
         OtherTherapist = $"t2-{suffix}";
@@ -34,6 +46,8 @@ public sealed class ReferralScenario : IAsyncDisposable
         Physician = physician ?? $"dr-{suffix}";
         Patient = $"pat-{suffix}";
     }
+
+    private readonly bool ownsApp;
 
     public FunctionsApp App { get; }
 
@@ -225,7 +239,7 @@ public sealed class ReferralScenario : IAsyncDisposable
         return await (client ?? own!).SendAsync(request, TestContext.Current.CancellationToken);
     }
 
-    public ValueTask DisposeAsync() => App.DisposeAsync();
+    public ValueTask DisposeAsync() => ownsApp ? App.DisposeAsync() : ValueTask.CompletedTask;
 
     /// <summary>The scenario's valid draft for tests that need no functions app.</summary>
     public static class DraftFactory

@@ -19,8 +19,10 @@ public sealed class StorageSnapshot;
 /// The class runs alone so that counting every row and message in storage is a fair test of "nothing written".
 /// </summary>
 [Collection(nameof(StorageSnapshot))]
-public sealed class BadInputTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class BadInputTests(AzuriteFixture azurite, SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     public enum Caller
     {
         Physician,
@@ -182,7 +184,7 @@ public sealed class BadInputTests(AzuriteFixture azurite, TestIdentity identity)
     public async Task Bad_input_gets_a_4xx_OperationOutcome_and_leaves_storage_unchanged(BadRequest badInput)
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var before = await SnapshotAsync(azurite.ConnectionString, ct);
 

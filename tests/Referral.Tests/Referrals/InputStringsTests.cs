@@ -13,8 +13,10 @@ namespace Referral.Tests.Referrals;
 /// profile a stored referral claims. Runs with <see cref="BadInputTests"/>, alone, so counting storage is fair.
 /// </summary>
 [Collection(nameof(StorageSnapshot))]
-public sealed class InputStringsTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class InputStringsTests(AzuriteFixture azurite, SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static Parameters With(string name, string text)
@@ -49,7 +51,7 @@ public sealed class InputStringsTests(AzuriteFixture azurite, TestIdentity ident
     [MemberData(nameof(Operations))]
     public async Task A_control_character_in_an_operations_Parameters_is_refused_naming_the_parameter_and_nothing_is_stored_or_queued(string operation, char control)
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         using var therapist = scenario.AsTherapist();
@@ -91,7 +93,7 @@ public sealed class InputStringsTests(AzuriteFixture azurite, TestIdentity ident
     [Fact]
     public async Task A_referral_claiming_another_profile_is_stored_claiming_ours_only()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var draft = scenario.Draft();
         var referral = FhirJson.TryParse<ServiceRequest>(Json(draft, scenario.WrittenAt(draft)), out var parsed, out _) ? parsed! : throw new InvalidOperationException();

@@ -10,14 +10,16 @@ using Task = System.Threading.Tasks.Task;
 namespace Referral.Tests.Referrals;
 
 /// <summary>Referral intake, inbox and transitions through the real pipeline, real tokens and Azurite.</summary>
-public sealed class ReferralApiTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class ReferralApiTests(AzuriteFixture azurite, SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task A_submitted_referral_is_stored_with_its_Task_and_lands_in_the_therapists_inbox()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
 
         var (response, request) = await scenario.SubmitAsync(scenario.Draft());
@@ -40,7 +42,7 @@ public sealed class ReferralApiTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task A_submitted_referral_puts_a_notification_for_the_therapist_on_the_queue()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
 
         var (_, request) = await scenario.SubmitAsync(scenario.Draft());
@@ -66,7 +68,7 @@ public sealed class ReferralApiTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task A_retried_submit_with_the_same_placer_identifier_returns_the_original_and_stores_no_duplicate()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var draft = scenario.Draft();
 
@@ -85,7 +87,7 @@ public sealed class ReferralApiTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task The_therapist_accepts_and_the_physician_sees_the_accepted_Task()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var (_, request) = await scenario.SubmitAsync(scenario.Draft());
         using var therapist = scenario.AsTherapist();
@@ -103,7 +105,7 @@ public sealed class ReferralApiTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task A_decline_needs_a_reason_and_the_physician_sees_the_reason()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var (_, request) = await scenario.SubmitAsync(scenario.Draft());
         using var therapist = scenario.AsTherapist();
@@ -124,7 +126,7 @@ public sealed class ReferralApiTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task The_physician_cancels_with_a_reason_and_the_referral_is_revoked()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var (_, request) = await scenario.SubmitAsync(scenario.Draft());
         using var physician = scenario.AsPhysician();
@@ -140,7 +142,7 @@ public sealed class ReferralApiTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task The_physician_may_not_accept_and_the_therapist_may_not_act_on_another_therapists_referral()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var (_, request) = await scenario.SubmitAsync(scenario.Draft());
 
@@ -156,7 +158,7 @@ public sealed class ReferralApiTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task A_stale_If_Match_is_refused_with_412_and_changes_nothing()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var (_, request) = await scenario.SubmitAsync(scenario.Draft());
         using var therapist = scenario.AsTherapist();
@@ -176,7 +178,7 @@ public sealed class ReferralApiTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task Another_therapist_gets_404_and_a_physician_launched_for_another_patient_gets_404()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var (_, request) = await scenario.SubmitAsync(scenario.Draft());
 
@@ -198,7 +200,7 @@ public sealed class ReferralApiTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task The_physician_finds_the_patients_referrals_and_their_own()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var (_, first) = await scenario.SubmitAsync(scenario.Draft());
         var (_, second) = await scenario.SubmitAsync(scenario.Draft(therapist: scenario.OtherTherapist));
@@ -216,7 +218,7 @@ public sealed class ReferralApiTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task The_inbox_pages_newest_first_with_a_next_link_and_filters_by_status()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var ids = new List<string>();
         for (var i = 0; i < 3; i++)
@@ -241,7 +243,7 @@ public sealed class ReferralApiTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task Every_read_and_write_of_the_referral_leaves_an_AuditEvent()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var (_, request) = await scenario.SubmitAsync(scenario.Draft());
         using var physician = scenario.AsPhysician();

@@ -10,8 +10,10 @@ namespace Referral.Tests.Security;
 /// JwtBearer handlers: each is a 401 with a FHIR OperationOutcome. The ordinary token gets through, so each refusal
 /// is the attack's doing; role claims a token carries on its own grant nothing.
 /// </summary>
-public sealed class TokenAttackTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class TokenAttackTests(AzuriteFixture azurite, SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static readonly Uri Endpoint = new("/api/fhir/ServiceRequest?patient=Patient/pat-1", UriKind.Relative);
 
     public static TheoryData<string, Func<TestIdentity, string>> Attacks() => new()
@@ -56,7 +58,7 @@ public sealed class TokenAttackTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task The_ordinary_physician_token_gets_through()
     {
-        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        var app = functions.App;
 
         using var response = await SendAsync(app, identity.Physician());
 
@@ -67,7 +69,7 @@ public sealed class TokenAttackTests(AzuriteFixture azurite, TestIdentity identi
     [MemberData(nameof(Attacks))]
     public async Task An_attack_token_is_refused_with_401(string attack, Func<TestIdentity, string> token)
     {
-        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        var app = functions.App;
 
         using var response = await SendAsync(app, token(identity));
 
@@ -78,7 +80,7 @@ public sealed class TokenAttackTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task A_replayed_physician_token_is_refused_with_401()
     {
-        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        var app = functions.App;
         var token = identity.Physician();
 
         using var first = await SendAsync(app, token);
@@ -106,7 +108,7 @@ public sealed class TokenAttackTests(AzuriteFixture azurite, TestIdentity identi
     [MemberData(nameof(RoleClaims))]
     public async Task A_role_claim_in_the_token_grants_nothing(string attack, Func<TestIdentity, string> token)
     {
-        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        var app = functions.App;
 
         using var response = await SendAsync(app, token(identity), new Uri("/api/fhir/AuditEvent?patient=Patient/helen-park", UriKind.Relative));
 
@@ -116,7 +118,7 @@ public sealed class TokenAttackTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task A_physician_claiming_the_therapist_role_does_not_read_the_task_inbox()
     {
-        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        var app = functions.App;
 
         using var response = await SendAsync(app, identity.Physician(change: d => d.Claims["referral_role"] = "therapist"), new Uri("/api/fhir/Task?owner=PractitionerRole/therapist-mld", UriKind.Relative));
 

@@ -8,8 +8,10 @@ using Task = System.Threading.Tasks.Task;
 namespace Referral.Tests.Sessions;
 
 /// <summary>Recording sessions and reading progress through the real pipeline, real tokens and Azurite.</summary>
-public sealed class SessionApiTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class SessionApiTests(SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static IEnumerable<string?> Expressions(OperationOutcome outcome) => outcome.Issue.SelectMany(i => i.Expression);
@@ -17,7 +19,7 @@ public sealed class SessionApiTests(AzuriteFixture azurite, TestIdentity identit
     [Fact]
     public async Task A_recorded_session_stores_a_Procedure_and_Observations_and_moves_the_Task()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
 
@@ -43,7 +45,7 @@ public sealed class SessionApiTests(AzuriteFixture azurite, TestIdentity identit
     [Fact]
     public async Task Two_sessions_are_searchable_by_based_on_and_by_patient_oldest_first()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         var first = scenario.Time.GetUtcNow().AddHours(-5);
@@ -75,7 +77,7 @@ public sealed class SessionApiTests(AzuriteFixture azurite, TestIdentity identit
     [Fact]
     public async Task A_session_past_the_prescribed_count_is_refused_with_an_OperationOutcome_naming_the_count()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync(scenario.DraftValidSinceLastWeek() with { Sessions = 1 });
         Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(scenario.Time.GetUtcNow().AddHours(-4)))).StatusCode);
@@ -92,7 +94,7 @@ public sealed class SessionApiTests(AzuriteFixture azurite, TestIdentity identit
     [Fact]
     public async Task A_session_on_a_body_site_not_prescribed_is_refused_naming_the_parameter()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
 
@@ -109,7 +111,7 @@ public sealed class SessionApiTests(AzuriteFixture azurite, TestIdentity identit
     [Fact]
     public async Task A_session_outside_the_validity_and_a_session_before_acceptance_are_refused()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         var (_, notAccepted) = await scenario.SubmitAsync(scenario.DraftValidSinceLastWeek());
@@ -126,7 +128,7 @@ public sealed class SessionApiTests(AzuriteFixture azurite, TestIdentity identit
     [Fact]
     public async Task Only_the_therapist_the_referral_is_assigned_to_records_sessions()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         using var physician = scenario.AsPhysician();
@@ -145,7 +147,7 @@ public sealed class SessionApiTests(AzuriteFixture azurite, TestIdentity identit
     [Fact]
     public async Task The_same_session_sent_again_is_answered_with_what_was_stored_and_recorded_once()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         var session = Session();
@@ -165,7 +167,7 @@ public sealed class SessionApiTests(AzuriteFixture azurite, TestIdentity identit
     [Fact]
     public async Task A_stale_If_Match_is_refused_with_412_and_records_nothing()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
 
@@ -189,7 +191,7 @@ public sealed class SessionApiTests(AzuriteFixture azurite, TestIdentity identit
     [MemberData(nameof(BadBodies))]
     public async Task A_bad_session_body_is_refused_naming_the_parameter(string problem, string parameter, int status)
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         var session = Session();
@@ -221,7 +223,7 @@ public sealed class SessionApiTests(AzuriteFixture azurite, TestIdentity identit
     [Fact]
     public async Task A_search_without_based_on_or_patient_is_a_400()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         using var physician = scenario.AsPhysician();
 
         using var response = await physician.GetAsync(Url("/api/fhir/Observation"), Ct);
@@ -234,7 +236,7 @@ public sealed class SessionApiTests(AzuriteFixture azurite, TestIdentity identit
     [Fact]
     public async Task Recording_and_reading_sessions_leaves_AuditEvents()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         await scenario.RecordSessionAsync(id, Session());
