@@ -16,8 +16,10 @@ namespace Referral.Tests.Conformance;
 /// validator on every call: a body the operation's definition does not allow is refused with the parameter named,
 /// before the operation reads it; the bodies the API's own clients send conform.
 /// </summary>
-public sealed class OperationInputProfileTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class OperationInputProfileTests(SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static ReferralPackage Package => ReferralPackage.Instance;
@@ -142,7 +144,7 @@ public sealed class OperationInputProfileTests(AzuriteFixture azurite, TestIdent
     [Fact]
     public async Task A_recorded_session_with_a_mistyped_and_an_unknown_parameter_is_a_400_naming_both_and_the_task_is_unchanged()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         var session = ReferralScenario.Session(scenario.Time.GetUtcNow().AddHours(-2));

@@ -16,8 +16,10 @@ namespace Referral.Tests.Conformance;
 /// resource of a referral's journey conforms to its profile with no error, and <c>ServiceRequest/$validate</c> checks a
 /// draft as a submission would be checked, without storing it.
 /// </summary>
-public sealed class PackageJourneyTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class PackageJourneyTests(SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static IEnumerable<string> Errors(Resource resource, string profile) =>
@@ -26,7 +28,7 @@ public sealed class PackageJourneyTests(AzuriteFixture azurite, TestIdentity ide
     [Fact]
     public async Task Every_resource_a_referrals_journey_emits_conforms_to_its_profile_in_the_package()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         using var recorded = await scenario.RecordSessionAsync(id, Session());
@@ -62,7 +64,7 @@ public sealed class PackageJourneyTests(AzuriteFixture azurite, TestIdentity ide
     [Fact]
     public async Task Validate_answers_a_draft_with_every_problem_named_and_stores_nothing()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         using var physician = scenario.AsPhysician();
         var draft = scenario.Draft();

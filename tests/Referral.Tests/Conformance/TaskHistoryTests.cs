@@ -14,8 +14,10 @@ namespace Referral.Tests.Conformance;
 /// <c>Task/{id}/_history</c> is the referral's status history (issue 14): every version of the Task as it was stored,
 /// with who made it, read by Firely's <c>FhirClient</c> as any FHIR client would, paged, and each version by vread.
 /// </summary>
-public sealed class TaskHistoryTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class TaskHistoryTests(AzuriteFixture azurite, SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static FhirClient Client(HttpClient http, ResourceFormat format = ResourceFormat.Json) =>
@@ -38,7 +40,7 @@ public sealed class TaskHistoryTests(AzuriteFixture azurite, TestIdentity identi
     [InlineData(ResourceFormat.Xml)]
     public async Task The_history_holds_every_version_of_the_Task_newest_first_with_who_made_it_and_each_version_reads_back(ResourceFormat format)
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await ThreeVersionsAsync(scenario);
         using var http = scenario.AsTherapist();
@@ -77,7 +79,7 @@ public sealed class TaskHistoryTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task The_history_pages_with_count_and_a_signed_next_link_to_the_first_version()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await ThreeVersionsAsync(scenario);
         using var http = scenario.AsTherapist();
@@ -105,7 +107,7 @@ public sealed class TaskHistoryTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task Another_therapist_and_another_physician_get_neither_the_history_nor_a_version_and_the_owners_reads_are_audited()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await ThreeVersionsAsync(scenario);
         using var otherTherapist = scenario.AsTherapist(scenario.OtherTherapist);
@@ -136,7 +138,7 @@ public sealed class TaskHistoryTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task A_referral_stored_before_history_rows_were_kept_answers_with_its_current_version_and_keeps_the_versions_written_since()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         // As a referral stored by the previous release: its Task and ServiceRequest, no history rows.

@@ -17,8 +17,10 @@ namespace Referral.Tests.Referrals;
 /// client asks it: created when nothing matches, the one match answered (200) and nothing created, 412 for several,
 /// the criteria judged as a search judges them (status, diagnosis, validity), and criteria it cannot answer refused.
 /// </summary>
-public sealed class ConditionalCreateTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class ConditionalCreateTests(SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static ServiceRequest Build(ReferralScenario scenario, ReferralDraft draft) =>
@@ -44,7 +46,7 @@ public sealed class ConditionalCreateTests(AzuriteFixture azurite, TestIdentity 
     [Fact]
     public async Task A_conditional_create_makes_the_referral_when_none_matches_answers_the_one_that_does_and_refuses_when_several_do()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         using var physician = scenario.AsPhysician();
         var fhir = Fhir(physician);
@@ -75,7 +77,7 @@ public sealed class ConditionalCreateTests(AzuriteFixture azurite, TestIdentity 
     [Fact]
     public async Task A_referral_for_another_diagnosis_or_one_whose_validity_ends_before_the_day_asked_for_does_not_match()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         using var physician = scenario.AsPhysician();
         var fhir = Fhir(physician);
@@ -109,7 +111,7 @@ public sealed class ConditionalCreateTests(AzuriteFixture azurite, TestIdentity 
     [InlineData("patient={patient}&status=sleeping", "status must be a ServiceRequest status code")]
     public async Task Criteria_the_API_cannot_answer_are_refused_with_400_and_nothing_is_created(string criteria, string message)
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         using var physician = scenario.AsPhysician();
         using var request = new HttpRequestMessage(HttpMethod.Post, Url("/api/fhir/ServiceRequest")) { Content = Body(Json(scenario.Draft(), scenario.Time.GetUtcNow())) };

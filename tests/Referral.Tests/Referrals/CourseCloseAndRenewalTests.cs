@@ -16,14 +16,16 @@ namespace Referral.Tests.Referrals;
 /// The closed loop's API: <c>$complete</c> with the therapist's discharge summary, and <c>$request-renewal</c>; through
 /// the real pipeline, real tokens and Azurite.
 /// </summary>
-public sealed class CourseCloseAndRenewalTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class CourseCloseAndRenewalTests(SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task Completing_a_treated_course_stores_the_outcome_and_recommendations_on_the_Task_and_completes_the_ServiceRequest()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await TreatedOnceAsync(scenario);
         using var therapist = scenario.AsTherapist();
@@ -45,7 +47,7 @@ public sealed class CourseCloseAndRenewalTests(AzuriteFixture azurite, TestIdent
     [Fact]
     public async Task Completing_a_treated_course_without_an_outcome_is_refused_naming_the_outcome_parameter_and_changes_nothing()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await TreatedOnceAsync(scenario);
         using var therapist = scenario.AsTherapist();
@@ -71,7 +73,7 @@ public sealed class CourseCloseAndRenewalTests(AzuriteFixture azurite, TestIdent
     [Fact]
     public async Task A_discharge_with_markup_or_of_the_wrong_type_and_an_outcome_on_another_operation_are_refused_naming_the_parameter()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await TreatedOnceAsync(scenario);
         using var therapist = scenario.AsTherapist();
@@ -95,7 +97,7 @@ public sealed class CourseCloseAndRenewalTests(AzuriteFixture azurite, TestIdent
     [Fact]
     public async Task A_course_closed_after_a_no_show_with_no_session_recorded_needs_only_the_reason()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         using var therapist = scenario.AsTherapist();
@@ -120,7 +122,7 @@ public sealed class CourseCloseAndRenewalTests(AzuriteFixture azurite, TestIdent
     [Fact]
     public async Task The_therapist_requests_a_renewal_twice_and_the_Task_keeps_both_with_the_latest_read_first()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await TreatedOnceAsync(scenario);
         using var therapist = scenario.AsTherapist();
@@ -151,7 +153,7 @@ public sealed class CourseCloseAndRenewalTests(AzuriteFixture azurite, TestIdent
     [Fact]
     public async Task A_renewal_is_refused_with_409_before_acceptance_and_after_a_decline_a_cancellation_or_completion()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         using var therapist = scenario.AsTherapist();
         using var physician = scenario.AsPhysician();
@@ -178,7 +180,7 @@ public sealed class CourseCloseAndRenewalTests(AzuriteFixture azurite, TestIdent
     [Fact]
     public async Task Another_therapist_gets_404_and_the_physician_may_not_request_a_renewal()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         using var other = scenario.AsTherapist(scenario.OtherTherapist);
@@ -196,7 +198,7 @@ public sealed class CourseCloseAndRenewalTests(AzuriteFixture azurite, TestIdent
     [Fact]
     public async Task A_renewal_without_a_reason_with_markup_or_with_sessions_outside_1_to_52_is_refused_naming_the_parameter()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         using var therapist = scenario.AsTherapist();

@@ -16,8 +16,10 @@ namespace Referral.Tests.Referrals;
 /// required at the parameter, holding twice or resuming what is not held is refused saying so, and from the hold the
 /// referral can be accepted, declined or cancelled by the physician.
 /// </summary>
-public sealed class HoldTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class HoldTests(SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private const string Waiting = "Asked the physician whether the patient may lie prone after the surgery.";
@@ -25,7 +27,7 @@ public sealed class HoldTests(AzuriteFixture azurite, TestIdentity identity) : I
     [Fact]
     public async Task The_therapist_puts_a_new_referral_on_hold_with_a_reason_resumes_it_then_accepts_it_and_every_step_is_audited()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var (_, request) = await scenario.SubmitAsync(scenario.Draft());
         var id = request!.Id!;
@@ -75,7 +77,7 @@ public sealed class HoldTests(AzuriteFixture azurite, TestIdentity identity) : I
     [Fact]
     public async Task Only_the_assigned_therapist_holds_or_resumes_and_nothing_changes_otherwise()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var (_, request) = await scenario.SubmitAsync(scenario.Draft());
         var id = request!.Id!;
@@ -105,7 +107,7 @@ public sealed class HoldTests(AzuriteFixture azurite, TestIdentity identity) : I
     [Fact]
     public async Task A_hold_without_a_reason_is_a_400_naming_the_reason_parameter_and_stores_nothing()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var (_, request) = await scenario.SubmitAsync(scenario.Draft());
         var id = request!.Id!;
@@ -136,7 +138,7 @@ public sealed class HoldTests(AzuriteFixture azurite, TestIdentity identity) : I
     [Fact]
     public async Task Holding_twice_resuming_what_is_not_on_hold_or_holding_an_accepted_referral_is_a_409_saying_why()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var (_, request) = await scenario.SubmitAsync(scenario.Draft());
         var id = request!.Id!;
@@ -169,7 +171,7 @@ public sealed class HoldTests(AzuriteFixture azurite, TestIdentity identity) : I
     [Fact]
     public async Task From_on_hold_the_therapist_may_decline_and_the_physician_may_cancel()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var (_, first) = await scenario.SubmitAsync(scenario.Draft());
         var (_, second) = await scenario.SubmitAsync(scenario.Draft());

@@ -11,14 +11,16 @@ namespace Referral.Tests.Referrals;
 /// What the therapist inbox asks of <c>GET /api/fhir/Task</c>: the focal ServiceRequests alongside the Tasks, a
 /// status group in one query, and the count of each group; through the real pipeline, real tokens and Azurite.
 /// </summary>
-public sealed class InboxSearchTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class InboxSearchTests(SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task Include_Task_focus_adds_each_Tasks_ServiceRequest_as_an_include_entry_and_total_counts_only_the_Tasks()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var first = (await scenario.SubmitAsync(scenario.Draft())).Request!;
         var second = (await scenario.SubmitAsync(scenario.Draft())).Request!;
@@ -37,7 +39,7 @@ public sealed class InboxSearchTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task Include_Task_focus_is_carried_into_the_next_page_link()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var oldest = (await scenario.SubmitAsync(scenario.Draft())).Request!;
         await scenario.SubmitAsync(scenario.Draft());
@@ -58,7 +60,7 @@ public sealed class InboxSearchTests(AzuriteFixture azurite, TestIdentity identi
     [InlineData("*")]
     public async Task Any_other_include_is_refused_with_400_naming_include(string include)
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         using var therapist = scenario.AsTherapist();
 
         using var response = await therapist.GetAsync(Url($"/api/fhir/Task?_include={Uri.EscapeDataString(include)}"), Ct);
@@ -70,7 +72,7 @@ public sealed class InboxSearchTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task A_comma_separated_status_matches_any_of_the_statuses()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var inbox = await InboxOfFourAsync(scenario);
         using var therapist = scenario.AsTherapist();
@@ -86,7 +88,7 @@ public sealed class InboxSearchTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task Summary_count_gives_each_inbox_groups_total_without_entries_counting_only_the_callers_Tasks()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         await InboxOfFourAsync(scenario);
         // A new referral for another therapist: never in this therapist's counts.
@@ -118,7 +120,7 @@ public sealed class InboxSearchTests(AzuriteFixture azurite, TestIdentity identi
     [Fact]
     public async Task A_summary_other_than_count_is_refused_with_400_naming_summary()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         using var therapist = scenario.AsTherapist();
 
         using var response = await therapist.GetAsync(Url("/api/fhir/Task?_summary=true"), Ct);

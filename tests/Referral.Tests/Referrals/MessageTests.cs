@@ -12,14 +12,16 @@ namespace Referral.Tests.Referrals;
 /// real tokens and Azurite: FHIR Communications about the ServiceRequest and partOf its Task, between its therapist and
 /// the physician who wrote it only.
 /// </summary>
-public sealed class MessageTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class MessageTests(SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task The_therapist_asks_before_accepting_the_physician_answers_and_both_read_them_in_order_as_valid_Communications()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = (await scenario.SubmitAsync(scenario.Draft())).Request!.Id!;
         using var therapist = scenario.AsTherapist();
@@ -58,7 +60,7 @@ public sealed class MessageTests(AzuriteFixture azurite, TestIdentity identity) 
     [Fact]
     public async Task Only_the_assigned_therapist_and_the_writing_physician_exchange_messages_and_none_after_the_referral_ends()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = (await scenario.SubmitAsync(scenario.Draft())).Request!.Id!;
         using var therapist = scenario.AsTherapist();

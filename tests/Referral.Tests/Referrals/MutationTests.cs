@@ -18,8 +18,10 @@ namespace Referral.Tests.Referrals;
 /// every input; never a 5xx.
 /// Foreign-base references are held only to that same rule: whether they are refused is the reference check's business.
 /// </summary>
-public sealed class MutationTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class MutationTests(SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private const int Seed = 20_130_013;
     private const int ReferralMutations = 320;
     private const int MutationsPerOperation = 40;
@@ -46,7 +48,7 @@ public sealed class MutationTests(AzuriteFixture azurite, TestIdentity identity)
     [Fact]
     public async Task Mutated_referrals_are_refused_with_an_OperationOutcome_or_stored_valid_and_never_a_5xx()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         using var physician = scenario.AsPhysician();
         var validator = new ReferralValidator(scenario.Time);
@@ -82,7 +84,7 @@ public sealed class MutationTests(AzuriteFixture azurite, TestIdentity identity)
     [Fact]
     public async Task Mutated_operation_Parameters_are_refused_with_an_OperationOutcome_or_applied_valid_and_never_a_5xx()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var accepted = await scenario.SubmitAndAcceptAsync();
         var (submitted, requested) = await scenario.SubmitAsync(scenario.DraftValidSinceLastWeek());

@@ -14,8 +14,10 @@ namespace Referral.Tests.Referrals;
 /// <c>ServiceRequest?_id=&amp;_revinclude=Task:focus&amp;_revinclude=Procedure:based-on&amp;_revinclude=Observation:based-on&amp;_revinclude:iterate=Communication:part-of</c>,
 /// asked with Firely's FhirClient; nobody else's course comes with it, and the read is audited with what it included.
 /// </summary>
-public sealed class ReferralCourseSearchTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class ReferralCourseSearchTests(SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>The course, as Firely's <c>SearchByIdAsync</c> asks for it (<c>_id</c> and the revincludes, one with <c>:iterate</c>).</summary>
@@ -35,7 +37,7 @@ public sealed class ReferralCourseSearchTests(AzuriteFixture azurite, TestIdenti
     [Fact]
     public async Task A_search_by_id_with_the_course_includes_returns_the_referral_its_task_sessions_and_messages_in_one_bundle()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, ReferralScenario.Session(scenario.Time.GetUtcNow().AddHours(-26)))).StatusCode);
@@ -74,7 +76,7 @@ public sealed class ReferralCourseSearchTests(AzuriteFixture azurite, TestIdenti
     [Fact]
     public async Task Messages_come_only_with_the_task_they_are_part_of_and_course_includes_need_an_id()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         using var therapist = scenario.AsTherapist();
@@ -93,7 +95,7 @@ public sealed class ReferralCourseSearchTests(AzuriteFixture azurite, TestIdenti
     [Fact]
     public async Task Another_therapists_referral_searched_with_the_course_includes_gives_nothing_of_it()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync();
         Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, ReferralScenario.Session(scenario.Time.GetUtcNow().AddHours(-2)))).StatusCode);

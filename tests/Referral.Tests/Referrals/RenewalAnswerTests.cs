@@ -17,14 +17,16 @@ namespace Referral.Tests.Referrals;
 /// pipeline, real tokens and Azurite: the prescription revised as the next version of the same ServiceRequest, the
 /// session past the old count refused before and accepted after, only the requesting physician answering.
 /// </summary>
-public sealed class RenewalAnswerTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class RenewalAnswerTests(SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task Approval_revises_the_prescription_as_its_next_version_and_a_session_past_the_old_count_is_refused_before_and_accepted_after()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await scenario.SubmitAndAcceptAsync(scenario.DraftValidSinceLastWeek() with { Sessions = 1 });
         Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(TestClock.Now.AddHours(-3)))).StatusCode);
@@ -78,7 +80,7 @@ public sealed class RenewalAnswerTests(AzuriteFixture azurite, TestIdentity iden
     [Fact]
     public async Task Only_the_physician_who_wrote_the_referral_may_answer_its_renewal_and_nothing_changes_otherwise()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await TreatedOnceAsync(scenario);
         using var therapist = scenario.AsTherapist();
@@ -107,7 +109,7 @@ public sealed class RenewalAnswerTests(AzuriteFixture azurite, TestIdentity iden
     [Fact]
     public async Task Declining_needs_a_reason_keeps_the_prescription_and_the_therapist_reads_the_answer()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await TreatedOnceAsync(scenario);
         using var therapist = scenario.AsTherapist();
@@ -135,7 +137,7 @@ public sealed class RenewalAnswerTests(AzuriteFixture azurite, TestIdentity iden
     [Fact]
     public async Task An_approval_out_of_range_or_malformed_is_refused_naming_the_parameter_and_one_with_no_request_pending_is_a_conflict()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await TreatedOnceAsync(scenario);
         using var therapist = scenario.AsTherapist();
@@ -174,7 +176,7 @@ public sealed class RenewalAnswerTests(AzuriteFixture azurite, TestIdentity iden
     [Fact]
     public async Task A_completed_course_has_no_renewal_waiting_and_cannot_be_approved()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         await scenario.SeedTherapistsAsync();
         var id = await TreatedOnceAsync(scenario);
         using var therapist = scenario.AsTherapist();

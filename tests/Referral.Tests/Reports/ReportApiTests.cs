@@ -9,8 +9,10 @@ using Task = System.Threading.Tasks.Task;
 namespace Referral.Tests.Reports;
 
 /// <summary>The progress report downloads through the real pipeline, real tokens and Azurite, read back out of the PDF.</summary>
-public sealed class ReportApiTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class ReportApiTests(SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>The PDF's words, in reading order, one space apart (line breaks and wrapping do not split a phrase).</summary>
@@ -64,7 +66,7 @@ public sealed class ReportApiTests(AzuriteFixture azurite, TestIdentity identity
     [Fact]
     public async Task The_therapist_s_payer_copy_names_the_patient_the_diagnosis_each_session_s_pain_and_its_CPT_units()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         var id = await TwoSessionsAsync(scenario);
         using var therapist = scenario.AsTherapist();
 
@@ -91,7 +93,7 @@ public sealed class ReportApiTests(AzuriteFixture azurite, TestIdentity identity
     [Fact]
     public async Task The_physician_s_copy_shows_the_course_without_the_claim_or_the_billing()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         var id = await TwoSessionsAsync(scenario);
         using var physician = scenario.AsPhysician();
 
@@ -109,7 +111,7 @@ public sealed class ReportApiTests(AzuriteFixture azurite, TestIdentity identity
     [Fact]
     public async Task The_XHTML_rendition_is_well_formed_and_carries_the_therapist_s_words_escaped_as_text()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         var id = await TwoSessionsAsync(scenario, note: "Grip < 5 kg & improving");
         using var therapist = scenario.AsTherapist();
 
@@ -126,7 +128,7 @@ public sealed class ReportApiTests(AzuriteFixture azurite, TestIdentity identity
     [Fact]
     public async Task Another_therapist_and_a_physician_of_another_patient_are_told_the_report_does_not_exist()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         var id = await TwoSessionsAsync(scenario);
         using var other = scenario.AsTherapist(scenario.OtherTherapist);
         using var stranger = scenario.App.ClientWith(identity.Physician("someone-else", "another-patient", ehr: scenario.Ehr, at: scenario.Time.GetUtcNow()));
@@ -142,7 +144,7 @@ public sealed class ReportApiTests(AzuriteFixture azurite, TestIdentity identity
     [Fact]
     public async Task An_unknown_copy_or_format_is_a_400_naming_the_parameter()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         var id = await TwoSessionsAsync(scenario);
         using var therapist = scenario.AsTherapist();
 
