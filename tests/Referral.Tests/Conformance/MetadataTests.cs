@@ -12,14 +12,16 @@ using Task = System.Threading.Tasks.Task;
 
 namespace Referral.Tests.Conformance;
 
-public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class MetadataTests(SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task The_CapabilityStatement_is_public_and_names_exactly_what_the_app_serves()
     {
-        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        var app = functions.App;
         using var client = app.CreateClient();
 
         using var response = await client.GetAsync(Url("/api/fhir/metadata"), Ct);
@@ -45,7 +47,7 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
     [Fact]
     public async Task The_search_parameters_declared_are_those_each_search_endpoint_reads()
     {
-        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        var app = functions.App;
         using var client = app.CreateClient();
         var statement = await ReadAsync<CapabilityStatement>(await client.GetAsync(Url("/api/fhir/metadata"), Ct));
         var resources = statement.Rest.Single().Resource.ToDictionary(r => r.Type!);
@@ -73,7 +75,7 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
     [Fact]
     public async Task Under_strict_handling_every_declared_search_parameter_is_taken_and_an_undeclared_one_is_refused()
     {
-        await using var scenario = new ReferralScenario(azurite, identity);
+        await using var scenario = new ReferralScenario(functions);
         using var anonymous = scenario.App.CreateClient();
         var statement = await ReadAsync<CapabilityStatement>(await anonymous.GetAsync(Url("/api/fhir/metadata"), Ct));
         using var therapist = scenario.AsTherapist();
@@ -99,7 +101,7 @@ public sealed class MetadataTests(AzuriteFixture azurite, TestIdentity identity)
     [Fact]
     public async Task The_conditions_ValueSet_expands_with_a_type_ahead_filter()
     {
-        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        var app = functions.App;
         using var client = app.ClientWith(identity.Physician());
         var url = Uri.EscapeDataString(ReferralValueSets.Conditions.Canonical);
 

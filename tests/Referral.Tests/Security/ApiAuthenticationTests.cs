@@ -7,14 +7,16 @@ using Task = System.Threading.Tasks.Task;
 namespace Referral.Tests.Security;
 
 /// <summary>Both kinds of token, through the real JwtBearer handlers, against issuers served over HTTP.</summary>
-public sealed class ApiAuthenticationTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
+public sealed class ApiAuthenticationTests(SharedFunctions functions) : IClassFixture<SharedFunctions>
 {
+    private readonly TestIdentity identity = functions.Identity;
+
     private static readonly Uri AuditSearch = new($"/api/fhir/AuditEvent", UriKind.Relative);
 
     [Fact]
     public async Task A_request_without_a_token_is_refused_with_401_and_an_OperationOutcome()
     {
-        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        var app = functions.App;
         using var client = app.CreateClient();
 
         using var response = await client.GetAsync(AuditSearch, TestContext.Current.CancellationToken);
@@ -28,7 +30,7 @@ public sealed class ApiAuthenticationTests(AzuriteFixture azurite, TestIdentity 
     [Fact]
     public async Task A_therapist_or_physician_may_not_read_the_audit_trail()
     {
-        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        var app = functions.App;
         foreach (var token in new[] { identity.Therapist(), identity.Physician() })
         {
             using var client = app.ClientWith(token);
@@ -43,7 +45,7 @@ public sealed class ApiAuthenticationTests(AzuriteFixture azurite, TestIdentity 
     public async Task An_administrator_reads_the_audit_trail_and_the_reading_itself_is_audited()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        var app = functions.App;
         using var client = app.ClientWith(identity.Admin());
 
         using var first = await client.GetAsync(AuditSearch, ct);
@@ -65,7 +67,7 @@ public sealed class ApiAuthenticationTests(AzuriteFixture azurite, TestIdentity 
     [InlineData("/api/fhir/AuditEvent?owner=x", "owner")]
     public async Task A_bad_audit_search_parameter_is_a_400_naming_it_under_strict_handling(string url, string parameter)
     {
-        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        var app = functions.App;
         using var client = app.ClientWith(identity.Admin());
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(url, UriKind.Relative));
         request.Headers.TryAddWithoutValidation("Prefer", "handling=strict");
@@ -79,7 +81,7 @@ public sealed class ApiAuthenticationTests(AzuriteFixture azurite, TestIdentity 
     [Fact]
     public async Task OData_characters_in_an_agent_search_value_are_data_not_query()
     {
-        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        var app = functions.App;
         using var client = app.ClientWith(identity.Admin());
         var injection = Uri.EscapeDataString("x' or PartitionKey ne 'y");
 
@@ -92,7 +94,7 @@ public sealed class ApiAuthenticationTests(AzuriteFixture azurite, TestIdentity 
     [Fact]
     public async Task OData_characters_in_a_patient_search_value_are_refused_before_they_reach_storage()
     {
-        await using var app = new FunctionsApp(azurite.ConnectionString, identity);
+        var app = functions.App;
         using var client = app.ClientWith(identity.Admin());
         var injection = Uri.EscapeDataString("x' or PartitionKey ne 'y");
 
