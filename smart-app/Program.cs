@@ -86,6 +86,8 @@ public sealed class Program
         app.MapEhrStyle();
         app.MapConditionSearch();
         app.MapRazorPages();
+        // Last, once every endpoint is mapped: the router and the authorization policy cache share one build of them.
+        app.BuildEndpointsOnce();
 
         await app.RunAsync();
     }
