@@ -9,8 +9,11 @@ using Referral.Functions.Audit;
 using Referral.Model.Referrals;
 using Referral.Model.Terminology;
 using Referral.Tests.Infrastructure;
+using WireMock;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
+using WireMock.Types;
+using WireMock.Util;
 using Task = System.Threading.Tasks.Task;
 
 namespace Referral.Tests.CdsHooks;
@@ -136,16 +139,38 @@ public sealed class CdsHooksServiceTests(AzuriteFixture azurite, TestIdentity id
     public async Task A_FHIR_server_slower_than_the_budget_means_an_answer_with_no_card_in_time_never_an_error()
     {
         await using var scenario = Scenario(ehr.FhirServer, fhirTimeout: TimeSpan.FromMilliseconds(500));
-        ehr.Server.Given(Request.Create().WithPath("/fhir/*").UsingGet())
-            .RespondWith(Response.Create().WithDelay(TimeSpan.FromSeconds(10)).WithHeader("Content-Type", "application/fhir+json")
-                .WithBody(Referral.Model.Fhir.FhirJson.Serialize(CdsEhr.Searchset(CdsEhr.Problem("pat-x", "c1", "M54.31", "Sciatica")))));
-        var watch = System.Diagnostics.Stopwatch.StartNew();
+        // The EHR answers after 10 s, with a problem that would give a card, or when the test is over: a delayed answer
+        // still pending would otherwise hold the fake EHR's stop for the rest of the 10 s.
+        var over = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ehr.Server.Given(Request.Create().WithPath("/fhir/*").UsingGet()).RespondWith(Response.Create().WithCallback(async _ =>
+        {
+            await Task.WhenAny(over.Task, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+            var answer = new ResponseMessage
+            {
+                StatusCode = 200,
+                BodyData = new BodyData
+                {
+                    BodyAsString = Referral.Model.Fhir.FhirJson.Serialize(CdsEhr.Searchset(CdsEhr.Problem("pat-x", "c1", "M54.31", "Sciatica"))),
+                    DetectedBodyType = BodyType.String,
+                },
+            };
+            answer.AddHeader("Content-Type", "application/fhir+json");
+            return answer;
+        }));
+        try
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
 
-        var (status, body) = await CallAsync(scenario, PatientView, CdsEhr.PatientView("pat-x", ehr.FhirServer, null, prefetch: false));
+            var (status, body) = await CallAsync(scenario, PatientView, CdsEhr.PatientView("pat-x", ehr.FhirServer, null, prefetch: false));
 
-        Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Empty(Cards(body));
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"answered after {watch.Elapsed}");
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Empty(Cards(body));
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"answered after {watch.Elapsed}");
+        }
+        finally
+        {
+            over.SetResult();
+        }
     }
 
     [Fact]
