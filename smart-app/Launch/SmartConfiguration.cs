@@ -89,9 +89,9 @@ public sealed class DiscoveryException(DiscoveryFailure failure, string message,
 
 /// <summary>
 /// SMART discovery per <c>iss</c>, cached, so a launch after the first costs no discovery round trip. A slow EHR is
-/// given <see cref="Timeout"/>; then the physician sees "unreachable or slow" instead of a spinner.
+/// given <see cref="Timeout"/> by the app's clock; then the physician sees "unreachable or slow" instead of a spinner.
 /// </summary>
-public sealed class SmartDiscovery(IHttpClientFactory clients, IMemoryCache cache)
+public sealed class SmartDiscovery(IHttpClientFactory clients, IMemoryCache cache, TimeProvider time)
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan CacheFor = TimeSpan.FromHours(1);
@@ -105,8 +105,8 @@ public sealed class SmartDiscovery(IHttpClientFactory clients, IMemoryCache cach
             return cached;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Timeout);
+        using var slow = new CancellationTokenSource(Timeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, slow.Token);
         var http = clients.CreateClient(EhrHttp.ClientName);
         using var request = new HttpRequestMessage(HttpMethod.Get, ehr.NormalizedIss + "/.well-known/smart-configuration");
         request.Headers.Accept.ParseAdd("application/json");

@@ -39,6 +39,9 @@ public sealed class FakeEhr : IDisposable
     private readonly JsonWebTokenHandler handler = new();
     private readonly ConcurrentDictionary<string, string> challenges = new(StringComparer.Ordinal);
 
+    /// <summary>Set when the fake EHR stops: what it held back (<see cref="SlowDiscovery"/>) answers then.</summary>
+    private readonly TaskCompletionSource over = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <param name="v2">Whether discovery advertises SMART v2 scopes (otherwise v1 only).</param>
     /// <param name="latency">A delay before every answer.</param>
     /// <param name="issInResponse">RFC 9207: advertises <c>authorization_response_iss_parameter_supported</c> and sends <c>iss</c> with every authorization response.</param>
@@ -137,12 +140,30 @@ public sealed class FakeEhr : IDisposable
             .RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/fhir+json")
                 .WithBody("{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"forbidden\"}]}"));
 
-    /// <summary>Discovery answered only after <paramref name="delay"/> (slower than the app waits).</summary>
-    public void SlowDiscovery(TimeSpan delay) =>
+    /// <summary>
+    /// Discovery never answered while the test runs (slower than the app waits, by any clock; released when the fake
+    /// EHR stops). The task ends when the app has asked.
+    /// </summary>
+    public System.Threading.Tasks.Task SlowDiscovery()
+    {
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         server.Given(Request.Create().WithPath("/fhir/.well-known/smart-configuration").UsingGet()).AtPriority(1)
-            .RespondWith(Response.Create().WithDelay(delay).WithHeader("Content-Type", "application/json").WithBody("{}"));
+            .RespondWith(Response.Create().WithCallback(async _ =>
+            {
+                asked.TrySetResult();
+                await over.Task;
+                var answer = new ResponseMessage { StatusCode = 200, BodyData = new BodyData { BodyAsString = "{}", DetectedBodyType = BodyType.String } };
+                answer.AddHeader("Content-Type", "application/json");
+                return answer;
+            }));
+        return asked.Task;
+    }
 
-    public void Dispose() => server.Stop();
+    public void Dispose()
+    {
+        over.TrySetResult();
+        server.Stop();
+    }
 
     private IResponseBuilder Delayed() => Latency is { } delay ? Response.Create().WithDelay(delay) : Response.Create();
 

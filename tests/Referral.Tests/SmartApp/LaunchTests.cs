@@ -137,9 +137,13 @@ public sealed class LaunchTests(AzuriteFixture azurite)
         using var ehr = new FakeEhr();
         await using var harness = new SmartAppHarness(azurite, ehr);
         using var browser = await harness.StartAsync();
-        ehr.SlowDiscovery(SmartDiscovery.Timeout + TimeSpan.FromSeconds(2));
+        var asked = ehr.SlowDiscovery();
 
-        using var response = await browser.GetAsync(new Uri($"/launch?iss={Uri.EscapeDataString(ehr.FhirBase)}&launch=1", UriKind.Relative), TestContext.Current.CancellationToken);
+        var launching = browser.GetAsync(new Uri($"/launch?iss={Uri.EscapeDataString(ehr.FhirBase)}&launch=1", UriKind.Relative), TestContext.Current.CancellationToken);
+        // Once the app is waiting for the EHR, its clock passes the discovery's timeout.
+        await asked.WaitAsync(TestContext.Current.CancellationToken);
+        harness.Time.Advance(SmartDiscovery.Timeout + TimeSpan.FromSeconds(1));
+        using var response = await launching;
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Contains($"data-problem=\"{LaunchProblemKind.EhrSlow}\"", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
