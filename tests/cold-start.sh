@@ -28,7 +28,10 @@ for run in $(seq 1 "$runs"); do
   started=$(date +%s%N)
   (cd "$work/app" && ASPNETCORE_ENVIRONMENT=Development ASPNETCORE_URLS="http://127.0.0.1:$port" exec dotnet "$dll" >/dev/null 2>&1) &
   pid=$!
-  until curl -sf -o /dev/null "http://127.0.0.1:$port$live"; do sleep 0.01; done
+  until curl -sf -o /dev/null "http://127.0.0.1:$port$live"; do
+    kill -0 "$pid" 2>/dev/null || { echo "$app run $run: the app exited before answering" >&2; exit 1; }
+    sleep 0.01
+  done
   echo "$app run $run: $(( ($(date +%s%N) - started) / 1000000 )) ms to the first 200 of $live"
   kill "$pid"
   wait "$pid" 2>/dev/null || true
