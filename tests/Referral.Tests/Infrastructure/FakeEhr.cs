@@ -40,7 +40,7 @@ public sealed class FakeEhr : IDisposable
     private readonly ConcurrentDictionary<string, string> challenges = new(StringComparer.Ordinal);
 
     /// <summary>Set when the fake EHR stops: what it held back (<see cref="SlowDiscovery"/>) answers then.</summary>
-    private readonly TaskCompletionSource over = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly System.Threading.Tasks.TaskCompletionSource over = new(System.Threading.Tasks.TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <param name="v2">Whether discovery advertises SMART v2 scopes (otherwise v1 only).</param>
     /// <param name="latency">A delay before every answer.</param>
@@ -146,7 +146,7 @@ public sealed class FakeEhr : IDisposable
     /// </summary>
     public System.Threading.Tasks.Task SlowDiscovery()
     {
-        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var asked = new System.Threading.Tasks.TaskCompletionSource(System.Threading.Tasks.TaskCreationOptions.RunContinuationsAsynchronously);
         server.Given(Request.Create().WithPath("/fhir/.well-known/smart-configuration").UsingGet()).AtPriority(1)
             .RespondWith(Response.Create().WithCallback(async _ =>
             {
