@@ -51,9 +51,11 @@ public sealed class FormChecks(ReferralBuilder builder, ReferralValidator valida
         return new PracticeDay(PracticeTime.Today(time, zone), zone.Id);
     }
 
-    public IReadOnlyList<FieldIssue> Check(FormState state, LaunchContext launch, PatientRecord record, IReadOnlyList<PractitionerRole> therapists)
+    /// <summary>The form's issues, each next to its field: <paramref name="built"/> is the form's referral (<see cref="Build"/>).</summary>
+    public IReadOnlyList<FieldIssue> Check(FormState state, ServiceRequest built, PatientRecord record, IReadOnlyList<PractitionerRole> therapists)
     {
         ArgumentNullException.ThrowIfNull(state);
+        ArgumentNullException.ThrowIfNull(built);
         var issues = new List<FieldIssue>();
         var noTherapist = string.IsNullOrEmpty(state.Input.Therapist);
         if (noTherapist)
@@ -68,7 +70,6 @@ public sealed class FormChecks(ReferralBuilder builder, ReferralValidator valida
 
         // At least one diagnosis and one body site, 1 to 52 sessions: the FHIR package's cardinalities and limits, which the API judges with Firely's
         // validator; the form names them next to their fields before anything is sent.
-        var built = Build(state, launch, record, therapists);
         if (built.ReasonCode.Count == 0)
         {
             issues.Add(new FieldIssue(nameof(ReferralInput.Diagnoses), "Medical massage is prescribed for a diagnosis: the referral needs at least one (ICD-10-CM).", true));

@@ -135,7 +135,7 @@ public sealed class NewModel(
             return Page();
         }
 
-        issues.AddRange(checks.Check(state, Launch, Record, therapists));
+        issues.AddRange(checks.Check(state, checks.Build(state, Launch, Record, therapists), Record, therapists));
         if (issues.Any(i => i.Blocking))
         {
             Issues = issues;

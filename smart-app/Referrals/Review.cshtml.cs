@@ -54,7 +54,7 @@ public sealed class ReviewModel(
         {
             var therapists = await functions.TherapistsAsync(Caller, cancellationToken);
             Referral = checks.Build(state, Launch, Record, therapists);
-            Issues = checks.Check(state, Launch, Record, therapists);
+            Issues = checks.Check(state, Referral, Record, therapists);
             if (!Issues.Any(i => i.Blocking))
             {
                 // The form's own checks pass: the API judges the draft as it would judge the send ($validate), so a
