@@ -37,8 +37,9 @@ public sealed class CdsHooksBrowserTests(AzuriteFixture azurite, Chromium chromi
 
         await card.GetByRole(AriaRole.Button, new() { Name = "Refer for Lymphedema" }).ClickAsync();
         var frame = ehr.Frame("app-frame")!;
-        await frame.WaitForURLAsync(url => url.StartsWith(stack.AppBase + "/context/", StringComparison.Ordinal) && url.EndsWith("/referral", StringComparison.Ordinal), Chromium.Committed);
+        // The form's heading, then its address: a wait for the address alone can miss a navigation that commits while it is set up.
         await frame.GetByRole(AriaRole.Heading, new() { Name = "New medical-massage referral" }).WaitForAsync();
+        Assert.True(frame.Url.StartsWith(stack.AppBase + "/context/", StringComparison.Ordinal) && frame.Url.EndsWith("/referral", StringComparison.Ordinal), frame.Url);
         Assert.True(await frame.Locator("input[name='Input.Diagnoses'][value='I89.0']").IsCheckedAsync());
         Assert.Equal(1, await frame.Locator("input[name='Input.Diagnoses']:checked").CountAsync());
 

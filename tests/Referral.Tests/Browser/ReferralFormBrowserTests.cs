@@ -190,8 +190,9 @@ public sealed class ReferralFormBrowserTests(AzuriteFixture azurite, Chromium ch
         await ehr.GetByRole(AriaRole.Link, new() { Name = patient }).ClickAsync();
         await ehr.GetByRole(AriaRole.Button, new() { Name = "Medical massage referral" }).ClickAsync();
         var frame = ehr.Frame("app-frame")!;
-        await frame.WaitForURLAsync(url => url.StartsWith(stack.AppBase + "/context/", StringComparison.Ordinal) && url.EndsWith("/referral", StringComparison.Ordinal), Chromium.Committed);
+        // The form's heading, then its address: a wait for the address alone can miss a navigation that commits while it is set up.
         await frame.GetByRole(AriaRole.Heading, new() { Name = "New medical-massage referral" }).WaitForAsync();
+        Assert.True(frame.Url.StartsWith(stack.AppBase + "/context/", StringComparison.Ordinal) && frame.Url.EndsWith("/referral", StringComparison.Ordinal), frame.Url);
         var page = await context.NewPageAsync();
         await page.GotoAsync(frame.Url);
         await page.GetByRole(AriaRole.Heading, new() { Name = "New medical-massage referral" }).WaitForAsync();

@@ -33,8 +33,9 @@ public sealed class ReferralJourneyBrowserTests(AzuriteFixture azurite, Chromium
 
         // Launched in the EHR's frame: discovery, authorize, callback and the form all inside the iframe.
         var frame = page.Frame("app-frame")!;
-        await frame.WaitForURLAsync(url => url.StartsWith(appBase + "/context/", StringComparison.Ordinal) && url.EndsWith("/referral", StringComparison.Ordinal), Chromium.Committed);
+        // The form's heading, then its address: a wait for the address alone can miss a navigation that commits while it is set up.
         await frame.GetByRole(AriaRole.Heading, new() { Name = "New medical-massage referral" }).WaitForAsync();
+        Assert.True(frame.Url.StartsWith(appBase + "/context/", StringComparison.Ordinal) && frame.Url.EndsWith("/referral", StringComparison.Ordinal), frame.Url);
         await Chromium.ScreenshotAsync(page, "referral-journey-1-launched-in-ehr");
         await Chromium.ScreenshotAndScanAsync(context, frame.Url, "referral-journey-form");
 

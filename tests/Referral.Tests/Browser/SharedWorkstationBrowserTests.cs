@@ -49,8 +49,9 @@ public sealed class SharedWorkstationBrowserTests(AzuriteFixture azurite, Chromi
         await page.GetByRole(AriaRole.Link, new() { Name = patient }).ClickAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Medical massage referral" }).ClickAsync();
         var frame = page.Frame("app-frame")!;
-        await frame.WaitForURLAsync(url => url.StartsWith(stack.AppBase + "/context/", StringComparison.Ordinal) && url.EndsWith("/referral", StringComparison.Ordinal), Chromium.Committed);
+        // The form's heading, then its address: a wait for the address alone can miss a navigation that commits while it is set up.
         await frame.GetByRole(AriaRole.Heading, new() { Name = "New medical-massage referral" }).WaitForAsync();
+        Assert.True(frame.Url.StartsWith(stack.AppBase + "/context/", StringComparison.Ordinal) && frame.Url.EndsWith("/referral", StringComparison.Ordinal), frame.Url);
         return frame.Url;
     }
 }
