@@ -20,7 +20,7 @@ internal static class EndpointsBuiltOnce
         foreach (var source in sources)
         {
             // A source whose endpoints may change (Razor Pages' action descriptors, say) keeps telling its users so.
-            app.DataSources.Add(source.GetChangeToken().ActiveChangeCallbacks || source is Cached ? source : new Cached(source));
+            app.DataSources.Add(source.GetChangeToken().ActiveChangeCallbacks ? source : new Cached(source));
         }
     }
 

@@ -9,11 +9,8 @@ using Referral.Functions.Audit;
 using Referral.Model.Referrals;
 using Referral.Model.Terminology;
 using Referral.Tests.Infrastructure;
-using WireMock;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
-using WireMock.Types;
-using WireMock.Util;
 using Task = System.Threading.Tasks.Task;
 
 namespace Referral.Tests.CdsHooks;
@@ -142,21 +139,9 @@ public sealed class CdsHooksServiceTests(AzuriteFixture azurite, TestIdentity id
         // The EHR answers after 10 s, with a problem that would give a card, or when the test is over: a delayed answer
         // still pending would otherwise hold the fake EHR's stop for the rest of the 10 s.
         var over = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        ehr.Server.Given(Request.Create().WithPath("/fhir/*").UsingGet()).RespondWith(Response.Create().WithCallback(async _ =>
-        {
-            await Task.WhenAny(over.Task, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
-            var answer = new ResponseMessage
-            {
-                StatusCode = 200,
-                BodyData = new BodyData
-                {
-                    BodyAsString = Referral.Model.Fhir.FhirJson.Serialize(CdsEhr.Searchset(CdsEhr.Problem("pat-x", "c1", "M54.31", "Sciatica"))),
-                    DetectedBodyType = BodyType.String,
-                },
-            };
-            answer.AddHeader("Content-Type", "application/fhir+json");
-            return answer;
-        }));
+        ehr.Server.Given(Request.Create().WithPath("/fhir/*").UsingGet()).RespondWith(HeldAnswer.Until(
+            Task.WhenAny(over.Task, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)),
+            "application/fhir+json", Referral.Model.Fhir.FhirJson.Serialize(CdsEhr.Searchset(CdsEhr.Problem("pat-x", "c1", "M54.31", "Sciatica")))));
         try
         {
             var watch = System.Diagnostics.Stopwatch.StartNew();

@@ -148,14 +148,7 @@ public sealed class FakeEhr : IDisposable
     {
         var asked = new System.Threading.Tasks.TaskCompletionSource(System.Threading.Tasks.TaskCreationOptions.RunContinuationsAsynchronously);
         server.Given(Request.Create().WithPath("/fhir/.well-known/smart-configuration").UsingGet()).AtPriority(1)
-            .RespondWith(Response.Create().WithCallback(async _ =>
-            {
-                asked.TrySetResult();
-                await over.Task;
-                var answer = new ResponseMessage { StatusCode = 200, BodyData = new BodyData { BodyAsString = "{}", DetectedBodyType = BodyType.String } };
-                answer.AddHeader("Content-Type", "application/json");
-                return answer;
-            }));
+            .RespondWith(HeldAnswer.Until(over.Task, "application/json", "{}", () => asked.TrySetResult()));
         return asked.Task;
     }
 
