@@ -4,6 +4,7 @@ using Hl7.Fhir.Model;
 using Hl7.Fhir.Rest;
 using Hl7.Fhir.Serialization;
 using Microsoft.Extensions.Options;
+using Referral.Model;
 
 namespace Referral.Functions.CdsHooks;
 
@@ -16,7 +17,7 @@ public sealed record HookRecord(IReadOnlyList<Condition> Conditions, IReadOnlyLi
 /// only within <see cref="CdsHooksOptions.FhirTimeout"/>: a slow, failing or refusing server means no record (null),
 /// so no card, never an error.
 /// </summary>
-public sealed partial class HookRecords(IHttpClientFactory http, IOptions<CdsHooksOptions> options, ILogger<HookRecords> logger)
+public sealed partial class HookRecords(IHttpClientFactory http, IOptions<CdsHooksOptions> options, TimeProvider time, ILogger<HookRecords> logger)
 {
     public const string HttpClientName = "cds-fhir";
     public const string ConditionsKey = "conditions";
@@ -36,8 +37,7 @@ public sealed partial class HookRecords(IHttpClientFactory http, IOptions<CdsHoo
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        budget.CancelAfter(options.Value.FhirTimeout);
+        using var budget = new Deadline(options.Value.FhirTimeout, time, cancellationToken);
         try
         {
             var conditions = ResourcesAsync<Condition>(request, client, ConditionsKey, patientId, budget.Token);

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Referral.Model;
 using Referral.Model.Signing;
 using Referral.SmartApp.Launch;
 using Referral.SmartApp.Referrals;
@@ -118,7 +119,7 @@ public sealed record SelfCheckReport(IReadOnlyList<EhrCheck> Ehrs, KeySourceChec
 /// The installation checks: EHR discovery and capabilities, the signing keys, the functions API's health, and what
 /// the functions API writes back into each EHR (asked with the signed-in administrator's access token).
 /// </summary>
-public sealed class SelfCheck(EhrRegistry ehrs, SigningKeys keys, IHttpClientFactory clients, IOptions<FunctionsOptions> functions, FunctionsApi api)
+public sealed class SelfCheck(EhrRegistry ehrs, SigningKeys keys, IHttpClientFactory clients, IOptions<FunctionsOptions> functions, FunctionsApi api, TimeProvider time)
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
@@ -143,8 +144,7 @@ public sealed class SelfCheck(EhrRegistry ehrs, SigningKeys keys, IHttpClientFac
                 "Not read: the page was opened without the inbox's sign-in, so there is no administrator's access token to ask the functions API with.", []);
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Timeout);
+        using var timeout = new Deadline(Timeout, time, cancellationToken);
         try
         {
             var (status, registrations) = await api.EhrRegistrationsAsync(admin, timeout.Token);
@@ -213,8 +213,7 @@ public sealed class SelfCheck(EhrRegistry ehrs, SigningKeys keys, IHttpClientFac
 
     private async Task<(string? Body, string Detail)> GetAsync(string client, string url, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Timeout);
+        using var timeout = new Deadline(Timeout, time, cancellationToken);
         var started = Stopwatch.GetTimestamp();
         try
         {

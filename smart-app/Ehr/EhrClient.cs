@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
 using Microsoft.AspNetCore.WebUtilities;
+using Referral.Model;
 using Referral.SmartApp.Launch;
 
 namespace Referral.SmartApp.Ehr;
@@ -25,7 +26,7 @@ public sealed record EhrSearch<T>(IReadOnlyList<T> Resources, bool Read)
 /// token is no longer good (the session with the EHR ended) and throws; the app writes nothing to the EHR (the
 /// referral's copy there is the functions write-back's).
 /// </summary>
-public sealed class EhrClient(IHttpClientFactory clients)
+public sealed class EhrClient(IHttpClientFactory clients, TimeProvider time)
 {
     public const string FhirJsonMediaType = "application/fhir+json";
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
@@ -78,8 +79,7 @@ public sealed class EhrClient(IHttpClientFactory clients)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", context.AccessToken);
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(FhirJsonMediaType));
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(Timeout);
+            using var timeout = new Deadline(Timeout, time, cancellationToken);
             try
             {
                 using var response = await clients.CreateClient(EhrHttp.ClientName).SendAsync(request, timeout.Token);

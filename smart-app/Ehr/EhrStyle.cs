@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Caching.Memory;
+using Referral.Model;
 using Referral.SmartApp.Launch;
 
 namespace Referral.SmartApp.Ehr;
@@ -11,7 +12,7 @@ namespace Referral.SmartApp.Ehr;
 /// The EHR's <c>smart_style_url</c> turned into a small stylesheet the app serves from its own origin (so CSP keeps
 /// <c>style-src 'self'</c>). Every value is checked against a strict pattern first: a style document cannot inject CSS.
 /// </summary>
-public sealed partial class EhrStyle(IHttpClientFactory clients, IMemoryCache cache)
+public sealed partial class EhrStyle(IHttpClientFactory clients, IMemoryCache cache, TimeProvider time)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromHours(1);
 
@@ -50,8 +51,7 @@ public sealed partial class EhrStyle(IHttpClientFactory clients, IMemoryCache ca
             return cached;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(SmartDiscovery.Timeout);
+        using var timeout = new Deadline(SmartDiscovery.Timeout, time, cancellationToken);
         string? css;
         try
         {

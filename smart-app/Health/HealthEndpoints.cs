@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Caching.Distributed;
+using Referral.Model;
 using Referral.SmartApp.Security;
 
 namespace Referral.SmartApp.Health;
@@ -21,15 +22,14 @@ public static class HealthEndpoints
         return app;
     }
 
-    private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> CheckAsync(IDistributedCache cache, IConfiguration configuration, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> CheckAsync(IDistributedCache cache, IConfiguration configuration, TimeProvider time, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(configuration[SharedState.ConfigurationKey]))
         {
             return TypedResults.Ok(new HealthReport("ok", "memory (one instance only)"));
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Timeout);
+        using var timeout = new Deadline(Timeout, time, cancellationToken);
         try
         {
             await cache.GetAsync("health-probe", timeout.Token);

@@ -2,6 +2,7 @@ using Duende.IdentityModel.Client;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Referral.Model;
 using Referral.Model.Signing;
 
 namespace Referral.SmartApp.Launch;
@@ -71,8 +72,7 @@ public sealed class IdTokenValidator(IHttpClientFactory clients, IMemoryCache ca
             return cached;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(SmartDiscovery.Timeout);
+        using var timeout = new Deadline(SmartDiscovery.Timeout, time, cancellationToken);
         var http = clients.CreateClient(EhrHttp.ClientName);
         DiscoveryDocumentResponse discovery;
         try

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Caching.Memory;
+using Referral.Model;
 
 namespace Referral.SmartApp.Launch;
 
@@ -105,8 +106,7 @@ public sealed class SmartDiscovery(IHttpClientFactory clients, IMemoryCache cach
             return cached;
         }
 
-        using var slow = new CancellationTokenSource(Timeout, time);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, slow.Token);
+        using var timeout = new Deadline(Timeout, time, cancellationToken);
         var http = clients.CreateClient(EhrHttp.ClientName);
         using var request = new HttpRequestMessage(HttpMethod.Get, ehr.NormalizedIss + "/.well-known/smart-configuration");
         request.Headers.Accept.ParseAdd("application/json");

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Duende.IdentityModel.Client;
+using Referral.Model;
 using Referral.Model.Signing;
 using Referral.SmartApp.Security;
 
@@ -15,7 +16,7 @@ public sealed class TokenRequestException(string message, bool timedOut, Excepti
 /// each authenticated by a fresh client assertion. client_id is left out: the assertion names the client, and SMART
 /// says a confidential client omits it.
 /// </summary>
-public sealed class SmartTokens(IHttpClientFactory clients, ClientAssertions assertions)
+public sealed class SmartTokens(IHttpClientFactory clients, ClientAssertions assertions, TimeProvider time)
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
@@ -41,8 +42,7 @@ public sealed class SmartTokens(IHttpClientFactory clients, ClientAssertions ass
 
     private async Task<TokenResponse> SendAsync(Func<HttpClient, CancellationToken, Task<TokenResponse>> send, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Timeout);
+        using var timeout = new Deadline(Timeout, time, cancellationToken);
         TokenResponse response;
         try
         {

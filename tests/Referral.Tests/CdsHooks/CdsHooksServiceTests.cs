@@ -27,8 +27,8 @@ public sealed class CdsHooksServiceTests(AzuriteFixture azurite, TestIdentity id
 
     private readonly CdsEhr ehr = new();
 
-    private ReferralScenario Scenario(string? fhirServer = null, TimeSpan? fhirTimeout = null) =>
-        new(azurite, identity, settings: ehr.Settings(fhirServer ?? TestIdentity.Ehr, fhirTimeout));
+    private ReferralScenario Scenario(string? fhirServer = null, TimeSpan? fhirTimeout = null, TimeProvider? time = null) =>
+        new(azurite, identity, settings: ehr.Settings(fhirServer ?? TestIdentity.Ehr, fhirTimeout), time: time);
 
     [Fact]
     public async Task Discovery_lists_the_patient_view_and_order_select_services_with_their_prefetch_templates()
@@ -135,18 +135,25 @@ public sealed class CdsHooksServiceTests(AzuriteFixture azurite, TestIdentity id
     [Fact]
     public async Task A_FHIR_server_slower_than_the_budget_means_an_answer_with_no_card_in_time_never_an_error()
     {
-        await using var scenario = Scenario(ehr.FhirServer, fhirTimeout: TimeSpan.FromMilliseconds(500));
+        var time = TestClock.Fake();
+        await using var scenario = Scenario(ehr.FhirServer, fhirTimeout: TimeSpan.FromMilliseconds(500), time: time);
         // The EHR answers after 10 s, with a problem that would give a card, or when the test is over: a delayed answer
         // still pending would otherwise hold the fake EHR's stop for the rest of the 10 s.
         var over = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         ehr.Server.Given(Request.Create().WithPath("/fhir/*").UsingGet()).RespondWith(HeldAnswer.Until(
             Task.WhenAny(over.Task, Task.Delay(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken)),
-            "application/fhir+json", Referral.Model.Fhir.FhirJson.Serialize(CdsEhr.Searchset(CdsEhr.Problem("pat-x", "c1", "M54.31", "Sciatica")))));
+            "application/fhir+json", Referral.Model.Fhir.FhirJson.Serialize(CdsEhr.Searchset(CdsEhr.Problem("pat-x", "c1", "M54.31", "Sciatica"))),
+            () => asked.TrySetResult()));
         try
         {
             var watch = System.Diagnostics.Stopwatch.StartNew();
 
-            var (status, body) = await CallAsync(scenario, PatientView, CdsEhr.PatientView("pat-x", ehr.FhirServer, null, prefetch: false));
+            var calling = CallAsync(scenario, PatientView, CdsEhr.PatientView("pat-x", ehr.FhirServer, null, prefetch: false));
+            // The budget runs on the app's clock: once the API waits for the EHR, the clock passes it.
+            await asked.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+            time.Advance(TimeSpan.FromSeconds(1));
+            var (status, body) = await calling;
 
             Assert.Equal(HttpStatusCode.OK, status);
             Assert.Empty(Cards(body));

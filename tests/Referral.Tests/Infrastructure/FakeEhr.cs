@@ -64,7 +64,7 @@ public sealed class FakeEhr : IDisposable
         }));
         Given("/.well-known/jwks.json", "GET", Jwks());
         server.Given(Request.Create().WithPath("/auth/authorize").UsingGet()).RespondWith(Delayed().WithCallback(Authorize));
-        server.Given(Request.Create().WithPath("/auth/token").UsingPost()).RespondWith(Delayed().WithCallback(Token));
+        server.Given(Request.Create().WithPath("/auth/token").UsingPost()).AtPriority(10).RespondWith(Delayed().WithCallback(Token));
         Fhir();
     }
 
@@ -144,10 +144,17 @@ public sealed class FakeEhr : IDisposable
     /// Discovery never answered while the test runs (slower than the app waits, by any clock; released when the fake
     /// EHR stops). The task ends when the app has asked.
     /// </summary>
-    public System.Threading.Tasks.Task SlowDiscovery()
+    public System.Threading.Tasks.Task SlowDiscovery() => Slow("/fhir/.well-known/smart-configuration", "GET");
+
+    /// <summary>
+    /// Requests to <paramref name="path"/> (with <paramref name="method"/>) never answered while the test runs, as
+    /// <see cref="SlowDiscovery"/>: the task ends when the app has asked, so the test can then move the app's clock
+    /// past its timeout.
+    /// </summary>
+    public System.Threading.Tasks.Task Slow(string path, string method)
     {
         var asked = new System.Threading.Tasks.TaskCompletionSource(System.Threading.Tasks.TaskCreationOptions.RunContinuationsAsynchronously);
-        server.Given(Request.Create().WithPath("/fhir/.well-known/smart-configuration").UsingGet()).AtPriority(1)
+        server.Given(Request.Create().WithPath(path).UsingMethod(method)).AtPriority(1)
             .RespondWith(HeldAnswer.Until(over.Task, "application/json", "{}", () => asked.TrySetResult()));
         return asked.Task;
     }

@@ -150,6 +150,62 @@ public sealed class LaunchTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task A_token_endpoint_slower_than_the_apps_timeout_ends_on_the_ehr_slow_page()
+    {
+        var (response, body) = await CallbackWithSlowAsync(ehr => new Uri(ehr.TokenEndpoint).AbsolutePath, "POST", SmartTokens.Timeout);
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response);
+        Assert.Contains($"data-problem=\"{LaunchProblemKind.EhrSlow}\"", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_patient_read_slower_than_the_apps_timeout_ends_on_the_ehr_slow_page()
+    {
+        var (response, body) = await CallbackWithSlowAsync(_ => "/fhir/Patient/" + FakeEhr.PatientId, "GET", Referral.SmartApp.Ehr.EhrClient.Timeout);
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response);
+        Assert.Contains($"data-problem=\"{LaunchProblemKind.EhrSlow}\"", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_openid_configuration_slower_than_the_apps_timeout_leaves_the_id_token_unverified()
+    {
+        var (_, body) = await CallbackWithSlowAsync(_ => "/.well-known/openid-configuration", "GET", SmartDiscovery.Timeout);
+
+        Assert.Contains($"data-problem=\"{LaunchProblemKind.IdentityUnverified}\"", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_ehr_style_slower_than_the_apps_timeout_opens_the_form_in_the_apps_own_look()
+    {
+        var (response, _) = await CallbackWithSlowAsync(_ => "/smart-style.json", "GET", SmartDiscovery.Timeout);
+
+        Assert.Equal(HttpStatusCode.SeeOther, response);
+    }
+
+    /// <summary>
+    /// A launch whose callback meets an EHR endpoint that does not answer: once the app is waiting for it, the app's
+    /// clock passes <paramref name="timeout"/>. Returns the callback's status and page.
+    /// </summary>
+    private async Task<(HttpStatusCode Status, string Body)> CallbackWithSlowAsync(Func<FakeEhr, string> path, string method, TimeSpan timeout)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr);
+        using var browser = await harness.StartAsync();
+        var (_, callback, _) = await harness.AuthorizeAsync(browser);
+        var asked = ehr.Slow(path(ehr), method);
+
+        var returning = browser.GetAsync(new Uri(callback.PathAndQuery, UriKind.Relative), ct);
+        // A guard, not a measure: the app asks within moments, and a wrong path must fail the test rather than hang it.
+        await asked.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        harness.Time.Advance(timeout + TimeSpan.FromSeconds(1));
+        using var response = await returning;
+
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(ct));
+    }
+
+    [Fact]
     public async Task A_state_this_session_never_issued_ends_on_the_state_mismatch_page_without_a_token_request()
     {
         using var ehr = new FakeEhr();
