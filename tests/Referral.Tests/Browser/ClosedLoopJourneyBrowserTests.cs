@@ -46,7 +46,6 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         await using var physician = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1500, Height = 1100 } });
         var ehr = await physician.NewPageAsync();
         var frame = await LaunchFromChartAsync(ehr, run, signIn: true);
-        await frame.GetByRole(AriaRole.Heading, new() { Name = "New medical-massage referral" }).WaitForAsync();
         await Chromium.ScreenshotAsync(ehr, "closed-loop-01-physician-form");
         await Chromium.ScreenshotAndScanAsync(physician, frame.Url, "closed-loop-01-physician-form-page");
 
@@ -130,7 +129,6 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         // 2c. The physician launches again: the referral is on hold with the therapist's reason, the question is there; they answer.
         time.Advance(TimeSpan.FromMinutes(5));
         frame = await LaunchFromChartAsync(ehr, run, signIn: false);
-        await frame.GetByRole(AriaRole.Heading, new() { Name = "New medical-massage referral" }).WaitForAsync();
         await frame.GetByRole(AriaRole.Link, new() { Name = "Referrals and progress" }).ClickAsync();
         await frame.Locator("table.referrals").WaitForAsync();
         Assert.Equal("On hold", (await frame.Locator("table.referrals [data-status]").First.InnerTextAsync()).Trim());
@@ -169,7 +167,6 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
 
         // 4. The physician launches again: in progress, 2 of 6, two points on the chart, each session in full.
         frame = await LaunchFromChartAsync(ehr, run, signIn: false);
-        await frame.GetByRole(AriaRole.Heading, new() { Name = "New medical-massage referral" }).WaitForAsync();
         await frame.GetByRole(AriaRole.Link, new() { Name = "Referrals and progress" }).ClickAsync();
         await frame.Locator("table.referrals").WaitForAsync();
         Assert.Equal($"In progress: 2 of {prescribed} sessions", (await frame.Locator("table.referrals [data-status]").First.InnerTextAsync()).Trim());
@@ -346,7 +343,7 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
     /// <summary>How often <paramref name="phrase"/> stands in <paramref name="text"/>, not overlapping.</summary>
     private static int Occurrences(string text, string phrase) => text.Split(phrase).Length - 1;
 
-    /// <summary>Opens the sandbox EHR (signing in as Dr. Amelia Stone the first time), Helen Park's chart, and launches the app in its frame.</summary>
+    /// <summary>Opens the sandbox EHR (signing in as Dr. Amelia Stone the first time), Helen Park's chart, and launches the app in its frame, once the form is there.</summary>
     private static async Task<IFrame> LaunchFromChartAsync(IPage page, LocalRun run, bool signIn)
     {
         await page.GotoAsync(run.EhrBase);
@@ -358,7 +355,9 @@ public sealed class ClosedLoopJourneyBrowserTests(Infrastructure.BackgroundWork.
         await page.GetByRole(AriaRole.Link, new() { Name = "Helen Park" }).ClickAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Medical massage referral" }).ClickAsync();
         var frame = page.Frame("app-frame")!;
-        await frame.WaitForURLAsync(url => url.StartsWith(run.AppBase + "/context/", StringComparison.Ordinal), Chromium.Committed);
+        // The form's heading, then its address: a wait for the address alone can miss a navigation that commits while it is set up.
+        await frame.GetByRole(AriaRole.Heading, new() { Name = "New medical-massage referral" }).WaitForAsync();
+        Assert.StartsWith(run.AppBase + "/context/", frame.Url, StringComparison.Ordinal);
         return frame;
     }
 }

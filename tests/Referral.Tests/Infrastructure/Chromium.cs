@@ -12,12 +12,6 @@ public sealed class Chromium : IAsyncLifetime
     public static string ExecutablePath =>
         Environment.GetEnvironmentVariable("CHROMIUM_PATH") is { Length: > 0 } path ? path : "/usr/bin/chromium";
 
-    /// <summary>
-    /// For frames: wait for the URL to commit, then wait for the page's own content with a locator. A subframe's
-    /// "load" lifecycle event can be missed when it fires fast, which made such waits time out under load.
-    /// </summary>
-    public static FrameWaitForURLOptions Committed { get; } = new() { WaitUntil = WaitUntilState.Commit };
-
     private IPlaywright? playwright;
 
     public IBrowser Browser { get; private set; } = null!;
