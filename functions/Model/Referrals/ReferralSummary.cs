@@ -14,6 +14,9 @@ public sealed record DiagnosisSummary(string Name, IReadOnlyList<Coding> Codes, 
 
     /// <summary>The ICD-10-CM code, where the diagnosis has one (insurers pay by it).</summary>
     public string? Icd10Cm => Codes.FirstOrDefault(c => c.System == Canonicals.Icd10Cm)?.Code;
+
+    /// <summary>The coding shown with the code: the ICD-10-CM one, else the first (its own display, not the condition's name).</summary>
+    public Coding? Shown => Codes.FirstOrDefault(c => c.System == Canonicals.Icd10Cm) ?? (Codes.Count > 0 ? Codes[0] : null);
 }
 
 /// <summary>A precaution as the physician sent it: its words, and which known precaution it codes, if any.</summary>

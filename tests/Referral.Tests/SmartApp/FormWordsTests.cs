@@ -1,5 +1,7 @@
 using System.Net;
 using Hl7.Fhir.Model;
+using Microsoft.Extensions.DependencyInjection;
+using Referral.Functions.Referrals;
 using Referral.Model.Fhir;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
@@ -129,5 +131,39 @@ public sealed class FormWordsTests(AzuriteFixture azurite)
         var form = await browser.GetStringAsync(new Uri(steps.FormPath!, UriKind.Relative), Ct);
         Assert.Contains("name=\"Input.Diagnoses\" value=\"M54.32\" checked", form, StringComparison.Ordinal);
         Assert.Matches("value=\"Buttock:Left\" id=\"site-Buttock-Left\" checked", form);
+    }
+
+    [Fact]
+    public async Task The_review_the_status_list_and_the_status_page_show_the_prescription_as_the_API_stored_it()
+    {
+        using var ehr = new FakeEhr();
+        await using var harness = new SmartAppHarness(azurite, ehr);
+        using var browser = await harness.StartAsync();
+        var steps = await harness.LaunchAsync(browser);
+        var html = await browser.GetStringAsync(new Uri(steps.FormPath!, UriKind.Relative), Ct);
+        using var review = await browser.PostAsync(new Uri(steps.FormPath + "?handler=Review", UriKind.Relative), ReferralFormTests.Form(html,
+            ("Input.Diagnoses", "G56.01"), ("Input.Sites", "Wrist:Right"), ("Input.Sites", "Hand:Right"), ("Input.Sessions", "8"), ("Input.FrequencyTimes", "2"),
+            ("Input.FrequencyUnit", "Week"), ("Input.Minutes", "45"), ("Input.ValidityDays", "60"), ("Input.CoverageId", "dana-whitfield-coverage"),
+            ("Input.ClaimNumbers[dana-whitfield-coverage]", "WC-2026-004817"), ("Input.Therapist", "therapist-sam-rivera")), Ct);
+        Assert.Equal(HttpStatusCode.SeeOther, review.StatusCode);
+        var reviewPage = await browser.GetStringAsync(review.Headers.Location!, Ct);
+        var summary = WebUtility.HtmlDecode(reviewPage);
+        using var sent = await browser.PostAsync(new Uri(review.Headers.Location + "?handler=Send", UriKind.Relative), ReferralFormTests.Form(reviewPage), Ct);
+        Assert.Equal(HttpStatusCode.SeeOther, sent.StatusCode);
+
+        // What the API stored, read as FHIR, not through the app's read model.
+        var stored = Assert.Single(await harness.Functions.Services.GetRequiredService<ReferralStore>()
+            .FindAsync(ReferralLookup.Patient, ehr.FhirBase, "Patient/" + FakeEhr.PatientId, Ct)).Request;
+        var bounds = Assert.IsType<Period>(Assert.IsType<Timing>(stored.Occurrence).Repeat!.Bounds);
+        var sites = string.Join(", ", stored.BodySite.Select(b => b.Text));
+        Assert.Equal("Right wrist joint, Right hand", sites);
+        Assert.Contains($"8 sessions of 45 minutes, 2 a week (valid {bounds.Start} to {bounds.End}, dates in {PracticeTime.ZoneOf(bounds).Id})", summary, StringComparison.Ordinal);
+        Assert.Contains($"<dd>{sites}</dd>", summary, StringComparison.Ordinal);
+
+        var list = WebUtility.HtmlDecode(await browser.GetStringAsync(new Uri($"/context/{SmartAppHarness.ContextIdOf(steps.FormPath!)}/referrals", UriKind.Relative), Ct));
+        Assert.Contains($"<td>{stored.AuthoredOn![..10]}</td>", list, StringComparison.Ordinal);
+        Assert.Contains($">{stored.ReasonCode.Single().Text}</a></th>", list, StringComparison.Ordinal);
+        var detail = WebUtility.HtmlDecode(await browser.GetStringAsync(sent.Headers.Location!, Ct));
+        Assert.Contains($"<dd>{sites}</dd>", detail, StringComparison.Ordinal);
     }
 }
