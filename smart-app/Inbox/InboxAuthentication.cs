@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Claims;
 using Duende.IdentityModel.Client;
@@ -242,7 +241,7 @@ public sealed partial class InboxTokenRefresh(
 {
     public static readonly TimeSpan RefreshAhead = TimeSpan.FromMinutes(2);
 
-    private static readonly ConcurrentDictionary<string, SemaphoreSlim> Locks = new(StringComparer.Ordinal);
+    private static readonly KeyedGate Refreshing = new();
 
     public async Task ValidateAsync(CookieValidatePrincipalContext context)
     {
@@ -259,9 +258,7 @@ public sealed partial class InboxTokenRefresh(
             return;
         }
 
-        var gate = Locks.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        try
+        using (await Refreshing.EnterAsync(key, cancellationToken))
         {
             // Another request of this sign-in may have refreshed while this one waited.
             var latest = await store.RetrieveAsync(key, cancellationToken);
@@ -306,10 +303,6 @@ public sealed partial class InboxTokenRefresh(
             context.Properties.StoreTokens(tokens);
             await store.RenewAsync(key, new AuthenticationTicket(context.Principal!, context.Properties, context.Scheme.Name), cancellationToken);
             context.ShouldRenew = true;
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Duende.IdentityModel.Client;
 using Referral.Model;
 using Referral.Model.Signing;
@@ -85,7 +84,7 @@ public sealed class LaunchContexts(AppSession session, SmartTokens tokens, EhrRe
 {
     public static readonly TimeSpan RefreshAhead = TimeSpan.FromMinutes(2);
 
-    private static readonly ConcurrentDictionary<string, SemaphoreSlim> Locks = new(StringComparer.Ordinal);
+    private static readonly KeyedGate Refreshing = new();
 
     public Task SaveAsync(string sessionId, LaunchContext context, CancellationToken cancellationToken) =>
         session.SetAsync(sessionId, LaunchContext.Key(context.Id), context, AppSession.IdleTimeout, cancellationToken, sliding: true);
@@ -104,9 +103,7 @@ public sealed class LaunchContexts(AppSession session, SmartTokens tokens, EhrRe
             return context;
         }
 
-        var gate = Locks.GetOrAdd(sessionId + "/" + contextId, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        try
+        using (await Refreshing.EnterAsync(sessionId + "/" + contextId, cancellationToken))
         {
             // Another request may have refreshed it while this one waited.
             context = await session.GetAsync<LaunchContext>(sessionId, LaunchContext.Key(contextId), cancellationToken);
@@ -126,10 +123,6 @@ public sealed class LaunchContexts(AppSession session, SmartTokens tokens, EhrRe
             };
             await SaveAsync(sessionId, context, cancellationToken);
             return context;
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Hl7.Fhir.Model;
 using Referral.Model;
@@ -23,7 +22,7 @@ public sealed record SendResult(string? ReferralId, OperationOutcome? Refused, b
 /// </summary>
 public sealed class ReferralSender(FunctionsApi functions, FormChecks checks, AppSession session, TimeProvider time)
 {
-    private static readonly ConcurrentDictionary<string, SemaphoreSlim> Sending = new(StringComparer.Ordinal);
+    private static readonly KeyedGate Sending = new();
 
     /// <summary>
     /// Sends the form's referral. Unless <paramref name="duplicateConfirmed"/>, as a conditional create
@@ -32,9 +31,7 @@ public sealed class ReferralSender(FunctionsApi functions, FormChecks checks, Ap
     public async Task<SendResult> SendAsync(string sessionId, LaunchContext launch, PatientRecord record, bool duplicateConfirmed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(launch);
-        var gate = Sending.GetOrAdd(sessionId + "/" + launch.Id, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
-        try
+        using (await Sending.EnterAsync(sessionId + "/" + launch.Id, cancellationToken))
         {
             var state = await session.GetAsync<FormState>(sessionId, FormState.Key(launch.Id), cancellationToken);
             if (state is null)
@@ -73,10 +70,6 @@ public sealed class ReferralSender(FunctionsApi functions, FormChecks checks, Ap
             await session.SetAsync(sessionId, FormState.Key(launch.Id), state with { SentId = stored.Id },
                 AppSession.IdleTimeout, cancellationToken, sliding: true);
             return new SendResult(stored.Id, null);
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 

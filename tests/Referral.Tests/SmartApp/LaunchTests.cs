@@ -362,6 +362,26 @@ public sealed class LaunchTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Requests_of_one_launch_at_once_near_the_tokens_expiry_refresh_it_once()
+    {
+        using var ehr = new FakeEhr { AccessTokenSeconds = 300 };
+        await using var harness = new SmartAppHarness(azurite, ehr);
+        using var browser = await harness.StartAsync();
+        var steps = await harness.LaunchAsync(browser);
+        var first = ehr.TokenRequests.Count;
+
+        harness.Time.Advance(TimeSpan.FromSeconds(300) - LaunchContexts.RefreshAhead + TimeSpan.FromSeconds(10));
+        var pages = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => browser.GetAsync(new Uri(steps.FormPath!, UriKind.Relative), TestContext.Current.CancellationToken)));
+
+        Assert.All(pages, page => Assert.Equal(HttpStatusCode.OK, page.StatusCode));
+        Assert.Equal("refresh_token", Assert.Single(ehr.TokenRequests.Skip(first))["grant_type"]);
+        foreach (var page in pages)
+        {
+            page.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task No_token_reaches_the_browser()
     {
         using var ehr = new FakeEhr();
