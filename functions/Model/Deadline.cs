@@ -4,7 +4,7 @@ namespace Referral.Model;
 /// A wait for another service bounded in time: <see cref="Token"/> is cancelled when the caller's token is, or when
 /// the timeout has passed on the app's <see cref="TimeProvider"/>. Time is read only through the app's clock
 /// (DESIGN.md), so a test's fake clock decides when a slow answer has taken too long, and no test waits out a real
-/// timeout. (<see cref="CancellationTokenSource.CancelAfter(TimeSpan)"/> runs on the machine's timer, and .NET has no
+/// timeout. (<c>CancellationTokenSource.CancelAfter</c> runs on the machine's timer, and .NET has no
 /// linked source that takes a <see cref="TimeProvider"/>, hence the two sources.)
 /// </summary>
 public sealed class Deadline : IDisposable

@@ -270,7 +270,9 @@ public sealed partial class SigningKeys : IDisposable
                 return text;
             }
 
+#pragma warning disable RS0030 // Why: another process (a second instance starting) is writing the file; its write takes real time, which no app clock moves.
             Thread.Sleep(20);
+#pragma warning restore RS0030
         }
     }
 
