@@ -8,6 +8,7 @@ using Hl7.Fhir.Serialization;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
+using Referral.Model;
 using Referral.Model.Fhir;
 using Referral.SmartApp.Launch;
 using Referral.SmartApp.Security;
@@ -75,6 +76,9 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
 
     public const string FhirJsonMediaType = "application/fhir+json";
     public static readonly TimeSpan TokenLifetime = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long a call waits for the API, on the app's clock; then the page says the service is not available.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 
     private static readonly FhirJsonDeserializer Tolerant = new(new DeserializerSettings().UsingMode(DeserializationMode.Ostrich));
 
@@ -378,9 +382,10 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
     private async Task<(HttpStatusCode Status, T? Value)> SendForAsync<T>(HttpRequestMessage request, Func<HttpResponseMessage, Task<T?>> read, CancellationToken cancellationToken)
         where T : class
     {
+        using var deadline = new Deadline(Timeout, time, cancellationToken);
         try
         {
-            using var response = await http.SendAsync(request, cancellationToken);
+            using var response = await http.SendAsync(request, deadline.Token);
             if ((int)response.StatusCode >= 500)
             {
                 throw new FunctionsUnavailableException($"The referral service failed ({(int)response.StatusCode}).");
@@ -431,10 +436,11 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
             request.Content = new StringContent(FhirJson.Serialize(body), Encoding.UTF8, FhirJsonMediaType);
         }
 
+        using var deadline = new Deadline(Timeout, time, cancellationToken);
         try
         {
-            using var response = await http.SendAsync(request, cancellationToken);
-            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            using var response = await http.SendAsync(request, deadline.Token);
+            var text = await response.Content.ReadAsStringAsync(deadline.Token);
             Resource? resource = null;
             if (text.TrimStart().StartsWith('{'))
             {

@@ -12,7 +12,8 @@ public static class ReferralRegistration
             .Bind(configuration.GetSection(FunctionsOptions.Section))
             .Validate(o => Uri.TryCreate(o.BaseUrl, UriKind.Absolute, out _), "Functions:BaseUrl must be the functions app's absolute URL.")
             .ValidateOnStart();
-        services.AddHttpClient<FunctionsApi>(http => http.Timeout = TimeSpan.FromSeconds(15));
+        // FunctionsApi.Timeout bounds each call on the app's clock; HttpClient's own timeout, on the machine's timer, is only a backstop behind it.
+        services.AddHttpClient<FunctionsApi>(http => http.Timeout = FunctionsApi.Timeout * 2);
         services.AddSingleton<ReferralBuilder>();
         services.AddOptions<ReferralTimeRules>().BindConfiguration(ReferralTimeRules.Section)
             .Validate(r => r.IsUsable, ReferralTimeRules.SettingsRule).ValidateOnStart();

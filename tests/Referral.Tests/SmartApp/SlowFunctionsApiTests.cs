@@ -1,0 +1,59 @@
+using System.Net;
+using Referral.SmartApp.Referrals;
+using Referral.Tests.Infrastructure;
+
+namespace Referral.Tests.SmartApp;
+
+/// <summary>
+/// A functions API that does not answer: the smart-app waits <see cref="FunctionsApi.Timeout"/> on its own clock, then
+/// says on the page that the referral service is not available, instead of leaving the physician with a spinner.
+/// </summary>
+public sealed class SlowFunctionsApiTests(AzuriteFixture azurite)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_status_list_the_API_does_not_answer_in_time_says_the_referral_service_is_not_available()
+    {
+        using var ehr = new FakeEhr();
+        var held = new HeldCalls();
+        SmartAppHarness? started = null;
+        await using var harness = started = new SmartAppHarness(azurite, ehr,
+            functionsHandler: () => new HoldingHandler(held, started!.Functions.Server.CreateHandler()));
+        using var browser = await harness.StartAsync();
+        var steps = await harness.LaunchAsync(browser);
+        held.Hold = request => request.Method == HttpMethod.Get && request.RequestUri!.AbsolutePath == "/api/fhir/ServiceRequest";
+
+        var listing = browser.GetAsync(new Uri($"/context/{SmartAppHarness.ContextIdOf(steps.FormPath!)}/referrals", UriKind.Relative), Ct);
+        // A guard, not a measure: the app asks within moments, and a wrong match must fail the test rather than hang it.
+        await held.Asked.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        harness.Time.Advance(FunctionsApi.Timeout + TimeSpan.FromSeconds(1));
+        using var response = await listing;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("The referral service is not available right now (The referral service did not answer in time.)",
+            WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync(Ct)), StringComparison.Ordinal);
+    }
+
+    /// <summary>Which calls to the API get no answer until their caller gives up, and whether one has come.</summary>
+    private sealed class HeldCalls
+    {
+        public Func<HttpRequestMessage, bool> Hold { get; set; } = _ => false;
+
+        public TaskCompletionSource Asked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class HoldingHandler(HeldCalls held, HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (held.Hold(request))
+            {
+                held.Asked.TrySetResult();
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+}
