@@ -55,14 +55,18 @@ public sealed class ReviewModel(
             var therapists = await functions.TherapistsAsync(Caller, cancellationToken);
             Referral = checks.Build(state, Launch, Record, therapists);
             Issues = checks.Check(state, Referral, Record, therapists);
-            if (!Issues.Any(i => i.Blocking))
+            // The two questions for the API go at once: the page waits for the slower, not for both in turn.
+            var open = functions.OpenReferralsAsync(Caller, cancellationToken);
+            // When the form's own checks pass, the API judges the draft as it would judge the send ($validate), so a
+            // referral it would refuse shows its errors here and is not offered for sending.
+            var judged = Issues.Any(i => i.Blocking) ? null : functions.ValidateAsync(Caller, Referral, cancellationToken);
+            await Task.WhenAll(judged is null ? [open] : [open, judged]);
+            if (judged is not null)
             {
-                // The form's own checks pass: the API judges the draft as it would judge the send ($validate), so a
-                // referral it would refuse shows its errors here and is not offered for sending.
-                Issues = [.. Issues, .. FieldIssue.From(await functions.ValidateAsync(Caller, Referral, cancellationToken))];
+                Issues = [.. Issues, .. FieldIssue.From(await judged)];
             }
 
-            Duplicates = OpenReferrals.Matching(await functions.OpenReferralsAsync(Caller, cancellationToken), state, time.GetUtcNow());
+            Duplicates = OpenReferrals.Matching(await open, state, time.GetUtcNow());
         }
         catch (FunctionsUnavailableException e)
         {

@@ -6,7 +6,8 @@ namespace Referral.Tests.SmartApp;
 
 /// <summary>
 /// A functions API that does not answer: the smart-app waits <see cref="FunctionsApi.Timeout"/> on its own clock, then
-/// says on the page that the referral service is not available, instead of leaving the physician with a spinner.
+/// says on the page that the referral service is not available, instead of leaving the physician with a spinner. A slow
+/// answer on the review costs the physician its own wait only once: the review's two questions go at once.
 /// </summary>
 public sealed class SlowFunctionsApiTests(AzuriteFixture azurite)
 {
@@ -35,12 +36,53 @@ public sealed class SlowFunctionsApiTests(AzuriteFixture azurite)
             WebUtility.HtmlDecode(await response.Content.ReadAsStringAsync(Ct)), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_review_asks_the_API_to_judge_the_draft_and_for_open_referrals_at_once_not_one_after_the_other()
+    {
+        using var ehr = new FakeEhr();
+        var held = new HeldCalls();
+        var searched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        SmartAppHarness? started = null;
+        await using var harness = started = new SmartAppHarness(azurite, ehr,
+            functionsHandler: () => new HoldingHandler(held, started!.Functions.Server.CreateHandler()));
+        using var browser = await harness.StartAsync();
+        var steps = await harness.LaunchAsync(browser);
+        var html = await browser.GetStringAsync(new Uri(steps.FormPath!, UriKind.Relative), Ct);
+        using var review = await browser.PostAsync(new Uri(steps.FormPath + "?handler=Review", UriKind.Relative), ReferralFormTests.Form(html,
+            ("Input.Diagnoses", "G56.01"), ("Input.Sites", "Wrist:Right"), ("Input.Sessions", "6"), ("Input.FrequencyTimes", "1"),
+            ("Input.FrequencyUnit", "Week"), ("Input.Minutes", "60"), ("Input.ValidityDays", "90"), ("Input.CoverageId", "dana-whitfield-coverage"),
+            ("Input.ClaimNumbers[dana-whitfield-coverage]", "WC-2026-004817"), ("Input.Therapist", "therapist-sam-rivera")), Ct);
+        Assert.Equal(HttpStatusCode.SeeOther, review.StatusCode);
+        // $validate is answered only once the open-referral search has been asked too: asked in turn, the page would wait forever.
+        held.Release = request => request.RequestUri!.AbsolutePath.EndsWith("/$validate", StringComparison.Ordinal)
+            ? searched.Task
+            : null;
+        held.Hold = request =>
+        {
+            if (request.Method == HttpMethod.Get && request.RequestUri!.AbsolutePath == "/api/fhir/ServiceRequest")
+            {
+                searched.TrySetResult();
+            }
+
+            return request.RequestUri!.AbsolutePath.EndsWith("/$validate", StringComparison.Ordinal);
+        };
+
+        // A guard, not a measure: without the search the held $validate never answers, and the test must fail rather than hang.
+        var page = await browser.GetStringAsync(review.Headers.Location!, Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+
+        Assert.True(searched.Task.IsCompleted);
+        Assert.Contains("Sign and send", page, StringComparison.Ordinal);
+    }
+
     /// <summary>Which calls to the API get no answer until their caller gives up, and whether one has come.</summary>
     private sealed class HeldCalls
     {
         public Func<HttpRequestMessage, bool> Hold { get; set; } = _ => false;
 
         public TaskCompletionSource Asked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>When a held call is answered after all (null: never, until its caller gives up).</summary>
+        public Func<HttpRequestMessage, Task?> Release { get; set; } = _ => null;
     }
 
     private sealed class HoldingHandler(HeldCalls held, HttpMessageHandler inner) : DelegatingHandler(inner)
@@ -50,7 +92,7 @@ public sealed class SlowFunctionsApiTests(AzuriteFixture azurite)
             if (held.Hold(request))
             {
                 held.Asked.TrySetResult();
-                await Task.Delay(Timeout.Infinite, cancellationToken);
+                await (held.Release(request) ?? Task.Delay(Timeout.Infinite, cancellationToken)).WaitAsync(cancellationToken);
             }
 
             return await base.SendAsync(request, cancellationToken);
