@@ -3,7 +3,7 @@ using Microsoft.Extensions.Primitives;
 namespace Referral.Operations;
 
 /// <summary>
-/// Both apps compile this one file (the smart-app links it). ASP.NET Core asks the app's endpoint data sources for
+/// Both apps and the sandbox EHR compile this one file (the smart-app and the sandbox link it). ASP.NET Core asks the app's endpoint data sources for
 /// their endpoints twice: once for the authorization policy cache, as the app starts, and once for the router, at the
 /// first request. A minimal API's data source builds its endpoints anew on every ask (each handler's request delegate
 /// compiled from expression trees, most of an app's start), and the two lists hold different objects, so the

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Referral.Operations;
 using SandboxEhr.Auth;
 using SandboxEhr.Clients;
 using SandboxEhr.Ehr;
@@ -84,6 +85,7 @@ public sealed class Program
         app.MapRegistration();
         app.MapFhir();
         app.MapRazorPages();
+        app.BuildEndpointsOnce();
 
         await app.RunAsync();
     }

@@ -10,7 +10,7 @@ using Referral.Tests.Infrastructure;
 namespace Referral.Tests.Operations;
 
 /// <summary>
-/// Each app builds its endpoints once: the endpoint a request is routed to is the very object the app's endpoint data
+/// Each app (and the sandbox EHR the local run and the browser tests use) builds its endpoints once: the endpoint a request is routed to is the very object the app's endpoint data
 /// source lists (the one the authorization policy cache holds), not a second build of it made for the router.
 /// </summary>
 public sealed class EndpointsBuiltOnceTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
@@ -44,6 +44,21 @@ public sealed class EndpointsBuiltOnceTests(AzuriteFixture azurite, TestIdentity
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var endpoint = Assert.Single(routed);
         Assert.Contains(harness.App.Services.GetRequiredService<EndpointDataSource>().Endpoints, listed => ReferenceEquals(listed, endpoint));
+    }
+
+    [Fact]
+    public async Task The_sandbox_EHR_routes_a_request_to_the_one_build_of_its_endpoint()
+    {
+        var routed = new ConcurrentQueue<Endpoint>();
+        await using var sandbox = new SandboxHost(new Dictionary<string, string?> { ["Sandbox:BaseUrl"] = "http://localhost" });
+        await using var app = sandbox.WithWebHostBuilder(b => b.ConfigureServices(services => services.AddSingleton<IStartupFilter>(new RecordRouted(routed))));
+        using var client = app.CreateClient();
+
+        using var response = await client.GetAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var endpoint = Assert.Single(routed);
+        Assert.Contains(app.Services.GetRequiredService<EndpointDataSource>().Endpoints, listed => ReferenceEquals(listed, endpoint));
     }
 
     /// <summary>Notes the endpoint each request was routed to, once the app has answered it.</summary>
