@@ -21,7 +21,8 @@ internal static class KeyVaultSigning
             .Bind(configuration.GetSection(KeyVaultOptions.Section))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<KeyVaultOptions>>(new Validator(uses));
-        services.AddHttpClient(HttpClientName, (sp, client) => client.Timeout = sp.GetRequiredService<IOptions<KeyVaultOptions>>().Value.Timeout);
+        // KeyVault:Timeout bounds each call on the app's clock (KeyVaultClient); HttpClient's own timeout, on the machine's timer, is only a backstop behind it.
+        services.AddHttpClient(HttpClientName, (sp, client) => client.Timeout = sp.GetRequiredService<IOptions<KeyVaultOptions>>().Value.Timeout * 2);
         services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential());
         return services;
     }
@@ -41,7 +42,8 @@ internal static class KeyVaultSigning
                 var token = await credential.GetTokenAsync(context, cancellationToken);
                 return new VaultAccessToken(token.Token, token.ExpiresOn);
             },
-            time);
+            time,
+            options.Timeout);
     }
 
     /// <summary>With <c>KeyVault:Uri</c> set, every key name this app signs with must be set too, and named when it is not.</summary>

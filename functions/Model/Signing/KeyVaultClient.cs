@@ -35,8 +35,8 @@ public sealed record VaultAccessToken(string Token, DateTimeOffset ExpiresOn);
 /// <summary>
 /// The three Key Vault key operations the apps need, over the documented REST API (api-version 7.4): list a key's
 /// versions, get a version's public key, and sign a digest with it. The private key never leaves the vault. The
-/// caller gives an <see cref="HttpClient"/> (with its timeout) and the access token source (each app's
-/// <c>Azure.Core.TokenCredential</c>, so this library takes no Azure package).
+/// caller gives an <see cref="HttpClient"/>, how long a call may wait (on the app's clock) and the access token source
+/// (each app's <c>Azure.Core.TokenCredential</c>, so this library takes no Azure package).
 /// </summary>
 public sealed class KeyVaultClient
 {
@@ -50,14 +50,16 @@ public sealed class KeyVaultClient
     private readonly HttpClient http;
     private readonly Func<CancellationToken, ValueTask<VaultAccessToken>> accessToken;
     private readonly TimeProvider time;
+    private readonly TimeSpan timeout;
     private VaultAccessToken? token;
 
-    public KeyVaultClient(HttpClient http, Uri vaultUri, Func<CancellationToken, ValueTask<VaultAccessToken>> accessToken, TimeProvider time)
+    public KeyVaultClient(HttpClient http, Uri vaultUri, Func<CancellationToken, ValueTask<VaultAccessToken>> accessToken, TimeProvider time, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(vaultUri);
         this.http = http;
         this.accessToken = accessToken;
         this.time = time;
+        this.timeout = timeout;
         VaultUri = new Uri(vaultUri.GetLeftPart(UriPartial.Authority) + "/");
     }
 
@@ -110,13 +112,14 @@ public sealed class KeyVaultClient
         }
 
         HttpResponseMessage response;
+        using var deadline = new Deadline(timeout, time, cancellationToken);
         try
         {
-            response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            response = await http.SendAsync(request, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new KeyVaultException($"Key Vault '{VaultName}' did not answer within {http.Timeout.TotalSeconds:0.#} s when asked to {operation}.", e);
+            throw new KeyVaultException($"Key Vault '{VaultName}' did not answer within {timeout.TotalSeconds:0.#} s when asked to {operation}.", e);
         }
         catch (HttpRequestException e)
         {

@@ -40,6 +40,11 @@ public sealed class FakeKeyVault : IDisposable
     /// <summary>When set, every answer comes this late.</summary>
     public TimeSpan? Latency { get; set; }
 
+    /// <summary>Ends when the vault first holds an answer back (<see cref="Latency"/>): the caller is waiting for it now.</summary>
+    public System.Threading.Tasks.Task Held => held.Task;
+
+    private readonly System.Threading.Tasks.TaskCompletionSource held = new(System.Threading.Tasks.TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Adds a version made <paramref name="age"/> ago: an RSA 2048 key for "RSA", an EC P-384 key for "EC".</summary>
     public Version AddVersion(string name, string kty, TimeSpan age, bool enabled = true, DateTimeOffset? expires = null)
     {
@@ -79,6 +84,7 @@ public sealed class FakeKeyVault : IDisposable
         if (Latency is { } latency)
         {
             // The caller under test has long given up (its timeout is the point); disposing ends the wait early.
+            held.TrySetResult();
             stopping.Wait(latency);
         }
 

@@ -189,13 +189,18 @@ public sealed class KeyVaultSigningTests : IDisposable
     [Fact]
     public async Task A_vault_that_does_not_answer_fails_after_the_configured_timeout_instead_of_hanging()
     {
-        await using var app = VaultSmartApp(vault, new() { ["KeyVault:Timeout"] = "00:00:01" });
+        var clock = TestClock.Fake();
+        await using var app = VaultSmartApp(vault, new() { ["KeyVault:Timeout"] = "00:00:01" }, clock);
         var keys = app.Services.GetRequiredService<SigningKeys>();
         vault.Latency = TimeSpan.FromSeconds(5);
 
         // Without the timeout the vault's answer would come after 5 s and sign: the failure naming the 1 s is the proof,
-        // not a stopwatch (the test does not depend on how busy the machine is).
-        var failure = await Assert.ThrowsAsync<KeyVaultException>(() => SigningKidAsync(keys));
+        // not a stopwatch (the test does not depend on how busy the machine is). The timeout runs on the app's clock,
+        // which passes it once the vault holds the answer back.
+        var signing = SigningKidAsync(keys);
+        await vault.Held.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        clock.Advance(TimeSpan.FromSeconds(2));
+        var failure = await Assert.ThrowsAsync<KeyVaultException>(() => signing);
 
         Assert.Null(failure.Status);
         Assert.Contains("did not answer within 1 s", failure.Message, StringComparison.Ordinal);
