@@ -22,9 +22,6 @@ public sealed class Deadline : IDisposable
     /// <summary>Cancelled by the caller or by the timeout.</summary>
     public CancellationToken Token => linked.Token;
 
-    /// <summary>The timeout has passed (as opposed to the caller giving up).</summary>
-    public bool Passed => elapsed.IsCancellationRequested;
-
     public void Dispose()
     {
         linked.Dispose();

@@ -3,9 +3,9 @@ using Microsoft.Extensions.Primitives;
 namespace Referral.Operations;
 
 /// <summary>
-/// Both apps and the sandbox EHR compile this one file (the smart-app and the sandbox link it). ASP.NET Core asks the app's endpoint data sources for
-/// their endpoints twice: once for the authorization policy cache, as the app starts, and once for the router, at the
-/// first request. A minimal API's data source builds its endpoints anew on every ask (each handler's request delegate
+/// Both apps and the sandbox EHR compile this one file (the smart-app and the sandbox link it). ASP.NET Core asks an
+/// app's endpoint data sources for their endpoints twice: once for the authorization policy cache, as the app starts,
+/// and once for the router, at the first request. A minimal API's data source builds its endpoints anew on every ask (each handler's request delegate
 /// compiled from expression trees, most of an app's start), and the two lists hold different objects, so the
 /// authorization policy cache, keyed by endpoint, never finds the router's. Called once every endpoint is mapped,
 /// this wraps each data source that can never change so its endpoints are built once and shared by both.
