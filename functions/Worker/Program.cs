@@ -104,8 +104,10 @@ public sealed class Program
         services.AddSingleton<QueueBackoff>();
 
         services.AddHttpClient();
-        // An EHR that hangs must not hold a queue message for ever: the try fails and is retried later.
-        services.AddHttpClient(BackendServicesTokens.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(30));
+        // An EHR that hangs must not hold a queue message for ever: the try fails and is retried later. Each create waits
+        // EhrWriteBackFunction.Timeout on the app's clock; this timeout, on the machine's timer, bounds the token and
+        // discovery requests (one shared by every waiter, so no caller's cancellation ends it).
+        services.AddHttpClient(BackendServicesTokens.HttpClientName, client => client.Timeout = EhrWriteBackFunction.Timeout);
 
         BackendSigningKeys.Add(services, configuration)
             .Validate(o => o.AssertionLifetime > TimeSpan.Zero && o.AssertionLifetime <= TimeSpan.FromMinutes(5),

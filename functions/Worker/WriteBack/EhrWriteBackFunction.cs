@@ -58,7 +58,11 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
         WriteBackRetries Retries,
         QueueBackoff Backoff,
         ReportSource Reports,
+        TimeProvider Time,
         ILogger<EhrWriteBackRequests> Logger);
+
+    /// <summary>How long one create waits for the EHR, on the app's clock; past it the try counts as a failure that may pass (retried with backoff).</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     private static async Task<string> HandleAsync(QueueMessage invocation, Services services, CancellationToken cancellationToken)
     {
@@ -273,7 +277,8 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
             request.Headers.TryAddWithoutValidation("If-None-Exist", $"identifier={identifier.System}|{identifier.Value}");
         }
 
-        using var response = await client.SendAsync(request, cancellationToken);
+        using var deadline = new Deadline(Timeout, services.Time, cancellationToken);
+        using var response = await client.SendAsync(request, deadline.Token);
         if (response.StatusCode == HttpStatusCode.Unauthorized)
         {
             services.Tokens.Forget(ehr);
@@ -289,7 +294,7 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
             return FhirReference.IdOf(location.ToString());
         }
 
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(deadline.Token);
         try
         {
             return body.Length > 0 && Lenient.Deserialize<Resource>(body).Id is { } id ? id : "";

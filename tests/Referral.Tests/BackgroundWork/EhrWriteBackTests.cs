@@ -12,6 +12,7 @@ using Microsoft.IdentityModel.Tokens;
 using Referral.Functions.WriteBack;
 using Referral.Tests.Infrastructure;
 using worker::Referral.Worker.Triggers;
+using worker::Referral.Worker.WriteBack;
 using static Referral.Tests.Infrastructure.ReferralScenario;
 using Task = System.Threading.Tasks.Task;
 
@@ -111,6 +112,40 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
         await scenario.App.Triggers.DrainAsync(Deadline, Ct);
         Assert.Equal(5, ehr.Creates("Observation").Count);
         Assert.DoesNotContain((await writeBack.PeekMessagesAsync(32, Ct)).Value, Mine);
+    }
+
+    [Fact]
+    public async Task An_EHR_that_does_not_answer_a_create_in_time_gets_it_again_after_a_backoff_and_every_Observation_once()
+    {
+        using var ehr = new BackendServicesEhr().SilentOnceThenAccepting(out var held);
+        var clock = TestClock.Fake();
+        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, ehr.Settings(), time: clock);
+        await scenario.SeedTherapistsAsync();
+        var id = await scenario.SubmitAndAcceptAsync();
+        using var recorded = await scenario.RecordSessionAsync(id, Session());
+        Assert.Equal(HttpStatusCode.Created, recorded.StatusCode);
+
+        // The write-back's create waits on the app's clock: once the EHR holds it, the clock passes the timeout.
+        var polling = scenario.App.Triggers.PollQueuesOnceAsync(Ct);
+        await held.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        clock.Advance(EhrWriteBackFunction.Timeout + TimeSpan.FromSeconds(1));
+        await polling;
+
+        // Timed out counts as a failure that may pass: a copy, attempt 2, due a minute later by the app's clock.
+        var writeBack = Queue(own.Azurite, EhrWriteBackRequests.QueueName);
+        bool Mine(Azure.Storage.Queues.Models.PeekedMessage m) => m.Body.ToString().Contains(id, StringComparison.Ordinal);
+        var copy = JsonSerializer.Deserialize<EhrWriteBackMessage>(Assert.Single((await writeBack.PeekMessagesAsync(32, Ct)).Value, Mine).Body.ToString())!;
+        Assert.Equal((2, clock.GetUtcNow() + TimeSpan.FromMinutes(1)), (copy.Attempt, copy.NotBefore));
+
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        // The held create is logged only once the EHR lets it go: what the log holds now are the answered ones.
+        var written = ehr.Creates("Observation").Where(e => e.ResponseMessage?.StatusCode is 201).ToList();
+        Assert.True(written.Count == 4, string.Join("\n", ehr.Creates("Observation").Select(e => $"{e.ResponseMessage?.StatusCode} {e.RequestMessage!.Body}")));
+        Assert.Equal(4, written.Select(p => FhirJsonDeserializer.STRICT.Deserialize<Observation>(p.RequestMessage!.Body!).Identifier.Single().Value).Distinct().Count());
+        Assert.DoesNotContain((await writeBack.PeekMessagesAsync(32, Ct)).Value, Mine);
+        Assert.DoesNotContain((await Queue(own.Azurite, EhrWriteBackRequests.QueueName + "-poison").PeekMessagesAsync(32, Ct)).Value, Mine);
     }
 
     [Fact]

@@ -25,6 +25,7 @@ public sealed class BackendServicesEhr : IDisposable
 
     private readonly WireMockServer server = EhrPorts.Start();
     private readonly TaskCompletionSource tokenAsked = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int heldTokenRequests;
 
     /// <summary>
@@ -115,6 +116,35 @@ public sealed class BackendServicesEhr : IDisposable
         return this;
     }
 
+    /// <summary>
+    /// The first Observation create gets no answer while the test runs (it is let go, with a 503, when the EHR stops);
+    /// every one after it 201. <paramref name="held"/> ends when the first is being held.
+    /// </summary>
+    public BackendServicesEhr SilentOnceThenAccepting(out Task held)
+    {
+        var calls = 0;
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        held = asked.Task;
+        server.Given(Request.Create().WithPath("/fhir/Observation").UsingPost())
+            .RespondWith(Response.Create().WithCallback(async _ =>
+            {
+                var call = Interlocked.Increment(ref calls);
+                if (call == 1)
+                {
+                    asked.TrySetResult();
+                    await stopped.Task;
+                    return new ResponseMessage { StatusCode = 503 };
+                }
+
+                return new ResponseMessage
+                {
+                    StatusCode = 201,
+                    Headers = new Dictionary<string, WireMockList<string>> { ["Location"] = new($"{FhirBase}/Observation/ehr-observation-{call}/_history/1") },
+                };
+            }));
+        return this;
+    }
+
     /// <summary>An outage: every Observation create answers 503 until <paramref name="clock"/> reaches <paramref name="until"/>, then 201.</summary>
     public BackendServicesEhr DownUntil(TimeProvider clock, DateTimeOffset until)
     {
@@ -158,7 +188,11 @@ public sealed class BackendServicesEhr : IDisposable
         Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(server.LogEntries.First(e => e.RequestMessage!.Path == "/auth/token").RequestMessage!.Body)
             .ToDictionary(p => p.Key, p => p.Value.ToString());
 
-    public void Dispose() => server.Stop();
+    public void Dispose()
+    {
+        stopped.TrySetResult();
+        server.Stop();
+    }
 
     private IResponseBuilder Created(string type) => Response.Create()
         .WithStatusCode(201)
