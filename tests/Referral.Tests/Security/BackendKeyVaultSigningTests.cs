@@ -56,14 +56,18 @@ public sealed class BackendKeyVaultSigningTests(AzuriteFixture azurite) : IDispo
     {
         vault.AddVersion(KeyName, "RSA", TimeSpan.FromDays(100));
         using var ehr = new BackendServicesEhr().AcceptingCreates();
-        await using var functions = App(ehr, new() { ["KeyVault:Timeout"] = "00:00:01" });
+        var clock = TestClock.Fake();
+        await using var functions = App(ehr, new() { ["KeyVault:Timeout"] = "00:00:01" }, clock);
         var tokens = functions.WorkerServices.GetRequiredService<BackendServicesTokens>();
         // The vault would answer after 10 s and sign: the failure naming the 1 s timeout is the proof that the try ended
-        // first, not a stopwatch (the test does not depend on how busy the machine is).
+        // first, not a stopwatch (the test does not depend on how busy the machine is). The timeout runs on the app's
+        // clock, which passes it once the vault holds the answer back.
         vault.Latency = TimeSpan.FromSeconds(10);
 
-        var failure = await Assert.ThrowsAsync<EhrWriteException>(() =>
-            tokens.AccessTokenAsync(new EhrRegistration { Iss = ehr.FhirBase, ClientId = BackendServicesEhr.ClientId, WriteBack = true }, Ct));
+        var asking = tokens.AccessTokenAsync(new EhrRegistration { Iss = ehr.FhirBase, ClientId = BackendServicesEhr.ClientId, WriteBack = true }, Ct);
+        await vault.Held.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        clock.Advance(TimeSpan.FromSeconds(2));
+        var failure = await Assert.ThrowsAsync<EhrWriteException>(() => asking);
 
         Assert.Contains("did not answer within 1 s", failure.Message, StringComparison.Ordinal);
         Assert.Contains(KeyName, failure.Message, StringComparison.Ordinal);
@@ -72,7 +76,7 @@ public sealed class BackendKeyVaultSigningTests(AzuriteFixture azurite) : IDispo
 
     public void Dispose() => vault.Dispose();
 
-    private FunctionsApp App(BackendServicesEhr ehr, Dictionary<string, string?>? extra = null)
+    private FunctionsApp App(BackendServicesEhr ehr, Dictionary<string, string?>? extra = null, TimeProvider? time = null)
     {
         var settings = new Dictionary<string, string?>(ehr.Settings())
         {
@@ -85,7 +89,7 @@ public sealed class BackendKeyVaultSigningTests(AzuriteFixture azurite) : IDispo
         }
 
         // Both apps sign with the vault: the API publishes the keys, the worker signs the assertions.
-        return new FunctionsApp(azurite.ConnectionString, settings: settings)
+        return new FunctionsApp(azurite.ConnectionString, settings: settings, time: time)
         {
             TestServices = services => services.AddSingleton<TokenCredential>(new StaticTokenCredential()),
             WorkerTestServices = services => services.AddSingleton<TokenCredential>(new StaticTokenCredential()),
