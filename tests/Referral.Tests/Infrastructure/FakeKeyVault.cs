@@ -26,6 +26,9 @@ public sealed class FakeKeyVault : IDisposable
     /// <summary>Set when the vault is disposed: a late answer still held back is let go, so the test does not wait out its latency.</summary>
     private readonly ManualResetEventSlim stopping = new(false);
 
+    /// <summary>Set when the vault first holds an answer back (<see cref="Held"/>).</summary>
+    private readonly System.Threading.Tasks.TaskCompletionSource held = new(System.Threading.Tasks.TaskCreationOptions.RunContinuationsAsynchronously);
+
     public FakeKeyVault()
     {
         server.Given(Request.Create().WithPath("/keys/*")).RespondWith(Response.Create().WithCallback(Answer));
@@ -42,8 +45,6 @@ public sealed class FakeKeyVault : IDisposable
 
     /// <summary>Ends when the vault first holds an answer back (<see cref="Latency"/>): the caller is waiting for it now.</summary>
     public System.Threading.Tasks.Task Held => held.Task;
-
-    private readonly System.Threading.Tasks.TaskCompletionSource held = new(System.Threading.Tasks.TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Adds a version made <paramref name="age"/> ago: an RSA 2048 key for "RSA", an EC P-384 key for "EC".</summary>
     public Version AddVersion(string name, string kty, TimeSpan age, bool enabled = true, DateTimeOffset? expires = null)

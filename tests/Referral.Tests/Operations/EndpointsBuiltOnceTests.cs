@@ -10,8 +10,9 @@ using Referral.Tests.Infrastructure;
 namespace Referral.Tests.Operations;
 
 /// <summary>
-/// Each app (and the sandbox EHR the local run and the browser tests use) builds its endpoints once: the endpoint a request is routed to is the very object the app's endpoint data
-/// source lists (the one the authorization policy cache holds), not a second build of it made for the router.
+/// Each app (and the sandbox EHR the local run and the browser tests use) builds its endpoints once: the endpoint a
+/// request is routed to is the very object the app's endpoint data source lists (the one the authorization policy
+/// cache holds), not a second build of it made for the router.
 /// </summary>
 public sealed class EndpointsBuiltOnceTests(AzuriteFixture azurite, TestIdentity identity) : IClassFixture<TestIdentity>
 {
