@@ -4,6 +4,7 @@ using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Tokens;
 using Referral.Functions.Security;
+using Referral.Model;
 using Referral.Model.Signing;
 
 namespace Referral.Functions.CdsHooks;
@@ -23,6 +24,9 @@ public sealed record CdsAuthentication(CdsClient? Client, string? Refusal, strin
 public sealed class CdsClientTokens(IOptions<CdsHooksOptions> options, TokenReplayCache replays, TimeProvider time, IHttpClientFactory http)
 {
     public const string HttpClientName = "cds-jwks";
+
+    /// <summary>How long the EHR's key set may take to fetch, on the app's clock, inside the hook's time budget.</summary>
+    public static readonly TimeSpan KeySetTimeout = TimeSpan.FromSeconds(5);
 
     private static readonly string[] Algorithms =
     [
@@ -60,12 +64,22 @@ public sealed class CdsClientTokens(IOptions<CdsHooksOptions> options, TokenRepl
 
         var keys = keySets.GetOrAdd(client.Issuer, _ => new ConfigurationManager<JsonWebKeySet>(
             client.JwksUrl, new JwksRetriever(), new HttpDocumentRetriever(http.CreateClient(HttpClientName)) { RequireHttps = options.Value.RequireHttpsMetadata }));
-        var result = await ValidateAsync(raw, client, serviceId, await keys.GetConfigurationAsync(cancellationToken));
+        if (await KeySetAsync(keys, cancellationToken) is not { } keySet)
+        {
+            return new(null, "the EHR's key set could not be fetched", issuer);
+        }
+
+        var result = await ValidateAsync(raw, client, serviceId, keySet);
         if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
         {
             // A key the cached set lacks: the EHR may have rotated. One fresh fetch (the manager spaces them out).
             keys.RequestRefresh();
-            result = await ValidateAsync(raw, client, serviceId, await keys.GetConfigurationAsync(cancellationToken));
+            if (await KeySetAsync(keys, cancellationToken) is not { } refreshed)
+            {
+                return new(null, "the EHR's key set could not be fetched", issuer);
+            }
+
+            result = await ValidateAsync(raw, client, serviceId, refreshed);
         }
 
         if (!result.IsValid || result.SecurityToken is not JsonWebToken token)
@@ -112,6 +126,27 @@ public sealed class CdsClientTokens(IOptions<CdsHooksOptions> options, TokenRepl
             ClockSkew = ApiAuthentication.ClockSkew,
             LifetimeValidator = (notBefore, expires, _, parameters) => TokenLifetime.IsCurrent(notBefore, expires, time, parameters.ClockSkew),
         });
+
+    /// <summary>
+    /// The EHR's key set, from the manager's cache or fetched within <see cref="KeySetTimeout"/>; null when it cannot be
+    /// had (unreachable, too slow, not a key set): the token cannot be checked, so the call is refused (401), never a
+    /// server error.
+    /// </summary>
+    private async Task<JsonWebKeySet?> KeySetAsync(ConfigurationManager<JsonWebKeySet> keys, CancellationToken cancellationToken)
+    {
+        using var deadline = new Deadline(KeySetTimeout, time, cancellationToken);
+        try
+        {
+            // The manager's fetch may not heed the token once under way: the wait for it does (its HttpClient's own
+            // timeout, a backstop, ends the fetch itself).
+            return await keys.GetConfigurationAsync(deadline.Token).WaitAsync(deadline.Token);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or HttpRequestException or OperationCanceledException
+                                  && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
 
     /// <summary>A bare JWKS document as a key set (CDS clients publish no OpenID discovery).</summary>
     private sealed class JwksRetriever : IConfigurationRetriever<JsonWebKeySet>

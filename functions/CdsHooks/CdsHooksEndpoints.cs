@@ -54,7 +54,8 @@ public static partial class CdsHooksEndpoints
             .ValidateOnStart();
         services.AddSingleton<CdsClientTokens>();
         services.AddSingleton<HookRecords>();
-        services.AddHttpClient(CdsClientTokens.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(5));
+        // CdsClientTokens.KeySetTimeout bounds the fetch on the app's clock; HttpClient's own timeout is a backstop behind it.
+        services.AddHttpClient(CdsClientTokens.HttpClientName, client => client.Timeout = CdsClientTokens.KeySetTimeout * 2);
         services.AddHttpClient(HookRecords.HttpClientName);
         return services;
     }

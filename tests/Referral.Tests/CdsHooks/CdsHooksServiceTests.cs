@@ -166,6 +166,49 @@ public sealed class CdsHooksServiceTests(AzuriteFixture azurite, TestIdentity id
     }
 
     [Fact]
+    public async Task An_EHR_whose_key_set_cannot_be_fetched_gets_401_and_no_card_not_a_server_error()
+    {
+        var settings = new Dictionary<string, string?>(ehr.Settings(TestIdentity.Ehr))
+        {
+            // Nothing listens there: the JWT's signature cannot be checked.
+            ["CdsHooks:Clients:0:JwksUrl"] = $"http://127.0.0.1:{Loopback.FreePort()}/jwks",
+        };
+        await using var scenario = new ReferralScenario(azurite, identity, settings: settings);
+
+        var (status, body) = await CallAsync(scenario, PatientView, CdsEhr.PatientView("pat-x", ehr.FhirServer, null, prefetch: false));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.DoesNotContain("\"cards\"", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_EHR_whose_key_set_does_not_come_in_time_gets_401_once_the_apps_clock_passes_the_timeout()
+    {
+        var over = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ehr.Server.Given(Request.Create().WithPath("/slow-jwks").UsingGet())
+            .RespondWith(HeldAnswer.Until(over.Task, "application/json", "{\"keys\":[]}", () => asked.TrySetResult()));
+        var settings = new Dictionary<string, string?>(ehr.Settings(TestIdentity.Ehr)) { ["CdsHooks:Clients:0:JwksUrl"] = ehr.Server.Urls[0] + "/slow-jwks" };
+        var time = TestClock.Fake();
+        await using var scenario = new ReferralScenario(azurite, identity, settings: settings, time: time);
+        try
+        {
+            var calling = CallAsync(scenario, PatientView, CdsEhr.PatientView("pat-x", ehr.FhirServer, null, prefetch: false));
+            // A guard, not a measure: the app asks within moments, and a wrong path must fail the test rather than hang it.
+            await asked.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+            time.Advance(Referral.Functions.CdsHooks.CdsClientTokens.KeySetTimeout + TimeSpan.FromSeconds(1));
+            var (status, body) = await calling;
+
+            Assert.Equal(HttpStatusCode.Unauthorized, status);
+            Assert.DoesNotContain("\"cards\"", body, StringComparison.Ordinal);
+        }
+        finally
+        {
+            over.SetResult();
+        }
+    }
+
+    [Fact]
     public async Task A_fhirServer_other_than_the_EHRs_registered_one_never_receives_its_access_token_and_gives_no_card()
     {
         await using var scenario = Scenario(TestIdentity.Ehr);
