@@ -28,6 +28,8 @@ public sealed class CdsClientTokens(IOptions<CdsHooksOptions> options, TokenRepl
     /// <summary>How long the EHR's key set may take to fetch, on the app's clock, inside the hook's time budget.</summary>
     public static readonly TimeSpan KeySetTimeout = TimeSpan.FromSeconds(5);
 
+    private const string NoKeySet = "the EHR's key set could not be fetched";
+
     private static readonly string[] Algorithms =
     [
         SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
@@ -66,7 +68,7 @@ public sealed class CdsClientTokens(IOptions<CdsHooksOptions> options, TokenRepl
             client.JwksUrl, new JwksRetriever(), new HttpDocumentRetriever(http.CreateClient(HttpClientName)) { RequireHttps = options.Value.RequireHttpsMetadata }));
         if (await KeySetAsync(keys, cancellationToken) is not { } keySet)
         {
-            return new(null, "the EHR's key set could not be fetched", issuer);
+            return new(null, NoKeySet, issuer);
         }
 
         var result = await ValidateAsync(raw, client, serviceId, keySet);
@@ -76,7 +78,7 @@ public sealed class CdsClientTokens(IOptions<CdsHooksOptions> options, TokenRepl
             keys.RequestRefresh();
             if (await KeySetAsync(keys, cancellationToken) is not { } refreshed)
             {
-                return new(null, "the EHR's key set could not be fetched", issuer);
+                return new(null, NoKeySet, issuer);
             }
 
             result = await ValidateAsync(raw, client, serviceId, refreshed);

@@ -39,7 +39,7 @@ public sealed class FakeEhr : IDisposable
     private readonly JsonWebTokenHandler handler = new();
     private readonly ConcurrentDictionary<string, string> challenges = new(StringComparer.Ordinal);
 
-    /// <summary>Set when the fake EHR stops: what it held back (<see cref="SlowDiscovery"/>) answers then.</summary>
+    /// <summary>Set when the fake EHR stops: what it held back (<see cref="Slow"/>) answers then.</summary>
     private readonly System.Threading.Tasks.TaskCompletionSource over = new(System.Threading.Tasks.TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <param name="v2">Whether discovery advertises SMART v2 scopes (otherwise v1 only).</param>
@@ -141,15 +141,9 @@ public sealed class FakeEhr : IDisposable
                 .WithBody("{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"error\",\"code\":\"forbidden\"}]}"));
 
     /// <summary>
-    /// Discovery never answered while the test runs (slower than the app waits, by any clock; released when the fake
-    /// EHR stops). The task ends when the app has asked.
-    /// </summary>
-    public System.Threading.Tasks.Task SlowDiscovery() => Slow("/fhir/.well-known/smart-configuration", "GET");
-
-    /// <summary>
-    /// Requests to <paramref name="path"/> (with <paramref name="method"/>) never answered while the test runs, as
-    /// <see cref="SlowDiscovery"/>: the task ends when the app has asked, so the test can then move the app's clock
-    /// past its timeout.
+    /// Requests to <paramref name="path"/> (with <paramref name="method"/>) never answered while the test runs (slower
+    /// than the app waits, by any clock; released when the fake EHR stops): the task ends when the app has asked, so the
+    /// test can then move the app's clock past its timeout.
     /// </summary>
     public System.Threading.Tasks.Task Slow(string path, string method)
     {
@@ -167,7 +161,7 @@ public sealed class FakeEhr : IDisposable
 
     private IResponseBuilder Delayed() => Latency is { } delay ? Response.Create().WithDelay(delay) : Response.Create();
 
-    // Lower numbers win in WireMock.Net: the standard answers leave room for a test's override (SlowDiscovery).
+    // Lower numbers win in WireMock.Net: the standard answers leave room for a test's override (Slow).
     private void Given(string path, string method, string body, string contentType = "application/json") =>
         server.Given(Request.Create().WithPath(path).UsingMethod(method)).AtPriority(10).RespondWith(Delayed().WithHeader("Content-Type", contentType).WithBody(body));
 

@@ -137,7 +137,7 @@ public sealed class LaunchTests(AzuriteFixture azurite)
         using var ehr = new FakeEhr();
         await using var harness = new SmartAppHarness(azurite, ehr);
         using var browser = await harness.StartAsync();
-        var asked = ehr.SlowDiscovery();
+        var asked = ehr.Slow("/fhir/.well-known/smart-configuration", "GET");
 
         var launching = browser.GetAsync(new Uri($"/launch?iss={Uri.EscapeDataString(ehr.FhirBase)}&launch=1", UriKind.Relative), TestContext.Current.CancellationToken);
         // Once the app is waiting for the EHR, its clock passes the discovery's timeout.
