@@ -7,6 +7,7 @@ using Hl7.Fhir.Model;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using Referral.Model;
 using SandboxEhr.Auth;
 using SandboxEhr.Fhir;
 
@@ -50,8 +51,7 @@ public sealed partial class CdsHooksClient(IHttpClientFactory http, SigningKeys 
 
         var servicesBase = options.Value.CdsServices.TrimEnd('/') + "/cds-services";
         // The budget runs on the sandbox's clock (a test's fake clock decides when the services took too long).
-        using var elapsed = new CancellationTokenSource(options.Value.CdsTimeout, time);
-        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, elapsed.Token);
+        using var budget = new Deadline(options.Value.CdsTimeout, time, cancellationToken);
         try
         {
             using var client = http.CreateClient(HttpClientName);
