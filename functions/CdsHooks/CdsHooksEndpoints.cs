@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Serialization;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Referral.Functions.Audit;
 using Referral.Functions.Referrals;
@@ -68,12 +69,12 @@ public static partial class CdsHooksEndpoints
     }
 
     public sealed record Services(
-        CdsClientTokens Tokens,
-        HookRecords Records,
-        ReferralStore Store,
-        AuditTrail Audit,
-        IOptions<CdsHooksOptions> Options,
-        ILogger<CdsHooksOptions> Logger);
+        [FromServices] CdsClientTokens Tokens,
+        [FromServices] HookRecords Records,
+        [FromServices] ReferralStore Store,
+        [FromServices] AuditTrail Audit,
+        [FromServices] IOptions<CdsHooksOptions> Options,
+        [FromServices] ILogger<CdsHooksOptions> Logger);
 
     private static async Task<IResult> CallAsync(HttpContext http, string id, [AsParameters] Services services, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using Hl7.Fhir.Model;
+using Microsoft.AspNetCore.Mvc;
 using Referral.Functions.Audit;
 using Referral.Functions.Conformance;
 using Referral.Functions.Fhir;
@@ -60,17 +61,21 @@ public static class ReferralEndpoints
         return app;
     }
 
-    /// <summary>What the endpoints use, gathered so handlers stay readable.</summary>
+    /// <summary>
+    /// What the endpoints use, gathered so handlers stay readable. Each is marked a service: the request delegates are
+    /// generated at build time (Directory.Build.props), and the generator, unsure whether a member of an
+    /// <c>[AsParameters]</c> record is a service or a JSON body, would let only JSON bodies reach the endpoint (XML a 415).
+    /// </summary>
     public sealed record Services(
-        ReferralStore Store,
-        TherapistDirectory Directory,
-        ReferralValidator Validator,
-        ReferralNotifications Notifications,
-        AuditTrail Audit,
-        TimeProvider Time,
-        EhrRegistry WriteBackEhrs,
-        PageTokens Pages,
-        ReferralPackage Package);
+        [FromServices] ReferralStore Store,
+        [FromServices] TherapistDirectory Directory,
+        [FromServices] ReferralValidator Validator,
+        [FromServices] ReferralNotifications Notifications,
+        [FromServices] AuditTrail Audit,
+        [FromServices] TimeProvider Time,
+        [FromServices] EhrRegistry WriteBackEhrs,
+        [FromServices] PageTokens Pages,
+        [FromServices] ReferralPackage Package);
 
     /// <summary>
     /// Every problem of a parsed referral: the package's profile first (Firely's validator), then the rules of every

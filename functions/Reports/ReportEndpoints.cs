@@ -1,4 +1,5 @@
 using Hl7.Fhir.Model;
+using Microsoft.AspNetCore.Mvc;
 using Referral.Functions.Audit;
 using Referral.Functions.Fhir;
 using Referral.Functions.Referrals;
@@ -23,7 +24,7 @@ public static class ReportEndpoints
         return app;
     }
 
-    public sealed record Services(ReferralStore Store, ReportSource Reports, AuditTrail Audit);
+    public sealed record Services([FromServices] ReferralStore Store, [FromServices] ReportSource Reports, [FromServices] AuditTrail Audit);
 
     private static async Task<IResult> DownloadAsync(string id, string? copy, string? format, HttpContext http, Caller caller, [AsParameters] Services services, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using Hl7.Fhir.Model;
+using Microsoft.AspNetCore.Mvc;
 using Referral.Functions.Audit;
 using Referral.Functions.Fhir;
 using Referral.Functions.Referrals;
@@ -52,13 +53,13 @@ public static class SessionEndpoints
     }
 
     public sealed record Services(
-        ReferralStore Store,
-        SessionRecorder Recorder,
-        EhrRegistry Ehrs,
-        EhrWriteBackRequests WriteBack,
-        AuditTrail Audit,
-        TimeProvider Time,
-        PageTokens Pages);
+        [FromServices] ReferralStore Store,
+        [FromServices] SessionRecorder Recorder,
+        [FromServices] EhrRegistry Ehrs,
+        [FromServices] EhrWriteBackRequests WriteBack,
+        [FromServices] AuditTrail Audit,
+        [FromServices] TimeProvider Time,
+        [FromServices] PageTokens Pages);
 
     /// <summary>
     /// Records one session. In this order: the body is read and its content checked against the referral (400/422),

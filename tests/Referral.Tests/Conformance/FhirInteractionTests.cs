@@ -3,7 +3,10 @@ using System.Text;
 using Hl7.Fhir.Model;
 using Hl7.Fhir.Rest;
 using Hl7.Fhir.Serialization;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Referral.Model.Terminology;
 using Referral.Tests.Infrastructure;
@@ -25,6 +28,18 @@ public sealed class FhirInteractionTests(AzuriteFixture azurite, SharedFunctions
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static StringContent Xml(string xml) => new(xml, Encoding.UTF8, "application/fhir+xml");
+
+    [Fact]
+    public void No_FHIR_endpoint_is_limited_to_JSON_bodies_by_its_metadata_so_XML_reaches_every_handler()
+    {
+        // The request delegates are generated at build time; one that took a service for a JSON body would accept only
+        // JSON (routing answers XML with a 415 before the handler, which reads both, is reached).
+        var endpoints = functions.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText?.StartsWith("/api/fhir/", StringComparison.Ordinal) == true).ToList();
+
+        Assert.Contains(endpoints, e => e.RoutePattern.RawText == "/api/fhir/ServiceRequest" && e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods.Contains("POST") == true);
+        Assert.All(endpoints, e => Assert.True(e.Metadata.GetMetadata<IAcceptsMetadata>() is null, $"{e.DisplayName} takes only {string.Join(", ", e.Metadata.GetMetadata<IAcceptsMetadata>()?.ContentTypes ?? [])}"));
+    }
 
     [Fact]
     public async Task An_operation_whose_parameters_are_all_optional_takes_an_empty_Parameters_in_JSON_or_XML_or_no_body()
