@@ -35,7 +35,7 @@ public sealed class FakeEhr : IDisposable
     public const string BackendClientId = "medical-massage-functions";
 
     private readonly WireMockServer server;
-    private readonly RsaSecurityKey key = new(RSA.Create(2048)) { KeyId = "ehr-key-1" };
+    private readonly TestKeys.Lease lease = TestKeys.Rent("ehr-key-1");
     private readonly JsonWebTokenHandler handler = new();
     private readonly ConcurrentDictionary<string, string> challenges = new(StringComparer.Ordinal);
 
@@ -157,7 +157,9 @@ public sealed class FakeEhr : IDisposable
     {
         over.TrySetResult();
         server.Stop();
+        lease.Dispose();
     }
+
 
     private IResponseBuilder Delayed() => Latency is { } delay ? Response.Create().WithDelay(delay) : Response.Create();
 
@@ -308,7 +310,7 @@ public sealed class FakeEhr : IDisposable
 
     private string IdToken()
     {
-        var signingKey = ForgeIdToken ? new RsaSecurityKey(RSA.Create(2048)) { KeyId = key.KeyId } : key;
+        var signingKey = ForgeIdToken ? new RsaSecurityKey(RSA.Create(2048)) { KeyId = lease.Key.KeyId } : lease.Key;
         var now = Time.GetUtcNow().UtcDateTime;
         return handler.CreateToken(new SecurityTokenDescriptor
         {
@@ -413,7 +415,7 @@ public sealed class FakeEhr : IDisposable
 
     private string Jwks()
     {
-        var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(key.Rsa.ExportParameters(false)) { KeyId = key.KeyId });
+        var jwk = JsonWebKeyConverter.ConvertFromRSASecurityKey(new RsaSecurityKey(lease.Key.Rsa.ExportParameters(false)) { KeyId = lease.Key.KeyId });
         return JsonSerializer.Serialize(new { keys = new[] { new { kty = jwk.Kty, kid = jwk.Kid, use = "sig", alg = "RS256", n = jwk.N, e = jwk.E } } });
     }
 

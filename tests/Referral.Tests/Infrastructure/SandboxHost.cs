@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Referral.Tests.Infrastructure;
 
@@ -11,6 +12,8 @@ namespace Referral.Tests.Infrastructure;
 /// </summary>
 public sealed class SandboxHost(IReadOnlyDictionary<string, string?> settings, TimeProvider? time = null) : WebApplicationFactory<SandboxEhr.Program>
 {
+    private readonly TestKeys.Lease signingKey = TestKeys.Rent("sandbox");
+
     public TimeProvider Time { get; } = time ?? TestClock.Provider;
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -21,6 +24,17 @@ public sealed class SandboxHost(IReadOnlyDictionary<string, string?> settings, T
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureTestServices(services => services.AddSingleton(Time));
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton(Time);
+            // The sandbox's signing key, lent rather than made at each start (TestKeys).
+            services.Replace(ServiceDescriptor.Singleton(_ => new SandboxEhr.Auth.SigningKeys(signingKey.Key.Rsa)));
+        });
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        signingKey.Dispose();
     }
 }

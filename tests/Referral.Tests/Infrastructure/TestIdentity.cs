@@ -28,18 +28,18 @@ public sealed class TestIdentity : IDisposable
     private static readonly string[] SigningAlgorithms = ["RS256"];
 
     private readonly WireMockServer server;
-    private readonly RsaSecurityKey physicianKey = NewKey("smart-app-1");
-    private readonly RsaSecurityKey therapistKey = NewKey("idp-1");
+    private readonly TestKeys.Lease physicianLease = TestKeys.Rent("smart-app-1");
+    private readonly TestKeys.Lease therapistLease = TestKeys.Rent("idp-1");
 
     /// <summary>A key the smart-app's JWKS lists for another use (<c>use: enc</c>): never one that signs API tokens.</summary>
-    private readonly RsaSecurityKey encryptionKey = NewKey("smart-app-enc");
+    private readonly TestKeys.Lease encryptionLease = TestKeys.Rent("smart-app-enc");
     private readonly JsonWebTokenHandler handler = new();
 
     public TestIdentity()
     {
         server = WireMockServer.Start();
         server.Given(Request.Create().WithPath("/smart-app/.well-known/jwks.json").UsingGet())
-            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(Jwks(physicianKey, encryptionKey)));
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(Jwks(physicianLease.Key, encryptionLease.Key)));
         server.Given(Request.Create().WithPath("/idp/.well-known/openid-configuration").UsingGet())
             .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(JsonSerializer.Serialize(new Dictionary<string, object>
             {
@@ -52,7 +52,7 @@ public sealed class TestIdentity : IDisposable
                 ["id_token_signing_alg_values_supported"] = SigningAlgorithms,
             })));
         server.Given(Request.Create().WithPath("/idp/jwks").UsingGet())
-            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(Jwks(therapistKey)));
+            .RespondWith(Response.Create().WithHeader("Content-Type", "application/json").WithBody(Jwks(therapistLease.Key)));
     }
 
     public string PhysicianJwksUrl => $"{server.Urls[0]}/smart-app/.well-known/jwks.json";
@@ -88,7 +88,7 @@ public sealed class TestIdentity : IDisposable
             claims["patient"] = patientId;
         }
 
-        var token = Sign(physicianKey, PhysicianIssuer, claims, SecurityAlgorithms.RsaSha384, change, at);
+        var token = Sign(physicianLease.Key, PhysicianIssuer, claims, SecurityAlgorithms.RsaSha384, change, at);
         PerCall[token] = () => Physician(practitionerId, patientId, change, ehr, at);
         return token;
     }
@@ -103,7 +103,7 @@ public sealed class TestIdentity : IDisposable
 
     /// <summary>A therapist's access token from the provider, naming their PractitionerRole.</summary>
     public string Therapist(string practitionerRoleId = "therapist-mld", Action<SecurityTokenDescriptor>? change = null, DateTimeOffset? at = null) =>
-        Sign(therapistKey, TherapistAuthority, new Dictionary<string, object>
+        Sign(therapistLease.Key, TherapistAuthority, new Dictionary<string, object>
         {
             ["sub"] = practitionerRoleId,
             ["fhirUser"] = $"PractitionerRole/{practitionerRoleId}",
@@ -112,7 +112,7 @@ public sealed class TestIdentity : IDisposable
 
     /// <summary>An administrator's access token from the provider (an app role, no therapist identity).</summary>
     public string Admin(Action<SecurityTokenDescriptor>? change = null, DateTimeOffset? at = null) =>
-        Sign(therapistKey, TherapistAuthority, new Dictionary<string, object>
+        Sign(therapistLease.Key, TherapistAuthority, new Dictionary<string, object>
         {
             ["sub"] = "admin-1",
             ["roles"] = new[] { AdminRole },
@@ -124,24 +124,24 @@ public sealed class TestIdentity : IDisposable
 
     /// <summary>A physician token signed by the key the smart-app's JWKS lists for encryption (wrong key use).</summary>
     public string PhysicianSignedByTheEncryptionKey() =>
-        Physician(change: d => d.SigningCredentials = new SigningCredentials(encryptionKey, SecurityAlgorithms.RsaSha384));
+        Physician(change: d => d.SigningCredentials = new SigningCredentials(encryptionLease.Key, SecurityAlgorithms.RsaSha384));
 
     /// <summary>A physician token signed by a stranger's key that claims the smart-app's kid.</summary>
     public string PhysicianSignedByAForeignKeyWithTheKnownKid() =>
-        Physician(change: d => d.SigningCredentials = new SigningCredentials(NewKey(physicianKey.KeyId), SecurityAlgorithms.RsaSha384));
+        Physician(change: d => d.SigningCredentials = new SigningCredentials(NewKey(physicianLease.Key.KeyId), SecurityAlgorithms.RsaSha384));
 
     /// <summary>HS256 with public bytes of the smart-app's key as the shared secret (the classic algorithm confusion).</summary>
     public string PhysicianSignedWithThePublicKeyAsHmacSecret(string form)
     {
-        var publicKey = physicianKey.Rsa.ExportSubjectPublicKeyInfo();
+        var publicKey = physicianLease.Key.Rsa.ExportSubjectPublicKeyInfo();
         var secret = form switch
         {
-            "jwks" => Encoding.UTF8.GetBytes(Jwks(physicianKey)),
+            "jwks" => Encoding.UTF8.GetBytes(Jwks(physicianLease.Key)),
             "pem" => Encoding.UTF8.GetBytes(PemEncoding.WriteString("PUBLIC KEY", publicKey)),
             _ => publicKey,
         };
         return Physician(change: d => d.SigningCredentials = new SigningCredentials(
-            new SymmetricSecurityKey(secret) { KeyId = physicianKey.KeyId }, SecurityAlgorithms.HmacSha256));
+            new SymmetricSecurityKey(secret) { KeyId = physicianLease.Key.KeyId }, SecurityAlgorithms.HmacSha256));
     }
 
     /// <summary>A physician token signed by a stranger's key whose header points at where to fetch it (<c>jku</c> or <c>x5u</c>).</summary>
@@ -161,7 +161,13 @@ public sealed class TestIdentity : IDisposable
         return $"{Encode("{\"alg\":\"none\",\"typ\":\"JWT\"}")}.{Encode(payload)}.";
     }
 
-    public void Dispose() => server.Stop();
+    public void Dispose()
+    {
+        server.Stop();
+        physicianLease.Dispose();
+        therapistLease.Dispose();
+        encryptionLease.Dispose();
+    }
 
     private string Sign(SecurityKey key, string issuer, Dictionary<string, object> claims, string algorithm, Action<SecurityTokenDescriptor>? change, DateTimeOffset? at)
     {

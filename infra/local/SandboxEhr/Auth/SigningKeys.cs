@@ -11,10 +11,24 @@ namespace SandboxEhr.Auth;
 /// </summary>
 public sealed class SigningKeys : IDisposable
 {
-    private readonly RSA rsa = RSA.Create(2048);
+    private readonly RSA rsa;
+
+    private readonly bool ownsKey;
 
     public SigningKeys()
+        : this(RSA.Create(2048))
     {
+        ownsKey = true;
+    }
+
+    /// <summary>
+    /// Keys over the given RSA key, which stays its giver's: tests lend one rather than make one per start, and a key
+    /// disposed here would break every later signer of the same key in the process (IdentityModel caches the signer).
+    /// </summary>
+    public SigningKeys(RSA rsa)
+    {
+        ArgumentNullException.ThrowIfNull(rsa);
+        this.rsa = rsa;
         var publicParameters = rsa.ExportParameters(includePrivateParameters: false);
         var publicKey = new RsaSecurityKey(publicParameters);
         KeyId = Base64Url.EncodeToString(publicKey.ComputeJwkThumbprint());
@@ -35,7 +49,13 @@ public sealed class SigningKeys : IDisposable
     /// <summary>The public JWK Set served at <c>/.well-known/jwks.json</c>.</summary>
     public JwkSet Jwks { get; }
 
-    public void Dispose() => rsa.Dispose();
+    public void Dispose()
+    {
+        if (ownsKey)
+        {
+            rsa.Dispose();
+        }
+    }
 
     public sealed record JwkSet([property: JsonPropertyName("keys")] IReadOnlyList<PublicJwk> Keys);
 
