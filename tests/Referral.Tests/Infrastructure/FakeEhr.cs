@@ -160,7 +160,6 @@ public sealed class FakeEhr : IDisposable
         lease.Dispose();
     }
 
-
     private IResponseBuilder Delayed() => Latency is { } delay ? Response.Create().WithDelay(delay) : Response.Create();
 
     // Lower numbers win in WireMock.Net: the standard answers leave room for a test's override (Slow).
