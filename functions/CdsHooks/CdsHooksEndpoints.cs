@@ -68,6 +68,10 @@ public static partial class CdsHooksEndpoints
         app.MapPost("/cds-services/{id}", CallAsync).WithName("cds-service");
     }
 
+    /// <summary>
+    /// What the endpoints use; each member is marked a service for the reason
+    /// <see cref="Referral.Functions.Referrals.ReferralEndpoints.Services"/> gives.
+    /// </summary>
     public sealed record Services(
         [FromServices] CdsClientTokens Tokens,
         [FromServices] HookRecords Records,

@@ -5,10 +5,11 @@ namespace Referral.Operations;
 /// <summary>
 /// Both apps and the sandbox EHR compile this one file (the smart-app and the sandbox link it). ASP.NET Core asks an
 /// app's endpoint data sources for their endpoints twice: once for the authorization policy cache, as the app starts,
-/// and once for the router, at the first request. A minimal API's data source builds its endpoints anew on every ask (each handler's request delegate
-/// compiled from expression trees, most of an app's start), and the two lists hold different objects, so the
-/// authorization policy cache, keyed by endpoint, never finds the router's. Called once every endpoint is mapped,
-/// this wraps each data source that can never change so its endpoints are built once and shared by both.
+/// and once for the router, at the first request. A minimal API's data source builds its endpoints anew on every ask
+/// (each handler's request delegate and metadata made again; the delegates were compiled from expression trees, most
+/// of an app's start, until the Request Delegate Generator made them at build time), and the two lists hold different
+/// objects, so the authorization policy cache, keyed by endpoint, never finds the router's. Called once every endpoint
+/// is mapped, this wraps each data source that can never change so its endpoints are built once and shared by both.
 /// </summary>
 internal static class EndpointsBuiltOnce
 {

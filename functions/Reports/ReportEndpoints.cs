@@ -24,6 +24,10 @@ public static class ReportEndpoints
         return app;
     }
 
+    /// <summary>
+    /// What the endpoints use; each member is marked a service for the reason
+    /// <see cref="Referral.Functions.Referrals.ReferralEndpoints.Services"/> gives.
+    /// </summary>
     public sealed record Services([FromServices] ReferralStore Store, [FromServices] ReportSource Reports, [FromServices] AuditTrail Audit);
 
     private static async Task<IResult> DownloadAsync(string id, string? copy, string? format, HttpContext http, Caller caller, [AsParameters] Services services, CancellationToken cancellationToken)

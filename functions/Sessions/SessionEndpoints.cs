@@ -52,6 +52,10 @@ public static class SessionEndpoints
         return app;
     }
 
+    /// <summary>
+    /// What the endpoints use; each member is marked a service for the reason
+    /// <see cref="Referral.Functions.Referrals.ReferralEndpoints.Services"/> gives.
+    /// </summary>
     public sealed record Services(
         [FromServices] ReferralStore Store,
         [FromServices] SessionRecorder Recorder,
