@@ -101,6 +101,7 @@ public sealed class Program
         app.MapBackendJwks();
         app.MapConformance();
         app.MapCdsHooks();
+        app.MapBatch();
         // Last, once every endpoint is mapped: the router and the authorization policy cache share one build of them.
         app.BuildEndpointsOnce();
 

@@ -120,6 +120,19 @@ public static class ConformanceEndpoints
         // Every answer is written in either format (FhirFormats); operation bodies are read in either.
         statement.Format = ["json", "xml"];
         var rest = statement.Rest[0];
+        if (endpoints.Endpoints.OfType<RouteEndpoint>().Any(e => e.RoutePattern.RawText == "/api/fhir" && e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.Contains("POST") == true))
+        {
+            rest.Interaction =
+            [
+                new CapabilityStatement.SystemInteractionComponent
+                {
+                    Code = CapabilityStatement.SystemRestfulInteraction.Batch,
+                    Documentation = $"Up to {BatchEndpoint.MaxEntries} reads, searches and $validate (POST with the resource) in one call; each entry is " +
+                        "authorized and audited as a call of its own and answered on its own. Changes are not taken in a batch (405 for that entry); no transaction.",
+                },
+            ];
+        }
+
         rest.Resource.RemoveAll(r => !servedTypes.Contains(r.Type!));
         foreach (var type in servedTypes.Where(t => rest.Resource.All(r => r.Type != t)).Order(StringComparer.Ordinal))
         {
