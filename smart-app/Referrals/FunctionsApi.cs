@@ -154,10 +154,14 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
     }
 
     /// <summary>
-    /// The physician's own open (active) referrals for the launched patient: <c>GET ServiceRequest?patient=&amp;requester=&amp;status=active</c>.
-    /// A refused search is an error, not "none": a duplicate must not slip through because the question failed.
+    /// The review's two questions in one call (a FHIR <c>batch</c>, one token): the physician's own open (active)
+    /// referrals for the launched patient (<c>GET ServiceRequest?patient=&amp;requester=&amp;status=active</c>) and, for a
+    /// <paramref name="draft"/>, the API's judgement of it as a send would be judged (<c>POST ServiceRequest/$validate</c>:
+    /// its FHIR package's profile with Firely's validator, the rules of every input, the business rules; nothing stored).
+    /// A question the API did not answer is an error, not "none": a duplicate must not slip through because the search
+    /// failed, and a draft is not offered for sending unjudged.
     /// </summary>
-    public async Task<IReadOnlyList<ServiceRequest>> OpenReferralsAsync(PhysicianCaller caller, CancellationToken cancellationToken)
+    public async Task<(IReadOnlyList<ServiceRequest> Open, OperationOutcome? Judged)> ReviewAsync(PhysicianCaller caller, ServiceRequest? draft, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(caller);
         var requester = TypeAndId(caller.Launch.FhirUser);
@@ -168,14 +172,34 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
             parameters["requester"] = requester;
         }
 
-        var response = await GetAsync(caller, QueryHelpers.AddQueryString("/api/fhir/ServiceRequest", parameters), cancellationToken);
-        if (response.Status != HttpStatusCode.OK || response.Body is not Bundle bundle)
+        var batch = new Bundle { Type = Bundle.BundleType.Batch };
+        batch.Entry.Add(new Bundle.EntryComponent
         {
-            throw new FunctionsUnavailableException($"The referral service did not say which referrals are open ({(int)response.Status}).");
+            Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.GET, Url = QueryHelpers.AddQueryString("ServiceRequest", parameters) },
+        });
+        if (draft is not null)
+        {
+            batch.Entry.Add(new Bundle.EntryComponent
+            {
+                Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "ServiceRequest/$validate" },
+                Resource = draft,
+            });
         }
 
-        return [.. bundle.Entry.Select(e => e.Resource).OfType<ServiceRequest>()
-            .Where(r => r.Status == RequestStatus.Active && r.Requester?.Reference is { } by && TypeAndId(by) == requester)];
+        var response = await SendAsync(caller, HttpMethod.Post, "/api/fhir", batch, null, cancellationToken);
+        var answers = response.Body is Bundle { Type: Bundle.BundleType.BatchResponse } answered && answered.Entry.Count == batch.Entry.Count
+            ? answered.Entry
+            : throw new FunctionsUnavailableException($"The referral service did not answer the review ({(int)response.Status}).");
+        if (!(answers[0].Response?.Status ?? "").StartsWith("200", StringComparison.Ordinal) || answers[0].Resource is not Bundle found)
+        {
+            throw new FunctionsUnavailableException($"The referral service did not say which referrals are open ({answers[0].Response?.Status}).");
+        }
+
+        var judged = draft is null ? null
+            : answers[1].Resource as OperationOutcome
+              ?? throw new FunctionsUnavailableException($"The referral service did not check the referral ({answers[1].Response?.Status}).");
+        return ([.. found.Entry.Select(e => e.Resource).OfType<ServiceRequest>()
+            .Where(r => r.Status == RequestStatus.Active && r.Requester?.Reference is { } by && TypeAndId(by) == requester)], judged);
     }
 
     /// <summary>
@@ -298,18 +322,6 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
     /// </summary>
     public Task<FunctionsResponse> SubmitAsync(FunctionsCaller caller, ServiceRequest request, string? ifNoneExist, CancellationToken cancellationToken) =>
         SendAsync(caller, HttpMethod.Post, "/api/fhir/ServiceRequest", request, ifNoneExist is null ? null : ("If-None-Exist", ifNoneExist), cancellationToken);
-
-    /// <summary>
-    /// <c>POST ServiceRequest/$validate</c>: the API's judgement of a draft as a send would be judged (its FHIR package's
-    /// profile with Firely's validator, the rules of every input, the business rules), nothing stored. Its OperationOutcome,
-    /// each issue naming its element; an answer without one is the service failing.
-    /// </summary>
-    public async Task<OperationOutcome> ValidateAsync(PhysicianCaller caller, ServiceRequest draft, CancellationToken cancellationToken)
-    {
-        var response = await SendAsync(caller, HttpMethod.Post, "/api/fhir/ServiceRequest/$validate", draft, null, cancellationToken);
-        return response.Body as OperationOutcome
-            ?? throw new FunctionsUnavailableException($"The referral service did not check the referral ({(int)response.Status}).");
-    }
 
     public Task<FunctionsResponse> CancelAsync(FunctionsCaller caller, string id, string reason, CancellationToken cancellationToken) =>
         OperationAsync(caller, id, "cancel", Parameters(("reason", new FhirString(reason))), null, cancellationToken);

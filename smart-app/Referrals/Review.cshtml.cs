@@ -55,18 +55,16 @@ public sealed class ReviewModel(
             var therapists = await functions.TherapistsAsync(Caller, cancellationToken);
             Referral = checks.Build(state, Launch, Record, therapists);
             Issues = checks.Check(state, Referral, Record, therapists);
-            // The two questions for the API go at once: the page waits for the slower, not for both in turn.
-            var open = functions.OpenReferralsAsync(Caller, cancellationToken);
-            // When the form's own checks pass, the API judges the draft as it would judge the send ($validate), so a
-            // referral it would refuse shows its errors here and is not offered for sending.
-            var judged = Issues.Any(i => i.Blocking) ? null : functions.ValidateAsync(Caller, Referral, cancellationToken);
-            await Task.WhenAll(judged is null ? [open] : [open, judged]);
+            // One call for both questions (a FHIR batch): the open referrals and, when the form's own checks pass, the
+            // API's judgement of the draft as it would judge the send ($validate), so a referral it would refuse shows
+            // its errors here and is not offered for sending.
+            var (open, judged) = await functions.ReviewAsync(Caller, Issues.Any(i => i.Blocking) ? null : Referral, cancellationToken);
             if (judged is not null)
             {
-                Issues = [.. Issues, .. FieldIssue.From(await judged)];
+                Issues = [.. Issues, .. FieldIssue.From(judged)];
             }
 
-            Duplicates = OpenReferrals.Matching(await open, state, time.GetUtcNow());
+            Duplicates = OpenReferrals.Matching(open, state, time.GetUtcNow());
         }
         catch (FunctionsUnavailableException e)
         {

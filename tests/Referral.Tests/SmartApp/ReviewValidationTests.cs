@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Referral.Functions.Referrals;
+using Referral.Model.Fhir;
 using Referral.SmartApp.Referrals;
 using Referral.Tests.Infrastructure;
 using static Referral.Tests.SmartApp.ReferralFormTests;
@@ -9,7 +10,7 @@ using static Referral.Tests.SmartApp.ReferralFormTests;
 namespace Referral.Tests.SmartApp;
 
 /// <summary>
-/// The Review page asks the functions API to judge the draft (<c>ServiceRequest/$validate</c>) before the physician
+/// The Review page asks the functions API to judge the draft (<c>ServiceRequest/$validate</c>, in the review's one batch) before the physician
 /// sends it: a draft the API would refuse shows the API's errors, each with its element, and is not offered for sending.
 /// </summary>
 public sealed class ReviewValidationTests(AzuriteFixture azurite)
@@ -41,7 +42,7 @@ public sealed class ReviewValidationTests(AzuriteFixture azurite)
         Assert.Equal(HttpStatusCode.SeeOther, review.StatusCode);
         var page = await browser.GetStringAsync(review.Headers.Location!, Ct);
 
-        Assert.Contains("POST /api/fhir/ServiceRequest/$validate", calls);
+        Assert.Contains("batch: POST ServiceRequest/$validate", calls);
         Assert.Contains("<div class=\"error-summary\" role=\"alert\"", page, StringComparison.Ordinal);
         Assert.Contains("Free text must be plain text: markup (such as &lt;script&gt;) is not accepted.", page, StringComparison.Ordinal);
         Assert.Contains("<code>ServiceRequest.note[0].text</code>", page, StringComparison.Ordinal);
@@ -72,19 +73,28 @@ public sealed class ReviewValidationTests(AzuriteFixture azurite)
         using var review = await browser.PostAsync(new Uri(steps.FormPath + "?handler=Review", UriKind.Relative), Form(html, Valid), Ct);
         var page = await browser.GetStringAsync(review.Headers.Location!, Ct);
 
-        Assert.Single(calls, c => c == "POST /api/fhir/ServiceRequest/$validate");
+        Assert.Single(calls, c => c == "batch: POST ServiceRequest/$validate");
         Assert.DoesNotContain("error-summary", page, StringComparison.Ordinal);
         Assert.DoesNotContain("issue-element", page, StringComparison.Ordinal);
         Assert.Contains("Sign and send", page, StringComparison.Ordinal);
     }
 
-    /// <summary>Each call the smart-app makes to the functions API, as "METHOD path".</summary>
+    /// <summary>Each call the smart-app makes to the functions API, as "METHOD path", and each entry of a FHIR batch as "batch: METHOD url".</summary>
     private sealed class CallLog(ConcurrentQueue<string> calls, HttpMessageHandler inner) : DelegatingHandler(inner)
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             calls.Enqueue($"{request.Method} {Uri.UnescapeDataString(request.RequestUri!.AbsolutePath)}");
-            return base.SendAsync(request, cancellationToken);
+            if (request.Content is not null && request.RequestUri.AbsolutePath == "/api/fhir"
+                && FhirJson.TryParse<Hl7.Fhir.Model.Bundle>(await request.Content.ReadAsStringAsync(cancellationToken), out var batch, out _))
+            {
+                foreach (var entry in batch!.Entry)
+                {
+                    calls.Enqueue($"batch: {entry.Request!.Method} {entry.Request.Url}");
+                }
+            }
+
+            return await base.SendAsync(request, cancellationToken);
         }
     }
 }
