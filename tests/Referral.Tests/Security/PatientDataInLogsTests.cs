@@ -62,12 +62,25 @@ public sealed class PatientDataInLogsTests(AzuriteFixture azurite, TestIdentity 
         using var read = await physician.GetAsync(Url($"/api/fhir/ServiceRequest/{id}"), ct);
         using var accepted = await therapist.PostAsync(Url($"/api/fhir/Task/{id}/$accept"), Body(new Hl7.Fhir.Model.Parameters()), ct);
         using var unknown = await physician.GetAsync(Url($"/api/fhir/Patient/{scenario.Patient}"), ct);
+        // A FHIR batch: each entry has its own line, as a call of its own would.
+        using var batch = await physician.PostAsync(Url("/api/fhir"), Body(new Hl7.Fhir.Model.Bundle
+        {
+            Type = Hl7.Fhir.Model.Bundle.BundleType.Batch,
+            Entry =
+            [
+                new() { Request = new() { Method = Hl7.Fhir.Model.Bundle.HTTPVerb.GET, Url = $"ServiceRequest?patient=Patient/{scenario.Patient}&status=active" } },
+                new() { Request = new() { Method = Hl7.Fhir.Model.Bundle.HTTPVerb.GET, Url = $"ServiceRequest/{id}" } },
+            ],
+        }), ct);
 
         // The levels really were raised: the framework's own Debug lines are there.
         Assert.Contains(logs.Entries, e => e.Level == LogLevel.Debug && e.Text.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal));
         Assert.Contains(logs.Messages, m => m.StartsWith("Referral.Requests: GET /api/fhir/ServiceRequest/{id} 200", StringComparison.Ordinal));
         Assert.Contains(logs.Messages, m => m.StartsWith("Referral.Requests: GET /api/fhir/ServiceRequest?patient=REDACTED&_count=REDACTED 200", StringComparison.Ordinal));
         Assert.Contains(logs.Messages, m => m.StartsWith("Referral.Requests: GET (no route) 404", StringComparison.Ordinal));
+        Assert.Contains(logs.Messages, m => m.StartsWith("Referral.Requests: POST /api/fhir 200", StringComparison.Ordinal));
+        Assert.Contains(logs.Messages, m => m.StartsWith("Referral.Requests: GET /api/fhir/ServiceRequest?patient=REDACTED&status=REDACTED 200", StringComparison.Ordinal));
+        Assert.Equal(2, logs.Messages.Count(m => m.StartsWith("Referral.Requests: GET /api/fhir/ServiceRequest/{id} 200", StringComparison.Ordinal)));
         Assert.DoesNotContain(logs.Messages, m => m.Contains(scenario.Patient, StringComparison.Ordinal));
         Assert.DoesNotContain(logs.Messages, m => m.Contains(id, StringComparison.Ordinal));
     }
