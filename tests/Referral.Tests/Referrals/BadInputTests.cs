@@ -51,6 +51,20 @@ public sealed class BadInputTests(AzuriteFixture azurite, SharedFunctions functi
     private static BadRequest Submit(string name, Func<string, HttpContent?> body, int? status = null, string? expression = null) =>
         new(name, HttpMethod.Post, "/api/fhir/ServiceRequest", Caller.Physician, body, status, expression);
 
+    private static BadRequest Batch(string name, Func<string, HttpContent?> body, int status, string? expression = null) =>
+        new(name, HttpMethod.Post, "/api/fhir", Caller.Physician, body, status, expression);
+
+    /// <summary>A Bundle of <paramref name="type"/> at the base, its entries creating the valid referral (what a batch may not do).</summary>
+    private static Func<string, HttpContent?> Bundled(Bundle.BundleType type, int entries) => valid => Json(Referral.Model.Fhir.FhirJson.Serialize(new Bundle
+    {
+        Type = type,
+        Entry = [.. Enumerable.Range(0, entries).Select(i => new Bundle.EntryComponent
+        {
+            Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "ServiceRequest" },
+            Resource = Referral.Model.Fhir.FhirJson.TryParse(valid, out var resource, out _) ? resource : null,
+        })],
+    }));
+
     private static BadRequest Get(string name, string path, Caller caller = Caller.Physician, string? expression = null) =>
         new(name, HttpMethod.Get, path, caller, _ => null, 400, expression);
 
@@ -118,6 +132,12 @@ public sealed class BadInputTests(AzuriteFixture azurite, SharedFunctions functi
         Submit("an ESC in a body site's text", Mutate(j => j["bodySite"]![0]!["text"] = "\u001b[2Jwrist"), 422, "ServiceRequest.bodySite[0].text"),
         Submit("a raw BEL in the note (not JSON)", valid => Json(Changed(valid, j => j["note"]![0]!["text"] = "Numb\u0007ness")
             .Replace("\\u0007", "\u0007", StringComparison.Ordinal)), 400),
+        // A FHIR batch at the base that is no batch at all: refused whole, nothing run.
+        Batch("a batch that is not JSON", Raw("{\"resourceType\":\"Bundle\","), 400),
+        Batch("a referral posted to the base", valid => Json(valid), 400, "ServiceRequest"),
+        Batch("a transaction creating the referral", Bundled(Bundle.BundleType.Transaction, 1), 400, "Bundle.type"),
+        Batch("a batch of eleven entries", Bundled(Bundle.BundleType.Batch, 11), 400, "Bundle.entry"),
+        Batch("a batch with an unknown element", Raw("{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entries\":[]}"), 400),
         Submit("half a surrogate pair in the note", valid => Json(valid.Replace("Night-time numbness.", "\\ud800", StringComparison.Ordinal)), 400),
         // FHIR's invariants on contained resources and the profile's one Coverage.
         Submit("an unreferenced contained Patient with a script", Mutate(j => j["contained"]!.AsArray().Add(Node(new Patient
@@ -210,6 +230,22 @@ public sealed class BadInputTests(AzuriteFixture azurite, SharedFunctions functi
             Assert.Contains(badInput.Expression, outcome.Issue.SelectMany(i => i.Expression));
         }
 
+        Assert.Equal(before, await SnapshotAsync(azurite.ConnectionString, ct));
+    }
+
+    [Fact]
+    public async Task A_batch_entry_that_would_create_a_referral_is_refused_alone_and_stores_nothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var scenario = new ReferralScenario(functions);
+        await scenario.SeedTherapistsAsync();
+        var before = await SnapshotAsync(azurite.ConnectionString, ct);
+        using var physician = scenario.AsPhysician();
+
+        using var response = await physician.PostAsync(Url("/api/fhir"), Bundled(Bundle.BundleType.Batch, 1)(ReferralScenario.Json(scenario.Draft())), ct);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("405 Method Not Allowed", (await ReadAsync<Bundle>(response)).Entry.Single().Response!.Status);
         Assert.Equal(before, await SnapshotAsync(azurite.ConnectionString, ct));
     }
 
