@@ -1,5 +1,5 @@
-using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
+using Referral.Tests.Infrastructure;
 
 namespace SandboxEhr.Tests.Infrastructure;
 
@@ -8,9 +8,7 @@ public static class Accessibility
 {
     public static async Task AssertNoViolationsAsync(IPage page)
     {
-        var result = await page.RunAxe();
-        Assert.True(
-            result.Violations.Length == 0,
-            $"{page.Url}:\n" + string.Join("\n", result.Violations.Select(v => $"{v.Id}: {v.Help} ({string.Join(", ", v.Nodes.Select(n => n.Html))})")));
+        var violations = await Chromium.ViolationsAsync(page);
+        Assert.True(violations.Count == 0, $"{page.Url}:\n" + string.Join("\n", violations));
     }
 }
