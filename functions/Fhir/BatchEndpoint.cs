@@ -26,12 +26,11 @@ public static class BatchEndpoint
     public static void MapBatch(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        // The entries' own pipeline: the request log and the app's FHIR errors, then the endpoint the entry's method and path name, among
-        // every endpoint the app maps (read at the first batch, once all are mapped). Authentication is the batch's:
-        // the entries carry its caller.
+        // The entries' own pipeline: the request log (a line an entry, as a call of its own would have) and the app's
+        // FHIR errors, then the endpoint the entry's method and path name, among every endpoint the app maps (read at
+        // the first batch, once all are mapped). Authentication is the batch's: the entries carry its caller.
         var routes = new Lazy<Route[]>(() => Routes(app.Services.GetRequiredService<EndpointDataSource>()));
         var pipeline = ((IApplicationBuilder)app).New();
-        // Each entry has its request log line, as a call of its own would (the route, the query's names only).
         pipeline.UseRequestLog();
         pipeline.UseFhirErrors();
         pipeline.Run(http => RunEndpointAsync(http, routes.Value));
@@ -208,18 +207,28 @@ public static class BatchEndpoint
     /// </summary>
     private static async Task RunEndpointAsync(HttpContext http, Route[] routes)
     {
-        var values = new RouteValueDictionary();
-        var matching = routes.Where(r => { values.Clear(); return r.Matcher.TryMatch(http.Request.Path, values); }).ToList();
-        var route = matching.FirstOrDefault(r => r.Methods.Contains(http.Request.Method, StringComparer.OrdinalIgnoreCase));
+        var (route, values, pathServed) = (default(Route), default(RouteValueDictionary), false);
+        foreach (var candidate in routes)
+        {
+            var matched = new RouteValueDictionary();
+            if (candidate.Matcher.TryMatch(http.Request.Path, matched))
+            {
+                pathServed = true;
+                if (candidate.Methods.Contains(http.Request.Method, StringComparer.OrdinalIgnoreCase))
+                {
+                    (route, values) = (candidate, matched);
+                    break;
+                }
+            }
+        }
+
         if (route is null)
         {
-            http.Response.StatusCode = matching.Count == 0 ? StatusCodes.Status404NotFound : StatusCodes.Status405MethodNotAllowed;
+            http.Response.StatusCode = pathServed ? StatusCodes.Status405MethodNotAllowed : StatusCodes.Status404NotFound;
             return;
         }
 
-        values.Clear();
-        route.Matcher.TryMatch(http.Request.Path, values);
-        http.Request.RouteValues = values;
+        http.Request.RouteValues = values!;
         http.SetEndpoint(route.Endpoint);
         if (route.Endpoint.Metadata.GetMetadata<IAllowAnonymous>() is null)
         {

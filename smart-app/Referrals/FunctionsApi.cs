@@ -195,8 +195,9 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
             throw new FunctionsUnavailableException($"The referral service did not say which referrals are open ({answers[0].Response?.Status}).");
         }
 
+        // The judgement is an OperationOutcome whatever its status (a 400's, naming what it could not read, too).
         var judged = draft is null ? null
-            : answers[1].Resource as OperationOutcome
+            : (answers[1].Resource ?? answers[1].Response?.Outcome) as OperationOutcome
               ?? throw new FunctionsUnavailableException($"The referral service did not check the referral ({answers[1].Response?.Status}).");
         return ([.. found.Entry.Select(e => e.Resource).OfType<ServiceRequest>()
             .Where(r => r.Status == RequestStatus.Active && r.Requester?.Reference is { } by && TypeAndId(by) == requester)], judged);
