@@ -161,7 +161,6 @@ public sealed class BatchTests(SharedFunctions functions) : IClassFixture<Shared
     [Fact]
     public async Task The_CapabilityStatement_declares_the_batch_interaction()
     {
-        await using var scenario = new ReferralScenario(functions);
         using var anyone = functions.App.CreateClient();
 
         var statement = await ReadAsync<CapabilityStatement>(await anyone.GetAsync(Url("/api/fhir/metadata"), Ct));
