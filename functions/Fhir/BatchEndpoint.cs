@@ -162,7 +162,7 @@ public static class BatchEndpoint
         {
             Response = new Bundle.ResponseComponent
             {
-                Status = $"{http.Response.StatusCode} {ReasonPhrases.GetReasonPhrase(http.Response.StatusCode)}".TrimEnd(),
+                Status = StatusLine(http.Response.StatusCode),
                 Etag = http.Response.Headers.ETag is { Count: > 0 } etag ? etag.ToString() : null,
                 Location = http.Response.Headers.Location is { Count: > 0 } location ? location.ToString() : null,
             },
@@ -246,12 +246,15 @@ public static class BatchEndpoint
         await route.Endpoint.RequestDelegate!(http);
     }
 
+    /// <summary>An entry's <c>response.status</c>: the code and its reason phrase (<c>404 Not Found</c>), as FHIR's examples write it.</summary>
+    private static string StatusLine(int status) => $"{status} {ReasonPhrases.GetReasonPhrase(status)}".TrimEnd();
+
     /// <summary>An entry refused before it ran: its status and the OperationOutcome that names the element at fault.</summary>
     private static Bundle.EntryComponent Refused(int status, OperationOutcome.IssueType code, string diagnostics, string expression) => new()
     {
         Response = new Bundle.ResponseComponent
         {
-            Status = $"{status} {ReasonPhrases.GetReasonPhrase(status)}",
+            Status = StatusLine(status),
             Outcome = Outcome.Issue(code, diagnostics, expression),
         },
     };

@@ -90,15 +90,15 @@ public sealed class Chromium : IAsyncLifetime
         Assert.True(process.ExitCode == 0, $"pdftoppm could not draw the first page of {pdf}: {errors}");
     }
 
-    /// <summary>axe-core as the Deque package bundles it (the same engine and rules its <c>RunAxe</c> runs).</summary>
+    /// <summary>axe-core as Deque's package bundles it.</summary>
     private static readonly Lazy<string> AxeScript = new(() => new BundledAxeScriptProvider().GetScript());
 
     /// <summary>
     /// An axe-core scan of the page as it is, its frames with it: every violation, each with its rule, impact, help and
-    /// elements. axe is put into every frame that has none yet and let answer its parent whatever the frame's origin (as
-    /// Deque's <c>RunAxe</c> does), then run from the top document, so the frames are scanned as parts of the page; only
-    /// the violations leave the browser. The same engine and rules as <c>RunAxe</c>, which also sends every rule's passes
-    /// and inapplicable nodes to .NET and took ten times the scan itself (1-3 s a page against 0.05-0.3 s).
+    /// elements. axe is put into every frame that has none yet and let answer its parent whatever the frame's origin,
+    /// then run from the top document, so the frames are scanned as parts of the page; only the violations leave the
+    /// browser. The same engine and rules as Deque's <c>RunAxe</c>, which also sent every rule's passes and inapplicable
+    /// nodes to .NET and took ten times the scan itself (1-3 s a page against 0.05-0.3 s).
     /// </summary>
     public static async Task<IReadOnlyList<AxeViolation>> ViolationsAsync(IPage page)
     {
@@ -108,9 +108,8 @@ public sealed class Chromium : IAsyncLifetime
             if (!await frame.EvaluateAsync<bool>("() => typeof window.axe === 'object'"))
             {
                 await frame.EvaluateAsync(AxeScript.Value);
+                await frame.EvaluateAsync("() => axe.configure({ allowedOrigins: ['<unsafe_all_origins>'] })");
             }
-
-            await frame.EvaluateAsync("() => axe.configure({ allowedOrigins: ['<unsafe_all_origins>'] })");
         }
 
         return await page.EvaluateAsync<AxeViolation[]>("""
