@@ -128,7 +128,7 @@ public static class ConformanceEndpoints
                 {
                     Code = CapabilityStatement.SystemRestfulInteraction.Batch,
                     Documentation = $"Up to {BatchEndpoint.MaxEntries} reads, searches and $validate (POST with the resource) in one call; each entry is " +
-                        "authorized and audited as a call of its own and answered on its own. Changes are not taken in a batch (405 for that entry); no transaction.",
+                        "authorized and audited as a call of its own and answered on its own; a read's request.ifNoneMatch is its If-None-Match (304 for the version held). Changes are not taken in a batch (405 for that entry); no transaction.",
                 },
             ];
         }

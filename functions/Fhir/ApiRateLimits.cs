@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Hl7.Fhir.Model;
+using Microsoft.AspNetCore.RateLimiting;
 
 namespace Referral.Functions.Fhir;
 
@@ -22,6 +23,55 @@ public sealed class ApiRateLimitOptions
     public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
 }
 
+/// <summary>
+/// The per-caller limiter of the API's calls, one for the app: the rate-limiting middleware takes a permit for each
+/// request from it, and a FHIR batch takes one more for each entry past its first (<see cref="BatchEndpoint"/>), so ten
+/// searches cost the same in one batch as in ten calls.
+/// </summary>
+public sealed class ApiRateLimiter(ApiRateLimitOptions limits) : IDisposable
+{
+    public ApiRateLimitOptions Limits { get; } = limits;
+
+    public PartitionedRateLimiter<HttpContext> Limiter { get; } = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+        http.Request.Path.StartsWithSegments("/api/health")
+            ? RateLimitPartition.GetNoLimiter("health")
+            : RateLimitPartition.GetFixedWindowLimiter(ApiRateLimits.CallerKey(http), _ => new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = limits.ApiPermitLimit,
+                QueueLimit = limits.ApiQueueLimit,
+                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+                Window = limits.Window,
+                AutoReplenishment = true,
+            }));
+
+    /// <summary>
+    /// Takes <paramref name="permits"/> more of the caller's permits, waiting in the caller's queue as a call over the
+    /// limit does; null when they were taken, else the 429 (more than a whole window's permits is refused at once).
+    /// <paramref name="why"/> is said after "Too many requests from this caller".
+    /// </summary>
+    public async Task<FhirResult?> AcquireAsync(HttpContext http, int permits, string why, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        if (permits <= 0)
+        {
+            return null;
+        }
+
+        if (permits > Limits.ApiPermitLimit)
+        {
+            return ApiRateLimits.Throttled(http, Limits.Window, why);
+        }
+
+        using var lease = await Limiter.AcquireAsync(http, permits, cancellationToken);
+        return lease.IsAcquired ? null : ApiRateLimits.Throttled(http, RetryAfter(lease, Limits.Window), why);
+    }
+
+    internal static TimeSpan RetryAfter(RateLimitLease lease, TimeSpan window) =>
+        lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : window;
+
+    public void Dispose() => Limiter.Dispose();
+}
+
 public static class ApiRateLimits
 {
     public static IServiceCollection AddApiRateLimits(this IServiceCollection services, IConfiguration configuration)
@@ -32,29 +82,24 @@ public static class ApiRateLimits
             throw new InvalidOperationException("RateLimits:ApiPermitLimit must be at least 1, RateLimits:ApiQueueLimit at least 0 and RateLimits:Window positive.");
         }
 
+        services.AddSingleton(_ => new ApiRateLimiter(limits));
         services.AddRateLimiter(options =>
         {
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
-                http.Request.Path.StartsWithSegments("/api/health")
-                    ? RateLimitPartition.GetNoLimiter("health")
-                    : RateLimitPartition.GetFixedWindowLimiter(CallerKey(http), _ => new FixedWindowRateLimiterOptions
-                    {
-                        PermitLimit = limits.ApiPermitLimit,
-                        QueueLimit = limits.ApiQueueLimit,
-                        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-                        Window = limits.Window,
-                        AutoReplenishment = true,
-                    }));
             options.OnRejected = async (context, _) =>
-            {
-                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : limits.Window;
-                context.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-                await Outcome.Error(StatusCodes.Status429TooManyRequests, OperationOutcome.IssueType.Throttled,
-                    "Too many requests from this caller; try again after the number of seconds in Retry-After.").ExecuteAsync(context.HttpContext);
-            };
+                await Throttled(context.HttpContext, ApiRateLimiter.RetryAfter(context.Lease, limits.Window)).ExecuteAsync(context.HttpContext);
         });
+        services.AddOptions<RateLimiterOptions>().Configure<ApiRateLimiter>((options, limiter) => options.GlobalLimiter = limiter.Limiter);
         return services;
+    }
+
+    /// <summary>The 429 for a caller over their limit: Retry-After in whole seconds and an OperationOutcome that says so.</summary>
+    public static FhirResult Throttled(HttpContext http, TimeSpan retryAfter, string? why = null)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        return Outcome.Error(StatusCodes.Status429TooManyRequests, OperationOutcome.IssueType.Throttled,
+            $"Too many requests from this caller{why}; try again after the number of seconds in Retry-After.");
     }
 
     /// <summary>The caller: a validated token's issuer and subject; without one, the client address.</summary>

@@ -63,6 +63,13 @@ public static class BatchEndpoint
             return Outcome.BadRequest($"A batch holds 1 to {MaxEntries} entries.", "Bundle.entry");
         }
 
+        // Each entry is a call's work: the call took one permit, the other entries take theirs before any runs.
+        if (await http.RequestServices.GetRequiredService<ApiRateLimiter>().AcquireAsync(http, bundle.Entry.Count - 1,
+                $" (each of a batch's entries counts as a call: this one's {bundle.Entry.Count} are over the limit)", cancellationToken) is { } throttled)
+        {
+            return throttled;
+        }
+
         var answer = new Bundle { Type = Bundle.BundleType.BatchResponse };
         for (var i = 0; i < bundle.Entry.Count; i++)
         {
@@ -96,7 +103,7 @@ public static class BatchEndpoint
         }
 
         var body = validate ? FhirJson.Serialize(entry.Resource!) : null;
-        return await RunAsync(http, entries, method.ToString(), target.Value, body, cancellationToken);
+        return await RunAsync(http, entries, method.ToString(), target.Value, body, entry.Request.IfNoneMatch, cancellationToken);
     }
 
     /// <summary>A relative entry url as a path under the FHIR base and its query; null for anything else (absolute, the base itself, a dot segment).</summary>
@@ -115,7 +122,13 @@ public static class BatchEndpoint
         return ($"{FhirBase}/{path}", query);
     }
 
-    private static async Task<Bundle.EntryComponent> RunAsync(HttpContext outer, RequestDelegate entries, string method, (string Path, string Query) target, string? body, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs an entry as a request of its own. Its <c>ifNoneMatch</c> is the request's <c>If-None-Match</c>, so a read of
+    /// the version the client holds is a 304 without the resource, as the read alone would be; <c>ifModifiedSince</c> is
+    /// not passed on, as this API answers reads by version only.
+    /// </summary>
+    private static async Task<Bundle.EntryComponent> RunAsync(
+        HttpContext outer, RequestDelegate entries, string method, (string Path, string Query) target, string? body, string? ifNoneMatch, CancellationToken cancellationToken)
     {
         using var requestBody = new MemoryStream(body is null ? [] : System.Text.Encoding.UTF8.GetBytes(body));
         using var responseBody = new MemoryStream();
@@ -131,6 +144,11 @@ public static class BatchEndpoint
         };
         request.Headers.Host = outer.Request.Headers.Host;
         request.Headers.Accept = FhirResult.ContentType;
+        if (ifNoneMatch is { Length: > 0 })
+        {
+            request.Headers.IfNoneMatch = ifNoneMatch;
+        }
+
         if (body is not null)
         {
             request.Headers.ContentType = FhirResult.ContentType;

@@ -103,6 +103,34 @@ public sealed class BatchTests(SharedFunctions functions) : IClassFixture<Shared
         Assert.Contains(events, e => e.Subtype.Single().Code == "search-type");
     }
 
+    [Fact]
+    public async Task A_read_entry_whose_ifNoneMatch_names_the_current_version_is_answered_304_without_the_resource_as_its_own_call_would_be()
+    {
+        await using var scenario = new ReferralScenario(functions);
+        await scenario.SeedTherapistsAsync();
+        var sent = await scenario.SubmitAsync(scenario.Draft());
+        using var physician = scenario.AsPhysician();
+        var held = sent.Request!.Meta!.VersionId!;
+        var batch = new Bundle
+        {
+            Type = Bundle.BundleType.Batch,
+            Entry =
+            [
+                Entry(Bundle.HTTPVerb.GET, $"ServiceRequest/{sent.Request.Id}", ifNoneMatch: $"W/\"{held}\""),
+                Entry(Bundle.HTTPVerb.GET, $"ServiceRequest/{sent.Request.Id}", ifNoneMatch: "W/\"999\""),
+            ],
+        };
+
+        using var response = await physician.PostAsync(Url("/api/fhir"), Body(batch), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var answer = await ReadAsync<Bundle>(response);
+        Assert.Equal(["304 Not Modified", "200 OK"], answer.Entry.Select(e => e.Response!.Status));
+        Assert.Null(answer.Entry[0].Resource);
+        Assert.Equal($"W/\"{held}\"", answer.Entry[0].Response!.Etag);
+        Assert.Equal(sent.Request.Id, Assert.IsType<ServiceRequest>(answer.Entry[1].Resource).Id);
+    }
+
     [Theory]
     [InlineData("POST", "ServiceRequest", "405 Method Not Allowed", "Bundle.entry[0].request")]
     [InlineData("DELETE", "ServiceRequest/x.0123456789abcdef0123", "405 Method Not Allowed", "Bundle.entry[0].request")]
@@ -174,9 +202,9 @@ public sealed class BatchTests(SharedFunctions functions) : IClassFixture<Shared
     private static ServiceRequest Parsed(string json) =>
         FhirJson.TryParse<ServiceRequest>(json, out var request, out var outcome) ? request! : throw new InvalidOperationException(string.Join("; ", outcome.Issue.Select(i => i.Diagnostics)));
 
-    private static Bundle.EntryComponent Entry(Bundle.HTTPVerb method, string url, Resource? resource = null) => new()
+    private static Bundle.EntryComponent Entry(Bundle.HTTPVerb method, string url, Resource? resource = null, string? ifNoneMatch = null) => new()
     {
-        Request = new Bundle.RequestComponent { Method = method, Url = url },
+        Request = new Bundle.RequestComponent { Method = method, Url = url, IfNoneMatch = ifNoneMatch },
         Resource = resource,
     };
 }

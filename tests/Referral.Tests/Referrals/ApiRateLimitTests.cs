@@ -46,4 +46,49 @@ public sealed class ApiRateLimitTests(AzuriteFixture azurite, TestIdentity ident
         using var health = await anonymous.GetAsync(Url("/api/health"), ct);
         Assert.NotEqual(HttpStatusCode.TooManyRequests, health.StatusCode);
     }
+
+    [Fact]
+    public async Task Each_entry_of_a_batch_counts_as_a_call_so_a_batch_over_the_callers_limit_is_429_before_any_entry_runs()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var scenario = new ReferralScenario(azurite, identity, settings: new Dictionary<string, string?>
+        {
+            ["RateLimits:ApiPermitLimit"] = "5",
+            ["RateLimits:ApiQueueLimit"] = "0",
+            ["RateLimits:Window"] = "01:00:00",
+        });
+        using var physician = scenario.AsPhysician();
+        var search = $"ServiceRequest?patient=Patient/{scenario.Patient}";
+
+        using var four = await physician.PostAsync(Url("/api/fhir"), Batch(search, 4), ct);
+        Assert.Equal(HttpStatusCode.OK, four.StatusCode);
+        Assert.Equal(4, (await ReadAsync<Bundle>(four)).Entry.Count(e => e.Response!.Status == "200 OK"));
+
+        // The call's own permit is the fifth; its second entry would be the sixth.
+        using var two = await physician.PostAsync(Url("/api/fhir"), Batch(search, 2), ct);
+        Assert.Equal(HttpStatusCode.TooManyRequests, two.StatusCode);
+        Assert.True(int.Parse(Assert.Single(two.Headers.GetValues("Retry-After")), System.Globalization.CultureInfo.InvariantCulture) > 0);
+        var issue = Assert.Single((await ReadAsync<OperationOutcome>(two)).Issue);
+        Assert.Equal(OperationOutcome.IssueType.Throttled, issue.Code);
+        Assert.Contains("each of a batch's entries counts as a call", issue.Diagnostics, StringComparison.Ordinal);
+
+        // A batch larger than a whole window's permits can never pass: refused at once, not left waiting.
+        await using var small = new ReferralScenario(azurite, identity, settings: new Dictionary<string, string?>
+        {
+            ["RateLimits:ApiPermitLimit"] = "3",
+            ["RateLimits:ApiQueueLimit"] = "100",
+            ["RateLimits:Window"] = "01:00:00",
+        });
+        using var caller = small.AsPhysician();
+        using var ten = await caller.PostAsync(Url("/api/fhir"), Batch($"ServiceRequest?patient=Patient/{small.Patient}", 10), ct);
+        Assert.Equal(HttpStatusCode.TooManyRequests, ten.StatusCode);
+        using var one = await caller.GetAsync(Url($"/api/fhir/ServiceRequest?patient=Patient/{small.Patient}"), ct);
+        Assert.Equal(HttpStatusCode.OK, one.StatusCode);
+    }
+
+    private static StringContent Batch(string url, int entries) => Body(new Bundle
+    {
+        Type = Bundle.BundleType.Batch,
+        Entry = [.. Enumerable.Range(0, entries).Select(_ => new Bundle.EntryComponent { Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.GET, Url = url } })],
+    });
 }
