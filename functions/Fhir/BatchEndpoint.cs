@@ -155,7 +155,9 @@ public static class BatchEndpoint
             request.Headers.ContentLength = requestBody.Length;
         }
 
+        var answered = new EntryAnswer();
         var features = new FeatureCollection();
+        features.Set(answered);
         features.Set<IHttpRequestFeature>(request);
         features.Set<IHttpResponseFeature>(new HttpResponseFeature());
         features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(responseBody));
@@ -185,20 +187,28 @@ public static class BatchEndpoint
                 Location = http.Response.Headers.Location is { Count: > 0 } location ? location.ToString() : null,
             },
         };
-        if (responseBody.Length > 0 && FhirJson.TryParse(System.Text.Encoding.UTF8.GetString(responseBody.ToArray()), out var resource, out _))
+        // A FHIR answer is the endpoint's resource itself (FhirResult hands it over); anything else it wrote (a report's
+        // PDF, the package's tarball) is a Binary of that content type, as FHIR carries other content.
+        var resource = answered.Resource ?? (responseBody.Length > 0
+            ? new Binary { ContentType = http.Response.ContentType ?? "application/octet-stream", Data = responseBody.ToArray() }
+            : null);
+        // An error's OperationOutcome is the entry's outcome (FHIR's place for it in a batch-response); anything else its resource.
+        if (http.Response.StatusCode >= StatusCodes.Status400BadRequest && resource is OperationOutcome failure)
         {
-            // An error's OperationOutcome is the entry's outcome (FHIR's place for it in a batch-response); anything else its resource.
-            if (http.Response.StatusCode >= StatusCodes.Status400BadRequest && resource is OperationOutcome failure)
-            {
-                answer.Response.Outcome = failure;
-            }
-            else
-            {
-                answer.Resource = resource;
-            }
+            answer.Response.Outcome = failure;
+        }
+        else
+        {
+            answer.Resource = resource;
         }
 
         return answer;
+    }
+
+    /// <summary>Set on an entry's request: <see cref="FhirResult"/> leaves its resource here instead of writing it.</summary>
+    public sealed class EntryAnswer
+    {
+        public Resource? Resource { get; set; }
     }
 
     /// <summary>An endpoint of the FHIR API as an entry finds it: its route, its methods, and how specific its route is.</summary>

@@ -58,6 +58,13 @@ public sealed class FhirResult(Resource resource, int statusCode = StatusCodes.S
             response.Headers.ETag = ETag;
         }
 
+        // An entry of a batch: the batch-response takes the resource itself (BatchEndpoint), so it is not written here to be read back there.
+        if (httpContext.Features.Get<BatchEndpoint.EntryAnswer>() is { } entry)
+        {
+            entry.Resource = Resource;
+            return;
+        }
+
         var bytes = format == FhirFormat.Xml ? XmlSerializer.SerializeToBytes(Resource) : Serializer.SerializeToBytes(Resource);
         await response.Body.WriteAsync(bytes, httpContext.RequestAborted);
     }

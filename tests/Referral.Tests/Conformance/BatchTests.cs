@@ -131,6 +131,24 @@ public sealed class BatchTests(SharedFunctions functions) : IClassFixture<Shared
         Assert.Equal(sent.Request.Id, Assert.IsType<ServiceRequest>(answer.Entry[1].Resource).Id);
     }
 
+    [Fact]
+    public async Task An_entry_whose_endpoint_answers_with_a_file_gets_it_as_a_Binary_with_its_content_type_and_bytes()
+    {
+        await using var scenario = new ReferralScenario(functions);
+        using var physician = scenario.AsPhysician();
+        var direct = await physician.GetByteArrayAsync(Url("/api/fhir/package.tgz"), Ct);
+        var batch = new Bundle { Type = Bundle.BundleType.Batch, Entry = [Entry(Bundle.HTTPVerb.GET, "package.tgz")] };
+
+        using var response = await physician.PostAsync(Url("/api/fhir"), Body(batch), Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var entry = Assert.Single((await ReadAsync<Bundle>(response)).Entry);
+        Assert.Equal("200 OK", entry.Response!.Status);
+        var file = Assert.IsType<Binary>(entry.Resource);
+        Assert.Equal("application/gzip", file.ContentType);
+        Assert.Equal(direct, file.Data);
+    }
+
     [Theory]
     [InlineData("POST", "ServiceRequest", "405 Method Not Allowed", "Bundle.entry[0].request")]
     [InlineData("DELETE", "ServiceRequest/x.0123456789abcdef0123", "405 Method Not Allowed", "Bundle.entry[0].request")]
