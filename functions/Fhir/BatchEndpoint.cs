@@ -212,7 +212,31 @@ public static class BatchEndpoint
     }
 
     /// <summary>An endpoint of the FHIR API as an entry finds it: its route, its methods, and how specific its route is.</summary>
-    private sealed record Route(RouteEndpoint Endpoint, TemplateMatcher Matcher, IReadOnlyList<string> Methods, decimal Precedence);
+    private sealed record Route(RouteEndpoint Endpoint, TemplateMatcher Matcher, IReadOnlyList<string> Methods, decimal Precedence)
+    {
+        private AuthorizationPolicy? policy;
+
+        /// <summary>
+        /// The endpoint's combined authorization policy, combined once where the provider allows it to be kept (as
+        /// ASP.NET Core's authorization middleware keeps it per endpoint).
+        /// </summary>
+        public async Task<AuthorizationPolicy?> PolicyAsync(IAuthorizationPolicyProvider provider)
+        {
+            if (policy is not null)
+            {
+                return policy;
+            }
+
+            var combined = await AuthorizationPolicy.CombineAsync(provider, Endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>(),
+                Endpoint.Metadata.GetOrderedMetadata<AuthorizationPolicy>());
+            if (provider.AllowsCachingPolicies)
+            {
+                policy = combined;
+            }
+
+            return combined;
+        }
+    }
 
     /// <summary>The FHIR API's endpoints, the most specific route first (a literal segment before a parameter: <c>$validate</c> before <c>{id}</c>).</summary>
     private static Route[] Routes(EndpointDataSource endpoints) =>
@@ -260,9 +284,7 @@ public static class BatchEndpoint
         http.SetEndpoint(route.Endpoint);
         if (route.Endpoint.Metadata.GetMetadata<IAllowAnonymous>() is null)
         {
-            var policies = http.RequestServices.GetRequiredService<IAuthorizationPolicyProvider>();
-            var policy = await AuthorizationPolicy.CombineAsync(policies, route.Endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>(),
-                route.Endpoint.Metadata.GetOrderedMetadata<AuthorizationPolicy>());
+            var policy = await route.PolicyAsync(http.RequestServices.GetRequiredService<IAuthorizationPolicyProvider>());
             if (policy is not null
                 && !(await http.RequestServices.GetRequiredService<IAuthorizationService>().AuthorizeAsync(http.User, http, policy)).Succeeded)
             {
