@@ -59,7 +59,7 @@ public sealed class CdsHooksBrowserTests(AzuriteFixture azurite, Chromium chromi
         await form.GetByRole(AriaRole.Button, new() { Name = "Review referral" }).ClickAsync();
         await form.GetByRole(AriaRole.Heading, new() { Name = "Review the referral" }).WaitForAsync();
         await form.GetByRole(AriaRole.Button, new() { Name = "Sign and send" }).ClickAsync();
-        await form.WaitForURLAsync(url => url.Contains("/referrals/", StringComparison.Ordinal));
+        await DuplicateReferralBrowserTests.WaitForSentAsync(form);
         await ehr.ReloadAsync();
         await ehr.GetByRole(AriaRole.Heading, new() { Name = "Helen Park" }).WaitForAsync();
         Assert.Equal(0, await ehr.GetByRole(AriaRole.Region, new() { Name = "Decision support" }).CountAsync());

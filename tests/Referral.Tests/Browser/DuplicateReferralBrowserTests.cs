@@ -35,7 +35,7 @@ public sealed class DuplicateReferralBrowserTests(AzuriteFixture azurite, Chromi
         await ReviewLymphedemaAsync(page, formUrl);
         Assert.Equal(0, await page.Locator("#confirm-duplicate").CountAsync());
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign and send" }).ClickAsync();
-        await page.WaitForURLAsync(url => url.Contains("/referrals/", StringComparison.Ordinal));
+        await WaitForSentAsync(page);
         var firstId = new Uri(page.Url).Segments[^1];
 
         // The same again: Review shows the open one and asks.
@@ -59,9 +59,20 @@ public sealed class DuplicateReferralBrowserTests(AzuriteFixture azurite, Chromi
 
         await page.GetByLabel("Send it anyway").CheckAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign and send" }).ClickAsync();
-        await page.WaitForURLAsync(url => url.Contains("/referrals/", StringComparison.Ordinal));
+        await WaitForSentAsync(page);
         Assert.NotEqual(firstId, new Uri(page.Url).Segments[^1]);
         Assert.Equal(2, (await store.FindAsync(ReferralLookup.Patient, stack.EhrBase + "/fhir", "Patient/helen-park", ct)).Count);
+    }
+
+    /// <summary>
+    /// The status page "Sign and send" lands on: its notice that the referral was sent, then its address. Not a wait for
+    /// the address and the load event: a navigation that commits while that wait is set up can leave it waiting for a
+    /// load it never sees (seen once in CI, 30 s).
+    /// </summary>
+    internal static async Task WaitForSentAsync(IPage page)
+    {
+        await page.GetByRole(AriaRole.Status).Filter(new() { HasText = "The referral was sent" }).WaitForAsync();
+        Assert.Contains("/referrals/", page.Url, StringComparison.Ordinal);
     }
 
     /// <summary>From a new form: lymphedema (from the problem list), the left arm, Olivia Hart (chosen for the physician), Review.</summary>
