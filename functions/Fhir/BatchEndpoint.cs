@@ -11,7 +11,7 @@ namespace Referral.Functions.Fhir;
 /// <summary>
 /// FHIR's <c>batch</c> interaction (<c>POST [base]</c> with a Bundle of type <c>batch</c>): several reads, searches and
 /// <c>$validate</c>s in one call with one token, each entry answered on its own (its status, ETag, Location and
-/// resource) in a <c>batch-response</c>. Each entry runs through this API's own routing and endpoint, with the entry's
+/// resource) in a <c>batch-response</c>, the entries at the same time. Each entry runs through this API's own routing and endpoint, with the entry's
 /// authorization checked against the caller as a call of its own would be, and its own audit entry; a failing entry
 /// fails alone. Changes are not taken in a batch (each has its own idempotency and If-Match rules): an entry that
 /// would change something is refused with a 405, and so is a batch inside a batch.
@@ -70,13 +70,10 @@ public static class BatchEndpoint
             return throttled;
         }
 
-        var answer = new Bundle { Type = Bundle.BundleType.BatchResponse };
-        for (var i = 0; i < bundle.Entry.Count; i++)
-        {
-            answer.Entry.Add(await AnswerAsync(http, entries, bundle.Entry[i], $"Bundle.entry[{i}]", cancellationToken));
-        }
-
-        return new FhirResult(answer);
+        // The entries run at the same time (none changes anything, and a batch's entries may run in any order; this
+        // API's services are all singletons), each answered in its place.
+        var answers = await Task.WhenAll(bundle.Entry.Select((entry, i) => AnswerAsync(http, entries, entry, $"Bundle.entry[{i}]", cancellationToken)));
+        return new FhirResult(new Bundle { Type = Bundle.BundleType.BatchResponse, Entry = [.. answers] });
     }
 
     /// <summary>One entry's answer: refused as it stands, or the response of its endpoint run on a request of its own.</summary>

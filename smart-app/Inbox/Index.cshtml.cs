@@ -45,15 +45,21 @@ public sealed class IndexModel(FunctionsApi functions, IOptions<InboxOptions> op
         var owner = "PractitionerRole/" + TherapistId;
         try
         {
-            var counting = Lists.Select(l => Functions.InboxCountAsync(caller, owner, l.Statuses, cancellationToken)).ToList();
-            var counts = await Task.WhenAll(counting);
+            // One call: each list's count and the page of the list asked for (without a choice, the new referrals').
+            var chosen = Lists.FirstOrDefault(l => l.Key == list);
+            var (counts, results) = await Functions.InboxWithCountsAsync(
+                caller, owner, [.. Lists.Select(l => l.Statuses)], (chosen ?? Lists[0]).Statuses, after, PageSize, cancellationToken);
             Counts = Lists.Select((l, i) => (l.Key, counts[i])).ToDictionary(x => x.Key, x => x.Item2, StringComparer.Ordinal);
 
-            // Without a choice: the new referrals when there are some, else the ones under treatment.
-            List = Lists.FirstOrDefault(l => l.Key == list)
-                ?? (Counts["new"] is 0 && Counts["active"] is > 0 ? Lists[1] : Lists[0]);
+            // Without a choice: the new referrals when there are some, else the ones under treatment (then asked for
+            // apart: a page is read only to be shown).
+            List = chosen ?? (Counts["new"] is 0 && Counts["active"] is > 0 ? Lists[1] : Lists[0]);
             Paged = !string.IsNullOrEmpty(after);
-            var results = await Functions.InboxAsync(caller, owner, List.Statuses, after, PageSize, cancellationToken);
+            if (List != (chosen ?? Lists[0]))
+            {
+                results = await Functions.InboxAsync(caller, owner, List.Statuses, after, PageSize, cancellationToken);
+            }
+
             if (results.Status == HttpStatusCode.Unauthorized)
             {
                 return SignInAgain();

@@ -190,7 +190,7 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         var answers = response.Body is Bundle { Type: Bundle.BundleType.BatchResponse } answered && answered.Entry.Count == batch.Entry.Count
             ? answered.Entry
             : throw new FunctionsUnavailableException($"The referral service did not answer the review ({(int)response.Status}).");
-        if (!(answers[0].Response?.Status ?? "").StartsWith("200", StringComparison.Ordinal) || answers[0].Resource is not Bundle found)
+        if (StatusOf(answers[0]) != HttpStatusCode.OK || answers[0].Resource is not Bundle found)
         {
             throw new FunctionsUnavailableException($"The referral service did not say which referrals are open ({answers[0].Response?.Status}).");
         }
@@ -276,6 +276,51 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
     /// </summary>
     public async Task<InboxResults> InboxAsync(FunctionsCaller caller, string owner, IReadOnlyList<string> statuses, string? page, int count, CancellationToken cancellationToken)
     {
+        var response = await GetAsync(caller, QueryHelpers.AddQueryString("/api/fhir/Task", InboxPageParameters(owner, statuses, page, count)), cancellationToken);
+        return response.Status == HttpStatusCode.OK && response.Body is Bundle bundle ? InboxResultsOf(bundle) : new InboxResults([], null, response.Status);
+    }
+
+    /// <summary>
+    /// The inbox in one call, a FHIR batch whose entries the API runs at the same time: how many of the therapist's
+    /// Tasks each of <paramref name="counted"/> holds (<c>_summary=count</c>; null where the API did not say), and one
+    /// page of the list <paramref name="statuses"/>, as <see cref="InboxAsync"/> reads it.
+    /// </summary>
+    public async Task<(IReadOnlyList<int?> Counts, InboxResults Page)> InboxWithCountsAsync(
+        FunctionsCaller caller, string owner, IReadOnlyList<IReadOnlyList<string>> counted, IReadOnlyList<string> statuses, string? page, int count, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(counted);
+        var batch = new Bundle { Type = Bundle.BundleType.Batch };
+        foreach (var list in counted)
+        {
+            batch.Entry.Add(Get(QueryHelpers.AddQueryString("Task", new Dictionary<string, string?>
+            {
+                ["owner"] = owner,
+                ["status"] = string.Join(',', list),
+                ["_summary"] = "count",
+            })));
+        }
+
+        batch.Entry.Add(Get(QueryHelpers.AddQueryString("Task", InboxPageParameters(owner, statuses, page, count))));
+        var response = await SendAsync(caller, HttpMethod.Post, "/api/fhir", batch, null, cancellationToken);
+        if (response.Status != HttpStatusCode.OK)
+        {
+            // Refused as a whole (401: the sign-in's token is no longer good): no counts, and the page says why.
+            return ([.. counted.Select(_ => (int?)null)], new InboxResults([], null, response.Status));
+        }
+
+        var answers = response.Body is Bundle { Type: Bundle.BundleType.BatchResponse } answered && answered.Entry.Count == batch.Entry.Count
+            ? answered.Entry
+            : throw new FunctionsUnavailableException("The referral service did not answer for the inbox.");
+        var pageAnswer = answers[^1];
+        return (
+            [.. answers.Take(counted.Count).Select(a => StatusOf(a) == HttpStatusCode.OK && a.Resource is Bundle found ? found.Total : null)],
+            StatusOf(pageAnswer) == HttpStatusCode.OK && pageAnswer.Resource is Bundle bundle ? InboxResultsOf(bundle) : new InboxResults([], null, StatusOf(pageAnswer)));
+
+        static Bundle.EntryComponent Get(string url) => new() { Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.GET, Url = url } };
+    }
+
+    private static Dictionary<string, string?> InboxPageParameters(string owner, IReadOnlyList<string> statuses, string? page, int count)
+    {
         var parameters = new Dictionary<string, string?>
         {
             ["owner"] = owner,
@@ -288,12 +333,12 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
             parameters["_page"] = page;
         }
 
-        var response = await GetAsync(caller, QueryHelpers.AddQueryString("/api/fhir/Task", parameters), cancellationToken);
-        if (response.Status != HttpStatusCode.OK || response.Body is not Bundle bundle)
-        {
-            return new InboxResults([], null, response.Status);
-        }
+        return parameters;
+    }
 
+    /// <summary>A searchset of Tasks with their ServiceRequests (<c>_include=Task:focus</c>) as the inbox's rows and the next page's continuation.</summary>
+    private static InboxResults InboxResultsOf(Bundle bundle)
+    {
         var requests = bundle.Entry.Select(e => e.Resource).OfType<ServiceRequest>().Where(r => r.Id is not null).ToDictionary(r => r.Id!, StringComparer.Ordinal);
         var rows = bundle.Entry.Select(e => e.Resource).OfType<Hl7.Fhir.Model.Task>()
             .Select(t => (Task: t, Request: requests.GetValueOrDefault(ResourceIdOf(t.Focus?.Reference))))
@@ -301,20 +346,14 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         var next = bundle.Link.FirstOrDefault(l => l.Relation == "next")?.Url is { } url && Uri.TryCreate(url, UriKind.Absolute, out var nextUri)
             ? QueryHelpers.ParseQuery(nextUri.Query).GetValueOrDefault("_page").ToString()
             : null;
-        return new InboxResults(rows, string.IsNullOrEmpty(next) ? null : next, response.Status);
+        return new InboxResults(rows, string.IsNullOrEmpty(next) ? null : next, HttpStatusCode.OK);
     }
 
-    /// <summary>How many of the therapist's Tasks have one of <paramref name="statuses"/> (<c>_summary=count</c>); null when the API did not say.</summary>
-    public async Task<int?> InboxCountAsync(FunctionsCaller caller, string owner, IReadOnlyList<string> statuses, CancellationToken cancellationToken)
-    {
-        var response = await GetAsync(caller, QueryHelpers.AddQueryString("/api/fhir/Task", new Dictionary<string, string?>
-        {
-            ["owner"] = owner,
-            ["status"] = string.Join(',', statuses),
-            ["_summary"] = "count",
-        }), cancellationToken);
-        return response.Status == HttpStatusCode.OK && response.Body is Bundle bundle ? bundle.Total : null;
-    }
+    /// <summary>A batch entry's status (<c>response.status</c>, "200 OK") as a code; 0 when it is not one.</summary>
+    private static HttpStatusCode StatusOf(Bundle.EntryComponent answer) =>
+        int.TryParse((answer.Response?.Status ?? "").Split(' ')[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var code)
+            ? (HttpStatusCode)code
+            : 0;
 
     /// <summary>
     /// POSTs the referral: 201 when new, 200 with the original when the placer id was seen (a retry), else the

@@ -43,6 +43,42 @@ public sealed partial class InboxPagesTests(InboxFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task The_inbox_asks_the_API_once_for_its_counts_and_its_page_and_a_second_time_only_to_show_the_active_list_when_nothing_is_new()
+    {
+        var therapist = await Apps.AddTherapistAsync("Ines", "Duarte");
+        var accepted = await Apps.SendReferralAsync(therapist);
+        using var browser = await SignedInAsync(therapist);
+
+        // Something new: the three counts and the new list's page, in one batch.
+        var before = Apps.ApiCalls.Count;
+        var html = await browser.GetStringAsync(new Uri("/inbox", UriKind.Relative), Ct);
+        Assert.Equal(["POST /api/fhir"], Apps.ApiCalls.Skip(before));
+        Assert.Equal([accepted], ReferralRows().Matches(html).Select(m => m.Groups[1].Value));
+        Assert.Matches(@"data-list=""new"">New <span class=""count"">\(1\)</span>", html);
+
+        using (var accept = await PostAsync(browser, $"/inbox/referrals/{accepted}", "Accept"))
+        {
+            Assert.Equal(HttpStatusCode.SeeOther, accept.StatusCode);
+        }
+
+        // Nothing new, one under treatment: the counts and the new list's page in one batch, then the active list's page.
+        before = Apps.ApiCalls.Count;
+        html = await browser.GetStringAsync(new Uri("/inbox", UriKind.Relative), Ct);
+        Assert.Equal(["POST /api/fhir", "GET /api/fhir/Task"], Apps.ApiCalls.Skip(before).Select(c => c.Split('?')[0]));
+        Assert.Equal([accepted], ReferralRows().Matches(html).Select(m => m.Groups[1].Value));
+        Assert.Matches(@"data-list=""new"">New <span class=""count"">\(0\)</span>", html);
+        Assert.Matches(@"data-list=""active"">Active <span class=""count"">\(1\)</span>", html);
+
+        // A list asked for by name, the closed one here: one call, its page and the three counts.
+        before = Apps.ApiCalls.Count;
+        html = await browser.GetStringAsync(new Uri("/inbox?list=closed", UriKind.Relative), Ct);
+        Assert.Equal(["POST /api/fhir"], Apps.ApiCalls.Skip(before));
+        Assert.Empty(ReferralRows().Matches(html));
+        Assert.Matches(@"data-list=""active"">Active <span class=""count"">\(1\)</span>", html);
+        Assert.Matches(@"data-list=""closed"">Closed <span class=""count"">\(0\)</span>", html);
+    }
+
+    [Fact]
     public async Task A_referral_page_shows_everything_the_physician_sent_and_the_training_it_needs()
     {
         var therapist = await Apps.AddTherapistAsync("Rosa", "Lind");

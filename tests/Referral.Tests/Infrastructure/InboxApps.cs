@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
@@ -61,6 +62,12 @@ public sealed partial class InboxApps : IAsyncDisposable
     public FakeTimeProvider Time { get; }
 
     public IServiceProvider AppServices => testApp?.Services ?? kestrelApp!.Services;
+
+    /// <summary>
+    /// Each call the smart-app made to the functions API, as "METHOD path?query", in order (in the TestServer stack
+    /// only: in the browser's, the two talk over loopback).
+    /// </summary>
+    public ConcurrentQueue<string> ApiCalls { get; } = new();
 
     /// <summary>
     /// Starts the stack: the smart-app in a TestServer at https://localhost, or on a loopback port when
@@ -138,8 +145,9 @@ public sealed partial class InboxApps : IAsyncDisposable
         }
         else
         {
-            var app = new SmartAppHarness.SmartApp(settings, time, () => functions.Server.CreateHandler());
-            stack = new InboxApps(time, sandbox, sandboxBase, functions, identity, null, app, appBase, settings);
+            InboxApps? created = null;
+            var app = new SmartAppHarness.SmartApp(settings, time, () => new CallLog(created!.ApiCalls, functions.Server.CreateHandler()));
+            stack = created = new InboxApps(time, sandbox, sandboxBase, functions, identity, null, app, appBase, settings);
         }
 
         return stack;
@@ -346,4 +354,13 @@ public sealed partial class InboxApps : IAsyncDisposable
 
     /// <summary>Where the app sent the browser after the sign-in, and the cookies it set then.</summary>
     public sealed record SignIn(string Location, IReadOnlyList<string> Cookies);
+
+    private sealed class CallLog(ConcurrentQueue<string> calls, HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override System.Threading.Tasks.Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            calls.Enqueue($"{request.Method} {request.RequestUri?.PathAndQuery}");
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
 }
