@@ -10,10 +10,10 @@ namespace Referral.Functions.Fhir;
 
 /// <summary>
 /// FHIR's <c>batch</c> interaction (<c>POST [base]</c> with a Bundle of type <c>batch</c>): several reads, searches and
-/// <c>$validate</c>s in one call with one token, each entry answered on its own (its status, ETag, Location and
-/// resource) in a <c>batch-response</c>, the entries at the same time. Each entry runs through this API's own routing and endpoint, with the entry's
-/// authorization checked against the caller as a call of its own would be, and its own audit entry; a failing entry
-/// fails alone. Changes are not taken in a batch (each has its own idempotency and If-Match rules): an entry that
+/// <c>$validate</c>s in one call with one token, run at the same time, each entry answered on its own (its status,
+/// ETag, Location and resource) in a <c>batch-response</c>. Each entry runs through this API's own routing and
+/// endpoint, with the entry's authorization checked against the caller as a call of its own would be, and its own
+/// audit entry; a failing entry fails alone. Changes are not taken in a batch (each has its own idempotency and If-Match rules): an entry that
 /// would change something is refused with a 405, and so is a batch inside a batch.
 /// </summary>
 public static class BatchEndpoint
@@ -203,7 +203,7 @@ public static class BatchEndpoint
     }
 
     /// <summary>Set on an entry's request: <see cref="FhirResult"/> leaves its resource here instead of writing it.</summary>
-    public sealed class EntryAnswer
+    internal sealed class EntryAnswer
     {
         public Resource? Resource { get; set; }
     }
