@@ -46,7 +46,10 @@ public sealed class TherapistOpenIdConnectTests : IClassFixture<Chromium>
         await Chromium.ScreenshotAsync(page, "sandbox-ehr-therapist-sign-in");
         await page.GetByLabel("Olivia Hart, LMT").CheckAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
-        await page.WaitForURLAsync($"{inboxBase}/inbox");
+        // Waited for by its heading, then its address: a wait for the address and the load event can miss a navigation
+        // that commits while it is set up (seen in the referral tests' CI).
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Inbox", Exact = true }).WaitForAsync();
+        Assert.Equal($"{inboxBase}/inbox", page.Url);
 
         var text = await page.Locator("main").InnerTextAsync();
         Assert.Contains($"fhirUser: PractitionerRole/{SyntheticIds.OncologyLymphTherapist}", text, StringComparison.Ordinal);
@@ -55,7 +58,8 @@ public sealed class TherapistOpenIdConnectTests : IClassFixture<Chromium>
         Assert.Contains($"api-user: {SyntheticIds.OncologyLymphTherapist}", text, StringComparison.Ordinal);
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
-        await page.WaitForURLAsync($"{inboxBase}/signed-out");
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Signed out", Exact = true }).WaitForAsync();
+        Assert.Equal($"{inboxBase}/signed-out", page.Url);
         await page.CloseAsync();
     }
 
