@@ -14,8 +14,11 @@ namespace Referral.Tests.Infrastructure;
 /// </summary>
 public sealed class LocalRun : IAsyncDisposable
 {
-    private LocalRun(TimeProvider time, SandboxHost sandbox, FunctionsApp functions, SmartAppHost app, string ehrBase, string appBase, string functionsBase)
+    private readonly ServerLog log;
+
+    private LocalRun(TimeProvider time, ServerLog log, SandboxHost sandbox, FunctionsApp functions, SmartAppHost app, string ehrBase, string appBase, string functionsBase)
     {
+        this.log = log;
         Time = time;
         Sandbox = sandbox;
         Functions = functions;
@@ -53,6 +56,9 @@ public sealed class LocalRun : IAsyncDisposable
         var ehrBase = $"http://127.0.0.1:{ehrPort}";
         var appBase = $"http://127.0.0.1:{appPort}";
         var functionsBase = $"http://127.0.0.1:{functionsPort}";
+        // The apps' log lines, one file per journey (named in the test's output), so a journey that fails in the browser says which call it waited for.
+        var log = new ServerLog(TestContext.Current.Test?.TestDisplayName ?? "local-run", ehrPort.ToString(System.Globalization.CultureInfo.InvariantCulture), time);
+        TestContext.Current.TestOutputHelper?.WriteLine($"The apps' log: {log.File}");
 
         // The same registrations run.sh makes: clients 0 (smart-app), 1 (functions backend services), 2 (therapist inbox).
         var sandbox = new SandboxHost(new Dictionary<string, string?>
@@ -65,7 +71,7 @@ public sealed class LocalRun : IAsyncDisposable
             ["Sandbox:Clients:2:RedirectUris:0"] = appBase + "/signin-oidc",
             ["Sandbox:Clients:2:PostLogoutRedirectUris:0"] = appBase + "/signout-callback-oidc",
             ["Sandbox:CdsServices"] = functionsBase,
-        }, time);
+        }, time) { Log = log.For("ehr") };
         sandbox.UseKestrel(o => o.Listen(IPAddress.Loopback, ehrPort));
         sandbox.StartServer();
 
@@ -86,7 +92,11 @@ public sealed class LocalRun : IAsyncDisposable
             ["CdsHooks:Clients:0:Issuer"] = ehrBase,
             ["CdsHooks:Clients:0:JwksUrl"] = ehrBase + "/.well-known/jwks.json",
             ["CdsHooks:Clients:0:FhirServer"] = ehrBase + "/fhir",
-        }, time: time);
+        }, time: time)
+        {
+            TestServices = services => services.AddSingleton(log.For("api")),
+            WorkerTestServices = services => services.AddSingleton(log.For("worker")),
+        };
         functions.UseKestrel(o => o.Listen(IPAddress.Loopback, functionsPort));
         functions.StartServer();
         var directory = functions.Services.GetRequiredService<TherapistDirectory>();
@@ -111,9 +121,9 @@ public sealed class LocalRun : IAsyncDisposable
             settings[key] = value;
         }
 
-        var app = new SmartAppHost(settings, time);
+        var app = new SmartAppHost(settings, time) { Log = log.For("app") };
         app.StartOnLoopback(appPort);
-        return new LocalRun(time, sandbox, functions, app, ehrBase, appBase, functionsBase);
+        return new LocalRun(time, log, sandbox, functions, app, ehrBase, appBase, functionsBase);
     }
 
     public async ValueTask DisposeAsync()
@@ -121,5 +131,6 @@ public sealed class LocalRun : IAsyncDisposable
         await App.DisposeAsync();
         await Functions.DisposeAsync();
         await Sandbox.DisposeAsync();
+        log.Dispose();
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace Referral.Tests.Infrastructure;
 
@@ -16,6 +17,9 @@ public sealed class SandboxHost(IReadOnlyDictionary<string, string?> settings, T
 
     public TimeProvider Time { get; } = time ?? TestClock.Provider;
 
+    /// <summary>Where the sandbox's log lines go as well (<see cref="ServerLog"/>), if anywhere.</summary>
+    public ILoggerProvider? Log { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
@@ -27,6 +31,11 @@ public sealed class SandboxHost(IReadOnlyDictionary<string, string?> settings, T
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton(Time);
+            if (Log is not null)
+            {
+                services.AddSingleton(Log);
+            }
+
             // The sandbox's signing key, lent rather than made at each start (TestKeys).
             services.Replace(ServiceDescriptor.Singleton(_ => new SandboxEhr.Auth.SigningKeys(signingKey.Key.Rsa)));
         });

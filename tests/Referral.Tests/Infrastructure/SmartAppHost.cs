@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Referral.Tests.Infrastructure;
 
@@ -18,6 +19,9 @@ public sealed class SmartAppHost(IReadOnlyDictionary<string, string?>? settings 
     /// <summary>The admin pages open without sign-in (<see cref="AdminAccess"/>), for tests of what they show.</summary>
     public bool AdminSignedIn { get; init; }
 
+    /// <summary>Where the app's log lines go as well (<see cref="ServerLog"/>), if anywhere.</summary>
+    public ILoggerProvider? Log { get; init; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
@@ -30,6 +34,11 @@ public sealed class SmartAppHost(IReadOnlyDictionary<string, string?>? settings 
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton(Time);
+            if (Log is not null)
+            {
+                services.AddSingleton(Log);
+            }
+
             if (AdminSignedIn)
             {
                 AdminAccess.Open(services);
