@@ -71,7 +71,8 @@ public sealed class LocalRun : IAsyncDisposable
             ["Sandbox:Clients:2:RedirectUris:0"] = appBase + "/signin-oidc",
             ["Sandbox:Clients:2:PostLogoutRedirectUris:0"] = appBase + "/signout-callback-oidc",
             ["Sandbox:CdsServices"] = functionsBase,
-        }, time) { Log = log.For("ehr") };
+        }, time)
+        { Log = log.For("ehr") };
         sandbox.UseKestrel(o => o.Listen(IPAddress.Loopback, ehrPort));
         sandbox.StartServer();
 
