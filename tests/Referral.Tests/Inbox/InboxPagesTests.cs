@@ -43,7 +43,7 @@ public sealed partial class InboxPagesTests(InboxFixture fixture) : IClassFixtur
     }
 
     [Fact]
-    public async Task The_inbox_asks_the_API_once_for_its_counts_and_its_page_and_a_second_time_only_to_show_the_active_list_when_nothing_is_new()
+    public async Task The_inbox_asks_the_API_once_for_its_counts_and_its_page_a_second_time_only_to_show_the_active_list_when_nothing_is_new_and_a_referral_page_once()
     {
         var therapist = await Apps.AddTherapistAsync("Ines", "Duarte");
         var accepted = await Apps.SendReferralAsync(therapist);
@@ -60,6 +60,11 @@ public sealed partial class InboxPagesTests(InboxFixture fixture) : IClassFixtur
         {
             Assert.Equal(HttpStatusCode.SeeOther, accept.StatusCode);
         }
+
+        // The referral's page: its ServiceRequest, Task, sessions and messages in one search.
+        before = Apps.ApiCalls.Count;
+        await browser.GetStringAsync(new Uri($"/inbox/referrals/{accepted}", UriKind.Relative), Ct);
+        Assert.Equal(["GET /api/fhir/ServiceRequest"], Apps.ApiCalls.Skip(before).Select(c => c.Split('?')[0]));
 
         // Nothing new, one under treatment: the counts and the new list's page in one batch, then the active list's page.
         before = Apps.ApiCalls.Count;
