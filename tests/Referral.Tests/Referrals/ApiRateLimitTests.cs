@@ -65,12 +65,16 @@ public sealed class ApiRateLimitTests(AzuriteFixture azurite, TestIdentity ident
         Assert.Equal(4, (await ReadAsync<Bundle>(four)).Entry.Count(e => e.Response!.Status == "200 OK"));
 
         // The call's own permit is the fifth; its second entry would be the sixth.
+        using var admin = scenario.AsAdmin();
+        var audited = await SearchesAuditedAsync(admin, scenario.Patient);
+        Assert.Equal(4, audited);
         using var two = await physician.PostAsync(Url("/api/fhir"), Batch(search, 2), ct);
         Assert.Equal(HttpStatusCode.TooManyRequests, two.StatusCode);
         Assert.True(int.Parse(Assert.Single(two.Headers.GetValues("Retry-After")), System.Globalization.CultureInfo.InvariantCulture) > 0);
         var issue = Assert.Single((await ReadAsync<OperationOutcome>(two)).Issue);
         Assert.Equal(OperationOutcome.IssueType.Throttled, issue.Code);
         Assert.Contains("each of a batch's entries counts as a call", issue.Diagnostics, StringComparison.Ordinal);
+        Assert.Equal(audited, await SearchesAuditedAsync(admin, scenario.Patient));
 
         // A batch larger than a whole window's permits can never pass: refused at once, not left waiting.
         await using var small = new ReferralScenario(azurite, identity, settings: new Dictionary<string, string?>
@@ -84,6 +88,15 @@ public sealed class ApiRateLimitTests(AzuriteFixture azurite, TestIdentity ident
         Assert.Equal(HttpStatusCode.TooManyRequests, ten.StatusCode);
         using var one = await caller.GetAsync(Url($"/api/fhir/ServiceRequest?patient=Patient/{small.Patient}"), ct);
         Assert.Equal(HttpStatusCode.OK, one.StatusCode);
+    }
+
+    /// <summary>How many searches of the patient's referrals the audit trail holds (not counting the audit trail's own searches, which are audited too).</summary>
+    private static async Task<int> SearchesAuditedAsync(HttpClient admin, string patient)
+    {
+        using var response = await admin.GetAsync(Url($"/api/fhir/AuditEvent?patient=Patient/{patient}&_count=200"), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await ReadAsync<Bundle>(response)).Entry.Select(e => e.Resource).OfType<AuditEvent>()
+            .Count(e => e.Subtype.Any(s => s.Code == "search-type") && e.Entity.Any(x => x.What?.Reference == "ServiceRequest"));
     }
 
     private static StringContent Batch(string url, int entries) => Body(new Bundle
