@@ -30,8 +30,6 @@ public sealed class ApiRateLimitOptions
 /// </summary>
 public sealed class ApiRateLimiter(ApiRateLimitOptions limits) : IDisposable
 {
-    public ApiRateLimitOptions Limits { get; } = limits;
-
     public PartitionedRateLimiter<HttpContext> Limiter { get; } = PartitionedRateLimiter.Create<HttpContext, string>(http =>
         http.Request.Path.StartsWithSegments("/api/health")
             ? RateLimitPartition.GetNoLimiter("health")
@@ -57,13 +55,13 @@ public sealed class ApiRateLimiter(ApiRateLimitOptions limits) : IDisposable
             return null;
         }
 
-        if (permits > Limits.ApiPermitLimit)
+        if (permits > limits.ApiPermitLimit)
         {
-            return ApiRateLimits.Throttled(http, Limits.Window, why);
+            return ApiRateLimits.Throttled(http, limits.Window, why);
         }
 
         using var lease = await Limiter.AcquireAsync(http, permits, cancellationToken);
-        return lease.IsAcquired ? null : ApiRateLimits.Throttled(http, RetryAfter(lease, Limits.Window), why);
+        return lease.IsAcquired ? null : ApiRateLimits.Throttled(http, RetryAfter(lease, limits.Window), why);
     }
 
     internal static TimeSpan RetryAfter(RateLimitLease lease, TimeSpan window) =>

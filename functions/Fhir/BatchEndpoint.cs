@@ -13,8 +13,8 @@ namespace Referral.Functions.Fhir;
 /// <c>$validate</c>s in one call with one token, run at the same time, each entry answered on its own (its status,
 /// ETag, Location and resource) in a <c>batch-response</c>. Each entry runs through this API's own routing and
 /// endpoint, with the entry's authorization checked against the caller as a call of its own would be, and its own
-/// audit entry; a failing entry fails alone. Changes are not taken in a batch (each has its own idempotency and If-Match rules): an entry that
-/// would change something is refused with a 405, and so is a batch inside a batch.
+/// audit entry; a failing entry fails alone. Changes are not taken in a batch (each has its own idempotency and
+/// If-Match rules): an entry that would change something is refused with a 405, and so is a batch inside a batch.
 /// </summary>
 public static class BatchEndpoint
 {

@@ -172,24 +172,18 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
             parameters["requester"] = requester;
         }
 
-        var batch = new Bundle { Type = Bundle.BundleType.Batch };
-        batch.Entry.Add(new Bundle.EntryComponent
-        {
-            Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.GET, Url = QueryHelpers.AddQueryString("ServiceRequest", parameters) },
-        });
+        List<Bundle.EntryComponent> entries = [Entry(Bundle.HTTPVerb.GET, QueryHelpers.AddQueryString("ServiceRequest", parameters))];
         if (draft is not null)
         {
-            batch.Entry.Add(new Bundle.EntryComponent
-            {
-                Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.POST, Url = "ServiceRequest/$validate" },
-                Resource = draft,
-            });
+            entries.Add(Entry(Bundle.HTTPVerb.POST, "ServiceRequest/$validate", draft));
         }
 
-        var response = await SendAsync(caller, HttpMethod.Post, "/api/fhir", batch, null, cancellationToken);
-        var answers = response.Body is Bundle { Type: Bundle.BundleType.BatchResponse } answered && answered.Entry.Count == batch.Entry.Count
-            ? answered.Entry
-            : throw new FunctionsUnavailableException($"The referral service did not answer the review ({(int)response.Status}).");
+        var (status, answers) = await BatchAsync(caller, entries, "the review", cancellationToken);
+        if (answers is null)
+        {
+            throw new FunctionsUnavailableException($"The referral service did not answer the review ({(int)status}).");
+        }
+
         if (StatusOf(answers[0]) != HttpStatusCode.OK || answers[0].Resource is not Bundle found)
         {
             throw new FunctionsUnavailableException($"The referral service did not say which referrals are open ({answers[0].Response?.Status}).");
@@ -289,35 +283,50 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         FunctionsCaller caller, string owner, IReadOnlyList<IReadOnlyList<string>> counted, IReadOnlyList<string> statuses, string? page, int count, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(counted);
-        var batch = new Bundle { Type = Bundle.BundleType.Batch };
-        foreach (var list in counted)
-        {
-            batch.Entry.Add(Get(QueryHelpers.AddQueryString("Task", new Dictionary<string, string?>
+        List<Bundle.EntryComponent> entries =
+        [
+            .. counted.Select(list => Entry(Bundle.HTTPVerb.GET, QueryHelpers.AddQueryString("Task", new Dictionary<string, string?>
             {
                 ["owner"] = owner,
                 ["status"] = string.Join(',', list),
                 ["_summary"] = "count",
-            })));
-        }
-
-        batch.Entry.Add(Get(QueryHelpers.AddQueryString("Task", InboxPageParameters(owner, statuses, page, count))));
-        var response = await SendAsync(caller, HttpMethod.Post, "/api/fhir", batch, null, cancellationToken);
-        if (response.Status != HttpStatusCode.OK)
+            }))),
+            Entry(Bundle.HTTPVerb.GET, QueryHelpers.AddQueryString("Task", InboxPageParameters(owner, statuses, page, count))),
+        ];
+        var (status, answers) = await BatchAsync(caller, entries, "for the inbox", cancellationToken);
+        if (answers is null)
         {
             // Refused as a whole (401: the sign-in's token is no longer good): no counts, and the page says why.
-            return ([.. counted.Select(_ => (int?)null)], new InboxResults([], null, response.Status));
+            return ([.. counted.Select(_ => (int?)null)], new InboxResults([], null, status));
         }
 
-        var answers = response.Body is Bundle { Type: Bundle.BundleType.BatchResponse } answered && answered.Entry.Count == batch.Entry.Count
-            ? answered.Entry
-            : throw new FunctionsUnavailableException("The referral service did not answer for the inbox.");
         var pageAnswer = answers[^1];
         return (
             [.. answers.Take(counted.Count).Select(a => StatusOf(a) == HttpStatusCode.OK && a.Resource is Bundle found ? found.Total : null)],
             StatusOf(pageAnswer) == HttpStatusCode.OK && pageAnswer.Resource is Bundle bundle ? InboxResultsOf(bundle) : new InboxResults([], null, StatusOf(pageAnswer)));
-
-        static Bundle.EntryComponent Get(string url) => new() { Request = new Bundle.RequestComponent { Method = Bundle.HTTPVerb.GET, Url = url } };
     }
+
+    /// <summary>
+    /// <paramref name="entries"/> as one FHIR batch (<c>POST /api/fhir</c>, one token): their answers, in order, or null
+    /// with the status when the API refused the batch as a whole. A 200 that is not their batch-response is a failure of
+    /// the service (<paramref name="what"/> says what it did not answer).
+    /// </summary>
+    private async Task<(HttpStatusCode Status, List<Bundle.EntryComponent>? Answers)> BatchAsync(
+        FunctionsCaller caller, List<Bundle.EntryComponent> entries, string what, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync(caller, HttpMethod.Post, "/api/fhir", new Bundle { Type = Bundle.BundleType.Batch, Entry = entries }, null, cancellationToken);
+        if (response.Status != HttpStatusCode.OK)
+        {
+            return (response.Status, null);
+        }
+
+        return response.Body is Bundle { Type: Bundle.BundleType.BatchResponse } answered && answered.Entry.Count == entries.Count
+            ? (response.Status, answered.Entry)
+            : throw new FunctionsUnavailableException($"The referral service did not answer {what} ({(int)response.Status}).");
+    }
+
+    private static Bundle.EntryComponent Entry(Bundle.HTTPVerb method, string url, Resource? resource = null) =>
+        new() { Request = new Bundle.RequestComponent { Method = method, Url = url }, Resource = resource };
 
     private static Dictionary<string, string?> InboxPageParameters(string owner, IReadOnlyList<string> statuses, string? page, int count)
     {

@@ -50,9 +50,9 @@ public sealed partial class InboxPagesTests(InboxFixture fixture) : IClassFixtur
         using var browser = await SignedInAsync(therapist);
 
         // Something new: the three counts and the new list's page, in one batch.
-        var before = Apps.ApiCalls.Count;
+        var before = Apps.Api.Calls.Count;
         var html = await browser.GetStringAsync(new Uri("/inbox", UriKind.Relative), Ct);
-        Assert.Equal(["POST /api/fhir"], Apps.ApiCalls.Skip(before));
+        Assert.Equal(["POST /api/fhir"], Apps.Api.Calls.Skip(before));
         Assert.Equal([accepted], ReferralRows().Matches(html).Select(m => m.Groups[1].Value));
         Assert.Matches(@"data-list=""new"">New <span class=""count"">\(1\)</span>", html);
 
@@ -62,22 +62,22 @@ public sealed partial class InboxPagesTests(InboxFixture fixture) : IClassFixtur
         }
 
         // The referral's page: its ServiceRequest, Task, sessions and messages in one search.
-        before = Apps.ApiCalls.Count;
+        before = Apps.Api.Calls.Count;
         await browser.GetStringAsync(new Uri($"/inbox/referrals/{accepted}", UriKind.Relative), Ct);
-        Assert.Equal(["GET /api/fhir/ServiceRequest"], Apps.ApiCalls.Skip(before).Select(c => c.Split('?')[0]));
+        Assert.Equal(["GET /api/fhir/ServiceRequest"], Apps.Api.Calls.Skip(before).Select(c => c.Split('?')[0]));
 
         // Nothing new, one under treatment: the counts and the new list's page in one batch, then the active list's page.
-        before = Apps.ApiCalls.Count;
+        before = Apps.Api.Calls.Count;
         html = await browser.GetStringAsync(new Uri("/inbox", UriKind.Relative), Ct);
-        Assert.Equal(["POST /api/fhir", "GET /api/fhir/Task"], Apps.ApiCalls.Skip(before).Select(c => c.Split('?')[0]));
+        Assert.Equal(["POST /api/fhir", "GET /api/fhir/Task"], Apps.Api.Calls.Skip(before).Select(c => c.Split('?')[0]));
         Assert.Equal([accepted], ReferralRows().Matches(html).Select(m => m.Groups[1].Value));
         Assert.Matches(@"data-list=""new"">New <span class=""count"">\(0\)</span>", html);
         Assert.Matches(@"data-list=""active"">Active <span class=""count"">\(1\)</span>", html);
 
         // A list asked for by name, the closed one here: one call, its page and the three counts.
-        before = Apps.ApiCalls.Count;
+        before = Apps.Api.Calls.Count;
         html = await browser.GetStringAsync(new Uri("/inbox?list=closed", UriKind.Relative), Ct);
-        Assert.Equal(["POST /api/fhir"], Apps.ApiCalls.Skip(before));
+        Assert.Equal(["POST /api/fhir"], Apps.Api.Calls.Skip(before));
         Assert.Empty(ReferralRows().Matches(html));
         Assert.Matches(@"data-list=""active"">Active <span class=""count"">\(1\)</span>", html);
         Assert.Matches(@"data-list=""closed"">Closed <span class=""count"">\(0\)</span>", html);

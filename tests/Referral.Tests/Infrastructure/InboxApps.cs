@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
@@ -64,10 +63,10 @@ public sealed partial class InboxApps : IAsyncDisposable
     public IServiceProvider AppServices => testApp?.Services ?? kestrelApp!.Services;
 
     /// <summary>
-    /// Each call the smart-app made to the functions API, as "METHOD path?query", in order (in the TestServer stack
-    /// only: in the browser's, the two talk over loopback).
+    /// What the smart-app asked of the functions API, call by call (in the TestServer stack only: in the browser's, the
+    /// two talk over loopback).
     /// </summary>
-    public ConcurrentQueue<string> ApiCalls { get; } = new();
+    public ApiCallLog Api { get; } = new();
 
     /// <summary>
     /// Starts the stack: the smart-app in a TestServer at https://localhost, or on a loopback port when
@@ -146,7 +145,7 @@ public sealed partial class InboxApps : IAsyncDisposable
         else
         {
             InboxApps? created = null;
-            var app = new SmartAppHarness.SmartApp(settings, time, () => new CallLog(created!.ApiCalls, functions.Server.CreateHandler()));
+            var app = new SmartAppHarness.SmartApp(settings, time, () => created!.Api.Recording(functions.Server.CreateHandler()));
             stack = created = new InboxApps(time, sandbox, sandboxBase, functions, identity, null, app, appBase, settings);
         }
 
@@ -354,13 +353,4 @@ public sealed partial class InboxApps : IAsyncDisposable
 
     /// <summary>Where the app sent the browser after the sign-in, and the cookies it set then.</summary>
     public sealed record SignIn(string Location, IReadOnlyList<string> Cookies);
-
-    private sealed class CallLog(ConcurrentQueue<string> calls, HttpMessageHandler inner) : DelegatingHandler(inner)
-    {
-        protected override System.Threading.Tasks.Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            calls.Enqueue($"{request.Method} {request.RequestUri?.PathAndQuery}");
-            return base.SendAsync(request, cancellationToken);
-        }
-    }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Hl7.Fhir.Model;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,7 +33,7 @@ public sealed class ApiChatterTests(AzuriteFixture azurite)
         var api = new ApiCallLog();
         SmartAppHarness? started = null;
         await using var harness = started = new SmartAppHarness(azurite, ehr,
-            functionsHandler: () => new CountingHandler(api, started!.Functions.Server.CreateHandler()),
+            functionsHandler: () => api.Recording(started!.Functions.Server.CreateHandler()),
             functionsExtra: new Dictionary<string, string?> { [StorageAccount.SettingName] = storage.ConnectionString });
         using var browser = await harness.StartAsync();
         var steps = await harness.LaunchAsync(browser);
@@ -121,28 +120,6 @@ public sealed class ApiChatterTests(AzuriteFixture azurite)
             task.Id = request.Id;
             var (outcome, _) = await store.SubmitAsync(request, task, ehr.FhirBase, physician, harness.Time.GetUtcNow(), Ct);
             Assert.Equal(SubmitOutcome.Created, outcome);
-        }
-    }
-
-    /// <summary>Every call the smart-app makes to the functions API, and each distinct bearer token it signed for them.</summary>
-    private sealed class ApiCallLog
-    {
-        public ConcurrentQueue<string> Calls { get; } = new();
-
-        public ConcurrentDictionary<string, bool> Tokens { get; } = new(StringComparer.Ordinal);
-    }
-
-    private sealed class CountingHandler(ApiCallLog log, HttpMessageHandler inner) : DelegatingHandler(inner)
-    {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            log.Calls.Enqueue($"{request.Method} {request.RequestUri?.PathAndQuery}");
-            if (request.Headers.Authorization?.Parameter is { } token)
-            {
-                log.Tokens.TryAdd(token, true);
-            }
-
-            return base.SendAsync(request, cancellationToken);
         }
     }
 }

@@ -1,8 +1,6 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Referral.Functions.Referrals;
-using Referral.Model.Fhir;
 using Referral.SmartApp.Referrals;
 using Referral.Tests.Infrastructure;
 using static Referral.Tests.SmartApp.ReferralFormTests;
@@ -28,10 +26,10 @@ public sealed class ReviewValidationTests(AzuriteFixture azurite)
     public async Task A_draft_the_API_would_refuse_shows_the_APIs_error_with_its_element_and_offers_no_send()
     {
         using var ehr = new FakeEhr();
-        var calls = new ConcurrentQueue<string>();
+        var api = new ApiCallLog();
         SmartAppHarness? started = null;
         await using var harness = started = new SmartAppHarness(azurite, ehr,
-            functionsHandler: () => new CallLog(calls, started!.Functions.Server.CreateHandler()));
+            functionsHandler: () => api.Recording(started!.Functions.Server.CreateHandler()));
         using var browser = await harness.StartAsync();
         var steps = await harness.LaunchAsync(browser);
         var html = await browser.GetStringAsync(new Uri(steps.FormPath!, UriKind.Relative), Ct);
@@ -42,7 +40,7 @@ public sealed class ReviewValidationTests(AzuriteFixture azurite)
         Assert.Equal(HttpStatusCode.SeeOther, review.StatusCode);
         var page = await browser.GetStringAsync(review.Headers.Location!, Ct);
 
-        Assert.Contains("batch: POST ServiceRequest/$validate", calls);
+        Assert.Contains("batch: POST ServiceRequest/$validate", api.BatchEntries);
         Assert.Contains("<div class=\"error-summary\" role=\"alert\"", page, StringComparison.Ordinal);
         Assert.Contains("Free text must be plain text: markup (such as &lt;script&gt;) is not accepted.", page, StringComparison.Ordinal);
         Assert.Contains("<code>ServiceRequest.note[0].text</code>", page, StringComparison.Ordinal);
@@ -62,10 +60,10 @@ public sealed class ReviewValidationTests(AzuriteFixture azurite)
     public async Task A_draft_the_API_accepts_is_checked_by_it_and_offered_for_sending_without_errors()
     {
         using var ehr = new FakeEhr();
-        var calls = new ConcurrentQueue<string>();
+        var api = new ApiCallLog();
         SmartAppHarness? started = null;
         await using var harness = started = new SmartAppHarness(azurite, ehr,
-            functionsHandler: () => new CallLog(calls, started!.Functions.Server.CreateHandler()));
+            functionsHandler: () => api.Recording(started!.Functions.Server.CreateHandler()));
         using var browser = await harness.StartAsync();
         var steps = await harness.LaunchAsync(browser);
         var html = await browser.GetStringAsync(new Uri(steps.FormPath!, UriKind.Relative), Ct);
@@ -73,28 +71,9 @@ public sealed class ReviewValidationTests(AzuriteFixture azurite)
         using var review = await browser.PostAsync(new Uri(steps.FormPath + "?handler=Review", UriKind.Relative), Form(html, Valid), Ct);
         var page = await browser.GetStringAsync(review.Headers.Location!, Ct);
 
-        Assert.Single(calls, c => c == "batch: POST ServiceRequest/$validate");
+        Assert.Single(api.BatchEntries, c => c == "batch: POST ServiceRequest/$validate");
         Assert.DoesNotContain("error-summary", page, StringComparison.Ordinal);
         Assert.DoesNotContain("issue-element", page, StringComparison.Ordinal);
         Assert.Contains("Sign and send", page, StringComparison.Ordinal);
-    }
-
-    /// <summary>Each call the smart-app makes to the functions API, as "METHOD path", and each entry of a FHIR batch as "batch: METHOD url".</summary>
-    private sealed class CallLog(ConcurrentQueue<string> calls, HttpMessageHandler inner) : DelegatingHandler(inner)
-    {
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            calls.Enqueue($"{request.Method} {Uri.UnescapeDataString(request.RequestUri!.AbsolutePath)}");
-            if (request.Content is not null && request.RequestUri.AbsolutePath == "/api/fhir"
-                && FhirJson.TryParse<Hl7.Fhir.Model.Bundle>(await request.Content.ReadAsStringAsync(cancellationToken), out var batch, out _))
-            {
-                foreach (var entry in batch!.Entry)
-                {
-                    calls.Enqueue($"batch: {entry.Request!.Method} {entry.Request.Url}");
-                }
-            }
-
-            return await base.SendAsync(request, cancellationToken);
-        }
     }
 }
