@@ -32,12 +32,14 @@ public sealed partial class InboxApps : IAsyncDisposable
     private readonly SmartAppHost? kestrelApp;
     private readonly SmartAppHarness.SmartApp? testApp;
     private readonly IReadOnlyDictionary<string, string?> appSettings;
+    private readonly ServerLog? log;
 
     private InboxApps(
         FakeTimeProvider time, SandboxHost sandbox, string sandboxBase, FunctionsApp functions, TestIdentity identity, SmartAppHost? kestrelApp, SmartAppHarness.SmartApp? testApp, string appBase,
-        IReadOnlyDictionary<string, string?> appSettings)
+        IReadOnlyDictionary<string, string?> appSettings, ServerLog? log)
     {
         this.appSettings = appSettings;
+        this.log = log;
         Time = time;
         this.sandbox = sandbox;
         SandboxBase = sandboxBase;
@@ -83,13 +85,16 @@ public sealed partial class InboxApps : IAsyncDisposable
         var appPort = forBrowser ? Loopback.FreePort() : 0;
         var appBase = forBrowser ? $"http://127.0.0.1:{appPort}" : SmartAppHarness.AppBase;
         var time = TestClock.Fake();
+        // For a browser, the apps' log lines go to one file (named in the test's output), as a local run's do.
+        var log = forBrowser ? ServerLog.ForTest(sandboxPort.ToString(System.Globalization.CultureInfo.InvariantCulture), time) : null;
 
         var sandbox = new SandboxHost(new Dictionary<string, string?>
         {
             ["Sandbox:BaseUrl"] = sandboxBase,
             ["Sandbox:Clients:2:RedirectUris:0"] = appBase + "/signin-oidc",
             ["Sandbox:Clients:2:PostLogoutRedirectUris:0"] = appBase + "/signout-callback-oidc",
-        }, time);
+        }, time)
+        { Log = log?.For("ehr") };
         sandbox.UseKestrel(o => o.Listen(IPAddress.Loopback, sandboxPort));
         sandbox.StartServer();
 
@@ -103,7 +108,11 @@ public sealed partial class InboxApps : IAsyncDisposable
             functionSettings[key] = value;
         }
 
-        var functions = new FunctionsApp(azurite.ConnectionString, identity, functionSettings, time);
+        var functions = new FunctionsApp(azurite.ConnectionString, identity, functionSettings, time)
+        {
+            TestServices = log is null ? null : services => services.AddSingleton(log.For("api")),
+            WorkerTestServices = log is null ? null : services => services.AddSingleton(log.For("worker")),
+        };
         var functionsBase = "http://functions.test";
         if (forBrowser)
         {
@@ -138,15 +147,15 @@ public sealed partial class InboxApps : IAsyncDisposable
         InboxApps stack;
         if (forBrowser)
         {
-            var app = new SmartAppHost(settings, time);
+            var app = new SmartAppHost(settings, time) { Log = log!.For("app") };
             app.StartOnLoopback(appPort);
-            stack = new InboxApps(time, sandbox, sandboxBase, functions, identity, app, null, appBase, settings);
+            stack = new InboxApps(time, sandbox, sandboxBase, functions, identity, app, null, appBase, settings, log);
         }
         else
         {
             InboxApps? created = null;
             var app = new SmartAppHarness.SmartApp(settings, time, () => created!.Api.Recording(functions.Server.CreateHandler()));
-            stack = created = new InboxApps(time, sandbox, sandboxBase, functions, identity, null, app, appBase, settings);
+            stack = created = new InboxApps(time, sandbox, sandboxBase, functions, identity, null, app, appBase, settings, log);
         }
 
         return stack;
@@ -341,6 +350,7 @@ public sealed partial class InboxApps : IAsyncDisposable
         await Functions.DisposeAsync();
         Identity.Dispose();
         await sandbox.DisposeAsync();
+        log?.Dispose();
     }
 
     private static string HiddenValue(string html, string name) =>

@@ -57,8 +57,7 @@ public sealed class LocalRun : IAsyncDisposable
         var appBase = $"http://127.0.0.1:{appPort}";
         var functionsBase = $"http://127.0.0.1:{functionsPort}";
         // The apps' log lines, one file per journey (named in the test's output), so a journey that fails in the browser says which call it waited for.
-        var log = new ServerLog(TestContext.Current.Test?.TestDisplayName ?? "local-run", ehrPort.ToString(System.Globalization.CultureInfo.InvariantCulture), time);
-        TestContext.Current.TestOutputHelper?.WriteLine($"The apps' log: {log.File}");
+        var log = ServerLog.ForTest(ehrPort.ToString(System.Globalization.CultureInfo.InvariantCulture), time);
 
         // The same registrations run.sh makes: clients 0 (smart-app), 1 (functions backend services), 2 (therapist inbox).
         var sandbox = new SandboxHost(new Dictionary<string, string?>

@@ -27,6 +27,17 @@ public sealed class ServerLog : IDisposable
         writer = new StreamWriter(File, append: false) { AutoFlush = true };
     }
 
+    /// <summary>
+    /// The log of the running test's apps, named after the test and <paramref name="id"/>, its file named in the test's
+    /// output.
+    /// </summary>
+    public static ServerLog ForTest(string id, TimeProvider time)
+    {
+        var log = new ServerLog(TestContext.Current.Test?.TestDisplayName ?? "apps", id, time);
+        TestContext.Current.TestOutputHelper?.WriteLine($"The apps' log: {log.File}");
+        return log;
+    }
+
     /// <summary>Where the lines go.</summary>
     public string File { get; }
 
