@@ -48,6 +48,9 @@ public sealed class FunctionsApp(
 
     public IServiceProvider WorkerServices => Worker.Services;
 
+    /// <summary>Another instance of the backend with the same storage, identity, settings and clock (the caller disposes it).</summary>
+    public FunctionsApp AnotherInstance() => new(storageConnectionString, identity, settings, Time);
+
     public LocalTriggerRunner Triggers => WorkerServices.GetRequiredService<LocalTriggerRunner>();
 
     /// <summary>

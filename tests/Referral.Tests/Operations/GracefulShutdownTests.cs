@@ -86,6 +86,72 @@ public sealed class GracefulShutdownTests(Infrastructure.BackgroundWork.OwnAzuri
     }
 
     [Fact]
+    public async Task A_write_back_still_in_flight_when_the_shutdown_timeout_runs_out_is_given_back_at_once_and_another_instance_writes_it_under_the_same_condition()
+    {
+        var writeBacks = await EmptyQueueAsync(EhrWriteBackRequests.QueueName);
+        await EmptyQueueAsync(EhrWriteBackRequests.QueueName + "-poison");
+        var functionsPort = Loopback.FreePort();
+        using var ehr = new FakeEhr();
+        using var release = new ManualResetEventSlim();
+        var creates = 0;
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var retried = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ehr.BeforeServiceRequestCreate = () =>
+        {
+            // The first instance's POST is held past its shutdown timeout; the next instance's is answered.
+            if (Interlocked.Increment(ref creates) == 1)
+            {
+                reached.TrySetResult();
+                release.Wait(Wait);
+            }
+            else
+            {
+                retried.TrySetResult();
+            }
+        };
+        await using var harness = new SmartAppHarness(
+            own.Azurite, ehr, ehrTakesTheReferral: true,
+            extra: new Dictionary<string, string?> { ["Functions:BaseUrl"] = $"http://127.0.0.1:{functionsPort}" },
+            functionsHandler: () => new SocketsHttpHandler(),
+            functionsExtra: new Dictionary<string, string?>
+            {
+                ["TriggerRunner:Enabled"] = "true",
+                ["TriggerRunner:PollInterval"] = "00:00:00.200",
+                // Shorter than the EHR's hold: the write-back cannot finish in the time the stop allows.
+                ["Shutdown:Timeout"] = "00:00:01",
+            });
+        var functions = harness.Functions;
+        functions.UseKestrel(o => o.Listen(IPAddress.Loopback, functionsPort));
+        functions.StartServer();
+        Assert.Equal(TimeSpan.FromSeconds(1), functions.WorkerServices.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout);
+        using var browser = await harness.StartAsync();
+        await TelemetryTests.SendAsync(browser, await harness.LaunchAsync(browser));
+        await reached.Task.WaitAsync(Wait, Ct);
+
+        // The stop's second runs out while the EHR holds the POST: the runner cancels the call and gives the message back.
+        await functions.DisposeAsync().AsTask().WaitAsync(Wait, Ct);
+        Assert.False(release.IsSet);
+        // Visible again at once (a peek sees only visible messages), handed out once so far, not moved to poison.
+        PeekedMessage givenBack = Assert.Single((await writeBacks.PeekMessagesAsync(32, Ct)).Value);
+        Assert.Equal(1, givenBack.DequeueCount);
+        var poison = new QueueClient(own.Azurite.ConnectionString, EhrWriteBackRequests.QueueName + "-poison");
+        Assert.Empty((await poison.PeekMessagesAsync(32, Ct)).Value);
+        release.Set();
+
+        // Another instance takes it without waiting out a visibility timeout and writes the referral under the same
+        // condition, so an EHR that kept the first, unanswered POST keeps one copy.
+        await using var next = functions.AnotherInstance();
+        _ = next.Worker;
+        await retried.Task.WaitAsync(Wait, Ct);
+        await WaitUntilAsync(async () => (await writeBacks.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount == 0, "the write-back's message is deleted");
+        // The fake EHR logs a request once it has answered it.
+        await WaitUntilAsync(() => Task.FromResult(ehr.Creates("ServiceRequest").Count == 2), "the EHR has logged both POSTs");
+        var conditions = ehr.Creates("ServiceRequest").Select(p => Assert.Single(p.RequestMessage!.Headers!["If-None-Exist"])).ToList();
+        Assert.StartsWith("identifier=", conditions[0], StringComparison.Ordinal);
+        Assert.Equal(conditions[0], conditions[1]);
+    }
+
+    [Fact]
     public async Task A_request_in_flight_when_the_smart_app_stops_gets_its_answer()
     {
         using var ehr = new FakeEhr();
@@ -116,6 +182,17 @@ public sealed class GracefulShutdownTests(Infrastructure.BackgroundWork.OwnAzuri
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.StartsWith(ehr.Base + "/auth/authorize?", response.Headers.Location!.ToString(), StringComparison.Ordinal);
         await stopped.WaitAsync(Wait, Ct);
+    }
+
+    /// <summary>Waits (in real time: the queues and the fake EHR's log move in it) until <paramref name="done"/>.</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> done, string what)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!await done())
+        {
+            Assert.True(waited.Elapsed < Wait, $"Not so after {Wait.TotalSeconds} s: {what}.");
+            await Task.Delay(100, Ct);
+        }
     }
 
     private async Task<QueueClient> EmptyQueueAsync(string name)
