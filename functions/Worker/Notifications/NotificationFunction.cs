@@ -65,6 +65,30 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
         TimeProvider Time,
         ILogger<ReferralNotifications> Logger);
 
+    /// <summary>
+    /// An event that came before its write is looked at again with the queue's backoff (a copy due in 1, 2, 4, 8
+    /// minutes), not by failing: the host's own retries (5 within about two minutes) would move it to the poison queue
+    /// long before <see cref="NotYetStoredFor"/>, and every write that lost a race or failed would leave one there. Null
+    /// once the event has waited that long: its write never landed.
+    /// </summary>
+    private static async Task<string?> WaitForWriteAsync(QueueMessage invocation, ReferralEvent message, Services services, string why, CancellationToken cancellationToken)
+    {
+        var attempt = message.Attempt ?? 1;
+        // A copy has waited its backoff; the first message, its time on the queue.
+        var waited = attempt > 1 ? QueueBackoff.Waited(attempt) : services.Time.GetUtcNow() - (invocation.InsertedOn ?? services.Time.GetUtcNow());
+        if (waited >= NotYetStoredFor)
+        {
+            return null;
+        }
+
+        return await LaterAsync(message, services, cancellationToken) is { } later ? $"{why}; looked at again in {later}." : null;
+    }
+
+    /// <summary>Queues the event's next attempt with its backoff (<see cref="QueueBackoff.RetryLaterAsync"/>): the delay, or null past the horizon.</summary>
+    private static Task<TimeSpan?> LaterAsync(ReferralEvent message, Services services, CancellationToken cancellationToken) =>
+        services.Backoff.RetryLaterAsync(ReferralNotifications.QueueName, message.Attempt ?? 1,
+            (next, notBefore) => JsonSerializer.Serialize(message with { Attempt = next, NotBefore = notBefore }), cancellationToken);
+
     /// <summary>The work-row property that records a kind of message as sent (or, with "Queued", as queued by the timer).</summary>
     public static string Flag(string prefix, string kind) =>
         prefix + string.Concat(kind.Split('-').Select(part => char.ToUpperInvariant(part[0]) + part[1..]));
@@ -98,18 +122,16 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
         if (referral is null)
         {
             // Submit queues the event while its transaction runs: a young message may simply have come first.
-            return invocation.InsertedOn is { } inserted && services.Time.GetUtcNow() - inserted < NotYetStoredFor
-                ? throw new FunctionFailedException("The referral is not stored yet; the message will be retried.")
-                : "The referral is not stored; nothing to tell.";
+            return await WaitForWriteAsync(invocation, message, services, "The referral is not stored yet", cancellationToken)
+                ?? "The referral is not stored; nothing to tell.";
         }
 
         // A change's event is queued while the change is written: wait for its version, and tell nothing when the Task
-        // moved past it without the change (the write lost a race and the caller was told so).
+        // never reached it (the write lost a race or failed, and the caller was told so) or passed it without the change.
         if (message.Version is { } version && referral.Version < version)
         {
-            return invocation.InsertedOn is { } queuedAt && services.Time.GetUtcNow() - queuedAt < NotYetStoredFor
-                ? throw new FunctionFailedException("The change is not stored yet; the message will be retried.")
-                : "The change was never stored; nothing to tell.";
+            return await WaitForWriteAsync(invocation, message, services, "The change is not stored yet", cancellationToken)
+                ?? "The change was never stored; nothing to tell.";
         }
 
         if (!Happened(message, referral.Task))
@@ -170,11 +192,9 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
 
                 // A mail server that is down is retried with backoff for hours (the messages already sent are marked, and
                 // not sent again); past the horizon the failure is thrown for the host's retries and the poison queue.
-                var attempt = message.Attempt ?? 1;
-                if (await services.Backoff.RetryLaterAsync(ReferralNotifications.QueueName, attempt,
-                        (next, notBefore) => JsonSerializer.Serialize(message with { Attempt = next, NotBefore = notBefore }), cancellationToken) is { } delay)
+                if (await LaterAsync(message, services, cancellationToken) is { } delay)
                 {
-                    return $"Sending failed ({e.GetType().Name}); attempt {attempt + 1} is queued for {delay} from now.";
+                    return $"Sending failed ({e.GetType().Name}); attempt {(message.Attempt ?? 1) + 1} is queued for {delay} from now.";
                 }
 
                 throw;

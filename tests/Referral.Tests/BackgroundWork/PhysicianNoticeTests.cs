@@ -268,18 +268,90 @@ public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurit
         Assert.DoesNotContain(poisoned, body => body.Contains(id, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task An_event_whose_write_never_landed_is_looked_at_again_for_ten_minutes_then_tells_nothing_and_never_reaches_the_poison_queue()
+    {
+        // A failed try is handed out again at once here, so five of them (the host's maxDequeueCount) would poison it in a drain.
+        var clock = TestClock.Fake();
+        await using var scenario = Scenario(out _, clock, new Dictionary<string, string?> { ["TriggerRunner:VisibilityTimeout"] = "00:00:00" });
+        await scenario.SeedTherapistsAsync();
+        var (_, request) = await scenario.SubmitAsync(scenario.Draft());
+        var id = request!.Id!;
+        // A decline that lost its race (its version 2 was never written) and a submit whose transaction failed.
+        var neverStored = $"{id[..id.LastIndexOf('.')]}.{Guid.NewGuid().ToString("N")[..20]}";
+        await Redeliver(scenario, new ReferralEvent(ReferralEvent.Declined, id) { Version = 2 });
+        await Redeliver(scenario, new ReferralEvent(ReferralEvent.Submitted, neverStored));
+
+        // Looked at again after 1, 2, 4 and 8 minutes: still waiting before the last, and gone after it.
+        var queued = Queue(ReferralNotifications.QueueName);
+        foreach (var minutes in new[] { 1, 2, 4, 8 })
+        {
+            Assert.Equal(2, (await WaitingAsync(queued, id, neverStored)).Count);
+            clock.Advance(TimeSpan.FromMinutes(minutes));
+            await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        }
+
+        Assert.Empty(await WaitingAsync(queued, id, neverStored));
+        Assert.Empty(await WaitingAsync(Queue(ReferralNotifications.QueueName + "-poison"), id, neverStored));
+        Assert.Empty(Mails(scenario, "declined"));
+        Assert.DoesNotContain(Mails(scenario), m => m.TextBody?.Contains(neverStored, StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
+    public async Task An_event_that_comes_before_its_write_is_told_once_the_write_lands()
+    {
+        var clock = TestClock.Fake();
+        await using var scenario = Scenario(out var physicianEmail, clock, new Dictionary<string, string?> { ["TriggerRunner:VisibilityTimeout"] = "00:00:00" });
+        await scenario.SeedTherapistsAsync();
+        var (_, request) = await scenario.SubmitAsync(scenario.Draft());
+        var id = request!.Id!;
+        // The decline's event, taken before its transaction is stored: it waits for version 2.
+        await Redeliver(scenario, new ReferralEvent(ReferralEvent.Declined, id) { Version = 2 });
+        Assert.Empty(Mails(scenario, "declined"));
+
+        using var therapist = scenario.AsTherapist();
+        (await PostAsync(therapist, id, "decline", ReferralScenario.Reason("No openings."))).EnsureSuccessStatusCode();
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        // Told once, by whichever copy came first; the other finds it sent.
+        var declined = Assert.Single(Mails(scenario, "declined"));
+        Assert.Equal(physicianEmail, declined.To.Mailboxes.Single().Address);
+        Assert.Empty(await WaitingAsync(Queue(ReferralNotifications.QueueName), id));
+    }
+
     /// <summary>A scenario whose physician has an address of their own (Notifications:Physicians), besides the fallback desk.</summary>
-    private ReferralScenario Scenario(out string physicianEmail)
+    private ReferralScenario Scenario(out string physicianEmail, TimeProvider? time = null, IReadOnlyDictionary<string, string?>? extra = null)
     {
         var physician = $"dr-{Guid.NewGuid().ToString("N")[..8]}";
         physicianEmail = $"{physician}@clinic.test";
-        return new ReferralScenario(own.Azurite, identity, physician: physician, settings: new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Notifications:PhysicianFallback"] = "desk@clinic.test",
             ["Notifications:Physicians:0:Reference"] = $"Practitioner/{physician}",
             ["Notifications:Physicians:0:Email"] = physicianEmail,
-        });
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return new ReferralScenario(own.Azurite, identity, physician: physician, settings: settings, time: time);
     }
+
+    private QueueClient Queue(string name) =>
+        new(own.Azurite.ConnectionString, name, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+
+    /// <summary>
+    /// The messages of <paramref name="queue"/> that name one of <paramref name="ids"/>, visible or not yet due (the
+    /// collection's queues are shared with other classes). A copy put back until its time is invisible only where a
+    /// visibility delay is kept; here it is visible at once and says when it is due.
+    /// </summary>
+    private static async Task<List<string>> WaitingAsync(QueueClient queue, params string[] ids) =>
+        await queue.ExistsAsync(Ct)
+            ? [.. (await queue.PeekMessagesAsync(32, Ct)).Value.Select(m => m.Body.ToString()).Where(body => ids.Any(id => body.Contains(id, StringComparison.Ordinal)))]
+            : [];
 
     /// <summary>The same event delivered again (the host delivers at least once), and the queue drained.</summary>
     private async Task Redeliver(ReferralScenario scenario, ReferralEvent message)
