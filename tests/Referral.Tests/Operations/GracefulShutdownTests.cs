@@ -80,8 +80,8 @@ public sealed class GracefulShutdownTests(Infrastructure.BackgroundWork.OwnAzuri
         Assert.Equal(late, waiting.Body.ToString());
         Assert.Equal(0, waiting.DequeueCount);
 
-        // The collection's queues are shared: the late event names no stored referral, and another class's drain
-        // would retry it into the poison queue.
+        // The collection's queues are shared: the late event names no stored referral, and another class's drain would
+        // take it and put it back to wait for that referral.
         await notifications.ClearMessagesAsync(Ct);
     }
 
