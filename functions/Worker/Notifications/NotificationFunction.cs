@@ -113,6 +113,14 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
             throw new FunctionFailedException("The message is not a referral event this release reads.");
         }
 
+        // Storage that cannot be reached now is waited out on the queue's backoff, as the EHR and the mail server are.
+        return await services.Backoff.OutlastingStorageFaultsAsync(ReferralNotifications.QueueName, message,
+            () => TellAsync(invocation, message, services, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>What a readable event asks for: waiting for its write, or telling the people it concerns, each message once.</summary>
+    private static async Task<string> TellAsync(QueueMessage invocation, ReferralEvent message, Services services, CancellationToken cancellationToken)
+    {
         if (await services.Backoff.PutBackIfEarlyAsync(ReferralNotifications.QueueName, invocation.Body!.ToString(), message.NotBefore, cancellationToken))
         {
             return "Not due yet: put back until its time.";

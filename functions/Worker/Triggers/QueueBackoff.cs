@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Referral.Functions.Storage;
 
@@ -91,6 +92,34 @@ public sealed class QueueBackoff(StorageAccount storage, TimeProvider time, IOpt
         var delay = Delay(attempt);
         await SendAsync(queueName, copy(attempt + 1, time.GetUtcNow() + delay), delay, cancellationToken);
         return delay;
+    }
+
+    /// <summary>
+    /// Runs a function's <paramref name="work"/> on <paramref name="message"/>; when it fails because storage cannot be
+    /// reached or cannot answer just now (<see cref="StorageFaults"/>: the tables down or busy while the queue still
+    /// delivers), queues the message's next attempt with backoff and answers why, as for a failure of the EHR or the
+    /// mail server: the host's own tries (5 within about two minutes) would poison the message in an outage that
+    /// lasts longer. Past the horizon, or when the queue cannot take the copy either, the failure is thrown as before.
+    /// </summary>
+    public async Task<string> OutlastingStorageFaultsAsync(string queueName, QueuedMessage message, Func<Task<string>> work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(work);
+        try
+        {
+            return await work();
+        }
+        catch (Exception e) when (StorageFaults.IsUnavailable(e) && !cancellationToken.IsCancellationRequested)
+        {
+            var attempt = message.Attempt ?? 1;
+            if (await RetryLaterAsync(queueName, attempt,
+                    (next, notBefore) => JsonSerializer.Serialize(message with { Attempt = next, NotBefore = notBefore }, message.GetType()), cancellationToken) is { } delay)
+            {
+                return $"Storage could not be reached ({e.GetType().Name}); attempt {attempt + 1} is queued for {delay} from now.";
+            }
+
+            throw;
+        }
     }
 
     private async Task SendAsync(string queueName, string body, TimeSpan delay, CancellationToken cancellationToken)

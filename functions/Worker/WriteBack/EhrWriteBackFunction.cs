@@ -82,6 +82,14 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
             throw new FunctionFailedException("The message is not an EHR write-back request this release reads.");
         }
 
+        // Storage that cannot be reached now is waited out on the queue's backoff, as the EHR and the mail server are.
+        return await services.Backoff.OutlastingStorageFaultsAsync(EhrWriteBackRequests.QueueName, message,
+            () => WriteAsync(invocation, message, services, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>What a readable write-back request asks for: the referral's resources written into its EHR, each once.</summary>
+    private static async Task<string> WriteAsync(QueueMessage invocation, EhrWriteBackMessage message, Services services, CancellationToken cancellationToken)
+    {
         if (await services.Backoff.PutBackIfEarlyAsync(EhrWriteBackRequests.QueueName, invocation.Body!.ToString(), message.NotBefore, cancellationToken))
         {
             return "Not due yet: put back until its time.";
