@@ -321,6 +321,35 @@ public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurit
         Assert.Empty(await WaitingAsync(Queue(ReferralNotifications.QueueName), id));
     }
 
+    [Fact]
+    public async Task A_claim_left_by_a_sender_that_died_holds_off_other_deliveries_for_five_minutes_then_is_taken_over_and_sent_once()
+    {
+        var clock = TestClock.Fake();
+        await using var scenario = Scenario(out _, clock);
+        await scenario.SeedTherapistsAsync();
+        var (_, request) = await scenario.SubmitAsync(scenario.Draft());
+        var id = request!.Id!;
+        // A delivery that claimed the therapist's message and died before sending it (its claim is never marked sent).
+        var baseUrl = scenario.App.WorkerServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<SmartAppOptions>>().Value.BaseUrl;
+        var messageId = $"{ReferralEvent.Submitted}.{id}@{new Uri(baseUrl).Host}";
+        var store = scenario.App.Services.GetRequiredService<ReferralStore>();
+        Assert.Equal(SendClaim.Won, await store.ClaimSendAsync(id, messageId, clock.GetUtcNow(), NotificationFunction.SendLease, Ct));
+
+        // Another delivery within the lease leaves the message to the claim's sender.
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+        Assert.Empty(Mails(scenario, ReferralEvent.Submitted));
+        clock.Advance(NotificationFunction.SendLease - TimeSpan.FromSeconds(1));
+        await Redeliver(scenario, new ReferralEvent(ReferralEvent.Submitted, id));
+        Assert.Empty(Mails(scenario, ReferralEvent.Submitted));
+
+        // The dead sender's own redelivery, once the lease is over, takes the claim over and sends; a later one does not.
+        clock.Advance(TimeSpan.FromSeconds(2));
+        await Redeliver(scenario, new ReferralEvent(ReferralEvent.Submitted, id));
+        await Redeliver(scenario, new ReferralEvent(ReferralEvent.Submitted, id));
+        var mail = Assert.Single(Mails(scenario, ReferralEvent.Submitted));
+        Assert.Equal(messageId, mail.MessageId);
+    }
+
     /// <summary>A scenario whose physician has an address of their own (Notifications:Physicians), besides the fallback desk.</summary>
     private ReferralScenario Scenario(out string physicianEmail, TimeProvider? time = null, IReadOnlyDictionary<string, string?>? extra = null)
     {
