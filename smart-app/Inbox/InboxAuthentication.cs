@@ -231,17 +231,16 @@ public static class InboxAuthentication
 
 /// <summary>
 /// Keeps the therapist's access token fresh: on each inbox request, a token that expires within <see cref="RefreshAhead"/>
-/// is refreshed with the refresh token (Duende.IdentityModel), one refresh at a time per sign-in, because the provider
+/// is refreshed with the refresh token (Duende.IdentityModel), one refresh at a time per sign-in on every instance
+/// (<see cref="SharedGate"/>), because the provider
 /// rotates refresh tokens and a replayed one revokes the grant. The new tokens are written to the ticket store at once,
 /// so a request that waited reads them instead of refreshing again. When the refresh fails, the sign-in ends and the
 /// therapist is sent to sign in again.
 /// </summary>
 public sealed partial class InboxTokenRefresh(
-    IOptionsMonitor<OpenIdConnectOptions> oidc, InboxTicketStore store, TimeProvider time, ILogger<InboxTokenRefresh> logger)
+    IOptionsMonitor<OpenIdConnectOptions> oidc, InboxTicketStore store, SharedGate refreshing, TimeProvider time, ILogger<InboxTokenRefresh> logger)
 {
     public static readonly TimeSpan RefreshAhead = TimeSpan.FromMinutes(2);
-
-    private static readonly KeyedGate Refreshing = new();
 
     public async Task ValidateAsync(CookieValidatePrincipalContext context)
     {
@@ -258,7 +257,7 @@ public sealed partial class InboxTokenRefresh(
             return;
         }
 
-        using (await Refreshing.EnterAsync(key, cancellationToken))
+        await using (await refreshing.EnterAsync(key, cancellationToken))
         {
             // Another request of this sign-in may have refreshed while this one waited.
             var latest = await store.RetrieveAsync(key, cancellationToken);

@@ -77,14 +77,12 @@ public sealed class SmartTokens(IHttpClientFactory clients, ClientAssertions ass
 
 /// <summary>
 /// The launched contexts of a session, with their tokens kept fresh: an access token that expires within
-/// <see cref="RefreshAhead"/> is refreshed before it is used, one refresh at a time per context (a refresh token
-/// rotates, and a replayed one can revoke the grant).
+/// <see cref="RefreshAhead"/> is refreshed before it is used, one refresh at a time per context on every instance
+/// (<see cref="SharedGate"/>: a refresh token rotates, and a replayed one can revoke the grant).
 /// </summary>
-public sealed class LaunchContexts(AppSession session, SmartTokens tokens, EhrRegistry registry, TimeProvider time)
+public sealed class LaunchContexts(AppSession session, SmartTokens tokens, EhrRegistry registry, SharedGate refreshing, TimeProvider time)
 {
     public static readonly TimeSpan RefreshAhead = TimeSpan.FromMinutes(2);
-
-    private static readonly KeyedGate Refreshing = new();
 
     public Task SaveAsync(string sessionId, LaunchContext context, CancellationToken cancellationToken) =>
         session.SetAsync(sessionId, LaunchContext.Key(context.Id), context, AppSession.IdleTimeout, cancellationToken, sliding: true);
@@ -103,7 +101,7 @@ public sealed class LaunchContexts(AppSession session, SmartTokens tokens, EhrRe
             return context;
         }
 
-        using (await Refreshing.EnterAsync(sessionId + "/" + contextId, cancellationToken))
+        await using (await refreshing.EnterAsync(sessionId + "/" + contextId, cancellationToken))
         {
             // Another request may have refreshed it while this one waited.
             context = await session.GetAsync<LaunchContext>(sessionId, LaunchContext.Key(contextId), cancellationToken);

@@ -4,8 +4,8 @@ namespace Referral.SmartApp.Security;
 /// One holder at a time per key within this instance, for work a user's parallel requests must not do twice at once
 /// (refreshing a launch's or a sign-in's tokens, sending a form). A key's entry lives only while someone holds it or
 /// waits for it, so an instance that runs for weeks keeps none for the sessions it has seen: a dictionary of one
-/// semaphore per key, never pruned, grew by one entry per launch, sign-in and send. Across instances the work's own
-/// guards decide (the refresh re-reads the stored tokens, the API answers a repeated placer id with the original).
+/// semaphore per key, never pruned, grew by one entry per launch, sign-in and send. Across instances a send is guarded
+/// by the API (it answers a repeated placer id with the original); a token refresh needs <see cref="SharedGate"/>.
 /// </summary>
 public sealed class KeyedGate
 {

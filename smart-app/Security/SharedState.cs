@@ -5,7 +5,8 @@ namespace Referral.SmartApp.Security;
 
 /// <summary>
 /// Where the state every instance must share lives: the app sessions (launch records, tokens, the form), the inbox
-/// tickets, and the Data Protection keys that encrypt them and sign every cookie and antiforgery token. With
+/// tickets, the Data Protection keys that encrypt them and sign every cookie and antiforgery token, and the token
+/// refreshes' locks (<see cref="SharedGate"/>). With
 /// <c>Redis:Configuration</c> set, all of it is in Redis (one application name, so every instance reads every cookie);
 /// without, the cache is this process's memory and the keys this machine's, which serves one instance only, and the app
 /// says so at start.
@@ -29,6 +30,7 @@ public static partial class SharedState
         if (string.IsNullOrWhiteSpace(redis))
         {
             services.AddDistributedMemoryCache();
+            services.AddSingleton(new SharedGate(null));
             services.AddHostedService<InMemoryNotice>();
             return services;
         }
@@ -43,6 +45,7 @@ public static partial class SharedState
             cache.InstanceName = KeyPrefix;
         });
         dataProtection.PersistKeysToStackExchangeRedis(() => connection.Value.GetDatabase(), DataProtectionKey);
+        services.AddSingleton(new SharedGate(() => connection.Value.GetDatabase()));
         return services;
     }
 

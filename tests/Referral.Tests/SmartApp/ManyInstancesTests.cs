@@ -83,6 +83,57 @@ public sealed class ManyInstancesTests(AzuriteFixture azurite, RedisServer redis
     }
 
     [Fact]
+    public async Task Requests_of_one_sign_in_on_both_instances_at_once_refresh_its_rotating_token_once_and_all_stay_signed_in()
+    {
+        await using var stack = await InboxApps.StartAsync(azurite, appSettings: new Dictionary<string, string?> { [SharedState.ConfigurationKey] = redis.Configuration });
+        await using var other = stack.AnotherInstance();
+        using var balancer = new RoundRobin(stack.App, other);
+        using var browser = balancer.Browser();
+        var therapist = await stack.AddTherapistAsync("Ola", "Tworefresh");
+        await stack.SignInAsync(browser, therapist);
+
+        // Within the refresh margin of the sandbox's one-hour token, pages are asked of both instances at once. The sandbox
+        // rotates refresh tokens and revokes the grant when one is spent twice: a refresh on each instance would sign out.
+        stack.Time.Advance(TimeSpan.FromMinutes(59));
+        var pages = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => browser.GetAsync(new Uri("/inbox", UriKind.Relative), Ct)));
+
+        Assert.All(pages, page => Assert.Equal(HttpStatusCode.OK, page.StatusCode));
+        Assert.Equal([0, 1], balancer.Served.Distinct().Order());
+        // Signed in still, with the refreshed token, on either instance.
+        using var later = await browser.GetAsync(new Uri("/inbox", UriKind.Relative), Ct);
+        using var again = await browser.GetAsync(new Uri("/inbox", UriKind.Relative), Ct);
+        Assert.Equal((HttpStatusCode.OK, HttpStatusCode.OK), (later.StatusCode, again.StatusCode));
+        foreach (var page in pages)
+        {
+            page.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task The_refresh_gate_of_one_instance_holds_another_instances_request_for_the_same_key_until_it_is_left_and_names_no_session_in_Redis()
+    {
+        // Two instances' gates, as each app makes one from its Redis setting (the physician's launch refresh uses it too).
+        using var connection = await ConnectionMultiplexer.ConnectAsync(redis.Configuration);
+        var first = new SharedGate(() => connection.GetDatabase());
+        var second = new SharedGate(() => connection.GetDatabase());
+        var key = $"session-{Guid.NewGuid():N}/context-1";
+
+        var held = await first.EnterAsync(key, Ct);
+        var waiting = second.EnterAsync(key, Ct);
+        await using (await second.EnterAsync(key + "-other", Ct))
+        {
+            // Another key is not held up.
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(300), Ct);
+        Assert.False(waiting.IsCompleted, "The second instance entered while the first held the key.");
+        var server = connection.GetServer(connection.GetEndPoints()[0]);
+        Assert.Empty(server.Keys(pattern: $"*{key[..20]}*"));
+        await held.DisposeAsync();
+        await using var next = await waiting.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+    }
+
+    [Fact]
     public async Task Without_Redis_the_other_instance_knows_nothing_of_the_launch_and_the_app_says_so_at_start()
     {
         using var ehr = new FakeEhr();
