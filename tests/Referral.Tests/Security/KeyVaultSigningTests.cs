@@ -153,6 +153,36 @@ public sealed class KeyVaultSigningTests : IDisposable
     }
 
     [Fact]
+    public async Task A_vault_that_cannot_be_read_at_a_refresh_leaves_the_last_keys_published_and_is_asked_again_a_minute_later()
+    {
+        var clock = TestClock.Fake();
+        await using var app = VaultSmartApp(vault, new() { ["KeyVault:RefreshInterval"] = "00:05:00" }, clock);
+        var client = app.CreateClient();
+        var keys = app.Services.GetRequiredService<SigningKeys>();
+        Task<string> JwksAsync() => client.GetStringAsync(new Uri("/.well-known/jwks.json", UriKind.Relative), Ct);
+        Assert.Contains(clientRsa.Thumbprint, await JwksAsync(), StringComparison.Ordinal);
+
+        // The refresh is due and the vault answers 500: the keys read last are still published (relying parties keep
+        // verifying what was signed with them; signing itself waits for the vault, which holds the private keys).
+        vault.FailWith = 500;
+        clock.Advance(TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(1));
+        var asked = vault.Requests().Count;
+        Assert.Contains(clientRsa.Thumbprint, await JwksAsync(), StringComparison.Ordinal);
+        var afterFailure = vault.Requests().Count;
+        Assert.True(afterFailure > asked, "The vault was not asked when the refresh was due.");
+
+        // Not asked again within the minute; asked once it has passed, and then the vault's new version is published.
+        clock.Advance(TimeSpan.FromSeconds(50));
+        await JwksAsync();
+        Assert.Equal(afterFailure, vault.Requests().Count);
+        vault.FailWith = null;
+        var rotated = vault.AddVersion(ClientRsa, "RSA", TimeSpan.Zero);
+        clock.Advance(TimeSpan.FromSeconds(11));
+        Assert.Contains(rotated.Thumbprint, await JwksAsync(), StringComparison.Ordinal);
+        Assert.Equal(clientRsa.Thumbprint, await SigningKidAsync(keys));
+    }
+
+    [Fact]
     public async Task Signing_reads_the_key_versions_once_and_then_only_calls_sign()
     {
         await using var app = VaultSmartApp(vault);
