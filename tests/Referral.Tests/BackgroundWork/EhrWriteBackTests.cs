@@ -251,6 +251,32 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
     }
 
     [Fact]
+    public async Task A_replayed_message_that_was_poisoned_in_its_backoff_goes_back_as_a_first_attempt_due_now_with_its_content_and_trace()
+    {
+        var referral = $"t-replay.{Guid.NewGuid().ToString("N")[..20]}";
+        var poisoned = new EhrWriteBackMessage(EhrWriteBackMessage.SessionKind, referral, 3)
+        {
+            Attempt = 4,
+            NotBefore = TestClock.Now.AddMinutes(8),
+            TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            Schema = 1,
+        };
+        var poison = Queue(own.Azurite, EhrWriteBackRequests.QueueName + "-poison");
+        await poison.CreateIfNotExistsAsync(cancellationToken: Ct);
+        var sent = (await poison.SendMessageAsync(JsonSerializer.Serialize(poisoned), Ct)).Value;
+
+        using var replay = new StringWriter();
+        Assert.Equal(0, await PoisonCommand.RunAsync([PoisonCommand.Verb, "--account", own.Azurite.ConnectionString, "--replay", "--message", sent.MessageId], replay, Ct));
+
+        var writeBack = Queue(own.Azurite, EhrWriteBackRequests.QueueName);
+        var replayed = Assert.Single((await writeBack.PeekMessagesAsync(32, Ct)).Value, m => m.Body.ToString().Contains(referral, StringComparison.Ordinal));
+        var copy = JsonSerializer.Deserialize<EhrWriteBackMessage>(replayed.Body.ToString())!;
+        Assert.Equal(poisoned with { Attempt = null, NotBefore = null }, copy);
+        // Nothing of this test is left for the next one's runner (the collection's tests run one at a time).
+        await writeBack.ClearMessagesAsync(Ct);
+    }
+
+    [Fact]
     public async Task A_poison_message_is_moved_to_the_archive_table_before_the_platform_deletes_it_and_is_replayed_from_there_once()
     {
         var clock = TestClock.Fake();
