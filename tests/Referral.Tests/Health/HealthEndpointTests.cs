@@ -45,4 +45,70 @@ public sealed class HealthEndpointTests(AzuriteFixture azurite)
         Assert.Equal("down", report?.Storage.Tables);
         Assert.Equal("up", report?.Storage.Queues);
     }
+
+    [Fact]
+    public async Task Probes_that_come_while_a_table_service_hangs_share_one_check_which_gives_up_after_three_seconds_on_the_apps_clock()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // A table service that reads each request's first line and never answers.
+        using var hanging = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        hanging.Start();
+        var connections = new System.Collections.Concurrent.ConcurrentBag<System.Net.Sockets.TcpClient>();
+        var requests = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                while (!ct.IsCancellationRequested)
+                {
+                    var connection = await hanging.AcceptTcpClientAsync(ct);
+                    connections.Add(connection);
+                    _ = Task.Run(async () => requests.Enqueue(await new StreamReader(connection.GetStream()).ReadLineAsync(ct) ?? ""), ct);
+                }
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                // Stopped at the test's end.
+            }
+        }, ct);
+        var clock = TestClock.Fake();
+        var port = ((IPEndPoint)hanging.LocalEndpoint).Port;
+        await using var app = new FunctionsApp(azurite.ConnectionString.Replace($":{azurite.TablePort}/", $":{port}/", StringComparison.Ordinal), time: clock);
+        using var client = app.CreateClient();
+        // The readiness check lists the tables (the app's own start may ask the table service other things).
+        bool IsCheck(string line) => line.StartsWith("GET /", StringComparison.Ordinal) && line.Contains("/Tables", StringComparison.Ordinal);
+
+        var probes = Enumerable.Range(0, 5).Select(_ => client.GetAsync(new Uri("/api/health", UriKind.Relative), ct)).ToList();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!requests.Any(IsCheck))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "The readiness check never reached the table service.");
+            await Task.Delay(50, ct);
+        }
+
+        // Just short of the timeout on the app's clock the probes still wait; at it, every one is answered: tables down.
+        clock.Advance(StorageReadiness.Timeout - TimeSpan.FromMilliseconds(100));
+        await Task.Delay(300, ct);
+        Assert.All(probes, probe => Assert.False(probe.IsCompleted));
+        clock.Advance(TimeSpan.FromMilliseconds(100));
+        var answers = await Task.WhenAll(probes).WaitAsync(TimeSpan.FromSeconds(30), ct);
+
+        foreach (var answer in answers)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+            var report = await answer.Content.ReadFromJsonAsync<HealthReport>(ct);
+            Assert.Equal(new StorageReport("down", "up"), report?.Storage);
+            answer.Dispose();
+        }
+
+        // One check for the five probes.
+        Assert.Single(requests, IsCheck);
+        // The table service goes away for good: what the app still asks of it (its start's work) fails at once, and
+        // does not hold the app's stop.
+        hanging.Stop();
+        foreach (var connection in connections)
+        {
+            connection.Dispose();
+        }
+    }
 }
