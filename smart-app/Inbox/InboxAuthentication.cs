@@ -232,9 +232,8 @@ public static class InboxAuthentication
 /// <summary>
 /// Keeps the therapist's access token fresh: on each inbox request, a token that expires within <see cref="RefreshAhead"/>
 /// is refreshed with the refresh token (Duende.IdentityModel), one refresh at a time per sign-in on every instance
-/// (<see cref="SharedGate"/>), because the provider
-/// rotates refresh tokens and a replayed one revokes the grant. The new tokens are written to the ticket store at once,
-/// so a request that waited reads them instead of refreshing again. When the refresh fails, the sign-in ends and the
+/// (<see cref="SharedGate"/>), because the provider rotates refresh tokens and a replayed one revokes the grant. The new
+/// tokens are written to the ticket store at once, so a request that waited reads them instead of refreshing again. When the refresh fails, the sign-in ends and the
 /// therapist is sent to sign in again.
 /// </summary>
 public sealed partial class InboxTokenRefresh(

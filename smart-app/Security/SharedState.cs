@@ -6,10 +6,9 @@ namespace Referral.SmartApp.Security;
 /// <summary>
 /// Where the state every instance must share lives: the app sessions (launch records, tokens, the form), the inbox
 /// tickets, the Data Protection keys that encrypt them and sign every cookie and antiforgery token, and the token
-/// refreshes' locks (<see cref="SharedGate"/>). With
-/// <c>Redis:Configuration</c> set, all of it is in Redis (one application name, so every instance reads every cookie);
-/// without, the cache is this process's memory and the keys this machine's, which serves one instance only, and the app
-/// says so at start.
+/// refreshes' locks (<see cref="SharedGate"/>). With <c>Redis:Configuration</c> set, all of it is in Redis (one
+/// application name, so every instance reads every cookie); without, the cache is this process's memory and the keys
+/// this machine's, which serves one instance only, and the app says so at start.
 /// </summary>
 public static partial class SharedState
 {

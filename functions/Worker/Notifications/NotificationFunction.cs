@@ -81,13 +81,10 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
             return null;
         }
 
-        return await LaterAsync(message, services, cancellationToken) is { } later ? $"{why}; looked at again in {later}." : null;
+        return await services.Backoff.RetryLaterAsync(ReferralNotifications.QueueName, message, cancellationToken) is { } later
+            ? $"{why}; looked at again in {later}."
+            : null;
     }
-
-    /// <summary>Queues the event's next attempt with its backoff (<see cref="QueueBackoff.RetryLaterAsync"/>): the delay, or null past the horizon.</summary>
-    private static Task<TimeSpan?> LaterAsync(ReferralEvent message, Services services, CancellationToken cancellationToken) =>
-        services.Backoff.RetryLaterAsync(ReferralNotifications.QueueName, message.Attempt ?? 1,
-            (next, notBefore) => JsonSerializer.Serialize(message with { Attempt = next, NotBefore = notBefore }), cancellationToken);
 
     /// <summary>The work-row property that records a kind of message as sent (or, with "Queued", as queued by the timer).</summary>
     public static string Flag(string prefix, string kind) =>
@@ -200,7 +197,7 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
 
                 // A mail server that is down is retried with backoff for hours (the messages already sent are marked, and
                 // not sent again); past the horizon the failure is thrown for the host's retries and the poison queue.
-                if (await LaterAsync(message, services, cancellationToken) is { } delay)
+                if (await services.Backoff.RetryLaterAsync(ReferralNotifications.QueueName, message, cancellationToken) is { } delay)
                 {
                     return $"Sending failed ({e.GetType().Name}); attempt {(message.Attempt ?? 1) + 1} is queued for {delay} from now.";
                 }

@@ -78,19 +78,23 @@ public sealed class QueueBackoff(StorageAccount storage, TimeProvider time, IOpt
     public static StrongBox<bool> WatchInvocation() => PutBackMark.Value = new StrongBox<bool>();
 
     /// <summary>
-    /// After failed attempt <paramref name="attempt"/>: within the horizon, queues <paramref name="copy"/>(next attempt,
-    /// its NotBefore) and answers the delay; past it answers null (the caller throws, for the host's retries and poison).
+    /// After a failed attempt of <paramref name="message"/> (its <c>Attempt</c>, 1 when absent): within the horizon,
+    /// queues its copy with the next attempt and a <c>NotBefore</c>, and answers the delay; past it answers null (the
+    /// caller throws, for the host's retries and poison).
     /// </summary>
-    public async Task<TimeSpan?> RetryLaterAsync(string queueName, int attempt, Func<int, DateTimeOffset, string> copy, CancellationToken cancellationToken)
+    public async Task<TimeSpan?> RetryLaterAsync(string queueName, QueuedMessage message, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(copy);
+        ArgumentNullException.ThrowIfNull(message);
+        var attempt = message.Attempt ?? 1;
         if (!CanRetry(attempt))
         {
             return null;
         }
 
         var delay = Delay(attempt);
-        await SendAsync(queueName, copy(attempt + 1, time.GetUtcNow() + delay), delay, cancellationToken);
+        // As its own type: serialized as the base, it would lose its content.
+        var copy = message with { Attempt = attempt + 1, NotBefore = time.GetUtcNow() + delay };
+        await SendAsync(queueName, JsonSerializer.Serialize(copy, copy.GetType()), delay, cancellationToken);
         return delay;
     }
 
@@ -111,11 +115,9 @@ public sealed class QueueBackoff(StorageAccount storage, TimeProvider time, IOpt
         }
         catch (Exception e) when (StorageFaults.IsUnavailable(e) && !cancellationToken.IsCancellationRequested)
         {
-            var attempt = message.Attempt ?? 1;
-            if (await RetryLaterAsync(queueName, attempt,
-                    (next, notBefore) => JsonSerializer.Serialize(message with { Attempt = next, NotBefore = notBefore }, message.GetType()), cancellationToken) is { } delay)
+            if (await RetryLaterAsync(queueName, message, cancellationToken) is { } delay)
             {
-                return $"Storage could not be reached ({e.GetType().Name}); attempt {attempt + 1} is queued for {delay} from now.";
+                return $"Storage could not be reached ({e.GetType().Name}); attempt {(message.Attempt ?? 1) + 1} is queued for {delay} from now.";
             }
 
             throw;

@@ -144,8 +144,7 @@ public sealed partial class EhrWriteBackFunction(EhrWriteBackFunction.Services s
         catch (Exception e) when (IsEhrFailure(e, cancellationToken))
         {
             LogFailed(services.Logger, message.Kind, referral.Id, e.Message);
-            if (MayPass(e) && await services.Backoff.RetryLaterAsync(EhrWriteBackRequests.QueueName, attempt,
-                    (next, notBefore) => JsonSerializer.Serialize(message with { Attempt = next, NotBefore = notBefore }), cancellationToken) is { } delay)
+            if (MayPass(e) && await services.Backoff.RetryLaterAsync(EhrWriteBackRequests.QueueName, message, cancellationToken) is { } delay)
             {
                 ReferralMetrics.WriteBackRetried(message.Kind);
                 return $"The EHR write failed ({e.Message}); attempt {attempt + 1} is queued for {delay} from now.";
