@@ -3,7 +3,6 @@ extern alias worker;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
@@ -263,9 +262,7 @@ public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurit
         Assert.Empty(Mails(scenario, "renewal-requested"));
         // The collection's Azurite is shared by other classes, which may leave their own poison messages: only this
         // referral's count.
-        var poison = new QueueClient(own.Azurite.ConnectionString, ReferralNotifications.QueueName + "-poison", new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
-        var poisoned = await poison.ExistsAsync(Ct) ? (await poison.PeekMessagesAsync(32, Ct)).Value.Select(m => m.Body.ToString()).ToList() : [];
-        Assert.DoesNotContain(poisoned, body => body.Contains(id, StringComparison.Ordinal));
+        Assert.Empty(await own.MessagesNamingAsync(ReferralNotifications.QueueName + "-poison", id));
     }
 
     [Fact]
@@ -283,16 +280,15 @@ public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurit
         await Redeliver(scenario, new ReferralEvent(ReferralEvent.Submitted, neverStored));
 
         // Looked at again after 1, 2, 4 and 8 minutes: still waiting before the last, and gone after it.
-        var queued = Queue(ReferralNotifications.QueueName);
         foreach (var minutes in new[] { 1, 2, 4, 8 })
         {
-            Assert.Equal(2, (await WaitingAsync(queued, id, neverStored)).Count);
+            Assert.Equal(2, (await own.MessagesNamingAsync(ReferralNotifications.QueueName, id, neverStored)).Count);
             clock.Advance(TimeSpan.FromMinutes(minutes));
             await scenario.App.Triggers.DrainAsync(Deadline, Ct);
         }
 
-        Assert.Empty(await WaitingAsync(queued, id, neverStored));
-        Assert.Empty(await WaitingAsync(Queue(ReferralNotifications.QueueName + "-poison"), id, neverStored));
+        Assert.Empty(await own.MessagesNamingAsync(ReferralNotifications.QueueName, id, neverStored));
+        Assert.Empty(await own.MessagesNamingAsync(ReferralNotifications.QueueName + "-poison", id, neverStored));
         Assert.Empty(Mails(scenario, "declined"));
         Assert.DoesNotContain(Mails(scenario), m => m.TextBody?.Contains(neverStored, StringComparison.Ordinal) == true);
     }
@@ -318,7 +314,7 @@ public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurit
         // Told once, by whichever copy came first; the other finds it sent.
         var declined = Assert.Single(Mails(scenario, "declined"));
         Assert.Equal(physicianEmail, declined.To.Mailboxes.Single().Address);
-        Assert.Empty(await WaitingAsync(Queue(ReferralNotifications.QueueName), id));
+        Assert.Empty(await own.MessagesNamingAsync(ReferralNotifications.QueueName, id));
     }
 
     [Fact]
@@ -369,24 +365,10 @@ public sealed class PhysicianNoticeTests(Infrastructure.BackgroundWork.OwnAzurit
         return new ReferralScenario(own.Azurite, identity, physician: physician, settings: settings, time: time);
     }
 
-    private QueueClient Queue(string name) =>
-        new(own.Azurite.ConnectionString, name, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
-
-    /// <summary>
-    /// The messages of <paramref name="queue"/> that name one of <paramref name="ids"/>, visible or not yet due (the
-    /// collection's queues are shared with other classes). A copy put back until its time is invisible only where a
-    /// visibility delay is kept; here it is visible at once and says when it is due.
-    /// </summary>
-    private static async Task<List<string>> WaitingAsync(QueueClient queue, params string[] ids) =>
-        await queue.ExistsAsync(Ct)
-            ? [.. (await queue.PeekMessagesAsync(32, Ct)).Value.Select(m => m.Body.ToString()).Where(body => ids.Any(id => body.Contains(id, StringComparison.Ordinal)))]
-            : [];
-
     /// <summary>The same event delivered again (the host delivers at least once), and the queue drained.</summary>
     private async Task Redeliver(ReferralScenario scenario, ReferralEvent message)
     {
-        var queue = new QueueClient(own.Azurite.ConnectionString, ReferralNotifications.QueueName, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
-        await queue.SendMessageAsync(JsonSerializer.Serialize(message), Ct);
+        await own.Queue(ReferralNotifications.QueueName).SendMessageAsync(JsonSerializer.Serialize(message), Ct);
         await scenario.App.Triggers.DrainAsync(Deadline, Ct);
     }
 

@@ -1,4 +1,3 @@
-using Azure.Storage.Queues;
 using Microsoft.Extensions.DependencyInjection;
 using Referral.Functions.Referrals;
 using Referral.Functions.WriteBack;
@@ -43,9 +42,9 @@ public sealed class TableOutageTests(Infrastructure.BackgroundWork.OwnAzurite ow
         foreach (var queue in new[] { ReferralNotifications.QueueName, EhrWriteBackRequests.QueueName })
         {
             // Each is its second attempt now, due a minute later; nothing of it is in the poison queue.
-            var waiting = Assert.Single(await BodiesAsync(queue, id));
+            var waiting = Assert.Single(await own.MessagesNamingAsync(queue, id));
             Assert.Contains("\"Attempt\":2", waiting, StringComparison.Ordinal);
-            Assert.Empty(await BodiesAsync(queue + "-poison", id));
+            Assert.Empty(await own.MessagesNamingAsync(queue + "-poison", id));
         }
 
         Assert.Empty(scenario.App.Mail());
@@ -55,16 +54,7 @@ public sealed class TableOutageTests(Infrastructure.BackgroundWork.OwnAzurite ow
         await scenario.App.Triggers.DrainAsync(Deadline, Ct);
 
         Assert.Contains(scenario.App.Mail(), mail => mail.Contains($"/inbox/referrals/{id}", StringComparison.Ordinal));
-        Assert.Empty(await BodiesAsync(ReferralNotifications.QueueName, id));
-        Assert.Empty(await BodiesAsync(EhrWriteBackRequests.QueueName, id));
-    }
-
-    /// <summary>The messages on <paramref name="name"/> that name the referral <paramref name="id"/>.</summary>
-    private async Task<List<string>> BodiesAsync(string name, string id)
-    {
-        var queue = new QueueClient(own.Azurite.ConnectionString, name, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
-        return await queue.ExistsAsync(Ct)
-            ? [.. (await queue.PeekMessagesAsync(32, Ct)).Value.Select(m => m.Body.ToString()).Where(body => body.Contains(id, StringComparison.Ordinal))]
-            : [];
+        Assert.Empty(await own.MessagesNamingAsync(ReferralNotifications.QueueName, id));
+        Assert.Empty(await own.MessagesNamingAsync(EhrWriteBackRequests.QueueName, id));
     }
 }
