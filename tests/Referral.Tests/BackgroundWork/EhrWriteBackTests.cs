@@ -114,6 +114,37 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
         Assert.DoesNotContain((await writeBack.PeekMessagesAsync(32, Ct)).Value, Mine);
     }
 
+    [Theory]
+    [InlineData("/auth/token", "POST", 429)]
+    [InlineData("/auth/token", "POST", 503)]
+    [InlineData("/fhir/.well-known/smart-configuration", "GET", 503)]
+    [InlineData("/fhir/Observation", "POST", 408)]
+    [InlineData("/fhir/Observation", "POST", 429)]
+    public async Task A_failure_that_may_pass_at_the_token_endpoint_the_SMART_configuration_or_a_create_is_tried_again_a_minute_later_and_every_Observation_is_written_once(
+        string path, string method, int status)
+    {
+        using var ehr = new BackendServicesEhr().AcceptingCreates().FailingOnce(path, method, status);
+        var clock = TestClock.Fake();
+        await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, ehr.Settings(), time: clock);
+        await scenario.SeedTherapistsAsync();
+        var id = await scenario.SubmitAndAcceptAsync();
+        using var recorded = await scenario.RecordSessionAsync(id, Session());
+        Assert.Equal(HttpStatusCode.Created, recorded.StatusCode);
+
+        await scenario.App.Triggers.PollQueuesOnceAsync(Ct);
+        var copy = JsonSerializer.Deserialize<EhrWriteBackMessage>(Assert.Single(await own.MessagesNamingAsync(EhrWriteBackRequests.QueueName, id)))!;
+        Assert.Equal((2, clock.GetUtcNow() + TimeSpan.FromMinutes(1)), (copy.Attempt, copy.NotBefore));
+
+        clock.Advance(TimeSpan.FromMinutes(1));
+        await scenario.App.Triggers.DrainAsync(Deadline, Ct);
+
+        var written = ehr.Creates("Observation").Where(e => e.ResponseMessage?.StatusCode is 201).ToList();
+        Assert.Equal(4, written.Select(p => FhirJsonDeserializer.STRICT.Deserialize<Observation>(p.RequestMessage!.Body!).Identifier.Single().Value).Distinct().Count());
+        Assert.Equal(4, written.Count);
+        Assert.Empty(await own.MessagesNamingAsync(EhrWriteBackRequests.QueueName, id));
+        Assert.Empty(await own.MessagesNamingAsync(EhrWriteBackRequests.QueueName + "-poison", id));
+    }
+
     [Fact]
     public async Task An_EHR_that_does_not_answer_a_create_in_time_gets_it_again_after_a_backoff_and_every_Observation_once()
     {

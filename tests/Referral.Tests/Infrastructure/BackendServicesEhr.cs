@@ -101,6 +101,19 @@ public sealed class BackendServicesEhr : IDisposable
         return this;
     }
 
+    /// <summary>
+    /// The first <paramref name="method"/> request to <paramref name="path"/> answers <paramref name="status"/> with no
+    /// body; every one after it is answered as before (a one-shot WireMock scenario ahead of the usual mapping).
+    /// </summary>
+    public BackendServicesEhr FailingOnce(string path, string method, int status)
+    {
+        // Ahead of the usual mappings, which have WireMock's default priority (0; lower numbers win).
+        server.Given(Request.Create().WithPath(path).UsingMethod(method)).AtPriority(-1)
+            .InScenario($"{method} {path} fails once").WillSetStateTo("failed")
+            .RespondWith(Response.Create().WithStatusCode(status));
+        return this;
+    }
+
     /// <summary>The first Observation create answers 503; every one after it 201.</summary>
     public BackendServicesEhr FailingOnceThenAccepting()
     {
