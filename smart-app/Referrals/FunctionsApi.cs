@@ -271,7 +271,7 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
     public async Task<InboxResults> InboxAsync(FunctionsCaller caller, string owner, IReadOnlyList<string> statuses, string? page, int count, CancellationToken cancellationToken)
     {
         var response = await GetAsync(caller, QueryHelpers.AddQueryString("/api/fhir/Task", InboxPageParameters(owner, statuses, page, count)), cancellationToken);
-        return response.Status == HttpStatusCode.OK && response.Body is Bundle bundle ? InboxResultsOf(bundle) : new InboxResults([], null, response.Status);
+        return InboxResultsOf(response.Status, response.Body);
     }
 
     /// <summary>
@@ -303,7 +303,7 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         var pageAnswer = answers[^1];
         return (
             [.. answers.Take(counted.Count).Select(a => StatusOf(a) == HttpStatusCode.OK && a.Resource is Bundle found ? found.Total : null)],
-            StatusOf(pageAnswer) == HttpStatusCode.OK && pageAnswer.Resource is Bundle bundle ? InboxResultsOf(bundle) : new InboxResults([], null, StatusOf(pageAnswer)));
+            InboxResultsOf(StatusOf(pageAnswer), pageAnswer.Resource));
     }
 
     /// <summary>
@@ -345,9 +345,17 @@ public sealed class FunctionsApi(HttpClient http, SigningKeys keys, IOptions<App
         return parameters;
     }
 
-    /// <summary>A searchset of Tasks with their ServiceRequests (<c>_include=Task:focus</c>) as the inbox's rows and the next page's continuation.</summary>
-    private static InboxResults InboxResultsOf(Bundle bundle)
+    /// <summary>
+    /// A page of the inbox as the API answered it: with a 200, its searchset of Tasks with their ServiceRequests
+    /// (<c>_include=Task:focus</c>) as the rows and the next page's continuation; else no rows and the status.
+    /// </summary>
+    private static InboxResults InboxResultsOf(HttpStatusCode status, Resource? answer)
     {
+        if (status != HttpStatusCode.OK || answer is not Bundle bundle)
+        {
+            return new InboxResults([], null, status);
+        }
+
         var requests = bundle.Entry.Select(e => e.Resource).OfType<ServiceRequest>().Where(r => r.Id is not null).ToDictionary(r => r.Id!, StringComparer.Ordinal);
         var rows = bundle.Entry.Select(e => e.Resource).OfType<Hl7.Fhir.Model.Task>()
             .Select(t => (Task: t, Request: requests.GetValueOrDefault(ResourceIdOf(t.Focus?.Reference))))

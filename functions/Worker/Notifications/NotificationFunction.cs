@@ -75,7 +75,8 @@ public sealed partial class NotificationFunction(NotificationFunction.Services s
     {
         var attempt = message.Attempt ?? 1;
         // A copy has waited its backoff; the first message, its time on the queue.
-        var waited = attempt > 1 ? QueueBackoff.Waited(attempt) : services.Time.GetUtcNow() - (invocation.InsertedOn ?? services.Time.GetUtcNow());
+        var now = services.Time.GetUtcNow();
+        var waited = attempt > 1 ? QueueBackoff.Waited(attempt) : now - (invocation.InsertedOn ?? now);
         if (waited >= NotYetStoredFor)
         {
             return null;

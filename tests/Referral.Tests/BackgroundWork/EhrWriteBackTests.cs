@@ -1,6 +1,5 @@
 extern alias worker;
 
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Azure.Storage.Queues;
@@ -42,7 +41,7 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
         Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(id, Session(scenario.Time.GetUtcNow().AddHours(-2), painBefore: 4, painAfter: 1))).StatusCode);
 
         // The runner's own background loop does the work here; the test only waits for its effect.
-        await Eventually(() => ehr.Creates("Observation").Count == 8);
+        await Eventually.Until(() => ehr.Creates("Observation").Count == 8, "The background work did not finish in time.", Deadline);
         using var physician = scenario.AsPhysician();
         var observations = await ReadAsync<Bundle>(await physician.GetAsync(Url($"/api/fhir/Observation?based-on=ServiceRequest/{id}"), Ct));
         Assert.Equal(8, observations.Total);
@@ -73,7 +72,7 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
     [Fact]
     public async Task The_EHR_answering_503_then_201_gets_every_Observation_exactly_once_after_a_backoff_of_one_minute()
     {
-        using var ehr = new BackendServicesEhr().FailingOnceThenAccepting();
+        using var ehr = new BackendServicesEhr().AcceptingCreates().FailingOnce("/fhir/Observation", "POST", 503);
         var clock = TestClock.Fake();
         await using var scenario = new ReferralScenario(own.Azurite, identity, ehr.FhirBase, ehr.Settings(), time: clock);
         await scenario.SeedTherapistsAsync();
@@ -430,15 +429,5 @@ public sealed class EhrWriteBackTests(Infrastructure.BackgroundWork.OwnAzurite o
         var queue = new QueueClient(azurite.ConnectionString, name, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
         queue.CreateIfNotExists(cancellationToken: Ct);
         return queue;
-    }
-
-    private static async Task Eventually(Func<bool> condition)
-    {
-        var waited = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(waited.Elapsed < Deadline, "The background work did not finish in time.");
-            await Task.Delay(50, Ct);
-        }
     }
 }

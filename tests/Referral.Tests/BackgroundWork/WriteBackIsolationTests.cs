@@ -1,6 +1,5 @@
 extern alias worker;
 
-using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Referral.Tests.Infrastructure;
@@ -67,8 +66,9 @@ public sealed class WriteBackIsolationTests(Infrastructure.BackgroundWork.OwnAzu
                 Assert.Equal(HttpStatusCode.Created, (await scenario.RecordSessionAsync(fromHealthy, Session(scenario.Time.GetUtcNow().AddHours(-3)))).StatusCode);
                 var (sent, later) = await scenario.SubmitAsync(scenario.Draft());
                 Assert.Equal(HttpStatusCode.Created, sent.StatusCode);
-                await Eventually(() => healthy.Creates("Observation").Count == 4
-                    && scenario.App.Mail().Count(m => m.Contains($"/inbox/referrals/{later!.Id}", StringComparison.Ordinal)) == 1);
+                await Eventually.Until(() => healthy.Creates("Observation").Count == 4
+                    && scenario.App.Mail().Count(m => m.Contains($"/inbox/referrals/{later!.Id}", StringComparison.Ordinal)) == 1,
+                    "The healthy EHR's write-back or a notification waited behind the failing EHR.", Deadline);
 
                 // All of that while the failing EHR's one token request was still held (it is answered only once released).
                 Assert.Equal(1, failing.HeldTokenRequests);
@@ -117,15 +117,5 @@ public sealed class WriteBackIsolationTests(Infrastructure.BackgroundWork.OwnAzu
         using var accepted = await therapist.PostAsync(Url($"/api/fhir/Task/{request!.Id}/$accept"), null, Ct);
         Assert.True(accepted.IsSuccessStatusCode, await accepted.Content.ReadAsStringAsync(Ct));
         return request.Id!;
-    }
-
-    private static async Task Eventually(Func<bool> condition)
-    {
-        var waited = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(waited.Elapsed < Deadline, "The healthy EHR's write-back or a notification waited behind the failing EHR.");
-            await Task.Delay(50, Ct);
-        }
     }
 }

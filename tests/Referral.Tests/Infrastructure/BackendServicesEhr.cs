@@ -114,21 +114,6 @@ public sealed class BackendServicesEhr : IDisposable
         return this;
     }
 
-    /// <summary>The first Observation create answers 503; every one after it 201.</summary>
-    public BackendServicesEhr FailingOnceThenAccepting()
-    {
-        var calls = 0;
-        server.Given(Request.Create().WithPath("/fhir/Observation").UsingPost())
-            .RespondWith(Response.Create().WithCallback(_ => Interlocked.Increment(ref calls) == 1
-                ? new ResponseMessage { StatusCode = 503 }
-                : new ResponseMessage
-                {
-                    StatusCode = 201,
-                    Headers = new Dictionary<string, WireMockList<string>> { ["Location"] = new($"{FhirBase}/Observation/ehr-observation-{calls}/_history/1") },
-                }));
-        return this;
-    }
-
     /// <summary>
     /// The first Observation create gets no answer while the test runs (it is let go, with a 503, when the EHR stops);
     /// every one after it 201. <paramref name="held"/> ends when the first is being held.

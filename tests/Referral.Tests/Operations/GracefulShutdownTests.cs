@@ -143,9 +143,9 @@ public sealed class GracefulShutdownTests(Infrastructure.BackgroundWork.OwnAzuri
         await using var next = functions.AnotherInstance();
         _ = next.Worker;
         await retried.Task.WaitAsync(Wait, Ct);
-        await WaitUntilAsync(async () => (await writeBacks.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount == 0, "the write-back's message is deleted");
+        await Eventually.Until(async () => (await writeBacks.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount == 0, $"Not so after {Wait.TotalSeconds} s: the write-back's message is deleted.", Wait);
         // The fake EHR logs a request once it has answered it.
-        await WaitUntilAsync(() => Task.FromResult(ehr.Creates("ServiceRequest").Count == 2), "the EHR has logged both POSTs");
+        await Eventually.Until(() => ehr.Creates("ServiceRequest").Count == 2, $"Not so after {Wait.TotalSeconds} s: the EHR has logged both POSTs.", Wait);
         var conditions = ehr.Creates("ServiceRequest").Select(p => Assert.Single(p.RequestMessage!.Headers!["If-None-Exist"])).ToList();
         Assert.StartsWith("identifier=", conditions[0], StringComparison.Ordinal);
         Assert.Equal(conditions[0], conditions[1]);
@@ -182,17 +182,6 @@ public sealed class GracefulShutdownTests(Infrastructure.BackgroundWork.OwnAzuri
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         Assert.StartsWith(ehr.Base + "/auth/authorize?", response.Headers.Location!.ToString(), StringComparison.Ordinal);
         await stopped.WaitAsync(Wait, Ct);
-    }
-
-    /// <summary>Waits (in real time: the queues and the fake EHR's log move in it) until <paramref name="done"/>.</summary>
-    private static async Task WaitUntilAsync(Func<Task<bool>> done, string what)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!await done())
-        {
-            Assert.True(waited.Elapsed < Wait, $"Not so after {Wait.TotalSeconds} s: {what}.");
-            await Task.Delay(100, Ct);
-        }
     }
 
     private async Task<QueueClient> EmptyQueueAsync(string name)
